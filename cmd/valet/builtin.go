@@ -1,0 +1,8 @@
+package main
+
+import "github.com/valetgw/valet/providers"
+
+// builtins are the providers compiled into the valet binary. Each one runs
+// out of process, as `valet plugin serve NAME`, like any external plugin.
+// Adding a provider is one line here.
+var builtins = map[string]func() providers.Provider{}

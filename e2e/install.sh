@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs the pinned test servers and browser tooling into .tools/ (git-ignored).
+# Safe to run repeatedly: every step is skipped when its output is already there.
+#   e2e/install.sh            everything the tests need
+#   e2e/install.sh bench      also the benchmark tools (wrk, hyperfine, @uppy/companion)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools/bin" "$tools/node"
+
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+VERSITYGW_VERSION=v1.8.0
+FAKEGCS_VERSION=v1.56.1
+AZURITE_VERSION=3.37.0
+PLAYWRIGHT_VERSION=1.64.1
+GCS_NODE_VERSION=7.22.0
+AZBLOB_NODE_VERSION=12.32.0
+COMPANION_VERSION=6.2.2
+
+log() { printf 'install: %s\n' "$*" >&2; }
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
+if [ "${1:-}" = bench ]; then
+  command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
+  command -v hyperfine >/dev/null 2>&1 || need_apt+=(hyperfine)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "apt: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+goinstall() { # name module@version
+  local name=$1 mod=$2 stamp="$tools/bin/.$1.version"
+  if [ -x "$tools/bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$mod" ]; then return; fi
+  log "go install $mod"
+  GOBIN="$tools/bin" GOFLAGS=-mod=mod go install "$mod"
+  echo "$mod" >"$stamp"
+}
+goinstall versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" &
+goinstall fake-gcs-server "github.com/fsouza/fake-gcs-server@$FAKEGCS_VERSION" &
+goinstall minio "github.com/minio/minio@$MINIO_VERSION" &
+
+pkgs="azurite@$AZURITE_VERSION playwright-core@$PLAYWRIGHT_VERSION @google-cloud/storage@$GCS_NODE_VERSION @azure/storage-blob@$AZBLOB_NODE_VERSION"
+[ "${1:-}" = bench ] && pkgs="$pkgs @uppy/companion@$COMPANION_VERSION"
+if [ "$(cat "$tools/node/.versions" 2>/dev/null)" != "$pkgs" ]; then
+  log "npm install $pkgs"
+  [ -f "$tools/node/package.json" ] || echo '{"private":true}' >"$tools/node/package.json"
+  (cd "$tools/node" && npm install --no-audit --no-fund --loglevel=error $pkgs >/dev/null)
+  echo "$pkgs" >"$tools/node/.versions"
+fi
+
+fail=0
+for j in $(jobs -p); do wait "$j" || fail=1; done
+[ $fail = 0 ] || { log "a go install failed"; exit 1; }
+log "ok: tools in $tools"

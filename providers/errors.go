@@ -1,0 +1,75 @@
+package providers
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies a provider error. The gateway maps codes to HTTP statuses.
+type Code string
+
+const (
+	NotFound           Code = "NotFound"
+	InvalidArgument    Code = "InvalidArgument"
+	PermissionDenied   Code = "PermissionDenied"
+	AlreadyExists      Code = "AlreadyExists"
+	FailedPrecondition Code = "FailedPrecondition"
+	Unavailable        Code = "Unavailable"
+	Unimplemented      Code = "Unimplemented"
+	Internal           Code = "Internal"
+)
+
+// Error is a provider error with a code. Message must never contain a
+// secret, a signature or a full signed URL.
+type Error struct {
+	Code    Code
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return string(e.Code)
+	}
+	return string(e.Code) + ": " + e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrNotFound) true for any *Error with that code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Message == "" && t.Err == nil && t.Code == e.Code
+}
+
+// Sentinels for errors.Is.
+var (
+	ErrNotFound           = &Error{Code: NotFound}
+	ErrInvalidArgument    = &Error{Code: InvalidArgument}
+	ErrPermissionDenied   = &Error{Code: PermissionDenied}
+	ErrAlreadyExists      = &Error{Code: AlreadyExists}
+	ErrFailedPrecondition = &Error{Code: FailedPrecondition}
+	ErrUnavailable        = &Error{Code: Unavailable}
+	ErrUnimplemented      = &Error{Code: Unimplemented}
+	ErrInternal           = &Error{Code: Internal}
+)
+
+// Errorf returns an *Error with the code and a formatted message. A %w verb
+// wraps its operand as usual.
+func Errorf(code Code, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return &Error{Code: code, Message: err.Error(), Err: errors.Unwrap(err)}
+}
+
+// CodeOf returns the code of the first *Error in err's chain, Internal for
+// any other non-nil error, and "" for nil.
+func CodeOf(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}

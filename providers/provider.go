@@ -1,0 +1,285 @@
+package providers
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Provider is implemented by every storage backend, built in or external.
+//
+// One Provider value serves exactly one store: the host calls Configure once
+// with that store's configuration before any other method except Info, and
+// calls it again with the same configuration after a plugin restart.
+// Implementations must be safe for concurrent use once configured.
+//
+// Every error returned must carry a Code (see Error); errors without one are
+// treated as Internal. Keys are always non-empty, already validated by the
+// gateway (no "..", no empty segments, at most 1024 bytes) and must be used
+// verbatim.
+type Provider interface {
+	// Info describes the provider and what it can enforce. It may be called
+	// before Configure; after Configure it must reflect the store's settings
+	// (for example a MaxExpiry clamped to temporary credentials).
+	Info(ctx context.Context) (Info, error)
+
+	// Configure validates and applies a store's configuration. It must return
+	// an InvalidArgument error naming the offending key (for example
+	// `config.bucket: required`) for bad input, and Unavailable when the
+	// backend cannot be reached but the configuration is otherwise valid.
+	Configure(ctx context.Context, cfg StoreConfig) error
+
+	// SignPut returns the recipe for a single-request upload of exactly
+	// req.Size bytes. Every constraint the provider claims to bind in
+	// Capabilities (length, type, checksum, create-only) must be bound into
+	// the signature, so that a request violating it is rejected by the
+	// backend. Recipe.Headers must list every header the client has to send,
+	// with its exact value, and nothing the client must not send.
+	SignPut(ctx context.Context, req PutRequest) (Recipe, error)
+
+	// SignGet returns the recipe for downloading an object. It does not check
+	// that the object exists. Overrides that the provider cannot sign must
+	// give an Unimplemented error rather than be silently dropped.
+	SignGet(ctx context.Context, req GetRequest) (Recipe, error)
+
+	// SignDelete returns the recipe for deleting one object.
+	SignDelete(ctx context.Context, req DeleteRequest) (Recipe, error)
+
+	// Head returns the object's metadata, or a NotFound error.
+	Head(ctx context.Context, key string) (Object, error)
+
+	// List returns one page of objects whose keys start with req.Prefix, in
+	// lexical key order. An empty NextCursor means there are no more pages.
+	List(ctx context.Context, req ListRequest) (ListPage, error)
+
+	// Delete removes an object. Deleting a missing object is not an error.
+	Delete(ctx context.Context, key string) error
+
+	// CreateMultipart starts a multipart upload. It is never retried by the
+	// host, since a retry could leak an upload.
+	CreateMultipart(ctx context.Context, req CreateMultipartRequest) (MultipartUpload, error)
+
+	// SignParts returns one recipe per requested part, in the order asked.
+	SignParts(ctx context.Context, req SignPartsRequest) ([]PartRecipe, error)
+
+	// CompleteMultipart assembles the listed parts, in the listed order, into
+	// the final object and returns its metadata. A missing or mismatched part
+	// gives FailedPrecondition. The object appears atomically or not at all.
+	CompleteMultipart(ctx context.Context, req CompleteMultipartRequest) (Object, error)
+
+	// AbortMultipart discards an upload and its parts. Aborting an unknown or
+	// already finished upload is not an error.
+	AbortMultipart(ctx context.Context, ref MultipartRef) error
+
+	// ListParts returns the parts uploaded so far, ordered by part number.
+	ListParts(ctx context.Context, ref MultipartRef) ([]Part, error)
+}
+
+// StoreConfig is one store's provider configuration, as written under
+// stores.NAME.config in Valet's config file.
+type StoreConfig struct {
+	// Store is the store's name, for error messages and logs.
+	Store string
+	// Config is the provider-specific settings as a JSON object. Providers
+	// should decode it strictly (unknown keys are errors).
+	Config json.RawMessage
+}
+
+// Info describes a provider.
+type Info struct {
+	Name         string
+	Version      string
+	Capabilities Capabilities
+}
+
+// Capabilities says honestly what a provider can do and, above all, what it
+// binds into a signature. A binding is claimed only when the backend itself
+// rejects a request that violates it; the conformance suite checks every
+// claim. Whatever is not bound, the gateway verifies at complete time.
+type Capabilities struct {
+	SignPut    bool
+	SignGet    bool
+	SignDelete bool
+
+	// Bindings enforced by the backend for a signed PUT.
+	BindsContentLength bool
+	BindsContentType   bool
+	// BindsChecksums lists the checksum algorithms bound into a PUT.
+	BindsChecksums  []ChecksumAlgorithm
+	BindsCreateOnly bool
+
+	// GetOverrides is true when SignGet can bind response content type and
+	// content disposition.
+	GetOverrides bool
+
+	// MaxExpiry is the longest TTL a signature may have.
+	MaxExpiry time.Duration
+
+	Multipart bool
+	// MultipartNeedsETags is true when CompleteMultipart needs each part's
+	// ETag from the client.
+	MultipartNeedsETags bool
+	MinPartSize         int64 // every part but the last
+	MaxPartSize         int64
+	MaxParts            int
+	// PartsBindContentLength is true when a part recipe binds its size.
+	PartsBindContentLength bool
+
+	PostPolicy bool
+
+	// Notes are short, human-readable remarks for operators (for example
+	// "aborted uploads leave blocks that Azure drops after 7 days").
+	Notes []string
+}
+
+// Binds reports whether alg is among the bound checksum algorithms.
+func (c Capabilities) Binds(alg ChecksumAlgorithm) bool {
+	for _, a := range c.BindsChecksums {
+		if a == alg {
+			return true
+		}
+	}
+	return false
+}
+
+// ChecksumAlgorithm names a checksum. Values are base64 of the raw digest.
+type ChecksumAlgorithm string
+
+const (
+	SHA256 ChecksumAlgorithm = "sha256"
+	MD5    ChecksumAlgorithm = "md5"
+	CRC32C ChecksumAlgorithm = "crc32c"
+)
+
+// Checksum is one digest of an object's full content.
+type Checksum struct {
+	Algorithm ChecksumAlgorithm
+	// Value is the standard base64 encoding of the raw digest.
+	Value string
+}
+
+// Recipe is a signed request: the client must send exactly this method to
+// this URL with these headers (and, for uploads, the body) before ExpiresAt.
+type Recipe struct {
+	Method    string
+	URL       string
+	Headers   map[string]string
+	ExpiresAt time.Time
+}
+
+// PutRequest asks for a single-request upload.
+type PutRequest struct {
+	Key         string
+	ContentType string
+	Size        int64
+	Checksum    *Checksum
+	Metadata    map[string]string
+	// CreateOnly asks that the upload fail if the key already exists
+	// (If-None-Match: *), where BindsCreateOnly is claimed.
+	CreateOnly bool
+	TTL        time.Duration
+}
+
+// GetRequest asks for a download.
+type GetRequest struct {
+	Key string
+	TTL time.Duration
+	// ResponseContentType and ResponseContentDisposition, when set, override
+	// what the backend sends back.
+	ResponseContentType        string
+	ResponseContentDisposition string
+}
+
+// DeleteRequest asks for a signed delete.
+type DeleteRequest struct {
+	Key string
+	TTL time.Duration
+}
+
+// Object is an object's metadata.
+type Object struct {
+	Key          string
+	Size         int64
+	ContentType  string
+	ETag         string
+	LastModified time.Time
+	Metadata     map[string]string
+	// Checksums holds the digests the backend reports, by algorithm.
+	Checksums map[ChecksumAlgorithm]string
+}
+
+// ListRequest asks for one page of a listing.
+type ListRequest struct {
+	Prefix string
+	Cursor string
+	// Limit is between 1 and 1000; the gateway clamps it.
+	Limit int
+}
+
+// ListPage is one page of a listing.
+type ListPage struct {
+	Objects    []Object
+	NextCursor string
+}
+
+// CreateMultipartRequest starts a multipart upload.
+type CreateMultipartRequest struct {
+	Key         string
+	ContentType string
+	// Size is the total size, when known (0 = unknown).
+	Size     int64
+	PartSize int64
+	Metadata map[string]string
+	TTL      time.Duration
+}
+
+// MultipartUpload identifies a started multipart upload.
+type MultipartUpload struct {
+	UploadID string
+}
+
+// MultipartRef names an upload in progress.
+type MultipartRef struct {
+	Key      string
+	UploadID string
+}
+
+// PartSpec is one part to sign. Size 0 means the size is not bound.
+type PartSpec struct {
+	Number int
+	Size   int64
+}
+
+// SignPartsRequest asks for a batch of part recipes.
+type SignPartsRequest struct {
+	Key      string
+	UploadID string
+	Parts    []PartSpec
+	TTL      time.Duration
+}
+
+// PartRecipe is the signed request for one part.
+type PartRecipe struct {
+	Number int
+	Recipe Recipe
+}
+
+// CompletedPart is one part as listed by the client at completion.
+type CompletedPart struct {
+	Number int
+	ETag   string
+}
+
+// CompleteMultipartRequest finishes a multipart upload.
+type CompleteMultipartRequest struct {
+	Key      string
+	UploadID string
+	Parts    []CompletedPart
+}
+
+// Part is an uploaded part.
+type Part struct {
+	Number int
+	Size   int64
+	ETag   string
+}
