@@ -1,0 +1,43 @@
+# Valet's developer entry points. The README's commands are the ones CI runs:
+#   make run    build, then serve examples/local.yaml (local store, demo page)
+#   make test   install the test servers (e2e/install.sh), then run every test
+SHELL := /usr/bin/env bash
+GO ?= go
+BIN := bin/valet
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+TEST_TIMEOUT ?= 30m
+# Pinned tools live in .tools (git-ignored), installed by e2e/install.sh.
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
+
+.PHONY: all build run test bench generate fmt vet clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/valet
+
+run: build
+	examples/run.sh $(BIN) examples/local.yaml
+
+test:
+	e2e/install.sh
+	$(GO) vet ./...
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+
+bench: build
+	e2e/install.sh bench
+	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout $(TEST_TIMEOUT) ./...
+	@for s in bench/*.sh; do [ -x "$$s" ] || continue; echo "== $$s"; "$$s" || exit 1; done
+
+generate:
+	plugins/proto/generate.sh
+
+fmt:
+	gofmt -l -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin
