@@ -1,0 +1,16 @@
+// Package providertest is the conformance suite every provider must pass.
+//
+// Run checks a configured providers.Provider over real HTTP: it signs
+// requests through the provider, sends them with a plain http.Client exactly
+// as a browser would (the recipe's method, URL and headers, nothing else),
+// and asserts what the backend answers. Every binding that Info claims is
+// violated on purpose and must be rejected by the backend itself; a
+// capability that is not claimed is skipped by name, so the skip shows in
+// `go test -v` output.
+//
+// The same suite runs against a provider in process and through a plugin
+// process, so the wire protocol is held to the same assertions.
+//
+// The suite creates objects only under Harness.Prefix and deletes them when
+// it is done. It never logs a signed URL's query, which holds the signature.
+package providertest

@@ -1,0 +1,1067 @@
+package providertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valetgw/valet/providers"
+)
+
+// Harness is what a provider's test hands to Run.
+type Harness struct {
+	// Provider is already configured for a store the suite may write to.
+	Provider providers.Provider
+	// Client sends the signed requests. nil means a plain client with
+	// transparent compression turned off, so requests carry only the
+	// recipe's headers plus what net/http always adds.
+	Client *http.Client
+	// Prefix is prepended to every key the suite creates, and should be
+	// unique to this run (for example "providertest/" + a random id). Empty
+	// means a random prefix chosen by the suite.
+	Prefix string
+	// PartSize is the multipart part size. 0 means
+	// max(Info.Capabilities.MinPartSize, 5 MiB).
+	PartSize int64
+	// Rejected says whether a status code counts as the backend refusing a
+	// request. nil means any 4xx.
+	Rejected func(status int) bool
+}
+
+// Run runs the conformance suite against h.Provider as subtests of t.
+func Run(t *testing.T, h Harness) {
+	t.Helper()
+	if h.Provider == nil {
+		t.Fatal("providertest: Harness.Provider is nil")
+	}
+	info, err := h.Provider.Info(t.Context())
+	if err != nil {
+		t.Fatalf("Info: %v", err)
+	}
+	s := &suite{h: h, p: h.Provider, caps: info.Capabilities}
+	if s.h.Client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DisableCompression = true
+		s.h.Client = &http.Client{Transport: tr}
+		t.Cleanup(tr.CloseIdleConnections)
+	}
+	if s.h.Rejected == nil {
+		s.h.Rejected = func(status int) bool { return status >= 400 && status < 500 }
+	}
+	if s.h.Prefix == "" {
+		s.h.Prefix = "providertest-" + randomID() + "/"
+	}
+	if s.h.PartSize == 0 {
+		s.h.PartSize = max(s.caps.MinPartSize, 5<<20)
+	}
+	if !s.caps.SignPut || !s.caps.SignGet {
+		t.Fatalf("providertest: provider %q must support SignPut and SignGet (caps: SignPut=%v SignGet=%v)",
+			info.Name, s.caps.SignPut, s.caps.SignGet)
+	}
+
+	t.Run("PutGetRoundTrip", s.testPutGetRoundTrip)
+	t.Run("HeadMetadata", s.testHeadMetadata)
+	t.Run("RangeGet", s.testRangeGet)
+	t.Run("GetContentDisposition", s.testGetContentDisposition)
+	t.Run("GetContentType", s.testGetContentType)
+	t.Run("Expired", s.testExpired)
+	t.Run("TamperedKey", s.testTamperedKey)
+	t.Run("TamperedSignature", s.testTamperedSignature)
+	t.Run("MissingSignature", s.testMissingSignature)
+	t.Run("WrongMethod", s.testWrongMethod)
+	t.Run("Binding", func(t *testing.T) {
+		t.Run("ContentLength", s.testBindContentLength)
+		t.Run("ContentType", s.testBindContentType)
+		t.Run("ChecksumSHA256", func(t *testing.T) { s.testBindChecksum(t, providers.SHA256) })
+		t.Run("ChecksumMD5", func(t *testing.T) { s.testBindChecksum(t, providers.MD5) })
+		t.Run("CreateOnly", s.testBindCreateOnly)
+	})
+	t.Run("List", s.testList)
+	t.Run("Delete", s.testDelete)
+	t.Run("SignDelete", s.testSignDelete)
+	t.Run("Multipart", func(t *testing.T) {
+		t.Run("Complete", s.testMultipartComplete)
+		t.Run("MissingPart", s.testMultipartMissingPart)
+		t.Run("Abort", s.testMultipartAbort)
+	})
+	t.Run("Errors", s.testErrors)
+}
+
+type suite struct {
+	h    Harness
+	p    providers.Provider
+	caps providers.Capabilities
+}
+
+const ttl = 5 * time.Minute
+
+// key returns a fresh key under the prefix, named after the test so a
+// leftover object says which test made it.
+func (s *suite) key(t *testing.T, name string) string {
+	base := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	if i := strings.Index(base, "-"); i >= 0 {
+		base = base[i+1:] // drop the top-level test's name
+	}
+	return s.h.Prefix + base + "-" + randomID() + "/" + name
+}
+
+// cleanup deletes key when the test ends, whatever happened.
+func (s *suite) cleanup(t *testing.T, key string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := s.p.Delete(ctx, key); err != nil {
+			t.Logf("cleanup: Delete(%q): %v", key, err)
+		}
+	})
+}
+
+type putOpts struct {
+	contentType string
+	metadata    map[string]string
+	createOnly  bool
+	noChecksum  bool
+}
+
+// signPut signs a PUT of body, binding a checksum whenever the provider
+// claims one, so the plain upload path also exercises the bindings.
+func (s *suite) signPut(t *testing.T, key string, body []byte, o putOpts) providers.Recipe {
+	t.Helper()
+	if o.contentType == "" {
+		o.contentType = "application/octet-stream"
+	}
+	req := providers.PutRequest{
+		Key:         key,
+		ContentType: o.contentType,
+		Size:        int64(len(body)),
+		Metadata:    o.metadata,
+		CreateOnly:  o.createOnly,
+		TTL:         ttl,
+	}
+	if !o.noChecksum {
+		switch {
+		case s.caps.Binds(providers.SHA256):
+			req.Checksum = checksum(providers.SHA256, body)
+		case s.caps.Binds(providers.MD5):
+			req.Checksum = checksum(providers.MD5, body)
+		}
+	}
+	start := time.Now()
+	r, err := s.p.SignPut(t.Context(), req)
+	if err != nil {
+		t.Fatalf("SignPut(%q): %v", key, err)
+	}
+	checkRecipe(t, "SignPut", r, start, ttl)
+	return r
+}
+
+// put uploads body to key and schedules its deletion.
+func (s *suite) put(t *testing.T, key string, body []byte, o putOpts) {
+	t.Helper()
+	s.cleanup(t, key)
+	r := s.signPut(t, key, body, o)
+	res := s.send(t, r, body, nil)
+	if !ok2xx(res.status) {
+		t.Fatalf("signed PUT %s: status %d, want 2xx; body: %s", redact(r.URL), res.status, res.snippet())
+	}
+}
+
+func (s *suite) signGet(t *testing.T, req providers.GetRequest) providers.Recipe {
+	t.Helper()
+	if req.TTL == 0 {
+		req.TTL = ttl
+	}
+	start := time.Now()
+	r, err := s.p.SignGet(t.Context(), req)
+	if err != nil {
+		t.Fatalf("SignGet(%q): %v", req.Key, err)
+	}
+	checkRecipe(t, "SignGet", r, start, req.TTL)
+	return r
+}
+
+// get downloads key through a fresh signed GET and returns the response.
+func (s *suite) get(t *testing.T, key string) response {
+	t.Helper()
+	return s.send(t, s.signGet(t, providers.GetRequest{Key: key}), nil, nil)
+}
+
+func (s *suite) mustGet(t *testing.T, key string, want []byte) {
+	t.Helper()
+	res := s.get(t, key)
+	if res.status != http.StatusOK {
+		t.Fatalf("signed GET %q: status %d, want 200; body: %s", key, res.status, res.snippet())
+	}
+	if !bytes.Equal(res.body, want) {
+		t.Fatalf("signed GET %q: got %d bytes (sha256 %s), want %d bytes (sha256 %s)",
+			key, len(res.body), hexSum(res.body), len(want), hexSum(want))
+	}
+}
+
+// mustNotExist asserts that key is absent, by Head and by signed GET.
+func (s *suite) mustNotExist(t *testing.T, key, why string) {
+	t.Helper()
+	if obj, err := s.p.Head(t.Context(), key); !errors.Is(err, providers.ErrNotFound) {
+		t.Fatalf("%s: Head(%q) = (size %d, %v), want a NotFound error", why, key, obj.Size, err)
+	}
+	if res := s.get(t, key); res.status != http.StatusNotFound {
+		t.Fatalf("%s: signed GET %q: status %d, want 404", why, key, res.status)
+	}
+}
+
+func (s *suite) mustReject(t *testing.T, what string, res response) {
+	t.Helper()
+	if !s.h.Rejected(res.status) {
+		t.Fatalf("%s: status %d, want it rejected; body: %s", what, res.status, res.snippet())
+	}
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) snippet() string {
+	b := r.body
+	if len(b) > 512 {
+		b = b[:512]
+	}
+	return strconv.Quote(string(b))
+}
+
+// send performs a recipe: its method, URL and headers exactly, with body.
+// extra headers are added on top (or replace the recipe's, case-insensitive),
+// which is how tests violate a binding. An explicit Content-Length in the
+// recipe is honoured by net/http through req.ContentLength; the body's real
+// length is always what is sent.
+func (s *suite) send(t *testing.T, r providers.Recipe, body []byte, extra map[string]string) response {
+	t.Helper()
+	return s.sendAs(t, r.Method, r.URL, r.Headers, body, extra)
+}
+
+func (s *suite) sendAs(t *testing.T, method, rawURL string, headers map[string]string, body []byte, extra map[string]string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	if err != nil {
+		t.Fatalf("building %s %s: %v", method, redact(rawURL), err)
+	}
+	if body != nil {
+		req.ContentLength = int64(len(body))
+		if len(body) == 0 {
+			req.Body = http.NoBody
+		}
+	}
+	set := func(k, v string) {
+		switch http.CanonicalHeaderKey(k) {
+		case "Host":
+			req.Host = v
+		case "Content-Length":
+			// net/http writes Content-Length from req.ContentLength, set above
+			// from the body actually sent.
+		default:
+			req.Header.Set(k, v)
+		}
+	}
+	for k, v := range headers {
+		set(k, v)
+	}
+	for k, v := range extra {
+		if v == "" {
+			req.Header.Del(k)
+			continue
+		}
+		set(k, v)
+	}
+	res, err := s.h.Client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, redact(rawURL), err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", method, redact(rawURL), err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+func checkRecipe(t *testing.T, op string, r providers.Recipe, start time.Time, ttl time.Duration) {
+	t.Helper()
+	if r.Method == "" || r.URL == "" {
+		t.Fatalf("%s: recipe has no method or URL", op)
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil || !u.IsAbs() {
+		t.Fatalf("%s: recipe URL is not absolute: %v", op, err)
+	}
+	// Providers may round to whole seconds, so allow a little slack.
+	lo, hi := start.Add(-2*time.Second), time.Now().Add(ttl+2*time.Second)
+	if r.ExpiresAt.Before(lo) || r.ExpiresAt.After(hi) {
+		t.Fatalf("%s: ExpiresAt %s is outside [%s, %s] for TTL %s", op,
+			r.ExpiresAt.Format(time.RFC3339), lo.Format(time.RFC3339), hi.Format(time.RFC3339), ttl)
+	}
+}
+
+func (s *suite) testPutGetRoundTrip(t *testing.T) {
+	key := s.key(t, "round trip ü+(1).bin")
+	body := randomBytes(t, 256<<10+3)
+	s.put(t, key, body, putOpts{contentType: "application/octet-stream"})
+	s.mustGet(t, key, body)
+
+	// An empty object is a valid object too.
+	empty := s.key(t, "empty")
+	s.put(t, empty, []byte{}, putOpts{})
+	s.mustGet(t, empty, []byte{})
+}
+
+func (s *suite) testHeadMetadata(t *testing.T) {
+	key := s.key(t, "meta.txt")
+	body := []byte("conformance metadata body\n")
+	meta := map[string]string{"purpose": "conformance", "owner-id": "42"}
+	before := time.Now().Add(-time.Minute)
+	s.put(t, key, body, putOpts{contentType: "text/plain", metadata: meta})
+
+	obj, err := s.p.Head(t.Context(), key)
+	if err != nil {
+		t.Fatalf("Head(%q): %v", key, err)
+	}
+	if obj.Key != key {
+		t.Errorf("Head: Key = %q, want %q", obj.Key, key)
+	}
+	if obj.Size != int64(len(body)) {
+		t.Errorf("Head: Size = %d, want %d", obj.Size, len(body))
+	}
+	if mediaType(obj.ContentType) != "text/plain" {
+		t.Errorf("Head: ContentType = %q, want text/plain", obj.ContentType)
+	}
+	if obj.ETag == "" {
+		t.Errorf("Head: ETag is empty")
+	}
+	if obj.LastModified.Before(before) || obj.LastModified.After(time.Now().Add(time.Minute)) {
+		t.Errorf("Head: LastModified = %s, want about now", obj.LastModified)
+	}
+	for k, v := range meta {
+		if got := obj.Metadata[k]; got != v {
+			t.Errorf("Head: Metadata[%q] = %q, want %q (all: %v)", k, got, v, obj.Metadata)
+		}
+	}
+	if alg := boundAlg(s.caps); alg != "" {
+		want := checksum(alg, body).Value
+		if got, ok := obj.Checksums[alg]; ok && got != want {
+			t.Errorf("Head: Checksums[%s] = %q, want %q", alg, got, want)
+		}
+	}
+
+	// A signed GET serves the stored type.
+	res := s.get(t, key)
+	if res.status != http.StatusOK {
+		t.Fatalf("signed GET: status %d", res.status)
+	}
+	if ct := mediaType(res.header.Get("Content-Type")); ct != "text/plain" {
+		t.Errorf("signed GET: Content-Type = %q, want text/plain", res.header.Get("Content-Type"))
+	}
+}
+
+func (s *suite) testRangeGet(t *testing.T) {
+	key := s.key(t, "range.bin")
+	body := randomBytes(t, 1000)
+	s.put(t, key, body, putOpts{})
+	r := s.signGet(t, providers.GetRequest{Key: key})
+	res := s.send(t, r, nil, map[string]string{"Range": "bytes=100-199"})
+	if res.status != http.StatusPartialContent {
+		t.Fatalf("Range GET: status %d, want 206; body: %s", res.status, res.snippet())
+	}
+	if !bytes.Equal(res.body, body[100:200]) {
+		t.Fatalf("Range GET: got %d bytes, not bytes 100-199", len(res.body))
+	}
+	if cr := res.header.Get("Content-Range"); cr != "bytes 100-199/1000" {
+		t.Errorf("Range GET: Content-Range = %q, want %q", cr, "bytes 100-199/1000")
+	}
+	// A suffix range, as players ask for a file's tail.
+	res = s.send(t, r, nil, map[string]string{"Range": "bytes=-10"})
+	if res.status != http.StatusPartialContent || !bytes.Equal(res.body, body[990:]) {
+		t.Fatalf("suffix Range GET: status %d, %d bytes; want 206 and the last 10 bytes", res.status, len(res.body))
+	}
+}
+
+func (s *suite) testGetContentDisposition(t *testing.T) {
+	if !s.caps.GetOverrides {
+		t.Skip("not claimed: GetOverrides")
+	}
+	key := s.key(t, "report.csv")
+	body := []byte("a,b\n1,2\n")
+	s.put(t, key, body, putOpts{contentType: "text/csv"})
+	const cd = `attachment; filename="report 2026.csv"`
+	r := s.signGet(t, providers.GetRequest{Key: key, ResponseContentDisposition: cd})
+	res := s.send(t, r, nil, nil)
+	if res.status != http.StatusOK || !bytes.Equal(res.body, body) {
+		t.Fatalf("GET with disposition override: status %d, %d bytes", res.status, len(res.body))
+	}
+	if got := res.header.Get("Content-Disposition"); got != cd {
+		t.Fatalf("Content-Disposition = %q, want %q", got, cd)
+	}
+	// The override is part of what is signed: changing it must be refused.
+	if tampered, ok := replaceQueryValue(r.URL, cd, `attachment; filename="evil.html"`); ok {
+		res := s.sendAs(t, r.Method, tampered, r.Headers, nil, nil)
+		s.mustReject(t, "GET with a changed disposition", res)
+	} else {
+		t.Log("disposition is not a query value; tamper check skipped")
+	}
+}
+
+func (s *suite) testGetContentType(t *testing.T) {
+	if !s.caps.GetOverrides {
+		t.Skip("not claimed: GetOverrides")
+	}
+	key := s.key(t, "typed.bin")
+	body := []byte("plain text, stored as octet-stream")
+	s.put(t, key, body, putOpts{contentType: "application/octet-stream"})
+	r := s.signGet(t, providers.GetRequest{Key: key, ResponseContentType: "text/plain"})
+	res := s.send(t, r, nil, nil)
+	if res.status != http.StatusOK || !bytes.Equal(res.body, body) {
+		t.Fatalf("GET with type override: status %d, %d bytes", res.status, len(res.body))
+	}
+	if got := mediaType(res.header.Get("Content-Type")); got != "text/plain" {
+		t.Fatalf("Content-Type = %q, want text/plain", res.header.Get("Content-Type"))
+	}
+}
+
+func (s *suite) testExpired(t *testing.T) {
+	key := s.key(t, "expiring.bin")
+	body := []byte("expiring")
+	s.put(t, key, body, putOpts{})
+
+	start := time.Now()
+	getR, err := s.p.SignGet(t.Context(), providers.GetRequest{Key: key, TTL: time.Second})
+	if err != nil {
+		t.Fatalf("SignGet with TTL 1s: %v", err)
+	}
+	putKey := s.key(t, "expired-put.bin")
+	s.cleanup(t, putKey)
+	putR, err := s.p.SignPut(t.Context(), providers.PutRequest{
+		Key: putKey, ContentType: "application/octet-stream", Size: int64(len(body)), TTL: time.Second,
+		Checksum: boundChecksum(s.caps, body),
+	})
+	if err != nil {
+		t.Fatalf("SignPut with TTL 1s: %v", err)
+	}
+	if time.Until(getR.ExpiresAt) > 3*time.Second || time.Until(putR.ExpiresAt) > 3*time.Second {
+		t.Fatalf("a 1s TTL gave ExpiresAt %s / %s (now %s): the provider does not honour short TTLs",
+			getR.ExpiresAt.Format(time.RFC3339), putR.ExpiresAt.Format(time.RFC3339), time.Now().Format(time.RFC3339))
+	}
+	// Used at once, the URL works: the later rejection is the expiry's doing.
+	if res := s.send(t, getR, nil, nil); res.status != http.StatusOK {
+		t.Fatalf("GET with a fresh 1s URL: status %d, want 200", res.status)
+	}
+	time.Sleep(time.Until(start.Add(2200 * time.Millisecond)))
+	s.mustReject(t, "GET after expiry", s.send(t, getR, nil, nil))
+	s.mustReject(t, "PUT after expiry", s.send(t, putR, body, nil))
+	s.mustNotExist(t, putKey, "expired PUT")
+}
+
+func (s *suite) testTamperedKey(t *testing.T) {
+	dir := s.key(t, "")
+	a, b := dir+"tamper-aaaa.bin", dir+"tamper-bbbb.bin"
+	bodyA, bodyB := []byte("object A"), []byte("object B, the other one")
+	s.put(t, a, bodyA, putOpts{})
+	s.put(t, b, bodyB, putOpts{})
+
+	getA := s.signGet(t, providers.GetRequest{Key: a})
+	toB := swapKeyInURL(t, getA.URL, "tamper-aaaa", "tamper-bbbb")
+	res := s.sendAs(t, getA.Method, toB, getA.Headers, nil, nil)
+	s.mustReject(t, "GET with A's URL retargeted at B", res)
+
+	putA := s.signPut(t, a, bodyA, putOpts{})
+	res = s.sendAs(t, putA.Method, swapKeyInURL(t, putA.URL, "tamper-aaaa", "tamper-bbbb"), putA.Headers, bodyA, nil)
+	s.mustReject(t, "PUT with A's URL retargeted at B", res)
+	s.mustGet(t, b, bodyB)
+}
+
+func (s *suite) testTamperedSignature(t *testing.T) {
+	key := s.key(t, "sig.bin")
+	body := []byte("signed")
+	s.put(t, key, body, putOpts{})
+
+	r := s.signGet(t, providers.GetRequest{Key: key})
+	name := signatureParam(t, r.URL)
+	res := s.sendAs(t, r.Method, mutateQuery(t, r.URL, name, flipChar), r.Headers, nil, nil)
+	s.mustReject(t, "GET with a tampered signature ("+name+")", res)
+
+	other := s.key(t, "sig-put.bin")
+	s.cleanup(t, other)
+	pr := s.signPut(t, other, body, putOpts{})
+	name = signatureParam(t, pr.URL)
+	res = s.sendAs(t, pr.Method, mutateQuery(t, pr.URL, name, flipChar), pr.Headers, body, nil)
+	s.mustReject(t, "PUT with a tampered signature ("+name+")", res)
+	s.mustNotExist(t, other, "PUT with a tampered signature")
+}
+
+func (s *suite) testMissingSignature(t *testing.T) {
+	key := s.key(t, "nosig.bin")
+	s.put(t, key, []byte("signed"), putOpts{})
+	r := s.signGet(t, providers.GetRequest{Key: key})
+	name := signatureParam(t, r.URL)
+	res := s.sendAs(t, r.Method, mutateQuery(t, r.URL, name, nil), r.Headers, nil, nil)
+	s.mustReject(t, "GET without its signature ("+name+")", res)
+
+	u, _ := url.Parse(r.URL)
+	u.RawQuery = ""
+	s.mustReject(t, "GET with the query stripped", s.sendAs(t, http.MethodGet, u.String(), nil, nil, nil))
+}
+
+func (s *suite) testWrongMethod(t *testing.T) {
+	key := s.key(t, "method.bin")
+	body := []byte("method bound")
+	s.put(t, key, body, putOpts{})
+
+	get := s.signGet(t, providers.GetRequest{Key: key})
+	// Borrow a real PUT recipe's headers, so the only thing wrong with the
+	// request is its method and URL.
+	put := s.signPut(t, key, []byte("overwritten!"), putOpts{})
+	res := s.sendAs(t, http.MethodPut, get.URL, put.Headers, []byte("overwritten!"), nil)
+	s.mustReject(t, "GET URL used as PUT", res)
+	res = s.sendAs(t, http.MethodDelete, get.URL, nil, nil, nil)
+	s.mustReject(t, "GET URL used as DELETE", res)
+	res = s.sendAs(t, http.MethodGet, put.URL, nil, nil, nil)
+	s.mustReject(t, "PUT URL used as GET", res)
+	s.mustGet(t, key, body)
+}
+
+func (s *suite) testBindContentLength(t *testing.T) {
+	if !s.caps.BindsContentLength {
+		t.Skip("not claimed: BindsContentLength")
+	}
+	for _, tc := range []struct {
+		name string
+		sent int
+	}{{"longer", 65}, {"shorter", 63}} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := s.key(t, "len.bin")
+			s.cleanup(t, key)
+			signed := randomBytes(t, 64)
+			r := s.signPut(t, key, signed, putOpts{noChecksum: true})
+			sent := randomBytes(t, tc.sent)
+			s.mustReject(t, fmt.Sprintf("PUT of %d bytes signed for 64", tc.sent), s.send(t, r, sent, nil))
+			s.mustNotExist(t, key, "PUT with the wrong length")
+		})
+	}
+}
+
+func (s *suite) testBindContentType(t *testing.T) {
+	if !s.caps.BindsContentType {
+		t.Skip("not claimed: BindsContentType")
+	}
+	key := s.key(t, "type.png")
+	s.cleanup(t, key)
+	body := []byte("not really a png")
+	r := s.signPut(t, key, body, putOpts{contentType: "image/png"})
+	s.mustReject(t, "PUT with Content-Type text/html signed for image/png",
+		s.send(t, r, body, map[string]string{"Content-Type": "text/html"}))
+	s.mustNotExist(t, key, "PUT with the wrong type")
+}
+
+func (s *suite) testBindChecksum(t *testing.T, alg providers.ChecksumAlgorithm) {
+	if !s.caps.Binds(alg) {
+		t.Skip("not claimed: BindsChecksums " + string(alg))
+	}
+	key := s.key(t, "sum.bin")
+	s.cleanup(t, key)
+	signed := randomBytes(t, 4096)
+	r, err := s.p.SignPut(t.Context(), providers.PutRequest{
+		Key: key, ContentType: "application/octet-stream", Size: int64(len(signed)),
+		Checksum: checksum(alg, signed), TTL: ttl,
+	})
+	if err != nil {
+		t.Fatalf("SignPut with %s checksum: %v", alg, err)
+	}
+	// Same length, different bytes: only the checksum can catch it.
+	other := bytes.Clone(signed)
+	other[len(other)/2] ^= 0xff
+	s.mustReject(t, "PUT whose body does not match the signed "+string(alg), s.send(t, r, other, nil))
+	s.mustNotExist(t, key, "PUT with the wrong checksum")
+	// The same recipe with the right body works, so the rejection was the
+	// checksum's doing.
+	if res := s.send(t, r, signed, nil); !ok2xx(res.status) {
+		t.Fatalf("PUT with the signed %s and the right body: status %d; body: %s", alg, res.status, res.snippet())
+	}
+}
+
+func (s *suite) testBindCreateOnly(t *testing.T) {
+	if !s.caps.BindsCreateOnly {
+		t.Skip("not claimed: BindsCreateOnly")
+	}
+	key := s.key(t, "once.bin")
+	first := []byte("first writer wins")
+	s.cleanup(t, key)
+	r := s.signPut(t, key, first, putOpts{createOnly: true})
+	if res := s.send(t, r, first, nil); !ok2xx(res.status) {
+		t.Fatalf("create-only PUT to a new key: status %d; body: %s", res.status, res.snippet())
+	}
+	second := []byte("second writer loses")
+	r = s.signPut(t, key, second, putOpts{createOnly: true})
+	s.mustReject(t, "create-only PUT to an existing key", s.send(t, r, second, nil))
+	s.mustGet(t, key, first)
+}
+
+func (s *suite) testList(t *testing.T) {
+	dir := s.key(t, "")
+	var want []string
+	for i := range 5 {
+		k := fmt.Sprintf("%sitems/%02d.txt", dir, i)
+		s.put(t, k, []byte(strconv.Itoa(i)+strings.Repeat("x", i)), putOpts{contentType: "text/plain"})
+		want = append(want, k)
+	}
+	// Siblings that share a string prefix but not the listed prefix.
+	s.put(t, dir+"itemsx.txt", []byte("sibling"), putOpts{})
+	s.put(t, dir+"items2/00.txt", []byte("sibling"), putOpts{})
+
+	var got []string
+	cursor, pages := "", 0
+	for {
+		page, err := s.p.List(t.Context(), providers.ListRequest{Prefix: dir + "items/", Cursor: cursor, Limit: 2})
+		if err != nil {
+			t.Fatalf("List page %d: %v", pages+1, err)
+		}
+		pages++
+		if len(page.Objects) > 2 {
+			t.Fatalf("List page %d: %d objects, limit was 2", pages, len(page.Objects))
+		}
+		for _, o := range page.Objects {
+			got = append(got, o.Key)
+			i, _ := strconv.Atoi(strings.TrimSuffix(o.Key[len(dir+"items/"):], ".txt"))
+			if o.Size != int64(1+i) {
+				t.Errorf("List: %q has Size %d, want %d", o.Key, o.Size, 1+i)
+			}
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		if page.NextCursor == cursor || pages > 10 {
+			t.Fatalf("List does not advance (page %d)", pages)
+		}
+		cursor = page.NextCursor
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("List walk = %q, want %q", got, want)
+	}
+	if pages < 3 {
+		t.Fatalf("List of 5 with limit 2 took %d pages, want at least 3", pages)
+	}
+	page, err := s.p.List(t.Context(), providers.ListRequest{Prefix: dir + "nothing-here/", Limit: 10})
+	if err != nil || len(page.Objects) != 0 || page.NextCursor != "" {
+		t.Fatalf("List of an empty prefix = %d objects, cursor %q, err %v; want nothing", len(page.Objects), page.NextCursor, err)
+	}
+}
+
+func (s *suite) testDelete(t *testing.T) {
+	key := s.key(t, "doomed.bin")
+	s.put(t, key, []byte("doomed"), putOpts{})
+	if err := s.p.Delete(t.Context(), key); err != nil {
+		t.Fatalf("Delete(%q): %v", key, err)
+	}
+	s.mustNotExist(t, key, "after Delete")
+	if err := s.p.Delete(t.Context(), key); err != nil {
+		t.Fatalf("Delete of a missing object: %v, want nil", err)
+	}
+}
+
+func (s *suite) testSignDelete(t *testing.T) {
+	if !s.caps.SignDelete {
+		t.Skip("not claimed: SignDelete")
+	}
+	key := s.key(t, "signed-delete.bin")
+	s.put(t, key, []byte("doomed"), putOpts{})
+	r, err := s.p.SignDelete(t.Context(), providers.DeleteRequest{Key: key, TTL: ttl})
+	if err != nil {
+		t.Fatalf("SignDelete: %v", err)
+	}
+	if r.Method != http.MethodDelete {
+		t.Errorf("SignDelete: Method = %q, want DELETE", r.Method)
+	}
+	if res := s.send(t, r, nil, nil); !ok2xx(res.status) {
+		t.Fatalf("signed DELETE: status %d; body: %s", res.status, res.snippet())
+	}
+	s.mustNotExist(t, key, "after signed DELETE")
+}
+
+// uploadParts signs and uploads parts, returning them as listed at complete.
+func (s *suite) uploadParts(t *testing.T, key, id string, parts [][]byte) []providers.CompletedPart {
+	t.Helper()
+	specs := make([]providers.PartSpec, len(parts))
+	for i, p := range parts {
+		specs[i] = providers.PartSpec{Number: i + 1, Size: int64(len(p))}
+	}
+	start := time.Now()
+	recipes, err := s.p.SignParts(t.Context(), providers.SignPartsRequest{Key: key, UploadID: id, Parts: specs, TTL: ttl})
+	if err != nil {
+		t.Fatalf("SignParts: %v", err)
+	}
+	if len(recipes) != len(parts) {
+		t.Fatalf("SignParts: %d recipes for %d parts", len(recipes), len(parts))
+	}
+	var done []providers.CompletedPart
+	for i, pr := range recipes {
+		if pr.Number != i+1 {
+			t.Fatalf("SignParts: recipe %d has Number %d, want %d", i, pr.Number, i+1)
+		}
+		checkRecipe(t, "SignParts", pr.Recipe, start, ttl)
+		res := s.send(t, pr.Recipe, parts[i], nil)
+		if !ok2xx(res.status) {
+			t.Fatalf("part %d upload: status %d; body: %s", pr.Number, res.status, res.snippet())
+		}
+		etag := res.header.Get("ETag")
+		if s.caps.MultipartNeedsETags && etag == "" {
+			t.Fatalf("part %d upload: no ETag in the response, and the provider needs ETags", pr.Number)
+		}
+		done = append(done, providers.CompletedPart{Number: pr.Number, ETag: etag})
+	}
+	return done
+}
+
+func (s *suite) testMultipartComplete(t *testing.T) {
+	if !s.caps.Multipart {
+		t.Skip("not claimed: Multipart")
+	}
+	key := s.key(t, "assembled.bin")
+	s.cleanup(t, key)
+	parts := [][]byte{randomBytes(t, int(s.h.PartSize)), randomBytes(t, 1234)}
+	total := int64(len(parts[0]) + len(parts[1]))
+	up, err := s.p.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
+		Key: key, ContentType: "video/mp4", Size: total, PartSize: s.h.PartSize,
+		Metadata: map[string]string{"purpose": "conformance"}, TTL: ttl,
+	})
+	if err != nil {
+		t.Fatalf("CreateMultipart: %v", err)
+	}
+	if up.UploadID == "" {
+		t.Fatal("CreateMultipart: empty UploadID")
+	}
+	ref := providers.MultipartRef{Key: key, UploadID: up.UploadID}
+	t.Cleanup(func() { _ = s.p.AbortMultipart(context.Background(), ref) })
+	done := s.uploadParts(t, key, up.UploadID, parts)
+
+	listed, err := s.p.ListParts(t.Context(), ref)
+	if err != nil {
+		t.Fatalf("ListParts: %v", err)
+	}
+	if len(listed) != 2 || listed[0].Number != 1 || listed[1].Number != 2 ||
+		listed[0].Size != int64(len(parts[0])) || listed[1].Size != int64(len(parts[1])) {
+		t.Fatalf("ListParts = %+v, want parts 1 (%d bytes) and 2 (%d bytes)", listed, len(parts[0]), len(parts[1]))
+	}
+	s.mustNotExist(t, key, "before CompleteMultipart")
+
+	obj, err := s.p.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID, Parts: done})
+	if err != nil {
+		t.Fatalf("CompleteMultipart: %v", err)
+	}
+	if obj.Size != total {
+		t.Errorf("CompleteMultipart: Size = %d, want %d", obj.Size, total)
+	}
+	head, err := s.p.Head(t.Context(), key)
+	if err != nil {
+		t.Fatalf("Head after complete: %v", err)
+	}
+	if head.Size != total || mediaType(head.ContentType) != "video/mp4" {
+		t.Errorf("Head after complete: size %d type %q, want %d video/mp4", head.Size, head.ContentType, total)
+	}
+	if head.Metadata["purpose"] != "conformance" {
+		t.Errorf("Head after complete: Metadata = %v, want purpose=conformance", head.Metadata)
+	}
+	s.mustGet(t, key, append(bytes.Clone(parts[0]), parts[1]...))
+}
+
+func (s *suite) testMultipartMissingPart(t *testing.T) {
+	if !s.caps.Multipart {
+		t.Skip("not claimed: Multipart")
+	}
+	key := s.key(t, "incomplete.bin")
+	s.cleanup(t, key)
+	up, err := s.p.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
+		Key: key, ContentType: "application/octet-stream", PartSize: s.h.PartSize, TTL: ttl,
+	})
+	if err != nil {
+		t.Fatalf("CreateMultipart: %v", err)
+	}
+	ref := providers.MultipartRef{Key: key, UploadID: up.UploadID}
+	t.Cleanup(func() { _ = s.p.AbortMultipart(context.Background(), ref) })
+	done := s.uploadParts(t, key, up.UploadID, [][]byte{randomBytes(t, 100)})
+	done = append(done, providers.CompletedPart{Number: 2, ETag: done[0].ETag})
+	_, err = s.p.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID, Parts: done})
+	if !errors.Is(err, providers.ErrFailedPrecondition) {
+		t.Fatalf("CompleteMultipart listing a part never uploaded: %v, want FailedPrecondition", err)
+	}
+	s.mustNotExist(t, key, "after a failed complete")
+}
+
+func (s *suite) testMultipartAbort(t *testing.T) {
+	if !s.caps.Multipart {
+		t.Skip("not claimed: Multipart")
+	}
+	key := s.key(t, "aborted.bin")
+	s.cleanup(t, key)
+	up, err := s.p.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
+		Key: key, ContentType: "application/octet-stream", PartSize: s.h.PartSize, TTL: ttl,
+	})
+	if err != nil {
+		t.Fatalf("CreateMultipart: %v", err)
+	}
+	ref := providers.MultipartRef{Key: key, UploadID: up.UploadID}
+	s.uploadParts(t, key, up.UploadID, [][]byte{randomBytes(t, 100)})
+	if err := s.p.AbortMultipart(t.Context(), ref); err != nil {
+		t.Fatalf("AbortMultipart: %v", err)
+	}
+	parts, err := s.p.ListParts(t.Context(), ref)
+	if err != nil && !errors.Is(err, providers.ErrNotFound) {
+		t.Fatalf("ListParts after abort: %v, want no parts or NotFound", err)
+	}
+	if len(parts) != 0 {
+		t.Fatalf("ListParts after abort: %d parts, want none", len(parts))
+	}
+	s.mustNotExist(t, key, "after AbortMultipart")
+	if err := s.p.AbortMultipart(t.Context(), ref); err != nil {
+		t.Fatalf("second AbortMultipart: %v, want nil", err)
+	}
+}
+
+func (s *suite) testErrors(t *testing.T) {
+	missing := s.key(t, "never-written.bin")
+	_, err := s.p.Head(t.Context(), missing)
+	if !errors.Is(err, providers.ErrNotFound) {
+		t.Errorf("Head of a missing key: %v (code %s), want NotFound", err, providers.CodeOf(err))
+	}
+	if res := s.get(t, missing); res.status != http.StatusNotFound {
+		t.Errorf("signed GET of a missing key: status %d, want 404", res.status)
+	}
+}
+
+// --- helpers ---
+
+func randomID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randomBytes(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func checksum(alg providers.ChecksumAlgorithm, body []byte) *providers.Checksum {
+	var sum []byte
+	switch alg {
+	case providers.SHA256:
+		s := sha256.Sum256(body)
+		sum = s[:]
+	case providers.MD5:
+		s := md5.Sum(body)
+		sum = s[:]
+	default:
+		return nil
+	}
+	return &providers.Checksum{Algorithm: alg, Value: base64.StdEncoding.EncodeToString(sum)}
+}
+
+func boundAlg(c providers.Capabilities) providers.ChecksumAlgorithm {
+	switch {
+	case c.Binds(providers.SHA256):
+		return providers.SHA256
+	case c.Binds(providers.MD5):
+		return providers.MD5
+	}
+	return ""
+}
+
+func boundChecksum(c providers.Capabilities, body []byte) *providers.Checksum {
+	if alg := boundAlg(c); alg != "" {
+		return checksum(alg, body)
+	}
+	return nil
+}
+
+func hexSum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:8])
+}
+
+func ok2xx(status int) bool { return status >= 200 && status < 300 }
+
+func mediaType(ct string) string {
+	if i := strings.IndexByte(ct, ';'); i >= 0 {
+		ct = ct[:i]
+	}
+	return strings.ToLower(strings.TrimSpace(ct))
+}
+
+// redact drops a URL's query, which carries the signature.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "<redacted>"
+	}
+	return u.String()
+}
+
+// signatureParam finds the query parameter that carries the signature: one
+// whose name mentions "sig" (X-Amz-Signature, X-Goog-Signature, sig), else
+// the one with the longest value.
+func signatureParam(t *testing.T, raw string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("recipe URL: %v", err)
+	}
+	q := u.Query()
+	best := ""
+	for name, vs := range q {
+		if strings.Contains(strings.ToLower(name), "sig") && len(vs) > 0 && vs[0] != "" {
+			return name
+		}
+		if best == "" || len(vs[0]) > len(q.Get(best)) || (len(vs[0]) == len(q.Get(best)) && name < best) {
+			best = name
+		}
+	}
+	if best == "" {
+		t.Fatalf("recipe URL %s has no query parameter to tamper with", redact(raw))
+	}
+	return best
+}
+
+// mutateQuery rewrites one query parameter's value with f, or removes the
+// parameter when f is nil. The rest of the query keeps its exact encoding.
+func mutateQuery(t *testing.T, raw, name string, f func(string) string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("recipe URL: %v", err)
+	}
+	var out []string
+	found := false
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if dk, err := url.QueryUnescape(k); err == nil && dk == name && !found {
+			found = true
+			if f == nil {
+				continue
+			}
+			dv, err := url.QueryUnescape(v)
+			if err != nil {
+				t.Fatalf("query value of %s: %v", name, err)
+			}
+			kv = k + "=" + url.QueryEscape(f(dv))
+		}
+		out = append(out, kv)
+	}
+	if !found {
+		t.Fatalf("query parameter %q not found", name)
+	}
+	u.RawQuery = strings.Join(out, "&")
+	return u.String()
+}
+
+// flipChar changes one character in the middle of s to a different one of
+// the same kind, so the value stays well-formed (hex stays hex, base64 stays
+// base64) and only its meaning changes.
+func flipChar(s string) string {
+	if s == "" {
+		return "x"
+	}
+	b := []byte(s)
+	i := len(b) / 2
+	for j := i; j < len(b); j++ {
+		if isAlnum(b[j]) {
+			i = j
+			break
+		}
+	}
+	switch {
+	case b[i] == '0':
+		b[i] = '1'
+	case b[i] >= '1' && b[i] <= '9':
+		b[i] = '0'
+	case b[i] == 'a':
+		b[i] = 'b'
+	case b[i] == 'A':
+		b[i] = 'B'
+	case b[i] >= 'a' && b[i] <= 'z':
+		b[i] = 'a'
+	case b[i] >= 'A' && b[i] <= 'Z':
+		b[i] = 'A'
+	default:
+		b[i] = 'A'
+	}
+	return string(b)
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// replaceQueryValue replaces the query parameter whose decoded value is old.
+func replaceQueryValue(raw, old, repl string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", false
+	}
+	var out []string
+	found := false
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if dv, err := url.QueryUnescape(v); err == nil && dv == old && !found {
+			found = true
+			kv = k + "=" + url.QueryEscape(repl)
+		}
+		out = append(out, kv)
+	}
+	u.RawQuery = strings.Join(out, "&")
+	return u.String(), found
+}
+
+// swapKeyInURL retargets a signed URL at another key by replacing the last
+// occurrence of from with to in the URL's path, leaving the query as signed.
+func swapKeyInURL(t *testing.T, raw, from, to string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("recipe URL: %v", err)
+	}
+	p := u.EscapedPath()
+	i := strings.LastIndex(p, from)
+	if i < 0 {
+		t.Fatalf("key segment %q not found in the URL path %q", from, p)
+	}
+	np := p[:i] + to + p[i+len(from):]
+	dp, err := url.PathUnescape(np)
+	if err != nil {
+		t.Fatalf("path: %v", err)
+	}
+	u.Path, u.RawPath = dp, np
+	return u.String()
+}

@@ -1,0 +1,315 @@
+package providertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valetgw/valet/providers"
+)
+
+// breakEnv names the one check the fake provider skips while still claiming
+// it, so the suite can be shown to catch a dishonest provider.
+const breakEnv = "VALET_PROVIDERTEST_BREAK"
+
+func TestSuiteOnFake(t *testing.T) {
+	f := newFake(t, os.Getenv(breakEnv))
+	Run(t, Harness{Provider: f})
+}
+
+// TestSuiteCatchesBrokenProviders runs TestSuiteOnFake in a child process
+// with one enforcement switched off, and asserts that exactly the matching
+// subtest fails. A suite that let such a provider pass would be worthless.
+func TestSuiteCatchesBrokenProviders(t *testing.T) {
+	if os.Getenv(breakEnv) != "" {
+		t.Skip("child process")
+	}
+	cases := []struct{ broken, failing string }{
+		{"content-type", "Binding/ContentType"},
+		{"content-length", "Binding/ContentLength"},
+		{"checksum", "Binding/ChecksumSHA256"},
+		{"create-only", "Binding/CreateOnly"},
+		{"signature", "TamperedSignature"},
+		{"key", "TamperedKey"},
+		{"method", "WrongMethod"},
+		{"expiry", "Expired"},
+		{"disposition", "GetContentDisposition"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.broken, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestSuiteOnFake$", "-test.v")
+			cmd.Env = append(os.Environ(), breakEnv+"="+tc.broken)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("suite passed a provider that does not enforce %s:\n%s", tc.broken, out)
+			}
+			want := regexp.MustCompile(`--- FAIL: TestSuiteOnFake/` + regexp.QuoteMeta(tc.failing) + `\b`)
+			if !want.Match(out) {
+				t.Fatalf("suite failed, but not in %s:\n%s", tc.failing, out)
+			}
+		})
+	}
+}
+
+func TestSignatureParam(t *testing.T) {
+	for raw, want := range map[string]string{
+		"http://h/b/k?X-Amz-Algorithm=AWS4&X-Amz-Signature=abc":  "X-Amz-Signature",
+		"http://h/c/k?sv=2026&sp=r&sig=AbC%2Bd%3D":               "sig",
+		"http://h/o/k?e=1&token=aaaaaaaaaaaaaaaaaaaaaaa&m=GET":   "token",
+		"http://h/b/k?X-Goog-Signature=00ff&X-Goog-Expires=3600": "X-Goog-Signature",
+	} {
+		if got := signatureParam(t, raw); got != want {
+			t.Errorf("signatureParam(%q) = %q, want %q", raw, got, want)
+		}
+	}
+	for _, s := range []string{"0", "9", "a", "z", "A", "Z", "ab+/=="} {
+		if flipChar(s) == s {
+			t.Errorf("flipChar(%q) did not change it", s)
+		}
+	}
+}
+
+// fake is a minimal HMAC-signing object store used only to test the suite.
+type fake struct {
+	broken string
+	srv    *httptest.Server
+	secret []byte
+
+	mu   sync.Mutex
+	objs map[string]fakeObj
+}
+
+type fakeObj struct {
+	body []byte
+	ct   string
+	meta map[string]string
+	mod  time.Time
+}
+
+func newFake(t *testing.T, broken string) *fake {
+	f := &fake{broken: broken, secret: []byte("fake secret"), objs: map[string]fakeObj{}}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fake) Info(context.Context) (providers.Info, error) {
+	return providers.Info{Name: "fake", Capabilities: providers.Capabilities{
+		SignPut: true, SignGet: true, SignDelete: true,
+		BindsContentLength: true, BindsContentType: true,
+		BindsChecksums: []providers.ChecksumAlgorithm{providers.SHA256}, BindsCreateOnly: true,
+		GetOverrides: true, MaxExpiry: time.Hour,
+	}}, nil
+}
+
+func (f *fake) Configure(context.Context, providers.StoreConfig) error { return nil }
+
+// sign builds /o/KEY?params&sig=HMAC(path, sorted params).
+func (f *fake) sign(method, key string, ttl time.Duration, params url.Values) providers.Recipe {
+	exp := time.Now().Add(ttl).Truncate(time.Second)
+	params.Set("m", method)
+	params.Set("e", strconv.FormatInt(exp.Unix(), 10))
+	path := "/o/" + key
+	params.Set("sig", f.mac(path, params))
+	u := f.srv.URL + (&url.URL{Path: path}).EscapedPath() + "?" + params.Encode()
+	return providers.Recipe{Method: method, URL: u, Headers: map[string]string{}, ExpiresAt: exp}
+}
+
+func (f *fake) mac(path string, q url.Values) string {
+	var names []string
+	for k := range q {
+		if k != "sig" {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	m := hmac.New(sha256.New, f.secret)
+	io.WriteString(m, path)
+	for _, k := range names {
+		io.WriteString(m, "\n"+k+"="+q.Get(k))
+	}
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (f *fake) SignPut(_ context.Context, r providers.PutRequest) (providers.Recipe, error) {
+	q := url.Values{"ct": {r.ContentType}, "len": {strconv.FormatInt(r.Size, 10)}}
+	if r.Checksum != nil {
+		q.Set("sha", r.Checksum.Value)
+	}
+	if r.CreateOnly {
+		q.Set("co", "1")
+	}
+	for k, v := range r.Metadata {
+		q.Set("meta-"+k, v)
+	}
+	rec := f.sign(http.MethodPut, r.Key, r.TTL, q)
+	rec.Headers["Content-Type"] = r.ContentType
+	return rec, nil
+}
+
+func (f *fake) SignGet(_ context.Context, r providers.GetRequest) (providers.Recipe, error) {
+	q := url.Values{}
+	if r.ResponseContentDisposition != "" {
+		q.Set("rcd", r.ResponseContentDisposition)
+	}
+	if r.ResponseContentType != "" {
+		q.Set("rct", r.ResponseContentType)
+	}
+	return f.sign(http.MethodGet, r.Key, r.TTL, q), nil
+}
+
+func (f *fake) SignDelete(_ context.Context, r providers.DeleteRequest) (providers.Recipe, error) {
+	return f.sign(http.MethodDelete, r.Key, r.TTL, url.Values{}), nil
+}
+
+func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
+	key, ok := strings.CutPrefix(r.URL.Path, "/o/")
+	q := r.URL.Query()
+	switch {
+	case !ok:
+		http.Error(w, "no such route", http.StatusNotFound)
+		return
+	case f.broken != "signature" && !hmac.Equal([]byte(q.Get("sig")), []byte(f.mac(r.URL.Path, q))):
+		if f.broken != "key" || q.Get("sig") == "" {
+			http.Error(w, "bad signature", http.StatusForbidden)
+			return
+		}
+		// "key" breakage: accept a signature made for any path.
+	case f.broken != "method" && q.Get("m") != r.Method && !(r.Method == http.MethodHead && q.Get("m") == http.MethodGet):
+		http.Error(w, "wrong method", http.StatusForbidden)
+		return
+	}
+	if e, _ := strconv.ParseInt(q.Get("e"), 10, 64); f.broken != "expiry" && time.Now().Unix() >= e {
+		http.Error(w, "expired", http.StatusForbidden)
+		return
+	}
+	switch r.Method {
+	case http.MethodPut:
+		if f.broken != "content-type" && r.Header.Get("Content-Type") != q.Get("ct") {
+			http.Error(w, "wrong type", http.StatusBadRequest)
+			return
+		}
+		if f.broken != "content-length" && strconv.FormatInt(r.ContentLength, 10) != q.Get("len") {
+			http.Error(w, "wrong length", http.StatusBadRequest)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		if sum := sha256.Sum256(body); f.broken != "checksum" && q.Has("sha") &&
+			base64.StdEncoding.EncodeToString(sum[:]) != q.Get("sha") {
+			http.Error(w, "bad checksum", http.StatusBadRequest)
+			return
+		}
+		meta := map[string]string{}
+		for k := range q {
+			if m, ok := strings.CutPrefix(k, "meta-"); ok {
+				meta[m] = q.Get(k)
+			}
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if _, exists := f.objs[key]; exists && q.Get("co") == "1" && f.broken != "create-only" {
+			http.Error(w, "exists", http.StatusPreconditionFailed)
+			return
+		}
+		f.objs[key] = fakeObj{body: body, ct: r.Header.Get("Content-Type"), meta: meta, mod: time.Now()}
+	case http.MethodGet, http.MethodHead:
+		f.mu.Lock()
+		o, ok := f.objs[key]
+		f.mu.Unlock()
+		if !ok {
+			http.Error(w, "not found", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", o.ct)
+		if q.Has("rct") {
+			w.Header().Set("Content-Type", q.Get("rct"))
+		}
+		if q.Has("rcd") && f.broken != "disposition" {
+			w.Header().Set("Content-Disposition", q.Get("rcd"))
+		}
+		http.ServeContent(w, r, "", o.mod, bytes.NewReader(o.body))
+	case http.MethodDelete:
+		f.mu.Lock()
+		delete(f.objs, key)
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.Error(w, "method", http.StatusMethodNotAllowed)
+	}
+}
+
+func (f *fake) Head(_ context.Context, key string) (providers.Object, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	o, ok := f.objs[key]
+	if !ok {
+		return providers.Object{}, providers.Errorf(providers.NotFound, "%s", key)
+	}
+	sum := sha256.Sum256(o.body)
+	return providers.Object{Key: key, Size: int64(len(o.body)), ContentType: o.ct, ETag: hex.EncodeToString(sum[:8]),
+		LastModified: o.mod, Metadata: o.meta}, nil
+}
+
+func (f *fake) List(_ context.Context, r providers.ListRequest) (providers.ListPage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var keys []string
+	for k := range f.objs {
+		if strings.HasPrefix(k, r.Prefix) && k > r.Cursor {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var page providers.ListPage
+	for i, k := range keys {
+		if i == r.Limit {
+			page.NextCursor = keys[i-1]
+			break
+		}
+		page.Objects = append(page.Objects, providers.Object{Key: k, Size: int64(len(f.objs[k].body))})
+	}
+	return page, nil
+}
+
+func (f *fake) Delete(_ context.Context, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.objs, key)
+	return nil
+}
+
+func (f *fake) CreateMultipart(context.Context, providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
+	return providers.MultipartUpload{}, providers.ErrUnimplemented
+}
+func (f *fake) SignParts(context.Context, providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+	return nil, providers.ErrUnimplemented
+}
+func (f *fake) CompleteMultipart(context.Context, providers.CompleteMultipartRequest) (providers.Object, error) {
+	return providers.Object{}, providers.ErrUnimplemented
+}
+func (f *fake) AbortMultipart(context.Context, providers.MultipartRef) error {
+	return providers.ErrUnimplemented
+}
+func (f *fake) ListParts(context.Context, providers.MultipartRef) ([]providers.Part, error) {
+	return nil, providers.ErrUnimplemented
+}
