@@ -1,0 +1,473 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/valetgw/valet/e2e/servers"
+)
+
+// Test stores: "media" is the main one; "brief" differs only in a 1s put
+// TTL, so its upload ids expire within a test.
+func gatewayStores(t *testing.T, b backend) map[string]any {
+	store := func(putTTL string) map[string]any {
+		return map[string]any{
+			"provider":     b.Provider,
+			"config":       b.Setup(t, []string{testOrigin}),
+			"key_template": "users/{subject}/{uuid}/{filename}",
+			"limits": map[string]any{
+				"max_size":      "1MiB",
+				"content_types": []string{"text/plain", "image/*", "video/*", "application/octet-stream"},
+				"put_ttl":       putTTL,
+				"get_ttl":       "5m",
+				"max_ttl":       "1h",
+			},
+			"rules": map[string]any{
+				"upload": `!("role" in claims) || claims.role != "viewer"`,
+				"read":   `key.startsWith("users/" + subject + "/")`,
+				"delete": `key.startsWith("users/" + subject + "/")`,
+				"list":   `prefix.startsWith("users/" + subject + "/")`,
+			},
+		}
+	}
+	return map[string]any{"media": store("5m"), "brief": store("1s")}
+}
+
+// mint signs an HS256 JWT the way an identity provider would.
+func mint(t testing.TB, secret, subject string, ttl time.Duration, claims map[string]any) string {
+	t.Helper()
+	now := time.Now()
+	b := jwt.NewBuilder().Subject(subject).IssuedAt(now).Expiration(now.Add(ttl))
+	for k, v := range claims {
+		b = b.Claim(k, v)
+	}
+	tok, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), []byte(secret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(s)
+}
+
+// uploadSlot is the answer to POST /v1/stores/{store}/uploads.
+type uploadSlot struct {
+	UploadID  string            `json:"upload_id"`
+	Key       string            `json:"key"`
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Headers   map[string]string `json:"headers"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+// object is the answer to complete and (with URL) to GET objects/{key}.
+type object struct {
+	Key          string    `json:"key"`
+	Size         int64     `json:"size"`
+	ContentType  string    `json:"content_type"`
+	ETag         string    `json:"etag"`
+	LastModified time.Time `json:"last_modified"`
+	URL          string    `json:"url"`
+	ExpiresAt    time.Time `json:"expires_at"`
+}
+
+type uploadReq struct {
+	Filename       string `json:"filename"`
+	ContentType    string `json:"content_type"`
+	Size           int64  `json:"size"`
+	ChecksumSHA256 string `json:"checksum_sha256,omitempty"`
+}
+
+func randomBytes(t testing.TB, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sha256b64(b []byte) string {
+	s := sha256.Sum256(b)
+	return base64.StdEncoding.EncodeToString(s[:])
+}
+
+// putRecipe sends body exactly as the recipe says: its method, URL and
+// headers, nothing more. It returns the storage response status.
+func putRecipe(t testing.TB, s uploadSlot, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(s.Method, s.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range s.Headers {
+		switch http.CanonicalHeaderKey(k) {
+		case "Content-Length":
+			// net/http sends the body's length; the recipe value must agree.
+			if v != "" && v != itoa(len(body)) {
+				t.Fatalf("recipe Content-Length %s, body %d", v, len(body))
+			}
+		case "Host":
+			req.Host = v
+		default:
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatalf("%s to storage: %v", s.Method, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// upload runs the whole upload flow for subject and returns the completed
+// object and the bytes sent.
+func upload(t testing.TB, g, gc *gateway, store, token, filename, ctype string, body []byte) object {
+	t.Helper()
+	r := g.do(t, "POST", "/v1/stores/"+store+"/uploads", token, uploadReq{
+		Filename: filename, ContentType: ctype, Size: int64(len(body)), ChecksumSHA256: sha256b64(body),
+	})
+	want(t, r, http.StatusCreated)
+	slot := decodeJSON[uploadSlot](t, r)
+	if slot.UploadID == "" || slot.URL == "" || slot.Method == "" || slot.ExpiresAt.Before(time.Now()) {
+		t.Fatalf("upload slot incomplete: %s", r.Body)
+	}
+	if st, b := putRecipe(t, slot, body); st < 200 || st > 299 {
+		t.Fatalf("%s to storage: %d %s", slot.Method, st, tail(b, 400))
+	}
+	r = gc.do(t, "POST", "/v1/stores/"+store+"/uploads/"+slot.UploadID+"/complete", token, nil)
+	want(t, r, http.StatusOK)
+	obj := decodeJSON[object](t, r)
+	if obj.Key != slot.Key || obj.Size != int64(len(body)) || obj.ContentType != ctype {
+		t.Fatalf("completed object = %+v, want key %q size %d type %q", obj, slot.Key, len(body), ctype)
+	}
+	return obj
+}
+
+// escapeKey escapes each segment of key for the objects/{key...} route.
+func escapeKey(key string) string {
+	segs := strings.Split(key, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+func fetch(t testing.TB, u string, hdr map[string]string) (int, []byte, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", redactURL(u), err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b, resp.Header
+}
+
+// redactURL drops the query, where signatures live, from test messages.
+func redactURL(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i] + "?…"
+	}
+	return u
+}
+
+func TestGateway(t *testing.T) {
+	if len(backends) == 0 {
+		t.Fatal("no backends registered")
+	}
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) { testGateway(t, b) })
+	}
+}
+
+func testGateway(t *testing.T, b backend) {
+	env := newGatewayEnv(t, gatewayStores(t, b))
+	g := startGateway(t, env)
+	alice := mint(t, env.HS256, "alice", 10*time.Minute, nil)
+	bob := mint(t, env.HS256, "bob", 10*time.Minute, nil)
+
+	body := append([]byte("hello from the e2e suite\n"), randomBytes(t, 4000)...)
+	var obj object
+	var signedURLs []string
+
+	t.Run("upload", func(t *testing.T) {
+		obj = upload(t, g, g, "media", alice, "héllo wörld.txt", "text/plain", body)
+		if !strings.HasPrefix(obj.Key, "users/alice/") || !strings.HasSuffix(obj.Key, ".txt") {
+			t.Fatalf("key %q does not follow users/{subject}/{uuid}/{filename}", obj.Key)
+		}
+	})
+	if obj.Key == "" {
+		t.FailNow()
+	}
+
+	t.Run("download", func(t *testing.T) {
+		r := g.do(t, "GET", "/v1/stores/media/objects/"+escapeKey(obj.Key), alice, nil)
+		want(t, r, http.StatusOK)
+		md := decodeJSON[object](t, r)
+		if md.Key != obj.Key || md.Size != int64(len(body)) || md.ContentType != "text/plain" || md.URL == "" {
+			t.Fatalf("media data = %s", r.Body)
+		}
+		if !md.ExpiresAt.After(time.Now()) || md.ExpiresAt.After(time.Now().Add(6*time.Minute)) {
+			t.Fatalf("expires_at %v not within get_ttl (5m)", md.ExpiresAt)
+		}
+		signedURLs = append(signedURLs, md.URL)
+		st, got, _ := fetch(t, md.URL, nil)
+		if st != http.StatusOK || !bytes.Equal(got, body) {
+			t.Fatalf("signed GET: status %d, %d bytes (want 200, %d equal bytes)", st, len(got), len(body))
+		}
+	})
+
+	t.Run("redirect then range", func(t *testing.T) {
+		r := g.do(t, "GET", "/v1/stores/media/objects/"+escapeKey(obj.Key)+"?redirect=true", alice, nil)
+		want(t, r, http.StatusFound)
+		loc := r.Header.Get("Location")
+		if loc == "" {
+			t.Fatal("302 without Location")
+		}
+		signedURLs = append(signedURLs, loc)
+		st, got, h := fetch(t, loc, map[string]string{"Range": "bytes=6-23"})
+		if st != http.StatusPartialContent || !bytes.Equal(got, body[6:24]) {
+			t.Fatalf("Range GET: status %d body %q, want 206 %q", st, got, body[6:24])
+		}
+		if cr := h.Get("Content-Range"); cr != "bytes 6-23/"+itoa(len(body)) {
+			t.Fatalf("Content-Range = %q", cr)
+		}
+	})
+
+	t.Run("401 without or with a bad token", func(t *testing.T) {
+		path := "/v1/stores/media/objects/" + escapeKey(obj.Key)
+		want(t, g.do(t, "GET", path, "", nil), http.StatusUnauthorized)
+		want(t, g.do(t, "GET", path, mint(t, randomSecret(t), "alice", time.Minute, nil), nil), http.StatusUnauthorized)
+		want(t, g.do(t, "GET", path, mint(t, env.HS256, "alice", -10*time.Minute, nil), nil), http.StatusUnauthorized)
+		want(t, g.do(t, "GET", path, "not-a-jwt", nil), http.StatusUnauthorized)
+		// alg "none" with a valid-looking payload.
+		parts := strings.Split(alice, ".")
+		none := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`)) + "." + parts[1] + "."
+		want(t, g.do(t, "GET", path, none, nil), http.StatusUnauthorized)
+		want(t, g.do(t, "POST", "/v1/stores/media/uploads", "", uploadReq{Filename: "a.txt", ContentType: "text/plain", Size: 1}), http.StatusUnauthorized)
+	})
+
+	t.Run("403 reading another subject's object", func(t *testing.T) {
+		want(t, g.do(t, "GET", "/v1/stores/media/objects/"+escapeKey(obj.Key), bob, nil), http.StatusForbidden)
+		want(t, g.do(t, "GET", "/v1/stores/media/objects/"+escapeKey(obj.Key)+"?redirect=true", bob, nil), http.StatusForbidden)
+		want(t, g.do(t, "DELETE", "/v1/stores/media/objects/"+escapeKey(obj.Key), bob, nil), http.StatusForbidden)
+		// Alice's object is still there and intact.
+		want(t, g.do(t, "GET", "/v1/stores/media/objects/"+escapeKey(obj.Key), alice, nil), http.StatusOK)
+	})
+
+	t.Run("policy denies upload", func(t *testing.T) {
+		viewer := mint(t, env.HS256, "carol", time.Minute, map[string]any{"role": "viewer"})
+		want(t, g.do(t, "POST", "/v1/stores/media/uploads", viewer, uploadReq{Filename: "a.txt", ContentType: "text/plain", Size: 10}), http.StatusForbidden)
+		editor := mint(t, env.HS256, "carol", time.Minute, map[string]any{"role": "editor"})
+		want(t, g.do(t, "POST", "/v1/stores/media/uploads", editor, uploadReq{Filename: "a.txt", ContentType: "text/plain", Size: 10}), http.StatusCreated)
+	})
+
+	t.Run("size over limit", func(t *testing.T) {
+		r := g.do(t, "POST", "/v1/stores/media/uploads", alice, uploadReq{Filename: "big.bin", ContentType: "application/octet-stream", Size: 1<<20 + 1})
+		if r.Status != http.StatusRequestEntityTooLarge && r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("size over max_size: %s", r)
+		}
+		want(t, r, r.Status)
+		want(t, g.do(t, "POST", "/v1/stores/media/uploads", alice, uploadReq{Filename: "max.bin", ContentType: "application/octet-stream", Size: 1 << 20}), http.StatusCreated)
+	})
+
+	t.Run("disallowed content type", func(t *testing.T) {
+		r := g.do(t, "POST", "/v1/stores/media/uploads", alice, uploadReq{Filename: "x.exe", ContentType: "application/x-msdownload", Size: 10})
+		if r.Status != http.StatusUnsupportedMediaType && r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("disallowed type: %s", r)
+		}
+		want(t, r, r.Status)
+		want(t, g.do(t, "POST", "/v1/stores/media/uploads", alice, uploadReq{Filename: "x.png", ContentType: "image/png", Size: 10}), http.StatusCreated)
+	})
+
+	t.Run("upload ids", func(t *testing.T) {
+		data := []byte("upload id checks")
+		r := g.do(t, "POST", "/v1/stores/media/uploads", alice, uploadReq{Filename: "id.txt", ContentType: "text/plain", Size: int64(len(data))})
+		want(t, r, http.StatusCreated)
+		slot := decodeJSON[uploadSlot](t, r)
+		if st, b := putRecipe(t, slot, data); st/100 != 2 {
+			t.Fatalf("PUT: %d %s", st, b)
+		}
+		complete := func(id, tok string) apiResp {
+			return g.do(t, "POST", "/v1/stores/media/uploads/"+url.PathEscape(id)+"/complete", tok, nil)
+		}
+		// Tampered: flip one character in the middle of the sealed token.
+		id := []byte(slot.UploadID)
+		i := len(id) / 2
+		if id[i] == 'A' {
+			id[i] = 'B'
+		} else {
+			id[i] = 'A'
+		}
+		if r := complete(string(id), alice); r.Status < 400 || r.Status >= 500 {
+			t.Fatalf("tampered id: %s", r)
+		} else {
+			want(t, r, r.Status)
+		}
+		if r := complete(slot.UploadID[:len(slot.UploadID)-4], alice); r.Status < 400 || r.Status >= 500 {
+			t.Fatalf("truncated id: %s", r)
+		}
+		// Foreign: bob cannot complete alice's upload.
+		if r := complete(slot.UploadID, bob); r.Status != http.StatusForbidden && r.Status != http.StatusNotFound {
+			t.Fatalf("foreign id: %s", r)
+		}
+		// Another store's id is not valid here.
+		r = g.do(t, "POST", "/v1/stores/brief/uploads/"+url.PathEscape(slot.UploadID)+"/complete", alice, nil)
+		if r.Status < 400 || r.Status >= 500 {
+			t.Fatalf("id used on another store: %s", r)
+		}
+		// The genuine id still works after all that.
+		want(t, complete(slot.UploadID, alice), http.StatusOK)
+
+		// Expired: the brief store's ids live 1s.
+		r = g.do(t, "POST", "/v1/stores/brief/uploads", alice, uploadReq{Filename: "late.txt", ContentType: "text/plain", Size: int64(len(data))})
+		want(t, r, http.StatusCreated)
+		late := decodeJSON[uploadSlot](t, r)
+		if st, b := putRecipe(t, late, data); st/100 != 2 {
+			t.Fatalf("PUT: %d %s", st, b)
+		}
+		time.Sleep(time.Until(late.ExpiresAt) + 1500*time.Millisecond)
+		r = g.do(t, "POST", "/v1/stores/brief/uploads/"+url.PathEscape(late.UploadID)+"/complete", alice, nil)
+		if r.Status < 400 || r.Status >= 500 {
+			t.Fatalf("expired id: %s", r)
+		}
+		want(t, r, r.Status)
+	})
+
+	t.Run("complete without upload", func(t *testing.T) {
+		r := g.do(t, "POST", "/v1/stores/media/uploads", alice, uploadReq{Filename: "never.txt", ContentType: "text/plain", Size: 5})
+		want(t, r, http.StatusCreated)
+		slot := decodeJSON[uploadSlot](t, r)
+		want(t, g.do(t, "POST", "/v1/stores/media/uploads/"+url.PathEscape(slot.UploadID)+"/complete", alice, nil), http.StatusConflict)
+	})
+
+	t.Run("two gateways share one config", func(t *testing.T) {
+		g2 := startGateway(t, env, perProcessEnv(t, b, env)...)
+		data := randomBytes(t, 3000)
+		o := upload(t, g, g2, "media", alice, "shared.bin", "application/octet-stream", data)
+		r := g2.do(t, "GET", "/v1/stores/media/objects/"+escapeKey(o.Key), alice, nil)
+		want(t, r, http.StatusOK)
+		md := decodeJSON[object](t, r)
+		if st, got, _ := fetch(t, md.URL, nil); st != 200 || !bytes.Equal(got, data) {
+			t.Fatalf("GET via second gateway: %d, %d bytes", st, len(got))
+		}
+		checkNoLeaks(t, g2, []string{env.HS256, env.Tokens, alice}, nil)
+	})
+
+	t.Run("no secrets in logs or error bodies", func(t *testing.T) {
+		secrets := []string{env.HS256, env.Tokens, alice, bob}
+		for _, s := range []string{"media", "brief"} {
+			cfg := env.Config["stores"].(map[string]any)[s].(map[string]any)["config"].(map[string]any)
+			for k, v := range cfg {
+				if str, ok := v.(string); ok && (strings.Contains(k, "secret") || strings.Contains(k, "key") || strings.Contains(k, "password")) && len(str) >= 8 {
+					secrets = append(secrets, str)
+				}
+			}
+		}
+		checkNoLeaks(t, g, secrets, signedURLs)
+		// The log is not vacuous: it has a request line naming the key.
+		if !strings.Contains(g.logs.String(), obj.Key) {
+			t.Fatalf("no request log line names key %q; logs:\n%s", obj.Key, tail(g.logs.String(), 3000))
+		}
+	})
+}
+
+// perProcessEnv gives a second gateway process on the same config what
+// cannot be shared between processes on one machine: the local provider's
+// listener port (root and secret are shared, so either serves the other's
+// URLs).
+func perProcessEnv(t testing.TB, b backend, env *gatewayEnv) []string {
+	if b.Provider != "local" {
+		return nil
+	}
+	var out []string
+	for _, s := range []string{"media", "brief"} {
+		addr := servers.Addr(servers.FreePort(t))
+		out = append(out,
+			"VALET_STORES__"+strings.ToUpper(s)+"__CONFIG__LISTEN="+addr,
+			"VALET_STORES__"+strings.ToUpper(s)+"__CONFIG__PUBLIC_URL=http://"+addr)
+	}
+	return out
+}
+
+// checkNoLeaks fails if a secret, a token or a URL signature appears in the
+// gateway's output or in an error body it sent.
+func checkNoLeaks(t testing.TB, g *gateway, secrets []string, signedURLs []string) {
+	t.Helper()
+	needles := map[string]string{}
+	for _, s := range secrets {
+		if s != "" {
+			needles[s] = "secret or token"
+		}
+	}
+	for _, u := range signedURLs {
+		pu, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, vs := range pu.Query() {
+			lk := strings.ToLower(k)
+			if strings.Contains(lk, "sig") || strings.Contains(lk, "signature") || strings.Contains(lk, "credential") {
+				for _, v := range vs {
+					if len(v) >= 8 {
+						needles[v] = "URL parameter " + k
+					}
+				}
+			}
+		}
+	}
+	if len(signedURLs) > 0 && len(needles) == len(secrets) {
+		t.Fatalf("no signature parameter found in signed URLs %v", redactAll(signedURLs))
+	}
+	logs := g.logs.String()
+	g.mu.Lock()
+	bodies := strings.Join(g.bodies, "\n")
+	g.mu.Unlock()
+	for n, what := range needles {
+		for _, form := range []string{n, url.QueryEscape(n)} {
+			if strings.Contains(logs, form) {
+				t.Errorf("gateway output contains a %s", what)
+			}
+			if strings.Contains(bodies, form) {
+				t.Errorf("an error body contains a %s", what)
+			}
+		}
+	}
+}
+
+func redactAll(us []string) []string {
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = redactURL(u)
+	}
+	return out
+}

@@ -1,0 +1,27 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/valetgw/valet/e2e/servers"
+)
+
+// The local provider is its own server: the plugin process serves signed
+// requests on its own listener, so there is nothing to start here beyond a
+// fresh root directory and port.
+func init() {
+	registerBackend(backend{
+		Name:     "local",
+		Provider: "local",
+		Setup: func(t *testing.T, origins []string) map[string]any {
+			port := servers.FreePort(t)
+			return map[string]any{
+				"root":         t.TempDir(),
+				"listen":       servers.Addr(port),
+				"public_url":   "http://" + servers.Addr(port),
+				"cors_origins": origins,
+				"secret":       randomSecret(t),
+			}
+		},
+	})
+}
