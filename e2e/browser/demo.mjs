@@ -1,0 +1,345 @@
+// Drives Valet's demo page in headless Chromium (playwright-core) for the
+// browser end-to-end suite (e2e/browser_test.go). It runs the scenarios named
+// in the config, asserting what a person would see, and prints one JSON
+// report line ("REPORT {...}") with the facts the Go test checks further
+// (download digests, upload ids, request counts).
+//
+//   node e2e/browser/demo.mjs CONFIG.json
+//
+// CONFIG: {playwright, gateway, store, token, expired_token, denied_token,
+//          files: {small, large, cancel, resume, video, too_large}, download_dir,
+//          user_data_dir, screenshot?, scenarios: [...], throttle_bps}
+import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const require = createRequire(cfg.playwright);
+const { chromium } = require('playwright-core');
+
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required'];
+const STACK = /\n\s+at |\bat \S+\.m?js:\d+|TypeError|ReferenceError|SyntaxError|undefined/;
+
+const report = {};
+const log = (...a) => console.error('[browser]', ...a);
+
+function fail(msg) { throw new Error(msg); }
+
+async function sha256File(p) {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(p)) h.update(chunk);
+  return h.digest('hex');
+}
+
+const gw = new URL(cfg.gateway);
+const isStorage = (u) => { try { return new URL(u).origin !== gw.origin; } catch { return false; } };
+
+/** Opens the demo page with a token and waits until the store list loaded. */
+async function openDemo(ctx, token) {
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => log('page error:', e.message));
+  await page.goto(`${cfg.gateway}/#token=${encodeURIComponent(token)}&store=${encodeURIComponent(cfg.store)}`);
+  return page;
+}
+
+async function waitStore(page) {
+  await page.waitForFunction((s) => document.querySelector('#store')?.value === s, cfg.store, { timeout: 30_000 });
+}
+
+/**
+ * Records, for one page, which signed part URL belongs to which part number
+ * (from the gateway's JSON answers) and every PUT sent to storage.
+ */
+function watchParts(page, state) {
+  page.on('response', async (resp) => {
+    const u = resp.url();
+    if (!u.startsWith(cfg.gateway + '/v1/') || resp.request().method() !== 'POST') return;
+    try {
+      const body = await resp.json();
+      const parts = Array.isArray(body) ? body : (body?.parts || []);
+      for (const p of parts) if (p.url) state.partOf.set(p.url, p.part_number);
+      if (body?.multipart && body.upload_id) state.uploadId = body.upload_id;
+      if (!body?.multipart && body?.url) state.singleUrls.add(body.url);
+    } catch { /* not JSON */ }
+  });
+  page.on('request', (req) => {
+    if (req.method() !== 'PUT' || !isStorage(req.url())) return;
+    state.puts.push(req.url());
+    const n = state.partOf.get(req.url());
+    if (n !== undefined) state.sent.set(n, (state.sent.get(n) || 0) + 1);
+  });
+  page.on('requestfinished', async (req) => {
+    if (req.method() !== 'PUT' || !isStorage(req.url())) return;
+    const resp = await req.response();
+    const n = state.partOf.get(req.url());
+    if (resp && resp.status() < 300 && n !== undefined) state.finished.add(n);
+  });
+}
+
+function newPartState() {
+  return { partOf: new Map(), sent: new Map(), finished: new Set(), puts: [], singleUrls: new Set(), uploadId: '' };
+}
+
+/** Slows uploads down so a test can act in the middle of one. */
+async function throttle(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: cfg.throttle_bps,
+  });
+  return cdp;
+}
+
+const item = (page, name) => page.locator(`#uploads li[data-name="${name}"]`).first();
+
+async function progressOf(page, name) {
+  return page.evaluate((n) => Number(document.querySelector(`#uploads li[data-name="${n}"] progress`)?.value || 0), name);
+}
+
+/** Waits for an upload row to finish and fails with the page's message otherwise. */
+async function waitDone(page, name, timeout = 180_000) {
+  const row = item(page, name);
+  await row.waitFor({ timeout: 30_000 });
+  await page.waitForFunction((n) => {
+    const s = document.querySelector(`#uploads li[data-name="${n}"]`)?.dataset.state;
+    return s === 'done' || s === 'error' || s === 'cancelled';
+  }, name, { timeout, polling: 100 });
+  const st = await row.getAttribute('data-state');
+  if (st !== 'done') fail(`upload of ${name} ended in state ${st}: ${await page.locator('#message').textContent()}`);
+  return row.getAttribute('data-key');
+}
+
+/** Uploads a file through the file picker, records the progress bar, downloads it back through the page's link. */
+async function uploadAndDownload(ctx, file) {
+  const name = basename(file);
+  const page = await openDemo(ctx, cfg.token);
+  await waitStore(page);
+  const state = newPartState();
+  watchParts(page, state);
+  // Record every progress value the bar shows, to prove it climbs to 100.
+  await page.evaluate(() => {
+    window.__progress = [];
+    new MutationObserver(() => {
+      for (const p of document.querySelectorAll('#uploads progress')) window.__progress.push(Number(p.value));
+    }).observe(document.querySelector('#uploads'), { subtree: true, attributes: true, childList: true, characterData: true });
+  });
+  await page.setInputFiles('#file-input', file);
+  const key = await waitDone(page, name);
+  const seen = await page.evaluate(() => window.__progress);
+  const pct = await item(page, name).locator('.pct').textContent();
+  if (Math.max(...seen, 0) !== 100 || pct !== '100%') fail(`progress for ${name} ended at ${pct} (max ${Math.max(...seen, 0)})`);
+  // The file appears in the list with its size.
+  const row = page.locator(`#files tr[data-key="${key}"]`);
+  await row.waitFor({ timeout: 30_000 });
+  const listedSize = Number(await row.getAttribute('data-size'));
+  const shownType = await row.locator('td').nth(2).textContent();
+  await row.locator('button.open').click();
+  const link = page.locator('#download[href]');
+  await link.waitFor({ timeout: 30_000 });
+  const href = await link.getAttribute('href');
+  if (!isStorage(href)) fail(`download link ${href} is not on the storage origin`);
+  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), link.click()]);
+  const saved = join(cfg.download_dir, `${Date.now()}-${name}`);
+  await download.saveAs(saved);
+  const result = {
+    key, listed_size: listedSize, shown_type: shownType, suggested_filename: download.suggestedFilename(),
+    sha256: await sha256File(saved), size: statSync(saved).size,
+    storage_puts: state.puts.length, parts: state.partOf.size ? Math.max(...state.partOf.values()) : 0,
+    upload_id: state.uploadId, progress_samples: seen.length, progress_text: pct,
+  };
+  await page.close();
+  return result;
+}
+
+async function scenarioUpload(ctx) {
+  const out = {};
+  out.small = await uploadAndDownload(ctx, cfg.files.small);
+  out.large = await uploadAndDownload(ctx, cfg.files.large);
+  if (out.small.storage_puts !== 1 || out.small.parts !== 0) fail(`8 MiB upload: ${out.small.storage_puts} PUTs, ${out.small.parts} parts; want one single PUT`);
+  if (out.large.parts < 2) fail(`64 MiB upload was not multipart (${out.large.parts} parts)`);
+  return out;
+}
+
+async function scenarioCancel(ctx) {
+  const name = basename(cfg.files.cancel);
+  const page = await openDemo(ctx, cfg.token);
+  await waitStore(page);
+  const state = newPartState();
+  watchParts(page, state);
+  await throttle(page);
+  await page.setInputFiles('#file-input', cfg.files.cancel);
+  await page.waitForFunction((n) => Number(document.querySelector(`#uploads li[data-name="${n}"] progress`)?.value || 0) >= 40, name, { timeout: 120_000, polling: 50 });
+  const at = await progressOf(page, name);
+  if (at >= 100) fail('upload finished before it could be cancelled');
+  const del = page.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().includes('/uploads/'), { timeout: 30_000 });
+  await item(page, name).locator('button.cancel').click();
+  const delResp = await del;
+  await page.waitForFunction((n) => document.querySelector(`#uploads li[data-name="${n}"]`)?.dataset.state === 'cancelled', name, { timeout: 30_000 });
+  const msg = await page.locator('#message').isVisible() ? await page.locator('#message').textContent() : '';
+  const pending = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('valet.upload:')).length);
+  const out = {
+    upload_id: state.uploadId, cancelled_at_percent: at, delete_status: delResp.status(),
+    parts_finished: state.finished.size, parts_total: state.partOf.size, message: msg, remembered: pending,
+  };
+  if (!state.uploadId) fail('no multipart upload id seen');
+  if (delResp.status() >= 300) fail(`DELETE upload answered ${delResp.status()}`);
+  if (pending) fail('cancelled upload still remembered for resume');
+  await page.close();
+  return out;
+}
+
+async function scenarioResume(ctx) {
+  const name = basename(cfg.files.resume);
+  const page = await openDemo(ctx, cfg.token);
+  await waitStore(page);
+  const state = newPartState();
+  watchParts(page, state);
+  await throttle(page);
+  await page.setInputFiles('#file-input', cfg.files.resume);
+  // Reload once a few parts are stored and others are still in flight.
+  const start = Date.now();
+  while (state.finished.size < 2) {
+    if (Date.now() - start > 120_000) fail(`no part finished before the reload (${state.puts.length} PUTs sent)`);
+    await page.waitForTimeout(50);
+  }
+  const before = new Set(state.finished);
+  const pctBefore = await progressOf(page, name);
+  if (pctBefore >= 100) fail('upload finished before the reload');
+  await page.reload();
+  await waitStore(page);
+  await throttle(page);
+  const pending = await page.locator('#pending-list li').count();
+  if (pending < 1) fail('after reload the page does not offer the unfinished upload');
+  const resumedSince = state.puts.length;
+  await page.setInputFiles('#file-input', cfg.files.resume);
+  const key = await waitDone(page, name);
+  const stateText = await item(page, name).locator('.state').textContent();
+  const counts = Object.fromEntries([...state.sent.entries()].sort((a, b) => a[0] - b[0]));
+  const resent = [...before].filter((n) => (state.sent.get(n) || 0) > 1);
+  const partCount = Math.max(...state.partOf.values());
+  const missing = [];
+  for (let n = 1; n <= partCount; n++) if (!state.finished.has(n)) missing.push(n);
+  const out = {
+    key, upload_id: state.uploadId, finished_before_reload: [...before].sort((a, b) => a - b),
+    puts_per_part: counts, puts_after_reload: state.puts.length - resumedSince, part_count: partCount,
+    resent_finished: resent, missing_parts: missing, progress_before_reload: pctBefore,
+  };
+  if (resent.length) fail(`finished parts were sent again after reload: ${resent}`);
+  if (missing.length) fail(`parts never stored: ${missing}`);
+  if (out.puts_after_reload >= partCount) fail(`resume re-sent everything (${out.puts_after_reload} PUTs for ${partCount} parts)`);
+  // The completed object is whole: download it back and compare.
+  const media = await page.evaluate(async ([store, k]) => {
+    const { Valet } = await import('/valet.js');
+    const v = new Valet({ getToken: () => sessionStorage.getItem('valet.demo.token') });
+    return v.media(store, k);
+  }, [cfg.store, key]);
+  const resp = await page.context().request.get(media.url);
+  out.sha256 = createHash('sha256').update(await resp.body()).digest('hex');
+  out.state_text = stateText;
+  await page.close();
+  return out;
+}
+
+async function scenarioVideo(ctx) {
+  const name = basename(cfg.files.video);
+  const page = await openDemo(ctx, cfg.token);
+  await waitStore(page);
+  const ranges = [];
+  page.on('response', (resp) => {
+    const req = resp.request();
+    if (!isStorage(req.url()) || req.method() !== 'GET') return;
+    const range = req.headers()['range'];
+    if (range) ranges.push({ range, status: resp.status(), at: Date.now() });
+  });
+  await page.setInputFiles('#file-input', cfg.files.video);
+  const key = await waitDone(page, name);
+  await page.locator(`#files tr[data-key="${key}"] button.open`).click();
+  const video = page.locator('#viewer-media video');
+  await video.waitFor({ timeout: 30_000 });
+  const played = await video.evaluate((v) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`video did not play: readyState ${v.readyState}, error ${v.error?.code}`)), 60_000);
+    v.muted = true;
+    v.addEventListener('playing', () => { clearTimeout(timer); resolve(true); }, { once: true });
+    v.play().catch((e) => { clearTimeout(timer); reject(new Error('play() failed: ' + e.message)); });
+  }));
+  await page.waitForFunction(() => document.querySelector('#viewer-media video').currentTime > 0.5, null, { timeout: 30_000 });
+  const t1 = await video.evaluate((v) => v.currentTime);
+  const beforeSeek = ranges.length;
+  const seekTo = await video.evaluate((v) => new Promise((resolve, reject) => {
+    const target = v.duration * 0.85;
+    const timer = setTimeout(() => reject(new Error('seek did not finish')), 30_000);
+    v.addEventListener('seeked', () => { clearTimeout(timer); resolve(v.currentTime); }, { once: true });
+    v.currentTime = target;
+  }));
+  await page.waitForFunction((t) => document.querySelector('#viewer-media video').currentTime > t + 0.2, seekTo, { timeout: 30_000 });
+  const afterSeek = ranges.slice(beforeSeek);
+  const out = { key, played, current_time_before_seek: t1, seek_to: seekTo, ranges_before_seek: ranges.slice(0, beforeSeek), ranges_after_seek: afterSeek };
+  const offset = (r) => Number(/bytes=(\d+)-/.exec(r.range)?.[1] || 0);
+  if (!afterSeek.some((r) => r.status === 206 && offset(r) > 0)) fail(`the seek caused no Range request answered 206: ${JSON.stringify(afterSeek)}`);
+  if (cfg.screenshot) {
+    await video.evaluate((v) => v.pause());
+    await page.screenshot({ path: cfg.screenshot, fullPage: true });
+  }
+  await page.close();
+  return out;
+}
+
+/** Checks that a message is shown, says what happened, and has no stack trace. */
+async function messageOf(page, want) {
+  const m = page.locator('#message');
+  await m.waitFor({ state: 'visible', timeout: 30_000 });
+  await page.waitForFunction((re) => new RegExp(re, 'i').test(document.querySelector('#message').textContent), want.source, { timeout: 30_000 });
+  const text = await m.textContent();
+  const body = await page.evaluate(() => document.body.innerText);
+  if (STACK.test(text) || STACK.test(body)) fail(`page shows a stack trace or internal error: ${text}`);
+  return text;
+}
+
+async function scenarioErrors(ctx) {
+  const out = {};
+  {
+    const page = await openDemo(ctx, cfg.expired_token);
+    out.expired = await messageOf(page, /expired/);
+    await page.close();
+  }
+  {
+    const page = await openDemo(ctx, cfg.denied_token);
+    await waitStore(page);
+    await page.setInputFiles('#file-input', cfg.files.small);
+    out.denied = await messageOf(page, /not allowed|policy/);
+    await page.close();
+  }
+  {
+    const page = await openDemo(ctx, cfg.token);
+    await waitStore(page);
+    await page.setInputFiles('#file-input', cfg.files.too_large);
+    out.too_large = await messageOf(page, /too large/);
+    await page.close();
+  }
+  return out;
+}
+
+const scenarios = { upload: scenarioUpload, cancel: scenarioCancel, resume: scenarioResume, video: scenarioVideo, errors: scenarioErrors };
+
+const ctx = await chromium.launchPersistentContext(cfg.user_data_dir, {
+  executablePath: '/usr/bin/chromium', headless: true, args: FLAGS, acceptDownloads: true,
+  viewport: { width: 1100, height: 900 },
+});
+try {
+  for (const name of cfg.scenarios) {
+    const t0 = Date.now();
+    try {
+      report[name] = { ok: true, facts: await scenarios[name](ctx) };
+    } catch (e) {
+      report[name] = { ok: false, error: String(e?.message || e).slice(0, 2000) };
+    }
+    report[name].seconds = (Date.now() - t0) / 1000;
+    log(name, report[name].ok ? 'ok' : 'FAILED', report[name].seconds + 's');
+  }
+} finally {
+  await ctx.close();
+}
+console.log('REPORT ' + JSON.stringify(report));
