@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Gateway throughput, measured side by side in one run with wrk on loopback:
+#   valet      POST /v1/stores/demo/uploads with a JWT (auth, policy, key
+#              naming, upload-id sealing and the plugin hop to the local store)
+#   hello      a hello-world net/http handler (the ceiling for any Go server)
+#   companion  Uppy Companion's GET /s3/params with dummy S3 settings (signs
+#              a POST policy locally, no network)
+# Prints a Markdown table and, with --write, replaces the "Gateway" section
+# of docs/benchmarks.md. Needs `e2e/install.sh bench` (wrk, @uppy/companion).
+#   DURATION=10s CONNECTIONS=32 THREADS=2 bench/gateway.sh [--write]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+duration=${DURATION:-10s}
+conns=${CONNECTIONS:-32}
+threads=${THREADS:-2}
+write=false; [ "${1:-}" = --write ] && write=true
+
+command -v wrk >/dev/null || { echo "bench: wrk missing; run e2e/install.sh bench" >&2; exit 1; }
+companion_dir=.tools/node/node_modules/@uppy/companion
+[ -f "$companion_dir/lib/standalone/start-server.js" ] || { echo "bench: @uppy/companion missing; run e2e/install.sh bench" >&2; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+waitfor() { # url seconds
+  for _ in $(seq 1 $(( $2 * 10 ))); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench: $1 not ready after $2s" >&2; return 1
+}
+
+go build -o "$work/valet" ./cmd/valet
+go build -o "$work/hello" ./bench/hello
+
+# Valet with the local provider, the same store shape as examples/local.yaml.
+vport=$(freeport); lport=$(freeport); hport=$(freeport); cport=$(freeport)
+for f in hs256 tokens local; do head -c 32 /dev/urandom | base64 | tr -d '\n' >"$work/$f.secret"; done
+mkdir -p "$work/data"
+cat >"$work/valet.yaml" <<YAML
+server: { listen: "127.0.0.1:$vport", public_url: "http://127.0.0.1:$vport" }
+auth: { jwt: { hs256_secret_file: "$work/hs256.secret" } }
+tokens: { secret_file: "$work/tokens.secret" }
+stores:
+  demo:
+    provider: local
+    config:
+      root: "$work/data"
+      listen: "127.0.0.1:$lport"
+      public_url: "http://127.0.0.1:$lport"
+      secret_file: "$work/local.secret"
+    key_template: "users/{subject}/{uuid}/{filename}"
+    limits: { max_size: 1GiB, content_types: ["application/octet-stream", "video/*", "image/*"], put_ttl: 15m, get_ttl: 5m, max_ttl: 1h }
+    rules: { upload: 'size <= 1073741824', read: 'key.startsWith("users/" + subject + "/")' }
+YAML
+"$work/valet" serve --config "$work/valet.yaml" >"$work/valet.log" 2>&1 &
+pids+=($!)
+"$work/hello" -listen "127.0.0.1:$hport" &
+pids+=($!)
+(cd "$companion_dir" && exec env -i PATH="$PATH" HOME="$work" NODE_ENV=production \
+  COMPANION_PORT="$cport" COMPANION_DOMAIN="127.0.0.1:$cport" COMPANION_DATADIR="$work" \
+  COMPANION_SECRET=bench-secret COMPANION_PREAUTH_SECRET=bench-preauth \
+  COMPANION_UPLOAD_URLS="http://127.0.0.1:1/" COMPANION_CLIENT_ORIGINS=true \
+  COMPANION_AWS_KEY=AKIABENCHEXAMPLE COMPANION_AWS_SECRET=bench-dummy-secret \
+  COMPANION_AWS_BUCKET=bench COMPANION_AWS_REGION=us-east-1 \
+  node lib/standalone/start-server.js >"$work/companion.log" 2>&1) &
+pids+=($!)
+
+waitfor "http://127.0.0.1:$vport/readyz" 60 || { cat "$work/valet.log" >&2; exit 1; }
+waitfor "http://127.0.0.1:$hport/" 10
+waitfor "http://127.0.0.1:$cport/s3/params?filename=a.bin&type=application/octet-stream" 60 || { tail -20 "$work/companion.log" >&2; exit 1; }
+
+TOKEN=$("$work/valet" token --config "$work/valet.yaml" --subject bench --ttl 1h)
+export TOKEN
+# One real request first: the bench measures a working endpoint, not errors.
+status=$(curl -sS -o "$work/slot.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' --data "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/upload.lua)" \
+  "http://127.0.0.1:$vport/v1/stores/demo/uploads")
+[ "$status" = 201 ] || { echo "bench: upload slot request gave $status: $(cat "$work/slot.json")" >&2; exit 1; }
+
+run() { # name url [wrk args...]
+  local name=$1 url=$2; shift 2
+  local out
+  out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "$@" "$url")
+  if grep -q 'Non-2xx or 3xx responses' <<<"$out" || grep -q 'Socket errors' <<<"$out"; then
+    echo "bench: $name had failing requests:" >&2; echo "$out" >&2; exit 1
+  fi
+  local rps p50 p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  echo "$name $rps $p50 $p99"
+}
+
+# Warm up every server briefly, then measure each in turn.
+for u in "http://127.0.0.1:$hport/" "http://127.0.0.1:$cport/s3/params?filename=a.bin&type=application/octet-stream"; do
+  wrk -t1 -c4 -d1s "$u" >/dev/null
+done
+wrk -t1 -c4 -d1s -s bench/upload.lua "http://127.0.0.1:$vport/v1/stores/demo/uploads" >/dev/null
+
+read -r _ h_rps h_p50 h_p99 < <(run hello "http://127.0.0.1:$hport/")
+read -r _ v_rps v_p50 v_p99 < <(run valet "http://127.0.0.1:$vport/v1/stores/demo/uploads" -s bench/upload.lua)
+read -r _ c_rps c_p50 c_p99 < <(run companion "http://127.0.0.1:$cport/s3/params?filename=a.bin&type=application/octet-stream")
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+cores=$(nproc)
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+node_v=$(node --version)
+companion_v=$(node -p "require('./$companion_dir/package.json').version")
+table=$(cat <<MD
+## Gateway
+
+\`bench/gateway.sh\` (run by \`make bench\`): wrk ${threads} threads, ${conns} connections, ${duration} per target, on loopback,
+all three servers started by the same run on the same machine (${cores} cores, ${cpu}; $(go env GOVERSION), node ${node_v}).
+
+| target | requests/s | p50 | p99 | vs hello-world |
+|---|---:|---:|---:|---:|
+| hello-world \`net/http\` handler | ${h_rps} | ${h_p50} | ${h_p99} | 1.00× |
+| Valet \`POST /v1/stores/demo/uploads\` (JWT, CEL policy, key template, sealed upload id, gRPC hop to the local plugin) | ${v_rps} | ${v_p50} | ${v_p99} | $(ratio "$v_rps" "$h_rps")× |
+| Uppy Companion ${companion_v} \`GET /s3/params\` (dummy S3 settings, signs locally) | ${c_rps} | ${c_p50} | ${c_p99} | $(ratio "$c_rps" "$h_rps")× |
+
+Valet vs Companion: **$(ratio "$v_rps" "$c_rps")×**. Valet vs hello-world: **$(ratio "$v_rps" "$h_rps")×** (goals: ≥ 30× and ≥ 0.4×).
+Every Valet request was answered 201 (wrk reported no non-2xx responses).
+MD
+)
+echo "$table"
+
+if $write; then
+  doc=docs/benchmarks.md
+  mkdir -p docs
+  [ -f "$doc" ] || printf '# Benchmarks\n' >"$doc"
+  # Replace the existing "## Gateway" section (up to the next "## "), or append.
+  python3 - "$doc" "$table" <<'PY'
+import re, sys
+path, section = sys.argv[1], sys.argv[2].rstrip() + "\n"
+text = open(path).read()
+pat = re.compile(r"^## Gateway\n.*?(?=^## |\Z)", re.S | re.M)
+if pat.search(text):
+    text = pat.sub(lambda m: section + "\n", text, count=1)
+else:
+    text = text.rstrip("\n") + "\n\n" + section
+open(path, "w").write(text)
+PY
+  echo "bench: wrote the Gateway section of $doc"
+fi
