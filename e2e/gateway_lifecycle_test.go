@@ -1,0 +1,305 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/valetgw/valet/e2e/servers"
+)
+
+// localBackend returns the registered local backend.
+func localBackend(t *testing.T) backend {
+	t.Helper()
+	for _, b := range backends {
+		if b.Provider == "local" {
+			return b
+		}
+	}
+	t.Fatal("local backend not registered")
+	return backend{}
+}
+
+// SIGTERM while a request is in flight: the request still gets its answer,
+// then the process exits 0 and no plugin process outlives it.
+func TestGatewayGracefulShutdown(t *testing.T) {
+	env := newGatewayEnv(t, gatewayStores(t, localBackend(t)))
+	g := startGateway(t, env)
+	token := mint(t, env.HS256, "alice", time.Minute, nil)
+
+	plugins := children(t, g.Cmd.Process.Pid)
+	if len(plugins) < 2 {
+		t.Fatalf("expected one plugin process per store (2), found %d children", len(plugins))
+	}
+	for _, p := range plugins {
+		if !strings.Contains(cmdline(p), "plugin serve local") {
+			t.Fatalf("child %d is %q, want a `valet plugin serve local` process", p, cmdline(p))
+		}
+	}
+
+	// Send the headers and half the body, then SIGTERM, then the rest.
+	body := `{"filename":"late.txt","content_type":"text/plain","size":5}`
+	conn, err := net.Dial("tcp", strings.TrimPrefix(g.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	head := "POST /v1/stores/media/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
+		"\r\nContent-Type: application/json\r\nContent-Length: " + itoa(len(body)) + "\r\n\r\n"
+	if _, err := conn.Write([]byte(head + body[:20])); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the server has read the headers
+	if err := g.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	// New connections are refused while the old one drains.
+	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(g.URL, "http://"), time.Second); err == nil {
+		c.Close()
+		t.Error("gateway still accepts new connections after SIGTERM")
+	}
+	if _, err := conn.Write([]byte(body[20:])); err != nil {
+		t.Fatalf("finishing the in-flight request: %v", err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request got no answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("in-flight request: status %d, want 201", resp.StatusCode)
+	}
+
+	select {
+	case <-g.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("gateway still running 20s after SIGTERM\n%s", tail(g.logs.String(), 4000))
+	}
+	if code := g.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0\n%s", code, tail(g.logs.String(), 4000))
+	}
+	for _, p := range plugins {
+		if alive(p) {
+			t.Errorf("plugin process %d (%s) outlived the gateway", p, cmdline(p))
+		}
+	}
+}
+
+// A reload validates first: a good config is swapped in, a bad one is
+// refused and the old config keeps serving.
+func TestGatewayReload(t *testing.T) {
+	env := newGatewayEnv(t, gatewayStores(t, localBackend(t)))
+	g := startGateway(t, env)
+	token := mint(t, env.HS256, "alice", time.Minute, nil)
+	up := func() int {
+		return g.do(t, "POST", "/v1/stores/media/uploads", token, uploadReq{Filename: "a.txt", ContentType: "text/plain", Size: 10}).Status
+	}
+	if st := up(); st != http.StatusCreated {
+		t.Fatalf("before reload: %d", st)
+	}
+	media := env.Config["stores"].(map[string]any)["media"].(map[string]any)
+
+	// Good reload: uploads are now denied by policy.
+	media["rules"].(map[string]any)["upload"] = `subject == "nobody"`
+	env.write(t)
+	_ = g.Cmd.Process.Signal(syscall.SIGHUP)
+	waitStatus(t, up, http.StatusForbidden)
+
+	// Bad reload: a rule that does not compile. The previous config stays.
+	media["rules"].(map[string]any)["upload"] = `subject ==`
+	env.write(t)
+	_ = g.Cmd.Process.Signal(syscall.SIGHUP)
+	time.Sleep(2 * time.Second)
+	if st := up(); st != http.StatusForbidden {
+		t.Fatalf("after a bad reload: status %d, want the previous config's 403", st)
+	}
+	if !strings.Contains(g.logs.String(), "rules.upload") {
+		t.Errorf("the rejected reload is not logged with the key rules.upload:\n%s", tail(g.logs.String(), 3000))
+	}
+
+	// And back.
+	media["rules"].(map[string]any)["upload"] = `true`
+	env.write(t)
+	_ = g.Cmd.Process.Signal(syscall.SIGHUP)
+	waitStatus(t, up, http.StatusCreated)
+}
+
+func waitStatus(t *testing.T, f func() int, want int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st := f()
+		if st == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %d, want %d after reload", st, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// valet runs the CLI and returns stdout, stderr and the exit code.
+func valet(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	return valetEnv(t, nil, args...)
+}
+
+// valetEnv is valet with extra environment variables.
+func valetEnv(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(servers.ValetBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("valet %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func TestCLI(t *testing.T) {
+	env := newGatewayEnv(t, gatewayStores(t, localBackend(t)))
+	g := startGateway(t, env)
+	// A CLI command starts its own plugin; with the local provider that
+	// plugin needs its own port, while URLs still point at the gateway's
+	// local store (same root and secret).
+	own := perProcessEnv(t, localBackend(t), env)
+
+	t.Run("help on every command", func(t *testing.T) {
+		for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"plugin", "serve", "--help"}, {"plugins", "--help"},
+			{"token", "--help"}, {"config", "check", "--help"}, {"presign", "--help"}, {"version", "--help"}} {
+			out, errs, code := valet(t, args...)
+			if code != 0 || !strings.Contains(out, "Usage:") {
+				t.Errorf("valet %v: exit %d, stdout %q, stderr %q", args, code, tail(out, 200), errs)
+			}
+		}
+	})
+
+	t.Run("version", func(t *testing.T) {
+		out, _, code := valet(t, "version")
+		if code != 0 || !strings.HasPrefix(out, "valet ") {
+			t.Fatalf("version: %d %q", code, out)
+		}
+	})
+
+	t.Run("config check redacts secrets", func(t *testing.T) {
+		localSecret := env.Config["stores"].(map[string]any)["media"].(map[string]any)["config"].(map[string]any)["secret"].(string)
+		out, errs, code := valet(t, "config", "check", "--config", env.ConfigPath)
+		if code != 0 {
+			t.Fatalf("config check: exit %d: %s", code, errs)
+		}
+		for _, s := range []string{env.HS256, env.Tokens, localSecret} {
+			if strings.Contains(out, s) || strings.Contains(errs, s) {
+				t.Fatalf("config check printed a secret:\n%s", out)
+			}
+		}
+		if !strings.Contains(out, "***") || !strings.Contains(out, "media") {
+			t.Fatalf("config check output lacks the stores or the *** redaction:\n%s", out)
+		}
+	})
+
+	t.Run("config check names the bad key", func(t *testing.T) {
+		bad := newGatewayEnv(t, gatewayStores(t, localBackend(t)))
+		bad.Config["stores"].(map[string]any)["media"].(map[string]any)["rules"].(map[string]any)["read"] = `key.startsWith(`
+		bad.write(t)
+		_, errs, code := valet(t, "config", "check", "--config", bad.ConfigPath)
+		if code == 0 || !strings.Contains(errs, "media") || !strings.Contains(errs, "rules.read") {
+			t.Fatalf("bad rule: exit %d, stderr %q; want non-zero naming stores.media.rules.read", code, errs)
+		}
+		bad.Config["stores"].(map[string]any)["media"].(map[string]any)["rules"].(map[string]any)["read"] = `true`
+		bad.Config["stores"].(map[string]any)["media"].(map[string]any)["limitz"] = map[string]any{}
+		bad.write(t)
+		_, errs, code = valet(t, "config", "check", "--config", bad.ConfigPath)
+		if code == 0 || !strings.Contains(errs, "limitz") {
+			t.Fatalf("unknown key: exit %d, stderr %q; want non-zero naming limitz", code, errs)
+		}
+	})
+
+	t.Run("token is accepted by the gateway", func(t *testing.T) {
+		out, errs, code := valet(t, "token", "--config", env.ConfigPath, "--subject", "dave", "--claim", "role=editor", "--ttl", "5m")
+		if code != 0 {
+			t.Fatalf("token: exit %d: %s", code, errs)
+		}
+		tok := strings.TrimSpace(out)
+		if strings.Count(tok, ".") != 2 {
+			t.Fatalf("token output %q is not a JWT", tail(tok, 40))
+		}
+		r := g.do(t, "POST", "/v1/stores/media/uploads", tok, uploadReq{Filename: "d.txt", ContentType: "text/plain", Size: 3})
+		want(t, r, http.StatusCreated)
+		if k := decodeJSON[uploadSlot](t, r).Key; !strings.HasPrefix(k, "users/dave/") {
+			t.Fatalf("key %q not under the token's subject", k)
+		}
+	})
+
+	t.Run("plugin serve unknown name", func(t *testing.T) {
+		_, errs, code := valet(t, "plugin", "serve", "no-such-provider")
+		if code == 0 || !strings.Contains(errs, "no-such-provider") {
+			t.Fatalf("exit %d, stderr %q", code, errs)
+		}
+	})
+
+	t.Run("plugins lists local with its info", func(t *testing.T) {
+		out, errs, code := valet(t, "plugins", "--json")
+		if code != 0 {
+			t.Fatalf("plugins: exit %d: %s", code, errs)
+		}
+		var list []struct {
+			Name    string         `json:"name"`
+			BuiltIn bool           `json:"builtin"`
+			Info    map[string]any `json:"info"`
+		}
+		if err := json.Unmarshal([]byte(out), &list); err != nil {
+			t.Fatalf("plugins --json: %v: %s", err, out)
+		}
+		found := false
+		for _, p := range list {
+			if p.Name == "local" && p.BuiltIn && p.Info != nil {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("local not listed as a built-in with info: %s", out)
+		}
+	})
+
+	t.Run("presign put then get", func(t *testing.T) {
+		key := "ops/" + itoa(int(time.Now().UnixNano())) + ".txt"
+		out, errs, code := valetEnv(t, own, "presign", "--config", env.ConfigPath, "--store", "media", "--method", "PUT",
+			"--key", key, "--content-type", "text/plain", "--size", "5", "--ttl", "2m", "--json")
+		if code != 0 {
+			t.Fatalf("presign PUT: exit %d: %s", code, errs)
+		}
+		var put uploadSlot
+		if err := json.Unmarshal([]byte(out), &put); err != nil {
+			t.Fatalf("presign output: %v: %s", err, out)
+		}
+		if st, b := putRecipe(t, put, []byte("hello")); st/100 != 2 {
+			t.Fatalf("PUT: %d %s", st, b)
+		}
+		out, errs, code = valetEnv(t, own, "presign", "--config", env.ConfigPath, "--store", "media", "--method", "GET", "--key", key)
+		if code != 0 {
+			t.Fatalf("presign GET: exit %d: %s", code, errs)
+		}
+		if st, got, _ := fetch(t, strings.TrimSpace(out), nil); st != 200 || string(got) != "hello" {
+			t.Fatalf("GET: %d %q", st, got)
+		}
+		_, errs, code = valet(t, "presign", "--config", env.ConfigPath, "--store", "nope", "--method", "GET", "--key", key)
+		if code == 0 || !strings.Contains(errs, "nope") {
+			t.Fatalf("unknown store: exit %d, stderr %q", code, errs)
+		}
+	})
+}
