@@ -1,0 +1,399 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/valetgw/valet/e2e/servers"
+)
+
+// The browser suite drives the demo page that `valet serve` embeds, in
+// headless Chromium through playwright-core (e2e/browser/demo.mjs), against
+// every registered backend. The page's origin is the gateway; file bytes go
+// cross-origin, straight to the storage server.
+
+const (
+	mib = 1 << 20
+	// Browser store limits: 8 MiB stays a single PUT, 64 MiB is multipart.
+	browserMaxSize   = 100 * mib
+	browserThreshold = "16MiB"
+	browserPartSize  = "8MiB"
+)
+
+// browserFile is one generated input file and its digest.
+type browserFile struct {
+	Path   string
+	SHA256 string
+	Size   int64
+}
+
+var (
+	browserFilesOnce sync.Once
+	browserFilesDir  string
+	browserFilesMap  map[string]browserFile
+	browserFilesErr  error
+)
+
+// browserInputs generates the upload inputs once per test process: random
+// files of 8 and 64 MiB, a sparse file above the store's limit and an H.264
+// clip made with ffmpeg.
+func browserInputs(t *testing.T) map[string]browserFile {
+	t.Helper()
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		servers.Unavailable(t, "ffmpeg not found (apt install ffmpeg)")
+	}
+	browserFilesOnce.Do(func() {
+		browserFilesDir, browserFilesErr = os.MkdirTemp("", "valet-browser-")
+		if browserFilesErr != nil {
+			return
+		}
+		browserFilesMap = map[string]browserFile{}
+		seed := uint64(time.Now().UnixNano())
+		for _, f := range []struct {
+			name string
+			size int64
+		}{{"small-8MiB.bin", 8 * mib}, {"large-64MiB.bin", 64 * mib}, {"cancel-64MiB.bin", 64 * mib}, {"resume-64MiB.bin", 64 * mib}} {
+			seed++
+			p := filepath.Join(browserFilesDir, f.name)
+			if browserFilesErr = writeRandom(p, f.size, seed); browserFilesErr != nil {
+				return
+			}
+		}
+		// Never read by anyone: the gateway refuses it from its declared size.
+		tooLarge := filepath.Join(browserFilesDir, "too-large.bin")
+		if browserFilesErr = os.WriteFile(tooLarge, nil, 0o600); browserFilesErr != nil {
+			return
+		}
+		if browserFilesErr = os.Truncate(tooLarge, browserMaxSize+mib); browserFilesErr != nil {
+			return
+		}
+		// 12 s of 720p at a high bitrate (~9 MB), so the player cannot have
+		// buffered the end before the seek and must ask for a new range.
+		clip := filepath.Join(browserFilesDir, "clip.mp4")
+		out, err := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
+			"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-t", "12",
+			"-c:v", "libx264", "-preset", "ultrafast", "-b:v", "6M", "-g", "25",
+			"-pix_fmt", "yuv420p", "-movflags", "+faststart", clip).CombinedOutput()
+		if err != nil {
+			browserFilesErr = fmt.Errorf("ffmpeg: %v: %s", err, out)
+			return
+		}
+		ents, _ := os.ReadDir(browserFilesDir)
+		for _, e := range ents {
+			p := filepath.Join(browserFilesDir, e.Name())
+			sum, size, err := fileSHA256(p)
+			if err != nil {
+				browserFilesErr = err
+				return
+			}
+			browserFilesMap[e.Name()] = browserFile{Path: p, SHA256: sum, Size: size}
+		}
+	})
+	if browserFilesErr != nil {
+		t.Fatalf("generate browser inputs: %v", browserFilesErr)
+	}
+	return browserFilesMap
+}
+
+func writeRandom(path string, size int64, seed uint64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16), byte(seed >> 24), 0x76, 0x61, 0x6c})
+	if _, err := io.CopyN(f, r, size); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func fileSHA256(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	return hex.EncodeToString(h.Sum(nil)), n, err
+}
+
+func TestBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser suite skipped in -short mode")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		servers.Unavailable(t, "node not found")
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		servers.Unavailable(t, "/usr/bin/chromium not installed (apt install chromium)")
+	}
+	pw := servers.NodeModule(t, "playwright-core/package.json")
+	inputs := browserInputs(t)
+	if len(backends) == 0 {
+		t.Fatal("no backends registered")
+	}
+	for _, b := range backends {
+		t.Run(b.Name, func(t *testing.T) { testBrowser(t, b, node, pw, inputs) })
+	}
+}
+
+// browserReport is what demo.mjs prints: per scenario, ok or the error, and facts.
+type browserReport map[string]struct {
+	OK      bool            `json:"ok"`
+	Error   string          `json:"error"`
+	Seconds float64         `json:"seconds"`
+	Facts   json.RawMessage `json:"facts"`
+}
+
+func testBrowser(t *testing.T, b backend, node, pw string, in map[string]browserFile) {
+	port := servers.FreePort(t)
+	gwURL := "http://" + servers.Addr(port)
+	origins := []string{gwURL}
+	store := map[string]any{
+		"provider":     b.Provider,
+		"config":       b.Setup(t, origins),
+		"key_template": "users/{subject}/{uuid}/{filename}",
+		"limits": map[string]any{
+			"max_size":            "100MiB",
+			"multipart_threshold": browserThreshold,
+			"part_size":           browserPartSize,
+			"put_ttl":             "15m",
+			"get_ttl":             "10m",
+			"max_ttl":             "1h",
+		},
+		"rules": map[string]any{
+			"upload": `!("role" in claims) || claims.role != "viewer"`,
+			"read":   `key.startsWith("users/" + subject + "/")`,
+			"delete": `key.startsWith("users/" + subject + "/")`,
+			"list":   `prefix.startsWith("users/" + subject + "/")`,
+		},
+	}
+	env := newGatewayEnv(t, map[string]any{"media": store})
+	srv := env.Config["server"].(map[string]any)
+	srv["cors_origins"] = origins
+	srv["demo"] = true
+	env.write(t)
+	g := startBrowserGateway(t, env, port)
+
+	token := mint(t, env.HS256, "alice", time.Hour, nil)
+	dir := t.TempDir()
+	cfg := map[string]any{
+		"playwright":    pw,
+		"gateway":       g.URL,
+		"store":         "media",
+		"token":         token,
+		"expired_token": mint(t, env.HS256, "alice", -10*time.Minute, nil),
+		"denied_token":  mint(t, env.HS256, "bob", time.Hour, map[string]any{"role": "viewer"}),
+		"files": map[string]string{
+			"small": in["small-8MiB.bin"].Path, "large": in["large-64MiB.bin"].Path,
+			"cancel": in["cancel-64MiB.bin"].Path, "resume": in["resume-64MiB.bin"].Path,
+			"video": in["clip.mp4"].Path, "too_large": in["too-large.bin"].Path,
+		},
+		"download_dir":  filepath.Join(dir, "downloads"),
+		"user_data_dir": filepath.Join(dir, "chromium"),
+		// 24 MiB/s: a 64 MiB upload takes about 3 s, long enough to act mid-way.
+		"throttle_bps": 24 * mib,
+		"scenarios":    []string{"upload", "video", "resume", "cancel", "errors"},
+	}
+	if shot := os.Getenv("VALET_DEMO_SCREENSHOT"); shot != "" && b.Name == "local" {
+		cfg["screenshot"] = shot
+	}
+	rep := runBrowser(t, node, dir, cfg)
+
+	scenario := func(name string, check func(t *testing.T, facts json.RawMessage)) {
+		t.Run(name, func(t *testing.T) {
+			r, ok := rep[name]
+			if !ok {
+				t.Fatalf("scenario %s did not run", name)
+			}
+			t.Logf("%s: %.1fs, facts: %s", name, r.Seconds, tail(string(r.Facts), 1500))
+			if !r.OK {
+				t.Fatalf("%s failed in the browser: %s", name, r.Error)
+			}
+			if check != nil {
+				check(t, r.Facts)
+			}
+		})
+	}
+
+	type dl struct {
+		Key               string `json:"key"`
+		SHA256            string `json:"sha256"`
+		Size              int64  `json:"size"`
+		ListedSize        int64  `json:"listed_size"`
+		SuggestedFilename string `json:"suggested_filename"`
+		StoragePuts       int    `json:"storage_puts"`
+		Parts             int    `json:"parts"`
+	}
+	scenario("upload", func(t *testing.T, raw json.RawMessage) {
+		var f struct{ Small, Large dl }
+		mustJSON(t, raw, &f)
+		for _, c := range []struct {
+			got  dl
+			want browserFile
+		}{{f.Small, in["small-8MiB.bin"]}, {f.Large, in["large-64MiB.bin"]}} {
+			name := filepath.Base(c.want.Path)
+			if c.got.SHA256 != c.want.SHA256 || c.got.Size != c.want.Size {
+				t.Errorf("%s: downloaded %d bytes sha256 %s, want %d bytes %s", name, c.got.Size, c.got.SHA256, c.want.Size, c.want.SHA256)
+			}
+			if c.got.ListedSize != c.want.Size {
+				t.Errorf("%s: listed size %d, want %d", name, c.got.ListedSize, c.want.Size)
+			}
+			if c.got.SuggestedFilename != name {
+				t.Errorf("%s: download saved as %q", name, c.got.SuggestedFilename)
+			}
+		}
+		if f.Small.StoragePuts != 1 || f.Large.Parts != 8 {
+			t.Errorf("8 MiB: %d PUTs (want 1); 64 MiB: %d parts (want 8 of 8 MiB)", f.Small.StoragePuts, f.Large.Parts)
+		}
+	})
+	scenario("video", nil)
+	scenario("resume", func(t *testing.T, raw json.RawMessage) {
+		var f struct {
+			SHA256   string `json:"sha256"`
+			Finished []int  `json:"finished_before_reload"`
+		}
+		mustJSON(t, raw, &f)
+		if f.SHA256 != in["resume-64MiB.bin"].SHA256 {
+			t.Errorf("resumed object sha256 %s, want %s", f.SHA256, in["resume-64MiB.bin"].SHA256)
+		}
+		if len(f.Finished) == 0 {
+			t.Error("no part had finished before the reload, so nothing was resumed")
+		}
+	})
+	scenario("cancel", func(t *testing.T, raw json.RawMessage) {
+		var f struct {
+			UploadID string `json:"upload_id"`
+		}
+		mustJSON(t, raw, &f)
+		// The provider no longer knows the upload: listing its parts fails.
+		r := g.do(t, "GET", "/v1/stores/media/uploads/"+f.UploadID+"/parts", token, nil)
+		if r.Status < 400 {
+			var parts struct {
+				Parts []json.RawMessage `json:"parts"`
+			}
+			_ = json.Unmarshal(r.Body, &parts)
+			if len(parts.Parts) > 0 {
+				t.Errorf("after cancel the upload still lists %d parts: %s", len(parts.Parts), r)
+			}
+		}
+		if b.Provider == "local" {
+			if left := localLeftovers(t, store["config"].(map[string]any)); len(left) > 0 {
+				t.Errorf("after cancel the local store keeps temporaries: %v", left)
+			}
+		}
+	})
+	scenario("errors", func(t *testing.T, raw json.RawMessage) {
+		var f map[string]string
+		mustJSON(t, raw, &f)
+		for _, k := range []string{"expired", "denied", "too_large"} {
+			if f[k] == "" {
+				t.Errorf("no message shown for %s", k)
+			}
+		}
+	})
+	checkNoLeaks(t, g, []string{env.HS256, env.Tokens, token}, nil)
+}
+
+func mustJSON(t *testing.T, raw json.RawMessage, v any) {
+	t.Helper()
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("decode facts: %v: %s", err, raw)
+	}
+}
+
+// runBrowser runs demo.mjs with cfg and returns its report.
+func runBrowser(t *testing.T, node, dir string, cfg map[string]any) browserReport {
+	t.Helper()
+	cfgPath := filepath.Join(dir, "browser.json")
+	b, _ := json.Marshal(cfg)
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(servers.Root(), "e2e", "browser", "demo.mjs"), cfgPath)
+	cmd.Dir = dir
+	var stderr logBuffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	t.Logf("browser log:\n%s", tail(stderr.String(), 6000))
+	var rep browserReport
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	sc.Buffer(make([]byte, 1<<20), 8<<20)
+	for sc.Scan() {
+		if line, ok := strings.CutPrefix(sc.Text(), "REPORT "); ok {
+			if jerr := json.Unmarshal([]byte(line), &rep); jerr != nil {
+				t.Fatalf("browser report: %v", jerr)
+			}
+		}
+	}
+	if rep == nil {
+		t.Fatalf("browser driver failed (%v) without a report:\n%s", err, tail(string(out), 4000))
+	}
+	return rep
+}
+
+// startBrowserGateway runs `valet serve` on a chosen port: the stores' CORS
+// origins must name the page's origin, which is the gateway's, before it starts.
+func startBrowserGateway(t *testing.T, env *gatewayEnv, port int) *gateway {
+	t.Helper()
+	url := "http://" + servers.Addr(port)
+	cmd := exec.Command(servers.ValetBinary(t), "serve", "--config", env.ConfigPath, "--listen", servers.Addr(port))
+	cmd.Env = append(os.Environ(), "VALET_SERVER__PUBLIC_URL="+url)
+	p := servers.Start(t, "valet serve", cmd, 60*time.Second, func() error {
+		r, err := noRedirect.Get(url + "/readyz")
+		if err != nil {
+			return err
+		}
+		r.Body.Close()
+		if r.StatusCode != 200 {
+			return fmt.Errorf("readyz: %d", r.StatusCode)
+		}
+		return nil
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway output:\n%s", tail(p.Logs(), 8000))
+		}
+	})
+	return &gateway{URL: url, Cmd: cmd, exited: make(chan struct{}), logs: &logBuffer{}, env: env}
+}
+
+// localLeftovers lists files under the local store's root that do not belong
+// to a finished object: anything under the provider's upload or temporary
+// areas.
+func localLeftovers(t *testing.T, cfg map[string]any) []string {
+	t.Helper()
+	root, _ := cfg["root"].(string)
+	var left []string
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		low := strings.ToLower(rel)
+		if strings.Contains(low, "tmp") || strings.Contains(low, "temp") || strings.Contains(low, "upload") || strings.Contains(low, "part") {
+			left = append(left, rel)
+		}
+		return nil
+	})
+	return left
+}
