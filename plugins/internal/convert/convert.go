@@ -1,0 +1,355 @@
+// Package convert is the one place where plugin wire types (plugins/proto/v1)
+// and the Go contract (package providers) meet. Both plugins.Serve and
+// plugins/host use it, so the two sides of the hop cannot drift apart.
+package convert
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/valetgw/valet/plugins/proto/v1"
+	"github.com/valetgw/valet/providers"
+)
+
+// ErrorDomain marks a gRPC status as a provider error rather than a
+// transport failure (see valet.proto).
+const ErrorDomain = "valet.provider"
+
+var toGRPC = map[providers.Code]codes.Code{
+	providers.NotFound:           codes.NotFound,
+	providers.InvalidArgument:    codes.InvalidArgument,
+	providers.PermissionDenied:   codes.PermissionDenied,
+	providers.AlreadyExists:      codes.AlreadyExists,
+	providers.FailedPrecondition: codes.FailedPrecondition,
+	providers.Unavailable:        codes.Unavailable,
+	providers.Unimplemented:      codes.Unimplemented,
+	providers.Internal:           codes.Internal,
+}
+
+var fromGRPC = func() map[codes.Code]providers.Code {
+	m := make(map[codes.Code]providers.Code, len(toGRPC))
+	for k, v := range toGRPC {
+		m[v] = k
+	}
+	return m
+}()
+
+// ToStatus turns a provider error into the gRPC error sent to the host. The
+// message is the provider's own (providers.Error forbids secrets in it).
+func ToStatus(err error) error {
+	if err == nil {
+		return nil
+	}
+	code := providers.CodeOf(err)
+	msg := err.Error()
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		msg = pe.Message
+	}
+	gc, ok := toGRPC[code]
+	if !ok {
+		code, gc = providers.Internal, codes.Internal
+	}
+	st, derr := status.New(gc, msg).WithDetails(&errdetails.ErrorInfo{Domain: ErrorDomain, Reason: string(code)})
+	if derr != nil {
+		return status.Error(gc, msg)
+	}
+	return st.Err()
+}
+
+// FromStatus turns an error returned by a gRPC call into a provider error.
+// transport is true when the error did not come from the provider (no
+// ErrorInfo detail): the connection broke, the deadline passed, or the call
+// was cancelled. Transport failures are reported as Unavailable and keep the
+// context error in the chain, so errors.Is(err, context.DeadlineExceeded)
+// still works.
+func FromStatus(err error) (perr error, transport bool) {
+	if err == nil {
+		return nil, false
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return &providers.Error{Code: providers.Unavailable, Message: "plugin call failed: " + err.Error(), Err: err}, true
+	}
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Domain == ErrorDomain {
+			code := providers.Code(info.Reason)
+			if _, known := toGRPC[code]; !known {
+				code = providers.Internal
+			}
+			return &providers.Error{Code: code, Message: st.Message()}, false
+		}
+	}
+	var cause error
+	switch st.Code() {
+	case codes.DeadlineExceeded:
+		cause = context.DeadlineExceeded
+	case codes.Canceled:
+		cause = context.Canceled
+	}
+	if c, ok := fromGRPC[st.Code()]; ok && c != providers.Unavailable && c != providers.Internal {
+		// A plain status with a contract code (a plugin not built with
+		// plugins.Serve, or an older one) is still the provider's answer.
+		return &providers.Error{Code: c, Message: st.Message()}, false
+	}
+	return &providers.Error{Code: providers.Unavailable, Message: "plugin unavailable: " + st.Message(), Err: cause}, true
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+// InfoToProto converts Info.
+func InfoToProto(i providers.Info) *pb.InfoResponse {
+	c := i.Capabilities
+	sums := make([]string, len(c.BindsChecksums))
+	for n, a := range c.BindsChecksums {
+		sums[n] = string(a)
+	}
+	return &pb.InfoResponse{Name: i.Name, Version: i.Version, Capabilities: &pb.Capabilities{
+		SignPut: c.SignPut, SignGet: c.SignGet, SignDelete: c.SignDelete,
+		BindsContentLength: c.BindsContentLength, BindsContentType: c.BindsContentType,
+		BindsChecksums: sums, BindsCreateOnly: c.BindsCreateOnly, GetOverrides: c.GetOverrides,
+		MaxExpiryNanos: int64(c.MaxExpiry), Multipart: c.Multipart, MultipartNeedsEtags: c.MultipartNeedsETags,
+		MinPartSize: c.MinPartSize, MaxPartSize: c.MaxPartSize, MaxParts: int64(c.MaxParts),
+		PartsBindContentLength: c.PartsBindContentLength, PostPolicy: c.PostPolicy, Notes: c.Notes,
+	}}
+}
+
+// InfoFromProto converts Info.
+func InfoFromProto(r *pb.InfoResponse) providers.Info {
+	c := r.GetCapabilities()
+	var sums []providers.ChecksumAlgorithm
+	for _, a := range c.GetBindsChecksums() {
+		sums = append(sums, providers.ChecksumAlgorithm(a))
+	}
+	return providers.Info{Name: r.GetName(), Version: r.GetVersion(), Capabilities: providers.Capabilities{
+		SignPut: c.GetSignPut(), SignGet: c.GetSignGet(), SignDelete: c.GetSignDelete(),
+		BindsContentLength: c.GetBindsContentLength(), BindsContentType: c.GetBindsContentType(),
+		BindsChecksums: sums, BindsCreateOnly: c.GetBindsCreateOnly(), GetOverrides: c.GetGetOverrides(),
+		MaxExpiry: time.Duration(c.GetMaxExpiryNanos()), Multipart: c.GetMultipart(),
+		MultipartNeedsETags: c.GetMultipartNeedsEtags(), MinPartSize: c.GetMinPartSize(),
+		MaxPartSize: c.GetMaxPartSize(), MaxParts: int(c.GetMaxParts()),
+		PartsBindContentLength: c.GetPartsBindContentLength(), PostPolicy: c.GetPostPolicy(), Notes: c.GetNotes(),
+	}}
+}
+
+// ConfigToProto converts StoreConfig.
+func ConfigToProto(c providers.StoreConfig) *pb.ConfigureRequest {
+	return &pb.ConfigureRequest{Store: c.Store, Config: c.Config}
+}
+
+// ConfigFromProto converts StoreConfig.
+func ConfigFromProto(r *pb.ConfigureRequest) providers.StoreConfig {
+	return providers.StoreConfig{Store: r.GetStore(), Config: r.GetConfig()}
+}
+
+// RecipeToProto converts Recipe.
+func RecipeToProto(r providers.Recipe) *pb.Recipe {
+	return &pb.Recipe{Method: r.Method, Url: r.URL, Headers: r.Headers, ExpiresAtUnixNanos: nanos(r.ExpiresAt)}
+}
+
+// RecipeFromProto converts Recipe.
+func RecipeFromProto(r *pb.Recipe) providers.Recipe {
+	return providers.Recipe{Method: r.GetMethod(), URL: r.GetUrl(), Headers: r.GetHeaders(), ExpiresAt: fromNanos(r.GetExpiresAtUnixNanos())}
+}
+
+// PutToProto converts PutRequest.
+func PutToProto(r providers.PutRequest) *pb.SignPutRequest {
+	out := &pb.SignPutRequest{Key: r.Key, ContentType: r.ContentType, Size: r.Size, Metadata: r.Metadata, CreateOnly: r.CreateOnly, TtlNanos: int64(r.TTL)}
+	if r.Checksum != nil {
+		out.Checksum = &pb.Checksum{Algorithm: string(r.Checksum.Algorithm), Value: r.Checksum.Value}
+	}
+	return out
+}
+
+// PutFromProto converts PutRequest.
+func PutFromProto(r *pb.SignPutRequest) providers.PutRequest {
+	out := providers.PutRequest{Key: r.GetKey(), ContentType: r.GetContentType(), Size: r.GetSize(), Metadata: r.GetMetadata(), CreateOnly: r.GetCreateOnly(), TTL: time.Duration(r.GetTtlNanos())}
+	if c := r.GetChecksum(); c != nil {
+		out.Checksum = &providers.Checksum{Algorithm: providers.ChecksumAlgorithm(c.GetAlgorithm()), Value: c.GetValue()}
+	}
+	return out
+}
+
+// GetToProto converts GetRequest.
+func GetToProto(r providers.GetRequest) *pb.SignGetRequest {
+	return &pb.SignGetRequest{Key: r.Key, TtlNanos: int64(r.TTL), ResponseContentType: r.ResponseContentType, ResponseContentDisposition: r.ResponseContentDisposition}
+}
+
+// GetFromProto converts GetRequest.
+func GetFromProto(r *pb.SignGetRequest) providers.GetRequest {
+	return providers.GetRequest{Key: r.GetKey(), TTL: time.Duration(r.GetTtlNanos()), ResponseContentType: r.GetResponseContentType(), ResponseContentDisposition: r.GetResponseContentDisposition()}
+}
+
+// DeleteToProto converts DeleteRequest.
+func DeleteToProto(r providers.DeleteRequest) *pb.SignDeleteRequest {
+	return &pb.SignDeleteRequest{Key: r.Key, TtlNanos: int64(r.TTL)}
+}
+
+// DeleteFromProto converts DeleteRequest.
+func DeleteFromProto(r *pb.SignDeleteRequest) providers.DeleteRequest {
+	return providers.DeleteRequest{Key: r.GetKey(), TTL: time.Duration(r.GetTtlNanos())}
+}
+
+// ObjectToProto converts Object.
+func ObjectToProto(o providers.Object) *pb.Object {
+	var sums map[string]string
+	if len(o.Checksums) > 0 {
+		sums = make(map[string]string, len(o.Checksums))
+		for k, v := range o.Checksums {
+			sums[string(k)] = v
+		}
+	}
+	return &pb.Object{Key: o.Key, Size: o.Size, ContentType: o.ContentType, Etag: o.ETag, LastModifiedUnixNanos: nanos(o.LastModified), Metadata: o.Metadata, Checksums: sums}
+}
+
+// ObjectFromProto converts Object.
+func ObjectFromProto(o *pb.Object) providers.Object {
+	var sums map[providers.ChecksumAlgorithm]string
+	if len(o.GetChecksums()) > 0 {
+		sums = make(map[providers.ChecksumAlgorithm]string, len(o.GetChecksums()))
+		for k, v := range o.GetChecksums() {
+			sums[providers.ChecksumAlgorithm(k)] = v
+		}
+	}
+	return providers.Object{Key: o.GetKey(), Size: o.GetSize(), ContentType: o.GetContentType(), ETag: o.GetEtag(), LastModified: fromNanos(o.GetLastModifiedUnixNanos()), Metadata: o.GetMetadata(), Checksums: sums}
+}
+
+// ListToProto converts ListRequest.
+func ListToProto(r providers.ListRequest) *pb.ListRequest {
+	return &pb.ListRequest{Prefix: r.Prefix, Cursor: r.Cursor, Limit: int64(r.Limit)}
+}
+
+// ListFromProto converts ListRequest.
+func ListFromProto(r *pb.ListRequest) providers.ListRequest {
+	return providers.ListRequest{Prefix: r.GetPrefix(), Cursor: r.GetCursor(), Limit: int(r.GetLimit())}
+}
+
+// PageToProto converts ListPage.
+func PageToProto(p providers.ListPage) *pb.ListResponse {
+	objs := make([]*pb.Object, len(p.Objects))
+	for i, o := range p.Objects {
+		objs[i] = ObjectToProto(o)
+	}
+	return &pb.ListResponse{Objects: objs, NextCursor: p.NextCursor}
+}
+
+// PageFromProto converts ListPage.
+func PageFromProto(r *pb.ListResponse) providers.ListPage {
+	var objs []providers.Object
+	if n := len(r.GetObjects()); n > 0 {
+		objs = make([]providers.Object, n)
+		for i, o := range r.GetObjects() {
+			objs[i] = ObjectFromProto(o)
+		}
+	}
+	return providers.ListPage{Objects: objs, NextCursor: r.GetNextCursor()}
+}
+
+// CreateToProto converts CreateMultipartRequest.
+func CreateToProto(r providers.CreateMultipartRequest) *pb.CreateMultipartRequest {
+	return &pb.CreateMultipartRequest{Key: r.Key, ContentType: r.ContentType, Size: r.Size, PartSize: r.PartSize, Metadata: r.Metadata, TtlNanos: int64(r.TTL)}
+}
+
+// CreateFromProto converts CreateMultipartRequest.
+func CreateFromProto(r *pb.CreateMultipartRequest) providers.CreateMultipartRequest {
+	return providers.CreateMultipartRequest{Key: r.GetKey(), ContentType: r.GetContentType(), Size: r.GetSize(), PartSize: r.GetPartSize(), Metadata: r.GetMetadata(), TTL: time.Duration(r.GetTtlNanos())}
+}
+
+// RefToProto converts MultipartRef.
+func RefToProto(r providers.MultipartRef) *pb.MultipartRef {
+	return &pb.MultipartRef{Key: r.Key, UploadId: r.UploadID}
+}
+
+// RefFromProto converts MultipartRef.
+func RefFromProto(r *pb.MultipartRef) providers.MultipartRef {
+	return providers.MultipartRef{Key: r.GetKey(), UploadID: r.GetUploadId()}
+}
+
+// SignPartsToProto converts SignPartsRequest.
+func SignPartsToProto(r providers.SignPartsRequest) *pb.SignPartsRequest {
+	parts := make([]*pb.PartSpec, len(r.Parts))
+	for i, p := range r.Parts {
+		parts[i] = &pb.PartSpec{Number: int64(p.Number), Size: p.Size}
+	}
+	return &pb.SignPartsRequest{Key: r.Key, UploadId: r.UploadID, Parts: parts, TtlNanos: int64(r.TTL)}
+}
+
+// SignPartsFromProto converts SignPartsRequest.
+func SignPartsFromProto(r *pb.SignPartsRequest) providers.SignPartsRequest {
+	parts := make([]providers.PartSpec, len(r.GetParts()))
+	for i, p := range r.GetParts() {
+		parts[i] = providers.PartSpec{Number: int(p.GetNumber()), Size: p.GetSize()}
+	}
+	return providers.SignPartsRequest{Key: r.GetKey(), UploadID: r.GetUploadId(), Parts: parts, TTL: time.Duration(r.GetTtlNanos())}
+}
+
+// PartRecipesToProto converts a SignParts result.
+func PartRecipesToProto(rs []providers.PartRecipe) *pb.SignPartsResponse {
+	out := make([]*pb.PartRecipe, len(rs))
+	for i, r := range rs {
+		out[i] = &pb.PartRecipe{Number: int64(r.Number), Recipe: RecipeToProto(r.Recipe)}
+	}
+	return &pb.SignPartsResponse{Parts: out}
+}
+
+// PartRecipesFromProto converts a SignParts result.
+func PartRecipesFromProto(r *pb.SignPartsResponse) []providers.PartRecipe {
+	out := make([]providers.PartRecipe, len(r.GetParts()))
+	for i, p := range r.GetParts() {
+		out[i] = providers.PartRecipe{Number: int(p.GetNumber()), Recipe: RecipeFromProto(p.GetRecipe())}
+	}
+	return out
+}
+
+// CompleteToProto converts CompleteMultipartRequest.
+func CompleteToProto(r providers.CompleteMultipartRequest) *pb.CompleteMultipartRequest {
+	parts := make([]*pb.CompletedPart, len(r.Parts))
+	for i, p := range r.Parts {
+		parts[i] = &pb.CompletedPart{Number: int64(p.Number), Etag: p.ETag}
+	}
+	return &pb.CompleteMultipartRequest{Key: r.Key, UploadId: r.UploadID, Parts: parts}
+}
+
+// CompleteFromProto converts CompleteMultipartRequest.
+func CompleteFromProto(r *pb.CompleteMultipartRequest) providers.CompleteMultipartRequest {
+	parts := make([]providers.CompletedPart, len(r.GetParts()))
+	for i, p := range r.GetParts() {
+		parts[i] = providers.CompletedPart{Number: int(p.GetNumber()), ETag: p.GetEtag()}
+	}
+	return providers.CompleteMultipartRequest{Key: r.GetKey(), UploadID: r.GetUploadId(), Parts: parts}
+}
+
+// PartsToProto converts a ListParts result.
+func PartsToProto(ps []providers.Part) *pb.ListPartsResponse {
+	out := make([]*pb.Part, len(ps))
+	for i, p := range ps {
+		out[i] = &pb.Part{Number: int64(p.Number), Size: p.Size, Etag: p.ETag}
+	}
+	return &pb.ListPartsResponse{Parts: out}
+}
+
+// PartsFromProto converts a ListParts result.
+func PartsFromProto(r *pb.ListPartsResponse) []providers.Part {
+	out := make([]providers.Part, len(r.GetParts()))
+	for i, p := range r.GetParts() {
+		out[i] = providers.Part{Number: int(p.GetNumber()), Size: p.GetSize(), ETag: p.GetEtag()}
+	}
+	return out
+}
