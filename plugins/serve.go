@@ -1,0 +1,205 @@
+package plugins
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/valetgw/valet/plugins/internal/convert"
+	"github.com/valetgw/valet/plugins/internal/wire"
+	pb "github.com/valetgw/valet/plugins/proto/v1"
+	"github.com/valetgw/valet/providers"
+)
+
+// LogLevelEnv names the environment variable that sets a plugin's log level
+// (trace, debug, info, warn, error); the default is info. The host passes it
+// through its environment allowlist.
+const LogLevelEnv = "VALET_PLUGIN_LOG_LEVEL"
+
+// parentPoll is how often a plugin checks that the process that started it
+// is still alive.
+const parentPoll = 200 * time.Millisecond
+
+// Serve runs p as a Valet provider plugin and returns when the host shuts
+// the plugin down. It is the whole of a plugin's main function.
+//
+// Serve must be started by plugins/host (or `valet`): run by hand it prints
+// a short explanation and exits with status 1. A panic inside any provider
+// method is recovered, logged with its stack, and answered with an Internal
+// error; the plugin keeps serving. When the host process disappears without
+// stopping the plugin (SIGKILL, crash), the plugin notices within a fraction
+// of a second and exits by itself.
+func Serve(p providers.Provider) {
+	logger := hclog.New(&hclog.LoggerOptions{
+		Name:       "provider",
+		Level:      hclog.LevelFromString(os.Getenv(LogLevelEnv)),
+		Output:     os.Stderr,
+		JSONFormat: true,
+	})
+	if logger.GetLevel() == hclog.NoLevel {
+		logger.SetLevel(hclog.Info)
+	}
+	if p == nil {
+		logger.Error("plugins.Serve called with a nil provider")
+		os.Exit(1)
+	}
+	go watchParent(logger, os.Getppid())
+
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  wire.Handshake,
+		VersionedPlugins: wire.Plugins(&server{p: p}),
+		Logger:           logger,
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			opts = append(opts,
+				grpc.MaxRecvMsgSize(wire.MaxMessageSize),
+				grpc.MaxSendMsgSize(wire.MaxMessageSize),
+				grpc.ChainUnaryInterceptor(recoverUnary(logger)),
+			)
+			return grpc.NewServer(opts...)
+		},
+	})
+}
+
+// watchParent exits the process once its parent is gone. go-plugin closes
+// nothing on the plugin side when the host dies (stdin is the host's own
+// stdin, not a pipe), so without this an orphaned plugin would live on,
+// holding its listener and credentials. A changed parent pid means we were
+// re-parented to init or a subreaper.
+func watchParent(logger hclog.Logger, ppid int) {
+	t := time.NewTicker(parentPoll)
+	defer t.Stop()
+	for range t.C {
+		if os.Getppid() != ppid {
+			logger.Warn("host process is gone; plugin exiting", "host_pid", ppid)
+			os.Exit(2)
+		}
+	}
+}
+
+// recoverUnary turns a provider panic into an Internal error for that one
+// call. The panic value and stack go to the plugin's log only: they may hold
+// request data that does not belong in an error returned to the gateway.
+func recoverUnary(logger hclog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				logger.Error("provider panicked", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				resp, err = nil, convert.ToStatus(providers.Errorf(providers.Internal, "provider panicked in %s", info.FullMethod))
+			}
+		}()
+		return handler(ctx, req)
+	}
+}
+
+// server exposes a providers.Provider as the v1 gRPC service.
+type server struct {
+	pb.UnimplementedProviderServiceServer
+	p providers.Provider
+}
+
+func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse, error) {
+	info, err := s.p.Info(ctx)
+	if err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return convert.InfoToProto(info), nil
+}
+
+func (s *server) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	if err := s.p.Configure(ctx, convert.ConfigFromProto(r)); err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return &pb.ConfigureResponse{}, nil
+}
+
+func (s *server) SignPut(ctx context.Context, r *pb.SignPutRequest) (*pb.Recipe, error) {
+	rec, err := s.p.SignPut(ctx, convert.PutFromProto(r))
+	if err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return convert.RecipeToProto(rec), nil
+}
+
+func (s *server) SignGet(ctx context.Context, r *pb.SignGetRequest) (*pb.Recipe, error) {
+	rec, err := s.p.SignGet(ctx, convert.GetFromProto(r))
+	if err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return convert.RecipeToProto(rec), nil
+}
+
+func (s *server) SignDelete(ctx context.Context, r *pb.SignDeleteRequest) (*pb.Recipe, error) {
+	rec, err := s.p.SignDelete(ctx, convert.DeleteFromProto(r))
+	if err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return convert.RecipeToProto(rec), nil
+}
+
+func (s *server) Head(ctx context.Context, r *pb.HeadRequest) (*pb.Object, error) {
+	obj, err := s.p.Head(ctx, r.GetKey())
+	if err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return convert.ObjectToProto(obj), nil
+}
+
+func (s *server) List(ctx context.Context, r *pb.ListRequest) (*pb.ListResponse, error) {
+	page, err := s.p.List(ctx, convert.ListFromProto(r))
+	if err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return convert.PageToProto(page), nil
+}
+
+func (s *server) Delete(ctx context.Context, r *pb.DeleteRequest) (*pb.DeleteResponse, error) {
+	if err := s.p.Delete(ctx, r.GetKey()); err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return &pb.DeleteResponse{}, nil
+}
+
+func (s *server) CreateMultipart(ctx context.Context, r *pb.CreateMultipartRequest) (*pb.CreateMultipartResponse, error) {
+	up, err := s.p.CreateMultipart(ctx, convert.CreateFromProto(r))
+	if err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return &pb.CreateMultipartResponse{UploadId: up.UploadID}, nil
+}
+
+func (s *server) SignParts(ctx context.Context, r *pb.SignPartsRequest) (*pb.SignPartsResponse, error) {
+	parts, err := s.p.SignParts(ctx, convert.SignPartsFromProto(r))
+	if err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return convert.PartRecipesToProto(parts), nil
+}
+
+func (s *server) CompleteMultipart(ctx context.Context, r *pb.CompleteMultipartRequest) (*pb.Object, error) {
+	obj, err := s.p.CompleteMultipart(ctx, convert.CompleteFromProto(r))
+	if err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return convert.ObjectToProto(obj), nil
+}
+
+func (s *server) AbortMultipart(ctx context.Context, r *pb.MultipartRef) (*pb.AbortMultipartResponse, error) {
+	if err := s.p.AbortMultipart(ctx, convert.RefFromProto(r)); err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return &pb.AbortMultipartResponse{}, nil
+}
+
+func (s *server) ListParts(ctx context.Context, r *pb.MultipartRef) (*pb.ListPartsResponse, error) {
+	parts, err := s.p.ListParts(ctx, convert.RefFromProto(r))
+	if err != nil {
+		return nil, convert.ToStatus(err)
+	}
+	return convert.PartsToProto(parts), nil
+}
