@@ -1,8 +1,14 @@
 package main
 
-import "github.com/valetgw/valet/providers"
+import (
+	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/s3"
+)
 
 // builtins are the providers compiled into the valet binary. Each one runs
 // out of process, as `valet plugin serve NAME`, like any external plugin.
 // Adding a provider is one line here.
-var builtins = map[string]func() providers.Provider{}
+var builtins = map[string]func() providers.Provider{
+	"s3":    s3.New,
+	"minio": s3.NewMinIO,
+}

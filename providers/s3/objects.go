@@ -1,0 +1,111 @@
+package s3
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/valetgw/valet/providers"
+)
+
+// Head returns the object's metadata, with its full-object checksums when
+// the backend stored any (ChecksumMode is enabled for that).
+func (p *Provider) Head(ctx context.Context, key string) (providers.Object, error) {
+	st, err := p.configured()
+	if err != nil {
+		return providers.Object{}, err
+	}
+	out, err := st.client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket:       aws.String(st.cfg.Bucket),
+		Key:          aws.String(key),
+		ChecksumMode: types.ChecksumModeEnabled,
+	})
+	if err != nil {
+		return providers.Object{}, mapError("HeadObject", key, err)
+	}
+	obj := providers.Object{
+		Key:          key,
+		Size:         aws.ToInt64(out.ContentLength),
+		ContentType:  aws.ToString(out.ContentType),
+		ETag:         aws.ToString(out.ETag),
+		LastModified: aws.ToTime(out.LastModified),
+	}
+	if len(out.Metadata) > 0 {
+		obj.Metadata = make(map[string]string, len(out.Metadata))
+		for k, v := range out.Metadata {
+			obj.Metadata[strings.ToLower(k)] = v
+		}
+	}
+	// Checksums of multipart objects are checksums of part checksums
+	// ("...-N"), not of the content, so only full-object values count.
+	if out.ChecksumType != types.ChecksumTypeComposite {
+		add := func(alg providers.ChecksumAlgorithm, v *string) {
+			if s := aws.ToString(v); s != "" && !strings.Contains(s, "-") {
+				if obj.Checksums == nil {
+					obj.Checksums = map[providers.ChecksumAlgorithm]string{}
+				}
+				obj.Checksums[alg] = s
+			}
+		}
+		add(providers.SHA256, out.ChecksumSHA256)
+		add(providers.CRC32C, out.ChecksumCRC32C)
+	}
+	return obj, nil
+}
+
+// List returns one page of ListObjectsV2; the cursor is S3's continuation
+// token.
+func (p *Provider) List(ctx context.Context, req providers.ListRequest) (providers.ListPage, error) {
+	st, err := p.configured()
+	if err != nil {
+		return providers.ListPage{}, err
+	}
+	limit := req.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	in := &s3.ListObjectsV2Input{
+		Bucket:  aws.String(st.cfg.Bucket),
+		MaxKeys: aws.Int32(int32(limit)),
+	}
+	if req.Prefix != "" {
+		in.Prefix = aws.String(req.Prefix)
+	}
+	if req.Cursor != "" {
+		in.ContinuationToken = aws.String(req.Cursor)
+	}
+	out, err := st.client.ListObjectsV2(ctx, in)
+	if err != nil {
+		return providers.ListPage{}, mapError("ListObjectsV2", req.Prefix, err)
+	}
+	page := providers.ListPage{Objects: make([]providers.Object, 0, len(out.Contents))}
+	for _, o := range out.Contents {
+		page.Objects = append(page.Objects, providers.Object{
+			Key:          aws.ToString(o.Key),
+			Size:         aws.ToInt64(o.Size),
+			ETag:         aws.ToString(o.ETag),
+			LastModified: aws.ToTime(o.LastModified),
+		})
+	}
+	if aws.ToBool(out.IsTruncated) {
+		page.NextCursor = aws.ToString(out.NextContinuationToken)
+	}
+	return page, nil
+}
+
+// Delete removes an object; a missing object is not an error (S3 itself
+// answers 204 for it, some compatible servers 404).
+func (p *Provider) Delete(ctx context.Context, key string) error {
+	st, err := p.configured()
+	if err != nil {
+		return err
+	}
+	_, err = st.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(st.cfg.Bucket), Key: aws.String(key)})
+	if err = mapError("DeleteObject", key, err); providers.CodeOf(err) == providers.NotFound {
+		return nil
+	}
+	return err
+}
