@@ -1,0 +1,209 @@
+package local
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/valetgw/valet/providers"
+)
+
+// Config is a local store's configuration (stores.NAME.config).
+type Config struct {
+	// Root is the directory that holds the store. It is created if missing
+	// and must be writable.
+	Root string `json:"root"`
+	// Listen is the address of the store's own HTTP listener, for example
+	// "127.0.0.1:9100". Port 0 picks a free port.
+	Listen string `json:"listen"`
+	// PublicURL is the base URL that signed URLs point at, as browsers reach
+	// the listener. Empty means "http://" + the listening address.
+	PublicURL string `json:"public_url"`
+	// Secret (or SecretFile, exactly one) keys the URL signatures. At least
+	// 16 bytes; every process serving the same root needs the same one.
+	Secret     string `json:"secret"`
+	SecretFile string `json:"secret_file"`
+	// CORSOrigins are the browser origins allowed to use signed URLs, such as
+	// "https://app.example.com", or "*" for any.
+	CORSOrigins []string `json:"cors_origins"`
+	// PartMaxAge is how long an untouched multipart upload is kept before
+	// the sweeper removes its parts. Default 24h.
+	// Written as a Go duration string ("90m").
+	PartMaxAge string `json:"part_max_age"`
+	// MaxExpiry is the longest TTL a signature may have. Default 7 days.
+	MaxExpiry string `json:"max_expiry"`
+}
+
+const (
+	defaultPartMaxAge = 24 * time.Hour
+	defaultMaxExpiry  = 7 * 24 * time.Hour
+	minSecret         = 16
+)
+
+// settings is a validated Config.
+type settings struct {
+	root        string
+	listen      string
+	publicURL   *url.URL // nil: derive from the listener
+	secret      []byte
+	origins     []string
+	partMaxAge  time.Duration
+	maxExpiry   time.Duration
+	fingerprint string // identifies the configuration, for idempotent Configure
+}
+
+func invalid(key, format string, args ...any) error {
+	return providers.Errorf(providers.InvalidArgument, "config.%s: %s", key, fmt.Sprintf(format, args...))
+}
+
+// parseConfig decodes and validates raw strictly. It checks everything that
+// does not need the listener; the root's writability is checked here too.
+func parseConfig(raw json.RawMessage) (*settings, error) {
+	var c Config
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, decodeError(err)
+	}
+	if dec.More() {
+		return nil, providers.Errorf(providers.InvalidArgument, "config: trailing data after the JSON object")
+	}
+	s := &settings{partMaxAge: defaultPartMaxAge, maxExpiry: defaultMaxExpiry}
+
+	if c.Root == "" {
+		return nil, invalid("root", "required")
+	}
+	root, err := filepath.Abs(c.Root)
+	if err != nil {
+		return nil, invalid("root", "%v", err)
+	}
+	if err := checkWritable(root); err != nil {
+		return nil, invalid("root", "%s is not a writable directory: %v", root, cause(err))
+	}
+	s.root = root
+
+	if c.Listen == "" {
+		return nil, invalid("listen", "required (for example \"127.0.0.1:9100\")")
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return nil, invalid("listen", "%q is not host:port", c.Listen)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return nil, invalid("listen", "%q has a bad port", c.Listen)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		return nil, invalid("listen", "%q: host must be an IP address or localhost", c.Listen)
+	}
+	s.listen = c.Listen
+
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, invalid("public_url", "%q is not an http(s) base URL", c.PublicURL)
+		}
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		u.RawPath = ""
+		s.publicURL = u
+	}
+
+	switch {
+	case c.Secret != "" && c.SecretFile != "":
+		return nil, invalid("secret", "give secret or secret_file, not both")
+	case c.SecretFile != "":
+		b, err := os.ReadFile(c.SecretFile)
+		if err != nil {
+			return nil, invalid("secret_file", "cannot read %s: %v", c.SecretFile, cause(err))
+		}
+		s.secret = bytes.TrimRight(b, "\r\n")
+		if len(s.secret) < minSecret {
+			return nil, invalid("secret_file", "the secret in %s must be at least %d bytes", c.SecretFile, minSecret)
+		}
+	case c.Secret != "":
+		s.secret = []byte(c.Secret)
+		if len(s.secret) < minSecret {
+			return nil, invalid("secret", "must be at least %d bytes", minSecret)
+		}
+	default:
+		return nil, invalid("secret", "required (or secret_file)")
+	}
+
+	for i, o := range c.CORSOrigins {
+		if o == "*" {
+			s.origins = append(s.origins, o)
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return nil, invalid(fmt.Sprintf("cors_origins[%d]", i), "%q is not an origin such as https://app.example.com", o)
+		}
+		s.origins = append(s.origins, u.Scheme+"://"+u.Host)
+	}
+
+	if c.PartMaxAge != "" {
+		d, err := time.ParseDuration(c.PartMaxAge)
+		if err != nil || d <= 0 {
+			return nil, invalid("part_max_age", "want a positive duration such as \"24h\", got %q", c.PartMaxAge)
+		}
+		s.partMaxAge = d
+	}
+	if c.MaxExpiry != "" {
+		d, err := time.ParseDuration(c.MaxExpiry)
+		if err != nil || d < time.Second {
+			return nil, invalid("max_expiry", "want a duration of at least 1s such as \"1h\", got %q", c.MaxExpiry)
+		}
+		s.maxExpiry = d
+	}
+
+	// The fingerprint covers the decoded config, secret included, so that a
+	// replayed Configure with the same settings is a no-op.
+	fp, _ := json.Marshal(c)
+	s.fingerprint = string(fp)
+	return s, nil
+}
+
+// decodeError turns a JSON decoding error into one naming the config key.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return invalid(te.Field, "want %s, got a JSON %s", te.Type, te.Value)
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return invalid(strings.Trim(f, `"`), "unknown key")
+	}
+	return providers.Errorf(providers.InvalidArgument, "config: %v", err)
+}
+
+// checkWritable creates root if needed and proves a file can be created in it.
+func checkWritable(root string) error {
+	if err := os.MkdirAll(root, 0o750); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(root, ".valet-probe-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// cause strips a *PathError's operation and path, which the message already
+// gives in a friendlier form.
+func cause(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
+}
