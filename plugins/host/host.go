@@ -1,0 +1,356 @@
+// Package host launches, supervises and restarts Valet provider plugin
+// processes, and exposes each one as a providers.Provider.
+//
+// A Host is created once per gateway process. Start launches one plugin
+// process per store: a built-in provider (a name in Options.Builtins) by
+// re-executing the valet binary as `valet plugin serve NAME` (which calls
+// plugins.Serve(builtins[NAME]())), any other name as the external binary
+// valet-plugin-NAME from the first Options.PluginDirs directory holding it.
+//
+// Every plugin gets a filtered environment (see Options.EnvAllow), its own
+// process group, and an AutoMTLS gRPC connection. The host restarts a plugin
+// that exits or stops answering health checks, with exponential backoff,
+// and replays its store configuration. While a plugin is down its calls fail
+// at once with a providers.Unavailable error; a plugin that keeps crashing
+// is given up on after a restart budget and reports Healthy() == false.
+// Close stops every plugin process and leaves none behind.
+package host
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/valetgw/valet/plugins"
+	"github.com/valetgw/valet/providers"
+)
+
+// ExternalPrefix is the file name prefix of external plugin binaries.
+const ExternalPrefix = "valet-plugin-"
+
+// DefaultEnv is passed to every plugin, whatever Options.EnvAllow says.
+var DefaultEnv = []string{"PATH", "HOME", "TMPDIR", "TZ", "LANG", plugins.LogLevelEnv}
+
+// Defaults for the supervision settings in Options.
+const (
+	DefaultHealthInterval = 2 * time.Second
+	DefaultRestartBudget  = 5
+	DefaultRestartWindow  = time.Minute
+	DefaultStartTimeout   = 10 * time.Second
+	DefaultRetryWait      = 3 * time.Second
+	firstBackoff          = 100 * time.Millisecond
+	maxBackoff            = 5 * time.Second
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Options configures a Host.
+type Options struct {
+	// Executable is the valet binary that serves built-in providers as
+	// `Executable plugin serve NAME`. Empty means os.Executable().
+	Executable string
+	// Builtins are the provider names served by Executable. A built-in name
+	// always wins over an external plugin of the same name.
+	Builtins []string
+	// PluginDirs are searched, in order, for valet-plugin-NAME binaries.
+	PluginDirs []string
+	// EnvAllow names further host environment variables a plugin may see,
+	// on top of DefaultEnv. An entry may be a glob: "AWS_*".
+	EnvAllow []string
+	// Pins maps a plugin name to the lowercase hex sha256 of the binary that
+	// will be executed for it. A binary that does not match is refused, at
+	// first start and at every restart.
+	Pins map[string]string
+	// Logger receives host events and every plugin's log lines. Nil logs
+	// to stderr at info level.
+	Logger hclog.Logger
+
+	// HealthInterval is how often a running plugin is pinged.
+	HealthInterval time.Duration
+	// RestartBudget restarts within RestartWindow are allowed; one more
+	// crash marks the plugin unhealthy and it is not restarted again.
+	RestartBudget int
+	RestartWindow time.Duration
+	// StartTimeout bounds one launch: process start, handshake, Configure.
+	StartTimeout time.Duration
+	// RetryWait bounds how long an idempotent call that lost its plugin
+	// waits for the restart before it gives up (the caller's deadline, if
+	// shorter, wins).
+	RetryWait time.Duration
+}
+
+// Spec names one store's plugin and its configuration.
+type Spec struct {
+	Store  string
+	Plugin string
+	// Config is the store's provider settings, a JSON object.
+	Config json.RawMessage
+}
+
+// Found is one external plugin binary seen by Discover.
+type Found struct {
+	Name string
+	Path string
+	// SHA256 is the lowercase hex digest of the file, the value to pin.
+	SHA256 string
+	// Shadowed is true when a directory earlier in the list holds a plugin
+	// of the same name, so this file would never be run.
+	Shadowed bool
+}
+
+// Host starts and supervises plugin processes. It is safe for concurrent use.
+type Host struct {
+	opts Options
+	log  hclog.Logger
+	env  []string
+
+	mu      sync.Mutex
+	closed  bool
+	plugins map[*Plugin]struct{}
+}
+
+// New checks opts and returns a Host. It starts no process.
+func New(opts Options) (*Host, error) {
+	if opts.Logger == nil {
+		opts.Logger = hclog.New(&hclog.LoggerOptions{Name: "plugins", Output: os.Stderr, Level: hclog.Info})
+	}
+	if opts.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("plugins: cannot find the valet executable for built-in providers: %w", err)
+		}
+		opts.Executable = exe
+	}
+	if opts.HealthInterval <= 0 {
+		opts.HealthInterval = DefaultHealthInterval
+	}
+	if opts.RestartBudget <= 0 {
+		opts.RestartBudget = DefaultRestartBudget
+	}
+	if opts.RestartWindow <= 0 {
+		opts.RestartWindow = DefaultRestartWindow
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = DefaultStartTimeout
+	}
+	if opts.RetryWait <= 0 {
+		opts.RetryWait = DefaultRetryWait
+	}
+	dirs := make([]string, 0, len(opts.PluginDirs))
+	for _, d := range opts.PluginDirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, providers.Errorf(providers.InvalidArgument, "plugin directory %q: %v", d, err)
+		}
+		dirs = append(dirs, abs)
+	}
+	opts.PluginDirs = dirs
+	pins := make(map[string]string, len(opts.Pins))
+	for name, sum := range opts.Pins {
+		sum = strings.ToLower(strings.TrimSpace(sum))
+		if b, err := hex.DecodeString(sum); err != nil || len(b) != sha256.Size {
+			return nil, providers.Errorf(providers.InvalidArgument, "pin for plugin %q: want 64 hex digits of a sha256, got %q", name, sum)
+		}
+		pins[name] = sum
+	}
+	opts.Pins = pins
+	for _, pat := range opts.EnvAllow {
+		if _, err := path.Match(pat, ""); err != nil || pat == "" {
+			return nil, providers.Errorf(providers.InvalidArgument, "environment allowlist entry %q is not a valid name or glob", pat)
+		}
+	}
+	return &Host{
+		opts:    opts,
+		log:     opts.Logger,
+		env:     filterEnv(os.Environ(), append(slices.Clone(DefaultEnv), opts.EnvAllow...)),
+		plugins: make(map[*Plugin]struct{}),
+	}, nil
+}
+
+// filterEnv keeps the NAME=value entries whose NAME matches an allow entry.
+func filterEnv(environ, allow []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok {
+			continue
+		}
+		for _, pat := range allow {
+			if m, _ := path.Match(pat, name); m {
+				out = append(out, kv)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Start launches the plugin for spec, configures it, and supervises it
+// until Close. A Configure error from the provider is returned as is (with
+// its code), and no process is left running.
+func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
+	if !nameRE.MatchString(spec.Plugin) {
+		return nil, providers.Errorf(providers.InvalidArgument, "store %q: plugin name %q must be lowercase letters, digits, '-' or '_'", spec.Store, spec.Plugin)
+	}
+	exe, args, err := h.resolve(spec.Plugin)
+	if err != nil {
+		return nil, fmt.Errorf("store %q: %w", spec.Store, err)
+	}
+	p := &Plugin{
+		h:       h,
+		spec:    spec,
+		exe:     exe,
+		args:    args,
+		log:     h.log.Named(spec.Plugin).With("store", spec.Store),
+		changed: make(chan struct{}),
+		kick:    make(chan uint64, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil, providers.Errorf(providers.Unavailable, "store %q: plugin host is closed", spec.Store)
+	}
+	h.plugins[p] = struct{}{}
+	h.mu.Unlock()
+
+	in, err := p.launch(ctx)
+	if err != nil {
+		p.cancel()
+		h.forget(p)
+		return nil, fmt.Errorf("store %q: plugin %s: %w", spec.Store, spec.Plugin, err)
+	}
+	p.setUp(in)
+	go p.supervise()
+	return p, nil
+}
+
+func (h *Host) forget(p *Plugin) {
+	h.mu.Lock()
+	delete(h.plugins, p)
+	h.mu.Unlock()
+}
+
+// resolve finds the executable and arguments for a plugin name.
+func (h *Host) resolve(name string) (string, []string, error) {
+	if slices.Contains(h.opts.Builtins, name) {
+		return h.opts.Executable, []string{"plugin", "serve", name}, nil
+	}
+	for _, dir := range h.opts.PluginDirs {
+		p := filepath.Join(dir, ExternalPrefix+name)
+		if isExecutable(p) {
+			return p, nil, nil
+		}
+	}
+	if len(h.opts.PluginDirs) == 0 {
+		return "", nil, providers.Errorf(providers.NotFound, "plugin %q is not built in and no plugin directories are configured", name)
+	}
+	return "", nil, providers.Errorf(providers.NotFound, "plugin %q is not built in and no executable %s%s was found in %s",
+		name, ExternalPrefix, name, strings.Join(h.opts.PluginDirs, ", "))
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0
+}
+
+// checkPin refuses a binary whose sha256 differs from the configured pin.
+func (h *Host) checkPin(name, file string) error {
+	want, ok := h.opts.Pins[name]
+	if !ok {
+		return nil
+	}
+	got, err := fileSHA256(file)
+	if err != nil {
+		return providers.Errorf(providers.FailedPrecondition, "plugin %q: cannot hash %s to check its pin: %v", name, file, err)
+	}
+	if got != want {
+		return providers.Errorf(providers.FailedPrecondition, "plugin %q: refusing %s: its sha256 is %s but the pin is %s", name, file, got, want)
+	}
+	return nil
+}
+
+func fileSHA256(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sum := sha256.New()
+	if _, err := io.Copy(sum, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(sum.Sum(nil)), nil
+}
+
+// Discover lists the external plugin binaries (executable regular files
+// named valet-plugin-NAME) in dirs, in search order. Missing directories are
+// skipped; other read errors are returned with what was found so far.
+func Discover(dirs []string) ([]Found, error) {
+	var out []Found
+	seen := map[string]bool{}
+	var errs []error
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("plugin directory %s: %w", dir, err))
+			continue
+		}
+		sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+		for _, e := range entries {
+			name, ok := strings.CutPrefix(e.Name(), ExternalPrefix)
+			p := filepath.Join(dir, e.Name())
+			if !ok || !nameRE.MatchString(name) || !isExecutable(p) {
+				continue
+			}
+			sum, err := fileSHA256(p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("plugin %s: %w", p, err))
+				continue
+			}
+			out = append(out, Found{Name: name, Path: p, SHA256: sum, Shadowed: seen[name]})
+			seen[name] = true
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// Close stops every plugin started by h and waits until their processes
+// (and anything they started in their process group) are gone. The Host
+// cannot start plugins afterwards.
+func (h *Host) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	ps := make([]*Plugin, 0, len(h.plugins))
+	for p := range h.plugins {
+		ps = append(ps, p)
+	}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = p.Close() }()
+	}
+	wg.Wait()
+	return nil
+}

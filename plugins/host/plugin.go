@@ -1,0 +1,415 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/valetgw/valet/plugins/internal/convert"
+	"github.com/valetgw/valet/plugins/internal/wire"
+	pb "github.com/valetgw/valet/plugins/proto/v1"
+	"github.com/valetgw/valet/providers"
+)
+
+// exitPoll is how often the supervisor checks whether the process exited;
+// go-plugin offers no channel for it.
+const exitPoll = 20 * time.Millisecond
+
+// Plugin is one supervised plugin process serving one store. It implements
+// providers.Provider; every method is one gRPC call to the process.
+//
+// When the process has died, a call fails at once with a
+// providers.Unavailable error. A call that was in flight when the process
+// died also gets Unavailable, except the idempotent ones (all but
+// CreateMultipart), which wait for the restart (within the caller's
+// deadline and Options.RetryWait) and are retried once.
+type Plugin struct {
+	h    *Host
+	exe  string
+	args []string
+	log  hclog.Logger
+
+	kick   chan uint64 // a caller saw generation N's connection fail
+	stop   chan struct{}
+	ctx    context.Context // cancelled by Close, so a restart in progress stops
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the supervisor returns
+
+	mu        sync.Mutex
+	spec      Spec
+	inst      *instance     // nil while down
+	changed   chan struct{} // closed and replaced on every state change
+	gen       uint64
+	downWhy   string
+	unhealthy error
+	closed    bool
+}
+
+type instance struct {
+	gen    uint64
+	client *plugin.Client
+	conn   *grpc.ClientConn
+	svc    pb.ProviderServiceClient
+	pid    int
+}
+
+// kill stops the process and everything in its process group. Graceful
+// asks the plugin to shut down first (go-plugin waits up to 2s); otherwise
+// the group is SIGKILLed straight away.
+func (in *instance) kill(graceful bool) {
+	if !graceful && in.pid > 0 {
+		_ = syscall.Kill(-in.pid, syscall.SIGKILL)
+	}
+	in.client.Kill()
+	if in.pid > 0 {
+		// The plugin's own children, if any, share its process group.
+		_ = syscall.Kill(-in.pid, syscall.SIGKILL)
+	}
+}
+
+// Healthy reports whether the plugin process is up and has not exhausted
+// its restart budget. It is false while a restart is under way.
+func (p *Plugin) Healthy() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inst != nil && p.unhealthy == nil && !p.closed
+}
+
+// Pid is the current plugin process id, or 0 while it is down.
+func (p *Plugin) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inst == nil {
+		return 0
+	}
+	return p.inst.pid
+}
+
+// Close stops this plugin's process and its supervision. Calls afterwards
+// fail with Unavailable.
+func (p *Plugin) Close() error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.done
+		return nil
+	}
+	p.closed = true
+	p.notifyLocked()
+	p.mu.Unlock()
+	p.cancel()
+	close(p.stop)
+	<-p.done
+	p.mu.Lock()
+	in := p.inst
+	p.inst = nil
+	p.mu.Unlock()
+	if in != nil {
+		in.kill(true)
+	}
+	p.h.forget(p)
+	return nil
+}
+
+func (p *Plugin) notifyLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func (p *Plugin) setUp(in *instance) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inst = in
+	p.downWhy = ""
+	p.notifyLocked()
+}
+
+func (p *Plugin) setDown(why string) *instance {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	in := p.inst
+	p.inst = nil
+	p.downWhy = why
+	p.notifyLocked()
+	return in
+}
+
+// launch starts a process, connects, and replays Configure.
+func (p *Plugin) launch(ctx context.Context) (*instance, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.h.opts.StartTimeout)
+	defer cancel()
+	p.mu.Lock()
+	spec := p.spec
+	p.gen++
+	gen := p.gen
+	p.mu.Unlock()
+
+	if err := p.h.checkPin(spec.Plugin, p.exe); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(p.exe, p.args...)
+	cmd.Env = p.h.env
+	// Own process group, so Close can kill whatever the plugin spawned;
+	// Pdeathsig as a first line of defence if the host dies (the plugin
+	// also watches its parent itself, see plugins.Serve).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  wire.Handshake,
+		VersionedPlugins: wire.Plugins(nil),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true,
+		StartTimeout:     p.h.opts.StartTimeout,
+		Logger:           p.log,
+		SyncStdout:       lineLogger{p.log, "plugin wrote to stdout", hclog.Warn},
+		SyncStderr:       lineLogger{p.log, "plugin stderr", hclog.Info},
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(wire.MaxMessageSize),
+			grpc.MaxCallSendMsgSize(wire.MaxMessageSize),
+		)},
+	})
+	fail := func(err error) (*instance, error) {
+		if rc := client.ReattachConfig(); rc != nil && rc.Pid > 0 {
+			_ = syscall.Kill(-rc.Pid, syscall.SIGKILL)
+		}
+		client.Kill()
+		return nil, err
+	}
+	rpc, err := client.Client()
+	if err != nil {
+		return fail(providers.Errorf(providers.Unavailable, "starting %s: %v", p.exe, err))
+	}
+	raw, err := rpc.Dispense(wire.PluginName)
+	if err != nil {
+		return fail(providers.Errorf(providers.Unavailable, "%s speaks no Valet provider protocol v%d: %v", p.exe, wire.ProtocolVersion, err))
+	}
+	svc, ok := raw.(pb.ProviderServiceClient)
+	gc, ok2 := rpc.(*plugin.GRPCClient)
+	if !ok || !ok2 {
+		return fail(providers.Errorf(providers.Internal, "unexpected go-plugin client %T", rpc))
+	}
+	in := &instance{gen: gen, client: client, conn: gc.Conn, svc: svc}
+	if rc := client.ReattachConfig(); rc != nil {
+		in.pid = rc.Pid
+	}
+	if _, err := svc.Configure(ctx, convert.ConfigToProto(providers.StoreConfig{Store: spec.Store, Config: spec.Config})); err != nil {
+		perr, _ := convert.FromStatus(err)
+		return fail(perr)
+	}
+	p.log.Debug("plugin running", "pid", in.pid, "generation", gen)
+	return in, nil
+}
+
+// ping is one health check with a bound, unlike go-plugin's own Ping.
+func (p *Plugin) ping(in *instance) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err := grpc_health_v1.NewHealthClient(in.conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: plugin.GRPCServiceName})
+	return err
+}
+
+// supervise watches the running instance and restarts it when it dies. It
+// is the only goroutine that restarts, so concurrent callers that all see
+// the plugin fail cause one restart, not many.
+func (p *Plugin) supervise() {
+	defer close(p.done)
+	exitTick := time.NewTicker(exitPoll)
+	defer exitTick.Stop()
+	health := time.NewTicker(p.h.opts.HealthInterval)
+	defer health.Stop()
+	var restarts []time.Time
+	for {
+		p.mu.Lock()
+		in := p.inst
+		p.mu.Unlock()
+		var why string
+		select {
+		case <-p.stop:
+			return
+		case <-exitTick.C:
+			if in.client.Exited() {
+				why = "process exited"
+			}
+		case <-health.C:
+			if err := p.ping(in); err != nil {
+				why = "health check failed: " + status.Convert(err).Message()
+			}
+		case g := <-p.kick:
+			if g != in.gen {
+				continue
+			}
+			if in.client.Exited() {
+				why = "process exited"
+			} else if err := p.ping(in); err != nil {
+				why = "connection lost: " + status.Convert(err).Message()
+			}
+		}
+		if why == "" {
+			continue
+		}
+		p.setDown(why)
+		p.log.Warn("plugin down, restarting", "pid", in.pid, "reason", why)
+		in.kill(false)
+
+		for {
+			now := time.Now()
+			restarts = dropBefore(restarts, now.Add(-p.h.opts.RestartWindow))
+			if len(restarts) >= p.h.opts.RestartBudget {
+				err := fmt.Errorf("gave up after %d restarts in %s (last: %s)", len(restarts), p.h.opts.RestartWindow, why)
+				p.mu.Lock()
+				p.unhealthy = err
+				p.notifyLocked()
+				p.mu.Unlock()
+				p.log.Error("plugin unhealthy; not restarting it again", "error", err)
+				<-p.stop
+				return
+			}
+			// 100ms before the first restart in the window, doubling after.
+			backoff := min(firstBackoff<<len(restarts), maxBackoff)
+			restarts = append(restarts, now)
+			select {
+			case <-p.stop:
+				return
+			case <-time.After(backoff):
+			}
+			next, err := p.launch(p.ctx)
+			if err == nil {
+				p.setUp(next)
+				p.log.Info("plugin restarted", "pid", next.pid, "backoff", backoff)
+				break
+			}
+			why = "restart failed: " + err.Error()
+			p.log.Warn("plugin restart failed", "error", err)
+		}
+	}
+}
+
+func dropBefore(ts []time.Time, cutoff time.Time) []time.Time {
+	i := 0
+	for i < len(ts) && ts[i].Before(cutoff) {
+		i++
+	}
+	return ts[i:]
+}
+
+// current returns the running instance or an Unavailable error saying why
+// there is none. It never waits.
+func (p *Plugin) current() (*instance, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.closed:
+		return nil, providers.Errorf(providers.Unavailable, "store %q: plugin %s is stopped", p.spec.Store, p.spec.Plugin)
+	case p.unhealthy != nil:
+		return nil, providers.Errorf(providers.Unavailable, "store %q: plugin %s is unhealthy: %v", p.spec.Store, p.spec.Plugin, p.unhealthy)
+	case p.inst == nil:
+		return nil, providers.Errorf(providers.Unavailable, "store %q: plugin %s is restarting (%s)", p.spec.Store, p.spec.Plugin, p.downWhy)
+	}
+	return p.inst, nil
+}
+
+// waitNewer waits for an instance newer than gen, within ctx and RetryWait.
+func (p *Plugin) waitNewer(ctx context.Context, gen uint64) (*instance, error) {
+	timer := time.NewTimer(p.h.opts.RetryWait)
+	defer timer.Stop()
+	for {
+		p.mu.Lock()
+		in, ch, dead := p.inst, p.changed, p.closed || p.unhealthy != nil
+		p.mu.Unlock()
+		if in != nil && in.gen > gen {
+			return in, nil
+		}
+		if dead {
+			return nil, errors.New("plugin will not be restarted")
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-timer.C:
+			return nil, errors.New("restart took too long")
+		}
+	}
+}
+
+// call runs one rpc with the supervision rules above.
+func call[T any](ctx context.Context, p *Plugin, method string, idempotent bool, fn func(context.Context, pb.ProviderServiceClient) (T, error)) (T, error) {
+	var zero T
+	in, err := p.current()
+	if err != nil {
+		return zero, err
+	}
+	v, err := fn(ctx, in.svc)
+	if err == nil {
+		return v, nil
+	}
+	perr, transport := convert.FromStatus(err)
+	if !transport {
+		return zero, perr
+	}
+	if ctx.Err() != nil || status.Code(err) != codes.Unavailable {
+		// The caller's deadline or cancellation, not the plugin's death.
+		return zero, p.wrap(method, perr)
+	}
+	select {
+	case p.kick <- in.gen:
+	default: // a kick is already pending; the supervisor will look.
+	}
+	if !idempotent {
+		return zero, p.wrap(method, perr)
+	}
+	next, werr := p.waitNewer(ctx, in.gen)
+	if werr != nil {
+		return zero, p.wrap(method, &providers.Error{Code: providers.Unavailable, Message: "plugin lost during the call and not back in time: " + werr.Error(), Err: werr})
+	}
+	v, err = fn(ctx, next.svc)
+	if err != nil {
+		perr, transport = convert.FromStatus(err)
+		if transport {
+			return zero, p.wrap(method, perr)
+		}
+		return zero, perr
+	}
+	return v, nil
+}
+
+// wrap names the store and method on a transport failure, keeping its code.
+func (p *Plugin) wrap(method string, err error) error {
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		p.mu.Lock()
+		store, name := p.spec.Store, p.spec.Plugin
+		p.mu.Unlock()
+		return &providers.Error{Code: pe.Code, Message: fmt.Sprintf("store %q: plugin %s: %s: %s", store, name, method, pe.Message), Err: pe.Err}
+	}
+	return err
+}
+
+// lineLogger logs what a plugin writes to its stdout or stderr stream.
+type lineLogger struct {
+	log   hclog.Logger
+	msg   string
+	level hclog.Level
+}
+
+func (l lineLogger) Write(b []byte) (int, error) {
+	for _, line := range bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n")) {
+		if len(line) > 0 {
+			l.log.Log(l.level, l.msg, "line", string(line))
+		}
+	}
+	return len(b), nil
+}
