@@ -1,0 +1,262 @@
+package azure
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
+
+	"github.com/valetgw/valet/providers"
+)
+
+// Multipart uploads map onto block blobs. Azure has no upload object: the
+// upload id is a self-contained token holding a random nonce plus the
+// content type and metadata to set at commit time, so any replica can
+// complete it. Part N is the block whose id is blockID(nonce, N); blocks of
+// another upload to the same key have other ids and are never committed by
+// this one.
+
+// uploadState is what an upload id carries.
+type uploadState struct {
+	Nonce       string            `json:"n"`
+	ContentType string            `json:"t,omitempty"`
+	Metadata    map[string]string `json:"m,omitempty"`
+}
+
+const nonceLen = 16 // hex characters
+
+func encodeUploadID(u uploadState) (string, error) {
+	b, err := json.Marshal(u)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func decodeUploadID(id string) (uploadState, error) {
+	var u uploadState
+	b, err := base64.RawURLEncoding.DecodeString(id)
+	if err == nil {
+		err = json.Unmarshal(b, &u)
+	}
+	if err != nil || len(u.Nonce) != nonceLen {
+		return uploadState{}, invalid("upload_id: not an Azure upload id from this provider")
+	}
+	if _, err := hex.DecodeString(u.Nonce); err != nil {
+		return uploadState{}, invalid("upload_id: not an Azure upload id from this provider")
+	}
+	return u, nil
+}
+
+// blockID is the base64 block id of part n of the upload with nonce. Azure
+// requires every block id of a blob to have the same length, so the part
+// number is zero-padded; 16+1+7 = 24 bytes encode without padding.
+func blockID(nonce string, n int) string {
+	return base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("%s-%07d", nonce, n)))
+}
+
+// partNumber reverses blockID for ids of the given upload; ok is false for
+// blocks that belong to something else.
+func partNumber(nonce, id string) (int, bool) {
+	raw, err := base64.StdEncoding.DecodeString(id)
+	if err != nil || len(raw) != nonceLen+8 {
+		return 0, false
+	}
+	s := string(raw)
+	if !strings.HasPrefix(s, nonce+"-") {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s[nonceLen+1:])
+	if err != nil || n < 1 || n > maxBlocks {
+		return 0, false
+	}
+	return n, true
+}
+
+// CreateMultipart starts a block upload. Nothing is sent to Azure until the
+// first block arrives.
+func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
+	if _, err := p.current(); err != nil {
+		return providers.MultipartUpload{}, err
+	}
+	if req.PartSize < 0 || req.PartSize > maxBlockSize {
+		return providers.MultipartUpload{}, invalid("part_size: must be at most %d bytes (4000 MiB)", int64(maxBlockSize))
+	}
+	if req.Size < 0 {
+		return providers.MultipartUpload{}, invalid("size: must not be negative")
+	}
+	if req.Size > 0 && req.PartSize > 0 && (req.Size+req.PartSize-1)/req.PartSize > maxBlocks {
+		return providers.MultipartUpload{}, invalid("part_size: %d bytes makes more than %d blocks for %d bytes", req.PartSize, maxBlocks, req.Size)
+	}
+	if !validHeaderValue(req.ContentType) {
+		return providers.MultipartUpload{}, invalid("content_type: must be printable ASCII")
+	}
+	for k, v := range req.Metadata {
+		if !validMetaName(k) {
+			return providers.MultipartUpload{}, invalid("metadata: %q is not a valid Azure metadata name", k)
+		}
+		if !validHeaderValue(v) {
+			return providers.MultipartUpload{}, invalid("metadata: value of %q must be printable ASCII", k)
+		}
+	}
+	var n [nonceLen / 2]byte
+	if _, err := rand.Read(n[:]); err != nil {
+		return providers.MultipartUpload{}, providers.Errorf(providers.Internal, "upload nonce: %v", err)
+	}
+	id, err := encodeUploadID(uploadState{Nonce: hex.EncodeToString(n[:]), ContentType: req.ContentType, Metadata: req.Metadata})
+	if err != nil {
+		return providers.MultipartUpload{}, providers.Errorf(providers.Internal, "upload id: %v", err)
+	}
+	return providers.MultipartUpload{UploadID: id}, nil
+}
+
+// SignParts returns one Put Block recipe per part. A block's size is not
+// bound (Azure checks only the 4000 MiB maximum).
+func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+	s, err := p.current()
+	if err != nil {
+		return nil, err
+	}
+	u, err := decodeUploadID(req.UploadID)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Parts) == 0 {
+		return nil, invalid("parts: at least one part is required")
+	}
+	base := s.blobURL(req.Key)
+	out := make([]providers.PartRecipe, 0, len(req.Parts))
+	for _, part := range req.Parts {
+		if part.Number < 1 || part.Number > maxBlocks {
+			return nil, invalid("parts: part number %d is outside 1..%d", part.Number, maxBlocks)
+		}
+		if part.Size < 0 || part.Size > maxBlockSize {
+			return nil, invalid("parts: part %d size %d is outside 0..%d", part.Number, part.Size, int64(maxBlockSize))
+		}
+		q, exp, err := p.sign(ctx, s, req.Key, "w", req.TTL, "", "")
+		if err != nil {
+			return nil, err
+		}
+		op := url.Values{"comp": {"block"}, "blockid": {blockID(u.Nonce, part.Number)}}
+		out = append(out, providers.PartRecipe{Number: part.Number, Recipe: providers.Recipe{
+			Method:    http.MethodPut,
+			URL:       base + "?" + op.Encode() + "&" + q,
+			Headers:   map[string]string{},
+			ExpiresAt: exp,
+		}})
+	}
+	return out, nil
+}
+
+// CompleteMultipart commits the listed parts, in the listed order, with Put
+// Block List, which makes the blob appear atomically. A part that was never
+// uploaded gives FailedPrecondition (Azure: InvalidBlockList).
+func (p *Provider) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
+	s, err := p.current()
+	if err != nil {
+		return providers.Object{}, err
+	}
+	u, err := decodeUploadID(req.UploadID)
+	if err != nil {
+		return providers.Object{}, err
+	}
+	if len(req.Parts) == 0 {
+		return providers.Object{}, invalid("parts: at least one part is required")
+	}
+	if len(req.Parts) > maxBlocks {
+		return providers.Object{}, invalid("parts: %d parts is more than Azure's %d blocks", len(req.Parts), maxBlocks)
+	}
+	seen := make(map[int]bool, len(req.Parts))
+	ids := make([]string, 0, len(req.Parts))
+	for _, part := range req.Parts {
+		if part.Number < 1 || part.Number > maxBlocks {
+			return providers.Object{}, invalid("parts: part number %d is outside 1..%d", part.Number, maxBlocks)
+		}
+		if seen[part.Number] {
+			return providers.Object{}, invalid("parts: part %d is listed twice", part.Number)
+		}
+		seen[part.Number] = true
+		ids = append(ids, blockID(u.Nonce, part.Number))
+	}
+	opts := &blockblob.CommitBlockListOptions{}
+	if u.ContentType != "" {
+		opts.HTTPHeaders = &blob.HTTPHeaders{BlobContentType: &u.ContentType}
+	}
+	if len(u.Metadata) > 0 {
+		opts.Metadata = make(map[string]*string, len(u.Metadata))
+		for k, v := range u.Metadata {
+			opts.Metadata[k] = &v
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	if _, err := s.client.NewBlockBlobClient(req.Key).CommitBlockList(cctx, ids, opts); err != nil {
+		e := mapError(err, "commit "+req.Key)
+		if providers.CodeOf(e) == providers.FailedPrecondition {
+			return providers.Object{}, providers.Errorf(providers.FailedPrecondition, "commit %s: a listed part was not uploaded (or belongs to another upload)", req.Key)
+		}
+		return providers.Object{}, e
+	}
+	return p.Head(ctx, req.Key)
+}
+
+// AbortMultipart leaves the upload's uncommitted blocks in place: Azure has
+// no call that drops them without deleting the blob, and drops them itself
+// after 7 days. It only checks the upload id.
+func (p *Provider) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
+	if _, err := p.current(); err != nil {
+		return err
+	}
+	_, err := decodeUploadID(ref.UploadID)
+	return err
+}
+
+// ListParts returns the upload's uncommitted blocks (Get Block List), by
+// part number. ETag is empty: Azure blocks have none.
+func (p *Provider) ListParts(ctx context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
+	s, err := p.current()
+	if err != nil {
+		return nil, err
+	}
+	u, err := decodeUploadID(ref.UploadID)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	r, err := s.client.NewBlockBlobClient(ref.Key).GetBlockList(cctx, blockblob.BlockListTypeUncommitted, nil)
+	if err != nil {
+		e := mapError(err, "block list "+ref.Key)
+		if providers.CodeOf(e) == providers.NotFound {
+			return []providers.Part{}, nil // no block uploaded yet
+		}
+		return nil, e
+	}
+	parts := []providers.Part{}
+	for _, b := range r.UncommittedBlocks {
+		if b == nil || b.Name == nil {
+			continue
+		}
+		n, ok := partNumber(u.Nonce, *b.Name)
+		if !ok {
+			continue
+		}
+		part := providers.Part{Number: n}
+		if b.Size != nil {
+			part.Size = *b.Size
+		}
+		parts = append(parts, part)
+	}
+	sort.Slice(parts, func(i, j int) bool { return parts[i].Number < parts[j].Number })
+	return parts, nil
+}
