@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/azure"
 	"github.com/valetgw/valet/providers/local"
 	"github.com/valetgw/valet/providers/s3"
 )
@@ -10,6 +11,7 @@ import (
 // out of process, as `valet plugin serve NAME`, like any external plugin.
 // Adding a provider is one line here.
 var builtins = map[string]func() providers.Provider{
+	"azure": azure.New,
 	"local": local.New,
 	"s3":    s3.New,
 	"minio": s3.NewMinIO,
