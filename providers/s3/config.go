@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -91,9 +92,14 @@ func decodeConfig(raw json.RawMessage, minio bool) (Config, error) {
 			return c, invalid("public_endpoint", "%v", err)
 		}
 	}
+	ipHost := ipEndpoint(c.PublicEndpoint) || (c.PublicEndpoint == "" && ipEndpoint(c.Endpoint))
 	if c.PathStyle == nil {
-		v := flexBool(minio)
+		// bucket.127.0.0.1 is not a host, so IP endpoints default to path style.
+		v := flexBool(minio || ipHost)
 		c.PathStyle = &v
+	}
+	if !bool(*c.PathStyle) && ipHost {
+		return c, invalid("path_style", "must be true when the endpoint is an IP address")
 	}
 	if !bool(*c.PathStyle) && !dnsBucket(c.Bucket) {
 		return c, invalid("bucket", "%q cannot be used as a host name; set path_style: true", c.Bucket)
@@ -188,6 +194,12 @@ func checkEndpoint(s string) error {
 		return fmt.Errorf("%q: must not contain credentials, a query or a fragment", s)
 	}
 	return nil
+}
+
+// ipEndpoint reports whether the endpoint's host is an IP address.
+func ipEndpoint(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Host != "" && net.ParseIP(u.Hostname()) != nil
 }
 
 // checkBucket rejects names that cannot appear in a URL path segment.

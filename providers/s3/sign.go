@@ -32,14 +32,23 @@ func (p *Provider) SignPut(ctx context.Context, req providers.PutRequest) (provi
 	if err != nil {
 		return providers.Recipe{}, err
 	}
+	h, err := putHeaders(req)
+	if err != nil {
+		return providers.Recipe{}, err
+	}
+	return st.presign(ctx, p.now(), http.MethodPut, req.Key, nil, h, req.Size, req.TTL)
+}
+
+// putHeaders validates a PUT request and returns the headers to sign.
+func putHeaders(req providers.PutRequest) (http.Header, error) {
 	if req.Size < 0 || req.Size > maxPutSize {
-		return providers.Recipe{}, providers.Errorf(providers.InvalidArgument,
+		return nil, providers.Errorf(providers.InvalidArgument,
 			"size %d out of range: a single S3 PUT takes 0 to %d bytes; use multipart above that", req.Size, int64(maxPutSize))
 	}
 	h := make(http.Header, 4+len(req.Metadata))
 	if req.ContentType != "" {
 		if !validHeaderValue(req.ContentType) {
-			return providers.Recipe{}, providers.Errorf(providers.InvalidArgument, "content type %q is not a valid header value", req.ContentType)
+			return nil, providers.Errorf(providers.InvalidArgument, "content type %q is not a valid header value", req.ContentType)
 		}
 		h["Content-Type"] = []string{req.ContentType}
 	}
@@ -47,7 +56,7 @@ func (p *Provider) SignPut(ctx context.Context, req providers.PutRequest) (provi
 	case req.Checksum != nil:
 		name, err := checksumHeader(*req.Checksum)
 		if err != nil {
-			return providers.Recipe{}, err
+			return nil, err
 		}
 		h[name] = []string{req.Checksum.Value}
 	case req.Size == 0:
@@ -57,9 +66,9 @@ func (p *Provider) SignPut(ctx context.Context, req providers.PutRequest) (provi
 		h["If-None-Match"] = []string{"*"}
 	}
 	if err := metadataHeaders(h, req.Metadata); err != nil {
-		return providers.Recipe{}, err
+		return nil, err
 	}
-	return st.presign(ctx, p.now(), http.MethodPut, req.Key, nil, h, req.Size, req.TTL)
+	return h, nil
 }
 
 // SignGet signs a GET; response overrides are signed query parameters, so a
