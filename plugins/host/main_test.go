@@ -1,0 +1,273 @@
+package host_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/valetgw/valet/plugins"
+	"github.com/valetgw/valet/plugins/host"
+	"github.com/valetgw/valet/providers"
+)
+
+// The test binary doubles as a built-in plugin: the host re-executes it as
+// `TESTBINARY plugin serve test`, exactly as it re-executes valet for its
+// built-in providers. The provider below exists only for these tests.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" && os.Args[3] == "test" {
+		plugins.Serve(&testProvider{})
+		return
+	}
+	os.Exit(m.Run())
+}
+
+type testConfig struct {
+	// StateDir receives marker files that let tests see inside the plugin.
+	StateDir string `json:"state_dir"`
+	// ExitAfterMS makes the process exit that long after Configure: a
+	// plugin that keeps crashing.
+	ExitAfterMS int  `json:"exit_after_ms"`
+	Reject      bool `json:"reject"`
+}
+
+// testProvider signs like a real provider (HMAC-SHA256 over the request) so
+// the benchmarks measure real work, and has trapdoor keys for the tests.
+type testProvider struct {
+	mu    sync.Mutex
+	store string
+	cfg   testConfig
+}
+
+var signingKey = []byte("test-only-signing-key")
+
+func (p *testProvider) Info(context.Context) (providers.Info, error) {
+	return providers.Info{Name: "test", Version: "0", Capabilities: providers.Capabilities{
+		SignPut: true, SignGet: true, BindsContentLength: true, BindsContentType: true, MaxExpiry: time.Hour,
+	}}, nil
+}
+
+func (p *testProvider) Configure(_ context.Context, cfg providers.StoreConfig) error {
+	var c testConfig
+	dec := json.NewDecoder(strings.NewReader(string(cfg.Config)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return providers.Errorf(providers.InvalidArgument, "config: %v", err)
+	}
+	if c.Reject {
+		return providers.Errorf(providers.InvalidArgument, "config.reject: rejected on purpose")
+	}
+	p.mu.Lock()
+	p.store, p.cfg = cfg.Store, c
+	p.mu.Unlock()
+	if c.StateDir != "" {
+		f, err := os.OpenFile(filepath.Join(c.StateDir, "configured"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err == nil {
+			fmt.Fprintf(f, "%d %s\n", os.Getpid(), cfg.Store)
+			f.Close()
+		}
+	}
+	if c.ExitAfterMS > 0 {
+		go func() { time.Sleep(time.Duration(c.ExitAfterMS) * time.Millisecond); os.Exit(3) }()
+	}
+	return nil
+}
+
+func (p *testProvider) sign(method, key, ctype string, size int64, ttl time.Duration) providers.Recipe {
+	exp := time.Now().Add(ttl).Truncate(time.Second)
+	mac := hmac.New(sha256.New, signingKey)
+	fmt.Fprintf(mac, "%s\n%s\n%d\n%s\n%d", method, key, exp.Unix(), ctype, size)
+	q := url.Values{"expires": {strconv.FormatInt(exp.Unix(), 10)}, "sig": {base64.RawURLEncoding.EncodeToString(mac.Sum(nil))}}
+	h := map[string]string{}
+	if ctype != "" {
+		h["Content-Type"] = ctype
+	}
+	return providers.Recipe{Method: method, URL: "http://127.0.0.1:1/o/" + url.PathEscape(key) + "?" + q.Encode(), Headers: h, ExpiresAt: exp}
+}
+
+func (p *testProvider) SignPut(_ context.Context, r providers.PutRequest) (providers.Recipe, error) {
+	return p.sign("PUT", r.Key, r.ContentType, r.Size, r.TTL), nil
+}
+
+func (p *testProvider) SignGet(_ context.Context, r providers.GetRequest) (providers.Recipe, error) {
+	return p.sign("GET", r.Key, "", 0, r.TTL), nil
+}
+
+func (p *testProvider) SignDelete(_ context.Context, r providers.DeleteRequest) (providers.Recipe, error) {
+	return p.sign("DELETE", r.Key, "", 0, r.TTL), nil
+}
+
+// mark creates a marker file in the state directory.
+func (p *testProvider) mark(name string) {
+	p.mu.Lock()
+	dir := p.cfg.StateDir
+	p.mu.Unlock()
+	if dir != "" {
+		_ = os.WriteFile(filepath.Join(dir, name), []byte(strconv.Itoa(os.Getpid())), 0o600)
+	}
+}
+
+func (p *testProvider) Head(ctx context.Context, key string) (providers.Object, error) {
+	p.mu.Lock()
+	store, dir := p.store, p.cfg.StateDir
+	p.mu.Unlock()
+	switch key {
+	case "whoami":
+		return providers.Object{Key: key, Metadata: map[string]string{"store": store, "pid": strconv.Itoa(os.Getpid())}}, nil
+	case "env":
+		md := map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			md[k] = v
+		}
+		return providers.Object{Key: key, Metadata: md}, nil
+	case "block":
+		p.mark("blocking")
+		<-ctx.Done()
+		return providers.Object{}, providers.Errorf(providers.Unavailable, "gave up waiting")
+	case "block-once":
+		// Blocks in the first process only; a restarted one answers.
+		if _, err := os.Stat(filepath.Join(dir, "blocking")); err != nil {
+			p.mark("blocking")
+			<-ctx.Done()
+		}
+		return providers.Object{Key: key, Metadata: map[string]string{"pid": strconv.Itoa(os.Getpid())}}, nil
+	case "spawn":
+		cmd := exec.Command("sleep", "300")
+		if err := cmd.Start(); err != nil {
+			return providers.Object{}, providers.Errorf(providers.Internal, "spawn: %v", err)
+		}
+		return providers.Object{Key: key, Metadata: map[string]string{"child": strconv.Itoa(cmd.Process.Pid)}}, nil
+	case "panic":
+		var m map[string]int
+		m["boom"]++ // nil map write: a real runtime panic
+	case "stdout":
+		fmt.Println("a provider must not print this to stdout")
+		return providers.Object{Key: key}, nil
+	}
+	return providers.Object{}, providers.Errorf(providers.NotFound, "%s: no such object", key)
+}
+
+func (p *testProvider) List(context.Context, providers.ListRequest) (providers.ListPage, error) {
+	return providers.ListPage{}, nil
+}
+
+func (p *testProvider) Delete(context.Context, string) error { return nil }
+
+func (p *testProvider) CreateMultipart(ctx context.Context, r providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
+	if r.Key == "block" {
+		p.mark("blocking")
+		<-ctx.Done()
+	}
+	return providers.MultipartUpload{UploadID: "u-" + r.Key}, nil
+}
+
+func (p *testProvider) SignParts(context.Context, providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+	return nil, providers.Errorf(providers.Unimplemented, "no multipart")
+}
+
+func (p *testProvider) CompleteMultipart(context.Context, providers.CompleteMultipartRequest) (providers.Object, error) {
+	return providers.Object{}, providers.Errorf(providers.Unimplemented, "no multipart")
+}
+
+func (p *testProvider) AbortMultipart(context.Context, providers.MultipartRef) error { return nil }
+
+func (p *testProvider) ListParts(context.Context, providers.MultipartRef) ([]providers.Part, error) {
+	return nil, nil
+}
+
+// newHost returns a Host whose built-in "test" plugin is this test binary.
+func newHost(t testing.TB, mod func(*host.Options)) *host.Host {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := host.Options{
+		Executable: exe,
+		Builtins:   []string{"test"},
+		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Warn, Output: testWriter{t}}),
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	h, err := host.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	return h
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(b), "\n"))
+	return len(b), nil
+}
+
+func config(t testing.TB, c testConfig) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// alive reports whether pid is a live (not zombie) process.
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > within {
+			t.Fatalf("%s: not within %s", what, within)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+func whoami(t testing.TB, p providers.Provider) (store string, pid int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	obj, err := p.Head(ctx, "whoami")
+	if err != nil {
+		t.Fatalf("Head(whoami): %v", err)
+	}
+	pid, _ = strconv.Atoi(obj.Metadata["pid"])
+	return obj.Metadata["store"], pid
+}
+
+func sigkill(t testing.TB, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill %d: %v", pid, err)
+	}
+}
