@@ -1,0 +1,176 @@
+// Package config loads, validates and prints Valet's configuration.
+//
+// Layers, lowest first: built-in defaults < the YAML file < VALET_
+// environment variables ("__" nests: VALET_SERVER__LISTEN) < command-line
+// flags. Unknown keys are errors, sizes ("10GiB") and durations ("15m") are
+// parsed, and every validation error names its key (for example
+// "stores.media.limits.max_size: ..."). Secrets may be inline, read from a
+// *_file, or come from the environment; Redacted never prints them.
+//
+// Loading compiles each store's rules and key template, so a bad rule fails
+// `valet config check` with its position. The package never contacts a
+// provider.
+package config
+
+import (
+	"time"
+)
+
+// Duration is a time.Duration; in YAML and the environment it is written
+// like "15m" or "1h30m".
+type Duration = time.Duration
+
+// Config is the whole configuration.
+type Config struct {
+	Server  ServerConfig           `koanf:"server"`
+	Auth    AuthConfig             `koanf:"auth"`
+	Tokens  TokensConfig           `koanf:"tokens"`
+	Plugins PluginsConfig          `koanf:"plugins"`
+	Stores  map[string]StoreConfig `koanf:"stores"`
+	Demo    DemoConfig             `koanf:"demo"`
+}
+
+// ServerConfig is the HTTP listener.
+type ServerConfig struct {
+	Listen    string `koanf:"listen"`
+	PublicURL string `koanf:"public_url"`
+	// CORSOrigins may call the API from a browser ("*" allows any origin).
+	CORSOrigins     []string `koanf:"cors_origins"`
+	ShutdownTimeout Duration `koanf:"shutdown_timeout"`
+}
+
+// AuthConfig says who may call the API.
+type AuthConfig struct {
+	JWT       JWTConfig       `koanf:"jwt"`
+	APIKeys   []APIKey        `koanf:"api_keys"`
+	Anonymous AnonymousConfig `koanf:"anonymous"`
+}
+
+// JWTConfig verifies bearer JWTs: HS256 with a shared secret, and/or
+// RS256/ES256/EdDSA with keys from a JWKS URL or file.
+type JWTConfig struct {
+	HS256Secret     string   `koanf:"hs256_secret"`
+	HS256SecretFile string   `koanf:"hs256_secret_file"`
+	JWKSURL         string   `koanf:"jwks_url"`
+	JWKSFile        string   `koanf:"jwks_file"`
+	Issuer          string   `koanf:"issuer"`
+	Audience        string   `koanf:"audience"`
+	Leeway          Duration `koanf:"leeway"`
+}
+
+// APIKey maps a static key, stored only as its sha256, to a subject.
+type APIKey struct {
+	// SHA256 is the lower-case hex sha256 of the full key (e.g. "vk_...").
+	SHA256  string         `koanf:"sha256"`
+	Subject string         `koanf:"subject"`
+	Claims  map[string]any `koanf:"claims"`
+}
+
+// AnonymousConfig allows requests without credentials.
+type AnonymousConfig struct {
+	Enabled bool   `koanf:"enabled"`
+	Subject string `koanf:"subject"`
+}
+
+// TokensConfig holds the secret that seals upload ids. Gateways that share
+// it accept each other's ids.
+type TokensConfig struct {
+	Secret     string `koanf:"secret"`
+	SecretFile string `koanf:"secret_file"`
+}
+
+// PluginsConfig configures the plugin host.
+type PluginsConfig struct {
+	Dirs     []string `koanf:"dirs"`
+	EnvAllow []string `koanf:"env_allow"`
+	// Pins maps an external plugin name to the sha256 hex of its binary.
+	Pins map[string]string `koanf:"pins"`
+}
+
+// StoreConfig is one store.
+type StoreConfig struct {
+	Provider string `koanf:"provider"`
+	// Config is passed to the provider as JSON, untouched.
+	Config          map[string]any `koanf:"config"`
+	KeyTemplate     string         `koanf:"key_template"`
+	AllowClientKeys bool           `koanf:"allow_client_keys"`
+	// DeleteOnMismatch deletes an uploaded object that fails verification
+	// at complete time. When not set, it defaults to true for providers that
+	// do not bind both Content-Length and Content-Type (see
+	// ShouldDeleteOnMismatch).
+	DeleteOnMismatch bool   `koanf:"delete_on_mismatch"`
+	Limits           Limits `koanf:"limits"`
+	Rules            Rules  `koanf:"rules"`
+
+	deleteOnMismatchSet bool
+}
+
+// ShouldDeleteOnMismatch reports whether a mismatched object is deleted:
+// the configured value when delete_on_mismatch was set, otherwise true
+// unless the provider binds length and type (bindsAll), in which case a
+// mismatch cannot come from the signed upload.
+func (s StoreConfig) ShouldDeleteOnMismatch(bindsAll bool) bool {
+	if s.deleteOnMismatchSet {
+		return s.DeleteOnMismatch
+	}
+	return s.DeleteOnMismatch || !bindsAll
+}
+
+// Limits bound what a store accepts.
+type Limits struct {
+	// MaxSize is the largest object accepted (0 = no limit of Valet's own).
+	MaxSize Size `koanf:"max_size"`
+	// ContentTypes allowed, with wildcards ("video/*", "*/*"); empty = any.
+	ContentTypes []string `koanf:"content_types"`
+	PutTTL       Duration `koanf:"put_ttl"`
+	GetTTL       Duration `koanf:"get_ttl"`
+	DeleteTTL    Duration `koanf:"delete_ttl"`
+	// MaxTTL caps any TTL a client asks for.
+	MaxTTL Duration `koanf:"max_ttl"`
+	// UploadTTL is how long an upload id stays valid for parts, complete
+	// and abort (never shorter than the signed PUT it came with).
+	UploadTTL Duration `koanf:"upload_ttl"`
+	// MultipartThreshold: uploads larger than this are multipart.
+	MultipartThreshold Size `koanf:"multipart_threshold"`
+	// PartSize is the preferred part size; the planner adjusts it to the
+	// provider's limits.
+	PartSize Size `koanf:"part_size"`
+}
+
+// Rules are CEL expressions; an empty rule denies.
+type Rules struct {
+	Upload string `koanf:"upload"`
+	Read   string `koanf:"read"`
+	Delete string `koanf:"delete"`
+	List   string `koanf:"list"`
+}
+
+// DemoConfig serves the demo page at "/".
+type DemoConfig struct {
+	Enabled bool `koanf:"enabled"`
+}
+
+// Defaults returns the built-in defaults (the lowest layer).
+func Defaults() map[string]any {
+	return map[string]any{
+		"server.listen":           ":8080",
+		"server.shutdown_timeout": "30s",
+		"auth.jwt.leeway":         "30s",
+		"auth.anonymous.subject":  "anonymous",
+	}
+}
+
+// Store defaults are applied per store after decoding, since koanf cannot
+// default the entries of a map.
+var storeDefaults = Limits{
+	PutTTL:             15 * time.Minute,
+	GetTTL:             5 * time.Minute,
+	DeleteTTL:          5 * time.Minute,
+	MaxTTL:             time.Hour,
+	UploadTTL:          24 * time.Hour,
+	MultipartThreshold: 64 << 20,
+	PartSize:           16 << 20,
+}
+
+// DefaultKeyTemplate is used when a store sets no key_template.
+const DefaultKeyTemplate = "users/{subject}/{uuid}/{filename}"

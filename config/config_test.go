@@ -1,0 +1,254 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+const secret32 = "0123456789abcdef0123456789abcdef"
+
+func write(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const base = `
+server: { listen: ":9000", public_url: "http://localhost:9000", cors_origins: ["http://localhost:3000"] }
+auth:
+  jwt: { hs256_secret: "` + secret32 + `", issuer: valet-dev, audience: valet }
+tokens: { secret: "` + secret32 + `" }
+stores:
+  media:
+    provider: local
+    config: { root: /tmp/x, secret_key: hunter2hunter2, nested: { password: p4ss, region: eu } }
+    limits: { max_size: 10GiB, content_types: ["video/*", "image/png"], put_ttl: 10m }
+    rules:  { upload: 'true', read: 'key.startsWith("users/" + subject + "/")' }
+`
+
+func TestLoadLayers(t *testing.T) {
+	p := write(t, "valet.yaml", base)
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	fs.String("listen", "", "")
+	fs.String("config", "", "")
+	fs.Bool("demo.enabled", false, "")
+	if err := fs.Parse([]string{"--listen=:7000", "--config=ignored.yaml", "--demo.enabled"}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(Options{File: p, Flags: fs, Environ: []string{
+		"VALET_SERVER__LISTEN=:8000",
+		"VALET_SERVER__PUBLIC_URL=http://env.example:1",
+		"VALET_STORES__MEDIA__LIMITS__MAX_SIZE=5MiB",
+		"VALET_STORES__MEDIA__CONFIG__PATH_STYLE=true",
+		"VALET_STORES__MEDIA__LIMITS__CONTENT_TYPES=video/*,audio/*",
+		"OTHER_THING=1",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Listen != ":7000" {
+		t.Errorf("flag should win: listen = %q", cfg.Server.Listen)
+	}
+	if cfg.Server.PublicURL != "http://env.example:1" {
+		t.Errorf("env should beat file: public_url = %q", cfg.Server.PublicURL)
+	}
+	if !cfg.Demo.Enabled {
+		t.Error("demo.enabled flag not applied")
+	}
+	m := cfg.Stores["media"]
+	if m.Limits.MaxSize != 5<<20 {
+		t.Errorf("max_size = %d", m.Limits.MaxSize)
+	}
+	if got := strings.Join(m.Limits.ContentTypes, ","); got != "video/*,audio/*" {
+		t.Errorf("content_types = %q", got)
+	}
+	if m.Config["path_style"] != true {
+		t.Errorf("path_style = %#v, want bool true", m.Config["path_style"])
+	}
+	if m.Limits.PutTTL != 10*time.Minute || m.Limits.GetTTL != 5*time.Minute || m.Limits.MaxTTL != time.Hour {
+		t.Errorf("ttls = %+v", m.Limits)
+	}
+	if m.KeyTemplate != DefaultKeyTemplate {
+		t.Errorf("key_template default = %q", m.KeyTemplate)
+	}
+	if cfg.Server.ShutdownTimeout != 30*time.Second || cfg.Auth.JWT.Leeway != 30*time.Second {
+		t.Errorf("defaults: %v %v", cfg.Server.ShutdownTimeout, cfg.Auth.JWT.Leeway)
+	}
+	if !m.ShouldDeleteOnMismatch(false) || m.ShouldDeleteOnMismatch(true) {
+		t.Error("delete_on_mismatch default should follow the provider's bindings")
+	}
+}
+
+func TestDeleteOnMismatchExplicit(t *testing.T) {
+	p := write(t, "v.yaml", base+"    delete_on_mismatch: false\n")
+	cfg, err := Load(Options{File: p, Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Stores["media"].ShouldDeleteOnMismatch(false) {
+		t.Error("explicit false must win")
+	}
+}
+
+func TestSecretsFromFilesAndEnv(t *testing.T) {
+	sf := write(t, "hs", secret32+"\n")
+	body := strings.Replace(base, `hs256_secret: "`+secret32+`"`, `hs256_secret_file: "`+sf+`"`, 1)
+	body = strings.Replace(body, `tokens: { secret: "`+secret32+`" }`, ``, 1)
+	p := write(t, "v.yaml", body)
+	tok := strings.Repeat("t", 40)
+	cfg, err := Load(Options{File: p, Environ: []string{"VALET_TOKENS__SECRET=" + tok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Auth.JWT.HS256Secret != secret32 || cfg.Tokens.Secret != tok {
+		t.Fatalf("secrets not resolved: %q %q", cfg.Auth.JWT.HS256Secret, cfg.Tokens.Secret)
+	}
+	out, err := cfg.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	for _, leaked := range []string{secret32, tok, "hunter2hunter2", "p4ss"} {
+		if strings.Contains(s, leaked) {
+			t.Errorf("Redacted leaks %q:\n%s", leaked, s)
+		}
+	}
+	for _, want := range []string{"hs256_secret: '***'", "secret: '***'", "secret_key: '***'", "password: '***'", "region: eu", "max_size: 10GiB", "put_ttl: 10m0s", sf} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Redacted lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, body string
+		env        []string
+		want       []string
+	}{
+		{"unknown top", base + "bogus: 1\n", nil, []string{"bogus: unknown key"}},
+		{"unknown nested", strings.Replace(base, `listen: ":9000"`, `lisen: ":9000"`, 1), nil, []string{"server.lisen: unknown key"}},
+		{"unknown store key", base + "    limts: {}\n", nil, []string{"stores.media.limts: unknown key"}},
+		{"unknown env", base, []string{"VALET_SERVER__NOPE=1"}, []string{"server.nope: unknown key"}},
+		{"bad size", strings.Replace(base, "10GiB", "10 parsecs", 1), nil, []string{"stores.media.limits.max_size: invalid size \"10 parsecs\""}},
+		{"bad duration", strings.Replace(base, "put_ttl: 10m", "put_ttl: soon", 1), nil, []string{"stores.media.limits.put_ttl: invalid duration"}},
+		{"bad rule", strings.Replace(base, `upload: 'true'`, `upload: 'subject = 1'`, 1), nil, []string{"stores.media.rules.upload: 1:"}},
+		{"bad template", base + "    key_template: 'x/{nope}/{uuid}'\n", nil, []string{"stores.media.key_template: unknown placeholder {nope}"}},
+		{"ttl above max", base + "", []string{"VALET_STORES__MEDIA__LIMITS__GET_TTL=2h"}, []string{"stores.media.limits.get_ttl: 2h0m0s is above limits.max_ttl"}},
+		{"bad type", strings.Replace(base, `"image/png"`, `"image"`, 1), nil, []string{"stores.media.limits.content_types[1]"}},
+		{"short secret", strings.Replace(base, `tokens: { secret: "`+secret32+`" }`, `tokens: { secret: "short" }`, 1), nil, []string{"tokens.secret: must be at least 32 bytes"}},
+		{"no provider", strings.Replace(base, "provider: local", "", 1), nil, []string{"stores.media.provider: required"}},
+		{"bad store name", strings.Replace(base, "  media:", "  Media:", 1), nil, []string{"stores.Media: store names"}},
+		{"bad api key", base + "", []string{}, nil},
+		{"secret twice", strings.Replace(base, `tokens: { secret: "`+secret32+`" }`, `tokens: { secret: "`+secret32+`", secret_file: /nonexistent }`, 1), nil, []string{"tokens.secret_file: set together with tokens.secret"}},
+		{"missing secret file", strings.Replace(base, `tokens: { secret: "`+secret32+`" }`, `tokens: { secret_file: /nonexistent/x }`, 1), nil, []string{"tokens.secret_file: open /nonexistent/x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := tt.env
+			if env == nil {
+				env = []string{}
+			}
+			_, err := Load(Options{File: write(t, "v.yaml", tt.body), Environ: env})
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestAPIKeysAndNoAuth(t *testing.T) {
+	body := `
+auth:
+  api_keys:
+    - { sha256: "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789", subject: ci, claims: { role: admin } }
+    - { sha256: "nothex", subject: "" }
+tokens: { secret: "` + secret32 + `" }
+stores: { m: { provider: local } }
+`
+	_, err := Load(Options{File: write(t, "v.yaml", body), Environ: []string{}})
+	for _, w := range []string{"auth.api_keys[1].sha256: must be 64 hex", "auth.api_keys[1].subject: required"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("error %v lacks %q", err, w)
+		}
+	}
+	body = "tokens: { secret: \"" + secret32 + "\" }\nstores: { m: { provider: local } }\n"
+	_, err = Load(Options{File: write(t, "v.yaml", body), Environ: []string{}})
+	if err == nil || !strings.Contains(err.Error(), "auth: no way to authenticate") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := map[string]Size{"10GiB": 10 << 30, "512MB": 512e6, "1024": 1024, "1.5KiB": 1536, "5 mib": 5 << 20, "0": 0}
+	for in, want := range tests {
+		got, err := ParseSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "GiB", "-1", "1e400", "abc", "99999999999TiB"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q) accepted", bad)
+		}
+	}
+	if s := Size(10 << 30).String(); s != "10GiB" {
+		t.Errorf("String = %q", s)
+	}
+}
+
+func TestWatchReloads(t *testing.T) {
+	p := write(t, "v.yaml", base)
+	ctx := t.Context()
+	got := make(chan error, 4)
+	cfgs := make(chan *Config, 4)
+	if err := Watch(ctx, Options{File: p, Environ: []string{}}, 50*time.Millisecond, func(c *Config, err error) {
+		cfgs <- c
+		got <- err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(base+"bogus: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		<-cfgs
+		if err == nil || !strings.Contains(err.Error(), "bogus") {
+			t.Fatalf("bad reload error = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reload event")
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(base, ":9000", ":9001", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		c := <-cfgs
+		if err != nil || c.Server.Listen != ":9001" {
+			t.Fatalf("good reload: %v %+v", err, c)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reload event")
+	}
+}

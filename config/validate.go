@@ -1,0 +1,192 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/valetgw/valet/core/keys"
+	"github.com/valetgw/valet/core/policy"
+)
+
+var (
+	storeName  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	pluginName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	sha256Hex  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// MinSecretBytes is the shortest accepted HS256 or token secret.
+const MinSecretBytes = 32
+
+// Validate checks the whole configuration, compiling every store's rules
+// and key template. All problems are returned together, each naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+
+	// server
+	if c.Server.Listen == "" {
+		add("server.listen", "required (e.g. \":8080\")")
+	}
+	if u := c.Server.PublicURL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			add("server.public_url", "must be an absolute http(s) URL, got %q", u)
+		}
+	}
+	for i, o := range c.Server.CORSOrigins {
+		if o == "*" {
+			continue
+		}
+		if p, err := url.Parse(o); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || (p.Path != "" && p.Path != "/") || p.RawQuery != "" {
+			add(fmt.Sprintf("server.cors_origins[%d]", i), "must be an origin like https://app.example.com, got %q", o)
+		}
+	}
+	if c.Server.ShutdownTimeout < 0 {
+		add("server.shutdown_timeout", "must not be negative")
+	}
+
+	// auth
+	j := c.Auth.JWT
+	if j.HS256Secret != "" && len(j.HS256Secret) < MinSecretBytes {
+		add("auth.jwt.hs256_secret", "must be at least %d bytes", MinSecretBytes)
+	}
+	if j.JWKSURL != "" && j.JWKSFile != "" {
+		add("auth.jwt.jwks_url", "set together with auth.jwt.jwks_file; use one")
+	}
+	if u := j.JWKSURL; u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			add("auth.jwt.jwks_url", "must be an absolute http(s) URL")
+		}
+	}
+	if j.Leeway < 0 || j.Leeway > 5*time.Minute {
+		add("auth.jwt.leeway", "must be between 0 and 5m, got %s", j.Leeway)
+	}
+	seen := map[string]bool{}
+	for i, k := range c.Auth.APIKeys {
+		key := fmt.Sprintf("auth.api_keys[%d]", i)
+		h := strings.ToLower(k.SHA256)
+		c.Auth.APIKeys[i].SHA256 = h
+		if !sha256Hex.MatchString(h) {
+			add(key+".sha256", "must be 64 hex digits (sha256 of the key)")
+		} else if seen[h] {
+			add(key+".sha256", "duplicate key")
+		}
+		seen[h] = true
+		if k.Subject == "" {
+			add(key+".subject", "required")
+		}
+	}
+	if c.Auth.Anonymous.Enabled && c.Auth.Anonymous.Subject == "" {
+		add("auth.anonymous.subject", "required when anonymous access is enabled")
+	}
+	if j.HS256Secret == "" && j.JWKSURL == "" && j.JWKSFile == "" && len(c.Auth.APIKeys) == 0 && !c.Auth.Anonymous.Enabled {
+		add("auth", "no way to authenticate: set auth.jwt.hs256_secret(_file), auth.jwt.jwks_url, auth.jwt.jwks_file, auth.api_keys or auth.anonymous.enabled")
+	}
+
+	// tokens
+	if c.Tokens.Secret == "" {
+		add("tokens.secret", "required (or tokens.secret_file, or VALET_TOKENS__SECRET): it seals upload ids")
+	} else if len(c.Tokens.Secret) < MinSecretBytes {
+		add("tokens.secret", "must be at least %d bytes", MinSecretBytes)
+	}
+
+	// plugins
+	for name, pin := range c.Plugins.Pins {
+		if !sha256Hex.MatchString(strings.ToLower(pin)) {
+			add("plugins.pins."+name, "must be 64 hex digits (sha256 of the plugin binary)")
+		}
+	}
+
+	// stores
+	if len(c.Stores) == 0 {
+		add("stores", "at least one store is required")
+	}
+	for _, name := range c.StoreNames() {
+		s := c.Stores[name]
+		errs = append(errs, s.validate(name)...)
+	}
+	return errors.Join(errs...)
+}
+
+func (s StoreConfig) validate(name string) []error {
+	var errs []error
+	p := "stores." + name
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", p, key, fmt.Sprintf(format, args...)))
+	}
+	if !storeName.MatchString(name) {
+		errs = append(errs, fmt.Errorf("%s: store names are lower-case letters, digits, '-' and '_' (at most 63)", p))
+	}
+	if s.Provider == "" {
+		add("provider", "required (local, s3, minio, gcs, azure or a plugin name)")
+	} else if !pluginName.MatchString(s.Provider) {
+		add("provider", "invalid provider name %q", s.Provider)
+	}
+	if _, err := keys.ParseTemplate(s.KeyTemplate); err != nil {
+		add("key_template", "%v", err)
+	}
+	if _, err := s.CompileRules(); err != nil {
+		errs = append(errs, fmt.Errorf("%s.%w", p, err))
+	}
+	l := s.Limits
+	if l.MaxSize < 0 {
+		add("limits.max_size", "must not be negative")
+	}
+	for i, ct := range l.ContentTypes {
+		if err := checkTypePattern(ct); err != nil {
+			add(fmt.Sprintf("limits.content_types[%d]", i), "%v", err)
+		}
+	}
+	for _, x := range []struct {
+		key string
+		v   Duration
+	}{{"put_ttl", l.PutTTL}, {"get_ttl", l.GetTTL}, {"delete_ttl", l.DeleteTTL}} {
+		if x.v < time.Second {
+			add("limits."+x.key, "must be at least 1s, got %s (write a unit, e.g. 15m)", x.v)
+		} else if x.v > l.MaxTTL {
+			add("limits."+x.key, "%s is above limits.max_ttl (%s)", x.v, l.MaxTTL)
+		}
+	}
+	if l.MaxTTL < time.Second || l.MaxTTL > 7*24*time.Hour {
+		add("limits.max_ttl", "must be between 1s and 168h, got %s", l.MaxTTL)
+	}
+	if l.UploadTTL < time.Second {
+		add("limits.upload_ttl", "must be at least 1s, got %s", l.UploadTTL)
+	}
+	if l.MultipartThreshold < 1 {
+		add("limits.multipart_threshold", "must be positive")
+	}
+	if l.PartSize < 1 {
+		add("limits.part_size", "must be positive")
+	}
+	return errs
+}
+
+// CompileRules compiles the store's rules. Errors read
+// "rules.OP: LINE:COL: message".
+func (s StoreConfig) CompileRules() (*policy.Rules, error) {
+	return policy.CompileRules(s.Rules.Upload, s.Rules.Read, s.Rules.Delete, s.Rules.List)
+}
+
+func checkTypePattern(p string) error {
+	if p == "*" || p == "*/*" {
+		return nil
+	}
+	typ, sub, ok := strings.Cut(p, "/")
+	if !ok || typ == "" || sub == "" || typ == "*" {
+		return fmt.Errorf("want type/subtype, type/* or */*, got %q", p)
+	}
+	if sub == "*" {
+		p = typ + "/x"
+	}
+	if _, _, err := mime.ParseMediaType(p); err != nil {
+		return fmt.Errorf("invalid media type %q", p)
+	}
+	return nil
+}

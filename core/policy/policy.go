@@ -1,0 +1,191 @@
+// Package policy compiles and evaluates a store's CEL access rules.
+//
+// A rule is a boolean CEL expression over the variables subject (string),
+// claims (map), key (string), prefix (string), size (int) and content_type
+// (string). Rules are compiled once, when the configuration loads; at request
+// time an evaluation error, or any result other than true, denies. The
+// package knows nothing about HTTP or configuration files.
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/google/cel-go/cel"
+)
+
+// Op names the operation a rule guards.
+type Op string
+
+const (
+	Upload Op = "upload"
+	Read   Op = "read"
+	Delete Op = "delete"
+	List   Op = "list"
+)
+
+// Ops lists every operation, in the order rules are written in config.
+var Ops = []Op{Upload, Read, Delete, List}
+
+// Input is what a rule sees. For list, Key and Prefix both hold the
+// requested prefix; otherwise Prefix is Key up to and including its last "/".
+type Input struct {
+	Subject     string
+	Claims      map[string]any
+	Key         string
+	Prefix      string
+	Size        int64
+	ContentType string
+}
+
+// costLimit bounds the work one evaluation may do, so that a rule such as a
+// huge comprehension cannot stall a request.
+const costLimit = 100_000
+
+var env = sync.OnceValues(func() (*cel.Env, error) {
+	return cel.NewEnv(
+		cel.Variable("subject", cel.StringType),
+		cel.Variable("claims", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("key", cel.StringType),
+		cel.Variable("prefix", cel.StringType),
+		cel.Variable("size", cel.IntType),
+		cel.Variable("content_type", cel.StringType),
+	)
+})
+
+// CompileError is a rule that does not compile. Line and Column are
+// 1-based positions in the rule's source.
+type CompileError struct {
+	Line, Column int
+	Message      string
+}
+
+func (e *CompileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Message)
+	}
+	return e.Message
+}
+
+// Program is a compiled rule. The zero value is not usable; a nil *Program
+// denies everything.
+type Program struct {
+	src string
+	prg cel.Program
+}
+
+// Compile compiles one rule. An empty (or all-blank) source compiles to a
+// rule that always denies, so a store grants nothing it does not spell out.
+func Compile(src string) (*Program, error) {
+	if strings.TrimSpace(src) == "" {
+		src = "false"
+	}
+	e, err := env()
+	if err != nil {
+		return nil, fmt.Errorf("policy environment: %w", err)
+	}
+	ast, iss := e.Compile(src)
+	if iss != nil && iss.Err() != nil {
+		errs := iss.Errors()
+		if len(errs) == 0 {
+			return nil, &CompileError{Message: iss.Err().Error()}
+		}
+		first := errs[0]
+		ce := &CompileError{Message: first.Message}
+		if loc := first.Location; loc != nil {
+			ce.Line, ce.Column = loc.Line(), loc.Column()+1
+		}
+		return nil, ce
+	}
+	if !ast.OutputType().IsExactType(cel.BoolType) {
+		return nil, &CompileError{Line: 1, Column: 1, Message: fmt.Sprintf("rule must be a bool expression, found %s", ast.OutputType())}
+	}
+	prg, err := e.Program(ast, cel.CostLimit(costLimit), cel.InterruptCheckFrequency(100))
+	if err != nil {
+		return nil, &CompileError{Message: err.Error()}
+	}
+	return &Program{src: src, prg: prg}, nil
+}
+
+// Source returns the rule's source text.
+func (p *Program) Source() string {
+	if p == nil {
+		return ""
+	}
+	return p.src
+}
+
+// ErrDenied is returned by Allow when a rule evaluates to false.
+var ErrDenied = errors.New("policy: denied")
+
+// Allow evaluates the rule. It returns nil only when the rule evaluates to
+// true; ErrDenied when it evaluates to false; and any other error (also a
+// denial) when evaluation fails, for example on a missing claim.
+func (p *Program) Allow(ctx context.Context, in Input) error {
+	if p == nil || p.prg == nil {
+		return ErrDenied
+	}
+	claims := in.Claims
+	if claims == nil {
+		claims = map[string]any{}
+	}
+	out, _, err := p.prg.ContextEval(ctx, map[string]any{
+		"subject":      in.Subject,
+		"claims":       claims,
+		"key":          in.Key,
+		"prefix":       in.Prefix,
+		"size":         in.Size,
+		"content_type": in.ContentType,
+	})
+	if err != nil {
+		return fmt.Errorf("policy: evaluation failed: %w", err)
+	}
+	if b, ok := out.Value().(bool); ok && b {
+		return nil
+	}
+	return ErrDenied
+}
+
+// Rules holds a store's compiled rules.
+type Rules struct {
+	Upload, Read, Delete, List *Program
+}
+
+// For returns the rule guarding op (nil, which denies, for an unknown op).
+func (r *Rules) For(op Op) *Program {
+	if r == nil {
+		return nil
+	}
+	switch op {
+	case Upload:
+		return r.Upload
+	case Read:
+		return r.Read
+	case Delete:
+		return r.Delete
+	case List:
+		return r.List
+	}
+	return nil
+}
+
+// CompileRules compiles the four rules of a store. The error names the
+// failing rule as "rules.OP: LINE:COL: message".
+func CompileRules(upload, read, del, list string) (*Rules, error) {
+	var r Rules
+	for _, x := range []struct {
+		op  Op
+		src string
+		dst **Program
+	}{{Upload, upload, &r.Upload}, {Read, read, &r.Read}, {Delete, del, &r.Delete}, {List, list, &r.List}} {
+		p, err := Compile(x.src)
+		if err != nil {
+			return nil, fmt.Errorf("rules.%s: %w", x.op, err)
+		}
+		*x.dst = p
+	}
+	return &r, nil
+}

@@ -1,0 +1,78 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestAllow(t *testing.T) {
+	ctx := context.Background()
+	in := Input{Subject: "alice", Claims: map[string]any{"role": "admin", "n": 3}, Key: "users/alice/x.mp4", Prefix: "users/alice/", Size: 10, ContentType: "video/mp4"}
+	tests := []struct {
+		rule string
+		want bool
+	}{
+		{`true`, true},
+		{`false`, false},
+		{``, false},
+		{`key.startsWith("users/" + subject + "/")`, true},
+		{`key.startsWith("users/bob/")`, false},
+		{`claims.role == "admin"`, true},
+		{`claims.missing == "x"`, false}, // evaluation error denies
+		{`size <= 10 && content_type.startsWith("video/")`, true},
+		{`prefix == "users/alice/"`, true},
+		{`size > 10`, false},
+	}
+	for _, tt := range tests {
+		p, err := Compile(tt.rule)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", tt.rule, err)
+		}
+		err = p.Allow(ctx, in)
+		if got := err == nil; got != tt.want {
+			t.Errorf("%q: allowed=%v (err %v), want %v", tt.rule, got, err, tt.want)
+		}
+	}
+}
+
+func TestEvalErrorIsNotPlainDenial(t *testing.T) {
+	p, err := Compile(`claims.missing == "x"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Allow(context.Background(), Input{})
+	if err == nil || errors.Is(err, ErrDenied) {
+		t.Fatalf("want evaluation error, got %v", err)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct{ rule, want string }{
+		{`subject ==`, "1:"},
+		{`nope == "x"`, "1:1: undeclared reference to 'nope'"},
+		{`key`, "must be a bool"},
+		{"true &&\n  bogus", "2:3:"},
+	}
+	for _, tt := range tests {
+		_, err := Compile(tt.rule)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Compile(%q) = %v, want error containing %q", tt.rule, err, tt.want)
+		}
+	}
+	_, err := CompileRules("true", "true", "oops(", "true")
+	if err == nil || !strings.HasPrefix(err.Error(), "rules.delete: 1:") {
+		t.Fatalf("CompileRules error = %v", err)
+	}
+}
+
+func TestCostLimit(t *testing.T) {
+	p, err := Compile(`[1,2,3,4,5,6,7,8,9,10].all(a, [1,2,3,4,5,6,7,8,9,10].all(b, [1,2,3,4,5,6,7,8,9,10].all(c, [1,2,3,4,5,6,7,8,9,10].all(d, [1,2,3,4,5,6,7,8,9,10].all(e, true)))))`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Allow(context.Background(), Input{}); err == nil {
+		t.Fatal("expensive rule allowed; want cost limit denial")
+	}
+}
