@@ -40,7 +40,7 @@ type fakeS3 struct {
 	seen    []string
 }
 
-func newFakeS3(t *testing.T) *fakeS3 {
+func newFakeS3(t testing.TB) *fakeS3 {
 	f := &fakeS3{}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -67,7 +67,7 @@ func (f *fakeS3) respond(h http.HandlerFunc) {
 	f.mu.Unlock()
 }
 
-func configure(t *testing.T, p providers.Provider, cfg map[string]any) error {
+func configure(t testing.TB, p providers.Provider, cfg map[string]any) error {
 	t.Helper()
 	raw, err := json.Marshal(cfg)
 	if err != nil {
