@@ -19,10 +19,10 @@ import (
 	"github.com/valetgw/valet/e2e/servers"
 )
 
-// Test stores: "media" is the main one; "brief" differs only in a 1s put
-// TTL, so its upload ids expire within a test.
+// Test stores: "media" is the main one; "brief" differs only in 1s put and
+// upload TTLs, so its upload ids expire within a test.
 func gatewayStores(t *testing.T, b backend) map[string]any {
-	store := func(putTTL string) map[string]any {
+	store := func(ttl string) map[string]any {
 		return map[string]any{
 			"provider":     b.Provider,
 			"config":       b.Setup(t, []string{testOrigin}),
@@ -30,7 +30,8 @@ func gatewayStores(t *testing.T, b backend) map[string]any {
 			"limits": map[string]any{
 				"max_size":      "1MiB",
 				"content_types": []string{"text/plain", "image/*", "video/*", "application/octet-stream"},
-				"put_ttl":       putTTL,
+				"put_ttl":       ttl,
+				"upload_ttl":    ttl,
 				"get_ttl":       "5m",
 				"max_ttl":       "1h",
 			},
