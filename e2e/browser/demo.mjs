@@ -51,7 +51,9 @@ async function waitStore(page) {
 
 /**
  * Records, for one page, which signed part URL belongs to which part number
- * (from the gateway's JSON answers) and every PUT sent to storage.
+ * (from the gateway's JSON answers) and every PUT sent to storage. Part
+ * numbers are resolved when read, because a JSON answer may be parsed after
+ * the PUTs it enabled have already started.
  */
 function watchParts(page, state) {
   page.on('response', async (resp) => {
@@ -62,33 +64,39 @@ function watchParts(page, state) {
       const parts = Array.isArray(body) ? body : (body?.parts || []);
       for (const p of parts) if (p.url) state.partOf.set(p.url, p.part_number);
       if (body?.multipart && body.upload_id) state.uploadId = body.upload_id;
-      if (!body?.multipart && body?.url) state.singleUrls.add(body.url);
     } catch { /* not JSON */ }
   });
   page.on('request', (req) => {
-    if (req.method() !== 'PUT' || !isStorage(req.url())) return;
-    state.puts.push(req.url());
-    const n = state.partOf.get(req.url());
-    if (n !== undefined) state.sent.set(n, (state.sent.get(n) || 0) + 1);
+    if (req.method() === 'PUT' && isStorage(req.url())) state.puts.push(req.url());
   });
   page.on('requestfinished', async (req) => {
     if (req.method() !== 'PUT' || !isStorage(req.url())) return;
     const resp = await req.response();
-    const n = state.partOf.get(req.url());
-    if (resp && resp.status() < 300 && n !== undefined) state.finished.add(n);
+    if (resp && resp.status() < 300) state.finishedUrls.push(req.url());
   });
 }
 
 function newPartState() {
-  return { partOf: new Map(), sent: new Map(), finished: new Set(), puts: [], singleUrls: new Set(), uploadId: '' };
+  return { partOf: new Map(), puts: [], finishedUrls: [], uploadId: '' };
+}
+
+/** Part numbers of urls (unknown ones are left out). */
+function partNumbers(state, urls) {
+  return urls.map((u) => state.partOf.get(u)).filter((n) => n !== undefined);
+}
+
+function countParts(state, urls) {
+  const m = new Map();
+  for (const n of partNumbers(state, urls)) m.set(n, (m.get(n) || 0) + 1);
+  return m;
 }
 
 /** Slows uploads down so a test can act in the middle of one. */
-async function throttle(page) {
+async function throttle(page, down = -1) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Network.enable');
   await cdp.send('Network.emulateNetworkConditions', {
-    offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: cfg.throttle_bps,
+    offline: false, latency: 0, downloadThroughput: down, uploadThroughput: cfg.throttle_bps,
   });
   return cdp;
 }
@@ -148,6 +156,7 @@ async function uploadAndDownload(ctx, file) {
     key, listed_size: listedSize, shown_type: shownType, suggested_filename: download.suggestedFilename(),
     sha256: await sha256File(saved), size: statSync(saved).size,
     storage_puts: state.puts.length, parts: state.partOf.size ? Math.max(...state.partOf.values()) : 0,
+    puts_per_part: Object.fromEntries(countParts(state, state.puts)),
     upload_id: state.uploadId, progress_samples: seen.length, progress_text: pct,
   };
   await page.close();
@@ -182,7 +191,7 @@ async function scenarioCancel(ctx) {
   const pending = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('valet.upload:')).length);
   const out = {
     upload_id: state.uploadId, cancelled_at_percent: at, delete_status: delResp.status(),
-    parts_finished: state.finished.size, parts_total: state.partOf.size, message: msg, remembered: pending,
+    parts_finished: state.finishedUrls.length, parts_total: state.partOf.size, message: msg, remembered: pending,
   };
   if (!state.uploadId) fail('no multipart upload id seen');
   if (delResp.status() >= 300) fail(`DELETE upload answered ${delResp.status()}`);
@@ -201,11 +210,11 @@ async function scenarioResume(ctx) {
   await page.setInputFiles('#file-input', cfg.files.resume);
   // Reload once a few parts are stored and others are still in flight.
   const start = Date.now();
-  while (state.finished.size < 2) {
+  while (state.finishedUrls.length < 2) {
     if (Date.now() - start > 120_000) fail(`no part finished before the reload (${state.puts.length} PUTs sent)`);
     await page.waitForTimeout(50);
   }
-  const before = new Set(state.finished);
+  const finishedBefore = state.finishedUrls.slice();
   const pctBefore = await progressOf(page, name);
   if (pctBefore >= 100) fail('upload finished before the reload');
   await page.reload();
@@ -213,23 +222,29 @@ async function scenarioResume(ctx) {
   await throttle(page);
   const pending = await page.locator('#pending-list li').count();
   if (pending < 1) fail('after reload the page does not offer the unfinished upload');
-  const resumedSince = state.puts.length;
+  const putsBefore = state.puts.length;
   await page.setInputFiles('#file-input', cfg.files.resume);
   const key = await waitDone(page, name);
   const stateText = await item(page, name).locator('.state').textContent();
-  const counts = Object.fromEntries([...state.sent.entries()].sort((a, b) => a[0] - b[0]));
-  const resent = [...before].filter((n) => (state.sent.get(n) || 0) > 1);
+  const before = new Set(partNumbers(state, finishedBefore));
+  if (before.size !== finishedBefore.length) fail(`could not map finished PUTs to part numbers (${before.size} of ${finishedBefore.length})`);
+  const sent = countParts(state, state.puts);
+  const counts = Object.fromEntries([...sent.entries()].sort((a, b) => a[0] - b[0]));
+  const resent = [...before].filter((n) => (sent.get(n) || 0) > 1);
   const partCount = Math.max(...state.partOf.values());
-  const missing = [];
-  for (let n = 1; n <= partCount; n++) if (!state.finished.has(n)) missing.push(n);
+  const finished = new Set(partNumbers(state, state.finishedUrls));
+  const unseen = [];
+  for (let n = 1; n <= partCount; n++) if (!finished.has(n)) unseen.push(n);
   const out = {
     key, upload_id: state.uploadId, finished_before_reload: [...before].sort((a, b) => a - b),
-    puts_per_part: counts, puts_after_reload: state.puts.length - resumedSince, part_count: partCount,
-    resent_finished: resent, missing_parts: missing, progress_before_reload: pctBefore,
+    puts_per_part: counts, puts_before_reload: putsBefore, puts_after_reload: state.puts.length - putsBefore, part_count: partCount,
+    resent_finished: resent, unseen_parts: unseen, progress_before_reload: pctBefore,
   };
-  if (resent.length) fail(`finished parts were sent again after reload: ${resent}`);
-  if (missing.length) fail(`parts never stored: ${missing}`);
+  if (resent.length) fail(`finished parts were sent again after reload: ${resent} (${JSON.stringify(out)})`);
   if (out.puts_after_reload >= partCount) fail(`resume re-sent everything (${out.puts_after_reload} PUTs for ${partCount} parts)`);
+  // A part can be stored while the reload discards its response; those show
+  // up here as "unseen" and were (rightly) not sent again. The download's
+  // digest, checked by the Go test, proves the object is whole.
   // The completed object is whole: download it back and compare.
   const media = await page.evaluate(async ([store, k]) => {
     const { Valet } = await import('/valet.js');
@@ -248,14 +263,17 @@ async function scenarioVideo(ctx) {
   const page = await openDemo(ctx, cfg.token);
   await waitStore(page);
   const ranges = [];
-  page.on('response', (resp) => {
+  page.on('response', async (resp) => {
     const req = resp.request();
     if (!isStorage(req.url()) || req.method() !== 'GET') return;
-    const range = req.headers()['range'];
-    if (range) ranges.push({ range, status: resp.status(), at: Date.now() });
+    const headers = await req.allHeaders().catch(() => req.headers());
+    ranges.push({ range: headers['range'] || '', status: resp.status(), at: Date.now() });
   });
   await page.setInputFiles('#file-input', cfg.files.video);
   const key = await waitDone(page, name);
+  // Stream at ~4 MB/s (about five times the clip's bitrate) so the player
+  // has not buffered the end when the seek happens, as over a real network.
+  await throttle(page, 4_000_000);
   await page.locator(`#files tr[data-key="${key}"] button.open`).click();
   const video = page.locator('#viewer-media video');
   await video.waitFor({ timeout: 30_000 });
@@ -278,7 +296,7 @@ async function scenarioVideo(ctx) {
   const afterSeek = ranges.slice(beforeSeek);
   const out = { key, played, current_time_before_seek: t1, seek_to: seekTo, ranges_before_seek: ranges.slice(0, beforeSeek), ranges_after_seek: afterSeek };
   const offset = (r) => Number(/bytes=(\d+)-/.exec(r.range)?.[1] || 0);
-  if (!afterSeek.some((r) => r.status === 206 && offset(r) > 0)) fail(`the seek caused no Range request answered 206: ${JSON.stringify(afterSeek)}`);
+  if (!afterSeek.some((r) => r.status === 206 && offset(r) > 0)) fail(`the seek caused no Range request answered 206: before ${JSON.stringify(out.ranges_before_seek)}, after ${JSON.stringify(afterSeek)}`);
   if (cfg.screenshot) {
     await video.evaluate((v) => v.pause());
     await page.screenshot({ path: cfg.screenshot, fullPage: true });

@@ -1,0 +1,156 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valetgw/valet/e2e/servers"
+)
+
+// TestDemoInBrowser runs the browser driver (e2e/browser/demo.mjs) against
+// the fake gateway, with a failure injected on one part, to check valet.js
+// and the demo page themselves: progress, per-part retry, resume without
+// re-sending, abort on the server, and the messages a person sees.
+func TestDemoInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		servers.Unavailable(t, "node not found")
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		servers.Unavailable(t, "/usr/bin/chromium not installed")
+	}
+	pw := servers.NodeModule(t, "playwright-core/package.json")
+	f := newFakeGateway(t)
+	// The first PUT of part 3 of every multipart upload fails once with 500.
+	f.failures["*/3"] = 1
+
+	dir := t.TempDir()
+	file := func(name string, size int64, random bool) string {
+		p := filepath.Join(dir, name)
+		fh, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if random {
+			buf := make([]byte, size)
+			_, _ = rand.Read(buf)
+			_, err = fh.Write(buf)
+		} else {
+			err = fh.Truncate(size)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fh.Close()
+		return p
+	}
+	cfg := map[string]any{
+		"playwright": pw, "gateway": f.API.URL, "store": "media",
+		"token": "good", "expired_token": "expired", "denied_token": "viewer",
+		"files": map[string]string{
+			"small": file("small.bin", 8<<20, true), "large": file("large.bin", 40<<20, true),
+			"cancel": file("cancel.bin", 64<<20, true), "resume": file("resume.bin", 64<<20, true),
+			"too_large": file("huge.bin", fakeMaxSize+1, false),
+		},
+		"download_dir": filepath.Join(dir, "dl"), "user_data_dir": filepath.Join(dir, "chromium"),
+		"throttle_bps": 24 << 20,
+		"scenarios":    []string{"upload", "resume", "cancel", "errors"},
+	}
+	if ffmpeg, err := exec.LookPath("ffmpeg"); err == nil {
+		clip := filepath.Join(dir, "clip.mp4")
+		out, err := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25",
+			"-t", "12", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "6M", "-g", "25", "-pix_fmt", "yuv420p", "-movflags", "+faststart", clip).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ffmpeg: %v: %s", err, out)
+		}
+		cfg["files"].(map[string]string)["video"] = clip
+		cfg["scenarios"] = append(cfg["scenarios"].([]string), "video")
+	}
+	if only := os.Getenv("VALET_BROWSER_SCENARIOS"); only != "" {
+		cfg["scenarios"] = strings.Split(only, ",")
+	}
+	b, _ := json.Marshal(cfg)
+	cfgPath := filepath.Join(dir, "cfg.json")
+	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join(servers.Root(), "e2e", "browser", "demo.mjs"), cfgPath)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	t.Logf("driver log:\n%s", stderr.String())
+	var rep map[string]struct {
+		OK    bool            `json:"ok"`
+		Error string          `json:"error"`
+		Facts json.RawMessage `json:"facts"`
+	}
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	sc.Buffer(nil, 8<<20)
+	for sc.Scan() {
+		if line, ok := strings.CutPrefix(sc.Text(), "REPORT "); ok {
+			_ = json.Unmarshal([]byte(line), &rep)
+		}
+	}
+	if rep == nil {
+		t.Fatalf("driver gave no report (%v): %s", err, out)
+	}
+	for _, name := range cfg["scenarios"].([]string) {
+		r := rep[name]
+		t.Logf("%s: ok=%v facts=%s", name, r.OK, r.Facts)
+		if !r.OK {
+			t.Errorf("%s: %s", name, r.Error)
+		}
+	}
+	if _, ok := rep["resume"]; !ok {
+		return
+	}
+	var resumed struct {
+		SHA256 string `json:"sha256"`
+	}
+	_ = json.Unmarshal(rep["resume"].Facts, &resumed)
+	if want := sha256File(t, cfg["files"].(map[string]string)["resume"]); resumed.SHA256 != want {
+		t.Errorf("resumed object sha256 %q, want %q", resumed.SHA256, want)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	retried := 0
+	for k, n := range f.putCount {
+		if strings.HasSuffix(k, "/3") && n >= 2 {
+			retried++
+		}
+	}
+	if _, ran := rep["upload"]; ran && retried == 0 {
+		t.Errorf("part 3 was never retried after the injected 500: %v", f.putCount)
+	}
+	if _, ran := rep["cancel"]; ran && len(f.aborted) != 1 {
+		t.Errorf("aborted uploads on the server: %v, want exactly the cancelled one", f.aborted)
+	}
+	if len(f.uploads) != 0 {
+		t.Errorf("uploads left open on the server: %d", len(f.uploads))
+	}
+}
+
+func sha256File(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
