@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -50,7 +53,7 @@ const Version = "0.1.0"
 var notes = []string{
 	"a SAS cannot bind Content-Length or Content-Type; the gateway verifies both at complete time and deletes a mismatching blob",
 	"Content-MD5 is checked by Azure when the client sends it, but the SAS does not bind it, so a client may omit it; Head reports the MD5 Azure stores",
-	"aborting a multipart upload leaves its uncommitted blocks, which Azure drops after 7 days",
+	"aborting a multipart upload leaves its uncommitted blocks, which Azure drops after 7 days (the aborted upload can no longer be listed or completed)",
 	"a part URL carries write permission on the blob (Azure has no per-block permission)",
 }
 
@@ -274,22 +277,22 @@ func (p *Provider) SignPut(ctx context.Context, req providers.PutRequest) (provi
 	if req.ContentType != "" {
 		h["x-ms-blob-content-type"] = req.ContentType
 	}
-	if c := req.Checksum; c != nil {
-		if c.Algorithm != providers.MD5 {
-			return providers.Recipe{}, providers.Errorf(providers.Unimplemented, "checksum: Azure checks only md5 on upload, not %s", c.Algorithm)
-		}
+	// No checksum is bound (Info says so), so the gateway verifies at
+	// complete time. An MD5 still goes into the recipe: Azure checks
+	// Content-MD5 when a client sends it, which catches corruption in
+	// transit for every honest client. Other algorithms have no Azure
+	// header and are left to the gateway.
+	if c := req.Checksum; c != nil && c.Algorithm == providers.MD5 {
 		if d, err := base64.StdEncoding.DecodeString(c.Value); err != nil || len(d) != 16 {
 			return providers.Recipe{}, invalid("checksum: md5 must be the base64 of 16 bytes")
 		}
 		h["Content-MD5"] = c.Value
 	}
-	for k, v := range req.Metadata {
-		if !validMetaName(k) {
-			return providers.Recipe{}, invalid("metadata: %q is not a valid Azure metadata name (letters, digits, underscore; not starting with a digit)", k)
-		}
-		if !validHeaderValue(v) {
-			return providers.Recipe{}, invalid("metadata: value of %q must be printable ASCII", k)
-		}
+	meta, err := encodeMetadata(req.Metadata)
+	if err != nil {
+		return providers.Recipe{}, err
+	}
+	for k, v := range meta {
 		h["x-ms-meta-"+k] = v
 	}
 	perms := "w"
@@ -437,34 +440,66 @@ func (p *Provider) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Azure metadata names must be C# identifiers, so "owner-id" cannot be
+// stored as is. A character that is not allowed where it stands (a hyphen,
+// a leading digit) is written as _0xHH_ and decoded again on read; names
+// that are already identifiers are stored unchanged. Names are
+// case-insensitive and reported in lower case, as S3 does.
+var metaEscape = regexp.MustCompile(`_0x([0-9a-f]{2})_`)
+
+// encodeMetadata validates metadata and returns it with Azure-safe names.
+func encodeMetadata(m map[string]string) (map[string]string, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if k == "" || len(k) > 128 {
+			return nil, invalid("metadata: name %q must be 1-128 characters", k)
+		}
+		var b strings.Builder
+		for i := 0; i < len(k); i++ {
+			c := k[i]
+			switch {
+			case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+				b.WriteByte(c)
+			case c >= '0' && c <= '9' && i > 0:
+				b.WriteByte(c)
+			case c == '-' || c == '.' || c >= '0' && c <= '9':
+				fmt.Fprintf(&b, "_0x%02x_", c)
+			default:
+				return nil, invalid("metadata: name %q may hold only letters, digits, '_', '-' and '.'", k)
+			}
+		}
+		if !validHeaderValue(v) {
+			return nil, invalid("metadata: value of %q must be printable ASCII", k)
+		}
+		name := strings.ToLower(b.String())
+		if _, dup := out[name]; dup {
+			return nil, invalid("metadata: name %q is given twice (names are case-insensitive)", k)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+// metadata decodes Azure metadata names (see encodeMetadata).
 func metadata(m map[string]*string) map[string]string {
 	if len(m) == 0 {
 		return nil
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
-		if v != nil {
-			out[strings.ToLower(k)] = *v
+		if v == nil {
+			continue
 		}
+		name := metaEscape.ReplaceAllStringFunc(strings.ToLower(k), func(e string) string {
+			c, _ := strconv.ParseUint(e[3:5], 16, 8) // the regexp admits only hex
+			return string(rune(c))
+		})
+		out[name] = *v
 	}
 	return out
-}
-
-// validMetaName reports whether k is a C# identifier, as Azure requires of
-// metadata names (restricted here to ASCII).
-func validMetaName(k string) bool {
-	if k == "" || len(k) > 256 {
-		return false
-	}
-	for i, r := range k {
-		switch {
-		case r == '_', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
-		case r >= '0' && r <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func validHeaderValue(v string) bool {

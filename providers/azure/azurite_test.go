@@ -264,6 +264,27 @@ func TestAzuriteMultipart(t *testing.T) {
 	if ps, err := p.ListParts(ctx, providers.MultipartRef{Key: key, UploadID: other.UploadID}); err != nil || len(ps) != 0 {
 		t.Fatalf("other upload's parts = %v, %v", ps, err)
 	}
+	// An aborted upload lists no parts and cannot be completed, although
+	// Azure keeps its blocks for 7 days.
+	ab, _ := p.CreateMultipart(ctx, providers.CreateMultipartRequest{Key: key})
+	abRecipes, err := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: ab.UploadID, TTL: time.Minute, Parts: []providers.PartSpec{{Number: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := send(t, abRecipes[0].Recipe, []byte("doomed"), nil); resp.StatusCode != 201 {
+		t.Fatalf("part of aborted upload: %d", resp.StatusCode)
+	}
+	abRef := providers.MultipartRef{Key: key, UploadID: ab.UploadID}
+	if err := p.AbortMultipart(ctx, abRef); err != nil {
+		t.Fatalf("abort: %v", err)
+	}
+	if ps, err := p.ListParts(ctx, abRef); err != nil || len(ps) != 0 {
+		t.Fatalf("parts after abort = %v, %v", ps, err)
+	}
+	if _, err := p.CompleteMultipart(ctx, providers.CompleteMultipartRequest{Key: key, UploadID: ab.UploadID, Parts: []providers.CompletedPart{{Number: 1}}}); !errors.Is(err, providers.ErrFailedPrecondition) {
+		t.Fatalf("complete after abort: %v, want FailedPrecondition", err)
+	}
+
 	// A missing part is FailedPrecondition and creates nothing.
 	_, err = p.CompleteMultipart(ctx, providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID,
 		Parts: []providers.CompletedPart{{Number: 1}, {Number: 2}, {Number: 4}}})

@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 
@@ -101,19 +103,15 @@ func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMult
 	if !validHeaderValue(req.ContentType) {
 		return providers.MultipartUpload{}, invalid("content_type: must be printable ASCII")
 	}
-	for k, v := range req.Metadata {
-		if !validMetaName(k) {
-			return providers.MultipartUpload{}, invalid("metadata: %q is not a valid Azure metadata name", k)
-		}
-		if !validHeaderValue(v) {
-			return providers.MultipartUpload{}, invalid("metadata: value of %q must be printable ASCII", k)
-		}
+	meta, err := encodeMetadata(req.Metadata)
+	if err != nil {
+		return providers.MultipartUpload{}, err
 	}
 	var n [nonceLen / 2]byte
 	if _, err := rand.Read(n[:]); err != nil {
 		return providers.MultipartUpload{}, providers.Errorf(providers.Internal, "upload nonce: %v", err)
 	}
-	id, err := encodeUploadID(uploadState{Nonce: hex.EncodeToString(n[:]), ContentType: req.ContentType, Metadata: req.Metadata})
+	id, err := encodeUploadID(uploadState{Nonce: hex.EncodeToString(n[:]), ContentType: req.ContentType, Metadata: meta})
 	if err != nil {
 		return providers.MultipartUpload{}, providers.Errorf(providers.Internal, "upload id: %v", err)
 	}
@@ -188,6 +186,14 @@ func (p *Provider) CompleteMultipart(ctx context.Context, req providers.Complete
 		seen[part.Number] = true
 		ids = append(ids, blockID(u.Nonce, part.Number))
 	}
+	// An aborted upload must not be completed, although its blocks remain.
+	blocks, err := s.uncommitted(ctx, req.Key)
+	if err != nil {
+		return providers.Object{}, err
+	}
+	if aborted(blocks, u.Nonce) {
+		return providers.Object{}, providers.Errorf(providers.FailedPrecondition, "commit %s: the upload was aborted", req.Key)
+	}
 	opts := &blockblob.CommitBlockListOptions{}
 	if u.ContentType != "" {
 		opts.HTTPHeaders = &blob.HTTPHeaders{BlobContentType: &u.ContentType}
@@ -210,15 +216,59 @@ func (p *Provider) CompleteMultipart(ctx context.Context, req providers.Complete
 	return p.Head(ctx, req.Key)
 }
 
-// AbortMultipart leaves the upload's uncommitted blocks in place: Azure has
-// no call that drops them without deleting the blob, and drops them itself
-// after 7 days. It only checks the upload id.
+// abortedSuffix replaces the part number in the id of the tombstone block
+// that AbortMultipart stages; it has the same width as "%07d".
+const abortedSuffix = "aborted"
+
+func tombstoneID(nonce string) string {
+	return base64.StdEncoding.EncodeToString([]byte(nonce + "-" + abortedSuffix))
+}
+
+// AbortMultipart ends an upload. Azure has no call that drops uncommitted
+// blocks short of committing or deleting the blob (which would publish or
+// destroy whatever is at the key), so the blocks stay until Azure drops
+// them after 7 days. Abort stages a one-byte tombstone block instead: from
+// then on ListParts reports no parts and CompleteMultipart refuses the
+// upload. The tombstone is dropped with the other blocks.
 func (p *Provider) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
-	if _, err := p.current(); err != nil {
+	s, err := p.current()
+	if err != nil {
 		return err
 	}
-	_, err := decodeUploadID(ref.UploadID)
-	return err
+	u, err := decodeUploadID(ref.UploadID)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	_, err = s.client.NewBlockBlobClient(ref.Key).StageBlock(cctx, tombstoneID(u.Nonce), streaming.NopCloser(bytes.NewReader([]byte{0})), nil)
+	return mapError(err, "abort "+ref.Key)
+}
+
+// uncommitted returns the blob's uncommitted blocks; a blob with none (or
+// no blob) gives an empty list.
+func (s *store) uncommitted(ctx context.Context, key string) ([]*blockblob.Block, error) {
+	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	r, err := s.client.NewBlockBlobClient(key).GetBlockList(cctx, blockblob.BlockListTypeUncommitted, nil)
+	if err != nil {
+		e := mapError(err, "block list "+key)
+		if providers.CodeOf(e) == providers.NotFound {
+			return nil, nil
+		}
+		return nil, e
+	}
+	return r.UncommittedBlocks, nil
+}
+
+func aborted(blocks []*blockblob.Block, nonce string) bool {
+	t := tombstoneID(nonce)
+	for _, b := range blocks {
+		if b != nil && b.Name != nil && *b.Name == t {
+			return true
+		}
+	}
+	return false
 }
 
 // ListParts returns the upload's uncommitted blocks (Get Block List), by
@@ -232,18 +282,15 @@ func (p *Provider) ListParts(ctx context.Context, ref providers.MultipartRef) ([
 	if err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
-	r, err := s.client.NewBlockBlobClient(ref.Key).GetBlockList(cctx, blockblob.BlockListTypeUncommitted, nil)
+	blocks, err := s.uncommitted(ctx, ref.Key)
 	if err != nil {
-		e := mapError(err, "block list "+ref.Key)
-		if providers.CodeOf(e) == providers.NotFound {
-			return []providers.Part{}, nil // no block uploaded yet
-		}
-		return nil, e
+		return nil, err
 	}
 	parts := []providers.Part{}
-	for _, b := range r.UncommittedBlocks {
+	if aborted(blocks, u.Nonce) {
+		return parts, nil
+	}
+	for _, b := range blocks {
 		if b == nil || b.Name == nil {
 			continue
 		}
