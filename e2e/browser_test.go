@@ -188,7 +188,7 @@ func testBrowser(t *testing.T, b backend, node, pw string, in map[string]browser
 	env := newGatewayEnv(t, map[string]any{"media": store})
 	srv := env.Config["server"].(map[string]any)
 	srv["cors_origins"] = origins
-	srv["demo"] = true
+	env.Config["demo"] = map[string]any{"enabled": true}
 	env.write(t)
 	g := startBrowserGateway(t, env, port)
 
