@@ -6,9 +6,17 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// pluginDirs returns the directories `valet plugins` searches.
-func pluginDirs(_ *globalFlags, _ *cobra.Command, flagDirs []string) ([]string, error) {
-	return flagDirs, nil
+// pluginDirs returns the directories `valet plugins` searches: with a
+// config, plugins.dirs (which --plugin-dir overrides), else --plugin-dir.
+func pluginDirs(g *globalFlags, cmd *cobra.Command, flagDirs []string) ([]string, error) {
+	if g.config == "" {
+		return flagDirs, nil
+	}
+	cfg, err := loadConfig(g, cmd)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Plugins.Dirs, nil
 }
 
 func builtinNames() []string { return sortedKeys(builtins) }

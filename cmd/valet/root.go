@@ -29,6 +29,8 @@ directly to and from object storage. File bytes never pass through Valet.`,
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "config file (YAML); env VALET_* and flags are layered over it")
 
 	root.AddCommand(
+		newConfigCmd(g),
+		newPresignCmd(g),
 		newPluginCmd(),
 		newPluginsCmd(g),
 		newVersionCmd(),

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+
+	"github.com/valetgw/valet/config"
+	"github.com/valetgw/valet/plugins/host"
+)
+
+// addServerFlags adds the flags that override server.* keys of the config.
+func addServerFlags(cmd *cobra.Command) {
+	cmd.Flags().String("listen", "", "address to listen on (overrides server.listen)")
+	cmd.Flags().String("public-url", "", "URL clients reach the gateway at (overrides server.public_url)")
+}
+
+// loadConfig loads the layered configuration: defaults < --config file <
+// VALET_* environment < the command's flags.
+func loadConfig(g *globalFlags, cmd *cobra.Command) (*config.Config, error) {
+	return config.Load(config.Options{File: g.config, Environ: os.Environ(), Flags: cmd.Flags()})
+}
+
+// newHost creates the plugin host. Built-in providers re-execute this binary
+// as `valet plugin serve NAME`; plugin logs go to stderr as JSON, at level
+// (Info for serve, Warn for one-off commands).
+func newHost(cfg *config.Config, stderr io.Writer, level hclog.Level) (*host.Host, error) {
+	return host.New(host.Options{
+		Builtins:   builtinNames(),
+		PluginDirs: cfg.Plugins.Dirs,
+		EnvAllow:   cfg.Plugins.EnvAllow,
+		Pins:       cfg.Plugins.Pins,
+		Logger: hclog.New(&hclog.LoggerOptions{
+			Name:       "plugins",
+			Output:     stderr,
+			JSONFormat: true,
+			Level:      level,
+		}),
+	})
+}
+
+
+// storeSpec returns a store's provider config as JSON, and a string that
+// changes whenever the provider or its config does.
+func storeSpec(sc config.StoreConfig) (string, json.RawMessage, error) {
+	m := sc.Config
+	if m == nil {
+		m = map[string]any{}
+	}
+	raw, err := json.Marshal(m) // map keys are sorted, so equal configs give equal JSON
+	if err != nil {
+		return "", nil, err
+	}
+	return sc.Provider + "\x00" + string(raw), raw, nil
+}
+
+// startStore launches the plugin for one store, for the one-off commands.
+func startStore(ctx context.Context, h *host.Host, cfg *config.Config, store string) (*host.Plugin, error) {
+	sc, ok := cfg.Stores[store]
+	if !ok {
+		return nil, usageError{fmt.Errorf("no store %q in the config (stores: %v)", store, sortedKeys(cfg.Stores))}
+	}
+	_, raw, err := storeSpec(sc)
+	if err != nil {
+		return nil, fmt.Errorf("stores.%s.config: %w", store, err)
+	}
+	p, err := h.Start(ctx, host.Spec{Store: store, Plugin: sc.Provider, Config: raw})
+	if err != nil {
+		return nil, fmt.Errorf("stores.%s: starting provider %q: %w", store, sc.Provider, err)
+	}
+	return p, nil
+}
+
+// watchConfig reports changes to the config file (editors that replace the
+// file included), debounced. With no file it never fires.
+func watchConfig(ctx context.Context, g *globalFlags, cmd *cobra.Command, log *slog.Logger) <-chan struct{} {
+	out := make(chan struct{}, 1)
+	if g.config == "" {
+		return out
+	}
+	opts := config.Options{File: g.config, Environ: os.Environ(), Flags: cmd.Flags()}
+	err := config.Watch(ctx, opts, 300*time.Millisecond, func(*config.Config, error) {
+		// serve reloads itself, so that SIGHUP and file changes take the
+		// same path; this only signals.
+		select {
+		case out <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		log.Warn("not watching the config file; reload with SIGHUP", "err", err.Error())
+	}
+	return out
+}
