@@ -31,3 +31,5 @@ func TestConformance(t *testing.T) {
 	configure(t, p, testConfig(t))
 	providertest.Run(t, providertest.Harness{Provider: p})
 }
+
+var timeNow = time.Now
