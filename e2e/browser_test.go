@@ -214,6 +214,7 @@ func testBrowser(t *testing.T, b backend, node, pw string, in map[string]browser
 	}
 	if shot := os.Getenv("VALET_DEMO_SCREENSHOT"); shot != "" && b.Name == "local" {
 		cfg["screenshot"] = shot
+		cfg["scenarios"] = append(cfg["scenarios"].([]string), "screenshot")
 	}
 	rep := runBrowser(t, node, dir, cfg)
 

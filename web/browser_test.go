@@ -78,6 +78,10 @@ func TestDemoInBrowser(t *testing.T) {
 		}
 		cfg["files"].(map[string]string)["video"] = clip
 		cfg["scenarios"] = append(cfg["scenarios"].([]string), "video")
+		if shot := os.Getenv("VALET_DEMO_SCREENSHOT"); shot != "" {
+			cfg["screenshot"] = shot
+			cfg["scenarios"] = append(cfg["scenarios"].([]string), "screenshot")
+		}
 	}
 	if only := os.Getenv("VALET_BROWSER_SCENARIOS"); only != "" {
 		cfg["scenarios"] = strings.Split(only, ",")

@@ -297,12 +297,28 @@ async function scenarioVideo(ctx) {
   const out = { key, played, current_time_before_seek: t1, seek_to: seekTo, ranges_before_seek: ranges.slice(0, beforeSeek), ranges_after_seek: afterSeek };
   const offset = (r) => Number(/bytes=(\d+)-/.exec(r.range)?.[1] || 0);
   if (!afterSeek.some((r) => r.status === 206 && offset(r) > 0)) fail(`the seek caused no Range request answered 206: before ${JSON.stringify(out.ranges_before_seek)}, after ${JSON.stringify(afterSeek)}`);
-  if (cfg.screenshot) {
-    await video.evaluate((v) => v.pause());
-    await page.screenshot({ path: cfg.screenshot, fullPage: true });
-  }
   await page.close();
   return out;
+}
+
+/** Takes the README screenshot: two uploads done, the clip open in the viewer. */
+async function scenarioScreenshot(ctx) {
+  const page = await openDemo(ctx, cfg.token);
+  await waitStore(page);
+  await page.setInputFiles('#file-input', [cfg.files.small, cfg.files.video]);
+  await waitDone(page, basename(cfg.files.small));
+  const key = await waitDone(page, basename(cfg.files.video));
+  await page.locator(`#files tr[data-key="${key}"] button.open`).click();
+  const video = page.locator('#viewer-media video');
+  await video.waitFor({ timeout: 30_000 });
+  await video.evaluate((v) => new Promise((resolve) => {
+    v.addEventListener('seeked', resolve, { once: true });
+    v.currentTime = 4;
+  }));
+  await page.locator('#download[href]').waitFor();
+  await page.screenshot({ path: cfg.screenshot, fullPage: true });
+  await page.close();
+  return { path: cfg.screenshot };
 }
 
 /** Checks that a message is shown, says what happened, and has no stack trace. */
@@ -340,7 +356,7 @@ async function scenarioErrors(ctx) {
   return out;
 }
 
-const scenarios = { upload: scenarioUpload, cancel: scenarioCancel, resume: scenarioResume, video: scenarioVideo, errors: scenarioErrors };
+const scenarios = { upload: scenarioUpload, cancel: scenarioCancel, resume: scenarioResume, video: scenarioVideo, errors: scenarioErrors, screenshot: scenarioScreenshot };
 
 const ctx = await chromium.launchPersistentContext(cfg.user_data_dir, {
   executablePath: '/usr/bin/chromium', headless: true, args: FLAGS, acceptDownloads: true,
