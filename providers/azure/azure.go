@@ -64,6 +64,8 @@ type Provider struct {
 	now func() time.Time
 	// transport, when set, is the HTTP client for service calls (tests).
 	transport policy.Transporter
+	// retries is the SDK's MaxRetries for service calls (-1 = none).
+	retries int32
 
 	mu  sync.RWMutex
 	cfg *store
@@ -81,7 +83,7 @@ type store struct {
 // New returns an unconfigured Azure provider.
 func New() providers.Provider { return newProvider(time.Now) }
 
-func newProvider(now func() time.Time) *Provider { return &Provider{now: now} }
+func newProvider(now func() time.Time) *Provider { return &Provider{now: now, retries: 2} }
 
 var _ providers.Provider = (*Provider)(nil)
 
@@ -129,7 +131,7 @@ func (p *Provider) Configure(ctx context.Context, cfg providers.StoreConfig) err
 	}
 	st := &store{settings: s, name: cfg.Store}
 	opts := &container.ClientOptions{}
-	opts.Retry = policy.RetryOptions{MaxRetries: 2, TryTimeout: opTimeout}
+	opts.Retry = policy.RetryOptions{MaxRetries: p.retries, TryTimeout: opTimeout}
 	opts.Telemetry.Disabled = true
 	if p.transport != nil {
 		opts.Transport = p.transport
