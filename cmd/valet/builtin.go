@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/azure"
+	"github.com/valetgw/valet/providers/gcs"
 	"github.com/valetgw/valet/providers/local"
 	"github.com/valetgw/valet/providers/s3"
 )
@@ -12,6 +13,7 @@ import (
 // Adding a provider is one line here.
 var builtins = map[string]func() providers.Provider{
 	"azure": azure.New,
+	"gcs":   gcs.New,
 	"local": local.New,
 	"s3":    s3.New,
 	"minio": s3.NewMinIO,
