@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/valetgw/valet/plugins/host"
+	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/providertest"
+)
+
+var built struct {
+	once     sync.Once
+	dir, sum string
+	err      error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		_ = os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// buildPlugin compiles this package, once per test run, as
+// valet-plugin-example in a plugin directory of its own, and returns the
+// directory and the binary's sha256.
+func buildPlugin(t *testing.T) (dir, sum string) {
+	t.Helper()
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "valet-plugins-"); built.err != nil {
+			return
+		}
+		bin := filepath.Join(built.dir, "valet-plugin-example")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			built.err = err
+			return
+		}
+		h := sha256.Sum256(b)
+		built.sum = hex.EncodeToString(h[:])
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.dir, built.sum
+}
+
+// The provider passes the conformance suite in process...
+func TestConformanceInProcess(t *testing.T) {
+	s := &store{objects: map[string]object{}}
+	if err := s.Configure(t.Context(), providers.StoreConfig{Store: "demo", Config: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	providertest.Run(t, providertest.Harness{Provider: s})
+}
+
+// ...and through a real plugin process: built, discovered in a plugin
+// directory, pinned, and started by the host.
+func TestConformanceThroughPlugin(t *testing.T) {
+	dir, sum := buildPlugin(t)
+	found, err := host.Discover([]string{dir})
+	if err != nil || len(found) != 1 || found[0].Name != "example" || found[0].SHA256 != sum {
+		t.Fatalf("Discover = %+v, %v; want the example plugin with sha256 %s", found, err, sum)
+	}
+	h, err := host.New(host.Options{PluginDirs: []string{dir}, Pins: map[string]string{"example": sum}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	p, err := h.Start(context.Background(), host.Spec{Store: "demo", Plugin: "example", Config: []byte(`{"secret":"s3cret"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Pid() == os.Getpid() || p.Pid() == 0 {
+		t.Fatalf("plugin pid %d is not a separate process", p.Pid())
+	}
+	providertest.Run(t, providertest.Harness{Provider: p})
+}
+
+func TestWrongPinIsRefused(t *testing.T) {
+	dir, sum := buildPlugin(t)
+	wrong := strings.Repeat("0", 64)
+	h, err := host.New(host.Options{PluginDirs: []string{dir}, Pins: map[string]string{"example": wrong}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	_, err = h.Start(context.Background(), host.Spec{Store: "demo", Plugin: "example", Config: []byte(`{}`)})
+	if err == nil {
+		t.Fatal("a binary that does not match its pin was started")
+	}
+	msg := err.Error()
+	for _, want := range []string{filepath.Join(dir, "valet-plugin-example"), sum, wrong} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("pin error %q does not mention %s", msg, want)
+		}
+	}
+	if !errors.Is(err, providers.ErrFailedPrecondition) {
+		t.Errorf("pin error has code %s, want FailedPrecondition", providers.CodeOf(err))
+	}
+}
+
+func TestBadConfigNamesTheKey(t *testing.T) {
+	s := &store{objects: map[string]object{}}
+	err := s.Configure(t.Context(), providers.StoreConfig{Store: "demo", Config: []byte(`{"bucket":"x"}`)})
+	if !errors.Is(err, providers.ErrInvalidArgument) || !strings.Contains(err.Error(), `"bucket"`) {
+		t.Fatalf("Configure with an unknown key = %v", err)
+	}
+}
