@@ -1,0 +1,82 @@
+package host_test
+
+import (
+	"context"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	"google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/valetgw/valet/plugins/host"
+	"github.com/valetgw/valet/providers"
+)
+
+// The three benchmarks below are read side by side (docs/benchmarks.md,
+// "Plugin hop"): the cost of one SignPut in process, the same SignPut
+// through a supervised plugin process (mTLS, conversion, supervision), and
+// a bare gRPC unary round trip over a unix socket for reference.
+
+var benchPut = providers.PutRequest{
+	Key: "users/42/0f8fad5b-d9cb-469f-a165-70867728950e/holiday video.mp4", ContentType: "video/mp4",
+	Size: 52_428_800, Metadata: map[string]string{"owner": "42"}, TTL: 15 * time.Minute,
+}
+
+func BenchmarkSignPutInProcess(b *testing.B) {
+	p := &testProvider{}
+	if err := p.Configure(context.Background(), providers.StoreConfig{Store: "bench", Config: []byte(`{}`)}); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.SignPut(ctx, benchPut); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSignPutThroughPlugin(b *testing.B) {
+	h := newHost(b, nil)
+	p, err := h.Start(context.Background(), host.Spec{Store: "bench", Plugin: "test", Config: []byte(`{}`)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.SignPut(ctx, benchPut); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBareGRPCUnixUnary(b *testing.B) {
+	sock := filepath.Join(b.TempDir(), "bare.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	grpc_health_v1.RegisterHealthServer(srv, health.NewServer())
+	go func() { _ = srv.Serve(ln) }()
+	b.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = conn.Close() })
+	c := grpc_health_v1.NewHealthClient(conn)
+	ctx := context.Background()
+	req := &grpc_health_v1.HealthCheckRequest{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Check(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
