@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valetgw/valet/e2e/servers"
+)
+
+// The README's curl walkthrough, run verbatim against examples/local.yaml.
+// Only what must differ on a shared test machine is replaced: the ports
+// (127.0.0.1:8080/8081) and the paths of the binary and the .dev files.
+func TestREADMEWalkthrough(t *testing.T) {
+	for _, tool := range []string{"curl", "jq", "openssl", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			servers.Unavailable(t, "%s not on PATH", tool)
+		}
+	}
+	readme, err := os.ReadFile(filepath.Join(servers.Root(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## Walkthrough[^\n]*\n.*?```sh\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no ```sh block under \"## Walkthrough\"")
+	}
+	script := string(m[1])
+
+	dir := t.TempDir()
+	secret := func(name string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(randomSecret(t)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	localAddr := servers.Addr(servers.FreePort(t))
+	overrides := []string{
+		"VALET_AUTH__JWT__HS256_SECRET_FILE=" + secret("hs256.secret"),
+		"VALET_TOKENS__SECRET_FILE=" + secret("tokens.secret"),
+		"VALET_STORES__DEMO__CONFIG__SECRET_FILE=" + secret("local.secret"),
+		"VALET_STORES__DEMO__CONFIG__ROOT=" + filepath.Join(dir, "data"),
+		"VALET_STORES__DEMO__CONFIG__LISTEN=" + localAddr,
+		"VALET_STORES__DEMO__CONFIG__PUBLIC_URL=http://" + localAddr,
+	}
+	cfg := filepath.Join(servers.Root(), "examples", "local.yaml")
+	g := startGateway(t, &gatewayEnv{ConfigPath: cfg}, overrides...)
+
+	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", g.URL)
+	script = strings.ReplaceAll(script, "bin/valet ", servers.ValetBinary(t)+" ")
+	script = strings.ReplaceAll(script, "examples/local.yaml", cfg)
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+	cmd.Dir = work
+	cmd.Env = append(os.Environ(), overrides...)
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Minute):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("walkthrough still running after 2m:\n%s", out)
+	}
+	if err != nil {
+		t.Fatalf("walkthrough failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "same bytes") {
+		t.Fatalf("walkthrough did not end with \"same bytes\":\n%s", out)
+	}
+	got, err := os.ReadFile(filepath.Join(work, "downloaded.txt"))
+	if err != nil || string(got) != "hello, valet\n" {
+		t.Fatalf("downloaded.txt = %q, %v", got, err)
+	}
+}
