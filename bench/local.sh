@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Local store data path, measured side by side in one run:
+#   plain   a plain Go server on the same disk (PUT: temp file, fsync,
+#           rename; GET: http.ServeFile), in its own process
+#   local   the local provider as `valet plugin serve local`, through
+#           signed PUT and GET URLs
+# Then the plugin's peak RSS (VmHWM) during one large upload.
+# Prints a Markdown section and, with --write, replaces the "Local store"
+# section of docs/benchmarks.md. Scratch files go to $DIR (default /tmp)
+# and are deleted.
+#   SIZE=1073741824 RSS_SIZE=4294967296 ROUNDS=2 bench/local.sh [--write]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+write=false; [ "${1:-}" = --write ] && write=true
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+go build -o "$work/valet" ./cmd/valet
+go build -o "$work/localbench" ./providers/local/internal/localbench
+result=$("$work/localbench" -valet "$work/valet" -dir "${DIR:-/tmp}" \
+  -size "${SIZE:-1073741824}" -rss-size "${RSS_SIZE:-4294967296}" -rounds "${ROUNDS:-2}")
+
+section="## Local store
+
+Measured by \`bench/local.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores, loopback, scratch files
+on the same disk for both servers. Goal: at least 0.9× the plain server both ways, and a plugin
+peak RSS under 64 MiB whatever the file size.
+
+$result"
+echo "$section"
+
+if $write; then
+  doc=docs/benchmarks.md
+  mkdir -p docs
+  [ -f "$doc" ] || printf '# Benchmarks\n' >"$doc"
+  python3 - "$doc" "$section" <<'PY'
+import re, sys
+path, section = sys.argv[1], sys.argv[2].rstrip() + "\n"
+text = open(path).read()
+pat = re.compile(r"^## Local store\n.*?(?=^## |\Z)", re.S | re.M)
+if pat.search(text):
+    text = pat.sub(lambda m: section + "\n", text, count=1)
+else:
+    text = text.rstrip("\n") + "\n\n" + section
+open(path, "w").write(text)
+PY
+  echo "bench: wrote the Local store section of $doc"
+fi
