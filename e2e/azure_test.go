@@ -1,0 +1,428 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/plugins/host"
+	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/azure"
+	"github.com/valetgw/valet/providers/providertest"
+)
+
+// The azure backend is one Azurite per test binary (it takes ~2 s to
+// start) with a fresh container per Setup. CORS is account-wide in Azure,
+// so SetCORS accumulates every origin asked for.
+func init() {
+	registerBackend(backend{
+		Name:     "azure",
+		Provider: "azure",
+		Setup: func(t *testing.T, origins []string) map[string]any {
+			az := servers.SharedAzurite(t)
+			cont := az.NewContainer(t)
+			az.SetCORS(t, origins)
+			return azureStoreConfig(t, az, cont)
+		},
+	})
+}
+
+// azureStoreConfig reads the account key from a file, so that path is
+// exercised end to end; https_only is off because Azurite speaks http.
+func azureStoreConfig(t *testing.T, az *servers.Azurite, container string) map[string]any {
+	f := filepath.Join(t.TempDir(), "azure-key")
+	if err := os.WriteFile(f, []byte(servers.AzuriteKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]any{
+		"account_name":     servers.AzuriteAccount,
+		"account_key_file": f,
+		"endpoint":         az.ServiceURL,
+		"container":        container,
+		"https_only":       false,
+	}
+}
+
+// azurePlugin starts `valet plugin serve azure` under plugins/host.
+func azurePlugin(t *testing.T, cfg map[string]any) providers.Provider {
+	t.Helper()
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := host.New(host.Options{
+		Executable: servers.ValetBinary(t),
+		Builtins:   []string{"azure"},
+		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Warn, Output: os.Stderr}),
+	})
+	if err != nil {
+		t.Fatalf("host.New: %v", err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, err := h.Start(ctx, host.Spec{Store: "azure-e2e", Plugin: "azure", Config: raw})
+	if err != nil {
+		t.Fatalf("start plugin azure: %v", err)
+	}
+	return p
+}
+
+func setupAzure(t *testing.T) (*servers.Azurite, string, providers.Provider) {
+	t.Helper()
+	az := servers.SharedAzurite(t)
+	cont := az.NewContainer(t)
+	return az, cont, azurePlugin(t, azureStoreConfig(t, az, cont))
+}
+
+// TestAzureConformance runs the conformance suite for `azure` against
+// Azurite through a plugin process. Azure can bind create-only (sp=c) but
+// no request header, so those bindings must show as skipped by name.
+func TestAzureConformance(t *testing.T) {
+	_, _, p := setupAzure(t)
+	info, err := p.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := info.Capabilities
+	if c.BindsContentLength || c.BindsContentType || len(c.BindsChecksums) != 0 || !c.BindsCreateOnly ||
+		!c.GetOverrides || !c.Multipart || c.MultipartNeedsETags || c.MaxParts != 50000 || c.MaxPartSize != 4000<<20 {
+		t.Fatalf("capabilities through the plugin = %+v", c)
+	}
+	if !strings.Contains(strings.Join(c.Notes, "\n"), "7 days") {
+		t.Fatalf("Info.Notes does not tell operators about the 7-day block expiry: %q", c.Notes)
+	}
+	providertest.Run(t, providertest.Harness{Provider: p, Prefix: "conformance/", PartSize: 1 << 20})
+}
+
+var azClient = &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{DisableCompression: true}}
+
+func azSend(t *testing.T, method, rawURL string, headers map[string]string, body []byte) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, rawURL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body == nil {
+		req.Body, req.ContentLength = nil, 0
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := azClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, redactURL(rawURL), err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, res.Header, b
+}
+
+// TestAzureRejections shows each refusal Azure makes of a Valet SAS, with
+// Azure's own error code, through the plugin: expired, tampered (signature,
+// key, permission, expiry, rscd), wrong permission for the method, wrong
+// protocol, and create-only on an existing blob.
+func TestAzureRejections(t *testing.T) {
+	_, _, p := setupAzure(t)
+	ctx := t.Context()
+	body := []byte("azure rejection checks")
+	sum := md5.Sum(body)
+	put := func(key string, createOnly bool, ttl time.Duration) providers.Recipe {
+		t.Helper()
+		r, err := p.SignPut(ctx, providers.PutRequest{Key: key, ContentType: "text/plain", Size: int64(len(body)), TTL: ttl, CreateOnly: createOnly,
+			Checksum: &providers.Checksum{Algorithm: providers.MD5, Value: base64.StdEncoding.EncodeToString(sum[:])}})
+		if err != nil {
+			t.Fatalf("SignPut: %v", err)
+		}
+		return r
+	}
+	key := "rejections/a ü.txt"
+	r := put(key, false, time.Minute)
+	if st, _, b := azSend(t, r.Method, r.URL, r.Headers, body); st != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", st, b)
+	}
+	get, err := p.SignGet(ctx, providers.GetRequest{Key: key, TTL: time.Minute, ResponseContentDisposition: `attachment; filename="a.txt"`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _, b := azSend(t, "GET", get.URL, nil, nil); st != 200 || !bytes.Equal(b, body) {
+		t.Fatalf("GET: %d", st)
+	}
+
+	mutate := func(u, param, value string) string {
+		pu, _ := url.Parse(u)
+		q := pu.Query()
+		q.Set(param, value)
+		pu.RawQuery = q.Encode()
+		return pu.String()
+	}
+	for _, tc := range []struct {
+		name, method, url string
+		headers           map[string]string
+		body              []byte
+		status            int
+		code              string
+	}{
+		{"tampered signature", "GET", mutate(get.URL, "sig", flipFirst(sigOf(t, get.URL))), nil, nil, 403, "AuthenticationFailed"},
+		{"tampered permission (r to rw)", "PUT", mutate(get.URL, "sp", "rw"), r.Headers, body, 403, "AuthenticationFailed"},
+		{"tampered expiry", "GET", mutate(get.URL, "se", "2099-01-01T00:00:00Z"), nil, nil, 403, "AuthenticationFailed"},
+		{"tampered rscd", "GET", mutate(get.URL, "rscd", "inline"), nil, nil, 403, "AuthenticationFailed"},
+		{"retargeted key", "GET", strings.Replace(get.URL, "/a%20%C3%BC.txt?", "/other.txt?", 1), nil, nil, 403, "AuthenticationFailed"},
+		{"GET URL used to PUT", "PUT", get.URL, r.Headers, body, 403, "AuthorizationPermissionMismatch"},
+		{"GET URL used to DELETE", "DELETE", get.URL, nil, nil, 403, "AuthorizationPermissionMismatch"},
+		{"PUT URL used to GET", "GET", r.URL, nil, nil, 403, "AuthorizationPermissionMismatch"},
+		{"create-only over an existing blob", "PUT", put(key, true, time.Minute).URL, r.Headers, []byte("overwrite!"), 403, "AuthorizationPermissionMismatch"},
+		{"wrong Content-MD5", "PUT", r.URL, map[string]string{"x-ms-blob-type": "BlockBlob", "Content-MD5": base64.StdEncoding.EncodeToString(make([]byte, 16))}, body, 400, "Md5Mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, h, _ := azSend(t, tc.method, tc.url, tc.headers, tc.body)
+			code := h.Get("x-ms-error-code")
+			if st != tc.status {
+				t.Fatalf("status %d (%s), want %d (%s)", st, code, tc.status, tc.code)
+			}
+			// Azurite reports a signature mismatch as AuthorizationFailure;
+			// Azure as AuthenticationFailed. Either is a refused signature.
+			if code != tc.code && !(tc.code == "AuthenticationFailed" && code == "AuthorizationFailure") {
+				t.Fatalf("x-ms-error-code %q, want %q", code, tc.code)
+			}
+		})
+	}
+	// Nothing above changed the blob.
+	if o, err := p.Head(ctx, key); err != nil || o.Size != int64(len(body)) {
+		t.Fatalf("blob after rejected requests: %+v %v", o, err)
+	}
+
+	t.Run("expired", func(t *testing.T) {
+		k := "rejections/expired.txt"
+		r := put(k, false, time.Second)
+		g, err := p.SignGet(ctx, providers.GetRequest{Key: key, TTL: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Until(r.ExpiresAt) + 1500*time.Millisecond)
+		if st, h, _ := azSend(t, r.Method, r.URL, r.Headers, body); st != 403 {
+			t.Fatalf("expired PUT: %d %s", st, h.Get("x-ms-error-code"))
+		}
+		if st, h, _ := azSend(t, "GET", g.URL, nil, nil); st != 403 {
+			t.Fatalf("expired GET: %d %s", st, h.Get("x-ms-error-code"))
+		}
+		if _, err := p.Head(ctx, k); !errors.Is(err, providers.ErrNotFound) {
+			t.Fatalf("expired PUT stored something: %v", err)
+		}
+	})
+
+	t.Run("https-only SAS over http", func(t *testing.T) {
+		// A store with https_only (the default) refuses an http endpoint at
+		// Configure, so the SAS Azure would reject is never handed out.
+		cfg := azureStoreConfig(t, servers.SharedAzurite(t), "whatever")
+		delete(cfg, "https_only")
+		raw, _ := json.Marshal(cfg)
+		err := azure.New().Configure(ctx, providers.StoreConfig{Store: "x", Config: raw})
+		if !errors.Is(err, providers.ErrInvalidArgument) || !strings.Contains(err.Error(), "config.https_only") {
+			t.Fatalf("Configure with https_only and an http endpoint: %v", err)
+		}
+	})
+}
+
+func sigOf(t *testing.T, u string) string {
+	t.Helper()
+	pu, err := url.Parse(u)
+	if err != nil || pu.Query().Get("sig") == "" {
+		t.Fatalf("no sig in the signed URL (%v)", err)
+	}
+	return pu.Query().Get("sig")
+}
+
+// flipFirst changes the first character, keeping valid base64.
+func flipFirst(s string) string {
+	if s[0] == 'A' {
+		return "B" + s[1:]
+	}
+	return "A" + s[1:]
+}
+
+// TestAzureMultipart64MiB uploads 64 MiB as 8 blocks of 8 MiB through
+// signed Put Block URLs, commits them through the plugin, and reads the
+// blob back.
+func TestAzureMultipart64MiB(t *testing.T) {
+	_, _, p := setupAzure(t)
+	ctx := t.Context()
+	const partSize, total = 8 << 20, 64 << 20
+	data := make([]byte, total)
+	if _, err := rand.Read(data); err != nil {
+		t.Fatal(err)
+	}
+	key := "big/64mib.bin"
+	up, err := p.CreateMultipart(ctx, providers.CreateMultipartRequest{Key: key, ContentType: "video/mp4", Size: total, PartSize: partSize, TTL: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := make([]providers.PartSpec, total/partSize)
+	for i := range specs {
+		specs[i] = providers.PartSpec{Number: i + 1, Size: partSize}
+	}
+	recipes, err := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, Parts: specs, TTL: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var done []providers.CompletedPart
+	for _, r := range recipes {
+		lo := (r.Number - 1) * partSize
+		if st, _, b := azSend(t, r.Recipe.Method, r.Recipe.URL, r.Recipe.Headers, data[lo:lo+partSize]); st != http.StatusCreated {
+			t.Fatalf("block %d: %d %s", r.Number, st, b)
+		}
+		done = append(done, providers.CompletedPart{Number: r.Number})
+	}
+	parts, err := p.ListParts(ctx, providers.MultipartRef{Key: key, UploadID: up.UploadID})
+	if err != nil || len(parts) != len(specs) {
+		t.Fatalf("ListParts: %d parts, %v", len(parts), err)
+	}
+	o, err := p.CompleteMultipart(ctx, providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID, Parts: done})
+	if err != nil {
+		t.Fatalf("complete: %v", err)
+	}
+	upDur := time.Since(start)
+	if o.Size != total || o.ContentType != "video/mp4" {
+		t.Fatalf("completed %+v", o)
+	}
+	g, err := p.SignGet(ctx, providers.GetRequest{Key: key, TTL: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, got := azSend(t, "GET", g.URL, nil, nil)
+	if st != 200 || !bytes.Equal(got, data) {
+		t.Fatalf("read back: %d, %d bytes, equal=%v", st, len(got), bytes.Equal(got, data))
+	}
+	t.Logf("64 MiB in %d blocks: upload+commit %s, read back equal", len(recipes), upDur.Round(time.Millisecond))
+}
+
+// TestAzureSASMatchesNodeSDK signs the same inputs with Valet (in process,
+// same code the plugin runs) and with the Node SDK's
+// generateBlobSASQueryParameters, with sv pinned, and compares sig.
+func TestAzureSASMatchesNodeSDK(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		servers.Unavailable(t, "node not on PATH")
+	}
+	pkg := servers.NodeModule(t, "@azure/storage-blob")
+	script := filepath.Join(servers.Root(), "e2e", "azure_node", "sas.mjs")
+
+	// A second account with a random key, so agreement is not an accident
+	// of the well-known key. Its endpoint is a closed local port: Configure
+	// keeps a valid config and reports Unavailable, and signing needs no
+	// network.
+	otherKey := make([]byte, 64)
+	_, _ = rand.Read(otherKey)
+	accounts := []struct {
+		name, key, endpoint string
+		httpsOnly           bool
+	}{
+		{servers.AzuriteAccount, servers.AzuriteKey, "http://127.0.0.1:1/" + servers.AzuriteAccount, false},
+		{"valetxcheck", base64.StdEncoding.EncodeToString(otherKey), "https://127.0.0.1:1/valetxcheck", true},
+	}
+	keys := []string{"a.txt", "dir/a b+c~ü(1).bin", "日本語/ファイル名.mp4", "sp ace/quote'\"/tab%41.bin", "a/b/c/d/e/f.g"}
+	type sasCase struct {
+		Account   string `json:"account"`
+		Key       string `json:"key"`
+		Container string `json:"container"`
+		Blob      string `json:"blob"`
+		SP        string `json:"sp"`
+		SE        string `json:"se"`
+		SPR       string `json:"spr"`
+		SV        string `json:"sv"`
+		RSCD      string `json:"rscd,omitempty"`
+		RSCT      string `json:"rsct,omitempty"`
+		goSig     string
+	}
+	var cases []sasCase
+	ctx := t.Context()
+	for _, a := range accounts {
+		cfg, _ := json.Marshal(map[string]any{"account_name": a.name, "account_key": a.key, "endpoint": a.endpoint, "container": "media", "https_only": a.httpsOnly})
+		p := azure.New()
+		if err := p.Configure(ctx, providers.StoreConfig{Store: "xcheck", Config: cfg}); err != nil && !errors.Is(err, providers.ErrUnavailable) {
+			t.Fatalf("Configure %s: %v", a.name, err)
+		}
+		for i, k := range keys {
+			recipes := map[string]providers.Recipe{}
+			var err error
+			if recipes["get"], err = p.SignGet(ctx, providers.GetRequest{Key: k, TTL: time.Duration(i+1) * time.Minute,
+				ResponseContentDisposition: `attachment; filename="` + path.Base(k) + `"; filename*=UTF-8''r%C3%A9sum%C3%A9.csv`,
+				ResponseContentType:        "text/csv; charset=utf-8"}); err != nil {
+				t.Fatal(err)
+			}
+			if recipes["put"], err = p.SignPut(ctx, providers.PutRequest{Key: k, ContentType: "video/mp4", Size: 1, TTL: time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			if recipes["create"], err = p.SignPut(ctx, providers.PutRequest{Key: k, Size: 1, TTL: time.Hour, CreateOnly: true}); err != nil {
+				t.Fatal(err)
+			}
+			if recipes["delete"], err = p.SignDelete(ctx, providers.DeleteRequest{Key: k, TTL: 30 * time.Second}); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recipes {
+				u, err := url.Parse(r.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				q := u.Query()
+				blob, ok := strings.CutPrefix(u.Path, "/"+a.name+"/media/")
+				if !ok || blob != k {
+					t.Fatalf("URL path %q does not decode to key %q", u.Path, k)
+				}
+				cases = append(cases, sasCase{Account: a.name, Key: a.key, Container: "media", Blob: blob,
+					SP: q.Get("sp"), SE: q.Get("se"), SPR: q.Get("spr"), SV: q.Get("sv"), RSCD: q.Get("rscd"), RSCT: q.Get("rsct"), goSig: q.Get("sig")})
+			}
+		}
+	}
+	in, _ := json.Marshal(cases)
+	cmd := exec.CommandContext(ctx, node, script, pkg)
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node sas.mjs: %v\n%s", err, stderr.String())
+	}
+	var nodeOut []struct {
+		Sig   string `json:"sig"`
+		Query string `json:"query"`
+	}
+	if err := json.Unmarshal(out, &nodeOut); err != nil || len(nodeOut) != len(cases) {
+		t.Fatalf("node output: %d results for %d cases, %v", len(nodeOut), len(cases), err)
+	}
+	perms := map[string]int{}
+	for i, c := range cases {
+		if c.SV != azure.SASVersion {
+			t.Fatalf("case %d: sv %q, want pinned %q", i, c.SV, azure.SASVersion)
+		}
+		if nodeOut[i].Sig != c.goSig {
+			t.Errorf("case %d (%s, %q, sp=%s, spr=%s, rscd=%q): Go and Node signatures differ", i, c.Account, c.Blob, c.SP, c.SPR, c.RSCD)
+		}
+		perms[c.SP+"/"+c.SPR]++
+	}
+	if t.Failed() {
+		return
+	}
+	t.Logf("%d SAS cases (%d accounts x %d keys x get/put/create/delete; %v): Go sig == Node sig", len(cases), len(accounts), len(keys), perms)
+}
