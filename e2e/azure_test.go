@@ -426,3 +426,72 @@ func TestAzureSASMatchesNodeSDK(t *testing.T) {
 	}
 	t.Logf("%d SAS cases (%d accounts x %d keys x get/put/create/delete; %v): Go sig == Node sig", len(cases), len(accounts), len(keys), perms)
 }
+
+// TestAzureCompleteCatchesMismatch is the gateway half of Azure's missing
+// bindings: a SAS cannot bind size or type, so Azure stores a PUT of the
+// wrong size or with another x-ms-blob-content-type, and the gateway's
+// complete must catch it by HEAD, delete the blob, and answer 409.
+func TestAzureCompleteCatchesMismatch(t *testing.T) {
+	var b backend
+	for _, x := range backends {
+		if x.Name == "azure" {
+			b = x
+		}
+	}
+	stores := gatewayStores(t, b)
+	env := newGatewayEnv(t, stores)
+	g := startGateway(t, env)
+	alice := mint(t, env.HS256, "alice", 10*time.Minute, nil)
+	cfg := stores["media"].(map[string]any)["config"].(map[string]any)
+	blobs := servers.SharedAzurite(t).ServiceClient(t).NewContainerClient(cfg["container"].(string))
+	exists := func(key string) bool {
+		t.Helper()
+		_, err := blobs.NewBlobClient(key).GetProperties(t.Context(), nil)
+		return err == nil
+	}
+
+	for _, tc := range []struct {
+		name     string
+		declared int
+		sent     int
+		override map[string]string
+	}{
+		{"longer than declared", 100, 150, nil},
+		{"shorter than declared", 100, 40, nil},
+		{"other content type", 100, 100, map[string]string{"x-ms-blob-content-type": "image/png"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := g.do(t, "POST", "/v1/stores/media/uploads", alice, uploadReq{Filename: "m.txt", ContentType: "text/plain", Size: int64(tc.declared)})
+			want(t, r, http.StatusCreated)
+			slot := decodeJSON[uploadSlot](t, r)
+			if slot.Headers["x-ms-blob-type"] != "BlockBlob" {
+				t.Fatalf("recipe headers %v lack x-ms-blob-type: BlockBlob", slot.Headers)
+			}
+			h := map[string]string{}
+			for k, v := range slot.Headers {
+				h[k] = v
+			}
+			for k, v := range tc.override {
+				h[k] = v
+			}
+			// Azure accepts it: nothing in the SAS says otherwise.
+			if st, _, body := azSend(t, slot.Method, slot.URL, h, randomBytes(t, tc.sent)); st != http.StatusCreated {
+				t.Fatalf("PUT to Azurite: %d %s", st, body)
+			}
+			if !exists(slot.Key) {
+				t.Fatal("blob not stored by Azurite; the test would prove nothing")
+			}
+			p := want(t, g.do(t, "POST", "/v1/stores/media/uploads/"+url.PathEscape(slot.UploadID)+"/complete", alice, nil), http.StatusConflict)
+			t.Logf("complete: 409 %s", p.Code)
+			if exists(slot.Key) {
+				t.Fatalf("blob %q still exists after complete refused it", slot.Key)
+			}
+		})
+	}
+	t.Run("matching upload completes", func(t *testing.T) {
+		o := upload(t, g, g, "media", alice, "ok.txt", "text/plain", randomBytes(t, 100))
+		if !exists(o.Key) {
+			t.Fatalf("completed blob %q missing", o.Key)
+		}
+	})
+}
