@@ -27,7 +27,12 @@ Measured by \`bench/local.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores, loopback
 on the same disk for both servers. Goal: at least 0.9× the plain server both ways, and a plugin
 peak RSS under 64 MiB whatever the file size.
 
-$result"
+$result
+
+The RSS before the upload is the plugin process's baseline (the valet binary with every
+provider linked in); a streamed upload adds next to nothing, since bodies go through one
+pooled 1 MiB buffer to disk and downloads go through sendfile. On a shared 2-core machine
+rounds vary by ±30%, so a ratio within 0.1 of 1 is a tie; rerun before drawing conclusions."
 echo "$section"
 
 if $write; then

@@ -135,7 +135,12 @@ func list(xs []float64) string {
 	return strings.Join(s, "/")
 }
 
-func human(n int64) string { return fmt.Sprintf("%d GiB", n>>30) }
+func human(n int64) string {
+	if n >= 1<<30 && n%(1<<30) == 0 {
+		return fmt.Sprintf("%d GiB", n>>30)
+	}
+	return fmt.Sprintf("%d MiB", n>>20)
+}
 
 func mbps(n int64, d time.Duration) float64 { return float64(n) / 1e6 / d.Seconds() }
 
