@@ -178,6 +178,14 @@ func (p *Provider) Configure(ctx context.Context, cfg providers.StoreConfig) err
 		}
 		return e
 	}
+	if st.keys != nil {
+		// Fetch the first delegation key now, so a missing role
+		// (generateUserDelegationKey) shows at start rather than at the
+		// first upload.
+		if _, err := st.keys.keyFor(cctx, p.now().Add(time.Minute)); err != nil {
+			return mapError(err, "user delegation key")
+		}
+	}
 	return nil
 }
 

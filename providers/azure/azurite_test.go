@@ -148,6 +148,14 @@ func TestAzuriteRoundTrip(t *testing.T) {
 	if resp := send(t, mustSignPut(t, p, "md5", body), body, map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(make([]byte, 16))}); resp.StatusCode != 400 {
 		t.Fatalf("wrong Content-MD5: %d, want 400", resp.StatusCode)
 	}
+	// Without Content-MD5, Azure still computes and stores the MD5 of a
+	// single Put Blob, so Head can report it for the gateway to compare.
+	if resp := send(t, mustSignPut(t, p, "nomd5", body), body, nil); resp.StatusCode != 201 {
+		t.Fatalf("PUT without md5: %d", resp.StatusCode)
+	}
+	if o, err := p.Head(ctx, "nomd5"); err != nil || o.Checksums[providers.MD5] != base64.StdEncoding.EncodeToString(sum[:]) {
+		t.Fatalf("Head without a client md5: %+v %v", o, err)
+	}
 	// The GET URL cannot upload: sp=r.
 	if resp := send(t, providers.Recipe{Method: "PUT", URL: g.URL, Headers: map[string]string{"x-ms-blob-type": "BlockBlob"}}, body, nil); resp.StatusCode != 403 {
 		t.Fatalf("PUT with GET URL: %d, want 403", resp.StatusCode)
