@@ -80,7 +80,7 @@ func s3StoreConfig(t *testing.T, srv *servers.S3Server, bucket string) map[strin
 
 // s3Plugin starts provider as a real plugin process (`valet plugin serve
 // NAME`, supervised by plugins/host) configured with cfg.
-func s3Plugin(t *testing.T, provider string, cfg map[string]any) providers.Provider {
+func s3Plugin(t *testing.T, provider string, cfg map[string]any, envAllow ...string) providers.Provider {
 	t.Helper()
 	raw, err := json.Marshal(cfg)
 	if err != nil {
@@ -89,6 +89,7 @@ func s3Plugin(t *testing.T, provider string, cfg map[string]any) providers.Provi
 	h, err := host.New(host.Options{
 		Executable: servers.ValetBinary(t),
 		Builtins:   []string{provider},
+		EnvAllow:   envAllow,
 		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Warn, Output: os.Stderr}),
 	})
 	if err != nil {
@@ -489,5 +490,60 @@ func TestS3ErrorsThroughPlugin(t *testing.T) {
 				t.Errorf("missing bucket: %v, want InvalidArgument about config.bucket", err)
 			}
 		})
+	}
+}
+
+// TestS3DefaultCredentialChain configures a store without keys: the plugin
+// finds them through the AWS default chain, here the AWS_* environment
+// variables that the host is allowed to pass on.
+func TestS3DefaultCredentialChain(t *testing.T) {
+	srv := servers.Versitygw(t)
+	bucket := srv.CreateBucket(t, "chain")
+	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
+	t.Setenv("AWS_REGION", srv.Region)
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true") // never reach for 169.254.169.254
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	p := s3Plugin(t, "s3", map[string]any{"bucket": bucket, "endpoint": srv.Endpoint}, "AWS_*")
+
+	body := []byte("signed with default-chain credentials")
+	r, err := p.SignPut(t.Context(), providers.PutRequest{Key: "chain/obj", ContentType: "text/plain", Size: int64(len(body)), TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.URL, "X-Amz-Credential="+srv.AccessKey) {
+		t.Errorf("URL not signed with the environment's key id")
+	}
+	if st, _, rb := sendRecipe(t, r, body, nil); st != 200 {
+		t.Fatalf("PUT: %d %s", st, rb)
+	}
+	obj, err := p.Head(t.Context(), "chain/obj")
+	if err != nil || obj.Size != int64(len(body)) {
+		t.Fatalf("Head = %+v, %v", obj, err)
+	}
+	info, err := p.Info(t.Context())
+	if err != nil || info.Capabilities.MaxExpiry != 7*24*time.Hour {
+		t.Errorf("long-lived environment keys: MaxExpiry = %v, %v; want 168h", info.Capabilities.MaxExpiry, err)
+	}
+
+	// When the host passes no keys the plugin finds no credentials and
+	// says so. (IMDS stays disabled: tests reach only 127.0.0.1.)
+	raw, _ := json.Marshal(map[string]any{"bucket": bucket, "endpoint": srv.Endpoint})
+	h, err := host.New(host.Options{Executable: servers.ValetBinary(t), Builtins: []string{"s3"},
+		EnvAllow: []string{"AWS_EC2_METADATA_DISABLED", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_REGION"},
+		Logger:   hclog.New(&hclog.LoggerOptions{Level: hclog.Off})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if _, err := h.Start(ctx, host.Spec{Store: "nochain", Plugin: "s3", Config: raw}); err == nil {
+		t.Error("plugin without credentials started")
+	} else if strings.Contains(err.Error(), srv.SecretKey) {
+		t.Errorf("error leaks the secret: %v", err)
+	} else {
+		t.Logf("without credentials: %v", err)
 	}
 }
