@@ -495,3 +495,56 @@ func TestAzureCompleteCatchesMismatch(t *testing.T) {
 		}
 	})
 }
+
+// TestAzureCORS checks the CORS rule the backend Setup applies: a browser at
+// an allowed origin may PUT with x-ms-blob-type and read ETag; another
+// origin is refused.
+func TestAzureCORS(t *testing.T) {
+	var b backend
+	for _, x := range backends {
+		if x.Name == "azure" {
+			b = x
+		}
+	}
+	const origin = "http://127.0.0.1:8181"
+	cfg := b.Setup(t, []string{origin})
+	p := azurePlugin(t, cfg)
+	r, err := p.SignPut(t.Context(), providers.PutRequest{Key: "cors/a.txt", ContentType: "text/plain", Size: 2, TTL: time.Minute,
+		Metadata: map[string]string{"owner-id": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for k := range r.Headers {
+		names = append(names, strings.ToLower(k))
+	}
+	preflight := func(from string) (int, http.Header) {
+		req, _ := http.NewRequestWithContext(t.Context(), "OPTIONS", r.URL, nil)
+		req.Header.Set("Origin", from)
+		req.Header.Set("Access-Control-Request-Method", "PUT")
+		req.Header.Set("Access-Control-Request-Headers", strings.Join(names, ","))
+		res, err := azClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode, res.Header
+	}
+	if st, h := preflight(origin); st != 200 || h.Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("preflight from %s for headers %v: %d, ACAO %q", origin, names, st, h.Get("Access-Control-Allow-Origin"))
+	}
+	if st, h := preflight("http://evil.example"); st != 403 || h.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("preflight from another origin: %d, ACAO %q", st, h.Get("Access-Control-Allow-Origin"))
+	}
+	h := map[string]string{"Origin": origin}
+	for k, v := range r.Headers {
+		h[k] = v
+	}
+	st, rh, body := azSend(t, r.Method, r.URL, h, []byte("hi"))
+	if st != http.StatusCreated {
+		t.Fatalf("PUT: %d %s", st, body)
+	}
+	if !strings.Contains(strings.ToLower(rh.Get("Access-Control-Expose-Headers")), "etag") || rh.Get("ETag") == "" {
+		t.Fatalf("ETag not exposed to the browser: expose=%q etag=%q", rh.Get("Access-Control-Expose-Headers"), rh.Get("ETag"))
+	}
+}
