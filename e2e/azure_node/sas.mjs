@@ -3,7 +3,10 @@
 // cross-check in e2e/azure_test.go.
 //
 // Usage: node sas.mjs PATH/TO/node_modules/@azure/storage-blob < cases.json
-// cases.json: [{account, key, container, blob, sp, se, spr, sv, rscd, rsct}]
+// cases.json: [{account, key, container, blob, sp, se, spr, sv, rscd, rsct, udk}]
+// key is the account key (service SAS); udk, when present, is a user
+// delegation key {oid, tid, start, expiry, service, version, value} and the
+// case is signed as a user delegation SAS instead.
 // Output: JSON array of {sig, query}, one per case, in order.
 import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
@@ -22,7 +25,6 @@ const {
 
 const cases = JSON.parse(readFileSync(0, "utf8"));
 const out = cases.map((c) => {
-  const cred = new StorageSharedKeyCredential(c.account, c.key);
   const values = {
     containerName: c.container,
     blobName: c.blob,
@@ -33,7 +35,21 @@ const out = cases.map((c) => {
   };
   if (c.rscd) values.contentDisposition = c.rscd;
   if (c.rsct) values.contentType = c.rsct;
-  const q = generateBlobSASQueryParameters(values, cred);
+  const q = c.udk
+    ? generateBlobSASQueryParameters(
+        values,
+        {
+          signedObjectId: c.udk.oid,
+          signedTenantId: c.udk.tid,
+          signedStartsOn: new Date(c.udk.start),
+          signedExpiresOn: new Date(c.udk.expiry),
+          signedService: c.udk.service,
+          signedVersion: c.udk.version,
+          value: c.udk.value,
+        },
+        c.account,
+      )
+    : generateBlobSASQueryParameters(values, new StorageSharedKeyCredential(c.account, c.key));
   return { sig: q.signature, query: q.toString() };
 });
 process.stdout.write(JSON.stringify(out));
