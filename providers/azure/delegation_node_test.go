@@ -90,7 +90,7 @@ func TestUserDelegationSASMatchesNodeSDK(t *testing.T) {
 			}
 			cases = append(cases, sasCase{Account: "acct1", Container: "media", Blob: strings.TrimPrefix(u.Path, "/media/"),
 				SP: q.Get("sp"), SE: q.Get("se"), SPR: q.Get("spr"), SV: q.Get("sv"), RSCD: q.Get("rscd"), RSCT: q.Get("rsct"),
-				UDK: &udk{OID: q.Get("skoid"), TID: q.Get("sktid"), Start: q.Get("skt"), Expiry: q.Get("ske"), Service: q.Get("sks"), Version: q.Get("skv"), Value: testKey},
+				UDK:   &udk{OID: q.Get("skoid"), TID: q.Get("sktid"), Start: q.Get("skt"), Expiry: q.Get("ske"), Service: q.Get("sks"), Version: q.Get("skv"), Value: testKey},
 				goSig: q.Get("sig")})
 		}
 	}
