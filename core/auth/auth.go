@@ -1,0 +1,409 @@
+// Package auth decides who a request comes from: a bearer JWT (HS256 with
+// a shared secret, or RS256/ES256/EdDSA with keys from a JWKS URL or file),
+// a static API key stored as its sha256, or anonymous access where enabled.
+//
+// Algorithms are pinned per key source: HS256 only with the configured
+// secret, asymmetric algorithms only with JWKS keys of the matching type,
+// and "none" never. Errors never include the presented credential.
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/httprc/v3"
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/valetgw/valet/config"
+)
+
+// APIKeyPrefix starts every Valet API key, so a bearer value can be told
+// apart from a JWT without parsing it.
+const APIKeyPrefix = "vk_"
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Subject string
+	Claims  map[string]any
+	// Method is "jwt", "api_key" or "anonymous".
+	Method string
+}
+
+// Errors from Authenticate. ErrNoCredentials and ErrInvalidCredentials map
+// to 401; ErrUnavailable (JWKS not fetched yet) to 503.
+var (
+	ErrNoCredentials      = errors.New("no credentials")
+	ErrInvalidCredentials = errors.New("invalid credentials")
+	ErrUnavailable        = errors.New("signing keys unavailable")
+)
+
+// Options tunes an Authenticator.
+type Options struct {
+	// Now is the clock (nil = time.Now).
+	Now func() time.Time
+	// HTTPClient fetches the JWKS URL (nil = a client with a 10s timeout).
+	HTTPClient *http.Client
+}
+
+// Authenticator verifies credentials. It is safe for concurrent use.
+type Authenticator struct {
+	cfg     config.AuthConfig
+	now     func() time.Time
+	hs256   []byte
+	apiKeys map[string]config.APIKey
+
+	jwksFile jwk.Set
+	cache    *jwk.Cache
+	cancel   context.CancelFunc
+
+	mu          sync.Mutex
+	lastRefresh time.Time
+}
+
+// New builds an Authenticator. A JWKS file is read now; a JWKS URL is
+// registered with a refreshing cache and fetched in the background, so an
+// identity provider that is briefly down does not stop the gateway.
+func New(cfg config.AuthConfig, opts Options) (*Authenticator, error) {
+	a := &Authenticator{cfg: cfg, now: opts.Now, apiKeys: map[string]config.APIKey{}}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if cfg.JWT.HS256Secret != "" {
+		a.hs256 = []byte(cfg.JWT.HS256Secret)
+	}
+	for _, k := range cfg.APIKeys {
+		a.apiKeys[strings.ToLower(k.SHA256)] = k
+	}
+	if cfg.JWT.JWKSFile != "" {
+		b, err := os.ReadFile(cfg.JWT.JWKSFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth.jwt.jwks_file: %w", err)
+		}
+		set, err := jwk.Parse(b)
+		if err != nil {
+			return nil, fmt.Errorf("auth.jwt.jwks_file: %w", err)
+		}
+		if err := checkPublicSet(set); err != nil {
+			return nil, fmt.Errorf("auth.jwt.jwks_file: %w", err)
+		}
+		a.jwksFile = set
+	}
+	if cfg.JWT.JWKSURL != "" {
+		hc := opts.HTTPClient
+		if hc == nil {
+			hc = &http.Client{Timeout: 10 * time.Second}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cache, err := jwk.NewCache(ctx, httprc.NewClient())
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("auth.jwt.jwks_url: %w", err)
+		}
+		if err := cache.Register(ctx, cfg.JWT.JWKSURL, jwk.WithHTTPClient(hc), jwk.WithWaitReady(false)); err != nil {
+			cancel()
+			return nil, fmt.Errorf("auth.jwt.jwks_url: %w", err)
+		}
+		a.cache, a.cancel = cache, cancel
+	}
+	return a, nil
+}
+
+// checkPublicSet refuses symmetric keys in a JWKS: those would let anyone
+// holding the document mint tokens.
+func checkPublicSet(set jwk.Set) error {
+	for i := 0; i < set.Len(); i++ {
+		k, _ := set.Key(i)
+		if k.KeyType() == jwa.OctetSeq() {
+			return errors.New("symmetric (oct) keys are not allowed in a JWKS")
+		}
+	}
+	return nil
+}
+
+// Close stops the JWKS refresher.
+func (a *Authenticator) Close() {
+	if a.cancel != nil {
+		a.cancel()
+	}
+}
+
+// Credential extracts the credential from a request: "Authorization:
+// Bearer X" or "X-API-Key: X". It returns "" when there is none.
+func Credential(r *http.Request) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, v, _ := strings.Cut(h, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(v)
+		}
+		return "\x00invalid" // an unsupported scheme is a bad credential, not none
+	}
+	return strings.TrimSpace(r.Header.Get("X-API-Key"))
+}
+
+// Authenticate verifies a credential as returned by Credential (or taken
+// from an access_token query parameter). An empty credential gives the
+// anonymous principal where enabled, else ErrNoCredentials. A present but
+// bad credential never falls back to anonymous.
+func (a *Authenticator) Authenticate(ctx context.Context, cred string) (Principal, error) {
+	switch {
+	case cred == "":
+		if a.cfg.Anonymous.Enabled {
+			return Principal{Subject: a.cfg.Anonymous.Subject, Claims: map[string]any{}, Method: "anonymous"}, nil
+		}
+		return Principal{}, ErrNoCredentials
+	case strings.HasPrefix(cred, APIKeyPrefix):
+		sum := sha256.Sum256([]byte(cred))
+		k, ok := a.apiKeys[hex.EncodeToString(sum[:])]
+		if !ok {
+			return Principal{}, ErrInvalidCredentials
+		}
+		claims := k.Claims
+		if claims == nil {
+			claims = map[string]any{}
+		}
+		return Principal{Subject: k.Subject, Claims: claims, Method: "api_key"}, nil
+	default:
+		return a.verifyJWT(ctx, cred)
+	}
+}
+
+func (a *Authenticator) verifyJWT(ctx context.Context, token string) (Principal, error) {
+	if len(token) > 16<<10 || strings.Count(token, ".") != 2 {
+		return Principal{}, ErrInvalidCredentials
+	}
+	msg, err := jws.ParseString(token)
+	if err != nil || len(msg.Signatures()) != 1 {
+		return Principal{}, ErrInvalidCredentials
+	}
+	hdr := msg.Signatures()[0].ProtectedHeaders()
+	alg, ok := hdr.Algorithm()
+	if !ok {
+		return Principal{}, ErrInvalidCredentials
+	}
+	kid, _ := hdr.KeyID()
+
+	var key any
+	switch alg {
+	case jwa.HS256():
+		if a.hs256 == nil {
+			return Principal{}, ErrInvalidCredentials
+		}
+		key = a.hs256
+	case jwa.RS256(), jwa.ES256(), jwa.EdDSA():
+		k, err := a.publicKey(ctx, alg, kid)
+		if err != nil {
+			return Principal{}, err
+		}
+		key = k
+	default: // none, HS384, PS256, ...: not accepted from any source
+		return Principal{}, ErrInvalidCredentials
+	}
+
+	opts := []jwt.ParseOption{
+		jwt.WithKey(alg, key),
+		jwt.WithValidate(true),
+		jwt.WithClock(jwt.ClockFunc(a.now)),
+		jwt.WithAcceptableSkew(a.cfg.JWT.Leeway),
+		jwt.WithRequiredClaim("exp"),
+		jwt.WithRequiredClaim("sub"),
+	}
+	if a.cfg.JWT.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(a.cfg.JWT.Issuer))
+	}
+	if a.cfg.JWT.Audience != "" {
+		opts = append(opts, jwt.WithAudience(a.cfg.JWT.Audience))
+	}
+	tok, err := jwt.ParseString(token, opts...)
+	if err != nil {
+		return Principal{}, ErrInvalidCredentials
+	}
+	sub, _ := tok.Subject()
+	if sub == "" {
+		return Principal{}, ErrInvalidCredentials
+	}
+	claims := map[string]any{}
+	if err := json.Unmarshal(msg.Payload(), &claims); err != nil {
+		return Principal{}, ErrInvalidCredentials
+	}
+	return Principal{Subject: sub, Claims: claims, Method: "jwt"}, nil
+}
+
+// publicKey finds the JWKS key for kid and checks that its type fits alg,
+// so an RSA key can never verify an HMAC token or the reverse.
+func (a *Authenticator) publicKey(ctx context.Context, alg jwa.SignatureAlgorithm, kid string) (jwk.Key, error) {
+	set, err := a.keySet(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	k, ok := findKey(set, kid)
+	if !ok && a.cache != nil {
+		// An unknown kid may mean the issuer rotated keys: refresh, at most
+		// once every 30s so bad tokens cannot hammer the issuer.
+		if set, err = a.keySet(ctx, true); err == nil {
+			k, ok = findKey(set, kid)
+		}
+	}
+	if !ok {
+		return nil, ErrInvalidCredentials
+	}
+	if ka, ok := k.Algorithm(); ok && ka.String() != alg.String() {
+		return nil, ErrInvalidCredentials
+	}
+	switch alg {
+	case jwa.RS256():
+		ok = k.KeyType() == jwa.RSA()
+	case jwa.ES256():
+		crv, _ := ecCurve(k)
+		ok = k.KeyType() == jwa.EC() && crv == jwa.P256()
+	case jwa.EdDSA():
+		crv, _ := ecCurve(k)
+		ok = k.KeyType() == jwa.OKP() && crv == jwa.Ed25519()
+	}
+	if !ok {
+		return nil, ErrInvalidCredentials
+	}
+	return k, nil
+}
+
+func ecCurve(k jwk.Key) (jwa.EllipticCurveAlgorithm, bool) {
+	var crv jwa.EllipticCurveAlgorithm
+	if err := k.Get("crv", &crv); err != nil {
+		return crv, false
+	}
+	return crv, true
+}
+
+func findKey(set jwk.Set, kid string) (jwk.Key, bool) {
+	if set == nil {
+		return nil, false
+	}
+	if kid != "" {
+		return set.LookupKeyID(kid)
+	}
+	if set.Len() == 1 {
+		return set.Key(0)
+	}
+	return nil, false
+}
+
+func (a *Authenticator) keySet(ctx context.Context, refresh bool) (jwk.Set, error) {
+	if a.jwksFile != nil {
+		return a.jwksFile, nil
+	}
+	if a.cache == nil {
+		return nil, ErrInvalidCredentials
+	}
+	u := a.cfg.JWT.JWKSURL
+	if refresh && a.refreshDue() {
+		if set, err := a.refresh(ctx, u); err == nil {
+			return set, nil
+		}
+	}
+	// Ready blocks until the first fetch succeeds, so bound the wait.
+	rctx, cancel := context.WithTimeout(ctx, fetchWait)
+	ready := a.cache.Ready(rctx, u)
+	cancel()
+	if !ready {
+		// The first fetch failed (or is slow): retry now, rate limited,
+		// rather than wait for the cache's next scheduled refresh.
+		if a.refreshDue() {
+			if set, err := a.refresh(ctx, u); err == nil {
+				return set, nil
+			}
+		}
+		return nil, ErrUnavailable
+	}
+	set, err := a.cache.Lookup(ctx, u)
+	if err != nil {
+		return nil, ErrUnavailable
+	}
+	return checkedSet(set)
+}
+
+func (a *Authenticator) refresh(ctx context.Context, u string) (jwk.Set, error) {
+	rctx, cancel := context.WithTimeout(ctx, fetchWait)
+	defer cancel()
+	set, err := a.cache.Refresh(rctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return checkedSet(set)
+}
+
+// refreshDue allows one forced JWKS fetch every 30s, so that tokens with
+// unknown kids cannot make the gateway hammer the issuer.
+func (a *Authenticator) refreshDue() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.now().Sub(a.lastRefresh) < 30*time.Second {
+		return false
+	}
+	a.lastRefresh = a.now()
+	return true
+}
+
+// fetchWait bounds how long a request waits for a JWKS fetch.
+const fetchWait = time.Second
+
+func checkedSet(set jwk.Set) (jwk.Set, error) {
+	if err := checkPublicSet(set); err != nil {
+		return nil, ErrInvalidCredentials
+	}
+	return set, nil
+}
+
+// MintHS256 signs a JWT with HS256. It is for development and tests
+// (`valet token`); production tokens come from an identity provider.
+func MintHS256(secret []byte, subject string, claims map[string]any, ttl time.Duration, issuer, audience string, now time.Time) (string, error) {
+	if len(secret) == 0 {
+		return "", errors.New("no HS256 secret configured (auth.jwt.hs256_secret)")
+	}
+	if subject == "" {
+		return "", errors.New("subject is required")
+	}
+	if ttl <= 0 {
+		return "", errors.New("ttl must be positive")
+	}
+	b := jwt.NewBuilder().Subject(subject).IssuedAt(now).NotBefore(now).Expiration(now.Add(ttl))
+	if issuer != "" {
+		b = b.Issuer(issuer)
+	}
+	if audience != "" {
+		b = b.Audience([]string{audience})
+	}
+	for k, v := range claims {
+		switch k {
+		case "sub", "exp", "nbf", "iat", "iss", "aud":
+			return "", fmt.Errorf("claim %q is set by the minter", k)
+		}
+		b = b.Claim(k, v)
+	}
+	tok, err := b.Build()
+	if err != nil {
+		return "", err
+	}
+	signed, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), secret))
+	if err != nil {
+		return "", err
+	}
+	return string(signed), nil
+}
+
+// MintDevToken mints an HS256 token that cfg's gateway accepts: signed with
+// auth.jwt.hs256_secret and carrying its issuer and audience.
+func MintDevToken(cfg *config.Config, subject string, claims map[string]any, ttl time.Duration) (string, error) {
+	j := cfg.Auth.JWT
+	return MintHS256([]byte(j.HS256Secret), subject, claims, ttl, j.Issuer, j.Audience, time.Now())
+}
