@@ -296,13 +296,13 @@ func (p *Provider) SignGet(ctx context.Context, req providers.GetRequest) (provi
 	}
 	q := url.Values{}
 	if req.ResponseContentType != "" {
-		if err := checkHeaderValue("response content type", req.ResponseContentType); err != nil {
+		if err := checkQueryValue("response content type", req.ResponseContentType); err != nil {
 			return providers.Recipe{}, err
 		}
 		q.Set("response-content-type", req.ResponseContentType)
 	}
 	if req.ResponseContentDisposition != "" {
-		if err := checkHeaderValue("response content disposition", req.ResponseContentDisposition); err != nil {
+		if err := checkQueryValue("response content disposition", req.ResponseContentDisposition); err != nil {
 			return providers.Recipe{}, err
 		}
 		q.Set("response-content-disposition", req.ResponseContentDisposition)
@@ -448,6 +448,18 @@ func checkHeaderValue(what, v string) error {
 	for _, r := range v {
 		if r < 0x20 || r > 0x7e {
 			return providers.Errorf(providers.InvalidArgument, "%s: only printable ASCII is allowed", what)
+		}
+	}
+	return nil
+}
+
+// checkQueryValue rejects control characters in a signed response
+// override. UTF-8 is allowed: it travels percent-encoded in the query, and
+// GCS echoes it as the response header.
+func checkQueryValue(what, v string) error {
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return providers.Errorf(providers.InvalidArgument, "%s: control characters are not allowed", what)
 		}
 	}
 	return nil
