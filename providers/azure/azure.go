@@ -165,24 +165,30 @@ func (p *Provider) Configure(ctx context.Context, cfg providers.StoreConfig) err
 		return invalid("config.endpoint: %v", err)
 	}
 
-	p.mu.Lock()
-	p.cfg = st
-	p.mu.Unlock()
+	err = p.probe(ctx, st)
+	if err == nil || providers.CodeOf(err) == providers.Unavailable {
+		p.mu.Lock()
+		p.cfg = st
+		p.mu.Unlock()
+	}
+	return err
+}
 
-	cctx, cancel := context.WithTimeout(ctx, opTimeout)
+// probe checks that the container exists and, in azure_ad mode, fetches
+// the first delegation key, so that a missing container or role shows at
+// start rather than at the first upload.
+func (p *Provider) probe(ctx context.Context, st *store) error {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	if _, err := st.client.GetProperties(cctx, nil); err != nil {
-		e := mapError(err, "container "+s.container)
+	if _, err := st.client.GetProperties(ctx, nil); err != nil {
+		e := mapError(err, "container "+st.container)
 		if providers.CodeOf(e) == providers.NotFound {
-			return invalid("config.container: container %q does not exist in account %q", s.container, s.account)
+			return invalid("config.container: container %q does not exist in account %q", st.settings.container, st.account)
 		}
 		return e
 	}
 	if st.keys != nil {
-		// Fetch the first delegation key now, so a missing role
-		// (generateUserDelegationKey) shows at start rather than at the
-		// first upload.
-		if _, err := st.keys.keyFor(cctx, p.now().Add(time.Minute)); err != nil {
+		if _, err := st.keys.keyFor(ctx, p.now().Add(time.Minute)); err != nil {
 			return mapError(err, "user delegation key")
 		}
 	}

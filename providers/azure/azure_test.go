@@ -529,7 +529,7 @@ func TestAzureADSigning(t *testing.T) {
 
 // udcFixture builds a UserDelegationCredential the way the SDK does from a
 // Get User Delegation Key response.
-func udcFixture(t *testing.T, start, expiry time.Time) *service.UserDelegationCredential {
+func udcFixture(t testing.TB, start, expiry time.Time) *service.UserDelegationCredential {
 	t.Helper()
 	body := fmt.Sprintf(`<?xml version="1.0" encoding="utf-8"?><UserDelegationKey><SignedOid>oid</SignedOid><SignedTid>tid</SignedTid><SignedStart>%s</SignedStart><SignedExpiry>%s</SignedExpiry><SignedService>b</SignedService><SignedVersion>%s</SignedVersion><Value>%s</Value></UserDelegationKey>`,
 		start.Format(time.RFC3339), expiry.Format(time.RFC3339), SASVersion, testKey)
