@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -217,6 +220,28 @@ func TestS3Bindings(t *testing.T) {
 				obj, err := env.p.Head(ctx, "bind/meta")
 				if err != nil || obj.Metadata["owner"] != "alice" || obj.ContentType != "text/plain" || obj.Size != int64(len(body)) {
 					t.Errorf("Head = %+v, %v", obj, err)
+				}
+			})
+
+			t.Run("crc32c", func(t *testing.T) {
+				body := []byte("crc32c bound body")
+				sum := crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli))
+				value := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, sum))
+				r := sign(providers.PutRequest{Key: "bind/crc", ContentType: "text/plain", Size: int64(len(body)),
+					Checksum: &providers.Checksum{Algorithm: providers.CRC32C, Value: value}})
+				other := bytes.Clone(body)
+				other[0] ^= 0xff
+				if st, _, _ := sendRecipe(t, r, other, nil); !rejected(st) {
+					t.Errorf("body not matching the signed crc32c: status %d, want 4xx", st)
+				}
+				if _, err := env.p.Head(ctx, "bind/crc"); !errors.Is(err, providers.ErrNotFound) {
+					t.Errorf("object exists after a rejected PUT: %v", err)
+				}
+				if st, _, rb := sendRecipe(t, r, body, nil); st != 200 {
+					t.Fatalf("matching body: status %d: %s", st, rb)
+				}
+				if obj, err := env.p.Head(ctx, "bind/crc"); err != nil || obj.Checksums[providers.CRC32C] != value {
+					t.Errorf("Head = %+v, %v; want crc32c %s", obj, err, value)
 				}
 			})
 

@@ -78,7 +78,7 @@ func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 		SignDelete:             true,
 		BindsContentLength:     true,
 		BindsContentType:       true,
-		BindsChecksums:         []providers.ChecksumAlgorithm{providers.SHA256, providers.MD5},
+		BindsChecksums:         []providers.ChecksumAlgorithm{providers.SHA256, providers.MD5, providers.CRC32C},
 		BindsCreateOnly:        true,
 		GetOverrides:           true,
 		MaxExpiry:              maxExpiry,

@@ -290,6 +290,14 @@ func TestSignMatchesPresignClient(t *testing.T) {
 				},
 				extraQ: url.Values{"x-id": {"PutObject"}},
 			},
+			{
+				name: "put crc32c",
+				put:  providers.PutRequest{Key: key, ContentType: "text/plain", Size: 17, TTL: time.Minute, Checksum: &providers.Checksum{Algorithm: providers.CRC32C, Value: "yZRlqg=="}},
+				sdk: func() (*url.URL, http.Header) {
+					return presignPut(t, pc, &s3.PutObjectInput{Bucket: aws.String("media"), Key: aws.String(key), ContentType: aws.String("text/plain"), ContentLength: aws.Int64(17), ChecksumCRC32C: aws.String("yZRlqg==")}, time.Minute)
+				},
+				extraQ: url.Values{"x-id": {"PutObject"}},
+			},
 		}
 		for _, tc := range cases {
 			t.Run(fmt.Sprintf("path_style=%v/%s", style, tc.name), func(t *testing.T) {
@@ -425,7 +433,8 @@ func TestSignPutRecipe(t *testing.T) {
 		{Key: "k", Size: 1, TTL: 8 * 24 * time.Hour},
 		{Key: "k", Size: 1, TTL: time.Minute, ContentType: "text/plain\r\nX-Evil: 1"},
 		{Key: "k", Size: 1, TTL: time.Minute, Checksum: &providers.Checksum{Algorithm: providers.SHA256, Value: "abc"}},
-		{Key: "k", Size: 1, TTL: time.Minute, Checksum: &providers.Checksum{Algorithm: providers.CRC32C, Value: "AAAAAA=="}},
+		{Key: "k", Size: 1, TTL: time.Minute, Checksum: &providers.Checksum{Algorithm: providers.CRC32C, Value: "AAAAAAAA"}},
+		{Key: "k", Size: 1, TTL: time.Minute, Checksum: &providers.Checksum{Algorithm: "sha1", Value: "AAAAAA=="}},
 		{Key: "k", Size: 1, TTL: time.Minute, Metadata: map[string]string{"bad name": "v"}},
 		{Key: "k", Size: 1, TTL: time.Minute, Metadata: map[string]string{"n": "caf\u00e9"}},
 		{Key: "k", Size: 1, TTL: time.Minute, Metadata: map[string]string{"n": strings.Repeat("x", 3000)}},

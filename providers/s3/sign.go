@@ -23,7 +23,7 @@ const emptySHA256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
 const maxMetadataSize = 2 << 10
 
 // SignPut signs a PUT that binds the exact Content-Length, the Content-Type,
-// the checksum (x-amz-checksum-sha256 or Content-MD5), If-None-Match: * when
+// the checksum (x-amz-checksum-sha256, x-amz-checksum-crc32c or Content-MD5), If-None-Match: * when
 // CreateOnly is set, and every x-amz-meta-* header. Recipe.Headers holds all
 // of them except Content-Length, which HTTP clients derive from the body
 // (browsers refuse to set it).
@@ -257,8 +257,10 @@ func checksumHeader(c providers.Checksum) (string, error) {
 		name, size = "x-amz-checksum-sha256", 32
 	case providers.MD5:
 		name, size = "Content-MD5", 16
+	case providers.CRC32C:
+		name, size = "x-amz-checksum-crc32c", 4
 	default:
-		return "", providers.Errorf(providers.InvalidArgument, "checksum algorithm %q is not bound by S3 uploads (use sha256 or md5)", c.Algorithm)
+		return "", providers.Errorf(providers.InvalidArgument, "checksum algorithm %q is not bound by S3 uploads (use sha256, md5 or crc32c)", c.Algorithm)
 	}
 	raw, err := base64.StdEncoding.DecodeString(c.Value)
 	if err != nil || len(raw) != size {
