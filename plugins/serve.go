@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -21,6 +22,11 @@ import (
 // (trace, debug, info, warn, error); the default is info. The host passes it
 // through its environment allowlist.
 const LogLevelEnv = "VALET_PLUGIN_LOG_LEVEL"
+
+// ParentPIDEnv names the variable through which the host tells a plugin
+// its own pid, so that a plugin whose host died while it was still starting
+// notices too (its parent pid at startup would already be init's).
+const ParentPIDEnv = "VALET_PLUGIN_PARENT_PID"
 
 // parentPoll is how often a plugin checks that the process that started it
 // is still alive.
@@ -49,7 +55,11 @@ func Serve(p providers.Provider) {
 		logger.Error("plugins.Serve called with a nil provider")
 		os.Exit(1)
 	}
-	go watchParent(logger, os.Getppid())
+	ppid := os.Getppid()
+	if v, err := strconv.Atoi(os.Getenv(ParentPIDEnv)); err == nil && v > 0 {
+		ppid = v
+	}
+	go watchParent(logger, ppid)
 
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  wire.Handshake,
@@ -74,7 +84,7 @@ func Serve(p providers.Provider) {
 func watchParent(logger hclog.Logger, ppid int) {
 	t := time.NewTicker(parentPoll)
 	defer t.Stop()
-	for range t.C {
+	for ; ; <-t.C {
 		if os.Getppid() != ppid {
 			logger.Warn("host process is gone; plugin exiting", "host_pid", ppid)
 			os.Exit(2)

@@ -200,7 +200,7 @@ func newHost(t testing.TB, mod func(*host.Options)) *host.Host {
 	opts := host.Options{
 		Executable: exe,
 		Builtins:   []string{"test"},
-		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Warn, Output: testWriter{t}}),
+		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Info, Output: testWriter{t}}),
 	}
 	if mod != nil {
 		mod(&opts)

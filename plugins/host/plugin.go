@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/valetgw/valet/plugins"
 	"github.com/valetgw/valet/plugins/internal/convert"
 	"github.com/valetgw/valet/plugins/internal/wire"
 	pb "github.com/valetgw/valet/plugins/proto/v1"
@@ -160,7 +163,7 @@ func (p *Plugin) launch(ctx context.Context) (*instance, error) {
 		return nil, err
 	}
 	cmd := exec.Command(p.exe, p.args...)
-	cmd.Env = p.h.env
+	cmd.Env = append(slices.Clip(p.h.env), fmt.Sprintf("%s=%d", plugins.ParentPIDEnv, os.Getpid()))
 	// Own process group, so Close can kill whatever the plugin spawned;
 	// Pdeathsig as a first line of defence if the host dies (the plugin
 	// also watches its parent itself, see plugins.Serve).
@@ -285,10 +288,11 @@ func (p *Plugin) supervise() {
 				return
 			case <-time.After(backoff):
 			}
+			began := time.Now()
 			next, err := p.launch(p.ctx)
 			if err == nil {
 				p.setUp(next)
-				p.log.Info("plugin restarted", "pid", next.pid, "backoff", backoff)
+				p.log.Info("plugin restarted", "pid", next.pid, "backoff", backoff, "launch", time.Since(began).Round(time.Millisecond))
 				break
 			}
 			why = "restart failed: " + err.Error()
