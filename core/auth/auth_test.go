@@ -84,12 +84,16 @@ func TestHS256(t *testing.T) {
 		t.Fatalf("valid token: %+v %v", p, err)
 	}
 	bad := map[string]func(*jwt.Builder) *jwt.Builder{
-		"expired":         func(b *jwt.Builder) *jwt.Builder { return b.Expiration(now.Add(-time.Minute)) },
-		"not yet valid":   func(b *jwt.Builder) *jwt.Builder { return b.NotBefore(now.Add(time.Minute)) },
-		"wrong issuer":    func(b *jwt.Builder) *jwt.Builder { return b.Issuer("evil") },
-		"wrong audience":  func(b *jwt.Builder) *jwt.Builder { return b.Audience([]string{"other"}) },
-		"no subject":      func(b *jwt.Builder) *jwt.Builder { return b.Subject("") },
-		"no exp":          func(b *jwt.Builder) *jwt.Builder { tk, _ := b.Build(); _ = tk.Remove("exp"); return jwt.NewBuilder().Subject("alice").Issuer("iss").Audience([]string{"aud"}) },
+		"expired":        func(b *jwt.Builder) *jwt.Builder { return b.Expiration(now.Add(-time.Minute)) },
+		"not yet valid":  func(b *jwt.Builder) *jwt.Builder { return b.NotBefore(now.Add(time.Minute)) },
+		"wrong issuer":   func(b *jwt.Builder) *jwt.Builder { return b.Issuer("evil") },
+		"wrong audience": func(b *jwt.Builder) *jwt.Builder { return b.Audience([]string{"other"}) },
+		"no subject":     func(b *jwt.Builder) *jwt.Builder { return b.Subject("") },
+		"no exp": func(b *jwt.Builder) *jwt.Builder {
+			tk, _ := b.Build()
+			_ = tk.Remove("exp")
+			return jwt.NewBuilder().Subject("alice").Issuer("iss").Audience([]string{"aud"})
+		},
 	}
 	for name, mod := range bad {
 		if _, err := a.Authenticate(ctx, signWith(t, jwa.HS256(), []byte(secret), "", mod)); !errors.Is(err, ErrInvalidCredentials) {

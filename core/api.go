@@ -1,0 +1,704 @@
+package core
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/valetgw/valet/core/keys"
+	"github.com/valetgw/valet/core/policy"
+	"github.com/valetgw/valet/core/problem"
+	"github.com/valetgw/valet/core/tokens"
+	"github.com/valetgw/valet/providers"
+)
+
+// Wire types. Field names are the API contract (see openapi.json).
+
+type uploadRequest struct {
+	Filename       string            `json:"filename"`
+	ContentType    string            `json:"content_type"`
+	Size           *int64            `json:"size"`
+	ChecksumSHA256 string            `json:"checksum_sha256,omitempty"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	Key            string            `json:"key,omitempty"`
+	Multipart      bool              `json:"multipart,omitempty"`
+}
+
+type multipartPlan struct {
+	PartSize  int64 `json:"part_size"`
+	PartCount int   `json:"part_count"`
+}
+
+type partRecipe struct {
+	PartNumber int               `json:"part_number"`
+	Method     string            `json:"method"`
+	URL        string            `json:"url"`
+	Headers    map[string]string `json:"headers"`
+	ExpiresAt  time.Time         `json:"expires_at"`
+}
+
+type uploadResponse struct {
+	UploadID  string            `json:"upload_id"`
+	Key       string            `json:"key"`
+	Method    string            `json:"method,omitempty"`
+	URL       string            `json:"url,omitempty"`
+	Headers   map[string]string `json:"headers,omitempty"`
+	Multipart *multipartPlan    `json:"multipart,omitempty"`
+	Parts     []partRecipe      `json:"parts,omitempty"`
+	ExpiresAt time.Time         `json:"expires_at"`
+}
+
+type objectJSON struct {
+	Key          string            `json:"key"`
+	Size         int64             `json:"size"`
+	ContentType  string            `json:"content_type"`
+	ETag         string            `json:"etag,omitempty"`
+	LastModified *time.Time        `json:"last_modified,omitempty"`
+	URL          string            `json:"url,omitempty"`
+	Headers      map[string]string `json:"headers,omitempty"`
+	ExpiresAt    *time.Time        `json:"expires_at,omitempty"`
+}
+
+func toObject(o providers.Object) objectJSON {
+	j := objectJSON{Key: o.Key, Size: o.Size, ContentType: o.ContentType, ETag: o.ETag}
+	if !o.LastModified.IsZero() {
+		lm := o.LastModified.UTC()
+		j.LastModified = &lm
+	}
+	return j
+}
+
+func bad(code, detail string) *problem.Problem {
+	return problem.New(http.StatusBadRequest, code, detail)
+}
+
+// allow evaluates the store's rule for op.
+func (c *call) allow(r *http.Request, op policy.Op, in policy.Input) error {
+	in.Subject, in.Claims = c.who.Subject, c.who.Claims
+	if err := c.store.rules.For(op).Allow(r.Context(), in); err != nil {
+		return problem.New(http.StatusForbidden, "policy_denied", fmt.Sprintf("the store's %s rule does not allow this", op))
+	}
+	return nil
+}
+
+var metaKey = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
+func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req uploadRequest
+	if err := decode(r, &req, false); err != nil {
+		return err
+	}
+	st, lim, caps := c.store, c.store.cfg.Limits, c.store.info.Capabilities
+	if req.Size == nil || *req.Size < 0 {
+		return bad("invalid_size", "size is required and must not be negative")
+	}
+	size := *req.Size
+	if lim.MaxSize > 0 && size > int64(lim.MaxSize) {
+		return problem.New(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("size %d exceeds the store's limit of %d bytes", size, lim.MaxSize))
+	}
+	ct := req.ContentType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || !strings.Contains(mt, "/") {
+		return bad("invalid_content_type", "content_type is not a valid media type")
+	}
+	if !typeAllowed(mt, lim.ContentTypes) {
+		return problem.New(http.StatusUnsupportedMediaType, "content_type_not_allowed", fmt.Sprintf("content type %s is not allowed in this store", mt))
+	}
+	var sum *providers.Checksum
+	if req.ChecksumSHA256 != "" {
+		if b, err := base64.StdEncoding.DecodeString(req.ChecksumSHA256); err != nil || len(b) != sha256.Size {
+			return bad("invalid_checksum", "checksum_sha256 must be the base64 of a 32-byte sha256 digest")
+		}
+		sum = &providers.Checksum{Algorithm: providers.SHA256, Value: req.ChecksumSHA256}
+	}
+	if len(req.Metadata) > 16 {
+		return bad("invalid_metadata", "at most 16 metadata entries")
+	}
+	metaBytes := 0
+	for k, v := range req.Metadata {
+		metaBytes += len(k) + len(v)
+		if !metaKey.MatchString(k) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
+			return bad("invalid_metadata", "metadata keys are lower-case letters, digits and '-'; values printable ASCII")
+		}
+	}
+	if metaBytes > 2048 {
+		return bad("invalid_metadata", "metadata exceeds 2 KiB")
+	}
+
+	key := req.Key
+	clientKey := key != ""
+	if clientKey {
+		if !st.cfg.AllowClientKeys {
+			return problem.New(http.StatusForbidden, "client_keys_not_allowed", "this store chooses keys itself; omit key")
+		}
+		if err := keys.Validate(key); err != nil {
+			return bad("invalid_key", err.Error())
+		}
+	} else {
+		key, err = st.tmpl.Render(keys.Values{Subject: c.who.Subject, UUID: uuid.NewString(), Filename: req.Filename, Now: s.now()})
+		if err != nil {
+			return bad("invalid_key", "the key template gives an invalid key for this subject or filename")
+		}
+	}
+	c.rec.key = key
+	if err := c.allow(r, policy.Upload, policy.Input{Key: key, Prefix: keys.Dir(key), Size: size, ContentType: mt}); err != nil {
+		return err
+	}
+
+	now := s.now()
+	idExpiry := now.Add(lim.UploadTTL)
+	tok := tokens.Upload{Store: st.name, Key: key, Subject: c.who.Subject, Size: size, ContentType: ct, ChecksumSHA256: req.ChecksumSHA256}
+	multipart := req.Multipart || size > int64(lim.MultipartThreshold)
+	if multipart && !caps.Multipart {
+		if req.Multipart || !caps.SignPut {
+			return problem.New(http.StatusNotImplemented, "multipart_unsupported", "this store's provider has no multipart uploads")
+		}
+		multipart = false
+	}
+	if !multipart {
+		if !caps.SignPut {
+			return problem.New(http.StatusNotImplemented, "unsupported", "this store's provider cannot sign uploads")
+		}
+		rc, err := st.provider.SignPut(r.Context(), providers.PutRequest{
+			Key: key, ContentType: ct, Size: size, Checksum: sum, Metadata: req.Metadata,
+			CreateOnly: caps.BindsCreateOnly && !clientKey, TTL: st.ttl(0, lim.PutTTL),
+		})
+		if err := s.provider(c, "sign_put", err); err != nil {
+			return err
+		}
+		tok.ExpiresAt = later(idExpiry, rc.ExpiresAt)
+		id, err := c.st.sealer.Seal(tok)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, uploadResponse{UploadID: id, Key: key, Method: rc.Method, URL: rc.URL, Headers: nonNil(rc.Headers), ExpiresAt: rc.ExpiresAt.UTC()})
+		return nil
+	}
+
+	partSize, count, err := planParts(size, int64(lim.PartSize), caps)
+	if err != nil {
+		if errors.Is(err, errTooManyParts) {
+			return problem.New(http.StatusRequestEntityTooLarge, "too_large", err.Error())
+		}
+		return bad("invalid_size", err.Error())
+	}
+	mu, err := st.provider.CreateMultipart(r.Context(), providers.CreateMultipartRequest{
+		Key: key, ContentType: ct, Size: size, PartSize: partSize, Metadata: req.Metadata, TTL: lim.UploadTTL,
+	})
+	if err := s.provider(c, "create_multipart", err); err != nil {
+		return err
+	}
+	tok.ProviderUploadID, tok.PartSize, tok.PartCount, tok.ExpiresAt = mu.UploadID, partSize, count, idExpiry
+	nums := make([]int, min(count, firstBatch))
+	for i := range nums {
+		nums[i] = i + 1
+	}
+	parts, err := s.sign(r, c, tok, nums)
+	if err == nil {
+		var id string
+		if id, err = c.st.sealer.Seal(tok); err == nil {
+			writeJSON(w, http.StatusCreated, uploadResponse{UploadID: id, Key: key, Multipart: &multipartPlan{PartSize: partSize, PartCount: count}, Parts: parts, ExpiresAt: idExpiry.UTC()})
+			return nil
+		}
+	}
+	// Do not leak an upload nobody can finish.
+	_ = st.provider.AbortMultipart(r.Context(), providers.MultipartRef{Key: key, UploadID: mu.UploadID})
+	return err
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func nonNil(h map[string]string) map[string]string {
+	if h == nil {
+		return map[string]string{}
+	}
+	return h
+}
+
+// typeAllowed matches a media type against patterns such as "video/*".
+func typeAllowed(mt string, patterns []string) bool {
+	if len(patterns) == 0 {
+		return true
+	}
+	typ, _, _ := strings.Cut(mt, "/")
+	for _, p := range patterns {
+		p = strings.ToLower(p)
+		if p == "*" || p == "*/*" || p == mt || (strings.HasSuffix(p, "/*") && strings.TrimSuffix(p, "/*") == typ) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) sign(r *http.Request, c *call, u tokens.Upload, nums []int) ([]partRecipe, error) {
+	specs := make([]providers.PartSpec, len(nums))
+	for i, n := range nums {
+		specs[i] = providers.PartSpec{Number: n, Size: partLen(u.Size, u.PartSize, u.PartCount, n)}
+	}
+	rcs, err := c.store.provider.SignParts(r.Context(), providers.SignPartsRequest{
+		Key: u.Key, UploadID: u.ProviderUploadID, Parts: specs, TTL: c.store.ttl(0, c.store.cfg.Limits.PutTTL),
+	})
+	if err := s.provider(c, "sign_parts", err); err != nil {
+		return nil, err
+	}
+	out := make([]partRecipe, len(rcs))
+	for i, p := range rcs {
+		out[i] = partRecipe{PartNumber: p.Number, Method: p.Recipe.Method, URL: p.Recipe.URL, Headers: nonNil(p.Recipe.Headers), ExpiresAt: p.Recipe.ExpiresAt.UTC()}
+	}
+	return out, nil
+}
+
+func (s *Server) multipartUpload(r *http.Request, c *call) (tokens.Upload, error) {
+	u, err := s.openUpload(r, c)
+	if err != nil {
+		return u, err
+	}
+	if !u.Multipart() {
+		return u, problem.New(http.StatusConflict, "not_multipart", "this upload is a single PUT; it has no parts")
+	}
+	return u, nil
+}
+
+func (s *Server) signParts(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.multipartUpload(r, c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		PartNumbers []int `json:"part_numbers"`
+	}
+	if err := decode(r, &req, false); err != nil {
+		return err
+	}
+	if len(req.PartNumbers) == 0 || len(req.PartNumbers) > MaxPartsPerBatch {
+		return bad("invalid_parts", fmt.Sprintf("part_numbers must list 1 to %d parts", MaxPartsPerBatch))
+	}
+	seen := map[int]bool{}
+	for _, n := range req.PartNumbers {
+		if n < 1 || n > u.PartCount || seen[n] {
+			return bad("invalid_parts", fmt.Sprintf("part numbers must be distinct and between 1 and %d", u.PartCount))
+		}
+		seen[n] = true
+	}
+	parts, err := s.sign(r, c, u, req.PartNumbers)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"parts": parts})
+	return nil
+}
+
+type partJSON struct {
+	PartNumber int    `json:"part_number"`
+	Size       int64  `json:"size"`
+	ETag       string `json:"etag,omitempty"`
+}
+
+func (s *Server) listParts(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.multipartUpload(r, c)
+	if err != nil {
+		return err
+	}
+	parts, err := c.store.provider.ListParts(r.Context(), providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID})
+	if err := s.provider(c, "list_parts", err); err != nil {
+		return err
+	}
+	out := make([]partJSON, len(parts))
+	for i, p := range parts {
+		out[i] = partJSON{PartNumber: p.Number, Size: p.Size, ETag: p.ETag}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"parts": out, "part_size": u.PartSize, "part_count": u.PartCount})
+	return nil
+}
+
+func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.openUpload(r, c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Parts []struct {
+			PartNumber int    `json:"part_number"`
+			ETag       string `json:"etag,omitempty"`
+		} `json:"parts"`
+	}
+	if err := decode(r, &req, true); err != nil {
+		return err
+	}
+	st, caps := c.store, c.store.info.Capabilities
+	var obj providers.Object
+	if u.Multipart() {
+		ref := providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}
+		var listed map[int]string
+		need := len(req.Parts) == 0
+		for _, p := range req.Parts {
+			need = need || p.ETag == ""
+		}
+		if need {
+			// Resumed clients may not know every ETag; the provider does.
+			ps, err := st.provider.ListParts(r.Context(), ref)
+			if err := s.provider(c, "list_parts", err); err != nil {
+				return err
+			}
+			listed = map[int]string{}
+			for _, p := range ps {
+				listed[p.Number] = p.ETag
+			}
+		}
+		var parts []providers.CompletedPart
+		if len(req.Parts) == 0 {
+			for n := 1; n <= u.PartCount; n++ {
+				if _, ok := listed[n]; !ok {
+					return problem.New(http.StatusConflict, "parts_missing", fmt.Sprintf("part %d has not been uploaded", n))
+				}
+				parts = append(parts, providers.CompletedPart{Number: n, ETag: listed[n]})
+			}
+		} else {
+			prev := 0
+			for _, p := range req.Parts {
+				if p.PartNumber <= prev || p.PartNumber > u.PartCount {
+					return bad("invalid_parts", fmt.Sprintf("parts must be in ascending order, between 1 and %d", u.PartCount))
+				}
+				prev = p.PartNumber
+				etag := p.ETag
+				if etag == "" {
+					etag = listed[p.PartNumber]
+				}
+				parts = append(parts, providers.CompletedPart{Number: p.PartNumber, ETag: etag})
+			}
+		}
+		obj, err = st.provider.CompleteMultipart(r.Context(), providers.CompleteMultipartRequest{Key: u.Key, UploadID: u.ProviderUploadID, Parts: parts})
+		if err != nil {
+			_ = s.provider(c, "complete_multipart", err)
+			switch providers.CodeOf(err) {
+			case providers.FailedPrecondition, providers.InvalidArgument:
+				return problem.New(http.StatusConflict, "parts_invalid", "the parts are missing or do not match what was uploaded")
+			case providers.NotFound:
+				return problem.New(http.StatusConflict, "upload_missing", "the provider no longer knows this upload")
+			}
+			return err
+		}
+		if obj.Key == "" {
+			obj.Key = u.Key
+		}
+	} else {
+		obj, err = st.provider.Head(r.Context(), u.Key)
+		if providers.CodeOf(err) == providers.NotFound {
+			return problem.New(http.StatusConflict, "object_missing", "nothing was uploaded for this upload id")
+		}
+		if err := s.provider(c, "head", err); err != nil {
+			return err
+		}
+	}
+	if p := mismatch(u, obj); p != nil {
+		if st.cfg.ShouldDeleteOnMismatch(caps.BindsContentLength && caps.BindsContentType) {
+			if err := st.provider.Delete(r.Context(), u.Key); err != nil {
+				_ = s.provider(c, "delete", err)
+			} else {
+				p.Detail += "; the object was deleted"
+			}
+		}
+		return p
+	}
+	writeJSON(w, http.StatusOK, toObject(obj))
+	return nil
+}
+
+// mismatch compares a stored object with what the upload declared.
+func mismatch(u tokens.Upload, o providers.Object) *problem.Problem {
+	if o.Size != u.Size {
+		return problem.New(http.StatusConflict, "size_mismatch", fmt.Sprintf("the object has %d bytes, %d were declared", o.Size, u.Size))
+	}
+	want, _, _ := mime.ParseMediaType(u.ContentType)
+	got, _, err := mime.ParseMediaType(o.ContentType)
+	if err != nil || !strings.EqualFold(got, want) {
+		return problem.New(http.StatusConflict, "content_type_mismatch", "the object's content type differs from the declared one")
+	}
+	if u.ChecksumSHA256 != "" {
+		if v, ok := o.Checksums[providers.SHA256]; ok && v != u.ChecksumSHA256 {
+			return problem.New(http.StatusConflict, "checksum_mismatch", "the object's sha256 differs from the declared one")
+		}
+	}
+	return nil
+}
+
+func (s *Server) abort(w http.ResponseWriter, r *http.Request, c *call) error {
+	u, err := s.openUpload(r, c)
+	if err != nil {
+		return err
+	}
+	if u.Multipart() {
+		err := c.store.provider.AbortMultipart(r.Context(), providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID})
+		if err := s.provider(c, "abort_multipart", err); err != nil {
+			return err
+		}
+	}
+	// A single PUT has nothing to abort: its URL simply expires.
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) objectKey(r *http.Request, c *call) (string, error) {
+	key := r.PathValue("key")
+	c.rec.key = key
+	if err := keys.Validate(key); err != nil {
+		return "", bad("invalid_key", err.Error())
+	}
+	return key, nil
+}
+
+func (s *Server) getObject(w http.ResponseWriter, r *http.Request, c *call) error {
+	key, err := s.objectKey(r, c)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	var ttl time.Duration
+	if v := q.Get("ttl"); v != "" {
+		if ttl, err = parseTTL(v); err != nil {
+			return bad("invalid_ttl", "ttl must be a duration like 5m or a number of seconds")
+		}
+	}
+	disp := q.Get("disposition")
+	if disp != "" && disp != "inline" && disp != "attachment" {
+		return bad("invalid_disposition", "disposition must be inline or attachment")
+	}
+	redirect := false
+	if v := q.Get("redirect"); v != "" {
+		if redirect, err = strconv.ParseBool(v); err != nil {
+			return bad("invalid_redirect", "redirect must be true or false")
+		}
+	}
+	if err := c.allow(r, policy.Read, policy.Input{Key: key, Prefix: keys.Dir(key)}); err != nil {
+		return err
+	}
+	st := c.store
+	var obj providers.Object
+	if !redirect {
+		// Redirects skip the HEAD: a seeking player asks often, and the
+		// storage server answers 404 itself.
+		obj, err = st.provider.Head(r.Context(), key)
+		if providers.CodeOf(err) == providers.NotFound {
+			return problem.New(http.StatusNotFound, "object_not_found", "no such object")
+		}
+		if err := s.provider(c, "head", err); err != nil {
+			return err
+		}
+	}
+	gr := providers.GetRequest{Key: key, TTL: st.ttl(ttl, st.cfg.Limits.GetTTL)}
+	if fn := q.Get("filename"); disp != "" || fn != "" {
+		if disp == "" {
+			disp = "attachment"
+		}
+		if fn == "" && disp == "attachment" {
+			fn = path.Base(key)
+		}
+		gr.ResponseContentDisposition = ContentDisposition(disp, fn)
+		if !st.info.Capabilities.GetOverrides {
+			return problem.New(http.StatusNotImplemented, "overrides_unsupported", "this store's provider cannot set Content-Disposition on downloads")
+		}
+	}
+	rc, err := st.provider.SignGet(r.Context(), gr)
+	if err := s.provider(c, "sign_get", err); err != nil {
+		return err
+	}
+	if redirect {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		http.Redirect(w, r, rc.URL, http.StatusFound)
+		return nil
+	}
+	j := toObject(obj)
+	j.Key = key
+	exp := rc.ExpiresAt.UTC()
+	j.URL, j.ExpiresAt = rc.URL, &exp
+	if len(rc.Headers) > 0 {
+		j.Headers = rc.Headers
+	}
+	writeJSON(w, http.StatusOK, j)
+	return nil
+}
+
+func parseTTL(v string) (time.Duration, error) {
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, errors.New("bad ttl")
+	}
+	return d, nil
+}
+
+// ContentDisposition builds an RFC 6266 header value: an ASCII fallback
+// filename plus filename* (RFC 8187, UTF-8) when the name is not plain
+// ASCII.
+func ContentDisposition(disposition, filename string) string {
+	if filename == "" {
+		return disposition
+	}
+	filename = keys.SanitizeFilename(filename)
+	var ascii strings.Builder
+	plain := true
+	for _, r := range filename {
+		switch {
+		case r == '"' || r == '\\':
+			ascii.WriteByte('_')
+			plain = false
+		case r < 0x20 || r > 0x7e:
+			ascii.WriteByte('_')
+			plain = false
+		default:
+			ascii.WriteRune(r)
+		}
+	}
+	v := disposition + `; filename="` + ascii.String() + `"`
+	if !plain {
+		v += "; filename*=UTF-8''" + strings.ReplaceAll(url.PathEscape(filename), "+", "%2B")
+	}
+	return v
+}
+
+func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, c *call) error {
+	key, err := s.objectKey(r, c)
+	if err != nil {
+		return err
+	}
+	if err := c.allow(r, policy.Delete, policy.Input{Key: key, Prefix: keys.Dir(key)}); err != nil {
+		return err
+	}
+	if err := s.provider(c, "delete", c.store.provider.Delete(r.Context(), key)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, c *call) error {
+	q := r.URL.Query()
+	prefix := q.Get("prefix")
+	c.rec.key = prefix
+	if err := keys.ValidatePrefix(prefix); err != nil {
+		return bad("invalid_prefix", err.Error())
+	}
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return bad("invalid_limit", "limit must be a positive integer")
+		}
+		limit = min(n, 1000)
+	}
+	if err := c.allow(r, policy.List, policy.Input{Key: prefix, Prefix: prefix}); err != nil {
+		return err
+	}
+	page, err := c.store.provider.List(r.Context(), providers.ListRequest{Prefix: prefix, Cursor: q.Get("cursor"), Limit: limit})
+	if err := s.provider(c, "list", err); err != nil {
+		return err
+	}
+	objs := make([]objectJSON, len(page.Objects))
+	for i, o := range page.Objects {
+		objs[i] = toObject(o)
+	}
+	out := map[string]any{"objects": objs}
+	if page.NextCursor != "" {
+		out["next_cursor"] = page.NextCursor
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type storeJSON struct {
+	Name         string          `json:"name"`
+	Provider     string          `json:"provider"`
+	KeyPrefix    string          `json:"key_prefix"`
+	Permissions  map[string]bool `json:"permissions"`
+	Limits       limitsJSON      `json:"limits"`
+	Capabilities capsJSON        `json:"capabilities"`
+}
+
+type limitsJSON struct {
+	MaxSize            int64    `json:"max_size"`
+	ContentTypes       []string `json:"content_types"`
+	MultipartThreshold int64    `json:"multipart_threshold"`
+	PartSize           int64    `json:"part_size"`
+	PutTTLSeconds      int64    `json:"put_ttl_seconds"`
+	GetTTLSeconds      int64    `json:"get_ttl_seconds"`
+	MaxTTLSeconds      int64    `json:"max_ttl_seconds"`
+	AllowClientKeys    bool     `json:"allow_client_keys"`
+}
+
+type capsJSON struct {
+	Multipart           bool     `json:"multipart"`
+	MultipartNeedsETags bool     `json:"multipart_needs_etags"`
+	MinPartSize         int64    `json:"min_part_size"`
+	MaxPartSize         int64    `json:"max_part_size"`
+	MaxParts            int      `json:"max_parts"`
+	BindsContentLength  bool     `json:"binds_content_length"`
+	BindsContentType    bool     `json:"binds_content_type"`
+	BindsChecksums      []string `json:"binds_checksums"`
+	GetOverrides        bool     `json:"get_overrides"`
+	MaxExpirySeconds    int64    `json:"max_expiry_seconds"`
+}
+
+func (s *Server) listStores(w http.ResponseWriter, r *http.Request, c *call) error {
+	out := []storeJSON{}
+	for _, name := range c.st.cfg.StoreNames() {
+		st := c.st.stores[name]
+		prefix := st.tmpl.Prefix(c.who.Subject)
+		in := policy.Input{Subject: c.who.Subject, Claims: c.who.Claims, Key: prefix, Prefix: prefix}
+		perms := map[string]bool{}
+		any := false
+		for _, op := range policy.Ops {
+			ok := st.rules.For(op).Allow(r.Context(), in) == nil
+			perms[string(op)] = ok
+			any = any || ok
+		}
+		if !any {
+			continue
+		}
+		l, cp := st.cfg.Limits, st.info.Capabilities
+		sums := []string{}
+		for _, a := range cp.BindsChecksums {
+			sums = append(sums, string(a))
+		}
+		cts := l.ContentTypes
+		if cts == nil {
+			cts = []string{}
+		}
+		out = append(out, storeJSON{
+			Name: name, Provider: st.cfg.Provider, KeyPrefix: prefix, Permissions: perms,
+			Limits: limitsJSON{
+				MaxSize: int64(l.MaxSize), ContentTypes: cts, MultipartThreshold: int64(l.MultipartThreshold), PartSize: int64(l.PartSize),
+				PutTTLSeconds: int64(st.ttl(0, l.PutTTL) / time.Second), GetTTLSeconds: int64(st.ttl(0, l.GetTTL) / time.Second),
+				MaxTTLSeconds: int64(st.ttl(l.MaxTTL, l.MaxTTL) / time.Second), AllowClientKeys: st.cfg.AllowClientKeys,
+			},
+			Capabilities: capsJSON{
+				Multipart: cp.Multipart, MultipartNeedsETags: cp.MultipartNeedsETags, MinPartSize: cp.MinPartSize, MaxPartSize: cp.MaxPartSize,
+				MaxParts: cp.MaxParts, BindsContentLength: cp.BindsContentLength, BindsContentType: cp.BindsContentType,
+				BindsChecksums: sums, GetOverrides: cp.GetOverrides, MaxExpirySeconds: int64(cp.MaxExpiry / time.Second),
+			},
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"stores": out})
+	return nil
+}

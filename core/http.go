@@ -1,0 +1,363 @@
+package core
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/core/problem"
+	"github.com/valetgw/valet/core/tokens"
+	"github.com/valetgw/valet/providers"
+)
+
+// MaxBodyBytes bounds every JSON request body; the API moves no file bytes.
+const MaxBodyBytes = 64 << 10
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// OpenAPI returns the OpenAPI 3.1 document served at /openapi.json.
+func OpenAPI() []byte { return slices.Clone(openAPIDoc) }
+
+// call is one API request in progress.
+type call struct {
+	st    *state
+	store *store
+	who   auth.Principal
+	rec   *record
+}
+
+// record collects what the request log line reports.
+type record struct {
+	store, op, key, subject, code string
+	err                           error
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	api := func(pattern, op string, needStore bool, h handlerFunc) {
+		mux.Handle(pattern, s.api(op, needStore, h))
+	}
+	api("POST /v1/stores/{store}/uploads", "upload.create", true, s.createUpload)
+	api("POST /v1/stores/{store}/uploads/{upload_id}/parts", "upload.sign_parts", true, s.signParts)
+	api("GET /v1/stores/{store}/uploads/{upload_id}/parts", "upload.list_parts", true, s.listParts)
+	api("POST /v1/stores/{store}/uploads/{upload_id}/complete", "upload.complete", true, s.complete)
+	api("DELETE /v1/stores/{store}/uploads/{upload_id}", "upload.abort", true, s.abort)
+	api("GET /v1/stores/{store}/objects/{key...}", "object.get", true, s.getObject)
+	api("DELETE /v1/stores/{store}/objects/{key...}", "object.delete", true, s.deleteObject)
+	api("GET /v1/stores/{store}/objects", "object.list", true, s.listObjects)
+	api("GET /v1/stores", "stores.list", false, s.listStores)
+	mux.Handle("OPTIONS /v1/", s.plain("cors.preflight", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	mux.Handle("GET /healthz", s.plain("healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	mux.Handle("GET /readyz", s.plain("readyz", s.readyz))
+	mux.Handle("GET /metrics", s.plain("metrics", promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{}).ServeHTTP))
+	mux.Handle("GET /openapi.json", s.plain("openapi", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPIDoc)
+	}))
+	mux.Handle("/", s.plain("root", func(w http.ResponseWriter, r *http.Request) {
+		if s.state.Load().cfg.Demo.Enabled && s.opts.Web != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			s.opts.Web.ServeHTTP(w, r)
+			return
+		}
+		problem.Write(w, problem.New(http.StatusNotFound, "not_found", "no such endpoint"))
+	}))
+	return mux
+}
+
+// statusWriter remembers the status for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// plain wraps a non-API handler with CORS, logging and metrics.
+func (s *Server) plain(op string, h http.HandlerFunc) http.Handler {
+	return s.instrument(op, func(w http.ResponseWriter, r *http.Request, rec *record) { h(w, r) })
+}
+
+func (s *Server) instrument(op string, h func(http.ResponseWriter, *http.Request, *record)) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := s.now()
+		w := &statusWriter{ResponseWriter: rw}
+		rec := &record{op: op}
+		s.cors(w, r)
+		h(w, r, rec)
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		elapsed := s.now().Sub(start)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(w.status)).Inc()
+		s.metrics.latency.WithLabelValues(route).Observe(elapsed.Seconds())
+		// Only the path is logged: queries may carry an access_token.
+		attrs := []slog.Attr{
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("op", rec.op),
+			slog.Int("status", w.status),
+			slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
+		}
+		for _, kv := range [][2]string{{"store", rec.store}, {"key", rec.key}, {"subject", rec.subject}, {"code", rec.code}} {
+			if kv[1] != "" {
+				attrs = append(attrs, slog.String(kv[0], kv[1]))
+			}
+		}
+		level := slog.LevelInfo
+		if rec.err != nil {
+			attrs = append(attrs, slog.String("error", rec.err.Error()))
+			level = slog.LevelError
+		}
+		s.log.LogAttrs(r.Context(), level, "request", attrs...)
+	})
+}
+
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	allowed := false
+	for _, o := range s.state.Load().cfg.Server.CORSOrigins {
+		if o == "*" || strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			allowed = true
+			break
+		}
+	}
+	if !allowed {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Expose-Headers", "Retry-After, Location")
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-API-Key")
+		h.Set("Access-Control-Max-Age", "600")
+	}
+}
+
+// api wraps an API handler: it authenticates, finds the store, bounds the
+// body and turns returned errors into problem documents.
+func (s *Server) api(op string, needStore bool, h handlerFunc) http.Handler {
+	return s.instrument(op, func(w http.ResponseWriter, r *http.Request, rec *record) {
+		st := s.state.Load()
+		c := &call{st: st, rec: rec}
+		err := func() error {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+			cred := auth.Credential(r)
+			if cred == "" && op == "object.get" {
+				// <video src> and <a href> cannot send headers.
+				cred = r.URL.Query().Get("access_token")
+			}
+			who, err := st.auth.Authenticate(r.Context(), cred)
+			if err != nil {
+				return authProblem(w, err)
+			}
+			c.who, rec.subject = who, who.Subject
+			if needStore {
+				name := r.PathValue("store")
+				rec.store = name
+				c.store = st.stores[name]
+				if c.store == nil {
+					return problem.New(http.StatusNotFound, "store_not_found", "no store named "+strconv.Quote(name))
+				}
+			}
+			return h(w, r, c)
+		}()
+		if err != nil {
+			s.writeError(w, c, err)
+		}
+	})
+}
+
+func authProblem(w http.ResponseWriter, err error) error {
+	switch {
+	case errors.Is(err, auth.ErrNoCredentials):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="valet"`)
+		return problem.New(http.StatusUnauthorized, "unauthenticated", "credentials required: send Authorization: Bearer <token>")
+	case errors.Is(err, auth.ErrUnavailable):
+		p := problem.New(http.StatusServiceUnavailable, "auth_unavailable", "token signing keys are not available yet")
+		p.RetryAfter = 5 * time.Second
+		return p
+	default:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="valet", error="invalid_token"`)
+		return problem.New(http.StatusUnauthorized, "invalid_token", "the credentials are invalid or expired")
+	}
+}
+
+// writeError renders err. Only problems and provider codes reach the
+// client; any other error text stays in the log.
+func (s *Server) writeError(w http.ResponseWriter, c *call, err error) {
+	var p *problem.Problem
+	switch {
+	case errors.As(err, &p):
+	case errors.Is(err, errBody):
+		p = problem.New(http.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds 64 KiB")
+	default:
+		p = providerProblem(err)
+		c.rec.err = err
+	}
+	c.rec.code = p.Code
+	problem.Write(w, p)
+}
+
+var errBody = errors.New("body too large")
+
+// providerProblem maps a provider error code to a status. The provider's
+// message is shown only for codes that describe the request.
+func providerProblem(err error) *problem.Problem {
+	code := providers.CodeOf(err)
+	msg := ""
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		msg = pe.Message
+	}
+	switch code {
+	case providers.NotFound:
+		return problem.New(http.StatusNotFound, "not_found", "not found")
+	case providers.InvalidArgument:
+		return problem.New(http.StatusBadRequest, "provider_invalid_argument", msg)
+	case providers.AlreadyExists:
+		return problem.New(http.StatusConflict, "already_exists", "the object already exists")
+	case providers.FailedPrecondition:
+		return problem.New(http.StatusConflict, "failed_precondition", msg)
+	case providers.Unimplemented:
+		return problem.New(http.StatusNotImplemented, "unsupported", "the store's provider does not support this")
+	case providers.Unavailable:
+		p := problem.New(http.StatusServiceUnavailable, "provider_unavailable", "the store's provider is unavailable; retry shortly")
+		p.RetryAfter = 5 * time.Second
+		return p
+	case providers.PermissionDenied:
+		return problem.New(http.StatusBadGateway, "provider_denied", "the storage backend refused the gateway's credentials")
+	default:
+		return problem.New(http.StatusBadGateway, "provider_error", "the store's provider failed")
+	}
+}
+
+// provider records a failed provider call in metrics and passes err on.
+func (s *Server) provider(c *call, op string, err error) error {
+	if err != nil {
+		s.metrics.providerErrors.WithLabelValues(c.store.name, op, string(providers.CodeOf(err))).Inc()
+	}
+	return err
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON body strictly; an empty body leaves v untouched when
+// optional.
+func decode(r *http.Request, v any, optional bool) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		if dec.More() {
+			return problem.New(http.StatusBadRequest, "invalid_request", "trailing data after the JSON body")
+		}
+		return nil
+	case errors.Is(err, io.EOF) && optional:
+		return nil
+	case errors.As(err, &mbe):
+		return errBody
+	default:
+		return problem.New(http.StatusBadRequest, "invalid_request", "invalid JSON body: "+jsonError(err))
+	}
+}
+
+// jsonError keeps decoder messages short and free of echoed input.
+func jsonError(err error) string {
+	var ute *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &ute):
+		return "field " + strconv.Quote(ute.Field) + " must be " + ute.Type.String()
+	case errors.As(err, &se):
+		return "syntax error at byte " + strconv.FormatInt(se.Offset, 10)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	case errors.Is(err, io.EOF):
+		return "empty body"
+	}
+	return "malformed"
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	st := s.state.Load()
+	var down []string
+	for _, name := range st.cfg.StoreNames() {
+		if !healthy(st.stores[name].provider) {
+			down = append(down, name)
+		}
+	}
+	if len(down) > 0 {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "unhealthy_stores": down})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+}
+
+// openUpload opens an upload id and checks that it belongs to this store
+// and caller.
+func (s *Server) openUpload(r *http.Request, c *call) (tokens.Upload, error) {
+	u, err := c.st.sealer.Open(r.PathValue("upload_id"), s.now())
+	switch {
+	case errors.Is(err, tokens.ErrExpired):
+		return u, problem.New(http.StatusGone, "upload_expired", "the upload id has expired; start a new upload")
+	case err != nil:
+		return u, problem.New(http.StatusNotFound, "upload_not_found", "unknown or invalid upload id")
+	case u.Store != c.store.name:
+		return u, problem.New(http.StatusNotFound, "upload_not_found", "unknown or invalid upload id")
+	case u.Subject != c.who.Subject:
+		return u, problem.New(http.StatusForbidden, "upload_forbidden", "the upload belongs to another caller")
+	}
+	c.rec.key = u.Key
+	return u, nil
+}
+
+var _ = context.Background

@@ -1,0 +1,189 @@
+// Package core is the Valet gateway: the REST API that authenticates a
+// caller, applies a store's policy and limits, chooses the object key and
+// asks the store's provider for a signed request. File bytes never pass
+// through it. It knows providers only through providers.Provider.
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/valetgw/valet/config"
+	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/core/keys"
+	"github.com/valetgw/valet/core/policy"
+	"github.com/valetgw/valet/core/tokens"
+	"github.com/valetgw/valet/providers"
+)
+
+// Options are a Server's dependencies.
+type Options struct {
+	// Logger receives one JSON line per request (nil = discard).
+	Logger *slog.Logger
+	// Now is the clock (nil = time.Now).
+	Now func() time.Time
+	// Registerer receives the metrics. nil = a private registry. When it is
+	// also a prometheus.Gatherer, /metrics serves it.
+	Registerer prometheus.Registerer
+	// Web serves the demo page at "/" when cfg.Demo.Enabled.
+	Web http.Handler
+	// HTTPClient fetches the JWKS URL (nil = default).
+	HTTPClient *http.Client
+}
+
+// Server is the gateway. Its configuration can be swapped at run time with
+// Reload; requests in flight finish with the state they started with.
+type Server struct {
+	opts    Options
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *metrics
+	state   atomic.Pointer[state]
+	handler http.Handler
+}
+
+// state is everything a config produces; it is immutable once built.
+type state struct {
+	cfg    *config.Config
+	stores map[string]*store
+	auth   *auth.Authenticator
+	sealer *tokens.Sealer
+}
+
+// store is one configured store with its compiled pieces.
+type store struct {
+	name     string
+	cfg      config.StoreConfig
+	provider providers.Provider
+	info     providers.Info
+	rules    *policy.Rules
+	tmpl     *keys.Template
+}
+
+// New builds a Server for cfg, with one configured provider per store
+// (stores[name] for every name in cfg.Stores). It reads each provider's
+// Info, so a provider must be reachable.
+func New(cfg *config.Config, stores map[string]providers.Provider, opts Options) (*Server, error) {
+	s := &Server{opts: opts, now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	st, err := s.build(cfg, stores)
+	if err != nil {
+		return nil, err
+	}
+	s.state.Store(st)
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Reload validates cfg and swaps it in atomically. On any error the old
+// configuration keeps serving and the error says why.
+func (s *Server) Reload(cfg *config.Config, stores map[string]providers.Provider) error {
+	st, err := s.build(cfg, stores)
+	if err != nil {
+		return err
+	}
+	old := s.state.Swap(st)
+	if old != nil && old.auth != nil {
+		// Requests that started on the old state may still verify tokens.
+		time.AfterFunc(time.Minute, old.auth.Close)
+	}
+	return nil
+}
+
+// Close releases background resources (the JWKS refresher).
+func (s *Server) Close() error {
+	if st := s.state.Load(); st != nil && st.auth != nil {
+		st.auth.Close()
+	}
+	return nil
+}
+
+// Config returns the configuration currently served.
+func (s *Server) Config() *config.Config { return s.state.Load().cfg }
+
+// Handler returns the HTTP handler for the whole API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) (*state, error) {
+	if cfg == nil {
+		return nil, errors.New("core: nil config")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	sealer, err := tokens.NewSealer([]byte(cfg.Tokens.Secret))
+	if err != nil {
+		return nil, fmt.Errorf("tokens.secret: %w", err)
+	}
+	st := &state{cfg: cfg, stores: map[string]*store{}, sealer: sealer}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, name := range cfg.StoreNames() {
+		sc := cfg.Stores[name]
+		p := provs[name]
+		if p == nil {
+			return nil, fmt.Errorf("stores.%s: no provider instance", name)
+		}
+		info, err := p.Info(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("stores.%s: provider %s: %w", name, sc.Provider, err)
+		}
+		rules, err := sc.CompileRules()
+		if err != nil {
+			return nil, fmt.Errorf("stores.%s.%w", name, err)
+		}
+		tmpl, err := keys.ParseTemplate(sc.KeyTemplate)
+		if err != nil {
+			return nil, fmt.Errorf("stores.%s.key_template: %w", name, err)
+		}
+		st.stores[name] = &store{name: name, cfg: sc, provider: p, info: info, rules: rules, tmpl: tmpl}
+	}
+	a, err := auth.New(cfg.Auth, auth.Options{Now: s.now, HTTPClient: s.opts.HTTPClient})
+	if err != nil {
+		return nil, err
+	}
+	st.auth = a
+	return st, nil
+}
+
+// healthy reports a provider's health: one that implements Healthy (such
+// as a plugin host's Plugin) says so itself; any other is assumed healthy.
+func healthy(p providers.Provider) bool {
+	if h, ok := p.(interface{ Healthy() bool }); ok {
+		return h.Healthy()
+	}
+	return true
+}
+
+// ttl clamps a requested TTL (0 = the store's default for the operation)
+// to the store's max_ttl and the provider's MaxExpiry.
+func (st *store) ttl(requested, def time.Duration) time.Duration {
+	t := requested
+	if t <= 0 {
+		t = def
+	}
+	if t > st.cfg.Limits.MaxTTL {
+		t = st.cfg.Limits.MaxTTL
+	}
+	if m := st.info.Capabilities.MaxExpiry; m > 0 && t > m {
+		t = m
+	}
+	return t
+}
