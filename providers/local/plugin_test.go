@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/valetgw/valet/e2e/servers"
 	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/local"
 	"github.com/valetgw/valet/providers/providertest"
 )
 
@@ -57,6 +59,16 @@ func startPlugin(t *testing.T) (*host.Plugin, string) {
 // assertion now also covers the wire protocol.
 func TestConformanceThroughPlugin(t *testing.T) {
 	p, _ := startPlugin(t)
+	// A capability lost on the wire would turn a check into a skip, so the
+	// plugin must claim exactly what the provider claims in process.
+	got, err := p.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := local.New().Info(t.Context())
+	if !reflect.DeepEqual(got.Capabilities, want.Capabilities) {
+		t.Fatalf("capabilities through the plugin:\n%+v\nin process:\n%+v", got.Capabilities, want.Capabilities)
+	}
 	providertest.Run(t, providertest.Harness{Provider: p})
 }
 
