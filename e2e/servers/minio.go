@@ -1,12 +1,15 @@
 package servers
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 // MinIO starts a single-drive MinIO server on a free port with a fresh data
@@ -32,8 +35,24 @@ func MinIO(t testing.TB) *S3Server {
 		"MINIO_BROWSER=off",
 		"MINIO_CALLHOME_ENABLE=off",
 	)
-	s.Process = Start(t, "minio", cmd, 60*time.Second, HTTPReady(s.Endpoint+"/minio/health/ready"))
+	s.Process = Start(t, "minio", cmd, 60*time.Second, s.minioReady())
 	return s
+}
+
+// minioReady succeeds once a signed ListBuckets works: /minio/health/ready
+// can answer before the object layer is initialised, when bucket calls
+// still get 503 XMinioServerNotInitialized.
+func (s *S3Server) minioReady() func() error {
+	health := HTTPReady(s.Endpoint + "/minio/health/ready")
+	return func() error {
+		if err := health(); err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, err := s.Client().ListBuckets(ctx, &s3.ListBucketsInput{}, func(o *s3.Options) { o.RetryMaxAttempts = 1 })
+		return err
+	}
 }
 
 func randomSuffix() string {
