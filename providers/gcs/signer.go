@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"cloud.google.com/go/storage"
@@ -148,13 +149,26 @@ type hmacSigner struct {
 	accessID string
 	secret   string
 	now      func() time.Time
+	// key caches the signing key of one date: it changes once a day.
+	key atomic.Pointer[datedKey]
+}
+
+type datedKey struct {
+	date string
+	key  []byte
 }
 
 func (s *hmacSigner) kind() string { return "hmac" }
 
 func (s *hmacSigner) sign(_ context.Context, r v4Request) (string, error) {
 	r.Now = s.now()
-	key := hmacSigningKey(s.secret, r.Now.UTC().Format(v4DateFormat))
+	date := r.Now.UTC().Format(v4DateFormat)
+	dk := s.key.Load()
+	if dk == nil || dk.date != date {
+		dk = &datedKey{date: date, key: hmacSigningKey(s.secret, date)}
+		s.key.Store(dk)
+	}
+	key := dk.key
 	return v4Sign(r, algHMAC, s.accessID, func(sts []byte) ([]byte, error) {
 		h := hmac.New(sha256.New, key)
 		h.Write(sts)

@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"net/url"
 	"sort"
 	"strconv"
@@ -72,6 +71,7 @@ func (s urlStyle) path(bucket, object string) string {
 // %XX with upper-case hex. Notably a space is %20, never '+'.
 func v4Escape(s string, keepSlash bool) string {
 	var b strings.Builder
+	b.Grow(len(s) + len(s)/2)
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -81,7 +81,10 @@ func v4Escape(s string, keepSlash bool) string {
 		case c == '/' && keepSlash:
 			b.WriteByte(c)
 		default:
-			fmt.Fprintf(&b, "%%%02X", c)
+			const hexDigits = "0123456789ABCDEF"
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
 		}
 	}
 	return b.String()
