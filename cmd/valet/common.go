@@ -46,7 +46,6 @@ func newHost(cfg *config.Config, stderr io.Writer, level hclog.Level) (*host.Hos
 	})
 }
 
-
 // storeSpec returns a store's provider config as JSON, and a string that
 // changes whenever the provider or its config does.
 func storeSpec(sc config.StoreConfig) (string, json.RawMessage, error) {

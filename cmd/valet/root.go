@@ -29,8 +29,10 @@ directly to and from object storage. File bytes never pass through Valet.`,
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "config file (YAML); env VALET_* and flags are layered over it")
 
 	root.AddCommand(
+		newServeCmd(g),
 		newConfigCmd(g),
 		newPresignCmd(g),
+		newTokenCmd(g),
 		newPluginCmd(),
 		newPluginsCmd(g),
 		newVersionCmd(),

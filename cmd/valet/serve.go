@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/valetgw/valet/config"
+	"github.com/valetgw/valet/core"
+	"github.com/valetgw/valet/plugins/host"
+	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/web"
+)
+
+// shutdownGrace bounds how long in-flight requests may take after SIGTERM.
+const shutdownGrace = 30 * time.Second
+
+func newServeCmd(g *globalFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway",
+		Long: `Run the gateway: start one provider plugin per store, then serve the HTTP API.
+
+SIGTERM or SIGINT stops accepting connections, lets in-flight requests finish
+(up to 30s), then stops the plugins. SIGHUP, or a change to the config file,
+reloads the configuration: the new one is validated and its plugins started
+first, then swapped in atomically; a bad reload is logged and the old
+configuration keeps serving.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), g, cmd, cmd.ErrOrStderr())
+		},
+	}
+	addServerFlags(cmd)
+	return cmd
+}
+
+// generation is one loaded configuration and the plugins serving it.
+type generation struct {
+	cfg    *config.Config
+	stores map[string]*storePlugin
+}
+
+// storePlugin is a running plugin and the spec it was started with, so a
+// reload can keep plugins whose store did not change.
+type storePlugin struct {
+	spec   string // provider + canonical JSON config
+	plugin *host.Plugin
+}
+
+type gateway struct {
+	g    *globalFlags
+	cmd  *cobra.Command
+	log  *slog.Logger
+	host *host.Host
+	core *core.Server
+	cur  *generation // guarded by mu
+	mu   sync.Mutex  // serialises reloads
+}
+
+func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Writer) error {
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cfg, err := loadConfig(g, cmd)
+	if err != nil {
+		return err
+	}
+	h, err := newHost(cfg, stderr, hclog.Info)
+	if err != nil {
+		return err
+	}
+	gw := &gateway{g: g, cmd: cmd, log: logger, host: h}
+	defer func() {
+		if err := h.Close(); err != nil {
+			logger.Error("stopping plugins", "err", err)
+		}
+		logger.Info("plugins stopped")
+	}()
+
+	startCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	gen, provs, err := gw.startPlugins(startCtx, cfg, nil)
+	cancel()
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	gw.core, err = core.New(cfg, provs, core.Options{Logger: logger, Registerer: reg, Web: web.Handler()})
+	if err != nil {
+		return err
+	}
+	defer gw.core.Close()
+	gw.cur = gen
+
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           gw.core.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	logger.Info("serving", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "stores", len(cfg.Stores), "version", currentVersion())
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	changes := watchConfig(ctx, g, cmd, logger)
+	for {
+		select {
+		case err := <-served:
+			return fmt.Errorf("http server: %w", err)
+		case <-changes:
+			gw.reload(ctx, "file changed")
+		case s := <-sigs:
+			if s == syscall.SIGHUP {
+				gw.reload(ctx, "SIGHUP")
+				continue
+			}
+			grace := cfg.Server.ShutdownTimeout
+			if grace <= 0 {
+				grace = shutdownGrace
+			}
+			logger.Info("shutting down", "signal", s.String(), "grace", grace.String())
+			sctx, cancel := context.WithTimeout(context.Background(), grace)
+			err := srv.Shutdown(sctx)
+			cancel()
+			if err != nil {
+				logger.Error("in-flight requests did not finish in time", "err", err)
+			}
+			if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("http server", "err", err)
+			}
+			logger.Info("http server stopped")
+			return nil
+		}
+	}
+}
+
+// reload loads and validates the config, starts the plugins of stores that
+// changed, and swaps it in. Any error leaves the current configuration and
+// plugins serving.
+func (gw *gateway) reload(ctx context.Context, why string) {
+	gw.mu.Lock()
+	defer gw.mu.Unlock()
+	old := gw.cur
+	reject := func(err error) {
+		gw.log.Error("reload rejected; keeping the previous configuration", "trigger", why, "err", err.Error())
+	}
+	cfg, err := loadConfig(gw.g, gw.cmd)
+	if err != nil {
+		reject(err)
+		return
+	}
+	if cfg.Server.Listen != old.cfg.Server.Listen {
+		gw.log.Warn("server.listen changed; it takes effect after a restart", "listen", old.cfg.Server.Listen)
+	}
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	gen, provs, err := gw.startPlugins(rctx, cfg, old)
+	cancel()
+	if err != nil {
+		reject(err)
+		return
+	}
+	if err := gw.core.Reload(cfg, provs); err != nil {
+		gen.stopNew(old)
+		reject(err)
+		return
+	}
+	gw.cur = gen
+	// Stop the plugins only the old configuration used, once requests that
+	// started on it have had time to finish.
+	var retired []*storePlugin
+	for name, sp := range old.stores {
+		if n, ok := gen.stores[name]; !ok || n.plugin != sp.plugin {
+			retired = append(retired, sp)
+		}
+	}
+	if len(retired) > 0 {
+		time.AfterFunc(5*time.Second, func() {
+			for _, sp := range retired {
+				_ = sp.plugin.Close()
+			}
+		})
+	}
+	gw.log.Info("configuration reloaded", "trigger", why, "stores", len(cfg.Stores), "plugins_started", len(gen.stores)-(len(old.stores)-len(retired)))
+}
+
+// stopNew stops the plugins gen started that prev does not use.
+func (gen *generation) stopNew(prev *generation) {
+	for name, sp := range gen.stores {
+		if prev != nil {
+			if o, ok := prev.stores[name]; ok && o.plugin == sp.plugin {
+				continue
+			}
+		}
+		_ = sp.plugin.Close()
+	}
+}
+
+// startPlugins starts a plugin for every store whose provider or provider
+// config differs from prev, reusing the others. On error it stops the
+// plugins it started.
+func (gw *gateway) startPlugins(ctx context.Context, cfg *config.Config, prev *generation) (*generation, map[string]providers.Provider, error) {
+	gen := &generation{cfg: cfg, stores: map[string]*storePlugin{}}
+	provs := map[string]providers.Provider{}
+	for _, name := range sortedKeys(cfg.Stores) {
+		sc := cfg.Stores[name]
+		spec, raw, err := storeSpec(sc)
+		if err != nil {
+			gen.stopNew(prev)
+			return nil, nil, fmt.Errorf("stores.%s.config: %w", name, err)
+		}
+		if prev != nil {
+			if sp, ok := prev.stores[name]; ok && sp.spec == spec {
+				gen.stores[name] = sp
+				provs[name] = sp.plugin
+				continue
+			}
+		}
+		p, err := gw.host.Start(ctx, host.Spec{Store: name, Plugin: sc.Provider, Config: raw})
+		if err != nil {
+			gen.stopNew(prev)
+			return nil, nil, fmt.Errorf("stores.%s: starting provider %q: %w", name, sc.Provider, err)
+		}
+		gen.stores[name] = &storePlugin{spec: spec, plugin: p}
+		provs[name] = p
+	}
+	return gen, provs, nil
+}
