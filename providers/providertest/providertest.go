@@ -7,9 +7,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/url"
@@ -88,6 +90,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("ContentType", s.testBindContentType)
 		t.Run("ChecksumSHA256", func(t *testing.T) { s.testBindChecksum(t, providers.SHA256) })
 		t.Run("ChecksumMD5", func(t *testing.T) { s.testBindChecksum(t, providers.MD5) })
+		t.Run("ChecksumCRC32C", func(t *testing.T) { s.testBindChecksum(t, providers.CRC32C) })
 		t.Run("CreateOnly", s.testBindCreateOnly)
 	})
 	t.Run("List", s.testList)
@@ -880,6 +883,8 @@ func checksum(alg providers.ChecksumAlgorithm, body []byte) *providers.Checksum 
 	case providers.MD5:
 		s := md5.Sum(body)
 		sum = s[:]
+	case providers.CRC32C:
+		sum = binary.BigEndian.AppendUint32(nil, crc32.Checksum(body, crc32.MakeTable(crc32.Castagnoli)))
 	default:
 		return nil
 	}

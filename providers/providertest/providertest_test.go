@@ -79,6 +79,16 @@ func TestSignatureParam(t *testing.T) {
 			t.Errorf("signatureParam(%q) = %q, want %q", raw, got, want)
 		}
 	}
+	// Known vectors for the checksum encodings sent to backends.
+	for alg, want := range map[providers.ChecksumAlgorithm]string{
+		providers.SHA256: "FeKw08M4keuw8e9gnsQZQgwg4yDOlMZfvIwzEkSOsiU=",
+		providers.MD5:    "JfnnlDI7RTiF9RgfG2JNCw==",
+		providers.CRC32C: "4waSgw==",
+	} {
+		if got := checksum(alg, []byte("123456789")).Value; got != want {
+			t.Errorf("checksum(%s, 123456789) = %s, want %s", alg, got, want)
+		}
+	}
 	for _, s := range []string{"0", "9", "a", "z", "A", "Z", "ab+/=="} {
 		if flipChar(s) == s {
 			t.Errorf("flipChar(%q) did not change it", s)
