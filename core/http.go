@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -360,4 +359,3 @@ func (s *Server) openUpload(r *http.Request, c *call) (tokens.Upload, error) {
 	return u, nil
 }
 
-var _ = context.Background
