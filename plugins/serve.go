@@ -63,7 +63,7 @@ func Serve(p providers.Provider) {
 
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  wire.Handshake,
-		VersionedPlugins: wire.Plugins(&server{p: p}),
+		VersionedPlugins: wire.Plugins(&server{p: p, log: logger}),
 		Logger:           logger,
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
 			opts = append(opts,
@@ -110,7 +110,8 @@ func recoverUnary(logger hclog.Logger) grpc.UnaryServerInterceptor {
 // server exposes a providers.Provider as the v1 gRPC service.
 type server struct {
 	pb.UnimplementedProviderServiceServer
-	p providers.Provider
+	p   providers.Provider
+	log hclog.Logger
 }
 
 func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse, error) {

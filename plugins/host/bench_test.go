@@ -80,3 +80,18 @@ func BenchmarkBareGRPCUnixUnary(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkSignPutThroughPluginUnary(b *testing.B) {
+	h := newHost(b, func(o *host.Options) { o.DisableCallStream = true })
+	p, err := h.Start(context.Background(), host.Spec{Store: "bench", Plugin: "test", Config: []byte(`{}`)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.SignPut(ctx, benchPut); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

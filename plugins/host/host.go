@@ -92,6 +92,9 @@ type Options struct {
 	// waits for the restart before it gives up (the caller's deadline, if
 	// shorter, wins).
 	RetryWait time.Duration
+	// DisableCallStream makes every call a unary rpc instead of a message
+	// on the plugin's long-lived Calls stream. For diagnosis and benchmarks.
+	DisableCallStream bool
 }
 
 // Spec names one store's plugin and its configuration.

@@ -17,7 +17,11 @@ import (
 )
 
 func TestCallsCrossTheProcessBoundary(t *testing.T) {
-	h := newHost(t, nil)
+	bothTransports(t, testCallsCrossTheProcessBoundary)
+}
+
+func testCallsCrossTheProcessBoundary(t *testing.T, transport func(*host.Options)) {
+	h := newHost(t, transport)
 	ctx := context.Background()
 	p, err := h.Start(ctx, host.Spec{Store: "media", Plugin: "test", Config: config(t, testConfig{})})
 	if err != nil {
@@ -62,6 +66,30 @@ func TestCallsCrossTheProcessBoundary(t *testing.T) {
 	}
 }
 
+// bothTransports runs a test over the Calls stream (the default) and over
+// plain unary rpcs, the fallback for plugins without the stream.
+func bothTransports(t *testing.T, f func(*testing.T, func(*host.Options))) {
+	t.Run("stream", func(t *testing.T) { f(t, nil) })
+	t.Run("unary", func(t *testing.T) { f(t, func(o *host.Options) { o.DisableCallStream = true }) })
+}
+
+// A plugin built before the Calls stream existed is still served, over
+// unary rpcs.
+func TestPluginWithoutCallStreamFallsBackToUnary(t *testing.T) {
+	h := newHost(t, nil)
+	p, err := h.Start(context.Background(), host.Spec{Store: "old", Plugin: "legacy", Config: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := p.Head(context.Background(), "k")
+	if err != nil || obj.Key != "k" || obj.Metadata["served-by"] != "pre-stream" {
+		t.Fatalf("Head through a pre-stream plugin = %+v, %v", obj, err)
+	}
+	if _, err := p.SignPut(context.Background(), providers.PutRequest{Key: "k", TTL: time.Minute}); !errors.Is(err, providers.ErrUnimplemented) {
+		t.Fatalf("an rpc the plugin lacks = %v, want Unimplemented", err)
+	}
+}
+
 func TestConfigureErrorKeepsCodeAndLeavesNoProcess(t *testing.T) {
 	h := newHost(t, nil)
 	_, err := h.Start(context.Background(), host.Spec{Store: "bad", Plugin: "test", Config: []byte(`{"bucket":"x"}`)})
@@ -88,7 +116,11 @@ func TestUnknownAndInvalidPluginNames(t *testing.T) {
 }
 
 func TestPanicBecomesInternalAndPluginSurvives(t *testing.T) {
-	h := newHost(t, nil)
+	bothTransports(t, testPanicBecomesInternalAndPluginSurvives)
+}
+
+func testPanicBecomesInternalAndPluginSurvives(t *testing.T, transport func(*host.Options)) {
+	h := newHost(t, transport)
 	p, err := h.Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: config(t, testConfig{})})
 	if err != nil {
 		t.Fatal(err)
@@ -148,8 +180,10 @@ func TestEnvironmentAllowlist(t *testing.T) {
 // call is in flight; the caller gets Unavailable within its deadline, the
 // plugin is back within about a second with its configuration replayed, and
 // the next call succeeds.
-func TestKillDuringCall(t *testing.T) {
-	h := newHost(t, nil)
+func TestKillDuringCall(t *testing.T) { bothTransports(t, testKillDuringCall) }
+
+func testKillDuringCall(t *testing.T, transport func(*host.Options)) {
+	h := newHost(t, transport)
 	state := t.TempDir()
 	p, err := h.Start(context.Background(), host.Spec{Store: "kill-store", Plugin: "test", Config: config(t, testConfig{StateDir: state})})
 	if err != nil {
@@ -220,7 +254,11 @@ func TestKillDuringCall(t *testing.T) {
 // An idempotent call in flight when the plugin dies is retried once on the
 // restarted plugin, and so succeeds.
 func TestIdempotentCallRetriedAfterRestart(t *testing.T) {
-	h := newHost(t, nil)
+	bothTransports(t, testIdempotentCallRetriedAfterRestart)
+}
+
+func testIdempotentCallRetriedAfterRestart(t *testing.T, transport func(*host.Options)) {
+	h := newHost(t, transport)
 	state := t.TempDir()
 	p, err := h.Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: config(t, testConfig{StateDir: state})})
 	if err != nil {

@@ -19,9 +19,12 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
 
 	"github.com/valetgw/valet/plugins"
 	"github.com/valetgw/valet/plugins/host"
+	"github.com/valetgw/valet/plugins/internal/wire"
+	pb "github.com/valetgw/valet/plugins/proto/v1"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -31,6 +34,10 @@ import (
 func TestMain(m *testing.M) {
 	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" && os.Args[3] == "test" {
 		plugins.Serve(&testProvider{})
+		return
+	}
+	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" && os.Args[3] == "legacy" {
+		servePreStreamPlugin()
 		return
 	}
 	os.Exit(m.Run())
@@ -190,6 +197,28 @@ func (p *testProvider) ListParts(context.Context, providers.MultipartRef) ([]pro
 	return nil, nil
 }
 
+// servePreStreamPlugin serves protocol v1 as a plugin built before the
+// Calls stream existed: unary rpcs only.
+func servePreStreamPlugin() {
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig:  wire.Handshake,
+		VersionedPlugins: wire.Plugins(preStreamServer{}),
+		GRPCServer:       plugin.DefaultGRPCServer,
+	})
+}
+
+type preStreamServer struct {
+	pb.UnimplementedProviderServiceServer
+}
+
+func (preStreamServer) Configure(context.Context, *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
+	return &pb.ConfigureResponse{}, nil
+}
+
+func (preStreamServer) Head(_ context.Context, r *pb.HeadRequest) (*pb.Object, error) {
+	return &pb.Object{Key: r.GetKey(), Metadata: map[string]string{"served-by": "pre-stream"}}, nil
+}
+
 // newHost returns a Host whose built-in "test" plugin is this test binary.
 func newHost(t testing.TB, mod func(*host.Options)) *host.Host {
 	t.Helper()
@@ -199,7 +228,7 @@ func newHost(t testing.TB, mod func(*host.Options)) *host.Host {
 	}
 	opts := host.Options{
 		Executable: exe,
-		Builtins:   []string{"test"},
+		Builtins:   []string{"test", "legacy"},
 		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Info, Output: testWriter{t}}),
 	}
 	if mod != nil {

@@ -64,7 +64,8 @@ type instance struct {
 	gen    uint64
 	client *plugin.Client
 	conn   *grpc.ClientConn
-	svc    pb.ProviderServiceClient
+	svc    pb.ProviderServiceClient // the Calls stream, or the unary client
+	mux    *mux                     // nil when the plugin has no Calls stream
 	pid    int
 }
 
@@ -72,6 +73,9 @@ type instance struct {
 // asks the plugin to shut down first (go-plugin waits up to 2s); otherwise
 // the group is SIGKILLed straight away.
 func (in *instance) kill(graceful bool) {
+	if in.mux != nil {
+		in.mux.close()
+	}
 	if !graceful && in.pid > 0 {
 		_ = syscall.Kill(-in.pid, syscall.SIGKILL)
 	}
@@ -208,7 +212,22 @@ func (p *Plugin) launch(ctx context.Context) (*instance, error) {
 	if rc := client.ReattachConfig(); rc != nil {
 		in.pid = rc.Pid
 	}
-	if _, err := svc.Configure(ctx, convert.ConfigToProto(providers.StoreConfig{Store: spec.Store, Config: spec.Config})); err != nil {
+	cfg := convert.ConfigToProto(providers.StoreConfig{Store: spec.Store, Config: spec.Config})
+	if !p.h.opts.DisableCallStream {
+		in.mux = newMux(svc)
+		in.svc = in.mux
+	}
+	_, err = in.svc.Configure(ctx, cfg)
+	if in.mux != nil && status.Code(err) == codes.Unimplemented {
+		// A plugin built before the Calls stream existed: unary it is.
+		in.mux.close()
+		in.mux, in.svc = nil, svc
+		_, err = svc.Configure(ctx, cfg)
+	}
+	if err != nil {
+		if in.mux != nil {
+			in.mux.close()
+		}
 		perr, _ := convert.FromStatus(err)
 		return fail(perr)
 	}

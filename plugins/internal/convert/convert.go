@@ -72,6 +72,9 @@ func FromStatus(err error) (perr error, transport bool) {
 	if err == nil {
 		return nil, false
 	}
+	if pe := (*providers.Error)(nil); errors.As(err, &pe) {
+		return err, false // already decoded (the Calls stream carries codes directly)
+	}
 	st, ok := status.FromError(err)
 	if !ok {
 		return &providers.Error{Code: providers.Unavailable, Message: "plugin call failed: " + err.Error(), Err: err}, true
@@ -98,6 +101,29 @@ func FromStatus(err error) (perr error, transport bool) {
 		return &providers.Error{Code: c, Message: st.Message()}, false
 	}
 	return &providers.Error{Code: providers.Unavailable, Message: "plugin unavailable: " + st.Message(), Err: cause}, true
+}
+
+// ToCallError turns a provider error into the error of a Calls answer.
+func ToCallError(err error) *pb.CallError {
+	code := providers.CodeOf(err)
+	if _, ok := toGRPC[code]; !ok {
+		code = providers.Internal
+	}
+	msg := err.Error()
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		msg = pe.Message
+	}
+	return &pb.CallError{Code: string(code), Message: msg}
+}
+
+// FromCallError turns the error of a Calls answer into a provider error.
+func FromCallError(e *pb.CallError) error {
+	code := providers.Code(e.GetCode())
+	if _, ok := toGRPC[code]; !ok {
+		code = providers.Internal
+	}
+	return &providers.Error{Code: code, Message: e.GetMessage()}
 }
 
 func nanos(t time.Time) int64 {

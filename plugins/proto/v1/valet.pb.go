@@ -35,6 +35,572 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type CallRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// id is chosen by the host, unique among its calls in flight.
+	Id uint64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// deadline_unix_nanos is the caller's deadline (0 = none).
+	DeadlineUnixNanos int64 `protobuf:"varint,2,opt,name=deadline_unix_nanos,json=deadlineUnixNanos,proto3" json:"deadline_unix_nanos,omitempty"`
+	// cancel asks the plugin to cancel the context of call id; whatever it
+	// still answers for that id is ignored.
+	Cancel bool `protobuf:"varint,3,opt,name=cancel,proto3" json:"cancel,omitempty"`
+	// Types that are valid to be assigned to Call:
+	//
+	//	*CallRequest_Info
+	//	*CallRequest_Configure
+	//	*CallRequest_SignPut
+	//	*CallRequest_SignGet
+	//	*CallRequest_SignDelete
+	//	*CallRequest_Head
+	//	*CallRequest_List
+	//	*CallRequest_Delete
+	//	*CallRequest_CreateMultipart
+	//	*CallRequest_SignParts
+	//	*CallRequest_CompleteMultipart
+	//	*CallRequest_AbortMultipart
+	//	*CallRequest_ListParts
+	Call          isCallRequest_Call `protobuf_oneof:"call"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallRequest) Reset() {
+	*x = CallRequest{}
+	mi := &file_v1_valet_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallRequest) ProtoMessage() {}
+
+func (x *CallRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallRequest.ProtoReflect.Descriptor instead.
+func (*CallRequest) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CallRequest) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *CallRequest) GetDeadlineUnixNanos() int64 {
+	if x != nil {
+		return x.DeadlineUnixNanos
+	}
+	return 0
+}
+
+func (x *CallRequest) GetCancel() bool {
+	if x != nil {
+		return x.Cancel
+	}
+	return false
+}
+
+func (x *CallRequest) GetCall() isCallRequest_Call {
+	if x != nil {
+		return x.Call
+	}
+	return nil
+}
+
+func (x *CallRequest) GetInfo() *InfoRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_Info); ok {
+			return x.Info
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetConfigure() *ConfigureRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_Configure); ok {
+			return x.Configure
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetSignPut() *SignPutRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_SignPut); ok {
+			return x.SignPut
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetSignGet() *SignGetRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_SignGet); ok {
+			return x.SignGet
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetSignDelete() *SignDeleteRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_SignDelete); ok {
+			return x.SignDelete
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetHead() *HeadRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_Head); ok {
+			return x.Head
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetList() *ListRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_List); ok {
+			return x.List
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetDelete() *DeleteRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_Delete); ok {
+			return x.Delete
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetCreateMultipart() *CreateMultipartRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_CreateMultipart); ok {
+			return x.CreateMultipart
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetSignParts() *SignPartsRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_SignParts); ok {
+			return x.SignParts
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetCompleteMultipart() *CompleteMultipartRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_CompleteMultipart); ok {
+			return x.CompleteMultipart
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetAbortMultipart() *MultipartRef {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_AbortMultipart); ok {
+			return x.AbortMultipart
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetListParts() *MultipartRef {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_ListParts); ok {
+			return x.ListParts
+		}
+	}
+	return nil
+}
+
+type isCallRequest_Call interface {
+	isCallRequest_Call()
+}
+
+type CallRequest_Info struct {
+	Info *InfoRequest `protobuf:"bytes,10,opt,name=info,proto3,oneof"`
+}
+
+type CallRequest_Configure struct {
+	Configure *ConfigureRequest `protobuf:"bytes,11,opt,name=configure,proto3,oneof"`
+}
+
+type CallRequest_SignPut struct {
+	SignPut *SignPutRequest `protobuf:"bytes,12,opt,name=sign_put,json=signPut,proto3,oneof"`
+}
+
+type CallRequest_SignGet struct {
+	SignGet *SignGetRequest `protobuf:"bytes,13,opt,name=sign_get,json=signGet,proto3,oneof"`
+}
+
+type CallRequest_SignDelete struct {
+	SignDelete *SignDeleteRequest `protobuf:"bytes,14,opt,name=sign_delete,json=signDelete,proto3,oneof"`
+}
+
+type CallRequest_Head struct {
+	Head *HeadRequest `protobuf:"bytes,15,opt,name=head,proto3,oneof"`
+}
+
+type CallRequest_List struct {
+	List *ListRequest `protobuf:"bytes,16,opt,name=list,proto3,oneof"`
+}
+
+type CallRequest_Delete struct {
+	Delete *DeleteRequest `protobuf:"bytes,17,opt,name=delete,proto3,oneof"`
+}
+
+type CallRequest_CreateMultipart struct {
+	CreateMultipart *CreateMultipartRequest `protobuf:"bytes,18,opt,name=create_multipart,json=createMultipart,proto3,oneof"`
+}
+
+type CallRequest_SignParts struct {
+	SignParts *SignPartsRequest `protobuf:"bytes,19,opt,name=sign_parts,json=signParts,proto3,oneof"`
+}
+
+type CallRequest_CompleteMultipart struct {
+	CompleteMultipart *CompleteMultipartRequest `protobuf:"bytes,20,opt,name=complete_multipart,json=completeMultipart,proto3,oneof"`
+}
+
+type CallRequest_AbortMultipart struct {
+	AbortMultipart *MultipartRef `protobuf:"bytes,21,opt,name=abort_multipart,json=abortMultipart,proto3,oneof"`
+}
+
+type CallRequest_ListParts struct {
+	ListParts *MultipartRef `protobuf:"bytes,22,opt,name=list_parts,json=listParts,proto3,oneof"`
+}
+
+func (*CallRequest_Info) isCallRequest_Call() {}
+
+func (*CallRequest_Configure) isCallRequest_Call() {}
+
+func (*CallRequest_SignPut) isCallRequest_Call() {}
+
+func (*CallRequest_SignGet) isCallRequest_Call() {}
+
+func (*CallRequest_SignDelete) isCallRequest_Call() {}
+
+func (*CallRequest_Head) isCallRequest_Call() {}
+
+func (*CallRequest_List) isCallRequest_Call() {}
+
+func (*CallRequest_Delete) isCallRequest_Call() {}
+
+func (*CallRequest_CreateMultipart) isCallRequest_Call() {}
+
+func (*CallRequest_SignParts) isCallRequest_Call() {}
+
+func (*CallRequest_CompleteMultipart) isCallRequest_Call() {}
+
+func (*CallRequest_AbortMultipart) isCallRequest_Call() {}
+
+func (*CallRequest_ListParts) isCallRequest_Call() {}
+
+type CallResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// error is set when the provider returned an error; result is then unset.
+	Error *CallError `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	// Types that are valid to be assigned to Result:
+	//
+	//	*CallResponse_Info
+	//	*CallResponse_Configure
+	//	*CallResponse_Recipe
+	//	*CallResponse_Object
+	//	*CallResponse_List
+	//	*CallResponse_Delete
+	//	*CallResponse_CreateMultipart
+	//	*CallResponse_SignParts
+	//	*CallResponse_AbortMultipart
+	//	*CallResponse_ListParts
+	Result        isCallResponse_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallResponse) Reset() {
+	*x = CallResponse{}
+	mi := &file_v1_valet_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallResponse) ProtoMessage() {}
+
+func (x *CallResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallResponse.ProtoReflect.Descriptor instead.
+func (*CallResponse) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CallResponse) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *CallResponse) GetError() *CallError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *CallResponse) GetResult() isCallResponse_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *CallResponse) GetInfo() *InfoResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_Info); ok {
+			return x.Info
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetConfigure() *ConfigureResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_Configure); ok {
+			return x.Configure
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetRecipe() *Recipe {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_Recipe); ok {
+			return x.Recipe
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetObject() *Object {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_Object); ok {
+			return x.Object
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetList() *ListResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_List); ok {
+			return x.List
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetDelete() *DeleteResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_Delete); ok {
+			return x.Delete
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetCreateMultipart() *CreateMultipartResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_CreateMultipart); ok {
+			return x.CreateMultipart
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetSignParts() *SignPartsResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_SignParts); ok {
+			return x.SignParts
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetAbortMultipart() *AbortMultipartResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_AbortMultipart); ok {
+			return x.AbortMultipart
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetListParts() *ListPartsResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_ListParts); ok {
+			return x.ListParts
+		}
+	}
+	return nil
+}
+
+type isCallResponse_Result interface {
+	isCallResponse_Result()
+}
+
+type CallResponse_Info struct {
+	Info *InfoResponse `protobuf:"bytes,10,opt,name=info,proto3,oneof"`
+}
+
+type CallResponse_Configure struct {
+	Configure *ConfigureResponse `protobuf:"bytes,11,opt,name=configure,proto3,oneof"`
+}
+
+type CallResponse_Recipe struct {
+	Recipe *Recipe `protobuf:"bytes,12,opt,name=recipe,proto3,oneof"`
+}
+
+type CallResponse_Object struct {
+	Object *Object `protobuf:"bytes,13,opt,name=object,proto3,oneof"`
+}
+
+type CallResponse_List struct {
+	List *ListResponse `protobuf:"bytes,14,opt,name=list,proto3,oneof"`
+}
+
+type CallResponse_Delete struct {
+	Delete *DeleteResponse `protobuf:"bytes,15,opt,name=delete,proto3,oneof"`
+}
+
+type CallResponse_CreateMultipart struct {
+	CreateMultipart *CreateMultipartResponse `protobuf:"bytes,16,opt,name=create_multipart,json=createMultipart,proto3,oneof"`
+}
+
+type CallResponse_SignParts struct {
+	SignParts *SignPartsResponse `protobuf:"bytes,17,opt,name=sign_parts,json=signParts,proto3,oneof"`
+}
+
+type CallResponse_AbortMultipart struct {
+	AbortMultipart *AbortMultipartResponse `protobuf:"bytes,18,opt,name=abort_multipart,json=abortMultipart,proto3,oneof"`
+}
+
+type CallResponse_ListParts struct {
+	ListParts *ListPartsResponse `protobuf:"bytes,19,opt,name=list_parts,json=listParts,proto3,oneof"`
+}
+
+func (*CallResponse_Info) isCallResponse_Result() {}
+
+func (*CallResponse_Configure) isCallResponse_Result() {}
+
+func (*CallResponse_Recipe) isCallResponse_Result() {}
+
+func (*CallResponse_Object) isCallResponse_Result() {}
+
+func (*CallResponse_List) isCallResponse_Result() {}
+
+func (*CallResponse_Delete) isCallResponse_Result() {}
+
+func (*CallResponse_CreateMultipart) isCallResponse_Result() {}
+
+func (*CallResponse_SignParts) isCallResponse_Result() {}
+
+func (*CallResponse_AbortMultipart) isCallResponse_Result() {}
+
+func (*CallResponse_ListParts) isCallResponse_Result() {}
+
+// CallError is a provider error: code is a providers.Code name.
+type CallError struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallError) Reset() {
+	*x = CallError{}
+	mi := &file_v1_valet_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallError) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallError) ProtoMessage() {}
+
+func (x *CallError) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallError.ProtoReflect.Descriptor instead.
+func (*CallError) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CallError) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *CallError) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
 type InfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -43,7 +609,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_v1_valet_proto_msgTypes[0]
+	mi := &file_v1_valet_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -55,7 +621,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[0]
+	mi := &file_v1_valet_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -68,7 +634,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{0}
+	return file_v1_valet_proto_rawDescGZIP(), []int{3}
 }
 
 type InfoResponse struct {
@@ -82,7 +648,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_v1_valet_proto_msgTypes[1]
+	mi := &file_v1_valet_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -94,7 +660,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[1]
+	mi := &file_v1_valet_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -107,7 +673,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{1}
+	return file_v1_valet_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *InfoResponse) GetName() string {
@@ -156,7 +722,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_v1_valet_proto_msgTypes[2]
+	mi := &file_v1_valet_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -168,7 +734,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[2]
+	mi := &file_v1_valet_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -181,7 +747,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{2}
+	return file_v1_valet_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Capabilities) GetSignPut() bool {
@@ -314,7 +880,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_v1_valet_proto_msgTypes[3]
+	mi := &file_v1_valet_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -326,7 +892,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[3]
+	mi := &file_v1_valet_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -339,7 +905,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{3}
+	return file_v1_valet_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ConfigureRequest) GetStore() string {
@@ -364,7 +930,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_v1_valet_proto_msgTypes[4]
+	mi := &file_v1_valet_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -376,7 +942,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[4]
+	mi := &file_v1_valet_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -389,7 +955,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{4}
+	return file_v1_valet_proto_rawDescGZIP(), []int{7}
 }
 
 type Checksum struct {
@@ -402,7 +968,7 @@ type Checksum struct {
 
 func (x *Checksum) Reset() {
 	*x = Checksum{}
-	mi := &file_v1_valet_proto_msgTypes[5]
+	mi := &file_v1_valet_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +980,7 @@ func (x *Checksum) String() string {
 func (*Checksum) ProtoMessage() {}
 
 func (x *Checksum) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[5]
+	mi := &file_v1_valet_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +993,7 @@ func (x *Checksum) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checksum.ProtoReflect.Descriptor instead.
 func (*Checksum) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{5}
+	return file_v1_valet_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Checksum) GetAlgorithm() string {
@@ -456,7 +1022,7 @@ type Recipe struct {
 
 func (x *Recipe) Reset() {
 	*x = Recipe{}
-	mi := &file_v1_valet_proto_msgTypes[6]
+	mi := &file_v1_valet_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -468,7 +1034,7 @@ func (x *Recipe) String() string {
 func (*Recipe) ProtoMessage() {}
 
 func (x *Recipe) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[6]
+	mi := &file_v1_valet_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -481,7 +1047,7 @@ func (x *Recipe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recipe.ProtoReflect.Descriptor instead.
 func (*Recipe) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{6}
+	return file_v1_valet_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Recipe) GetMethod() string {
@@ -528,7 +1094,7 @@ type SignPutRequest struct {
 
 func (x *SignPutRequest) Reset() {
 	*x = SignPutRequest{}
-	mi := &file_v1_valet_proto_msgTypes[7]
+	mi := &file_v1_valet_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -540,7 +1106,7 @@ func (x *SignPutRequest) String() string {
 func (*SignPutRequest) ProtoMessage() {}
 
 func (x *SignPutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[7]
+	mi := &file_v1_valet_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -553,7 +1119,7 @@ func (x *SignPutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignPutRequest.ProtoReflect.Descriptor instead.
 func (*SignPutRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{7}
+	return file_v1_valet_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SignPutRequest) GetKey() string {
@@ -617,7 +1183,7 @@ type SignGetRequest struct {
 
 func (x *SignGetRequest) Reset() {
 	*x = SignGetRequest{}
-	mi := &file_v1_valet_proto_msgTypes[8]
+	mi := &file_v1_valet_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +1195,7 @@ func (x *SignGetRequest) String() string {
 func (*SignGetRequest) ProtoMessage() {}
 
 func (x *SignGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[8]
+	mi := &file_v1_valet_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +1208,7 @@ func (x *SignGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignGetRequest.ProtoReflect.Descriptor instead.
 func (*SignGetRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{8}
+	return file_v1_valet_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SignGetRequest) GetKey() string {
@@ -683,7 +1249,7 @@ type SignDeleteRequest struct {
 
 func (x *SignDeleteRequest) Reset() {
 	*x = SignDeleteRequest{}
-	mi := &file_v1_valet_proto_msgTypes[9]
+	mi := &file_v1_valet_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +1261,7 @@ func (x *SignDeleteRequest) String() string {
 func (*SignDeleteRequest) ProtoMessage() {}
 
 func (x *SignDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[9]
+	mi := &file_v1_valet_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +1274,7 @@ func (x *SignDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignDeleteRequest.ProtoReflect.Descriptor instead.
 func (*SignDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{9}
+	return file_v1_valet_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SignDeleteRequest) GetKey() string {
@@ -734,7 +1300,7 @@ type HeadRequest struct {
 
 func (x *HeadRequest) Reset() {
 	*x = HeadRequest{}
-	mi := &file_v1_valet_proto_msgTypes[10]
+	mi := &file_v1_valet_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +1312,7 @@ func (x *HeadRequest) String() string {
 func (*HeadRequest) ProtoMessage() {}
 
 func (x *HeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[10]
+	mi := &file_v1_valet_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +1325,7 @@ func (x *HeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeadRequest.ProtoReflect.Descriptor instead.
 func (*HeadRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{10}
+	return file_v1_valet_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HeadRequest) GetKey() string {
@@ -784,7 +1350,7 @@ type Object struct {
 
 func (x *Object) Reset() {
 	*x = Object{}
-	mi := &file_v1_valet_proto_msgTypes[11]
+	mi := &file_v1_valet_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -796,7 +1362,7 @@ func (x *Object) String() string {
 func (*Object) ProtoMessage() {}
 
 func (x *Object) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[11]
+	mi := &file_v1_valet_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -809,7 +1375,7 @@ func (x *Object) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Object.ProtoReflect.Descriptor instead.
 func (*Object) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{11}
+	return file_v1_valet_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Object) GetKey() string {
@@ -872,7 +1438,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_v1_valet_proto_msgTypes[12]
+	mi := &file_v1_valet_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +1450,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[12]
+	mi := &file_v1_valet_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +1463,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{12}
+	return file_v1_valet_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListRequest) GetPrefix() string {
@@ -931,7 +1497,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_v1_valet_proto_msgTypes[13]
+	mi := &file_v1_valet_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1509,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[13]
+	mi := &file_v1_valet_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1522,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{13}
+	return file_v1_valet_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListResponse) GetObjects() []*Object {
@@ -982,7 +1548,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_v1_valet_proto_msgTypes[14]
+	mi := &file_v1_valet_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -994,7 +1560,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[14]
+	mi := &file_v1_valet_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1007,7 +1573,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{14}
+	return file_v1_valet_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DeleteRequest) GetKey() string {
@@ -1025,7 +1591,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_v1_valet_proto_msgTypes[15]
+	mi := &file_v1_valet_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1603,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[15]
+	mi := &file_v1_valet_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1616,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{15}
+	return file_v1_valet_proto_rawDescGZIP(), []int{18}
 }
 
 type CreateMultipartRequest struct {
@@ -1067,7 +1633,7 @@ type CreateMultipartRequest struct {
 
 func (x *CreateMultipartRequest) Reset() {
 	*x = CreateMultipartRequest{}
-	mi := &file_v1_valet_proto_msgTypes[16]
+	mi := &file_v1_valet_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1079,7 +1645,7 @@ func (x *CreateMultipartRequest) String() string {
 func (*CreateMultipartRequest) ProtoMessage() {}
 
 func (x *CreateMultipartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[16]
+	mi := &file_v1_valet_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1092,7 +1658,7 @@ func (x *CreateMultipartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMultipartRequest.ProtoReflect.Descriptor instead.
 func (*CreateMultipartRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{16}
+	return file_v1_valet_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateMultipartRequest) GetKey() string {
@@ -1146,7 +1712,7 @@ type CreateMultipartResponse struct {
 
 func (x *CreateMultipartResponse) Reset() {
 	*x = CreateMultipartResponse{}
-	mi := &file_v1_valet_proto_msgTypes[17]
+	mi := &file_v1_valet_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1724,7 @@ func (x *CreateMultipartResponse) String() string {
 func (*CreateMultipartResponse) ProtoMessage() {}
 
 func (x *CreateMultipartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[17]
+	mi := &file_v1_valet_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1737,7 @@ func (x *CreateMultipartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMultipartResponse.ProtoReflect.Descriptor instead.
 func (*CreateMultipartResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{17}
+	return file_v1_valet_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateMultipartResponse) GetUploadId() string {
@@ -1191,7 +1757,7 @@ type MultipartRef struct {
 
 func (x *MultipartRef) Reset() {
 	*x = MultipartRef{}
-	mi := &file_v1_valet_proto_msgTypes[18]
+	mi := &file_v1_valet_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1769,7 @@ func (x *MultipartRef) String() string {
 func (*MultipartRef) ProtoMessage() {}
 
 func (x *MultipartRef) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[18]
+	mi := &file_v1_valet_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1782,7 @@ func (x *MultipartRef) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MultipartRef.ProtoReflect.Descriptor instead.
 func (*MultipartRef) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{18}
+	return file_v1_valet_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *MultipartRef) GetKey() string {
@@ -1243,7 +1809,7 @@ type PartSpec struct {
 
 func (x *PartSpec) Reset() {
 	*x = PartSpec{}
-	mi := &file_v1_valet_proto_msgTypes[19]
+	mi := &file_v1_valet_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1821,7 @@ func (x *PartSpec) String() string {
 func (*PartSpec) ProtoMessage() {}
 
 func (x *PartSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[19]
+	mi := &file_v1_valet_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1834,7 @@ func (x *PartSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartSpec.ProtoReflect.Descriptor instead.
 func (*PartSpec) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{19}
+	return file_v1_valet_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PartSpec) GetNumber() int64 {
@@ -1297,7 +1863,7 @@ type SignPartsRequest struct {
 
 func (x *SignPartsRequest) Reset() {
 	*x = SignPartsRequest{}
-	mi := &file_v1_valet_proto_msgTypes[20]
+	mi := &file_v1_valet_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1309,7 +1875,7 @@ func (x *SignPartsRequest) String() string {
 func (*SignPartsRequest) ProtoMessage() {}
 
 func (x *SignPartsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[20]
+	mi := &file_v1_valet_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1322,7 +1888,7 @@ func (x *SignPartsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignPartsRequest.ProtoReflect.Descriptor instead.
 func (*SignPartsRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{20}
+	return file_v1_valet_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SignPartsRequest) GetKey() string {
@@ -1363,7 +1929,7 @@ type PartRecipe struct {
 
 func (x *PartRecipe) Reset() {
 	*x = PartRecipe{}
-	mi := &file_v1_valet_proto_msgTypes[21]
+	mi := &file_v1_valet_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1375,7 +1941,7 @@ func (x *PartRecipe) String() string {
 func (*PartRecipe) ProtoMessage() {}
 
 func (x *PartRecipe) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[21]
+	mi := &file_v1_valet_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1388,7 +1954,7 @@ func (x *PartRecipe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartRecipe.ProtoReflect.Descriptor instead.
 func (*PartRecipe) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{21}
+	return file_v1_valet_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PartRecipe) GetNumber() int64 {
@@ -1414,7 +1980,7 @@ type SignPartsResponse struct {
 
 func (x *SignPartsResponse) Reset() {
 	*x = SignPartsResponse{}
-	mi := &file_v1_valet_proto_msgTypes[22]
+	mi := &file_v1_valet_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1992,7 @@ func (x *SignPartsResponse) String() string {
 func (*SignPartsResponse) ProtoMessage() {}
 
 func (x *SignPartsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[22]
+	mi := &file_v1_valet_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +2005,7 @@ func (x *SignPartsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignPartsResponse.ProtoReflect.Descriptor instead.
 func (*SignPartsResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{22}
+	return file_v1_valet_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SignPartsResponse) GetParts() []*PartRecipe {
@@ -1459,7 +2025,7 @@ type CompletedPart struct {
 
 func (x *CompletedPart) Reset() {
 	*x = CompletedPart{}
-	mi := &file_v1_valet_proto_msgTypes[23]
+	mi := &file_v1_valet_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1471,7 +2037,7 @@ func (x *CompletedPart) String() string {
 func (*CompletedPart) ProtoMessage() {}
 
 func (x *CompletedPart) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[23]
+	mi := &file_v1_valet_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1484,7 +2050,7 @@ func (x *CompletedPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompletedPart.ProtoReflect.Descriptor instead.
 func (*CompletedPart) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{23}
+	return file_v1_valet_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CompletedPart) GetNumber() int64 {
@@ -1512,7 +2078,7 @@ type CompleteMultipartRequest struct {
 
 func (x *CompleteMultipartRequest) Reset() {
 	*x = CompleteMultipartRequest{}
-	mi := &file_v1_valet_proto_msgTypes[24]
+	mi := &file_v1_valet_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +2090,7 @@ func (x *CompleteMultipartRequest) String() string {
 func (*CompleteMultipartRequest) ProtoMessage() {}
 
 func (x *CompleteMultipartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[24]
+	mi := &file_v1_valet_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +2103,7 @@ func (x *CompleteMultipartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteMultipartRequest.ProtoReflect.Descriptor instead.
 func (*CompleteMultipartRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{24}
+	return file_v1_valet_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CompleteMultipartRequest) GetKey() string {
@@ -1569,7 +2135,7 @@ type AbortMultipartResponse struct {
 
 func (x *AbortMultipartResponse) Reset() {
 	*x = AbortMultipartResponse{}
-	mi := &file_v1_valet_proto_msgTypes[25]
+	mi := &file_v1_valet_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +2147,7 @@ func (x *AbortMultipartResponse) String() string {
 func (*AbortMultipartResponse) ProtoMessage() {}
 
 func (x *AbortMultipartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[25]
+	mi := &file_v1_valet_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,7 +2160,7 @@ func (x *AbortMultipartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortMultipartResponse.ProtoReflect.Descriptor instead.
 func (*AbortMultipartResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{25}
+	return file_v1_valet_proto_rawDescGZIP(), []int{28}
 }
 
 type Part struct {
@@ -1608,7 +2174,7 @@ type Part struct {
 
 func (x *Part) Reset() {
 	*x = Part{}
-	mi := &file_v1_valet_proto_msgTypes[26]
+	mi := &file_v1_valet_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1620,7 +2186,7 @@ func (x *Part) String() string {
 func (*Part) ProtoMessage() {}
 
 func (x *Part) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[26]
+	mi := &file_v1_valet_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1633,7 +2199,7 @@ func (x *Part) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Part.ProtoReflect.Descriptor instead.
 func (*Part) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{26}
+	return file_v1_valet_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Part) GetNumber() int64 {
@@ -1666,7 +2232,7 @@ type ListPartsResponse struct {
 
 func (x *ListPartsResponse) Reset() {
 	*x = ListPartsResponse{}
-	mi := &file_v1_valet_proto_msgTypes[27]
+	mi := &file_v1_valet_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1678,7 +2244,7 @@ func (x *ListPartsResponse) String() string {
 func (*ListPartsResponse) ProtoMessage() {}
 
 func (x *ListPartsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[27]
+	mi := &file_v1_valet_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1691,7 +2257,7 @@ func (x *ListPartsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPartsResponse.ProtoReflect.Descriptor instead.
 func (*ListPartsResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{27}
+	return file_v1_valet_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListPartsResponse) GetParts() []*Part {
@@ -1705,7 +2271,49 @@ var File_v1_valet_proto protoreflect.FileDescriptor
 
 const file_v1_valet_proto_rawDesc = "" +
 	"\n" +
-	"\x0ev1/valet.proto\x12\x0fvalet.plugin.v1\"\r\n" +
+	"\x0ev1/valet.proto\x12\x0fvalet.plugin.v1\"\xc9\a\n" +
+	"\vCallRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12.\n" +
+	"\x13deadline_unix_nanos\x18\x02 \x01(\x03R\x11deadlineUnixNanos\x12\x16\n" +
+	"\x06cancel\x18\x03 \x01(\bR\x06cancel\x122\n" +
+	"\x04info\x18\n" +
+	" \x01(\v2\x1c.valet.plugin.v1.InfoRequestH\x00R\x04info\x12A\n" +
+	"\tconfigure\x18\v \x01(\v2!.valet.plugin.v1.ConfigureRequestH\x00R\tconfigure\x12<\n" +
+	"\bsign_put\x18\f \x01(\v2\x1f.valet.plugin.v1.SignPutRequestH\x00R\asignPut\x12<\n" +
+	"\bsign_get\x18\r \x01(\v2\x1f.valet.plugin.v1.SignGetRequestH\x00R\asignGet\x12E\n" +
+	"\vsign_delete\x18\x0e \x01(\v2\".valet.plugin.v1.SignDeleteRequestH\x00R\n" +
+	"signDelete\x122\n" +
+	"\x04head\x18\x0f \x01(\v2\x1c.valet.plugin.v1.HeadRequestH\x00R\x04head\x122\n" +
+	"\x04list\x18\x10 \x01(\v2\x1c.valet.plugin.v1.ListRequestH\x00R\x04list\x128\n" +
+	"\x06delete\x18\x11 \x01(\v2\x1e.valet.plugin.v1.DeleteRequestH\x00R\x06delete\x12T\n" +
+	"\x10create_multipart\x18\x12 \x01(\v2'.valet.plugin.v1.CreateMultipartRequestH\x00R\x0fcreateMultipart\x12B\n" +
+	"\n" +
+	"sign_parts\x18\x13 \x01(\v2!.valet.plugin.v1.SignPartsRequestH\x00R\tsignParts\x12Z\n" +
+	"\x12complete_multipart\x18\x14 \x01(\v2).valet.plugin.v1.CompleteMultipartRequestH\x00R\x11completeMultipart\x12H\n" +
+	"\x0fabort_multipart\x18\x15 \x01(\v2\x1d.valet.plugin.v1.MultipartRefH\x00R\x0eabortMultipart\x12>\n" +
+	"\n" +
+	"list_parts\x18\x16 \x01(\v2\x1d.valet.plugin.v1.MultipartRefH\x00R\tlistPartsB\x06\n" +
+	"\x04call\"\xde\x05\n" +
+	"\fCallResponse\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
+	"\x05error\x18\x02 \x01(\v2\x1a.valet.plugin.v1.CallErrorR\x05error\x123\n" +
+	"\x04info\x18\n" +
+	" \x01(\v2\x1d.valet.plugin.v1.InfoResponseH\x00R\x04info\x12B\n" +
+	"\tconfigure\x18\v \x01(\v2\".valet.plugin.v1.ConfigureResponseH\x00R\tconfigure\x121\n" +
+	"\x06recipe\x18\f \x01(\v2\x17.valet.plugin.v1.RecipeH\x00R\x06recipe\x121\n" +
+	"\x06object\x18\r \x01(\v2\x17.valet.plugin.v1.ObjectH\x00R\x06object\x123\n" +
+	"\x04list\x18\x0e \x01(\v2\x1d.valet.plugin.v1.ListResponseH\x00R\x04list\x129\n" +
+	"\x06delete\x18\x0f \x01(\v2\x1f.valet.plugin.v1.DeleteResponseH\x00R\x06delete\x12U\n" +
+	"\x10create_multipart\x18\x10 \x01(\v2(.valet.plugin.v1.CreateMultipartResponseH\x00R\x0fcreateMultipart\x12C\n" +
+	"\n" +
+	"sign_parts\x18\x11 \x01(\v2\".valet.plugin.v1.SignPartsResponseH\x00R\tsignParts\x12R\n" +
+	"\x0fabort_multipart\x18\x12 \x01(\v2'.valet.plugin.v1.AbortMultipartResponseH\x00R\x0eabortMultipart\x12C\n" +
+	"\n" +
+	"list_parts\x18\x13 \x01(\v2\".valet.plugin.v1.ListPartsResponseH\x00R\tlistPartsB\b\n" +
+	"\x06result\"9\n" +
+	"\tCallError\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\r\n" +
 	"\vInfoRequest\"\x7f\n" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
@@ -1836,7 +2444,7 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\"@\n" +
 	"\x11ListPartsResponse\x12+\n" +
-	"\x05parts\x18\x01 \x03(\v2\x15.valet.plugin.v1.PartR\x05parts2\x8b\b\n" +
+	"\x05parts\x18\x01 \x03(\v2\x15.valet.plugin.v1.PartR\x05parts2\xd5\b\n" +
 	"\x0fProviderService\x12C\n" +
 	"\x04Info\x12\x1c.valet.plugin.v1.InfoRequest\x1a\x1d.valet.plugin.v1.InfoResponse\x12R\n" +
 	"\tConfigure\x12!.valet.plugin.v1.ConfigureRequest\x1a\".valet.plugin.v1.ConfigureResponse\x12C\n" +
@@ -1851,7 +2459,8 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\tSignParts\x12!.valet.plugin.v1.SignPartsRequest\x1a\".valet.plugin.v1.SignPartsResponse\x12W\n" +
 	"\x11CompleteMultipart\x12).valet.plugin.v1.CompleteMultipartRequest\x1a\x17.valet.plugin.v1.Object\x12X\n" +
 	"\x0eAbortMultipart\x12\x1d.valet.plugin.v1.MultipartRef\x1a'.valet.plugin.v1.AbortMultipartResponse\x12N\n" +
-	"\tListParts\x12\x1d.valet.plugin.v1.MultipartRef\x1a\".valet.plugin.v1.ListPartsResponseB4Z2github.com/valetgw/valet/plugins/proto/v1;pluginv1b\x06proto3"
+	"\tListParts\x12\x1d.valet.plugin.v1.MultipartRef\x1a\".valet.plugin.v1.ListPartsResponse\x12H\n" +
+	"\x05Calls\x12\x1c.valet.plugin.v1.CallRequest\x1a\x1d.valet.plugin.v1.CallResponse(\x010\x01B4Z2github.com/valetgw/valet/plugins/proto/v1;pluginv1b\x06proto3"
 
 var (
 	file_v1_valet_proto_rawDescOnce sync.Once
@@ -1865,87 +2474,116 @@ func file_v1_valet_proto_rawDescGZIP() []byte {
 	return file_v1_valet_proto_rawDescData
 }
 
-var file_v1_valet_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_v1_valet_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_v1_valet_proto_goTypes = []any{
-	(*InfoRequest)(nil),              // 0: valet.plugin.v1.InfoRequest
-	(*InfoResponse)(nil),             // 1: valet.plugin.v1.InfoResponse
-	(*Capabilities)(nil),             // 2: valet.plugin.v1.Capabilities
-	(*ConfigureRequest)(nil),         // 3: valet.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),        // 4: valet.plugin.v1.ConfigureResponse
-	(*Checksum)(nil),                 // 5: valet.plugin.v1.Checksum
-	(*Recipe)(nil),                   // 6: valet.plugin.v1.Recipe
-	(*SignPutRequest)(nil),           // 7: valet.plugin.v1.SignPutRequest
-	(*SignGetRequest)(nil),           // 8: valet.plugin.v1.SignGetRequest
-	(*SignDeleteRequest)(nil),        // 9: valet.plugin.v1.SignDeleteRequest
-	(*HeadRequest)(nil),              // 10: valet.plugin.v1.HeadRequest
-	(*Object)(nil),                   // 11: valet.plugin.v1.Object
-	(*ListRequest)(nil),              // 12: valet.plugin.v1.ListRequest
-	(*ListResponse)(nil),             // 13: valet.plugin.v1.ListResponse
-	(*DeleteRequest)(nil),            // 14: valet.plugin.v1.DeleteRequest
-	(*DeleteResponse)(nil),           // 15: valet.plugin.v1.DeleteResponse
-	(*CreateMultipartRequest)(nil),   // 16: valet.plugin.v1.CreateMultipartRequest
-	(*CreateMultipartResponse)(nil),  // 17: valet.plugin.v1.CreateMultipartResponse
-	(*MultipartRef)(nil),             // 18: valet.plugin.v1.MultipartRef
-	(*PartSpec)(nil),                 // 19: valet.plugin.v1.PartSpec
-	(*SignPartsRequest)(nil),         // 20: valet.plugin.v1.SignPartsRequest
-	(*PartRecipe)(nil),               // 21: valet.plugin.v1.PartRecipe
-	(*SignPartsResponse)(nil),        // 22: valet.plugin.v1.SignPartsResponse
-	(*CompletedPart)(nil),            // 23: valet.plugin.v1.CompletedPart
-	(*CompleteMultipartRequest)(nil), // 24: valet.plugin.v1.CompleteMultipartRequest
-	(*AbortMultipartResponse)(nil),   // 25: valet.plugin.v1.AbortMultipartResponse
-	(*Part)(nil),                     // 26: valet.plugin.v1.Part
-	(*ListPartsResponse)(nil),        // 27: valet.plugin.v1.ListPartsResponse
-	nil,                              // 28: valet.plugin.v1.Recipe.HeadersEntry
-	nil,                              // 29: valet.plugin.v1.SignPutRequest.MetadataEntry
-	nil,                              // 30: valet.plugin.v1.Object.MetadataEntry
-	nil,                              // 31: valet.plugin.v1.Object.ChecksumsEntry
-	nil,                              // 32: valet.plugin.v1.CreateMultipartRequest.MetadataEntry
+	(*CallRequest)(nil),              // 0: valet.plugin.v1.CallRequest
+	(*CallResponse)(nil),             // 1: valet.plugin.v1.CallResponse
+	(*CallError)(nil),                // 2: valet.plugin.v1.CallError
+	(*InfoRequest)(nil),              // 3: valet.plugin.v1.InfoRequest
+	(*InfoResponse)(nil),             // 4: valet.plugin.v1.InfoResponse
+	(*Capabilities)(nil),             // 5: valet.plugin.v1.Capabilities
+	(*ConfigureRequest)(nil),         // 6: valet.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),        // 7: valet.plugin.v1.ConfigureResponse
+	(*Checksum)(nil),                 // 8: valet.plugin.v1.Checksum
+	(*Recipe)(nil),                   // 9: valet.plugin.v1.Recipe
+	(*SignPutRequest)(nil),           // 10: valet.plugin.v1.SignPutRequest
+	(*SignGetRequest)(nil),           // 11: valet.plugin.v1.SignGetRequest
+	(*SignDeleteRequest)(nil),        // 12: valet.plugin.v1.SignDeleteRequest
+	(*HeadRequest)(nil),              // 13: valet.plugin.v1.HeadRequest
+	(*Object)(nil),                   // 14: valet.plugin.v1.Object
+	(*ListRequest)(nil),              // 15: valet.plugin.v1.ListRequest
+	(*ListResponse)(nil),             // 16: valet.plugin.v1.ListResponse
+	(*DeleteRequest)(nil),            // 17: valet.plugin.v1.DeleteRequest
+	(*DeleteResponse)(nil),           // 18: valet.plugin.v1.DeleteResponse
+	(*CreateMultipartRequest)(nil),   // 19: valet.plugin.v1.CreateMultipartRequest
+	(*CreateMultipartResponse)(nil),  // 20: valet.plugin.v1.CreateMultipartResponse
+	(*MultipartRef)(nil),             // 21: valet.plugin.v1.MultipartRef
+	(*PartSpec)(nil),                 // 22: valet.plugin.v1.PartSpec
+	(*SignPartsRequest)(nil),         // 23: valet.plugin.v1.SignPartsRequest
+	(*PartRecipe)(nil),               // 24: valet.plugin.v1.PartRecipe
+	(*SignPartsResponse)(nil),        // 25: valet.plugin.v1.SignPartsResponse
+	(*CompletedPart)(nil),            // 26: valet.plugin.v1.CompletedPart
+	(*CompleteMultipartRequest)(nil), // 27: valet.plugin.v1.CompleteMultipartRequest
+	(*AbortMultipartResponse)(nil),   // 28: valet.plugin.v1.AbortMultipartResponse
+	(*Part)(nil),                     // 29: valet.plugin.v1.Part
+	(*ListPartsResponse)(nil),        // 30: valet.plugin.v1.ListPartsResponse
+	nil,                              // 31: valet.plugin.v1.Recipe.HeadersEntry
+	nil,                              // 32: valet.plugin.v1.SignPutRequest.MetadataEntry
+	nil,                              // 33: valet.plugin.v1.Object.MetadataEntry
+	nil,                              // 34: valet.plugin.v1.Object.ChecksumsEntry
+	nil,                              // 35: valet.plugin.v1.CreateMultipartRequest.MetadataEntry
 }
 var file_v1_valet_proto_depIdxs = []int32{
-	2,  // 0: valet.plugin.v1.InfoResponse.capabilities:type_name -> valet.plugin.v1.Capabilities
-	28, // 1: valet.plugin.v1.Recipe.headers:type_name -> valet.plugin.v1.Recipe.HeadersEntry
-	5,  // 2: valet.plugin.v1.SignPutRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	29, // 3: valet.plugin.v1.SignPutRequest.metadata:type_name -> valet.plugin.v1.SignPutRequest.MetadataEntry
-	30, // 4: valet.plugin.v1.Object.metadata:type_name -> valet.plugin.v1.Object.MetadataEntry
-	31, // 5: valet.plugin.v1.Object.checksums:type_name -> valet.plugin.v1.Object.ChecksumsEntry
-	11, // 6: valet.plugin.v1.ListResponse.objects:type_name -> valet.plugin.v1.Object
-	32, // 7: valet.plugin.v1.CreateMultipartRequest.metadata:type_name -> valet.plugin.v1.CreateMultipartRequest.MetadataEntry
-	19, // 8: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
-	6,  // 9: valet.plugin.v1.PartRecipe.recipe:type_name -> valet.plugin.v1.Recipe
-	21, // 10: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
-	23, // 11: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
-	26, // 12: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
-	0,  // 13: valet.plugin.v1.ProviderService.Info:input_type -> valet.plugin.v1.InfoRequest
-	3,  // 14: valet.plugin.v1.ProviderService.Configure:input_type -> valet.plugin.v1.ConfigureRequest
-	7,  // 15: valet.plugin.v1.ProviderService.SignPut:input_type -> valet.plugin.v1.SignPutRequest
-	8,  // 16: valet.plugin.v1.ProviderService.SignGet:input_type -> valet.plugin.v1.SignGetRequest
-	9,  // 17: valet.plugin.v1.ProviderService.SignDelete:input_type -> valet.plugin.v1.SignDeleteRequest
-	10, // 18: valet.plugin.v1.ProviderService.Head:input_type -> valet.plugin.v1.HeadRequest
-	12, // 19: valet.plugin.v1.ProviderService.List:input_type -> valet.plugin.v1.ListRequest
-	14, // 20: valet.plugin.v1.ProviderService.Delete:input_type -> valet.plugin.v1.DeleteRequest
-	16, // 21: valet.plugin.v1.ProviderService.CreateMultipart:input_type -> valet.plugin.v1.CreateMultipartRequest
-	20, // 22: valet.plugin.v1.ProviderService.SignParts:input_type -> valet.plugin.v1.SignPartsRequest
-	24, // 23: valet.plugin.v1.ProviderService.CompleteMultipart:input_type -> valet.plugin.v1.CompleteMultipartRequest
-	18, // 24: valet.plugin.v1.ProviderService.AbortMultipart:input_type -> valet.plugin.v1.MultipartRef
-	18, // 25: valet.plugin.v1.ProviderService.ListParts:input_type -> valet.plugin.v1.MultipartRef
-	1,  // 26: valet.plugin.v1.ProviderService.Info:output_type -> valet.plugin.v1.InfoResponse
-	4,  // 27: valet.plugin.v1.ProviderService.Configure:output_type -> valet.plugin.v1.ConfigureResponse
-	6,  // 28: valet.plugin.v1.ProviderService.SignPut:output_type -> valet.plugin.v1.Recipe
-	6,  // 29: valet.plugin.v1.ProviderService.SignGet:output_type -> valet.plugin.v1.Recipe
-	6,  // 30: valet.plugin.v1.ProviderService.SignDelete:output_type -> valet.plugin.v1.Recipe
-	11, // 31: valet.plugin.v1.ProviderService.Head:output_type -> valet.plugin.v1.Object
-	13, // 32: valet.plugin.v1.ProviderService.List:output_type -> valet.plugin.v1.ListResponse
-	15, // 33: valet.plugin.v1.ProviderService.Delete:output_type -> valet.plugin.v1.DeleteResponse
-	17, // 34: valet.plugin.v1.ProviderService.CreateMultipart:output_type -> valet.plugin.v1.CreateMultipartResponse
-	22, // 35: valet.plugin.v1.ProviderService.SignParts:output_type -> valet.plugin.v1.SignPartsResponse
-	11, // 36: valet.plugin.v1.ProviderService.CompleteMultipart:output_type -> valet.plugin.v1.Object
-	25, // 37: valet.plugin.v1.ProviderService.AbortMultipart:output_type -> valet.plugin.v1.AbortMultipartResponse
-	27, // 38: valet.plugin.v1.ProviderService.ListParts:output_type -> valet.plugin.v1.ListPartsResponse
-	26, // [26:39] is the sub-list for method output_type
-	13, // [13:26] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	3,  // 0: valet.plugin.v1.CallRequest.info:type_name -> valet.plugin.v1.InfoRequest
+	6,  // 1: valet.plugin.v1.CallRequest.configure:type_name -> valet.plugin.v1.ConfigureRequest
+	10, // 2: valet.plugin.v1.CallRequest.sign_put:type_name -> valet.plugin.v1.SignPutRequest
+	11, // 3: valet.plugin.v1.CallRequest.sign_get:type_name -> valet.plugin.v1.SignGetRequest
+	12, // 4: valet.plugin.v1.CallRequest.sign_delete:type_name -> valet.plugin.v1.SignDeleteRequest
+	13, // 5: valet.plugin.v1.CallRequest.head:type_name -> valet.plugin.v1.HeadRequest
+	15, // 6: valet.plugin.v1.CallRequest.list:type_name -> valet.plugin.v1.ListRequest
+	17, // 7: valet.plugin.v1.CallRequest.delete:type_name -> valet.plugin.v1.DeleteRequest
+	19, // 8: valet.plugin.v1.CallRequest.create_multipart:type_name -> valet.plugin.v1.CreateMultipartRequest
+	23, // 9: valet.plugin.v1.CallRequest.sign_parts:type_name -> valet.plugin.v1.SignPartsRequest
+	27, // 10: valet.plugin.v1.CallRequest.complete_multipart:type_name -> valet.plugin.v1.CompleteMultipartRequest
+	21, // 11: valet.plugin.v1.CallRequest.abort_multipart:type_name -> valet.plugin.v1.MultipartRef
+	21, // 12: valet.plugin.v1.CallRequest.list_parts:type_name -> valet.plugin.v1.MultipartRef
+	2,  // 13: valet.plugin.v1.CallResponse.error:type_name -> valet.plugin.v1.CallError
+	4,  // 14: valet.plugin.v1.CallResponse.info:type_name -> valet.plugin.v1.InfoResponse
+	7,  // 15: valet.plugin.v1.CallResponse.configure:type_name -> valet.plugin.v1.ConfigureResponse
+	9,  // 16: valet.plugin.v1.CallResponse.recipe:type_name -> valet.plugin.v1.Recipe
+	14, // 17: valet.plugin.v1.CallResponse.object:type_name -> valet.plugin.v1.Object
+	16, // 18: valet.plugin.v1.CallResponse.list:type_name -> valet.plugin.v1.ListResponse
+	18, // 19: valet.plugin.v1.CallResponse.delete:type_name -> valet.plugin.v1.DeleteResponse
+	20, // 20: valet.plugin.v1.CallResponse.create_multipart:type_name -> valet.plugin.v1.CreateMultipartResponse
+	25, // 21: valet.plugin.v1.CallResponse.sign_parts:type_name -> valet.plugin.v1.SignPartsResponse
+	28, // 22: valet.plugin.v1.CallResponse.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartResponse
+	30, // 23: valet.plugin.v1.CallResponse.list_parts:type_name -> valet.plugin.v1.ListPartsResponse
+	5,  // 24: valet.plugin.v1.InfoResponse.capabilities:type_name -> valet.plugin.v1.Capabilities
+	31, // 25: valet.plugin.v1.Recipe.headers:type_name -> valet.plugin.v1.Recipe.HeadersEntry
+	8,  // 26: valet.plugin.v1.SignPutRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	32, // 27: valet.plugin.v1.SignPutRequest.metadata:type_name -> valet.plugin.v1.SignPutRequest.MetadataEntry
+	33, // 28: valet.plugin.v1.Object.metadata:type_name -> valet.plugin.v1.Object.MetadataEntry
+	34, // 29: valet.plugin.v1.Object.checksums:type_name -> valet.plugin.v1.Object.ChecksumsEntry
+	14, // 30: valet.plugin.v1.ListResponse.objects:type_name -> valet.plugin.v1.Object
+	35, // 31: valet.plugin.v1.CreateMultipartRequest.metadata:type_name -> valet.plugin.v1.CreateMultipartRequest.MetadataEntry
+	22, // 32: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
+	9,  // 33: valet.plugin.v1.PartRecipe.recipe:type_name -> valet.plugin.v1.Recipe
+	24, // 34: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
+	26, // 35: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
+	29, // 36: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
+	3,  // 37: valet.plugin.v1.ProviderService.Info:input_type -> valet.plugin.v1.InfoRequest
+	6,  // 38: valet.plugin.v1.ProviderService.Configure:input_type -> valet.plugin.v1.ConfigureRequest
+	10, // 39: valet.plugin.v1.ProviderService.SignPut:input_type -> valet.plugin.v1.SignPutRequest
+	11, // 40: valet.plugin.v1.ProviderService.SignGet:input_type -> valet.plugin.v1.SignGetRequest
+	12, // 41: valet.plugin.v1.ProviderService.SignDelete:input_type -> valet.plugin.v1.SignDeleteRequest
+	13, // 42: valet.plugin.v1.ProviderService.Head:input_type -> valet.plugin.v1.HeadRequest
+	15, // 43: valet.plugin.v1.ProviderService.List:input_type -> valet.plugin.v1.ListRequest
+	17, // 44: valet.plugin.v1.ProviderService.Delete:input_type -> valet.plugin.v1.DeleteRequest
+	19, // 45: valet.plugin.v1.ProviderService.CreateMultipart:input_type -> valet.plugin.v1.CreateMultipartRequest
+	23, // 46: valet.plugin.v1.ProviderService.SignParts:input_type -> valet.plugin.v1.SignPartsRequest
+	27, // 47: valet.plugin.v1.ProviderService.CompleteMultipart:input_type -> valet.plugin.v1.CompleteMultipartRequest
+	21, // 48: valet.plugin.v1.ProviderService.AbortMultipart:input_type -> valet.plugin.v1.MultipartRef
+	21, // 49: valet.plugin.v1.ProviderService.ListParts:input_type -> valet.plugin.v1.MultipartRef
+	0,  // 50: valet.plugin.v1.ProviderService.Calls:input_type -> valet.plugin.v1.CallRequest
+	4,  // 51: valet.plugin.v1.ProviderService.Info:output_type -> valet.plugin.v1.InfoResponse
+	7,  // 52: valet.plugin.v1.ProviderService.Configure:output_type -> valet.plugin.v1.ConfigureResponse
+	9,  // 53: valet.plugin.v1.ProviderService.SignPut:output_type -> valet.plugin.v1.Recipe
+	9,  // 54: valet.plugin.v1.ProviderService.SignGet:output_type -> valet.plugin.v1.Recipe
+	9,  // 55: valet.plugin.v1.ProviderService.SignDelete:output_type -> valet.plugin.v1.Recipe
+	14, // 56: valet.plugin.v1.ProviderService.Head:output_type -> valet.plugin.v1.Object
+	16, // 57: valet.plugin.v1.ProviderService.List:output_type -> valet.plugin.v1.ListResponse
+	18, // 58: valet.plugin.v1.ProviderService.Delete:output_type -> valet.plugin.v1.DeleteResponse
+	20, // 59: valet.plugin.v1.ProviderService.CreateMultipart:output_type -> valet.plugin.v1.CreateMultipartResponse
+	25, // 60: valet.plugin.v1.ProviderService.SignParts:output_type -> valet.plugin.v1.SignPartsResponse
+	14, // 61: valet.plugin.v1.ProviderService.CompleteMultipart:output_type -> valet.plugin.v1.Object
+	28, // 62: valet.plugin.v1.ProviderService.AbortMultipart:output_type -> valet.plugin.v1.AbortMultipartResponse
+	30, // 63: valet.plugin.v1.ProviderService.ListParts:output_type -> valet.plugin.v1.ListPartsResponse
+	1,  // 64: valet.plugin.v1.ProviderService.Calls:output_type -> valet.plugin.v1.CallResponse
+	51, // [51:65] is the sub-list for method output_type
+	37, // [37:51] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_v1_valet_proto_init() }
@@ -1953,13 +2591,40 @@ func file_v1_valet_proto_init() {
 	if File_v1_valet_proto != nil {
 		return
 	}
+	file_v1_valet_proto_msgTypes[0].OneofWrappers = []any{
+		(*CallRequest_Info)(nil),
+		(*CallRequest_Configure)(nil),
+		(*CallRequest_SignPut)(nil),
+		(*CallRequest_SignGet)(nil),
+		(*CallRequest_SignDelete)(nil),
+		(*CallRequest_Head)(nil),
+		(*CallRequest_List)(nil),
+		(*CallRequest_Delete)(nil),
+		(*CallRequest_CreateMultipart)(nil),
+		(*CallRequest_SignParts)(nil),
+		(*CallRequest_CompleteMultipart)(nil),
+		(*CallRequest_AbortMultipart)(nil),
+		(*CallRequest_ListParts)(nil),
+	}
+	file_v1_valet_proto_msgTypes[1].OneofWrappers = []any{
+		(*CallResponse_Info)(nil),
+		(*CallResponse_Configure)(nil),
+		(*CallResponse_Recipe)(nil),
+		(*CallResponse_Object)(nil),
+		(*CallResponse_List)(nil),
+		(*CallResponse_Delete)(nil),
+		(*CallResponse_CreateMultipart)(nil),
+		(*CallResponse_SignParts)(nil),
+		(*CallResponse_AbortMultipart)(nil),
+		(*CallResponse_ListParts)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_v1_valet_proto_rawDesc), len(file_v1_valet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

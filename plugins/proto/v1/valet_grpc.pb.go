@@ -46,6 +46,7 @@ const (
 	ProviderService_CompleteMultipart_FullMethodName = "/valet.plugin.v1.ProviderService/CompleteMultipart"
 	ProviderService_AbortMultipart_FullMethodName    = "/valet.plugin.v1.ProviderService/AbortMultipart"
 	ProviderService_ListParts_FullMethodName         = "/valet.plugin.v1.ProviderService/ListParts"
+	ProviderService_Calls_FullMethodName             = "/valet.plugin.v1.ProviderService/Calls"
 )
 
 // ProviderServiceClient is the client API for ProviderService service.
@@ -65,6 +66,12 @@ type ProviderServiceClient interface {
 	CompleteMultipart(ctx context.Context, in *CompleteMultipartRequest, opts ...grpc.CallOption) (*Object, error)
 	AbortMultipart(ctx context.Context, in *MultipartRef, opts ...grpc.CallOption) (*AbortMultipartResponse, error)
 	ListParts(ctx context.Context, in *MultipartRef, opts ...grpc.CallOption) (*ListPartsResponse, error)
+	// Calls carries any number of the calls above over one long-lived
+	// stream, so a call costs one message each way instead of a new HTTP/2
+	// stream. Answers come back in any order, matched by id. The unary rpcs
+	// stay the reference: a host falls back to them when a plugin answers
+	// Calls with Unimplemented.
+	Calls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallRequest, CallResponse], error)
 }
 
 type providerServiceClient struct {
@@ -205,6 +212,19 @@ func (c *providerServiceClient) ListParts(ctx context.Context, in *MultipartRef,
 	return out, nil
 }
 
+func (c *providerServiceClient) Calls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallRequest, CallResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ProviderService_ServiceDesc.Streams[0], ProviderService_Calls_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CallRequest, CallResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ProviderService_CallsClient = grpc.BidiStreamingClient[CallRequest, CallResponse]
+
 // ProviderServiceServer is the server API for ProviderService service.
 // All implementations must embed UnimplementedProviderServiceServer
 // for forward compatibility.
@@ -222,6 +242,12 @@ type ProviderServiceServer interface {
 	CompleteMultipart(context.Context, *CompleteMultipartRequest) (*Object, error)
 	AbortMultipart(context.Context, *MultipartRef) (*AbortMultipartResponse, error)
 	ListParts(context.Context, *MultipartRef) (*ListPartsResponse, error)
+	// Calls carries any number of the calls above over one long-lived
+	// stream, so a call costs one message each way instead of a new HTTP/2
+	// stream. Answers come back in any order, matched by id. The unary rpcs
+	// stay the reference: a host falls back to them when a plugin answers
+	// Calls with Unimplemented.
+	Calls(grpc.BidiStreamingServer[CallRequest, CallResponse]) error
 	mustEmbedUnimplementedProviderServiceServer()
 }
 
@@ -270,6 +296,9 @@ func (UnimplementedProviderServiceServer) AbortMultipart(context.Context, *Multi
 }
 func (UnimplementedProviderServiceServer) ListParts(context.Context, *MultipartRef) (*ListPartsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListParts not implemented")
+}
+func (UnimplementedProviderServiceServer) Calls(grpc.BidiStreamingServer[CallRequest, CallResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method Calls not implemented")
 }
 func (UnimplementedProviderServiceServer) mustEmbedUnimplementedProviderServiceServer() {}
 func (UnimplementedProviderServiceServer) testEmbeddedByValue()                         {}
@@ -526,6 +555,13 @@ func _ProviderService_ListParts_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProviderService_Calls_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ProviderServiceServer).Calls(&grpc.GenericServerStream[CallRequest, CallResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ProviderService_CallsServer = grpc.BidiStreamingServer[CallRequest, CallResponse]
+
 // ProviderService_ServiceDesc is the grpc.ServiceDesc for ProviderService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -586,6 +622,13 @@ var ProviderService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _ProviderService_ListParts_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Calls",
+			Handler:       _ProviderService_Calls_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
 	Metadata: "v1/valet.proto",
 }
