@@ -279,6 +279,14 @@ func want(t testing.TB, r apiResp, status int) problem {
 	return p
 }
 
+// wantCode is want plus the problem's stable code.
+func wantCode(t testing.TB, r apiResp, status int, code string) {
+	t.Helper()
+	if p := want(t, r, status); p.Code != code {
+		t.Fatalf("problem code = %q, want %q; body: %s", p.Code, code, r.Body)
+	}
+}
+
 func decodeJSON[T any](t testing.TB, r apiResp) T {
 	t.Helper()
 	var v T

@@ -61,6 +61,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
 	cmd.Dir = work
 	cmd.Env = append(os.Environ(), overrides...)
+	cmd.Env = append(cmd.Env, "TMPDIR="+work) // the script's mktemp -d lands here
 	done := make(chan struct{})
 	var out []byte
 	go func() { out, err = cmd.CombinedOutput(); close(done) }()
@@ -77,8 +78,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if !strings.Contains(string(out), "same bytes") {
 		t.Fatalf("walkthrough did not end with \"same bytes\":\n%s", out)
 	}
-	got, err := os.ReadFile(filepath.Join(work, "downloaded.txt"))
-	if err != nil || string(got) != "hello, valet\n" {
+	files, _ := filepath.Glob(filepath.Join(work, "*", "downloaded.txt"))
+	if len(files) != 1 {
+		t.Fatalf("want one downloaded.txt under %s, found %v", work, files)
+	}
+	if got, err := os.ReadFile(files[0]); err != nil || string(got) != "hello, valet\n" {
 		t.Fatalf("downloaded.txt = %q, %v", got, err)
 	}
 }
