@@ -3,6 +3,8 @@ package host_test
 import (
 	"context"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -65,6 +67,43 @@ func BenchmarkBareGRPCUnixUnary(b *testing.B) {
 	grpc_health_v1.RegisterHealthServer(srv, health.NewServer())
 	go func() { _ = srv.Serve(ln) }()
 	b.Cleanup(srv.Stop)
+	benchHealthCheck(b, sock)
+}
+
+// BenchmarkBareGRPCUnixUnaryCrossProcess is the same bare round trip with
+// the server in another process (this test binary, re-executed), which is
+// what the plugin hop has to cross: the fair reference for it.
+func BenchmarkBareGRPCUnixUnaryCrossProcess(b *testing.B) {
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sock := filepath.Join(b.TempDir(), "bare.sock")
+	cmd := exec.Command(exe, "bare-grpc-server", sock)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(b, 10*time.Second, "bare server listening", func() bool {
+		_, err := os.Stat(sock)
+		return err == nil
+	})
+	benchHealthCheck(b, sock)
+}
+
+// serveBareGRPC runs a plain gRPC health service on a unix socket until
+// killed (the cross-process benchmark's server).
+func serveBareGRPC(sock string) {
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		os.Exit(1)
+	}
+	srv := grpc.NewServer()
+	grpc_health_v1.RegisterHealthServer(srv, health.NewServer())
+	_ = srv.Serve(ln)
+}
+
+func benchHealthCheck(b *testing.B, sock string) {
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)

@@ -36,6 +36,10 @@ func TestMain(m *testing.M) {
 		plugins.Serve(&testProvider{})
 		return
 	}
+	if len(os.Args) == 3 && os.Args[1] == "bare-grpc-server" {
+		serveBareGRPC(os.Args[2])
+		return
+	}
 	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" && os.Args[3] == "legacy" {
 		servePreStreamPlugin()
 		return
