@@ -87,6 +87,7 @@ function subject() {
 }
 
 function myPrefix(store) {
+  if (store.key_prefix) return store.key_prefix;
   if (store.prefix) return store.prefix;
   const tpl = store.key_template || '';
   const sub = subject();
