@@ -177,7 +177,7 @@ func TestCLI(t *testing.T) {
 	// A CLI command starts its own plugin; with the local provider that
 	// plugin needs its own port, while URLs still point at the gateway's
 	// local store (same root and secret).
-	own := perProcessEnv(t, localBackend(t), env)
+	own := []string{"VALET_STORES__MEDIA__CONFIG__LISTEN=127.0.0.1:0"}
 
 	t.Run("help on every command", func(t *testing.T) {
 		for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"plugin", "serve", "--help"}, {"plugins", "--help"},
