@@ -379,9 +379,12 @@ func startBrowserGateway(t *testing.T, env *gatewayEnv, port int) *gateway {
 }
 
 // localLeftovers lists what the local store keeps besides finished objects
-// (see providers/local/store.go for the layout): multipart upload
-// directories, bodies being received, half-written sidecars. Interrupted
-// requests are cleaned up as their handlers return, so it waits a little.
+// (see providers/local/store.go for the layout): part files, uploads still
+// open (an uploads/ID directory without done.json; a finished upload keeps
+// only upload.json and done.json so a retried complete is idempotent),
+// bodies being received, half-written sidecars. At this point every upload
+// of the run is either completed or cancelled. Interrupted requests are
+// cleaned up as their handlers return, so it waits a little.
 func localLeftovers(t *testing.T, cfg map[string]any) []string {
 	t.Helper()
 	root, _ := cfg["root"].(string)
@@ -394,10 +397,19 @@ func localLeftovers(t *testing.T, cfg map[string]any) []string {
 			}
 			rel, _ := filepath.Rel(root, p)
 			rel = filepath.ToSlash(rel)
+			parts := strings.Split(rel, "/")
 			switch {
-			case strings.HasPrefix(rel, "uploads/"),
-				strings.HasPrefix(rel, "objects/%tmp/"),
-				strings.HasPrefix(rel, "tmp/") && !d.IsDir() && !strings.HasSuffix(rel, ".lock"):
+			case parts[0] == "uploads" && len(parts) == 2 && d.IsDir():
+				if _, err := os.Stat(filepath.Join(p, "done.json")); err != nil {
+					left = append(left, rel+" (open upload)")
+				}
+			case parts[0] == "uploads" && len(parts) > 2 && parts[2] != "upload.json" && parts[2] != "done.json":
+				left = append(left, rel)
+			case rel == "objects/%tmp" || strings.HasPrefix(rel, "objects/%tmp/"):
+				if !d.IsDir() {
+					left = append(left, rel)
+				}
+			case parts[0] == "tmp" && !d.IsDir() && !strings.HasSuffix(rel, ".lock"):
 				left = append(left, rel)
 			}
 			return nil

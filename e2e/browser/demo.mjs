@@ -180,7 +180,13 @@ async function scenarioCancel(ctx) {
   watchParts(page, state);
   await throttle(page);
   await page.setInputFiles('#file-input', cfg.files.cancel);
-  await page.waitForFunction((n) => Number(document.querySelector(`#uploads li[data-name="${n}"] progress`)?.value || 0) >= 40, name, { timeout: 120_000, polling: 50 });
+  // Cancel halfway, once at least one part is stored, so the abort has
+  // stored parts to discard as well as requests in flight.
+  const start = Date.now();
+  while (state.finishedUrls.length < 1 || await progressOf(page, name) < 40) {
+    if (Date.now() - start > 120_000) fail('the upload never got halfway');
+    await page.waitForTimeout(50);
+  }
   const at = await progressOf(page, name);
   if (at >= 100) fail('upload finished before it could be cancelled');
   const del = page.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().includes('/uploads/'), { timeout: 30_000 });
