@@ -2,10 +2,14 @@ package host_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +39,7 @@ func BenchmarkSignPutInProcess(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
+	defer reportCPU(b, pidOf(p)...)()
 	for b.Loop() {
 		if _, err := p.SignPut(ctx, benchPut); err != nil {
 			b.Fatal(err)
@@ -50,6 +55,7 @@ func BenchmarkSignPutThroughPlugin(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
+	defer reportCPU(b, pidOf(p)...)()
 	for b.Loop() {
 		if _, err := p.SignPut(ctx, benchPut); err != nil {
 			b.Fatal(err)
@@ -85,10 +91,13 @@ func BenchmarkBareGRPCUnixUnaryCrossProcess(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	waitFor(b, 10*time.Second, "bare server listening", func() bool {
-		_, err := os.Stat(sock)
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
+		}
 		return err == nil
 	})
-	benchHealthCheck(b, sock)
+	benchHealthCheck(b, sock, cmd.Process.Pid)
 }
 
 // serveBareGRPC runs a plain gRPC health service on a unix socket until
@@ -103,7 +112,7 @@ func serveBareGRPC(sock string) {
 	_ = srv.Serve(ln)
 }
 
-func benchHealthCheck(b *testing.B, sock string) {
+func benchHealthCheck(b *testing.B, sock string, serverPids ...int) {
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)
@@ -113,6 +122,7 @@ func benchHealthCheck(b *testing.B, sock string) {
 	ctx := context.Background()
 	req := &grpc_health_v1.HealthCheckRequest{}
 	b.ReportAllocs()
+	defer reportCPU(b, serverPids...)()
 	for b.Loop() {
 		if _, err := c.Check(ctx, req); err != nil {
 			b.Fatal(err)
@@ -128,9 +138,48 @@ func BenchmarkSignPutThroughPluginUnary(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
+	defer reportCPU(b, pidOf(p)...)()
 	for b.Loop() {
 		if _, err := p.SignPut(ctx, benchPut); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// pidOf is the plugin's pid, or none for an in-process provider.
+func pidOf(p providers.Provider) []int {
+	if hp, ok := p.(*host.Plugin); ok {
+		return []int{hp.Pid()}
+	}
+	return nil
+}
+
+// reportCPU adds a cpu-ns/op metric: CPU time of this process plus the
+// given processes (the plugin, the bare server) per operation. Wall time
+// on a shared machine swings with other load; CPU time is the steadier
+// measure of what the hop costs.
+func reportCPU(b *testing.B, pids ...int) func() {
+	start := cpuNanos(pids)
+	return func() {
+		b.ReportMetric(float64(cpuNanos(pids)-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+func cpuNanos(pids []int) int64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	total := ru.Utime.Nano() + ru.Stime.Nano()
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+		// Fields 14 and 15 of stat (utime, stime), in clock ticks of 10ms.
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += (ut + st) * int64(10*time.Millisecond)
+	}
+	return total
 }

@@ -43,8 +43,11 @@ import (
 // ExternalPrefix is the file name prefix of external plugin binaries.
 const ExternalPrefix = "valet-plugin-"
 
-// DefaultEnv is passed to every plugin, whatever Options.EnvAllow says.
-var DefaultEnv = []string{"PATH", "HOME", "TMPDIR", "TZ", "LANG", plugins.LogLevelEnv}
+// DefaultEnv returns the variables passed to every plugin, whatever
+// Options.EnvAllow says.
+func DefaultEnv() []string {
+	return []string{"PATH", "HOME", "TMPDIR", "TZ", "LANG", plugins.LogLevelEnv}
+}
 
 // Defaults for the supervision settings in Options.
 const (
@@ -180,7 +183,7 @@ func New(opts Options) (*Host, error) {
 	return &Host{
 		opts:    opts,
 		log:     opts.Logger,
-		env:     filterEnv(os.Environ(), append(slices.Clone(DefaultEnv), opts.EnvAllow...)),
+		env:     filterEnv(os.Environ(), append(DefaultEnv(), opts.EnvAllow...)),
 		plugins: make(map[*Plugin]struct{}),
 	}, nil
 }
@@ -226,23 +229,35 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
 		done:    make(chan struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	h.mu.Lock()
-	if h.closed {
-		h.mu.Unlock()
-		return nil, providers.Errorf(providers.Unavailable, "store %q: plugin host is closed", spec.Store)
+	closed := providers.Errorf(providers.Unavailable, "store %q: plugin host is closed", spec.Store)
+	if h.isClosed() {
+		return nil, closed
 	}
-	h.plugins[p] = struct{}{}
-	h.mu.Unlock()
-
 	in, err := p.launch(ctx)
 	if err != nil {
 		p.cancel()
-		h.forget(p)
 		return nil, fmt.Errorf("store %q: plugin %s: %w", spec.Store, spec.Plugin, err)
 	}
+	// Register only a running plugin, so Close never waits on a launch;
+	// one that finished launching after Close began is stopped here.
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		p.cancel()
+		in.kill(true)
+		return nil, closed
+	}
+	h.plugins[p] = struct{}{}
 	p.setUp(in)
 	go p.supervise()
+	h.mu.Unlock()
 	return p, nil
+}
+
+func (h *Host) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
 }
 
 func (h *Host) forget(p *Plugin) {

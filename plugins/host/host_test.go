@@ -165,7 +165,7 @@ func TestEnvironmentAllowlist(t *testing.T) {
 			continue // go-plugin's own handshake variables
 		}
 		allowed := false
-		for _, a := range append(host.DefaultEnv, "AWS_*", "EXTRA_ONE", "PLUGIN_*", "VALET_PLUGIN_MAGIC_COOKIE", "VALET_PLUGIN_PARENT_PID") {
+		for _, a := range append(host.DefaultEnv(), "AWS_*", "EXTRA_ONE", "PLUGIN_*", "VALET_PLUGIN_MAGIC_COOKIE", "VALET_PLUGIN_PARENT_PID") {
 			if m, _ := filepath.Match(a, k); m {
 				allowed = true
 			}
@@ -288,6 +288,27 @@ func testIdempotentCallRetriedAfterRestart(t *testing.T, transport func(*host.Op
 	if r.obj.Metadata["pid"] == strconv.Itoa(oldPid) || r.obj.Metadata["pid"] != strconv.Itoa(p.Pid()) {
 		t.Fatalf("answer came from pid %s; old %d, current %d", r.obj.Metadata["pid"], oldPid, p.Pid())
 	}
+}
+
+// A plugin that stops answering without exiting (here: SIGSTOP) is caught
+// by the periodic health check and replaced.
+func TestHungPluginIsReplacedByHealthCheck(t *testing.T) {
+	h := newHost(t, func(o *host.Options) { o.HealthInterval = 100 * time.Millisecond })
+	p, err := h.Start(context.Background(), host.Spec{Store: "hung", Plugin: "test", Config: config(t, testConfig{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldPid := p.Pid()
+	if err := syscall.Kill(oldPid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(oldPid, syscall.SIGKILL) })
+	d := waitFor(t, 10*time.Second, "hung plugin replaced", func() bool { return p.Healthy() && p.Pid() != oldPid })
+	t.Logf("hung plugin replaced after %s", d.Round(time.Millisecond))
+	if store, pid := whoami(t, p); store != "hung" || pid == oldPid {
+		t.Fatalf("after replacement whoami = %q pid %d", store, pid)
+	}
+	waitFor(t, 2*time.Second, "hung process killed", func() bool { return !alive(oldPid) })
 }
 
 // Many callers see the plugin die at once; exactly one restart happens.

@@ -253,6 +253,7 @@ func (p *Plugin) supervise() {
 	health := time.NewTicker(p.h.opts.HealthInterval)
 	defer health.Stop()
 	var restarts []time.Time
+	pingFails := 0
 	for {
 		p.mu.Lock()
 		in := p.inst
@@ -266,8 +267,12 @@ func (p *Plugin) supervise() {
 				why = "process exited"
 			}
 		case <-health.C:
-			if err := p.ping(in); err != nil {
-				why = "health check failed: " + status.Convert(err).Message()
+			// Two misses in a row, so one slow answer on a loaded machine
+			// does not cost the calls in flight a restart.
+			if err := p.ping(in); err == nil {
+				pingFails = 0
+			} else if pingFails++; pingFails >= 2 {
+				why = "health check failed twice: " + status.Convert(err).Message()
 			}
 		case g := <-p.kick:
 			if g != in.gen {
@@ -282,6 +287,7 @@ func (p *Plugin) supervise() {
 		if why == "" {
 			continue
 		}
+		pingFails = 0
 		p.setDown(why)
 		p.log.Warn("plugin down, restarting", "pid", in.pid, "reason", why)
 		in.kill(false)
