@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -81,6 +82,14 @@ func New(o Options) (*Proxy, error) {
 			pr.Out.Host = u.Host
 		},
 		ModifyResponse: p.modifyResponse,
+		// A browser that cancels an upload aborts the forwarded request;
+		// that is expected in tests and not worth a log line.
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() == nil {
+				log.Printf("gcsproxy: %s %s: %v", r.Method, r.URL.Path, err)
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		},
 	}
 	return p, nil
 }
