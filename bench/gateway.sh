@@ -89,7 +89,7 @@ status=$(curl -sS -o "$work/slot.json" -w '%{http_code}' -X POST -H "Authorizati
 run() { # name url [wrk args...]
   local name=$1 url=$2; shift 2
   local out
-  out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "$@" "$url")
+  out=$(wrk -t"$threads" -c"$conns" -d"$duration" --timeout 10s --latency "$@" "$url")
   if grep -q 'Non-2xx or 3xx responses' <<<"$out" || grep -q 'Socket errors' <<<"$out"; then
     echo "bench: $name had failing requests:" >&2; echo "$out" >&2; exit 1
   fi

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"sync"
@@ -46,6 +47,7 @@ configuration keeps serving.`,
 		},
 	}
 	addServerFlags(cmd)
+	cmd.Flags().String("pprof", "", "serve Go profiling endpoints (/debug/pprof/) on this address, e.g. 127.0.0.1:6060; off by default")
 	return cmd
 }
 
@@ -114,6 +116,11 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	if addr, _ := cmd.Flags().GetString("pprof"); addr != "" {
+		if err := servePprof(addr, logger); err != nil {
+			return err
+		}
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -244,4 +251,22 @@ func (gw *gateway) startPlugins(ctx context.Context, cfg *config.Config, prev *g
 		provs[name] = p
 	}
 	return gen, provs, nil
+}
+
+// servePprof exposes the runtime profiler on its own listener, never on the
+// API's, so it cannot be reached through the public address by accident.
+func servePprof(addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--pprof: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Warn("profiling endpoints enabled", "pprof", ln.Addr().String())
+	go func() { _ = http.Serve(ln, mux) }()
+	return nil
 }
