@@ -8,7 +8,9 @@
 // valet-plugin-NAME from the first Options.PluginDirs directory holding it.
 //
 // Every plugin gets a filtered environment (see Options.EnvAllow), its own
-// process group, and an AutoMTLS gRPC connection. The host restarts a plugin
+// process group, and an AutoMTLS gRPC connection over which calls travel as
+// messages on one long-lived Calls stream (unary rpcs for a plugin that
+// lacks it). The host restarts a plugin
 // that exits or stops answering health checks, with exponential backoff,
 // and replays its store configuration. While a plugin is down its calls fail
 // at once with a providers.Unavailable error; a plugin that keeps crashing
