@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -212,7 +213,7 @@ func testBrowser(t *testing.T, b backend, node, pw string, in map[string]browser
 		"throttle_bps": 24 * mib,
 		"scenarios":    []string{"upload", "video", "resume", "cancel", "errors"},
 	}
-	if shot := os.Getenv("VALET_DEMO_SCREENSHOT"); shot != "" && b.Name == "local" {
+	if shot := os.Getenv("E2E_DEMO_SCREENSHOT"); shot != "" && b.Name == "local" {
 		cfg["screenshot"] = shot
 		cfg["scenarios"] = append(cfg["scenarios"].([]string), "screenshot")
 	}
@@ -353,29 +354,48 @@ func runBrowser(t *testing.T, node, dir string, cfg map[string]any) browserRepor
 }
 
 // startBrowserGateway runs `valet serve` on a chosen port: the stores' CORS
-// origins must name the page's origin, which is the gateway's, before it starts.
+// origins must name the page's origin, which is the gateway's, before it
+// starts. A gateway that does not start fails the test (it is the code under
+// test, not an optional dependency).
 func startBrowserGateway(t *testing.T, env *gatewayEnv, port int) *gateway {
 	t.Helper()
 	url := "http://" + servers.Addr(port)
 	cmd := exec.Command(servers.ValetBinary(t), "serve", "--config", env.ConfigPath, "--listen", servers.Addr(port))
 	cmd.Env = append(os.Environ(), "VALET_SERVER__PUBLIC_URL="+url)
-	p := servers.Start(t, "valet serve", cmd, 60*time.Second, func() error {
-		r, err := noRedirect.Get(url + "/readyz")
-		if err != nil {
-			return err
-		}
-		r.Body.Close()
-		if r.StatusCode != 200 {
-			return fmt.Errorf("readyz: %d", r.StatusCode)
-		}
-		return nil
-	})
+	g := &gateway{URL: url, Cmd: cmd, exited: make(chan struct{}), logs: &logBuffer{}, env: env}
+	cmd.Stdout, cmd.Stderr = g.logs, g.logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start valet serve: %v", err)
+	}
+	go func() { _ = cmd.Wait(); close(g.exited) }()
 	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		select {
+		case <-g.exited:
+		case <-time.After(5 * time.Second):
+		}
 		if t.Failed() {
-			t.Logf("gateway output:\n%s", tail(p.Logs(), 8000))
+			t.Logf("gateway output:\n%s", tail(g.logs.String(), 8000))
 		}
 	})
-	return &gateway{URL: url, Cmd: cmd, exited: make(chan struct{}), logs: &logBuffer{}, env: env}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-g.exited:
+			t.Fatalf("valet serve exited during start-up: %v\n%s", cmd.ProcessState, g.logs.String())
+		default:
+		}
+		r, err := noRedirect.Get(url + "/readyz")
+		if err == nil {
+			r.Body.Close()
+			if r.StatusCode == 200 {
+				return g
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("valet serve not ready after 60s (last: %v)\n%s", err, g.logs.String())
+		}
+	}
 }
 
 // localLeftovers lists what the local store keeps besides finished objects

@@ -78,12 +78,12 @@ func TestDemoInBrowser(t *testing.T) {
 		}
 		cfg["files"].(map[string]string)["video"] = clip
 		cfg["scenarios"] = append(cfg["scenarios"].([]string), "video")
-		if shot := os.Getenv("VALET_DEMO_SCREENSHOT"); shot != "" {
+		if shot := os.Getenv("E2E_DEMO_SCREENSHOT"); shot != "" {
 			cfg["screenshot"] = shot
 			cfg["scenarios"] = append(cfg["scenarios"].([]string), "screenshot")
 		}
 	}
-	if only := os.Getenv("VALET_BROWSER_SCENARIOS"); only != "" {
+	if only := os.Getenv("BROWSER_SCENARIOS"); only != "" {
 		cfg["scenarios"] = strings.Split(only, ",")
 	}
 	b, _ := json.Marshal(cfg)
