@@ -131,9 +131,31 @@ func TestWrongPinIsRefused(t *testing.T) {
 }
 
 func TestBadConfigNamesTheKey(t *testing.T) {
+	for cfg, want := range map[string]string{
+		`{"bucket":"x"}`:                        `"bucket"`,
+		`{"secret_file":"/nonexistent/secret"}`: "config.secret_file",
+		`{"secret":"a","secret_file":"` + filepath.Join(t.TempDir(), "x") + `"}`: "config.secret_file",
+		`{"listen":"256.0.0.1:0"}`: "config.listen",
+	} {
+		s := &store{objects: map[string]object{}}
+		err := s.Configure(t.Context(), providers.StoreConfig{Store: "demo", Config: []byte(cfg)})
+		if !errors.Is(err, providers.ErrInvalidArgument) || !strings.Contains(err.Error(), want) {
+			t.Errorf("Configure(%s) = %v, want InvalidArgument naming %s", cfg, err, want)
+		}
+	}
+}
+
+// A key read from secret_file signs URLs that verify with that key only.
+func TestSecretFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(file, []byte("from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	s := &store{objects: map[string]object{}}
-	err := s.Configure(t.Context(), providers.StoreConfig{Store: "demo", Config: []byte(`{"bucket":"x"}`)})
-	if !errors.Is(err, providers.ErrInvalidArgument) || !strings.Contains(err.Error(), `"bucket"`) {
-		t.Fatalf("Configure with an unknown key = %v", err)
+	if err := s.Configure(t.Context(), providers.StoreConfig{Store: "demo", Config: []byte(`{"secret_file":"` + file + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if string(s.secret) != "from-a-file" {
+		t.Fatalf("secret from file = %q", s.secret)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,8 +35,9 @@ const maxExpiry = time.Hour
 
 // config is the store's `config:` block in Valet's config file.
 type config struct {
-	Listen string `json:"listen"` // default 127.0.0.1:0 (any free port)
-	Secret string `json:"secret"` // HMAC key; default random per process
+	Listen     string `json:"listen"`      // default 127.0.0.1:0 (any free port)
+	Secret     string `json:"secret"`      // HMAC key; default random per process
+	SecretFile string `json:"secret_file"` // or the key, read from a file
 }
 
 type object struct {
@@ -71,6 +73,13 @@ func (s *store) Configure(_ context.Context, cfg providers.StoreConfig) error {
 		}
 	}
 	secret := []byte(c.Secret)
+	if c.SecretFile != "" {
+		b, err := os.ReadFile(c.SecretFile)
+		if err != nil || c.Secret != "" {
+			return providers.Errorf(providers.InvalidArgument, "config.secret_file: unreadable, or given with secret (%v)", err)
+		}
+		secret = bytes.TrimSpace(b)
+	}
 	if len(secret) == 0 {
 		secret = make([]byte, 32)
 		_, _ = rand.Read(secret)
