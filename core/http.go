@@ -358,4 +358,3 @@ func (s *Server) openUpload(r *http.Request, c *call) (tokens.Upload, error) {
 	c.rec.key = u.Key
 	return u, nil
 }
-
