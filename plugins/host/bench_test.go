@@ -183,3 +183,31 @@ func cpuNanos(pids []int) int64 {
 	}
 	return total
 }
+
+// The parallel variants issue calls from many goroutines at once, as the
+// gateway does under load; calls then share wakeups on the connection.
+func BenchmarkSignPutThroughPluginParallel(b *testing.B) { benchParallel(b, nil) }
+
+func BenchmarkSignPutThroughPluginUnaryParallel(b *testing.B) {
+	benchParallel(b, func(o *host.Options) { o.DisableCallStream = true })
+}
+
+func benchParallel(b *testing.B, mod func(*host.Options)) {
+	h := newHost(b, mod)
+	p, err := h.Start(context.Background(), host.Spec{Store: "bench", Plugin: "test", Config: []byte(`{}`)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(16) // 32 goroutines on 2 cores, like wrk's 32 connections
+	defer reportCPU(b, p.Pid())()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if _, err := p.SignPut(ctx, benchPut); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
