@@ -458,6 +458,34 @@ func TestPluginExitsWhenParentDies(t *testing.T) {
 	t.Logf("orphaned plugin exited %s after its parent died", time.Since(killed).Round(time.Millisecond))
 }
 
+// A gateway killed outright (SIGKILL, no Close) leaves no plugin behind.
+func TestPluginsExitWhenHostIsKilled(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := exec.Command(exe, "host-and-wait")
+	out, err := gw.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gw.Process.Kill(); _ = gw.Wait() })
+	buf := make([]byte, 32)
+	n, _ := out.Read(buf)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
+	if err != nil || !alive(pid) {
+		t.Fatalf("stand-in gateway reported plugin pid %q (%v)", buf[:n], err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	_ = gw.Process.Kill()
+	_ = gw.Wait()
+	d := waitFor(t, 3*time.Second, "plugin of a killed gateway exits", func() bool { return !alive(pid) })
+	t.Logf("plugin exited %s after its gateway was SIGKILLed", d.Round(time.Millisecond))
+}
+
 // A plugin whose host died before the plugin got going exits at once.
 func TestPluginExitsWhenParentDiedDuringStartup(t *testing.T) {
 	exe, err := os.Executable()

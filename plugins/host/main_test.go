@@ -36,6 +36,10 @@ func TestMain(m *testing.M) {
 		plugins.Serve(&testProvider{})
 		return
 	}
+	if len(os.Args) == 2 && os.Args[1] == "host-and-wait" {
+		hostAndWait()
+		return
+	}
 	if len(os.Args) == 3 && os.Args[1] == "bare-grpc-server" {
 		serveBareGRPC(os.Args[2])
 		return
@@ -199,6 +203,23 @@ func (p *testProvider) AbortMultipart(context.Context, providers.MultipartRef) e
 
 func (p *testProvider) ListParts(context.Context, providers.MultipartRef) ([]providers.Part, error) {
 	return nil, nil
+}
+
+// hostAndWait is a stand-in gateway: it starts one plugin through a Host,
+// prints the plugin's pid, and waits to be killed.
+func hostAndWait() {
+	exe, _ := os.Executable()
+	h, err := host.New(host.Options{Executable: exe, Builtins: []string{"test"}, Logger: hclog.NewNullLogger()})
+	if err != nil {
+		os.Exit(1)
+	}
+	p, err := h.Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: []byte(`{}`)})
+	if err != nil {
+		os.Exit(1)
+	}
+	fmt.Println(p.Pid())
+	time.Sleep(time.Minute)
+	os.Exit(1)
 }
 
 // servePreStreamPlugin serves protocol v1 as a plugin built before the

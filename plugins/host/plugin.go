@@ -168,10 +168,11 @@ func (p *Plugin) launch(ctx context.Context) (*instance, error) {
 	}
 	cmd := exec.Command(p.exe, p.args...)
 	cmd.Env = append(slices.Clip(p.h.env), fmt.Sprintf("%s=%d", plugins.ParentPIDEnv, os.Getpid()))
-	// Own process group, so Close can kill whatever the plugin spawned;
-	// Pdeathsig as a first line of defence if the host dies (the plugin
-	// also watches its parent itself, see plugins.Serve).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// Own process group, so Close can kill whatever the plugin spawned.
+	// No Pdeathsig: it fires when the forking *thread* exits, which the Go
+	// runtime may do at any time; the plugin watches its parent instead
+	// (see plugins.Serve and ParentPIDEnv).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  wire.Handshake,
 		VersionedPlugins: wire.Plugins(nil),
