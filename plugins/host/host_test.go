@@ -2,15 +2,19 @@ package host_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
@@ -139,6 +143,50 @@ func testPanicBecomesInternalAndPluginSurvives(t *testing.T, transport func(*hos
 	}
 	whoami(t, p)
 }
+
+// What a provider prints to stdout never reaches the handshake channel; the
+// host logs it as a warning. The provider's structured log (a panic report)
+// arrives as a log entry of the host's logger, not as raw text.
+func TestPluginOutputEndsUpInHostLog(t *testing.T) {
+	var mu sync.Mutex
+	var logged strings.Builder
+	h := newHost(t, func(o *host.Options) {
+		o.Logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Info, JSONFormat: true, Output: writerFunc(func(b []byte) (int, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return logged.Write(b)
+		})})
+	})
+	p, err := h.Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: config(t, testConfig{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Head(context.Background(), "stdout"); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = p.Head(context.Background(), "panic")
+	waitFor(t, 3*time.Second, "plugin output logged", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		out := logged.String()
+		return strings.Contains(out, "a provider must not print this to stdout") && strings.Contains(out, "provider panicked")
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for _, line := range strings.Split(strings.TrimSpace(logged.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("host log line is not JSON: %q", line)
+		}
+		if strings.Contains(line, "must not print this") && entry["@level"] != "warn" {
+			t.Errorf("stdout output logged at %v, want warn: %s", entry["@level"], line)
+		}
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 func TestEnvironmentAllowlist(t *testing.T) {
 	t.Setenv("VALET_TEST_SECRET", "must-not-leak")
