@@ -157,7 +157,7 @@ measured in ${rounds} interleaved rounds of ${duration} each; the table shows th
 | target | requests/s | p50 | p99 | vs hello-world |
 |---|---:|---:|---:|---:|
 | hello-world \`net/http\` handler | ${h_rps} | ${h_p50} | ${h_p99} | 1.00× |
-| Valet \`POST /v1/stores/demo/uploads\` (JWT, CEL policy, key template, sealed upload id, gRPC hop to the local plugin) | ${v_rps} | ${v_p50} | ${v_p99} | $(ratio "$v_rps" "$h_rps")× |
+| Valet \`POST /v1/stores/demo/uploads\` (JWT, CEL policy, key template, sealed upload id, call to the local plugin process) | ${v_rps} | ${v_p50} | ${v_p99} | $(ratio "$v_rps" "$h_rps")× |
 | Uppy Companion ${companion_v} \`GET /s3/params\` (dummy S3 settings, signs locally) | ${c_rps} | ${c_p50} | ${c_p99} | $(ratio "$c_rps" "$h_rps")× |
 
 Every round, requests/s: hello-world $(all hello); Valet $(all valet); Companion $(all companion).
