@@ -164,10 +164,19 @@ export class Valet {
     if (plan) {
       try {
         const listed = await this.api('GET', `${base}/${enc(plan.upload_id)}/parts`, undefined, signal);
+        // Trust only parts this browser saw succeed AND storage still lists
+        // whole. A part cut off by the reload may be listed by some backends
+        // with its full size but partial content, so it is sent again.
+        const confirmed = plan.done || {};
         for (const p of partsOf(listed)) {
           const n = p.part_number ?? p.number;
-          if (p.size === undefined || p.size === partLength(plan, file.size, n)) done.set(n, p.etag || '');
+          if (!(n in confirmed)) continue;
+          if (p.size !== undefined && p.size !== partLength(plan, file.size, n)) continue;
+          const mine = unquote(confirmed[n]);
+          if (mine && p.etag && unquote(p.etag) !== mine) continue;
+          done.set(n, p.etag || confirmed[n] || '');
         }
+        plan.done = Object.fromEntries(done);
         progress.resumed = true;
       } catch (e) {
         if (isAbort(e)) throw e;
@@ -195,14 +204,15 @@ export class Valet {
       plan = {
         upload_id: created.upload_id, key: created.key, expires_at: created.expires_at,
         part_size: created.multipart.part_size, part_count: created.multipart.part_count,
-        first: created.parts || [],
+        first: created.parts || [], done: {},
       };
       this._remember(resumeKey, plan);
     }
 
     let finished = false;
     try {
-      const parts = await this._multipart(file, plan, done, progress, opts, base);
+      const onPart = (n, etag) => { plan.done[n] = etag; this._remember(resumeKey, plan); };
+      const parts = await this._multipart(file, plan, done, progress, opts, base, onPart);
       const result = await this.api('POST', `${base}/${enc(plan.upload_id)}/complete`, { parts }, signal);
       finished = true;
       this._forget(resumeKey);
@@ -265,7 +275,7 @@ export class Valet {
     }
   }
 
-  async _multipart(file, plan, done, progress, opts, base) {
+  async _multipart(file, plan, done, progress, opts, base, onPart) {
     const signal = opts.signal;
     const count = plan.part_count;
     for (const [n] of done) progress.finish(n, partLength(plan, file.size, n));
@@ -306,6 +316,7 @@ export class Valet {
           const etag = await send(recipe, blob, (loaded) => progress.set(n, loaded), ctrl.signal);
           progress.finish(n, len);
           done.set(n, etag);
+          onPart(n, etag);
           return;
         } catch (e) {
           progress.set(n, 0);
@@ -486,6 +497,7 @@ function sleep(ms, signal) {
 
 function abortError() { return new DOMException('Upload aborted', 'AbortError'); }
 function isAbort(e) { return e?.name === 'AbortError'; }
+function unquote(etag) { return String(etag || '').replace(/^W\//, '').replace(/"/g, ''); }
 function enc(s) { return encodeURIComponent(s); }
 function encKey(key) { return key.split('/').map(encodeURIComponent).join('/'); }
 

@@ -220,8 +220,20 @@ async function scenarioResume(ctx) {
     if (Date.now() - start > 120_000) fail(`no part finished before the reload (${state.puts.length} PUTs sent)`);
     await page.waitForTimeout(50);
   }
+  // A finished part is one whose success reached the page (valet.js records
+  // it for resuming): storage answered 2xx and the client stored the fact.
+  // A part whose answer the reload cut off may be sent again, rightly.
+  const [recorded, pctBefore] = await Promise.all([
+    page.evaluate(() => {
+      const out = [];
+      for (const k of Object.keys(localStorage)) {
+        if (k.startsWith('valet.upload:')) out.push(...Object.keys(JSON.parse(localStorage.getItem(k)).done || {}).map(Number));
+      }
+      return out;
+    }),
+    progressOf(page, name),
+  ]);
   const finishedBefore = state.finishedUrls.slice();
-  const pctBefore = await progressOf(page, name);
   if (pctBefore >= 100) fail('upload finished before the reload');
   await page.reload();
   await waitStore(page);
@@ -232,8 +244,10 @@ async function scenarioResume(ctx) {
   await page.setInputFiles('#file-input', cfg.files.resume);
   const key = await waitDone(page, name);
   const stateText = await item(page, name).locator('.state').textContent();
-  const before = new Set(partNumbers(state, finishedBefore));
-  if (before.size !== finishedBefore.length) fail(`could not map finished PUTs to part numbers (${before.size} of ${finishedBefore.length})`);
+  const seenFinished = new Set(partNumbers(state, finishedBefore));
+  if (seenFinished.size !== finishedBefore.length) fail(`could not map finished PUTs to part numbers (${seenFinished.size} of ${finishedBefore.length})`);
+  const before = new Set(recorded.filter((n) => seenFinished.has(n)));
+  if (before.size === 0) fail(`no finished part was recorded before the reload (network: ${[...seenFinished]}, recorded: ${recorded})`);
   const sent = countParts(state, state.puts);
   const counts = Object.fromEntries([...sent.entries()].sort((a, b) => a[0] - b[0]));
   const resent = [...before].filter((n) => (sent.get(n) || 0) > 1);
@@ -243,6 +257,7 @@ async function scenarioResume(ctx) {
   for (let n = 1; n <= partCount; n++) if (!finished.has(n)) unseen.push(n);
   const out = {
     key, upload_id: state.uploadId, finished_before_reload: [...before].sort((a, b) => a - b),
+    finished_on_network_before_reload: [...seenFinished].sort((a, b) => a - b),
     puts_per_part: counts, puts_before_reload: putsBefore, puts_after_reload: state.puts.length - putsBefore, part_count: partCount,
     resent_finished: resent, unseen_parts: unseen, progress_before_reload: pctBefore,
   };
