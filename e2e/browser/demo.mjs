@@ -337,6 +337,9 @@ async function scenarioScreenshot(ctx) {
     v.currentTime = 4;
   }));
   await page.locator('#download[href]').waitFor();
+  // Wait for the frame at the new position, so no buffering spinner shows.
+  await page.waitForFunction(() => document.querySelector('#viewer-media video').readyState >= 3, null, { timeout: 15_000 }).catch(() => {});
+  await page.waitForTimeout(300);
   await page.screenshot({ path: cfg.screenshot, fullPage: true });
   await page.close();
   return { path: cfg.screenshot };
