@@ -179,8 +179,11 @@ export class Valet {
         plan.done = Object.fromEntries(done);
         progress.resumed = true;
       } catch (e) {
-        if (isAbort(e)) throw e;
-        this._forget(resumeKey); // expired, completed or unknown upload: start again
+        // Keep the remembered upload when the failure is ours (an expired
+        // token, the network); start again only when the server no longer
+        // knows it (expired, finished, aborted or not this caller's).
+        if (isAbort(e) || !(e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 429)) throw e;
+        this._forget(resumeKey);
         plan = null;
         done = new Map();
       }
