@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin/valet
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
-TEST_TIMEOUT ?= 30m
+TEST_TIMEOUT ?= 45m
 # Pinned tools live in .tools (git-ignored), installed by e2e/install.sh.
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 

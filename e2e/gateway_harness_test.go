@@ -150,6 +150,7 @@ func startGateway(t testing.TB, env *gatewayEnv, extraEnv ...string) *gateway {
 	}
 	go func() { _ = cmd.Wait(); close(g.exited) }()
 	t.Cleanup(func() {
+		notePlugins(cmd.Process.Pid)
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		select {
 		case <-g.exited:
