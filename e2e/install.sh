@@ -46,11 +46,16 @@ goinstall minio "github.com/minio/minio@$MINIO_VERSION" &
 
 pkgs="azurite@$AZURITE_VERSION playwright-core@$PLAYWRIGHT_VERSION @google-cloud/storage@$GCS_NODE_VERSION @azure/storage-blob@$AZBLOB_NODE_VERSION"
 [ "${1:-}" = bench ] && pkgs="$pkgs @uppy/companion@$COMPANION_VERSION"
-if [ "$(cat "$tools/node/.versions" 2>/dev/null)" != "$pkgs" ]; then
-  log "npm install $pkgs"
+missing=()
+for p in $pkgs; do
+  name=${p%@*} want=${p##*@}
+  have=$(node -p "require('$tools/node/node_modules/$name/package.json').version" 2>/dev/null || true)
+  [ "$have" = "$want" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "npm install ${missing[*]}"
   [ -f "$tools/node/package.json" ] || echo '{"private":true}' >"$tools/node/package.json"
-  (cd "$tools/node" && npm install --no-audit --no-fund --loglevel=error $pkgs >/dev/null)
-  echo "$pkgs" >"$tools/node/.versions"
+  (cd "$tools/node" && npm install --no-audit --no-fund --loglevel=error "${missing[@]}" >/dev/null)
 fi
 
 fail=0
