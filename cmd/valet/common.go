@@ -20,6 +20,8 @@ import (
 func addServerFlags(cmd *cobra.Command) {
 	cmd.Flags().String("listen", "", "address to listen on (overrides server.listen)")
 	cmd.Flags().String("public-url", "", "URL clients reach the gateway at (overrides server.public_url)")
+	cmd.Flags().Bool("demo", false, "serve the demo page at / (overrides demo.enabled)")
+	cmd.Flags().StringSlice("plugin-dir", nil, "directory of valet-plugin-NAME binaries, repeatable (overrides plugins.dirs)")
 }
 
 // loadConfig loads the layered configuration: defaults < --config file <
