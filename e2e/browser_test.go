@@ -214,6 +214,9 @@ func testBrowser(t *testing.T, b backend, node, pw string, in map[string]browser
 		"scenarios":    []string{"upload", "video", "resume", "cancel", "errors"},
 	}
 	if shot := os.Getenv("E2E_DEMO_SCREENSHOT"); shot != "" && b.Name == "local" {
+		if !filepath.IsAbs(shot) {
+			shot = filepath.Join(servers.Root(), shot) // relative to the repository, not the test's directory
+		}
 		cfg["screenshot"] = shot
 		cfg["scenarios"] = append(cfg["scenarios"].([]string), "screenshot")
 	}
