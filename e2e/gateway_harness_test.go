@@ -132,7 +132,25 @@ func (l *logBuffer) String() string {
 // startGateway runs the real valet binary with env's config on a free port
 // and waits until /readyz answers 200 (every store's plugin healthy).
 // extraEnv is appended to the process environment (VALET_* overrides).
+// FreePort can race with other processes on a shared machine, so a gateway
+// whose own listener finds its port taken is retried on another port.
 func startGateway(t testing.TB, env *gatewayEnv, extraEnv ...string) *gateway {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		g, portTaken := launchGateway(t, env, extraEnv)
+		if g != nil {
+			return g
+		}
+		if !portTaken || attempt == 3 {
+			t.Fatalf("valet serve could not start (attempt %d)", attempt)
+		}
+		t.Logf("gateway port was taken by another process; retrying on another port")
+	}
+}
+
+// launchGateway makes one start attempt. It returns nil and true when the
+// gateway exited because server.listen was in use.
+func launchGateway(t testing.TB, env *gatewayEnv, extraEnv []string) (*gateway, bool) {
 	t.Helper()
 	bin := servers.ValetBinary(t)
 	port := servers.FreePort(t)
@@ -165,14 +183,18 @@ func startGateway(t testing.TB, env *gatewayEnv, extraEnv ...string) *gateway {
 	for {
 		select {
 		case <-g.exited:
-			t.Fatalf("valet serve exited during start-up: %v\n%s", cmd.ProcessState, g.logs.String())
+			logs := g.logs.String()
+			if strings.Contains(logs, "server.listen:") && strings.Contains(logs, "address already in use") {
+				return nil, true
+			}
+			t.Fatalf("valet serve exited during start-up: %v\n%s", cmd.ProcessState, logs)
 		default:
 		}
 		resp, err := client.Get(url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return g
+				return g, false
 			}
 		}
 		if time.Now().After(deadline) {
