@@ -314,6 +314,9 @@ func testBrowser(t *testing.T, b backend, node, pw string, in map[string]browser
 			}
 		}
 	})
+	if _, ok := cfg["screenshot"]; ok {
+		scenario("screenshot", nil)
+	}
 	checkNoLeaks(t, g, []string{env.HS256, env.Tokens, token}, nil)
 }
 
