@@ -80,6 +80,18 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	// Signals that arrive during start-up wait until serving begins, so a
+	// SIGTERM then still stops the plugins.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	// Claim the address before starting plugins: a taken port fails fast,
+	// and connections wait in the backlog until the API is ready.
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	defer ln.Close()
 	h, err := newHost(cfg, stderr, hclog.Info)
 	if err != nil {
 		return err
@@ -107,10 +119,6 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 	defer gw.core.Close()
 	gw.cur = gen
 
-	ln, err := net.Listen("tcp", cfg.Server.Listen)
-	if err != nil {
-		return fmt.Errorf("server.listen: %w", err)
-	}
 	srv := &http.Server{
 		Handler:           gw.core.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -126,9 +134,6 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("serving", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "stores", len(cfg.Stores), "version", currentVersion())
 
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	defer signal.Stop(sigs)
 	changes := watchConfig(ctx, g, cmd, logger)
 	for {
 		select {
