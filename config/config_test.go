@@ -252,3 +252,18 @@ func TestWatchReloads(t *testing.T) {
 		t.Fatal("no reload event")
 	}
 }
+
+func TestPluginEnvIsNotConfig(t *testing.T) {
+	p := write(t, "valet.yaml", base)
+	_, err := Load(Options{File: p, Environ: []string{
+		"VALET_PLUGIN_LOG_LEVEL=debug",
+		"VALET_PLUGIN_PARENT_PID=1",
+	}})
+	if err != nil {
+		t.Fatalf("VALET_PLUGIN_* must be ignored by the gateway's config: %v", err)
+	}
+	_, err = Load(Options{File: p, Environ: []string{"VALET_PLUGINZ=1"}})
+	if err == nil || !strings.Contains(err.Error(), "pluginz") {
+		t.Fatalf("other unknown VALET_ keys must still fail, got %v", err)
+	}
+}

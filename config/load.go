@@ -24,6 +24,10 @@ import (
 // EnvPrefix starts every environment variable Load reads.
 const EnvPrefix = "VALET_"
 
+// ReservedEnvPrefix starts the variables meant for plugin processes; Load
+// ignores them.
+const ReservedEnvPrefix = EnvPrefix + "PLUGIN_"
+
 // Options says where Load reads from.
 type Options struct {
 	// File is the YAML file ("" = none).
@@ -111,7 +115,13 @@ func Load(opts Options) (*Config, error) {
 // stores.media.limits.max_size. Values under a store's provider config are
 // parsed as YAML scalars, so VALET_STORES__M__CONFIG__PATH_STYLE=true is a
 // bool; everything else stays a string and is decoded by type.
+//
+// VALET_PLUGIN_* variables are reserved for plugin processes (for example
+// VALET_PLUGIN_LOG_LEVEL) and are not config keys.
 func envKey(k, v string) (string, any) {
+	if strings.HasPrefix(k, ReservedEnvPrefix) {
+		return "", nil
+	}
 	key := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(k, EnvPrefix), "__", "."))
 	parts := strings.Split(key, ".")
 	if len(parts) >= 4 && parts[0] == "stores" && parts[2] == "config" {
