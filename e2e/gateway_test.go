@@ -369,6 +369,33 @@ func testGateway(t *testing.T, b backend) {
 		checkNoLeaks(t, g2, []string{env.HS256, env.Tokens, alice}, nil)
 	})
 
+	t.Run("list then delete", func(t *testing.T) {
+		prefix := "users/alice/"
+		r := g.do(t, "GET", "/v1/stores/media/objects?prefix="+url.QueryEscape(prefix)+"&limit=1000", alice, nil)
+		want(t, r, http.StatusOK)
+		page := decodeJSON[struct {
+			Objects []object `json:"objects"`
+		}](t, r)
+		found := false
+		for _, o := range page.Objects {
+			if !strings.HasPrefix(o.Key, prefix) {
+				t.Fatalf("listed %q outside prefix %q", o.Key, prefix)
+			}
+			found = found || (o.Key == obj.Key && o.Size == int64(len(body)))
+		}
+		if !found {
+			t.Fatalf("listing of %s lacks %s: %s", prefix, obj.Key, tail(string(r.Body), 600))
+		}
+		wantCode(t, g.do(t, "GET", "/v1/stores/media/objects?prefix="+url.QueryEscape(prefix), bob, nil), http.StatusForbidden, "policy_denied")
+
+		del := "/v1/stores/media/objects/" + escapeKey(obj.Key)
+		want(t, g.do(t, "DELETE", del, alice, nil), http.StatusNoContent)
+		wantCode(t, g.do(t, "GET", del, alice, nil), http.StatusNotFound, "object_not_found")
+		if st, _, _ := fetch(t, signedURLs[0], nil); st/100 == 2 {
+			t.Fatalf("signed GET still serves a deleted object: %d", st)
+		}
+	})
+
 	t.Run("no secrets in logs or error bodies", func(t *testing.T) {
 		secrets := append([]string{env.HS256, env.Tokens, alice, bob}, rejectedTokens...)
 		for _, s := range []string{"media", "brief"} {
