@@ -134,7 +134,9 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("serving", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "stores", len(cfg.Stores), "version", currentVersion())
 
-	changes := watchConfig(ctx, g, cmd, logger)
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	changes := watchConfig(wctx, g, cmd, logger)
 	for {
 		select {
 		case err := <-served:
@@ -146,7 +148,7 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 				gw.reload(ctx, "SIGHUP")
 				continue
 			}
-			grace := cfg.Server.ShutdownTimeout
+			grace := gw.cur.cfg.Server.ShutdownTimeout // as last reloaded
 			if grace <= 0 {
 				grace = shutdownGrace
 			}
