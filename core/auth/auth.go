@@ -36,7 +36,9 @@ const APIKeyPrefix = "vk_"
 // Principal is an authenticated caller.
 type Principal struct {
 	Subject string
-	Claims  map[string]any
+	// Claims are the token's (or API key's) claims. They are shared between
+	// requests (verified tokens are cached), so callers must not modify them.
+	Claims map[string]any
 	// Method is "jwt", "api_key" or "anonymous".
 	Method string
 }
@@ -70,13 +72,17 @@ type Authenticator struct {
 
 	mu          sync.Mutex
 	lastRefresh time.Time
+
+	// verified remembers tokens that passed verification with this
+	// Authenticator's configuration (see verifiedCache for the rules).
+	verified *verifiedCache
 }
 
 // New builds an Authenticator. A JWKS file is read now; a JWKS URL is
 // registered with a refreshing cache and fetched in the background, so an
 // identity provider that is briefly down does not stop the gateway.
 func New(cfg config.AuthConfig, opts Options) (*Authenticator, error) {
-	a := &Authenticator{cfg: cfg, now: opts.Now, apiKeys: map[string]config.APIKey{}}
+	a := &Authenticator{cfg: cfg, now: opts.Now, apiKeys: map[string]config.APIKey{}, verified: newVerifiedCache(cacheSize)}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -183,32 +189,69 @@ func (a *Authenticator) verifyJWT(ctx context.Context, token string) (Principal,
 	if len(token) > 16<<10 || strings.Count(token, ".") != 2 {
 		return Principal{}, ErrInvalidCredentials
 	}
+	cacheable := len(token) <= maxCachedToken
+	var sum [sha256.Size]byte
+	if cacheable {
+		sum = sha256.Sum256([]byte(token))
+		if e, ok := a.verified.get(sum, a.now()); ok {
+			if e.set == nil {
+				return e.principal, nil
+			}
+			// Verified against a JWKS from a URL: valid only while that
+			// exact key set is still the current one.
+			if cur, err := a.keySet(ctx, false); err == nil && cur == e.set {
+				return e.principal, nil
+			}
+			a.verified.remove(sum)
+		}
+	}
+	p, exp, set, err := a.verifyJWTFull(ctx, token)
+	if err != nil {
+		return Principal{}, err
+	}
+	// A token accepted only thanks to the leeway past its exp is not worth
+	// remembering: the cache would refuse to serve it anyway.
+	if now := a.now(); cacheable && now.Before(exp) {
+		a.verified.put(sum, cacheEntry{principal: p, verifiedAt: now, exp: exp, set: set}, now)
+	}
+	return p, nil
+}
+
+// verifyJWTFull verifies a token's signature and claims. Besides the
+// principal it returns the token's expiry and, for a key from a JWKS URL,
+// the key set that verified it (what the cache needs to bound an entry).
+func (a *Authenticator) verifyJWTFull(ctx context.Context, token string) (Principal, time.Time, jwk.Set, error) {
+	fail := func(err error) (Principal, time.Time, jwk.Set, error) { return Principal{}, time.Time{}, nil, err }
 	msg, err := jws.ParseString(token)
 	if err != nil || len(msg.Signatures()) != 1 {
-		return Principal{}, ErrInvalidCredentials
+		return fail(ErrInvalidCredentials)
 	}
 	hdr := msg.Signatures()[0].ProtectedHeaders()
 	alg, ok := hdr.Algorithm()
 	if !ok {
-		return Principal{}, ErrInvalidCredentials
+		return fail(ErrInvalidCredentials)
 	}
 	kid, _ := hdr.KeyID()
 
 	var key any
+	var keySet jwk.Set
 	switch alg {
 	case jwa.HS256():
 		if a.hs256 == nil {
-			return Principal{}, ErrInvalidCredentials
+			return fail(ErrInvalidCredentials)
 		}
 		key = a.hs256
 	case jwa.RS256(), jwa.ES256(), jwa.EdDSA():
-		k, err := a.publicKey(ctx, alg, kid)
+		k, set, err := a.publicKey(ctx, alg, kid)
 		if err != nil {
-			return Principal{}, err
+			return fail(err)
 		}
 		key = k
+		if a.jwksFile == nil {
+			keySet = set
+		}
 	default: // none, HS384, PS256, ...: not accepted from any source
-		return Principal{}, ErrInvalidCredentials
+		return fail(ErrInvalidCredentials)
 	}
 
 	opts := []jwt.ParseOption{
@@ -227,25 +270,29 @@ func (a *Authenticator) verifyJWT(ctx context.Context, token string) (Principal,
 	}
 	tok, err := jwt.ParseString(token, opts...)
 	if err != nil {
-		return Principal{}, ErrInvalidCredentials
+		return fail(ErrInvalidCredentials)
 	}
 	sub, _ := tok.Subject()
 	if sub == "" {
-		return Principal{}, ErrInvalidCredentials
+		return fail(ErrInvalidCredentials)
 	}
 	claims := map[string]any{}
 	if err := json.Unmarshal(msg.Payload(), &claims); err != nil {
-		return Principal{}, ErrInvalidCredentials
+		return fail(ErrInvalidCredentials)
 	}
-	return Principal{Subject: sub, Claims: claims, Method: "jwt"}, nil
+	exp, ok := tok.Expiration()
+	if !ok {
+		return fail(ErrInvalidCredentials)
+	}
+	return Principal{Subject: sub, Claims: claims, Method: "jwt"}, exp, keySet, nil
 }
 
 // publicKey finds the JWKS key for kid and checks that its type fits alg,
 // so an RSA key can never verify an HMAC token or the reverse.
-func (a *Authenticator) publicKey(ctx context.Context, alg jwa.SignatureAlgorithm, kid string) (jwk.Key, error) {
+func (a *Authenticator) publicKey(ctx context.Context, alg jwa.SignatureAlgorithm, kid string) (jwk.Key, jwk.Set, error) {
 	set, err := a.keySet(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	k, ok := findKey(set, kid)
 	if !ok && a.cache != nil {
@@ -256,10 +303,10 @@ func (a *Authenticator) publicKey(ctx context.Context, alg jwa.SignatureAlgorith
 		}
 	}
 	if !ok {
-		return nil, ErrInvalidCredentials
+		return nil, nil, ErrInvalidCredentials
 	}
 	if ka, ok := k.Algorithm(); ok && ka.String() != alg.String() {
-		return nil, ErrInvalidCredentials
+		return nil, nil, ErrInvalidCredentials
 	}
 	switch alg {
 	case jwa.RS256():
@@ -272,9 +319,9 @@ func (a *Authenticator) publicKey(ctx context.Context, alg jwa.SignatureAlgorith
 		ok = k.KeyType() == jwa.OKP() && crv == jwa.Ed25519()
 	}
 	if !ok {
-		return nil, ErrInvalidCredentials
+		return nil, nil, ErrInvalidCredentials
 	}
-	return k, nil
+	return k, set, nil
 }
 
 func ecCurve(k jwk.Key) (jwa.EllipticCurveAlgorithm, bool) {
