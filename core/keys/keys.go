@@ -78,6 +78,29 @@ func Dir(key string) string {
 // MaxFilenameBytes long (cut on a rune boundary, keeping a short extension).
 // It never returns "" (it falls back to "file").
 func SanitizeFilename(name string) string {
+	if alreadyClean(name) {
+		return name // the common case, without the normalization's allocations
+	}
+	return sanitizeFilename(name)
+}
+
+// alreadyClean reports whether sanitizeFilename would return name unchanged
+// because it is plain printable ASCII (which NFC leaves as is) without
+// separators, leading dots or blanks, trailing blanks, and within the
+// length limit. FuzzSanitizeFastPath checks that claim.
+func alreadyClean(name string) bool {
+	if name == "" || len(name) > MaxFilenameBytes || name[0] == '.' || name[0] == ' ' || name[len(name)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 0x20 || c > 0x7e || c == '/' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func sanitizeFilename(name string) string {
 	name = strings.ToValidUTF8(name, "")
 	// Keep only the last path element so "C:\\x\\a.txt" and "a/b.txt" name a file.
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
@@ -132,9 +155,10 @@ func truncate(s string, n int) string {
 // characters inside a key segment: like SanitizeFilename, but separators
 // become "_" instead of splitting, so "auth0|a/b" stays one segment.
 func SanitizeSegment(s string) string {
-	s = strings.NewReplacer("/", "_", `\`, "_").Replace(s)
-	return SanitizeFilename(s)
+	return SanitizeFilename(separators.Replace(s))
 }
+
+var separators = strings.NewReplacer("/", "_", `\`, "_")
 
 // Template is a parsed key template such as
 // "users/{subject}/{uuid}/{filename}".
@@ -206,6 +230,7 @@ type Values struct {
 func (t *Template) Render(v Values) (string, error) {
 	fn := SanitizeFilename(v.Filename)
 	var b strings.Builder
+	b.Grow(len(t.src) + len(fn) + len(v.Subject) + len(v.UUID))
 	for _, p := range t.parts {
 		switch p.field {
 		case "":

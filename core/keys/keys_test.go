@@ -108,3 +108,21 @@ func TestTemplate(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSanitizeFastPath checks the shortcut in SanitizeFilename: whatever
+// alreadyClean accepts, the full sanitization returns unchanged.
+func FuzzSanitizeFastPath(f *testing.F) {
+	for _, s := range []string{"a.txt", "bench.bin", "My Clip.MP4", ".x", " a", "a ", "a\tb", "a/b", `a\b`, "~!@#$%^&*()_+{}|:\"<>?`-=[];',", strings.Repeat("a", MaxFilenameBytes), strings.Repeat("a", MaxFilenameBytes+1)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if alreadyClean(in) {
+			if got := sanitizeFilename(in); got != in {
+				t.Fatalf("alreadyClean(%q) but sanitizeFilename gives %q", in, got)
+			}
+		}
+		if got, want := SanitizeFilename(in), sanitizeFilename(in); got != want {
+			t.Fatalf("SanitizeFilename(%q) = %q, full path gives %q", in, got, want)
+		}
+	})
+}
