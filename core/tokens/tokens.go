@@ -83,7 +83,9 @@ func (s *Sealer) Seal(u Upload) (string, error) {
 		return "", fmt.Errorf("tokens: %w", err)
 	}
 	sealed := s.aead.Seal(nonce, nonce, plain, additional)
-	return prefix + base64.RawURLEncoding.EncodeToString(sealed), nil
+	out := make([]byte, 0, len(prefix)+base64.RawURLEncoding.EncodedLen(len(sealed)))
+	out = append(out, prefix...)
+	return string(base64.RawURLEncoding.AppendEncode(out, sealed)), nil
 }
 
 // maxIDLen bounds the work done on hostile input.
