@@ -126,18 +126,20 @@ func (s *Server) instrument(op string, h func(http.ResponseWriter, *http.Request
 		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(w.status)).Inc()
 		s.metrics.latency.WithLabelValues(route).Observe(elapsed.Seconds())
 		// Only the path is logged: queries may carry an access_token.
-		attrs := []slog.Attr{
+		// The attributes live in a fixed array: one line per request should
+		// not cost a slice and its growth.
+		var buf [10]slog.Attr
+		attrs := append(buf[:0],
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("op", rec.op),
 			slog.Int("status", w.status),
 			slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
-		}
-		for _, kv := range [][2]string{{"store", rec.store}, {"key", rec.key}, {"subject", rec.subject}, {"code", rec.code}} {
-			if kv[1] != "" {
-				attrs = append(attrs, slog.String(kv[0], kv[1]))
-			}
-		}
+		)
+		attrs = appendNonEmpty(attrs, "store", rec.store)
+		attrs = appendNonEmpty(attrs, "key", rec.key)
+		attrs = appendNonEmpty(attrs, "subject", rec.subject)
+		attrs = appendNonEmpty(attrs, "code", rec.code)
 		level := slog.LevelInfo
 		if rec.err != nil {
 			attrs = append(attrs, slog.String("error", rec.err.Error()))
@@ -145,6 +147,13 @@ func (s *Server) instrument(op string, h func(http.ResponseWriter, *http.Request
 		}
 		s.log.LogAttrs(r.Context(), level, "request", attrs...)
 	})
+}
+
+func appendNonEmpty(attrs []slog.Attr, k, v string) []slog.Attr {
+	if v == "" {
+		return attrs
+	}
+	return append(attrs, slog.String(k, v))
 }
 
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
