@@ -267,3 +267,47 @@ func TestPluginEnvIsNotConfig(t *testing.T) {
 		t.Fatalf("other unknown VALET_ keys must still fail, got %v", err)
 	}
 }
+
+// A secret in a higher layer replaces its counterpart from a lower one
+// (inline over *_file and *_file over inline); both in one layer is an error.
+func TestSecretLayersOverride(t *testing.T) {
+	sf := write(t, "tok", strings.Repeat("f", 40)+"\n")
+	fileBody := strings.Replace(base, `tokens: { secret: "`+secret32+`" }`, `tokens: { secret_file: "`+sf+`" }`, 1)
+	fileBody = strings.Replace(fileBody, `secret_key: hunter2hunter2`, `secret_file: /from/yaml`, 1)
+	envTok := strings.Repeat("e", 40)
+	cfg, err := Load(Options{File: write(t, "v.yaml", fileBody), Environ: []string{
+		"VALET_TOKENS__SECRET=" + envTok,
+		"VALET_STORES__MEDIA__CONFIG__SECRET=from-env",
+	}})
+	if err != nil {
+		t.Fatalf("env secret over YAML secret_file: %v", err)
+	}
+	if cfg.Tokens.Secret != envTok || cfg.Tokens.SecretFile != "" {
+		t.Errorf("tokens = %q, file %q; want the env secret", cfg.Tokens.Secret, cfg.Tokens.SecretFile)
+	}
+	if c := cfg.Stores["media"].Config; c["secret"] != "from-env" || c["secret_file"] != nil {
+		t.Errorf("provider config = %v; want env secret and no secret_file", c)
+	}
+
+	// The other way round: an env *_file over an inline YAML secret.
+	cfg, err = Load(Options{File: write(t, "v.yaml", base), Environ: []string{"VALET_AUTH__JWT__HS256_SECRET_FILE=" + sf}})
+	if err != nil {
+		t.Fatalf("env secret_file over YAML secret: %v", err)
+	}
+	if cfg.Auth.JWT.HS256Secret != strings.Repeat("f", 40) {
+		t.Errorf("hs256 secret not read from the env's file")
+	}
+
+	// An empty env value overrides nothing.
+	if _, err := Load(Options{File: write(t, "v.yaml", fileBody), Environ: []string{"VALET_TOKENS__SECRET="}}); err != nil {
+		t.Errorf("empty env secret: %v", err)
+	}
+
+	// Both in the same layer is still ambiguous.
+	_, err = Load(Options{File: write(t, "v.yaml", base), Environ: []string{
+		"VALET_TOKENS__SECRET=" + envTok, "VALET_TOKENS__SECRET_FILE=" + sf,
+	}})
+	if err == nil || !strings.Contains(err.Error(), "tokens.secret_file: set together with tokens.secret") {
+		t.Errorf("both in env: %v", err)
+	}
+}

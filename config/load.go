@@ -57,7 +57,7 @@ func Load(opts Options) (*Config, error) {
 		return nil, fmt.Errorf("defaults: %w", err)
 	}
 	if opts.File != "" {
-		if err := k.Load(file.Provider(opts.File), yaml.Parser()); err != nil {
+		if err := mergeLayer(k, file.Provider(opts.File), yaml.Parser()); err != nil {
 			return nil, fmt.Errorf("config file %s: %w", opts.File, err)
 		}
 	}
@@ -65,7 +65,7 @@ func Load(opts Options) (*Config, error) {
 	if environ == nil {
 		environ = os.Environ()
 	}
-	err := k.Load(env.Provider(".", env.Opt{
+	err := mergeLayer(k, env.Provider(".", env.Opt{
 		Prefix:        EnvPrefix,
 		EnvironFunc:   func() []string { return environ },
 		TransformFunc: envKey,
@@ -74,7 +74,7 @@ func Load(opts Options) (*Config, error) {
 		return nil, fmt.Errorf("environment: %w", err)
 	}
 	if opts.Flags != nil {
-		if err := k.Load(posflag.ProviderWithFlag(opts.Flags, ".", nil, flagKey(opts.Flags)), nil); err != nil {
+		if err := mergeLayer(k, posflag.ProviderWithFlag(opts.Flags, ".", nil, flagKey(opts.Flags)), nil); err != nil {
 			return nil, fmt.Errorf("flags: %w", err)
 		}
 	}
@@ -109,6 +109,44 @@ func Load(opts Options) (*Config, error) {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// mergeLayer loads one layer and merges it over k. A secret given in a
+// higher layer replaces its lower-layer counterpart: an inline X overrides
+// a lower X_file and an X_file overrides a lower inline X (for example
+// VALET_TOKENS__SECRET over tokens.secret_file in the YAML, or a provider's
+// secret over its secret_file). Both set in the same layer stays an error,
+// reported where the pair is resolved.
+func mergeLayer(k *koanf.Koanf, p koanf.Provider, pa koanf.Parser) error {
+	l := koanf.New(".")
+	if err := l.Load(p, pa); err != nil {
+		return err
+	}
+	for _, key := range l.Keys() {
+		if !setValue(l.Get(key)) {
+			continue
+		}
+		other := key + "_file"
+		if base, ok := strings.CutSuffix(key, "_file"); ok {
+			other = base
+		}
+		if _, isMap := k.Get(other).(map[string]any); !isMap && !l.Exists(other) && k.Exists(other) {
+			k.Delete(other)
+		}
+	}
+	return k.Merge(l)
+}
+
+// setValue reports whether a layer really sets a value: an empty string
+// (VALET_TOKENS__SECRET=) does not override anything.
+func setValue(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case string:
+		return x != ""
+	}
+	return true
 }
 
 // envKey turns VALET_STORES__MEDIA__LIMITS__MAX_SIZE into
