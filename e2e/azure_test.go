@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
@@ -19,10 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/valetgw/valet/e2e/servers"
-	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/azure"
 	"github.com/valetgw/valet/providers/providertest"
@@ -63,26 +59,7 @@ func azureStoreConfig(t *testing.T, az *servers.Azurite, container string) map[s
 // azurePlugin starts `valet plugin serve azure` under plugins/host.
 func azurePlugin(t *testing.T, cfg map[string]any) providers.Provider {
 	t.Helper()
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := host.New(host.Options{
-		Executable: servers.ValetBinary(t),
-		Builtins:   []string{"azure"},
-		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Warn, Output: os.Stderr}),
-	})
-	if err != nil {
-		t.Fatalf("host.New: %v", err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	p, err := h.Start(ctx, host.Spec{Store: "azure-e2e", Plugin: "azure", Config: raw})
-	if err != nil {
-		t.Fatalf("start plugin azure: %v", err)
-	}
-	return p
+	return startPlugin(t, "azure", "azure-e2e", cfg)
 }
 
 func setupAzure(t *testing.T) (*servers.Azurite, string, providers.Provider) {

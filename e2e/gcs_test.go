@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/md5"
 	"crypto/rand"
@@ -29,11 +28,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/valetgw/valet/e2e/gcsproxy"
 	"github.com/valetgw/valet/e2e/servers"
-	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/gcs"
 	"github.com/valetgw/valet/providers/providertest"
@@ -160,26 +156,7 @@ func (e *gcsEnv) config(t *testing.T, signer string) map[string]any {
 // gcsPlugin runs the gcs provider as a real plugin process.
 func gcsPlugin(t *testing.T, cfg map[string]any) providers.Provider {
 	t.Helper()
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := host.New(host.Options{
-		Executable: servers.ValetBinary(t),
-		Builtins:   []string{"gcs"},
-		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Warn, Output: os.Stderr}),
-	})
-	if err != nil {
-		t.Fatalf("host.New: %v", err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	p, err := h.Start(ctx, host.Spec{Store: "gcs-e2e", Plugin: "gcs", Config: raw})
-	if err != nil {
-		t.Fatalf("start gcs plugin: %v", err)
-	}
-	return p
+	return startPlugin(t, "gcs", "gcs-e2e", cfg)
 }
 
 // gcsProxyOnly is a transport that refuses to count a refusal unless the

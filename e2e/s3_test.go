@@ -85,27 +85,7 @@ func s3StoreConfig(t *testing.T, srv *servers.S3Server, bucket string) map[strin
 // NAME`, supervised by plugins/host) configured with cfg.
 func s3Plugin(t *testing.T, provider string, cfg map[string]any, envAllow ...string) providers.Provider {
 	t.Helper()
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := host.New(host.Options{
-		Executable: servers.ValetBinary(t),
-		Builtins:   []string{provider},
-		EnvAllow:   envAllow,
-		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Warn, Output: os.Stderr}),
-	})
-	if err != nil {
-		t.Fatalf("host.New: %v", err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	p, err := h.Start(ctx, host.Spec{Store: "s3-e2e", Plugin: provider, Config: raw})
-	if err != nil {
-		t.Fatalf("start plugin %s: %v", provider, err)
-	}
-	return p
+	return startPlugin(t, provider, "s3-e2e", cfg, envAllow...)
 }
 
 type s3Env struct {
