@@ -33,7 +33,7 @@ const (
 	apiKey    = "vk_test_0123456789"
 )
 
-func testConfig(t *testing.T, extra string) *config.Config {
+func testConfig(t testing.TB, extra string) *config.Config {
 	t.Helper()
 	sum := sha256.Sum256([]byte(apiKey))
 	body := `

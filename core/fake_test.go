@@ -44,7 +44,7 @@ type fakeObject struct {
 	mod  time.Time
 }
 
-func newFake(t *testing.T) *fakeProvider {
+func newFake(t testing.TB) *fakeProvider {
 	f := &fakeProvider{secret: []byte("fake-provider-signing-secret"), objects: map[string]fakeObject{}, uploads: map[string]map[int][]byte{}, upCT: map[string]string{}}
 	f.caps = providers.Capabilities{SignPut: true, SignGet: true, SignDelete: true, GetOverrides: true, MaxExpiry: 2 * time.Hour,
 		Multipart: true, MinPartSize: 1 << 20, MaxPartSize: 64 << 20, MaxParts: 1000}
