@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	yamlv3 "go.yaml.in/yaml/v3"
 )
 
 const secret32 = "0123456789abcdef0123456789abcdef"
@@ -309,5 +310,44 @@ func TestSecretLayersOverride(t *testing.T) {
 	}})
 	if err == nil || !strings.Contains(err.Error(), "tokens.secret_file: set together with tokens.secret") {
 		t.Errorf("both in env: %v", err)
+	}
+}
+
+// The printed config is the effective one: delete_on_mismatch shows its
+// default when unset, and sizes are unquoted (0, 10GiB).
+func TestRedactedEffective(t *testing.T) {
+	body := strings.Replace(base, "max_size: 10GiB", "max_size: 0", 1) + `
+  pinned:
+    provider: local
+    delete_on_mismatch: false
+    rules: { upload: 'true' }
+`
+	cfg, err := Load(Options{File: write(t, "v.yaml", body), Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	for _, want := range []string{"max_size: 0\n", "multipart_threshold: 64MiB", "delete_on_mismatch: null # unset: true unless", "delete_on_mismatch: false\n"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Redacted lacks %q:\n%s", want, s)
+		}
+	}
+	for bindsAll, want := range map[bool]string{false: "delete_on_mismatch: true # unset", true: "delete_on_mismatch: false # unset"} {
+		out, err := cfg.RedactedFor(map[string]bool{"media": bindsAll, "pinned": false})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(out), want) || strings.Count(string(out), "delete_on_mismatch: false\n") != 1 {
+			t.Errorf("bindsAll=%v: want %q and the explicit false kept:\n%s", bindsAll, want, out)
+		}
+	}
+	// The printed config loads back to the same values.
+	var back struct{ Stores map[string]struct{ Limits map[string]any } }
+	if err := yamlv3.Unmarshal(out, &back); err != nil || back.Stores["media"].Limits["max_size"] != 0 {
+		t.Errorf("max_size round trip: %v %#v", err, back.Stores["media"].Limits["max_size"])
 	}
 }

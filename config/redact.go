@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -9,9 +10,48 @@ import (
 )
 
 // Redacted is a YAML copy of the config fit to print: every secret,
-// including secret-looking keys in provider config, is "***".
-func (c *Config) Redacted() ([]byte, error) {
-	return yamlv3.Marshal(toMap(reflect.ValueOf(*c), false))
+// including secret-looking keys in provider config, is "***". A store that
+// leaves delete_on_mismatch unset prints it as null, with a comment giving
+// the default; RedactedFor prints the effective value instead.
+func (c *Config) Redacted() ([]byte, error) { return c.RedactedFor(nil) }
+
+// RedactedFor is Redacted with the effective delete_on_mismatch of every
+// store in bindsAll, which says whether the store's provider binds both
+// Content-Length and Content-Type (see ShouldDeleteOnMismatch). The printed
+// config is then the one serve runs with.
+func (c *Config) RedactedFor(bindsAll map[string]bool) ([]byte, error) {
+	var doc yamlv3.Node
+	if err := doc.Encode(toMap(reflect.ValueOf(*c), false)); err != nil {
+		return nil, err
+	}
+	stores := mapValue(&doc, "stores")
+	for name, sc := range c.Stores {
+		v := mapValue(mapValue(stores, name), "delete_on_mismatch")
+		if v == nil || sc.deleteOnMismatchSet {
+			continue
+		}
+		if b, ok := bindsAll[name]; ok {
+			v.Value = strconv.FormatBool(sc.ShouldDeleteOnMismatch(b))
+			v.LineComment = "unset: the default for provider " + sc.Provider
+			continue
+		}
+		v.Tag, v.Value = "!!null", "null"
+		v.LineComment = "unset: true unless the provider binds Content-Length and Content-Type"
+	}
+	return yamlv3.Marshal(&doc)
+}
+
+// mapValue returns the value node of key in a mapping node, or nil.
+func mapValue(n *yamlv3.Node, key string) *yamlv3.Node {
+	if n == nil || n.Kind != yamlv3.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 // secretFields are Config fields that hold secrets.
@@ -40,7 +80,12 @@ func toMap(v reflect.Value, free bool) any {
 		return time.Duration(v.Int()).String()
 	}
 	if v.Type() == sizeType {
-		return Size(v.Int()).String()
+		// A plain byte count prints as a number (0, not "0"); others with
+		// their unit (10GiB).
+		if s := Size(v.Int()).String(); strings.HasSuffix(s, "B") {
+			return s
+		}
+		return v.Int()
 	}
 	switch v.Kind() {
 	case reflect.Struct:
