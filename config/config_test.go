@@ -346,7 +346,9 @@ func TestRedactedEffective(t *testing.T) {
 		}
 	}
 	// The printed config loads back to the same values.
-	var back struct{ Stores map[string]struct{ Limits map[string]any } }
+	var back struct {
+		Stores map[string]struct{ Limits map[string]any }
+	}
 	if err := yamlv3.Unmarshal(out, &back); err != nil || back.Stores["media"].Limits["max_size"] != 0 {
 		t.Errorf("max_size round trip: %v %#v", err, back.Stores["media"].Limits["max_size"])
 	}
