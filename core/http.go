@@ -72,13 +72,75 @@ func (s *Server) routes() http.Handler {
 		_, _ = w.Write(openAPIDoc)
 	}))
 	mux.Handle("/", s.plain("root", func(w http.ResponseWriter, r *http.Request) {
-		if s.state.Load().cfg.Demo.Enabled && s.opts.Web != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			s.opts.Web.ServeHTTP(w, r)
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			problem.Write(w, problem.New(http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here; use "+strings.Join(allow, " or ")))
+			return
+		}
+		if s.state.Load().cfg.Demo.Enabled && s.opts.Web != nil && !strings.HasPrefix(r.URL.Path, "/v1/") {
+			pw := &problemWriter{ResponseWriter: w}
+			s.opts.Web.ServeHTTP(pw, r)
+			pw.finish()
 			return
 		}
 		problem.Write(w, problem.New(http.StatusNotFound, "not_found", "no such endpoint"))
 	}))
 	return mux
+}
+
+// probeMethods are the methods tried to tell a wrong method (405) from a
+// path no route has (404).
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods lists the methods some route other than the catch-all
+// accepts for r's path; empty when the path is unknown.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range probeMethods {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" && !strings.HasPrefix(pattern, "OPTIONS ") {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// problemWriter passes the web handler's successful responses through and
+// turns its errors (plain-text 404 or 405) into problem+json, so that every
+// unmatched path answers the API's way.
+type problemWriter struct {
+	http.ResponseWriter
+	status int // the error status swallowed, 0 while passing through
+}
+
+func (w *problemWriter) WriteHeader(code int) {
+	if code == http.StatusNotFound || code == http.StatusMethodNotAllowed {
+		w.status = code
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *problemWriter) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *problemWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// finish writes the problem for a swallowed error response.
+func (w *problemWriter) finish() {
+	switch w.status {
+	case http.StatusNotFound:
+		problem.Write(w.ResponseWriter, problem.New(http.StatusNotFound, "not_found", "no such endpoint"))
+	case http.StatusMethodNotAllowed:
+		problem.Write(w.ResponseWriter, problem.New(http.StatusMethodNotAllowed, "method_not_allowed", "use "+w.Header().Get("Allow")))
+	}
 }
 
 // statusWriter remembers the status for logs and metrics.

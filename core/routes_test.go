@@ -1,0 +1,84 @@
+package core
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/valetgw/valet/core/problem"
+	"github.com/valetgw/valet/providers"
+)
+
+// Every unmatched request answers problem+json: 404 not_found for an
+// unknown path, 405 method_not_allowed with Allow for a known path with the
+// wrong method, with and without the demo page mounted at "/".
+func TestUnmatchedRoutesAreProblems(t *testing.T) {
+	for _, demo := range []bool{false, true} {
+		extra := ""
+		if demo {
+			extra = "demo: { enabled: true }\n"
+		}
+		cfg := testConfig(t, extra)
+		web := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/" {
+				http.NotFound(w, r)
+				return
+			}
+			if r.Method != http.MethodGet {
+				w.Header().Set("Allow", "GET, HEAD")
+				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+				return
+			}
+			_, _ = io.WriteString(w, "<html>demo</html>")
+		})
+		srv, err := New(cfg, map[string]providers.Provider{"media": newFake(t)}, Options{Logger: slog.New(slog.DiscardHandler), Web: web})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		ts := httptest.NewServer(srv.Handler())
+		t.Cleanup(ts.Close)
+
+		for _, tc := range []struct {
+			method, path string
+			status       int
+			code, allow  string
+		}{
+			{"GET", "/v1/nope", 404, "not_found", ""},
+			{"GET", "/nope", 404, "not_found", ""},
+			{"POST", "/v1/stores/media/nope/deeper", 404, "not_found", ""},
+			{"GET", "/v1/stores/media/uploads", 405, "method_not_allowed", "POST"},
+			{"PUT", "/v1/stores", 405, "method_not_allowed", "GET, HEAD"},
+			{"PUT", "/v1/stores/media/objects/a/b.txt", 405, "method_not_allowed", "GET, HEAD, DELETE"},
+			{"POST", "/healthz", 405, "method_not_allowed", "GET, HEAD"},
+		} {
+			req, _ := http.NewRequest(tc.method, ts.URL+tc.path, nil)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p struct{ Code string }
+			err = json.NewDecoder(res.Body).Decode(&p)
+			res.Body.Close()
+			if res.StatusCode != tc.status || res.Header.Get("Content-Type") != problem.ContentType || err != nil || p.Code != tc.code || res.Header.Get("Allow") != tc.allow {
+				t.Errorf("demo=%v %s %s: %d %q code %q allow %q (%v); want %d %q allow %q", demo, tc.method, tc.path,
+					res.StatusCode, res.Header.Get("Content-Type"), p.Code, res.Header.Get("Allow"), err, tc.status, tc.code, tc.allow)
+			}
+		}
+		res, err := http.Get(ts.URL + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if demo && (res.StatusCode != 200 || string(body) != "<html>demo</html>") {
+			t.Errorf("demo page: %d %q", res.StatusCode, body)
+		}
+		if !demo && res.StatusCode != 404 {
+			t.Errorf("no demo: GET / = %d", res.StatusCode)
+		}
+	}
+}
