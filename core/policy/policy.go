@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/interpreter"
 )
 
@@ -76,6 +77,8 @@ func (e *CompileError) Error() string {
 type Program struct {
 	src string
 	prg cel.Program
+	// partial evaluates with some variables unknown, for May.
+	partial cel.Program
 }
 
 // Compile compiles one rule. An empty (or all-blank) source compiles to a
@@ -110,7 +113,11 @@ func Compile(src string) (*Program, error) {
 	if err != nil {
 		return nil, &CompileError{Message: err.Error()}
 	}
-	return &Program{src: src, prg: prg}, nil
+	partial, err := e.Program(ast, cel.CostLimit(costLimit), cel.InterruptCheckFrequency(100), cel.EvalOptions(cel.OptOptimize, cel.OptPartialEval))
+	if err != nil {
+		return nil, &CompileError{Message: err.Error()}
+	}
+	return &Program{src: src, prg: prg, partial: partial}, nil
 }
 
 // Source returns the rule's source text.
@@ -143,6 +150,42 @@ func (p *Program) Allow(ctx context.Context, in Input) error {
 		return nil
 	}
 	return ErrDenied
+}
+
+// RequestVars are the variables that depend on the request rather than on
+// the caller: the object's key and prefix, the upload's size and type.
+var RequestVars = []string{"key", "prefix", "size", "content_type"}
+
+// May reports whether the rule can allow some request by this caller: it
+// evaluates with the variables named in unknown (e.g. RequestVars) left
+// unknown, and is false only when the rule is definitely not true whatever
+// they are (it is false, or fails, for this subject and claims alone). An
+// unknown result counts as "may". The values in for the unknown variables
+// are ignored.
+func (p *Program) May(ctx context.Context, in Input, unknown ...string) bool {
+	if p == nil || p.partial == nil {
+		return false
+	}
+	if in.Claims == nil {
+		in.Claims = noClaims
+	}
+	patterns := make([]*cel.AttributePatternType, len(unknown))
+	for i, name := range unknown {
+		patterns[i] = cel.AttributePattern(name)
+	}
+	vars, err := cel.PartialVars(&activation{in: in}, patterns...)
+	if err != nil {
+		return false
+	}
+	out, _, err := p.partial.ContextEval(ctx, vars)
+	if err != nil {
+		return false
+	}
+	if types.IsUnknown(out) {
+		return true
+	}
+	b, ok := out.Value().(bool)
+	return ok && b
 }
 
 // noClaims stands in for a nil claims map; rules only read it.

@@ -76,3 +76,45 @@ func TestCostLimit(t *testing.T) {
 		t.Fatal("expensive rule allowed; want cost limit denial")
 	}
 }
+
+// May is false only when the rule cannot be true for this caller whatever
+// the request-specific variables are.
+func TestMay(t *testing.T) {
+	ctx := context.Background()
+	in := Input{Subject: "alice", Claims: map[string]any{"role": "viewer"}}
+	tests := []struct {
+		rule string
+		want bool
+	}{
+		{`true`, true},
+		{`false`, false},
+		{``, false},
+		{`size > 0`, true},
+		{`size > 0 && content_type.startsWith("video/")`, true},
+		{`size <= 2 * 1024 * 1024 * 1024 || claims.role == "editor"`, true},
+		{`size > 0 && claims.role == "editor"`, false},
+		{`claims.role == "editor"`, false},
+		{`claims.role == "viewer" && key.startsWith("users/" + subject + "/")`, true},
+		{`subject == "bob" && size < 10`, false},
+		{`claims.missing == "x"`, false}, // an error for this caller denies
+		{`prefix.startsWith("users/" + subject + "/")`, true},
+	}
+	for _, tt := range tests {
+		p, err := Compile(tt.rule)
+		if err != nil {
+			t.Fatalf("Compile(%q): %v", tt.rule, err)
+		}
+		if got := p.May(ctx, in, RequestVars...); got != tt.want {
+			t.Errorf("May(%q) = %v, want %v", tt.rule, got, tt.want)
+		}
+	}
+	var nilProg *Program
+	if nilProg.May(ctx, in, RequestVars...) {
+		t.Error("nil program may")
+	}
+	// With nothing unknown, May is Allow.
+	p, _ := Compile(`size > 0`)
+	if p.May(ctx, in) {
+		t.Error("size > 0 with size 0 known")
+	}
+}
