@@ -665,11 +665,13 @@ func (s *Server) listStores(w http.ResponseWriter, r *http.Request, c *call) err
 	for _, name := range c.st.cfg.StoreNames() {
 		st := c.st.stores[name]
 		prefix := st.tmpl.Prefix(c.who.Subject)
-		in := policy.Input{Subject: c.who.Subject, Claims: c.who.Claims, Key: prefix, Prefix: prefix}
+		// A permission is true unless the rule is false for this caller
+		// whatever the request brings (key, prefix, size, content type).
+		in := policy.Input{Subject: c.who.Subject, Claims: c.who.Claims}
 		perms := map[string]bool{}
 		any := false
 		for _, op := range policy.Ops {
-			ok := st.rules.For(op).Allow(r.Context(), in) == nil
+			ok := st.rules.For(op).May(r.Context(), in, policy.RequestVars...)
 			perms[string(op)] = ok
 			any = any || ok
 		}

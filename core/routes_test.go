@@ -82,3 +82,34 @@ func TestUnmatchedRoutesAreProblems(t *testing.T) {
 		}
 	}
 }
+
+// GET /v1/stores reports a permission unless the rule is false for the
+// caller whatever the request: `size > 0` may allow an upload.
+func TestStoresPermissionsMay(t *testing.T) {
+	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	sc := h.cfg.Stores["media"]
+	sc.Rules.Upload = `size > 0 && content_type.startsWith("video/") && subject != "mallory"`
+	sc.Rules.Read = `key.startsWith("shared/") || claims.role == "admin"`
+	h.cfg.Stores["media"] = sc
+	h.start(h.fake)
+	for _, tc := range []struct {
+		sub  string
+		want map[string]bool
+	}{
+		{"alice", map[string]bool{"upload": true, "read": true, "delete": true, "list": true}},
+		{"mallory", map[string]bool{"upload": false, "read": true, "delete": true, "list": true}},
+	} {
+		r := h.do("GET", "/v1/stores", h.token(tc.sub, nil), nil)
+		var got struct {
+			Stores []storeJSON `json:"stores"`
+		}
+		if err := json.Unmarshal(r.body, &got); err != nil || len(got.Stores) != 1 {
+			t.Fatalf("%d %s %v", r.status, r.body, err)
+		}
+		for op, want := range tc.want {
+			if got.Stores[0].Permissions[op] != want {
+				t.Errorf("%s: permissions.%s = %v, want %v", tc.sub, op, got.Stores[0].Permissions[op], want)
+			}
+		}
+	}
+}
