@@ -160,7 +160,9 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 
 	now := s.now()
-	idExpiry := now.Add(lim.UploadTTL)
+	// Millisecond precision, like the signed URLs' expiries, so that every
+	// expires_at in the API has the same form.
+	idExpiry := now.Add(lim.UploadTTL).Truncate(time.Millisecond)
 	tok := tokens.Upload{Store: st.name, Key: key, Subject: c.who.Subject, Size: size, ContentType: ct, ChecksumSHA256: req.ChecksumSHA256}
 	multipart := req.Multipart || size > int64(lim.MultipartThreshold)
 	if multipart && !caps.Multipart {

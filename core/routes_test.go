@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/valetgw/valet/core/problem"
 	"github.com/valetgw/valet/providers"
@@ -111,5 +112,20 @@ func TestStoresPermissionsMay(t *testing.T) {
 				t.Errorf("%s: permissions.%s = %v, want %v", tc.sub, op, got.Stores[0].Permissions[op], want)
 			}
 		}
+	}
+}
+
+// A multipart plan's expires_at has at most millisecond precision, like a
+// single PUT's.
+func TestMultipartExpiresAtPrecision(t *testing.T) {
+	h := newHarness(t, "")
+	r := h.do("POST", "/v1/stores/media/uploads", h.token("alice", nil), map[string]any{"filename": "s.mp4", "content_type": "video/mp4", "size": 10, "multipart": true})
+	if r.status != 201 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	exp, _ := r.json(t)["expires_at"].(string)
+	ts, err := time.Parse(time.RFC3339Nano, exp)
+	if err != nil || !ts.Equal(ts.Truncate(time.Millisecond)) {
+		t.Errorf("expires_at %q (%v): want RFC 3339 with at most milliseconds", exp, err)
 	}
 }
