@@ -17,6 +17,8 @@ func TestHandler(t *testing.T) {
 		ctype, body  string
 	}{
 		{"/", "GET", 200, "text/html", "Valet"},
+		// An inline empty icon: browsers do not ask for /favicon.ico (a 404).
+		{"/", "GET", 200, "text/html", `<link rel="icon" href="data:,">`},
 		{"/index.html", "GET", 200, "text/html", "Valet"},
 		{"/valet.js", "GET", 200, "javascript", "export class Valet"},
 		{"/demo.css", "GET", 200, "text/css", ""},
