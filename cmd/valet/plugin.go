@@ -41,12 +41,62 @@ meant to be run by hand.`,
 
 // pluginEntry is one line of `valet plugins`.
 type pluginEntry struct {
-	Name    string          `json:"name"`
-	BuiltIn bool            `json:"builtin"`
-	Path    string          `json:"path,omitempty"`
-	SHA256  string          `json:"sha256,omitempty"`
-	Info    *providers.Info `json:"info,omitempty"`
-	Error   string          `json:"error,omitempty"`
+	Name    string    `json:"name"`
+	BuiltIn bool      `json:"builtin"`
+	Path    string    `json:"path,omitempty"`
+	SHA256  string    `json:"sha256,omitempty"`
+	Info    *infoJSON `json:"info,omitempty"`
+	Error   string    `json:"error,omitempty"`
+}
+
+// infoJSON is a provider's Info as `valet plugins --json` prints it: the
+// snake_case names and units of GET /v1/stores' capabilities, plus what
+// that API does not show (sign_*, binds_create_only, post_policy, notes).
+type infoJSON struct {
+	Name         string   `json:"name"`
+	Version      string   `json:"version"`
+	Capabilities capsJSON `json:"capabilities"`
+}
+
+type capsJSON struct {
+	SignPut                bool     `json:"sign_put"`
+	SignGet                bool     `json:"sign_get"`
+	SignDelete             bool     `json:"sign_delete"`
+	Multipart              bool     `json:"multipart"`
+	MultipartNeedsETags    bool     `json:"multipart_needs_etags"`
+	MinPartSize            int64    `json:"min_part_size"`
+	MaxPartSize            int64    `json:"max_part_size"`
+	MaxParts               int      `json:"max_parts"`
+	PartsBindContentLength bool     `json:"parts_bind_content_length"`
+	BindsContentLength     bool     `json:"binds_content_length"`
+	BindsContentType       bool     `json:"binds_content_type"`
+	BindsChecksums         []string `json:"binds_checksums"`
+	BindsCreateOnly        bool     `json:"binds_create_only"`
+	GetOverrides           bool     `json:"get_overrides"`
+	PostPolicy             bool     `json:"post_policy"`
+	MaxExpirySeconds       int64    `json:"max_expiry_seconds"`
+	Notes                  []string `json:"notes"`
+}
+
+func newInfoJSON(i providers.Info) *infoJSON {
+	c := i.Capabilities
+	sums := []string{}
+	for _, a := range c.BindsChecksums {
+		sums = append(sums, string(a))
+	}
+	notes := c.Notes
+	if notes == nil {
+		notes = []string{}
+	}
+	return &infoJSON{Name: i.Name, Version: i.Version, Capabilities: capsJSON{
+		SignPut: c.SignPut, SignGet: c.SignGet, SignDelete: c.SignDelete,
+		Multipart: c.Multipart, MultipartNeedsETags: c.MultipartNeedsETags,
+		MinPartSize: c.MinPartSize, MaxPartSize: c.MaxPartSize, MaxParts: c.MaxParts,
+		PartsBindContentLength: c.PartsBindContentLength,
+		BindsContentLength:     c.BindsContentLength, BindsContentType: c.BindsContentType,
+		BindsChecksums: sums, BindsCreateOnly: c.BindsCreateOnly, GetOverrides: c.GetOverrides,
+		PostPolicy: c.PostPolicy, MaxExpirySeconds: int64(c.MaxExpiry / time.Second), Notes: notes,
+	}}
 }
 
 func newPluginsCmd(g *globalFlags) *cobra.Command {
@@ -78,7 +128,7 @@ sha256 to pin them by.`,
 				if err != nil {
 					e.Error = err.Error()
 				} else {
-					e.Info = &info
+					e.Info = newInfoJSON(info)
 				}
 				list = append(list, e)
 			}
@@ -120,7 +170,7 @@ sha256 to pin them by.`,
 }
 
 // capSummary is a one-line digest of what a provider signs and binds.
-func capSummary(c providers.Capabilities) string {
+func capSummary(c capsJSON) string {
 	s := ""
 	add := func(ok bool, name string) {
 		if ok {
@@ -137,12 +187,12 @@ func capSummary(c providers.Capabilities) string {
 	add(c.BindsContentLength, "binds-length")
 	add(c.BindsContentType, "binds-type")
 	for _, a := range c.BindsChecksums {
-		add(true, "binds-"+string(a))
+		add(true, "binds-"+a)
 	}
 	add(c.BindsCreateOnly, "create-only")
 	add(c.GetOverrides, "get-overrides")
-	if c.MaxExpiry > 0 {
-		s += " max-expiry=" + c.MaxExpiry.String()
+	if c.MaxExpirySeconds > 0 {
+		s += " max-expiry=" + (time.Duration(c.MaxExpirySeconds) * time.Second).String()
 	}
 	return s
 }

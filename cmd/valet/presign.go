@@ -56,6 +56,9 @@ public_url, which the running gateway serves.`,
 			if ttl <= 0 {
 				return usageError{fmt.Errorf("--ttl must be positive")}
 			}
+			if method == "PUT" && !cmd.Flags().Changed("size") {
+				return usageError{fmt.Errorf("--size is required for PUT: the exact byte count the signature binds")}
+			}
 			if method == "PUT" && size < 0 {
 				return usageError{fmt.Errorf("--size must not be negative")}
 			}
@@ -117,7 +120,7 @@ public_url, which the running gateway serves.`,
 	f.StringVar(&method, "method", "GET", "GET, PUT or DELETE")
 	f.StringVar(&key, "key", "", "object key, used verbatim")
 	f.StringVar(&ctype, "content-type", "application/octet-stream", "PUT: the content type to bind")
-	f.Int64Var(&size, "size", 0, "PUT: the exact size in bytes")
+	f.Int64Var(&size, "size", 0, "PUT (required): the exact size in bytes")
 	f.StringVar(&checksum, "checksum-sha256", "", "PUT: base64 SHA-256 of the content, where the provider binds it")
 	f.StringVar(&disposition, "disposition", "", "GET: a Content-Disposition for the response")
 	f.DurationVar(&ttl, "ttl", 15*time.Minute, "how long the signature is valid")

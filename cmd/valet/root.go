@@ -2,8 +2,10 @@ package main
 
 import (
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // globalFlags are shared by every command that reads the configuration.
@@ -25,6 +27,13 @@ directly to and from object storage. File bytes never pass through Valet.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	// pflag prints every bool flag as "--help[=true|false]"; show bool flags
+	// as plain switches instead.
+	cobra.AddTemplateFunc("flagUsages", flagUsages)
+	tmpl := root.UsageTemplate()
+	tmpl = strings.ReplaceAll(tmpl, ".LocalFlags.FlagUsages", "flagUsages .LocalFlags")
+	tmpl = strings.ReplaceAll(tmpl, ".InheritedFlags.FlagUsages", "flagUsages .InheritedFlags")
+	root.SetUsageTemplate(tmpl)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "", "config file (YAML); env VALET_* and flags are layered over it")
 
@@ -39,3 +48,22 @@ directly to and from object storage. File bytes never pass through Valet.`,
 	)
 	return root
 }
+
+// flagUsages is fs.FlagUsages with bool flags written as switches
+// ("--json", not "--json[=true|false]"). They still accept --json=false.
+func flagUsages(fs *pflag.FlagSet) string {
+	out := pflag.NewFlagSet(fs.Name(), pflag.ContinueOnError)
+	out.SortFlags = fs.SortFlags
+	fs.VisitAll(func(f *pflag.Flag) {
+		c := *f
+		if c.Value.Type() == "bool" {
+			c.Value = plainBool{c.Value}
+		}
+		out.AddFlag(&c)
+	})
+	return out.FlagUsages()
+}
+
+// plainBool hides a bool flag's IsBoolFlag from pflag's usage printer; its
+// NoOptDefVal ("true") is kept, so the usage line shows no argument.
+type plainBool struct{ pflag.Value }

@@ -37,10 +37,10 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 		Long: `Run the gateway: start one provider plugin per store, then serve the HTTP API.
 
 SIGTERM or SIGINT stops accepting connections, lets in-flight requests finish
-(up to 30s), then stops the plugins. SIGHUP, or a change to the config file,
-reloads the configuration: the new one is validated and its plugins started
-first, then swapped in atomically; a bad reload is logged and the old
-configuration keeps serving.`,
+(for up to server.shutdown_timeout, default 30s), then stops the plugins.
+SIGHUP, or a change to the config file, reloads the configuration: the new
+one is validated and its plugins started first, then swapped in atomically;
+a bad reload is logged and the old configuration keeps serving.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serve(cmd.Context(), g, cmd, cmd.ErrOrStderr())
