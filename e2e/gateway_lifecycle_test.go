@@ -231,6 +231,54 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("config check rejects what serve rejects", func(t *testing.T) {
+		media := func(e *gatewayEnv) map[string]any { return e.Config["stores"].(map[string]any)["media"].(map[string]any) }
+		for _, tc := range []struct {
+			name   string
+			change func(e *gatewayEnv)
+			want   string
+		}{
+			{"unknown provider", func(e *gatewayEnv) { media(e)["provider"] = "lcoal" }, `stores.media.provider: unknown provider "lcoal"`},
+			{"provider config key", func(e *gatewayEnv) { media(e)["config"].(map[string]any)["rooot"] = "x" }, "rooot"},
+			{"missing jwks file", func(e *gatewayEnv) {
+				e.Config["auth"].(map[string]any)["jwt"].(map[string]any)["jwks_file"] = "/nonexistent/jwks.json"
+			}, "auth.jwt.jwks_file"},
+		} {
+			bad := newGatewayEnv(t, gatewayStores(t, localBackend(t)))
+			tc.change(bad)
+			bad.write(t)
+			start := time.Now()
+			out, errs, code := valet(t, "config", "check", "--config", bad.ConfigPath)
+			if code == 0 || !strings.Contains(errs, tc.want) || out != "" {
+				t.Errorf("%s: exit %d, stderr %q; want non-zero naming %q", tc.name, code, errs, tc.want)
+			}
+			if d := time.Since(start); d > 10*time.Second {
+				t.Errorf("%s: config check took %v", tc.name, d)
+			}
+		}
+		// With the gateway holding the local store's port, the check
+		// passes with a note and prints the effective config.
+		out, errs, code := valet(t, "config", "check", "--config", env.ConfigPath)
+		if code != 0 || !strings.Contains(errs, "in use") || strings.Contains(errs, `"@level"`) {
+			t.Fatalf("config check next to a gateway: exit %d, stderr %q", code, errs)
+		}
+		if !strings.Contains(out, "delete_on_mismatch: false # unset: the default for provider local") {
+			t.Errorf("effective delete_on_mismatch not printed:\n%s", out)
+		}
+	})
+
+	t.Run("presign next to a gateway says how to get a port", func(t *testing.T) {
+		_, errs, code := valet(t, "presign", "--config", env.ConfigPath, "--store", "media", "--method", "GET", "--key", "a/b")
+		if code != 1 || !strings.HasPrefix(errs, "valet: ") || strings.Contains(errs, `"@level"`) ||
+			!strings.Contains(errs, "VALET_STORES__MEDIA__CONFIG__LISTEN=127.0.0.1:0") {
+			t.Fatalf("exit %d, stderr %q; want one error naming the workaround, no plugin log", code, errs)
+		}
+		_, errs, code = valetEnv(t, own, "presign", "--config", env.ConfigPath, "--store", "media", "--method", "PUT", "--key", "a/b")
+		if code != 2 || !strings.Contains(errs, "--size is required") {
+			t.Fatalf("PUT without --size: exit %d, stderr %q", code, errs)
+		}
+	})
+
 	t.Run("token is accepted by the gateway", func(t *testing.T) {
 		out, errs, code := valet(t, "token", "--config", env.ConfigPath, "--subject", "dave", "--claim", "role=editor", "--ttl", "5m")
 		if code != 0 {

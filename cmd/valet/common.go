@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/plugins/host"
+	"github.com/valetgw/valet/providers"
 )
 
 // addServerFlags adds the flags that override server.* keys of the config.
@@ -34,6 +37,11 @@ func loadConfig(g *globalFlags, cmd *cobra.Command) (*config.Config, error) {
 // as `valet plugin serve NAME`; plugin logs go to stderr as JSON, at level
 // (Info for serve, Warn for one-off commands).
 func newHost(cfg *config.Config, stderr io.Writer, level hclog.Level) (*host.Host, error) {
+	if level > hclog.Info {
+		// A one-off command stops its plugins itself, at exit or when
+		// Configure fails; that kill is not news.
+		stderr = &quietExits{w: stderr}
+	}
 	return host.New(host.Options{
 		Builtins:   builtinNames(),
 		PluginDirs: cfg.Plugins.Dirs,
@@ -74,9 +82,48 @@ func startStore(ctx context.Context, h *host.Host, cfg *config.Config, store str
 	}
 	p, err := h.Start(ctx, host.Spec{Store: store, Plugin: sc.Provider, Config: raw})
 	if err != nil {
-		return nil, fmt.Errorf("stores.%s: starting provider %q: %w", store, sc.Provider, err)
+		return nil, fmt.Errorf("stores.%s: starting provider %q: %w%s", store, sc.Provider, err, portHint(store, err))
 	}
 	return p, nil
+}
+
+// portInUse reports whether err is a provider's Unavailable for a listen
+// address that is taken, typically by a gateway serving the same config.
+func portInUse(err error) bool {
+	return providers.CodeOf(err) == providers.Unavailable && strings.Contains(err.Error(), "in use")
+}
+
+// portHint tells how to run a one-off command next to a running gateway
+// when the store's plugin cannot bind its listener.
+func portHint(store string, err error) string {
+	if !portInUse(err) {
+		return ""
+	}
+	return fmt.Sprintf("\n  (a gateway serving this config holds that port; give this command another one: VALET_STORES__%s__CONFIG__LISTEN=127.0.0.1:0)", strings.ToUpper(store))
+}
+
+// quietExits passes plugin log lines through, except the plugin library's
+// "plugin process exited" error for a process the host killed.
+type quietExits struct{ w io.Writer }
+
+func (q *quietExits) Write(b []byte) (int, error) {
+	var out []byte
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		var rec struct {
+			Msg string `json:"@message"`
+			Err string `json:"error"`
+		}
+		if json.Unmarshal(line, &rec) == nil && rec.Msg == "plugin process exited" && rec.Err == "signal: killed" {
+			continue
+		}
+		out = append(out, line...)
+	}
+	if len(out) > 0 {
+		if _, err := q.w.Write(out); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
 }
 
 // watchConfig reports changes to the config file (editors that replace the
