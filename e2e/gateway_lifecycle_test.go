@@ -232,7 +232,9 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("config check rejects what serve rejects", func(t *testing.T) {
-		media := func(e *gatewayEnv) map[string]any { return e.Config["stores"].(map[string]any)["media"].(map[string]any) }
+		media := func(e *gatewayEnv) map[string]any {
+			return e.Config["stores"].(map[string]any)["media"].(map[string]any)
+		}
 		for _, tc := range []struct {
 			name   string
 			change func(e *gatewayEnv)
