@@ -86,3 +86,35 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatalf("downloaded.txt = %q, %v", got, err)
 	}
 }
+
+// The README's statements that code can check: the Go version go.mod
+// requires, the TTL clamp, list values through the environment, and the
+// one-off commands' port workaround.
+func TestREADMEFacts(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(servers.Root(), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := os.ReadFile(filepath.Join(servers.Root(), "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindSubmatch(mod)
+	if m == nil {
+		t.Fatal("go.mod has no go directive")
+	}
+	text := string(readme)
+	for _, want := range []string{
+		"Go " + string(m[1]) + " or newer",
+		"clamped to `limits.max_ttl` and to the provider's own maximum",
+		"`VALET_STORES__MEDIA__LIMITS__CONTENT_TYPES=image/*,video/*`",
+		"VALET_STORES__DEMO__CONFIG__LISTEN=127.0.0.1:0",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("README lacks %q", want)
+		}
+	}
+	if strings.Contains(text, "never longer") {
+		t.Error("README still says ttl= is never longer: it is clamped to max_ttl, not to the default TTL")
+	}
+}
