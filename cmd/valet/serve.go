@@ -75,6 +75,12 @@ type gateway struct {
 }
 
 func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Writer) error {
+	// One request log line per request: buffered, so that under load many
+	// lines share one write. Close runs before serve returns, so every line
+	// is out before run prints an error and the process exits.
+	lw := newLogWriter(stderr, logFlushDelay)
+	defer lw.Close()
+	stderr = lw
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	cfg, err := loadConfig(g, cmd)
 	if err != nil {
