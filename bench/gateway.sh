@@ -173,18 +173,6 @@ echo "$table"
 if $write; then
   doc=docs/benchmarks.md
   mkdir -p docs
-  [ -f "$doc" ] || printf '# Benchmarks\n' >"$doc"
-  # Replace the existing "## Gateway" section (up to the next "## "), or append.
-  python3 - "$doc" "$table" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2].rstrip() + "\n"
-text = open(path).read()
-pat = re.compile(r"^## Gateway\n.*?(?=^## |\Z)", re.S | re.M)
-if pat.search(text):
-    text = pat.sub(lambda m: section + "\n", text, count=1)
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open(path, "w").write(text)
-PY
+  python3 bench/write_section.py "$doc" "Gateway" "$table"
   echo "bench: wrote the Gateway section of $doc"
 fi

@@ -38,17 +38,6 @@ echo "$section"
 if $write; then
   doc=docs/benchmarks.md
   mkdir -p docs
-  [ -f "$doc" ] || printf '# Benchmarks\n' >"$doc"
-  python3 - "$doc" "$section" <<'PY'
-import re, sys
-path, section = sys.argv[1], sys.argv[2].rstrip() + "\n"
-text = open(path).read()
-pat = re.compile(r"^## Local store\n.*?(?=^## |\Z)", re.S | re.M)
-if pat.search(text):
-    text = pat.sub(lambda m: section + "\n", text, count=1)
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-open(path, "w").write(text)
-PY
+  python3 bench/write_section.py "$doc" "Local store" "$section"
   echo "bench: wrote the Local store section of $doc"
 fi
