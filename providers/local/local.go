@@ -188,6 +188,22 @@ func (p *Provider) instance() (*instance, error) {
 	return p.cur, nil
 }
 
+// signer returns the configured instance after checking what every signed
+// URL needs: a key that maps to a safe path and an allowed TTL.
+func (p *Provider) signer(key string, ttl time.Duration) (*instance, error) {
+	in, err := p.instance()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := keyPath(key); err != nil {
+		return nil, err
+	}
+	if err := in.checkTTL(ttl); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
 func (in *instance) checkTTL(ttl time.Duration) error {
 	if ttl <= 0 {
 		return providers.Errorf(providers.InvalidArgument, "ttl must be positive")
@@ -255,14 +271,8 @@ func checkMeta(m map[string]string) error {
 }
 
 func (p *Provider) SignPut(_ context.Context, req providers.PutRequest) (providers.Recipe, error) {
-	in, err := p.instance()
+	in, err := p.signer(req.Key, req.TTL)
 	if err != nil {
-		return providers.Recipe{}, err
-	}
-	if _, err := keyPath(req.Key); err != nil {
-		return providers.Recipe{}, err
-	}
-	if err := in.checkTTL(req.TTL); err != nil {
 		return providers.Recipe{}, err
 	}
 	if req.Size < 0 || req.Size > maxPartSize {
@@ -298,14 +308,8 @@ func (p *Provider) SignPut(_ context.Context, req providers.PutRequest) (provide
 }
 
 func (p *Provider) SignGet(_ context.Context, req providers.GetRequest) (providers.Recipe, error) {
-	in, err := p.instance()
+	in, err := p.signer(req.Key, req.TTL)
 	if err != nil {
-		return providers.Recipe{}, err
-	}
-	if _, err := keyPath(req.Key); err != nil {
-		return providers.Recipe{}, err
-	}
-	if err := in.checkTTL(req.TTL); err != nil {
 		return providers.Recipe{}, err
 	}
 	q := url.Values{}
@@ -325,14 +329,8 @@ func (p *Provider) SignGet(_ context.Context, req providers.GetRequest) (provide
 }
 
 func (p *Provider) SignDelete(_ context.Context, req providers.DeleteRequest) (providers.Recipe, error) {
-	in, err := p.instance()
+	in, err := p.signer(req.Key, req.TTL)
 	if err != nil {
-		return providers.Recipe{}, err
-	}
-	if _, err := keyPath(req.Key); err != nil {
-		return providers.Recipe{}, err
-	}
-	if err := in.checkTTL(req.TTL); err != nil {
 		return providers.Recipe{}, err
 	}
 	return in.url(http.MethodDelete, req.Key, req.TTL, url.Values{}), nil

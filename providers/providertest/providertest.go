@@ -799,11 +799,14 @@ func (s *suite) testMultipartComplete(t *testing.T) {
 	s.mustGet(t, key, append(bytes.Clone(parts[0]), parts[1]...))
 }
 
-func (s *suite) testMultipartMissingPart(t *testing.T) {
+// startMultipart skips unless Multipart is claimed, then starts a plain
+// upload at a fresh key that is deleted when the test ends.
+func (s *suite) startMultipart(t *testing.T, name string) (string, providers.MultipartUpload, providers.MultipartRef) {
+	t.Helper()
 	if !s.caps.Multipart {
 		t.Skip("not claimed: Multipart")
 	}
-	key := s.key(t, "incomplete.bin")
+	key := s.key(t, name)
 	s.cleanup(t, key)
 	up, err := s.p.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
 		Key: key, ContentType: "application/octet-stream", PartSize: s.h.PartSize, TTL: ttl,
@@ -811,11 +814,15 @@ func (s *suite) testMultipartMissingPart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateMultipart: %v", err)
 	}
-	ref := providers.MultipartRef{Key: key, UploadID: up.UploadID}
+	return key, up, providers.MultipartRef{Key: key, UploadID: up.UploadID}
+}
+
+func (s *suite) testMultipartMissingPart(t *testing.T) {
+	key, up, ref := s.startMultipart(t, "incomplete.bin")
 	t.Cleanup(func() { _ = s.p.AbortMultipart(context.Background(), ref) })
 	done := s.uploadParts(t, key, up.UploadID, [][]byte{randomBytes(t, 100)})
 	done = append(done, providers.CompletedPart{Number: 2, ETag: done[0].ETag})
-	_, err = s.p.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID, Parts: done})
+	_, err := s.p.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID, Parts: done})
 	if !errors.Is(err, providers.ErrFailedPrecondition) {
 		t.Fatalf("CompleteMultipart listing a part never uploaded: %v, want FailedPrecondition", err)
 	}
@@ -823,18 +830,7 @@ func (s *suite) testMultipartMissingPart(t *testing.T) {
 }
 
 func (s *suite) testMultipartAbort(t *testing.T) {
-	if !s.caps.Multipart {
-		t.Skip("not claimed: Multipart")
-	}
-	key := s.key(t, "aborted.bin")
-	s.cleanup(t, key)
-	up, err := s.p.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
-		Key: key, ContentType: "application/octet-stream", PartSize: s.h.PartSize, TTL: ttl,
-	})
-	if err != nil {
-		t.Fatalf("CreateMultipart: %v", err)
-	}
-	ref := providers.MultipartRef{Key: key, UploadID: up.UploadID}
+	key, up, ref := s.startMultipart(t, "aborted.bin")
 	s.uploadParts(t, key, up.UploadID, [][]byte{randomBytes(t, 100)})
 	if err := s.p.AbortMultipart(t.Context(), ref); err != nil {
 		t.Fatalf("AbortMultipart: %v", err)
