@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -449,13 +450,51 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	if u.Multipart() {
-		err := c.store.provider.AbortMultipart(r.Context(), providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID})
-		if err := s.provider(c, "abort_multipart", err); err != nil {
+		if err := s.abortMultipart(r.Context(), c, providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}); err != nil {
 			return err
 		}
 	}
 	// A single PUT has nothing to abort: its URL simply expires.
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// abortChecks is when, after an abort, the gateway looks again for parts that
+// landed late.
+var abortChecks = []time.Duration{50 * time.Millisecond, 150 * time.Millisecond, 300 * time.Millisecond}
+
+// abortMultipart aborts an upload and keeps it aborted. A part whose bytes
+// were already on the wire when the client cancelled can still land after
+// the abort: S3 documents this ("it might be necessary to abort a given
+// multipart upload multiple times"), and versitygw brings the upload back
+// with that part. So the gateway looks again over a short window (about
+// half a second in all) and aborts once more whenever parts show up.
+func (s *Server) abortMultipart(ctx context.Context, c *call, ref providers.MultipartRef) error {
+	p := c.store.provider
+	if err := s.provider(c, "abort_multipart", p.AbortMultipart(ctx, ref)); err != nil {
+		return err
+	}
+	for _, d := range s.abortChecks {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+		parts, err := p.ListParts(ctx, ref)
+		if err != nil && providers.CodeOf(err) != providers.NotFound {
+			// The abort itself succeeded; a failed look is only counted.
+			_ = s.provider(c, "list_parts", err)
+			continue
+		}
+		if len(parts) == 0 {
+			continue
+		}
+		if err := s.provider(c, "abort_multipart", p.AbortMultipart(ctx, ref)); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

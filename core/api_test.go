@@ -320,6 +320,32 @@ func TestMultipartFlow(t *testing.T) {
 	}
 }
 
+// A part that lands after the abort brings the upload back on some servers;
+// the gateway aborts again until it stays gone.
+func TestAbortCatchesLateParts(t *testing.T) {
+	h := newHarness(t, "")
+	h.srv.abortChecks = []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}
+	alice := h.token("alice", nil)
+	for _, late := range []int32{0, 1, 2} {
+		r := h.do("POST", "/v1/stores/media/uploads", alice, map[string]any{"filename": "s.mp4", "content_type": "video/mp4", "size": 10, "multipart": true})
+		if r.status != 201 {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		id := r.json(t)["upload_id"].(string)
+		h.fake.aborts.Store(0)
+		h.fake.lateParts.Store(late)
+		if r := h.do("DELETE", "/v1/stores/media/uploads/"+id, alice, nil); r.status != 204 {
+			t.Fatalf("abort: %d %s", r.status, r.body)
+		}
+		if r := h.do("GET", "/v1/stores/media/uploads/"+id+"/parts", alice, nil); r.status != 404 {
+			t.Fatalf("%d late parts: parts after abort: %d %s", late, r.status, r.body)
+		}
+		if got := h.fake.aborts.Load(); got != late+1 {
+			t.Errorf("%d late parts: %d aborts, want %d", late, got, late+1)
+		}
+	}
+}
+
 func TestProviderUnavailableAndReadiness(t *testing.T) {
 	h := newHarness(t, "")
 	h.fake.down.Store(true)

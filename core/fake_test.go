@@ -30,6 +30,10 @@ type fakeProvider struct {
 	caps     providers.Capabilities
 	down     atomic.Bool
 	unhealth atomic.Bool
+	// lateParts is how many aborts a late part survives: after each, a part
+	// that was in flight lands and brings the upload back.
+	lateParts atomic.Int32
+	aborts    atomic.Int32
 
 	mu      sync.Mutex
 	objects map[string]fakeObject
@@ -243,7 +247,11 @@ func (f *fakeProvider) CompleteMultipart(_ context.Context, req providers.Comple
 func (f *fakeProvider) AbortMultipart(_ context.Context, ref providers.MultipartRef) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.aborts.Add(1)
 	delete(f.uploads, ref.UploadID)
+	if f.lateParts.Add(-1) >= 0 {
+		f.uploads[ref.UploadID] = map[int][]byte{5: []byte("late part")}
+	}
 	return nil
 }
 

@@ -47,6 +47,8 @@ type Server struct {
 	metrics *metrics
 	state   atomic.Pointer[state]
 	handler http.Handler
+	// abortChecks is when an abort looks again for late parts.
+	abortChecks []time.Duration
 }
 
 // state is everything a config produces; it is immutable once built.
@@ -71,7 +73,7 @@ type store struct {
 // (stores[name] for every name in cfg.Stores). It reads each provider's
 // Info, so a provider must be reachable.
 func New(cfg *config.Config, stores map[string]providers.Provider, opts Options) (*Server, error) {
-	s := &Server{opts: opts, now: opts.Now, log: opts.Logger}
+	s := &Server{opts: opts, now: opts.Now, log: opts.Logger, abortChecks: abortChecks}
 	if s.now == nil {
 		s.now = time.Now
 	}
