@@ -199,17 +199,13 @@ func (s state) signURL(ctx context.Context, method, object string, ttl time.Dura
 	if host == "" {
 		host = "storage.googleapis.com"
 	}
-	u, err := s.signer.sign(ctx, v4Request{
+	u, exp, err := s.signer.sign(ctx, v4Request{
 		Method: method, Bucket: s.st.Bucket, Object: object,
 		Scheme: scheme, Hostname: host, Style: s.st.style,
 		Headers: headers, Query: query, Expires: ttl,
 	})
 	if err != nil {
 		return providers.Recipe{}, providers.Errorf(providers.Unavailable, "signing with the %s signer failed: %v", s.signer.kind(), err)
-	}
-	exp, err := expiresAt(u)
-	if err != nil {
-		return providers.Recipe{}, providers.Errorf(providers.Internal, "signed URL: %v", err)
 	}
 	hdr := make(map[string]string, len(headers))
 	for k, v := range headers {

@@ -12,6 +12,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +24,8 @@ import (
 
 // signer turns a v4Request into a signed URL.
 type signer interface {
-	sign(ctx context.Context, r v4Request) (string, error)
+	// sign returns the signed URL and the moment it expires.
+	sign(ctx context.Context, r v4Request) (string, time.Time, error)
 	// kind is "key", "iam" or "hmac", for Info and logs.
 	kind() string
 }
@@ -37,7 +40,7 @@ type sdkSigner struct {
 
 func (s *sdkSigner) kind() string { return s.which }
 
-func (s *sdkSigner) sign(ctx context.Context, r v4Request) (string, error) {
+func (s *sdkSigner) sign(ctx context.Context, r v4Request) (string, time.Time, error) {
 	opts := &storage.SignedURLOptions{
 		GoogleAccessID: s.accessID,
 		SignBytes:      func(b []byte) ([]byte, error) { return s.signBytes(ctx, b) },
@@ -69,7 +72,15 @@ func (s *sdkSigner) sign(ctx context.Context, r v4Request) (string, error) {
 			opts.Headers = append(opts.Headers, k+":"+v)
 		}
 	}
-	return storage.SignedURL(r.Bucket, r.Object, opts)
+	u, err := storage.SignedURL(r.Bucket, r.Object, opts)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	exp, err := expiresAt(u)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("signed URL: %w", err)
+	}
+	return u, exp, nil
 }
 
 // newKeySigner parses a service-account key once, so each URL costs one
@@ -155,23 +166,28 @@ type hmacSigner struct {
 
 type datedKey struct {
 	date string
-	key  []byte
+	// macs hold HMAC-SHA256 states keyed with the date's signing key;
+	// reusing one saves keying it again for every URL.
+	macs sync.Pool
 }
 
 func (s *hmacSigner) kind() string { return "hmac" }
 
-func (s *hmacSigner) sign(_ context.Context, r v4Request) (string, error) {
+func (s *hmacSigner) sign(_ context.Context, r v4Request) (string, time.Time, error) {
 	r.Now = s.now()
 	date := r.Now.UTC().Format(v4DateFormat)
 	dk := s.key.Load()
 	if dk == nil || dk.date != date {
-		dk = &datedKey{date: date, key: hmacSigningKey(s.secret, date)}
+		key := hmacSigningKey(s.secret, date)
+		dk = &datedKey{date: date, macs: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
 		s.key.Store(dk)
 	}
-	key := dk.key
 	return v4Sign(r, algHMAC, s.accessID, func(sts []byte) ([]byte, error) {
-		h := hmac.New(sha256.New, key)
+		h := dk.macs.Get().(hash.Hash)
+		h.Reset()
 		h.Write(sts)
-		return h.Sum(nil), nil
+		sig := h.Sum(make([]byte, 0, sha256.Size))
+		dk.macs.Put(h)
+		return sig, nil
 	})
 }

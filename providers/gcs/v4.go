@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,48 +70,21 @@ func (s urlStyle) path(bucket, object string) string {
 // unreserved characters A-Z a-z 0-9 - . _ ~ (and '/' when keepSlash) as
 // %XX with upper-case hex. Notably a space is %20, never '+'.
 func v4Escape(s string, keepSlash bool) string {
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/2)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
-			c == '-', c == '.', c == '_', c == '~':
-			b.WriteByte(c)
-		case c == '/' && keepSlash:
-			b.WriteByte(c)
-		default:
-			const hexDigits = "0123456789ABCDEF"
-			b.WriteByte('%')
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&15])
-		}
-	}
-	return b.String()
+	return string(appendEscaped(make([]byte, 0, len(s)+len(s)/2), s, keepSlash))
 }
 
-// canonicalQuery sorts by name, then value, and escapes both.
-func canonicalQuery(q url.Values) string {
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		vs := append([]string(nil), q[k]...)
-		sort.Strings(vs)
-		for _, v := range vs {
-			parts = append(parts, v4Escape(k, false)+"="+v4Escape(v, false))
-		}
-	}
-	return strings.Join(parts, "&")
-}
-
-// canonicalHeaderValue trims a header value and collapses runs of spaces,
-// as GCS does before comparing.
+// canonicalHeaderValue trims a header value and collapses runs of
+// whitespace, as GCS does before comparing. Values that are already clean
+// (the usual case) are returned as they are.
 func canonicalHeaderValue(v string) string {
-	return strings.Join(strings.Fields(v), " ")
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 0x80 || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' ||
+			(c == ' ' && (i == 0 || i == len(v)-1 || v[i+1] == ' ')) {
+			return strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return v
 }
 
 // hmacSigningKey derives the V4 signing key of an HMAC secret.
@@ -127,10 +100,53 @@ func hmacSigningKey(secret string, date string) []byte {
 	return mac(k, "goog4_request")
 }
 
-// v4Sign builds the signed URL. sign receives the string-to-sign and
-// returns the raw signature bytes.
-func v4Sign(r v4Request, algorithm, accessID string, sign func([]byte) ([]byte, error)) (string, error) {
+// pair is one header or query parameter.
+type pair struct{ k, v string }
+
+func comparePairs(a, b pair) int {
+	if c := strings.Compare(a.k, b.k); c != 0 {
+		return c
+	}
+	return strings.Compare(a.v, b.v)
+}
+
+// appendEscaped appends v4Escape(s, keepSlash) to b.
+func appendEscaped(b []byte, s string, keepSlash bool) []byte {
+	const hexDigits = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
+			c == '-', c == '.', c == '_', c == '~', c == '/' && keepSlash:
+			b = append(b, c)
+		default:
+			b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
+		}
+	}
+	return b
+}
+
+// appendQuery appends the query parameters, each name and value escaped,
+// joined by '&'; qs must be sorted.
+func appendQuery(b []byte, qs []pair) []byte {
+	for i, p := range qs {
+		if i > 0 {
+			b = append(b, '&')
+		}
+		b = appendEscaped(b, p.k, false)
+		b = append(b, '=')
+		b = appendEscaped(b, p.v, false)
+	}
+	return b
+}
+
+// v4Sign builds the signed URL and its expiry. sign receives the
+// string-to-sign and returns the raw signature bytes. It is the HMAC
+// signer's hot path, so it builds everything in a few buffers.
+func v4Sign(r v4Request, algorithm, accessID string, sign func([]byte) ([]byte, error)) (string, time.Time, error) {
 	now := r.Now.UTC()
+	stamp := now.Format(v4TimeFormat) // 20060102T150405Z
+	date := stamp[:len(v4DateFormat)]
 	host := r.Style.host(r.Hostname, r.Bucket)
 	// Both official SDKs sign the host without its port; GCS itself never
 	// has one, and emulators behind a port must agree with the SDKs.
@@ -139,50 +155,106 @@ func v4Sign(r v4Request, algorithm, accessID string, sign func([]byte) ([]byte, 
 		signedHost = h
 	}
 
-	headers := map[string]string{"host": signedHost}
+	// Headers: lower-case names (a later duplicate wins, host is always
+	// signed), canonical values, sorted by name.
+	hs := make([]pair, 1, len(r.Headers)+1)
+	hs[0] = pair{"host", signedHost}
 	for k, v := range r.Headers {
-		headers[strings.ToLower(k)] = canonicalHeaderValue(v)
+		k = strings.ToLower(k)
+		v = canonicalHeaderValue(v)
+		if j := slices.IndexFunc(hs, func(p pair) bool { return p.k == k }); j >= 0 {
+			hs[j].v = v
+			continue
+		}
+		hs = append(hs, pair{k, v})
 	}
-	names := make([]string, 0, len(headers))
-	for k := range headers {
-		names = append(names, k)
+	slices.SortFunc(hs, comparePairs)
+	var sh strings.Builder
+	for i, h := range hs {
+		if i > 0 {
+			sh.WriteByte(';')
+		}
+		sh.WriteString(h.k)
 	}
-	sort.Strings(names)
-	signedHeaders := strings.Join(names, ";")
+	signedHeaders := sh.String()
 
-	scope := now.Format(v4DateFormat) + "/auto/storage/goog4_request"
-	q := url.Values{}
+	scope := date + "/auto/storage/goog4_request"
+	own := [...]pair{
+		{"X-Goog-Algorithm", algorithm},
+		{"X-Goog-Credential", accessID + "/" + scope},
+		{"X-Goog-Date", stamp},
+		{"X-Goog-Expires", strconv.FormatInt(int64(r.Expires/time.Second), 10)},
+		{"X-Goog-SignedHeaders", signedHeaders},
+	}
+	qs := make([]pair, 0, len(r.Query)+len(own)+1)
 	for k, vs := range r.Query {
-		q[k] = append([]string(nil), vs...)
+		if slices.ContainsFunc(own[:], func(p pair) bool { return p.k == k }) {
+			continue // ours replace the caller's
+		}
+		for _, v := range vs {
+			qs = append(qs, pair{k, v})
+		}
 	}
-	q.Set("X-Goog-Algorithm", algorithm)
-	q.Set("X-Goog-Credential", accessID+"/"+scope)
-	q.Set("X-Goog-Date", now.Format(v4TimeFormat))
-	q.Set("X-Goog-Expires", strconv.FormatInt(int64(r.Expires/time.Second), 10))
-	q.Set("X-Goog-SignedHeaders", signedHeaders)
+	qs = append(qs, own[:]...)
+	slices.SortFunc(qs, comparePairs)
 
-	path := v4Escape(r.Style.path(r.Bucket, r.Object), true)
+	path := appendEscaped(make([]byte, 0, 2+len(r.Bucket)+len(r.Object)*3/2), r.Style.path(r.Bucket, r.Object), true)
 
-	var cr strings.Builder
-	cr.WriteString(r.Method + "\n")
-	cr.WriteString(path + "\n")
-	cr.WriteString(canonicalQuery(q) + "\n")
-	for _, k := range names {
-		cr.WriteString(k + ":" + headers[k] + "\n")
+	cr := make([]byte, 0, 512)
+	cr = append(cr, r.Method...)
+	cr = append(cr, '\n')
+	cr = append(cr, path...)
+	cr = append(cr, '\n')
+	cr = appendQuery(cr, qs)
+	cr = append(cr, '\n')
+	payload := "UNSIGNED-PAYLOAD"
+	for _, h := range hs {
+		cr = append(cr, h.k...)
+		cr = append(cr, ':')
+		cr = append(cr, h.v...)
+		cr = append(cr, '\n')
+		if h.k == "x-goog-content-sha256" {
+			payload = h.v
+		}
 	}
-	cr.WriteString("\n" + signedHeaders + "\n")
-	if v, ok := headers["x-goog-content-sha256"]; ok {
-		cr.WriteString(v)
-	} else {
-		cr.WriteString("UNSIGNED-PAYLOAD")
-	}
-	sum := sha256.Sum256([]byte(cr.String()))
-	sts := algorithm + "\n" + now.Format(v4TimeFormat) + "\n" + scope + "\n" + hex.EncodeToString(sum[:])
+	cr = append(cr, '\n')
+	cr = append(cr, signedHeaders...)
+	cr = append(cr, '\n')
+	cr = append(cr, payload...)
+	sum := sha256.Sum256(cr)
 
-	sig, err := sign([]byte(sts))
+	sts := cr[:0] // the canonical request is hashed; reuse its buffer
+	sts = append(sts, algorithm...)
+	sts = append(sts, '\n')
+	sts = append(sts, stamp...)
+	sts = append(sts, '\n')
+	sts = append(sts, scope...)
+	sts = append(sts, '\n')
+	sts = hex.AppendEncode(sts, sum[:])
+	sig, err := sign(sts)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	q.Set("X-Goog-Signature", hex.EncodeToString(sig))
-	return r.Scheme + "://" + host + path + "?" + canonicalQuery(q), nil
+
+	// The URL's query is the canonical one with the signature in its
+	// sorted place.
+	sigPair := pair{"X-Goog-Signature", hex.EncodeToString(sig)}
+	at, _ := slices.BinarySearchFunc(qs, sigPair, comparePairs)
+	u := make([]byte, 0, len(r.Scheme)+len(host)+len(path)+len(cr)+len(sigPair.v)+64)
+	u = append(u, r.Scheme...)
+	u = append(u, "://"...)
+	u = append(u, host...)
+	u = append(u, path...)
+	u = append(u, '?')
+	u = appendQuery(u, qs[:at])
+	if at > 0 {
+		u = append(u, '&')
+	}
+	u = appendQuery(u, []pair{sigPair})
+	if at < len(qs) {
+		u = append(u, '&')
+		u = appendQuery(u, qs[at:])
+	}
+	exp := time.Unix(now.Unix(), 0).UTC().Add(r.Expires)
+	return string(u), exp, nil
 }

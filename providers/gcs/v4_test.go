@@ -77,7 +77,7 @@ func TestV4MatchesSDK(t *testing.T) {
 				r.Hostname = "storage.googleapis.com"
 			}
 			r.Expires = 900 * time.Second
-			sdkURL, err := sg.sign(context.Background(), r)
+			sdkURL, sdkExp, err := sg.sign(context.Background(), r)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,9 +89,12 @@ func TestV4MatchesSDK(t *testing.T) {
 			if got := u.Query().Get("X-Goog-Expires"); got != "900" {
 				t.Fatalf("SDK signed X-Goog-Expires=%s, want 900", got)
 			}
-			ours, err := v4Sign(r, algRSA, sg.accessID, rsaSign)
+			ours, exp, err := v4Sign(r, algRSA, sg.accessID, rsaSign)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if !exp.Equal(sdkExp) {
+				t.Fatalf("expiry %v, SDK's %v", exp, sdkExp)
 			}
 			// The SDK encodes the query with url.Values (space as '+'); the
 			// path and every signed part must be the same.
