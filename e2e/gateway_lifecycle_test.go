@@ -328,6 +328,51 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("plugins shows a discovered plugin's info", func(t *testing.T) {
+		dir := t.TempDir()
+		build := exec.Command("go", "build", "-o", dir+"/valet-plugin-example", "./plugins/example")
+		build.Dir = servers.Root()
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		out, errs, code := valet(t, "plugins", "--plugin-dir", dir, "--json")
+		if code != 0 {
+			t.Fatalf("plugins: exit %d: %s", code, errs)
+		}
+		var list []struct {
+			Name    string `json:"name"`
+			BuiltIn bool   `json:"builtin"`
+			Path    string `json:"path"`
+			SHA256  string `json:"sha256"`
+			Info    *struct {
+				Name         string `json:"name"`
+				Version      string `json:"version"`
+				Capabilities struct {
+					SignPut bool `json:"sign_put"`
+				} `json:"capabilities"`
+			} `json:"info"`
+		}
+		if err := json.Unmarshal([]byte(out), &list); err != nil {
+			t.Fatalf("plugins --json: %v: %s", err, out)
+		}
+		found := false
+		for _, p := range list {
+			if p.Name == "example" && !p.BuiltIn {
+				found = true
+				if p.Info == nil || p.Info.Name != "example" || p.Info.Version != "1.0.0" || !p.Info.Capabilities.SignPut || len(p.SHA256) != 64 {
+					t.Fatalf("example listed without its info: %s", out)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("example plugin not listed: %s", out)
+		}
+		text, errs, code := valet(t, "plugins", "--plugin-dir", dir)
+		if code != 0 || !strings.Contains(text, "example  external  1.0.0") {
+			t.Fatalf("plugins: exit %d, stdout:\n%s\nstderr: %s", code, text, errs)
+		}
+	})
+
 	t.Run("presign put then get", func(t *testing.T) {
 		key := "ops/" + itoa(int(time.Now().UnixNano())) + ".txt"
 		out, errs, code := valetEnv(t, own, "presign", "--config", env.ConfigPath, "--store", "media", "--method", "PUT",

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/valetgw/valet/plugins"
@@ -110,10 +112,12 @@ func newPluginsCmd(g *globalFlags) *cobra.Command {
 		Long: `List the built-in providers, with the Info each reports (version and
 capabilities), and the external plugins (valet-plugin-NAME) found in the
 plugin directories (--plugin-dir, and plugins.dirs from --config), with the
-sha256 to pin them by.`,
+sha256 to pin them by. Each external plugin is started once, unconfigured,
+to ask for its Info; one whose sha256 differs from its pin in plugins.pins
+is listed with the error and not started.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dirs, err := pluginDirs(g, cmd, dirs)
+			dirs, pins, err := pluginDirs(g, cmd, dirs)
 			if err != nil {
 				return err
 			}
@@ -132,16 +136,39 @@ sha256 to pin them by.`,
 				}
 				list = append(list, e)
 			}
-			found, err := host.Discover(dirs)
+			found, discoverErr := host.Discover(dirs)
+			var h *host.Host
+			if len(found) > 0 {
+				// Plugin output goes to stderr, errors only: the listing is
+				// what the user asked for.
+				h, err = host.New(host.Options{PluginDirs: dirs, Pins: pins,
+					Logger: hclog.New(&hclog.LoggerOptions{Name: "plugins", Output: cmd.ErrOrStderr(), Level: hclog.Error})})
+				if err != nil {
+					return err
+				}
+				defer h.Close()
+			}
 			for _, f := range found {
 				e := pluginEntry{Name: f.Name, Path: f.Path, SHA256: f.SHA256}
-				if f.Shadowed {
+				switch {
+				case f.Shadowed:
 					e.Error = "shadowed by an earlier plugin directory"
+				case slices.Contains(builtinNames(), f.Name):
+					e.Error = "shadowed by the built-in provider of the same name"
+				default:
+					ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
+					info, err := h.Info(ctx, f.Name)
+					cancel()
+					if err != nil {
+						e.Error = err.Error()
+					} else {
+						e.Info = newInfoJSON(info)
+					}
 				}
 				list = append(list, e)
 			}
-			if err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr(), "valet: warning:", err)
+			if discoverErr != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "valet: warning:", discoverErr)
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -150,15 +177,16 @@ sha256 to pin them by.`,
 				return enc.Encode(list)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tCAPABILITIES")
+			fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tCAPABILITIES\tSOURCE")
 			for _, p := range list {
-				switch {
-				case p.Info != nil:
-					fmt.Fprintf(tw, "%s\tbuilt-in\t%s\t%s\n", p.Name, p.Info.Version, capSummary(p.Info.Capabilities))
-				case p.BuiltIn:
-					fmt.Fprintf(tw, "%s\tbuilt-in\t-\terror: %s\n", p.Name, p.Error)
-				default:
-					fmt.Fprintf(tw, "%s\t%s\t-\tsha256:%s %s\n", p.Name, p.Path, p.SHA256, p.Error)
+				kind, source := "built-in", "-"
+				if !p.BuiltIn {
+					kind, source = "external", p.Path+" sha256:"+p.SHA256
+				}
+				if p.Info != nil {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Name, kind, p.Info.Version, capSummary(p.Info.Capabilities), source)
+				} else {
+					fmt.Fprintf(tw, "%s\t%s\t-\terror: %s\t%s\n", p.Name, kind, p.Error, source)
 				}
 			}
 			return tw.Flush()

@@ -6,17 +6,18 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// pluginDirs returns the directories `valet plugins` searches: with a
-// config, plugins.dirs (which --plugin-dir overrides), else --plugin-dir.
-func pluginDirs(g *globalFlags, cmd *cobra.Command, flagDirs []string) ([]string, error) {
+// pluginDirs returns the directories `valet plugins` searches and the pins
+// it checks: with a config, plugins.dirs (which --plugin-dir overrides) and
+// plugins.pins, else --plugin-dir and no pins.
+func pluginDirs(g *globalFlags, cmd *cobra.Command, flagDirs []string) ([]string, map[string]string, error) {
 	if g.config == "" {
-		return flagDirs, nil
+		return flagDirs, nil, nil
 	}
 	cfg, err := loadConfig(g, cmd)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return cfg.Plugins.Dirs, nil
+	return cfg.Plugins.Dirs, cfg.Plugins.Pins, nil
 }
 
 func builtinNames() []string { return sortedKeys(builtins) }

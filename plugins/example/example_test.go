@@ -107,6 +107,35 @@ func TestConformanceThroughPluginUnary(t *testing.T) {
 	providertest.Run(t, providertest.Harness{Provider: p})
 }
 
+// Host.Info (what `valet plugins` shows) starts the discovered binary
+// without configuring it, and refuses one that does not match its pin.
+func TestHostInfoUnconfigured(t *testing.T) {
+	dir, sum := buildPlugin(t)
+	h, err := host.New(host.Options{PluginDirs: []string{dir}, Pins: map[string]string{"example": sum}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	info, err := h.Info(t.Context(), "example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Name != "example" || info.Version != "1.0.0" || !info.Capabilities.SignPut || info.Capabilities.MaxExpiry <= 0 {
+		t.Fatalf("Info = %+v", info)
+	}
+	wrong, err := host.New(host.Options{PluginDirs: []string{dir}, Pins: map[string]string{"example": strings.Repeat("0", 64)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = wrong.Close() })
+	if _, err := wrong.Info(t.Context(), "example"); !errors.Is(err, providers.ErrFailedPrecondition) {
+		t.Fatalf("Info with a wrong pin: %v, want FailedPrecondition", err)
+	}
+	if _, err := h.Info(t.Context(), "missing"); !errors.Is(err, providers.ErrNotFound) {
+		t.Fatalf("Info of a missing plugin: %v, want NotFound", err)
+	}
+}
+
 func TestWrongPinIsRefused(t *testing.T) {
 	dir, sum := buildPlugin(t)
 	wrong := strings.Repeat("0", 64)

@@ -39,6 +39,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/valetgw/valet/plugins"
+	"github.com/valetgw/valet/plugins/internal/convert"
+	pb "github.com/valetgw/valet/plugins/proto/v1"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -254,6 +256,36 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
 	go p.supervise()
 	h.mu.Unlock()
 	return p, nil
+}
+
+// Info starts plugin name (built in, or found in the plugin directories
+// and checked against its pin), asks for its Info without configuring it,
+// and stops it again. It is what `valet plugins` shows for external
+// plugins; the contract lets a provider answer Info before Configure.
+func (h *Host) Info(ctx context.Context, name string) (providers.Info, error) {
+	if !nameRE.MatchString(name) {
+		return providers.Info{}, providers.Errorf(providers.InvalidArgument, "plugin name %q must be lowercase letters, digits, '-' or '_'", name)
+	}
+	exe, args, err := h.resolve(name)
+	if err != nil {
+		return providers.Info{}, err
+	}
+	if err := h.checkPin(name, exe); err != nil {
+		return providers.Info{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
+	defer cancel()
+	client, svc, _, err := h.dial(exe, args, h.log.Named(name))
+	if err != nil {
+		return providers.Info{}, err
+	}
+	defer client.Kill()
+	r, err := svc.Info(ctx, &pb.InfoRequest{})
+	if err != nil {
+		perr, _ := convert.FromStatus(err)
+		return providers.Info{}, perr
+	}
+	return convert.InfoFromProto(r), nil
 }
 
 func (h *Host) isClosed() bool {

@@ -166,48 +166,13 @@ func (p *Plugin) launch(ctx context.Context) (*instance, error) {
 	if err := p.h.checkPin(spec.Plugin, p.exe); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(p.exe, p.args...)
-	cmd.Env = append(slices.Clip(p.h.env), fmt.Sprintf("%s=%d", plugins.ParentPIDEnv, os.Getpid()))
-	// Own process group, so Close can kill whatever the plugin spawned.
-	// No Pdeathsig: it fires when the forking *thread* exits, which the Go
-	// runtime may do at any time; the plugin watches its parent instead
-	// (see plugins.Serve and ParentPIDEnv).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  wire.Handshake,
-		VersionedPlugins: wire.Plugins(nil),
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		AutoMTLS:         true,
-		SkipHostEnv:      true,
-		StartTimeout:     p.h.opts.StartTimeout,
-		Logger:           p.log,
-		SyncStdout:       lineLogger{p.log, "plugin wrote to stdout", hclog.Warn},
-		SyncStderr:       lineLogger{p.log, "plugin stderr", hclog.Info},
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(wire.MaxMessageSize),
-			grpc.MaxCallSendMsgSize(wire.MaxMessageSize),
-		)},
-	})
-	fail := func(err error) (*instance, error) {
-		if rc := client.ReattachConfig(); rc != nil && rc.Pid > 0 {
-			_ = syscall.Kill(-rc.Pid, syscall.SIGKILL)
-		}
-		client.Kill()
+	client, svc, gc, err := p.h.dial(p.exe, p.args, p.log)
+	if err != nil {
 		return nil, err
 	}
-	rpc, err := client.Client()
-	if err != nil {
-		return fail(providers.Errorf(providers.Unavailable, "starting %s: %v", p.exe, err))
-	}
-	raw, err := rpc.Dispense(wire.PluginName)
-	if err != nil {
-		return fail(providers.Errorf(providers.Unavailable, "%s speaks no Valet provider protocol v%d: %v", p.exe, wire.ProtocolVersion, err))
-	}
-	svc, ok := raw.(pb.ProviderServiceClient)
-	gc, ok2 := rpc.(*plugin.GRPCClient)
-	if !ok || !ok2 {
-		return fail(providers.Errorf(providers.Internal, "unexpected go-plugin client %T", rpc))
+	fail := func(err error) (*instance, error) {
+		killClient(client)
+		return nil, err
 	}
 	in := &instance{gen: gen, client: client, conn: gc.Conn, svc: svc}
 	if rc := client.ReattachConfig(); rc != nil {
@@ -442,4 +407,59 @@ func (l lineLogger) Write(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil
+}
+
+// dial starts exe as a plugin process and connects to it: go-plugin's
+// handshake over gRPC only, with AutoMTLS, a filtered environment and the
+// process in its own group. On error nothing is left running.
+func (h *Host) dial(exe string, args []string, log hclog.Logger) (*plugin.Client, pb.ProviderServiceClient, *plugin.GRPCClient, error) {
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(slices.Clip(h.env), fmt.Sprintf("%s=%d", plugins.ParentPIDEnv, os.Getpid()))
+	// Own process group, so Close can kill whatever the plugin spawned.
+	// No Pdeathsig: it fires when the forking *thread* exits, which the Go
+	// runtime may do at any time; the plugin watches its parent instead
+	// (see plugins.Serve and ParentPIDEnv).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	client := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  wire.Handshake,
+		VersionedPlugins: wire.Plugins(nil),
+		Cmd:              cmd,
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		AutoMTLS:         true,
+		SkipHostEnv:      true,
+		StartTimeout:     h.opts.StartTimeout,
+		Logger:           log,
+		SyncStdout:       lineLogger{log, "plugin wrote to stdout", hclog.Warn},
+		SyncStderr:       lineLogger{log, "plugin stderr", hclog.Info},
+		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(wire.MaxMessageSize),
+			grpc.MaxCallSendMsgSize(wire.MaxMessageSize),
+		)},
+	})
+	fail := func(err error) (*plugin.Client, pb.ProviderServiceClient, *plugin.GRPCClient, error) {
+		killClient(client)
+		return nil, nil, nil, err
+	}
+	rpc, err := client.Client()
+	if err != nil {
+		return fail(providers.Errorf(providers.Unavailable, "starting %s: %v", exe, err))
+	}
+	raw, err := rpc.Dispense(wire.PluginName)
+	if err != nil {
+		return fail(providers.Errorf(providers.Unavailable, "%s speaks no Valet provider protocol v%d: %v", exe, wire.ProtocolVersion, err))
+	}
+	svc, ok := raw.(pb.ProviderServiceClient)
+	gc, ok2 := rpc.(*plugin.GRPCClient)
+	if !ok || !ok2 {
+		return fail(providers.Errorf(providers.Internal, "unexpected go-plugin client %T", rpc))
+	}
+	return client, svc, gc, nil
+}
+
+// killClient kills a plugin process and its process group.
+func killClient(client *plugin.Client) {
+	if rc := client.ReattachConfig(); rc != nil && rc.Pid > 0 {
+		_ = syscall.Kill(-rc.Pid, syscall.SIGKILL)
+	}
+	client.Kill()
 }
