@@ -229,6 +229,13 @@ func TestCLI(t *testing.T) {
 		if code == 0 || !strings.Contains(errs, "limitz") {
 			t.Fatalf("unknown key: exit %d, stderr %q; want non-zero naming limitz", code, errs)
 		}
+		delete(bad.Config["stores"].(map[string]any)["media"].(map[string]any), "limitz")
+		bad.Config["stores"].(map[string]any)["media"].(map[string]any)["config"].(map[string]any)["bogus"] = 1
+		bad.write(t)
+		_, errs, code = valet(t, "config", "check", "--config", bad.ConfigPath)
+		if code == 0 || !strings.Contains(errs, "stores.media.config.bogus") {
+			t.Fatalf("unknown provider key: exit %d, stderr %q; want non-zero naming stores.media.config.bogus", code, errs)
+		}
 	})
 
 	t.Run("config check rejects what serve rejects", func(t *testing.T) {

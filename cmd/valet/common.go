@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -82,10 +83,30 @@ func startStore(ctx context.Context, h *host.Host, cfg *config.Config, store str
 	}
 	p, err := h.Start(ctx, host.Spec{Store: store, Plugin: sc.Provider, Config: raw})
 	if err != nil {
-		return nil, fmt.Errorf("stores.%s: starting provider %q: %w%s", store, sc.Provider, err, portHint(store, err))
+		return nil, fmt.Errorf("%w%s", startError(store, sc.Provider, err), portHint(store, err))
 	}
 	return p, nil
 }
+
+// startError words a failed plugin start for the operator. A provider names
+// a bad setting as "config.KEY: ..."; that becomes the full config path,
+// "stores.STORE.config.KEY: ...", like every other validation error.
+func startError(store, provider string, err error) error {
+	var pe *providers.Error
+	if errors.As(err, &pe) && pe.Code == providers.InvalidArgument && strings.HasPrefix(pe.Message, "config.") {
+		return wrapped{fmt.Sprintf("stores.%s.%s (provider %q)", store, pe.Message, provider), err}
+	}
+	return fmt.Errorf("stores.%s: starting provider %q: %w", store, provider, err)
+}
+
+// wrapped is an error with its own wording that still unwraps to its cause.
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w wrapped) Error() string { return w.msg }
+func (w wrapped) Unwrap() error { return w.err }
 
 // portInUse reports whether err is a provider's Unavailable for a listen
 // address that is taken, typically by a gateway serving the same config.

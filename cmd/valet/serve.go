@@ -258,7 +258,7 @@ func (gw *gateway) startPlugins(ctx context.Context, cfg *config.Config, prev *g
 		p, err := gw.host.Start(ctx, host.Spec{Store: name, Plugin: sc.Provider, Config: raw})
 		if err != nil {
 			gen.stopNew(prev)
-			return nil, nil, fmt.Errorf("stores.%s: starting provider %q: %w", name, sc.Provider, err)
+			return nil, nil, startError(name, sc.Provider, err)
 		}
 		gen.stores[name] = &storePlugin{spec: spec, plugin: p}
 		provs[name] = p
