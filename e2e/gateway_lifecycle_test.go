@@ -135,6 +135,62 @@ func TestGatewayReload(t *testing.T) {
 	}
 }
 
+// A store whose plugin kept crashing until the host gave up on it is served
+// again after a reload, although its config did not change.
+func TestGatewayReloadRevivesGivenUpPlugin(t *testing.T) {
+	env := newGatewayEnv(t, gatewayStores(t, localBackend(t)))
+	delete(env.Config["stores"].(map[string]any), "brief") // one plugin process, so the kills all hit it
+	env.write(t)
+	g := startGateway(t, env)
+	token := mint(t, env.HS256, "alice", time.Minute, nil)
+	up := func() int {
+		return g.do(t, "POST", "/v1/stores/media/uploads", token, uploadReq{Filename: "a.txt", ContentType: "text/plain", Size: 10}).Status
+	}
+	if st := up(); st != http.StatusCreated {
+		t.Fatalf("before: %d", st)
+	}
+	plugin := func() int {
+		for _, pid := range children(t, g.Cmd.Process.Pid) {
+			if alive(pid) && strings.Contains(cmdline(pid), "plugin serve local") {
+				return pid
+			}
+		}
+		return 0
+	}
+	// The host restarts a plugin at most 5 times a minute: the 6th death is
+	// the last.
+	last := 0
+	for i := range 6 {
+		deadline := time.Now().Add(20 * time.Second)
+		pid := plugin()
+		for pid == 0 || pid == last {
+			if time.Now().After(deadline) {
+				t.Fatalf("kill %d: no restarted plugin after pid %d\n%s", i+1, last, tail(g.logs.String(), 3000))
+			}
+			time.Sleep(50 * time.Millisecond)
+			pid = plugin()
+		}
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		last = pid
+	}
+	waitStatus(t, up, http.StatusServiceUnavailable)
+	time.Sleep(time.Second)
+	if pid := plugin(); pid != 0 {
+		t.Fatalf("the host restarted plugin %d after giving up", pid)
+	}
+	if !strings.Contains(g.logs.String(), "not restarting it again") {
+		t.Fatalf("giving up is not logged:\n%s", tail(g.logs.String(), 3000))
+	}
+
+	_ = g.Cmd.Process.Signal(syscall.SIGHUP)
+	waitStatus(t, up, http.StatusCreated)
+	if pid := plugin(); pid == 0 || pid == last {
+		t.Fatalf("no fresh plugin after the reload (pid %d, last killed %d)", pid, last)
+	}
+}
+
 func waitStatus(t *testing.T, f func() int, want int) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)

@@ -40,7 +40,9 @@ SIGTERM or SIGINT stops accepting connections, lets in-flight requests finish
 (for up to server.shutdown_timeout, default 30s), then stops the plugins.
 SIGHUP, or a change to the config file, reloads the configuration: the new
 one is validated and its plugins started first, then swapped in atomically;
-a bad reload is logged and the old configuration keeps serving.`,
+a bad reload is logged and the old configuration keeps serving. A reload
+also starts a fresh plugin for a store whose plugin kept crashing and was
+given up on.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return serve(cmd.Context(), g, cmd, cmd.ErrOrStderr())
@@ -249,7 +251,9 @@ func (gw *gateway) startPlugins(ctx context.Context, cfg *config.Config, prev *g
 			return nil, nil, fmt.Errorf("stores.%s.config: %w", name, err)
 		}
 		if prev != nil {
-			if sp, ok := prev.stores[name]; ok && sp.spec == spec {
+			// An unchanged store keeps its plugin, unless that plugin has
+			// given up restarting: a reload is how an operator gets it back.
+			if sp, ok := prev.stores[name]; ok && sp.spec == spec && sp.plugin.GaveUp() == nil {
 				gen.stores[name] = sp
 				provs[name] = sp.plugin
 				continue

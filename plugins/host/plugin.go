@@ -94,6 +94,15 @@ func (p *Plugin) Healthy() bool {
 	return p.inst != nil && p.unhealthy == nil && !p.closed
 }
 
+// GaveUp returns why the plugin was marked unhealthy after exhausting its
+// restart budget, or nil. Such a plugin is never restarted again; the
+// gateway starts a fresh one on the next configuration reload.
+func (p *Plugin) GaveUp() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.unhealthy
+}
+
 // Pid is the current plugin process id, or 0 while it is down.
 func (p *Plugin) Pid() int {
 	p.mu.Lock()
