@@ -99,13 +99,7 @@ func TestGatewayGracefulShutdown(t *testing.T) {
 func TestGatewayReload(t *testing.T) {
 	env := newGatewayEnv(t, gatewayStores(t, localBackend(t)))
 	g := startGateway(t, env)
-	token := mint(t, env.HS256, "alice", time.Minute, nil)
-	up := func() int {
-		return g.do(t, "POST", "/v1/stores/media/uploads", token, uploadReq{Filename: "a.txt", ContentType: "text/plain", Size: 10}).Status
-	}
-	if st := up(); st != http.StatusCreated {
-		t.Fatalf("before reload: %d", st)
-	}
+	up := uploadProbe(t, g, env)
 	media := env.Config["stores"].(map[string]any)["media"].(map[string]any)
 
 	// Good reload: uploads are now denied by policy.
@@ -142,13 +136,7 @@ func TestGatewayReloadRevivesGivenUpPlugin(t *testing.T) {
 	delete(env.Config["stores"].(map[string]any), "brief") // one plugin process, so the kills all hit it
 	env.write(t)
 	g := startGateway(t, env)
-	token := mint(t, env.HS256, "alice", time.Minute, nil)
-	up := func() int {
-		return g.do(t, "POST", "/v1/stores/media/uploads", token, uploadReq{Filename: "a.txt", ContentType: "text/plain", Size: 10}).Status
-	}
-	if st := up(); st != http.StatusCreated {
-		t.Fatalf("before: %d", st)
-	}
+	up := uploadProbe(t, g, env)
 	plugin := func() int {
 		for _, pid := range children(t, g.Cmd.Process.Pid) {
 			if alive(pid) && strings.Contains(cmdline(pid), "plugin serve local") {
@@ -189,6 +177,20 @@ func TestGatewayReloadRevivesGivenUpPlugin(t *testing.T) {
 	if pid := plugin(); pid == 0 || pid == last {
 		t.Fatalf("no fresh plugin after the reload (pid %d, last killed %d)", pid, last)
 	}
+}
+
+// uploadProbe asks for an upload slot in the media store as alice and
+// returns the status; it checks that the first one is granted.
+func uploadProbe(t *testing.T, g *gateway, env *gatewayEnv) func() int {
+	t.Helper()
+	token := mint(t, env.HS256, "alice", time.Minute, nil)
+	up := func() int {
+		return g.do(t, "POST", "/v1/stores/media/uploads", token, uploadReq{Filename: "a.txt", ContentType: "text/plain", Size: 10}).Status
+	}
+	if st := up(); st != http.StatusCreated {
+		t.Fatalf("first upload slot: %d", st)
+	}
+	return up
 }
 
 func waitStatus(t *testing.T, f func() int, want int) {
