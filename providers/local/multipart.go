@@ -142,7 +142,7 @@ func (s *store) listParts(key, id string) ([]providers.Part, error) {
 // last must be at least minPartSize.
 func (s *store) complete(key, id string, listed []providers.CompletedPart) (providers.Object, error) {
 	// One completer per upload: the lock of the key serialises them.
-	mu := s.keyLock("upload:" + id)
+	mu := s.uploadLock(id)
 	mu.Lock()
 	defer mu.Unlock()
 
@@ -233,7 +233,7 @@ func (s *store) complete(key, id string, listed []providers.CompletedPart) (prov
 
 // abort removes an upload. Unknown and finished uploads are left alone.
 func (s *store) abort(key, id string) error {
-	mu := s.keyLock("upload:" + id)
+	mu := s.uploadLock(id)
 	mu.Lock()
 	defer mu.Unlock()
 	_, done, err := s.loadUpload(key, id)

@@ -44,6 +44,8 @@ type store struct {
 	// keyLocks serialise commits and deletes per key within this process,
 	// so the replaced version's blob is always the one removed.
 	keyLocks [64]sync.Mutex
+	// uploadLocks serialise completing and aborting each multipart upload.
+	uploadLocks [64]sync.Mutex
 }
 
 const (
@@ -146,11 +148,21 @@ func validID(id string) bool {
 
 func (s *store) blobPath(id string) string { return filepath.Join(s.blobs, id[:2], id) }
 
-func (s *store) keyLock(key string) *sync.Mutex {
+// stripe picks the lock of a name among a lock array's 64.
+func stripe(name string) uint32 {
 	h := fnv.New32a()
-	h.Write([]byte(key))
-	return &s.keyLocks[h.Sum32()%uint32(len(s.keyLocks))]
+	h.Write([]byte(name))
+	return h.Sum32() % 64
 }
+
+// keyLock serialises commits and deletes of one object key.
+func (s *store) keyLock(key string) *sync.Mutex { return &s.keyLocks[stripe(key)] }
+
+// uploadLock serialises completing and aborting one upload. It comes from
+// its own array and is always taken before a keyLock (complete commits
+// while holding it), so the two can never deadlock, whatever the names
+// hash to.
+func (s *store) uploadLock(id string) *sync.Mutex { return &s.uploadLocks[stripe(id)] }
 
 // tempFile creates a file in this process's temp directory.
 func (s *store) tempFile(pattern string) (*os.File, error) {
