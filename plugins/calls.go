@@ -45,9 +45,14 @@ func (s *server) Calls(stream pb.ProviderService_CallsServer) error {
 			mu.Unlock()
 			continue
 		}
-		ctx, cancel := context.WithCancel(base)
+		var (
+			ctx    context.Context
+			cancel context.CancelFunc
+		)
 		if d := req.GetDeadlineUnixNanos(); d != 0 {
 			ctx, cancel = context.WithDeadline(base, time.Unix(0, d))
+		} else {
+			ctx, cancel = context.WithCancel(base)
 		}
 		mu.Lock()
 		inflight[id] = cancel

@@ -1,7 +1,12 @@
 package local
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,4 +73,58 @@ func TestCompleteNeverDeadlocksOnItsOwnLocks(t *testing.T) {
 	if plain < 2 || prefixed < 2 {
 		t.Fatalf("found only %d+%d colliding keys", plain, prefixed)
 	}
+}
+
+// A sidecar that cannot be read for a passing reason (out of file handles,
+// an I/O error) must not make the sweep take its blob for garbage: the
+// sweep stops and deletes nothing. An unreferenced old blob still goes.
+func TestSweepKeepsBlobsOfUnreadableSidecars(t *testing.T) {
+	var skew time.Duration
+	s, err := openStore(t.TempDir(), func() time.Time { return time.Now().Add(skew) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	tmp, err := s.tempFile("put-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp.WriteString("precious")
+	tmp.Close()
+	if err := s.commit("keep/me.txt", tmp.Name(), sidecar{Size: 8, Type: "text/plain"}, false); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := s.stat("keep/me.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := newID()
+	if err := os.MkdirAll(filepath.Dir(s.blobPath(orphan)), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(s.blobPath(orphan), []byte("garbage"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	skew = time.Hour // both blobs are now past the grace period
+
+	s.sweepRead = func(rel string) (*sidecar, error) {
+		return nil, &fs.PathError{Op: "read", Path: rel, Err: syscall.EIO}
+	}
+	s.sweepBlobs(s.now())
+	for _, id := range []string{sc.Blob, orphan} {
+		if _, err := os.Stat(s.blobPath(id)); err != nil {
+			t.Fatalf("blob %s removed by a sweep that could not read the sidecars: %v", id, err)
+		}
+	}
+
+	s.sweepRead = nil
+	s.sweepBlobs(s.now())
+	if _, err := os.Stat(s.blobPath(orphan)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("unreferenced old blob kept: %v", err)
+	}
+	_, f, err := s.open("keep/me.txt")
+	if err != nil {
+		t.Fatalf("live object lost: %v", err)
+	}
+	f.Close()
 }

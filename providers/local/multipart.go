@@ -219,7 +219,7 @@ func (s *store) complete(key, id string, listed []providers.CompletedPart) (prov
 	}
 	res := obj.object(key)
 	data, _ := json.Marshal(res)
-	if err := os.WriteFile(filepath.Join(dir, "done.json"), data, 0o640); err == nil {
+	if err := writeAtomic(filepath.Join(dir, "done.json"), data); err == nil {
 		// Unlisted parts go too; the sweeper removes the rest later.
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
@@ -247,4 +247,27 @@ func (s *store) abort(key, id string) error {
 		return providers.Errorf(providers.Internal, "aborting: %v", cause(err))
 	}
 	return nil
+}
+
+// writeAtomic writes a file that readers see whole or not at all: a temp
+// file beside it, fsynced, then renamed over the name.
+func writeAtomic(name string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(name), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), name)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }

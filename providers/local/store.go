@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -46,6 +47,10 @@ type store struct {
 	keyLocks [64]sync.Mutex
 	// uploadLocks serialise completing and aborting each multipart upload.
 	uploadLocks [64]sync.Mutex
+
+	// sweepRead reads a sidecar for the blob sweep; tests replace it to
+	// inject read errors. nil means readSidecarPath.
+	sweepRead func(rel string) (*sidecar, error)
 }
 
 const (
@@ -276,17 +281,25 @@ func (s *store) readSidecarPath(rel string) (*sidecar, error) {
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
-		return nil, fmt.Errorf("%s: not a sidecar", rel)
+		return nil, fmt.Errorf("%s: %w", rel, errNotSidecar)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, err
 	}
 	var sc sidecar
-	if err := json.NewDecoder(f).Decode(&sc); err != nil {
-		return nil, fmt.Errorf("%s: %w", rel, err)
+	if err := json.Unmarshal(data, &sc); err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", rel, errNotSidecar, err)
 	}
 	if sc.V != 1 || !validID(sc.Blob) {
-		return nil, fmt.Errorf("%s: not a version 1 sidecar", rel)
+		return nil, fmt.Errorf("%s: %w (not version 1)", rel, errNotSidecar)
 	}
 	return &sc, nil
 }
+
+// errNotSidecar marks a file that is not a readable sidecar, as opposed to
+// one that could not be read (too many open files, an I/O error).
+var errNotSidecar = errors.New("not a sidecar")
 
 // stat returns key's sidecar, or a NotFound error.
 func (s *store) stat(key string) (*sidecar, error) {

@@ -1,6 +1,8 @@
 package local
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,9 +75,21 @@ func (s *store) sweep(partMaxAge time.Duration) {
 // for the stores the local provider is meant for.
 func (s *store) sweepBlobs(now time.Time) {
 	live := map[string]bool{}
+	read := s.sweepRead
+	if read == nil {
+		read = s.readSidecarPath
+	}
 	err := s.walk("", "", func(_, rel string) error {
-		if sc, err := s.readSidecarPath(rel); err == nil {
+		sc, err := read(rel)
+		switch {
+		case err == nil:
 			live[sc.Blob] = true
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, errNotSidecar):
+			// Deleted meanwhile, or not a sidecar: it keeps no blob alive.
+		default:
+			// A sidecar that could not be read (out of file handles, an
+			// I/O error) may point at a live blob: stop, delete nothing.
+			return err
 		}
 		return nil
 	}, func(string) bool { return true })
