@@ -438,12 +438,14 @@ func TestGCSSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
+	var ids []string
 	for i := range 2 {
 		key := fmt.Sprintf("sweep/%d.bin", i)
 		up, err := p.CreateMultipart(ctx, providers.CreateMultipartRequest{Key: key, TTL: time.Minute})
 		if err != nil {
 			t.Fatal(err)
 		}
+		ids = append(ids, up.UploadID)
 		rs, _ := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, Parts: []providers.PartSpec{{Number: 1}}, TTL: time.Minute})
 		if s, _, _ := gcsSend(t, rs[0].Recipe, []byte("part"), nil); s != 200 {
 			t.Fatalf("part: %d", s)
@@ -456,8 +458,20 @@ func TestGCSSweep(t *testing.T) {
 		t.Fatalf("Sweep(1h) removed %d uploads (%v); they are fresh", n, err)
 	}
 	time.Sleep(1100 * time.Millisecond)
-	if n, err := p.Sweep(ctx, time.Second); err != nil || n != 2 {
-		t.Fatalf("Sweep(1s) removed %d uploads (%v), want 2", n, err)
+	// Upload 0 receives another part: it is active, however old it is.
+	rs, _ := p.SignParts(ctx, providers.SignPartsRequest{Key: "sweep/0.bin", UploadID: ids[0], Parts: []providers.PartSpec{{Number: 2}}, TTL: time.Minute})
+	if s, _, _ := gcsSend(t, rs[0].Recipe, []byte("more"), nil); s != 200 {
+		t.Fatalf("part 2: %d", s)
+	}
+	if n, err := p.Sweep(ctx, time.Second); err != nil || n != 1 {
+		t.Fatalf("Sweep(1s) removed %d uploads (%v), want 1: the idle one", n, err)
+	}
+	if parts, err := p.ListParts(ctx, providers.MultipartRef{Key: "sweep/0.bin", UploadID: ids[0]}); err != nil || len(parts) != 2 {
+		t.Fatalf("the active upload was swept: %v %v", parts, err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, err := p.Sweep(ctx, time.Second); err != nil || n != 1 {
+		t.Fatalf("Sweep(1s) removed %d uploads (%v), want the now idle one", n, err)
 	}
 	if left := env.fake.ObjectNames(t, env.bucket, ".valet-parts/"); len(left) != 0 {
 		t.Fatalf("temporaries left: %q", left)

@@ -63,9 +63,9 @@ type config struct {
 	// PartsPrefix is the reserved prefix of multipart temporaries; default
 	// ".valet-parts/". Keys under it must not be handed out to clients.
 	PartsPrefix string `json:"parts_prefix"`
-	// SweepAfter is the age after which an unfinished multipart upload's
-	// temporaries are removed by the opportunistic sweep ("0" disables it);
-	// default 24h.
+	// SweepAfter is how long an unfinished multipart upload may go without
+	// a new part before the opportunistic sweep removes its temporaries
+	// ("0" disables it); default 24h.
 	SweepAfter string `json:"sweep_after"`
 }
 

@@ -326,9 +326,10 @@ func (s state) deleteQuiet(ctx context.Context, name string) error {
 	return nil
 }
 
-// Sweep deletes the temporaries of every multipart upload started before
-// olderThan ago (by its manifest; by its newest part when the manifest is
-// gone) and returns how many uploads it removed. Operators should also set
+// Sweep deletes the temporaries of every multipart upload idle for longer
+// than olderThan (its manifest and newest part both older; an upload still
+// receiving parts is kept, however long ago it started) and returns how
+// many uploads it removed. Operators should also set
 // a bucket lifecycle rule on the parts prefix (see docs/providers/gcs.md).
 func (p *Provider) Sweep(ctx context.Context, olderThan time.Duration) (int, error) {
 	s, err := p.state()
@@ -336,10 +337,7 @@ func (p *Provider) Sweep(ctx context.Context, olderThan time.Duration) (int, err
 		return 0, err
 	}
 	cutoff := p.now().Add(-olderThan)
-	type upload struct {
-		created time.Time
-		newest  time.Time
-	}
+	type upload struct{ newest time.Time }
 	uploads := map[string]*upload{}
 	it := s.bucket.Objects(ctx, &storage.Query{Prefix: s.st.PartsPrefix})
 	for {
@@ -350,7 +348,7 @@ func (p *Provider) Sweep(ctx context.Context, olderThan time.Duration) (int, err
 		if err != nil {
 			return 0, wrapErr(err, "sweep")
 		}
-		id, rest, ok := strings.Cut(strings.TrimPrefix(a.Name, s.st.PartsPrefix), "/")
+		id, _, ok := strings.Cut(strings.TrimPrefix(a.Name, s.st.PartsPrefix), "/")
 		if !ok || checkUploadID(id) != nil {
 			continue
 		}
@@ -359,20 +357,13 @@ func (p *Provider) Sweep(ctx context.Context, olderThan time.Duration) (int, err
 			u = &upload{}
 			uploads[id] = u
 		}
-		if rest == manifestName {
-			u.created = a.Created
-		}
 		if a.Updated.After(u.newest) {
 			u.newest = a.Updated
 		}
 	}
 	n := 0
 	for id, u := range uploads {
-		age := u.created
-		if age.IsZero() {
-			age = u.newest
-		}
-		if age.Before(cutoff) {
+		if u.newest.Before(cutoff) {
 			if err := s.deleteUpload(ctx, id); err != nil {
 				return n, err
 			}
