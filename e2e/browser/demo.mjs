@@ -222,7 +222,11 @@ async function scenarioResume(ctx) {
   }
   // A finished part is one whose success reached the page (valet.js records
   // it for resuming): storage answered 2xx and the client stored the fact.
-  // A part whose answer the reload cut off may be sent again, rightly.
+  // A part whose answer the reload cut off may be sent again, rightly. The
+  // network event can come before the page has stored the fact, so wait for
+  // the page's record too.
+  await page.waitForFunction(() => Object.keys(localStorage).some((k) => k.startsWith('valet.upload:') &&
+    Object.keys(JSON.parse(localStorage.getItem(k)).done || {}).length > 0), null, { timeout: 30_000, polling: 20 });
   const [recorded, pctBefore] = await Promise.all([
     page.evaluate(() => {
       const out = [];
@@ -292,9 +296,11 @@ async function scenarioVideo(ctx) {
   });
   await page.setInputFiles('#file-input', cfg.files.video);
   const key = await waitDone(page, name);
-  // Stream at ~4 MB/s (about five times the clip's bitrate) so the player
-  // has not buffered the end when the seek happens, as over a real network.
-  await throttle(page, 4_000_000);
+  // Stream at ~1.5 MB/s (twice the clip's bitrate) so the player has not
+  // buffered the end when the seek happens, as over a real network: the
+  // whole clip takes about 6 s to arrive, however slow the machine is to
+  // start playing.
+  await throttle(page, 1_500_000);
   await page.locator(`#files tr[data-key="${key}"] button.open`).click();
   const video = page.locator('#viewer-media video');
   await video.waitFor({ timeout: 30_000 });
@@ -332,8 +338,9 @@ async function scenarioScreenshot(ctx) {
   await page.locator(`#files tr[data-key="${key}"] button.open`).click();
   const video = page.locator('#viewer-media video');
   await video.waitFor({ timeout: 30_000 });
-  await video.evaluate((v) => new Promise((resolve) => {
-    v.addEventListener('seeked', resolve, { once: true });
+  await video.evaluate((v) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`seek for the screenshot did not finish: readyState ${v.readyState}, error ${v.error?.code}`)), 30_000);
+    v.addEventListener('seeked', () => { clearTimeout(timer); resolve(); }, { once: true });
     v.currentTime = 4;
   }));
   await page.locator('#download[href]').waitFor();
