@@ -34,8 +34,12 @@ func TestDemoInBrowser(t *testing.T) {
 	}
 	pw := servers.NodeModule(t, "playwright-core/package.json")
 	f := newFakeGateway(t)
-	// The first PUT of part 3 of every multipart upload fails once with 500.
+	// The first PUT of part 3 of every multipart upload fails once with 500,
+	// and the gateway answers the first signing of parts and the first
+	// complete with 503: each is retried, and every upload still succeeds.
 	f.failures["*/3"] = 1
+	f.apiFailures["parts"] = 1
+	f.apiFailures["complete"] = 1
 
 	dir := t.TempDir()
 	file := func(name string, size int64, random bool) string {
@@ -66,7 +70,7 @@ func TestDemoInBrowser(t *testing.T) {
 			"too_large": file("huge.bin", fakeMaxSize+1, false),
 		},
 		"download_dir": filepath.Join(dir, "dl"), "user_data_dir": filepath.Join(dir, "chromium"),
-		"throttle_bps": 24 << 20,
+		"throttle_bps": 12 << 20,
 		"scenarios":    []string{"upload", "resume", "cancel", "errors"},
 	}
 	if ffmpeg, err := exec.LookPath("ffmpeg"); err == nil {
@@ -140,6 +144,12 @@ func TestDemoInBrowser(t *testing.T) {
 	}
 	if _, ran := rep["upload"]; ran && retried == 0 {
 		t.Errorf("part 3 was never retried after the injected 500: %v", f.putCount)
+	}
+	if _, ran := rep["upload"]; ran && (f.apiFailed["complete"] != 1 || f.apiFailures["complete"] != 0) {
+		t.Errorf("the injected 503 on complete was not met: %v", f.apiFailed)
+	}
+	if _, ran := rep["resume"]; ran && (f.apiFailed["parts"] != 1 || f.apiFailures["parts"] != 0) {
+		t.Errorf("the injected 503 on signing parts was not met: %v", f.apiFailed)
 	}
 	if _, ran := rep["cancel"]; ran && len(f.aborted) != 1 {
 		t.Errorf("aborted uploads on the server: %v, want exactly the cancelled one", f.aborted)

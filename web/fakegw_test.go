@@ -31,6 +31,9 @@ type fakeGateway struct {
 	uploads  map[string]*fakeUpload
 	next     int
 	failures map[string]int // "upload/part" -> remaining 500s to answer
+	// apiFailures: "parts" (POST .../parts) or "complete" -> remaining 503s
+	// (provider_unavailable, Retry-After: 1) to answer, and how many were.
+	apiFailures, apiFailed map[string]int
 	putCount map[string]int // "upload/part" or key -> PUTs received
 	aborted  []string
 }
@@ -56,7 +59,7 @@ const (
 
 func newFakeGateway(t *testing.T) *fakeGateway {
 	f := &fakeGateway{t: t, objects: map[string]fakeObject{}, uploads: map[string]*fakeUpload{},
-		failures: map[string]int{}, putCount: map[string]int{}}
+		failures: map[string]int{}, putCount: map[string]int{}, apiFailures: map[string]int{}, apiFailed: map[string]int{}}
 	f.Storage = httptest.NewServer(http.HandlerFunc(f.storage))
 	mux := http.NewServeMux()
 	mux.Handle("/", Handler())
@@ -149,6 +152,13 @@ func (f *fakeGateway) api(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		id := rest[0]
+		if len(rest) == 2 && r.Method == "POST" && f.apiFailures[rest[1]] > 0 {
+			f.apiFailures[rest[1]]--
+			f.apiFailed[rest[1]]++
+			w.Header().Set("Retry-After", "1")
+			problemJSON(w, 503, "provider_unavailable", "the store's provider is restarting; try again")
+			return
+		}
 		switch {
 		case len(rest) == 1 && r.Method == "DELETE":
 			delete(f.uploads, id)

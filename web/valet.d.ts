@@ -7,7 +7,11 @@ export interface ValetOptions {
   getToken?: () => string | null | undefined | Promise<string | null | undefined>;
   /** Where resumable uploads are remembered; default localStorage. */
   storage?: Storage | null;
-  /** Attempts per part after the first (default 4). */
+  /**
+   * Attempts after the first (default 4) for each part (signing and sending
+   * it) and for completing the upload. Network errors, 408, 429 and 5xx are
+   * retried with backoff, never sooner than the server's Retry-After.
+   */
   retries?: number;
 }
 

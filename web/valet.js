@@ -15,7 +15,9 @@
  * @property {string} [baseUrl] Gateway origin, e.g. "https://valet.example.com". Defaults to the page's origin.
  * @property {() => (string|null|undefined|Promise<string|null|undefined>)} [getToken] Returns the bearer token for each API call.
  * @property {Storage|null} [storage] Where resumable uploads are remembered (default: localStorage when available).
- * @property {number} [retries] Attempts per part after the first one (default 4).
+ * @property {number} [retries] Attempts after the first one (default 4) for each part
+ *   (signing it and sending it) and for completing the upload. Network errors,
+ *   408, 429 and 5xx are retried with backoff, never sooner than a Retry-After.
  */
 
 /**
@@ -202,7 +204,7 @@ export class Valet {
       const created = await this.api('POST', base, body, signal);
       if (!created.multipart) {
         await this._single(file, created, progress, signal);
-        return this.api('POST', `${base}/${enc(created.upload_id)}/complete`, {}, signal);
+        return this._retry(() => this.api('POST', `${base}/${enc(created.upload_id)}/complete`, {}, signal), signal);
       }
       plan = {
         upload_id: created.upload_id, key: created.key, expires_at: created.expires_at,
@@ -216,7 +218,7 @@ export class Valet {
     try {
       const onPart = (n, etag) => { plan.done[n] = etag; this._remember(resumeKey, plan); };
       const parts = await this._multipart(file, plan, done, progress, opts, base, onPart);
-      const result = await this.api('POST', `${base}/${enc(plan.upload_id)}/complete`, { parts }, signal);
+      const result = await this._retry(() => this.api('POST', `${base}/${enc(plan.upload_id)}/complete`, { parts }, signal), signal);
       finished = true;
       this._forget(resumeKey);
       return result;
@@ -263,6 +265,18 @@ export class Valet {
     this._forget(RESUME_PREFIX + JSON.stringify([this.baseUrl, p.store, p.name, p.size, p.lastModified]));
   }
 
+  /** Runs fn, retrying transient failures (network, 408, 429, 5xx) with backoff. */
+  async _retry(fn, signal) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (isAbort(e) || signal?.aborted || attempt >= this.retries || !transient(e)) throw e;
+        await sleep(backoff(attempt, e), signal);
+      }
+    }
+  }
+
   async _single(file, recipe, progress, signal) {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -273,7 +287,7 @@ export class Valet {
         progress.set(0, 0);
         // A single recipe cannot be re-signed here; only transient failures are retried.
         if (isAbort(e) || attempt >= this.retries || !transient(e)) throw e;
-        await sleep(backoff(attempt), signal);
+        await sleep(backoff(attempt, e), signal);
       }
     }
   }
@@ -314,8 +328,10 @@ export class Valet {
       const len = partLength(plan, file.size, n);
       const blob = file.slice(start, start + len);
       for (let attempt = 0; ; attempt++) {
-        const recipe = await recipeFor(n);
         try {
+          // Signing shares the part's attempts: a gateway blip (503, a
+          // dropped connection) is retried like a failed PUT.
+          const recipe = await recipeFor(n);
           const etag = await send(recipe, blob, (loaded) => progress.set(n, loaded), ctrl.signal);
           progress.finish(n, len);
           done.set(n, etag);
@@ -327,7 +343,7 @@ export class Valet {
           if (attempt >= this.retries || !(transient(e) || e.status === 403)) throw e;
           // A 403 is most often an expired signature: sign again before retrying.
           if (e.status === 403) recipes.delete(n);
-          await sleep(backoff(attempt), ctrl.signal);
+          await sleep(backoff(attempt, e), ctrl.signal);
         }
       }
     };
@@ -484,9 +500,12 @@ function partLength(plan, size, n) {
   return Math.max(0, Math.min(plan.part_size, size - start));
 }
 
-function backoff(attempt) {
+/** Exponential backoff with jitter; a server's Retry-After (seconds) is a floor, up to 30 s. */
+function backoff(attempt, err) {
   const base = Math.min(8000, 500 * 2 ** attempt);
-  return base / 2 + Math.random() * base / 2;
+  const wait = base / 2 + Math.random() * base / 2;
+  const after = Number(err?.retryAfter);
+  return after > 0 ? Math.max(wait, Math.min(after, 30) * 1000) : wait;
 }
 
 function sleep(ms, signal) {
