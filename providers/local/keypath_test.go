@@ -97,7 +97,7 @@ func FuzzKeyPath(f *testing.F) {
 			t.Fatal(err)
 		}
 		tmp.Close()
-		if err := st.commit(key, tmp.Name(), sidecar{Type: "x/y"}, false); err != nil {
+		if _, err := st.commit(key, tmp.Name(), sidecar{Type: "x/y"}, false); err != nil {
 			t.Fatalf("commit(%q): %v", key, err)
 		}
 		if _, err := os.Stat(filepath.Join(root, "objects", filepath.FromSlash(rel))); err != nil {
@@ -134,7 +134,7 @@ func TestPlantedSymlink(t *testing.T) {
 	tmp, _ := st.tempFile("x-*")
 	tmp.WriteString("payload")
 	tmp.Close()
-	err = st.commit("evil/new.txt", tmp.Name(), sidecar{}, false)
+	_, err = st.commit("evil/new.txt", tmp.Name(), sidecar{}, false)
 	if err == nil {
 		t.Fatal("commit through a planted symlink succeeded")
 	}

@@ -91,7 +91,7 @@ func TestSweepKeepsBlobsOfUnreadableSidecars(t *testing.T) {
 	}
 	tmp.WriteString("precious")
 	tmp.Close()
-	if err := s.commit("keep/me.txt", tmp.Name(), sidecar{Size: 8, Type: "text/plain"}, false); err != nil {
+	if _, err := s.commit("keep/me.txt", tmp.Name(), sidecar{Size: 8, Type: "text/plain"}, false); err != nil {
 		t.Fatal(err)
 	}
 	sc, err := s.stat("keep/me.txt")
@@ -127,4 +127,52 @@ func TestSweepKeepsBlobsOfUnreadableSidecars(t *testing.T) {
 		t.Fatalf("live object lost: %v", err)
 	}
 	f.Close()
+}
+
+// A part that lands while its upload is being aborted never makes the abort
+// fail and is never left behind: many rounds of a part PUT racing an abort
+// end with an empty uploads directory.
+func TestPartRacingAbortLeavesNothing(t *testing.T) {
+	s, err := openStore(t.TempDir(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	for i := range 300 {
+		key := fmt.Sprintf("race/%d", i)
+		id, err := s.createUpload(upload{Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tmps []string
+		for n := 1; n <= 4; n++ {
+			tmp, err := s.tempFile("part-*")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmp.WriteString("part")
+			tmp.Close()
+			tmps = append(tmps, tmp.Name())
+		}
+		done := make(chan struct{})
+		for n, tmp := range tmps {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				s.putPart(key, id, n+1, tmp) // may succeed or find the upload gone
+			}()
+		}
+		if err := s.abort(key, id); err != nil {
+			t.Fatalf("round %d: abort: %v", i, err)
+		}
+		for range tmps {
+			<-done
+		}
+	}
+	ents, err := os.ReadDir(s.uploads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 0 {
+		t.Fatalf("%d upload directories left behind, e.g. %s", len(ents), ents[0].Name())
+	}
 }

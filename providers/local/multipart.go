@@ -107,6 +107,15 @@ func (s *store) putPart(key, id string, n int, tmpPath string) (string, error) {
 	if err != nil {
 		return "", providers.Errorf(providers.Internal, "storing part: %v", cause(err))
 	}
+	// An abort or complete that ran while the body streamed in no longer
+	// sees this part: take it back rather than leave it behind.
+	if _, done, err := s.loadUpload(key, id); err != nil || done != nil {
+		os.Remove(dst)
+		if err == nil {
+			err = providers.Errorf(providers.FailedPrecondition, "upload %q was completed while this part was sent", id)
+		}
+		return "", err
+	}
 	return partETag(fi), nil
 }
 
@@ -210,10 +219,7 @@ func (s *store) complete(key, id string, listed []providers.CompletedPart) (prov
 		return providers.Object{}, providers.Errorf(providers.Internal, "assembling: %v", cause(err))
 	}
 	sc := sidecar{Size: total, Type: u.Type, Meta: u.Meta}
-	if err := s.commit(key, tmp.Name(), sc, false); err != nil {
-		return providers.Object{}, err
-	}
-	obj, err := s.stat(key)
+	obj, err := s.commit(key, tmp.Name(), sc, false)
 	if err != nil {
 		return providers.Object{}, err
 	}
@@ -243,10 +249,19 @@ func (s *store) abort(key, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.RemoveAll(s.uploadDir(id)); err != nil {
+	// upload.json goes first: a part landing from now on sees the upload
+	// gone and removes itself (see putPart), and one that lands while the
+	// directory is being emptied makes RemoveAll fail once, so try again.
+	dir := s.uploadDir(id)
+	if err := os.Remove(filepath.Join(dir, "upload.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return providers.Errorf(providers.Internal, "aborting: %v", cause(err))
 	}
-	return nil
+	for range 3 {
+		if err = os.RemoveAll(dir); err == nil {
+			return nil
+		}
+	}
+	return providers.Errorf(providers.Internal, "aborting: %v", cause(err))
 }
 
 // writeAtomic writes a file that readers see whole or not at all: a temp

@@ -320,7 +320,8 @@ func (sv *server) put(w http.ResponseWriter, r *http.Request, key string, q url.
 			return
 		}
 	}
-	if err := sv.st.commit(key, tmp, sc, createOnly); err != nil {
+	stored, err := sv.st.commit(key, tmp, sc, createOnly)
+	if err != nil {
 		if errors.Is(err, errExists) {
 			writeError(w, http.StatusPreconditionFailed, "PreconditionFailed", "the object exists and this URL only creates")
 			return
@@ -328,9 +329,7 @@ func (sv *server) put(w http.ResponseWriter, r *http.Request, key string, q url.
 		writeProviderError(w, err)
 		return
 	}
-	if st, err := sv.st.stat(key); err == nil {
-		w.Header().Set("ETag", st.etag())
-	}
+	w.Header().Set("ETag", stored.etag())
 	w.WriteHeader(http.StatusOK)
 }
 

@@ -177,24 +177,25 @@ func (s *store) tempFile(pattern string) (*os.File, error) {
 // errExists reports a create-only commit over an existing key.
 var errExists = errors.New("object exists")
 
-// commit makes the finished, fsynced file at tmpPath the object at key. It
-// consumes tmpPath whatever happens. With createOnly, an existing key wins
-// and errExists is returned.
-func (s *store) commit(key, tmpPath string, sc sidecar, createOnly bool) (retErr error) {
+// commit makes the finished, fsynced file at tmpPath the object at key and
+// returns the sidecar it wrote (a later read could see a concurrent
+// writer's). It consumes tmpPath whatever happens. With createOnly, an
+// existing key wins and errExists is returned.
+func (s *store) commit(key, tmpPath string, sc sidecar, createOnly bool) (_ *sidecar, retErr error) {
 	rel, err := keyPath(key)
 	if err != nil {
 		os.Remove(tmpPath)
-		return err
+		return nil, err
 	}
 	sc.V, sc.Blob, sc.Modified = 1, newID(), s.now().UTC()
 	blob := s.blobPath(sc.Blob)
 	if err := os.MkdirAll(filepath.Dir(blob), 0o750); err != nil {
 		os.Remove(tmpPath)
-		return err
+		return nil, err
 	}
 	if err := os.Rename(tmpPath, blob); err != nil {
 		os.Remove(tmpPath)
-		return err
+		return nil, err
 	}
 	defer func() {
 		if retErr != nil {
@@ -205,7 +206,7 @@ func (s *store) commit(key, tmpPath string, sc sidecar, createOnly bool) (retErr
 	data, _ := json.Marshal(sc)
 	scTmp := sidecarTmp + "/" + newID()
 	if err := writeSynced(s.objects, scTmp, data); err != nil {
-		return err
+		return nil, err
 	}
 	defer s.objects.Remove(scTmp) // no-op after a successful rename
 
@@ -218,13 +219,13 @@ func (s *store) commit(key, tmpPath string, sc sidecar, createOnly bool) (retErr
 	for attempt := 0; ; attempt++ {
 		if dir := path.Dir(rel); dir != "." {
 			if err := s.objects.MkdirAll(dir, 0o750); err != nil {
-				return placeError(key, err)
+				return nil, placeError(key, err)
 			}
 		}
 		if createOnly {
 			err = s.objects.Link(scTmp, rel)
 			if errors.Is(err, fs.ErrExist) {
-				return errExists
+				return nil, errExists
 			}
 		} else {
 			old, _ = s.readSidecarPath(rel)
@@ -235,12 +236,12 @@ func (s *store) commit(key, tmpPath string, sc sidecar, createOnly bool) (retErr
 		}
 	}
 	if err != nil {
-		return placeError(key, err)
+		return nil, placeError(key, err)
 	}
 	if old != nil && old.Blob != sc.Blob {
 		os.Remove(s.blobPath(old.Blob))
 	}
-	return nil
+	return &sc, nil
 }
 
 // placeError explains why a key's path could not be used: typically a key
