@@ -359,6 +359,14 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 		if need {
 			// Resumed clients may not know every ETag; the provider does.
 			ps, err := st.provider.ListParts(r.Context(), ref)
+			if providers.CodeOf(err) == providers.NotFound {
+				_ = s.provider(c, "list_parts", err)
+				if o, ok := s.completedBefore(r.Context(), c, u); ok {
+					writeJSON(w, http.StatusOK, toObject(o))
+					return nil
+				}
+				return problem.New(http.StatusConflict, "upload_missing", "the provider no longer knows this upload")
+			}
 			if err := s.provider(c, "list_parts", err); err != nil {
 				return err
 			}
@@ -396,6 +404,12 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 			case providers.FailedPrecondition, providers.InvalidArgument:
 				return problem.New(http.StatusConflict, "parts_invalid", "the parts are missing or do not match what was uploaded")
 			case providers.NotFound:
+				// A retried complete whose first answer was lost finds the
+				// upload gone and its object in place: answer it again.
+				if o, ok := s.completedBefore(r.Context(), c, u); ok {
+					writeJSON(w, http.StatusOK, toObject(o))
+					return nil
+				}
 				return problem.New(http.StatusConflict, "upload_missing", "the provider no longer knows this upload")
 			}
 			return err
@@ -424,6 +438,26 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	writeJSON(w, http.StatusOK, toObject(obj))
 	return nil
+}
+
+// completedBefore reports whether u's object already stands as u declared
+// it, written since u was created: the mark of a multipart upload that an
+// earlier complete finished. Keys the gateway picks are unique, and the
+// time check keeps an older object under a client-chosen key from passing.
+func (s *Server) completedBefore(ctx context.Context, c *call, u tokens.Upload) (providers.Object, bool) {
+	o, err := c.store.provider.Head(ctx, u.Key)
+	if err != nil {
+		_ = s.provider(c, "head", err)
+		return providers.Object{}, false
+	}
+	created := u.ExpiresAt.Add(-c.store.cfg.Limits.UploadTTL)
+	if o.LastModified.Before(created.Add(-time.Minute)) || mismatch(u, o) != nil {
+		return providers.Object{}, false
+	}
+	if o.Key == "" {
+		o.Key = u.Key
+	}
+	return o, true
 }
 
 // mismatch compares a stored object with what the upload declared.

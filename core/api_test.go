@@ -298,6 +298,18 @@ func TestMultipartFlow(t *testing.T) {
 		t.Fatalf("complete: %d %s", r.status, r.body)
 	}
 	obj := r.json(t)
+	// A client whose answer was lost completes again: the provider no
+	// longer knows the upload, and the gateway answers with the object.
+	if again := h.do("POST", base+"/complete", alice, map[string]any{"parts": parts}); again.status != 200 || again.json(t)["etag"] != obj["etag"] {
+		t.Fatalf("complete retried: %d %s", again.status, again.body)
+	}
+	withETags := []map[string]any{}
+	for n := 1; n <= 6; n++ {
+		withETags = append(withETags, map[string]any{"part_number": n, "etag": fmt.Sprintf(`"e%d"`, n)})
+	}
+	if again := h.do("POST", base+"/complete", alice, map[string]any{"parts": withETags}); again.status != 200 || again.json(t)["etag"] != obj["etag"] {
+		t.Fatalf("complete retried with etags: %d %s", again.status, again.body)
+	}
 	if obj["size"].(float64) != float64(size) {
 		t.Fatalf("object %v", obj)
 	}
@@ -317,6 +329,10 @@ func TestMultipartFlow(t *testing.T) {
 	}
 	if r := h.do("GET", "/v1/stores/media/uploads/"+id+"/parts", alice, nil); r.status != 404 {
 		t.Fatalf("parts after abort: %d %s", r.status, r.body)
+	}
+	// An aborted upload left no object: completing it is a conflict.
+	if r := h.do("POST", "/v1/stores/media/uploads/"+id+"/complete", alice, map[string]any{}); r.status != 409 || r.code() != "upload_missing" {
+		t.Fatalf("complete after abort: %d %s", r.status, r.body)
 	}
 }
 
