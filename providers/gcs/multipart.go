@@ -24,7 +24,7 @@ import (
 //
 //	upload.json     manifest: key, content type, metadata, creation time
 //	p00001 ...      parts, one signed PUT each
-//	c<round>-<n>    intermediate composites made by completion
+//	c<call>-<round>-<n>  intermediate composites made by completion (call: a random token per complete)
 //
 // Nothing there is visible through List, and checkKey keeps clients out.
 
@@ -233,13 +233,18 @@ func (p *Provider) CompleteMultipart(ctx context.Context, req providers.Complete
 	}
 
 	dir := s.uploadDir(req.UploadID)
+	// Intermediate objects carry a token of this call, so a retried
+	// complete running next to the first never overwrites its sources.
+	var tokBytes [4]byte
+	_, _ = rand.Read(tokBytes[:])
+	callTok := hex.EncodeToString(tokBytes[:])
 	for round := 1; len(sources) > composeFanIn; round++ {
 		next := make([]*storage.ObjectHandle, (len(sources)+composeFanIn-1)/composeFanIn)
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(parallelCalls)
 		for i := range next {
 			group := sources[i*composeFanIn : min((i+1)*composeFanIn, len(sources))]
-			dst := s.bucket.Object(fmt.Sprintf("%sc%d-%05d", dir, round, i))
+			dst := s.bucket.Object(fmt.Sprintf("%sc%s-%d-%05d", dir, callTok, round, i))
 			g.Go(func() error {
 				a, err := dst.ComposerFrom(group...).Run(gctx)
 				if err != nil {
