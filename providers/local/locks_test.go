@@ -14,7 +14,8 @@ import (
 )
 
 // Completing an upload locks the upload, then commits the object under the
-// object key's lock. Whatever the two names hash to, that must not deadlock:
+// object key's lock. Whatever the two names hash to, that must not deadlock
+// (it once did, when upload locks were stripes of the key locks' array):
 // the test picks keys whose stripe number equals their upload id's, or
 // that of "upload:"+id (the name the upload lock once had in the key locks'
 // array, where that collision deadlocked), and completes an upload for each.
@@ -174,5 +175,37 @@ func TestPartRacingAbortLeavesNothing(t *testing.T) {
 	}
 	if len(ents) != 0 {
 		t.Fatalf("%d upload directories left behind, e.g. %s", len(ents), ents[0].Name())
+	}
+}
+
+// Completing one upload (a long assembly) holds up no other upload, even
+// one whose id once shared its lock stripe; the lock table empties after.
+func TestUploadLocksAreIndependent(t *testing.T) {
+	s, err := openStore(t.TempDir(), time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	a := newID()
+	b := newID()
+	for stripe(b) != stripe(a) {
+		b = newID()
+	}
+	unlockA := s.lockUpload(a)
+	got := make(chan struct{})
+	go func() {
+		s.lockUpload(b)()
+		close(got)
+	}()
+	select {
+	case <-got:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the lock of one upload waits for another's")
+	}
+	unlockA()
+	s.uploadMu.Lock()
+	defer s.uploadMu.Unlock()
+	if len(s.uploadLocks) != 0 {
+		t.Fatalf("lock table keeps %d entries", len(s.uploadLocks))
 	}
 }

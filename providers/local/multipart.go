@@ -151,9 +151,7 @@ func (s *store) listParts(key, id string) ([]providers.Part, error) {
 // last must be at least minPartSize.
 func (s *store) complete(key, id string, listed []providers.CompletedPart) (providers.Object, error) {
 	// One completer per upload: the lock of the key serialises them.
-	mu := s.uploadLock(id)
-	mu.Lock()
-	defer mu.Unlock()
+	defer s.lockUpload(id)()
 
 	u, done, err := s.loadUpload(key, id)
 	if err != nil {
@@ -239,9 +237,7 @@ func (s *store) complete(key, id string, listed []providers.CompletedPart) (prov
 
 // abort removes an upload. Unknown and finished uploads are left alone.
 func (s *store) abort(key, id string) error {
-	mu := s.uploadLock(id)
-	mu.Lock()
-	defer mu.Unlock()
+	defer s.lockUpload(id)()
 	_, done, err := s.loadUpload(key, id)
 	if errors.Is(err, providers.ErrNotFound) || done != nil {
 		return nil

@@ -45,8 +45,10 @@ type store struct {
 	// keyLocks serialise commits and deletes per key within this process,
 	// so the replaced version's blob is always the one removed.
 	keyLocks [64]sync.Mutex
-	// uploadLocks serialise completing and aborting each multipart upload.
-	uploadLocks [64]sync.Mutex
+	// uploads being completed or aborted, each with its own lock, so a
+	// long assembly never holds up another upload.
+	uploadMu    sync.Mutex
+	uploadLocks map[string]*uploadLock
 
 	// sweepRead reads a sidecar for the blob sweep; tests replace it to
 	// inject read errors. nil means readSidecarPath.
@@ -163,11 +165,38 @@ func stripe(name string) uint32 {
 // keyLock serialises commits and deletes of one object key.
 func (s *store) keyLock(key string) *sync.Mutex { return &s.keyLocks[stripe(key)] }
 
-// uploadLock serialises completing and aborting one upload. It comes from
-// its own array and is always taken before a keyLock (complete commits
-// while holding it), so the two can never deadlock, whatever the names
-// hash to.
-func (s *store) uploadLock(id string) *sync.Mutex { return &s.uploadLocks[stripe(id)] }
+// uploadLock is one upload's lock and how many callers hold or wait for it.
+type uploadLock struct {
+	sync.Mutex
+	refs int
+}
+
+// lockUpload serialises completing and aborting upload id and returns the
+// unlock. Each upload has its own lock, taken before any keyLock (complete
+// commits while holding it), so the two never deadlock and a multi-GiB
+// assembly holds up no other upload.
+func (s *store) lockUpload(id string) (unlock func()) {
+	s.uploadMu.Lock()
+	if s.uploadLocks == nil {
+		s.uploadLocks = map[string]*uploadLock{}
+	}
+	l := s.uploadLocks[id]
+	if l == nil {
+		l = &uploadLock{}
+		s.uploadLocks[id] = l
+	}
+	l.refs++
+	s.uploadMu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		s.uploadMu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(s.uploadLocks, id)
+		}
+		s.uploadMu.Unlock()
+	}
+}
 
 // tempFile creates a file in this process's temp directory.
 func (s *store) tempFile(pattern string) (*os.File, error) {
