@@ -55,6 +55,7 @@ var notes = []string{
 	"Content-MD5 is checked by Azure when the client sends it, but the SAS does not bind it, so a client may omit it; Head reports the MD5 Azure stores",
 	"aborting a multipart upload leaves its uncommitted blocks, which Azure drops after 7 days (the aborted upload can no longer be listed or completed)",
 	"a part URL carries write permission on the blob (Azure has no per-block permission)",
+	"completing a multipart upload discards every other uncommitted block of the blob (Azure's Put Block List), so two uploads to one key cannot both complete: the second gets FailedPrecondition; keys the gateway picks are unique",
 }
 
 // Provider is the Azure Blob Storage provider. The zero value is not usable;

@@ -26,7 +26,11 @@ import (
 // content type and metadata to set at commit time, so any replica can
 // complete it. Part N is the block whose id is blockID(nonce, N); blocks of
 // another upload to the same key have other ids and are never committed by
-// this one.
+// this one. But committing (Put Block List) discards every uncommitted
+// block of the blob, so completing one upload destroys the parts of any
+// other upload to the same key; that one's complete then fails with
+// FailedPrecondition. Keys the gateway picks are unique, so only uploads to
+// client-chosen keys can meet this (see Info's notes).
 
 // uploadState is what an upload id carries.
 type uploadState struct {
@@ -209,7 +213,7 @@ func (p *Provider) CompleteMultipart(ctx context.Context, req providers.Complete
 	if _, err := s.client.NewBlockBlobClient(req.Key).CommitBlockList(cctx, ids, opts); err != nil {
 		e := mapError(err, "commit "+req.Key)
 		if providers.CodeOf(e) == providers.FailedPrecondition {
-			return providers.Object{}, providers.Errorf(providers.FailedPrecondition, "commit %s: a listed part was not uploaded (or belongs to another upload)", req.Key)
+			return providers.Object{}, providers.Errorf(providers.FailedPrecondition, "commit %s: a listed part was not uploaded, or another upload to this key was completed first and discarded it", req.Key)
 		}
 		return providers.Object{}, e
 	}
