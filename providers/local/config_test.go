@@ -3,7 +3,10 @@ package local
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,5 +125,91 @@ func TestSweepAbandonedUploads(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(root, "uploads")); len(ents) != 0 {
 		t.Fatalf("uploads left after sweep: %v", ents)
+	}
+}
+
+// An upload whose only activity is a part still streaming in is active:
+// the sweep keeps it, however old its last stored part is.
+func TestSweepKeepsUploadReceivingAPart(t *testing.T) {
+	p := NewWithClock(time.Now)
+	cfg := testConfig(t)
+	cfg["part_max_age"] = "1h"
+	root := cfg["root"].(string)
+	// The provider sweeps once when configured, then every 15 minutes. A
+	// stale upload planted first shows when that first sweep is over.
+	marker := filepath.Join(root, "uploads", newID())
+	if err := os.MkdirAll(marker, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	stale := time.Now().Add(-3 * time.Hour)
+	os.Chtimes(marker, stale, stale)
+	configure(t, p, cfg)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(marker); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first sweep never ran")
+		}
+	}
+	up, err := p.CreateMultipart(t.Context(), providers.CreateMultipartRequest{Key: "mp/slow", ContentType: "a/b", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "uploads", up.UploadID)
+	old := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(dir, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(dir, "upload.json"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := p.SignParts(t.Context(), providers.SignPartsRequest{Key: "mp/slow", UploadID: up.UploadID, Parts: []providers.PartSpec{{Number: 1, Size: 128 << 10}}, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, feed := io.Pipe()
+	req, _ := http.NewRequest("PUT", rs[0].Recipe.URL, body)
+	req.ContentLength = 128 << 10
+	type result struct {
+		status int
+		err    error
+	}
+	res := make(chan result, 1)
+	go func() {
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			res <- result{0, err}
+			return
+		}
+		r.Body.Close()
+		res <- result{r.StatusCode, nil}
+	}()
+	half := make([]byte, 64<<10) // more than the client buffers: it goes out
+	feed.Write(half)
+	// Sweep once the server streams the body into its temp file.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if m, _ := filepath.Glob(filepath.Join(root, "tmp", "*", "put-*")); len(m) > 0 {
+			break
+		}
+		select {
+		case r := <-res:
+			t.Fatalf("the part PUT ended before its body was sent: %d %v", r.status, r.err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			var tree []string
+			filepath.Walk(root, func(p string, _ os.FileInfo, _ error) error { tree = append(tree, p); return nil })
+			t.Fatalf("the part body never reached the server: %v", tree)
+		}
+	}
+	p.cur.st.sweep(time.Hour)
+	feed.Write(half)
+	feed.Close()
+	if r := <-res; r.err != nil || r.status != 200 {
+		t.Fatalf("part PUT across a sweep: %d %v", r.status, r.err)
+	}
+	if parts, err := p.ListParts(t.Context(), providers.MultipartRef{Key: "mp/slow", UploadID: up.UploadID}); err != nil || len(parts) != 1 {
+		t.Fatalf("after the sweep: %v %v", parts, err)
 	}
 }

@@ -347,6 +347,10 @@ func (sv *server) putPart(w http.ResponseWriter, r *http.Request, key string, q 
 		writeError(w, http.StatusNotFound, "NoSuchUpload", "no such upload for this key")
 		return
 	}
+	// The body streams into tmp/, so mark the upload as active now: the
+	// sweep keeps uploads touched within part_max_age.
+	now := sv.st.now()
+	_ = os.Chtimes(sv.st.uploadDir(q.Get(pUpload)), now, now)
 	tmp, _, err := sv.receive(r, want, maxPartSize, nil)
 	if err != nil {
 		receiveError(w, err)
