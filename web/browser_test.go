@@ -40,6 +40,9 @@ func TestDemoInBrowser(t *testing.T) {
 	f.failures["*/3"] = 1
 	f.apiFailures["parts"] = 1
 	f.apiFailures["complete"] = 1
+	// And storage never answers the first PUT of part 2 of stall.bin: the
+	// client abandons it after its stall timeout and sends it again.
+	f.stallFile = "stall.bin"
 
 	dir := t.TempDir()
 	file := func(name string, size int64, random bool) string {
@@ -71,7 +74,7 @@ func TestDemoInBrowser(t *testing.T) {
 		},
 		"download_dir": filepath.Join(dir, "dl"), "user_data_dir": filepath.Join(dir, "chromium"),
 		"throttle_bps": 12 << 20,
-		"scenarios":    []string{"upload", "resume", "cancel", "errors"},
+		"scenarios":    []string{"upload", "resume", "cancel", "errors", "stall"},
 	}
 	if ffmpeg, err := exec.LookPath("ffmpeg"); err == nil {
 		clip := filepath.Join(dir, "clip.mp4")
@@ -150,6 +153,9 @@ func TestDemoInBrowser(t *testing.T) {
 	}
 	if _, ran := rep["resume"]; ran && (f.apiFailed["parts"] != 1 || f.apiFailures["parts"] != 0) {
 		t.Errorf("the injected 503 on signing parts was not met: %v", f.apiFailed)
+	}
+	if _, ran := rep["stall"]; ran && f.stalled != 1 {
+		t.Errorf("storage stalled %d part PUTs of stall.bin, want 1", f.stalled)
 	}
 	if _, ran := rep["cancel"]; ran && len(f.aborted) != 1 {
 		t.Errorf("aborted uploads on the server: %v, want exactly the cancelled one", f.aborted)

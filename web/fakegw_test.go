@@ -34,8 +34,12 @@ type fakeGateway struct {
 	// apiFailures: "parts" (POST .../parts) or "complete" -> remaining 503s
 	// (provider_unavailable, Retry-After: 1) to answer, and how many were.
 	apiFailures, apiFailed map[string]int
-	putCount map[string]int // "upload/part" or key -> PUTs received
-	aborted  []string
+	// stallFile: the first PUT of part 2 of an upload of this file name is
+	// read and never answered, until the client gives up; stalled counts.
+	stallFile string
+	stalled   int
+	putCount  map[string]int // "upload/part" or key -> PUTs received
+	aborted   []string
 }
 
 type fakeObject struct {
@@ -276,6 +280,16 @@ func (f *fakeGateway) storage(w http.ResponseWriter, r *http.Request) {
 		defer f.mu.Unlock()
 		id := parts[0]
 		f.putCount[id+"/"+parts[1]]++
+		if u := f.uploads[id]; u != nil && f.stallFile != "" && strings.HasSuffix(u.key, "/"+f.stallFile) && n == 2 && f.putCount[id+"/2"] == 1 {
+			f.stalled++
+			f.mu.Unlock()
+			select { // never answer; the client must give up
+			case <-r.Context().Done():
+			case <-time.After(time.Minute):
+			}
+			f.mu.Lock()
+			return
+		}
 		if f.failures[id+"/"+parts[1]] > 0 || f.failures["*/"+parts[1]] > 0 {
 			f.failures[id+"/"+parts[1]]--
 			f.failures["*/"+parts[1]] = 0

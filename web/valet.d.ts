@@ -13,6 +13,11 @@ export interface ValetOptions {
    * retried with backoff, never sooner than the server's Retry-After.
    */
   retries?: number;
+  /**
+   * Milliseconds a request to storage may go without moving a byte before
+   * it is abandoned and retried (default 60000; 0 = never).
+   */
+  stallTimeout?: number;
 }
 
 export interface Progress {

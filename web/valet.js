@@ -18,6 +18,8 @@
  * @property {number} [retries] Attempts after the first one (default 4) for each part
  *   (signing it and sending it) and for completing the upload. Network errors,
  *   408, 429 and 5xx are retried with backoff, never sooner than a Retry-After.
+ * @property {number} [stallTimeout] Milliseconds a request to storage may go without
+ *   moving a byte before it is abandoned and retried (default 60000; 0 = never).
  */
 
 /**
@@ -75,6 +77,7 @@ export class Valet {
     this.baseUrl = (opts.baseUrl || origin).replace(/\/+$/, '');
     this.getToken = opts.getToken || (() => null);
     this.retries = opts.retries ?? 4;
+    this.stallTimeout = opts.stallTimeout ?? 60_000;
     /** @type {Storage|null} */
     this.storage = opts.storage !== undefined ? opts.storage
       : (typeof localStorage !== 'undefined' ? localStorage : null);
@@ -280,7 +283,7 @@ export class Valet {
   async _single(file, recipe, progress, signal) {
     for (let attempt = 0; ; attempt++) {
       try {
-        await send(recipe, file, (loaded) => progress.set(0, loaded), signal);
+        await send(recipe, file, (loaded) => progress.set(0, loaded), signal, this.stallTimeout);
         progress.finish(0, file.size);
         return;
       } catch (e) {
@@ -332,7 +335,7 @@ export class Valet {
           // Signing shares the part's attempts: a gateway blip (503, a
           // dropped connection) is retried like a failed PUT.
           const recipe = await recipeFor(n);
-          const etag = await send(recipe, blob, (loaded) => progress.set(n, loaded), ctrl.signal);
+          const etag = await send(recipe, blob, (loaded) => progress.set(n, loaded), ctrl.signal, this.stallTimeout);
           progress.finish(n, len);
           done.set(n, etag);
           onPart(n, etag);
@@ -422,18 +425,29 @@ class Meter {
  * Sends one signed request with XMLHttpRequest (for upload progress) and
  * resolves with the response's ETag ('' when storage does not expose it).
  */
-function send(recipe, body, onProgress, signal) {
+function send(recipe, body, onProgress, signal, stallMs) {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError());
     const xhr = new XMLHttpRequest();
+    // A request that moves no byte for stallMs (a half-open connection,
+    // storage that never answers) is abandoned as a network error, so the
+    // caller's retry takes over instead of the upload hanging for good.
+    let stalled = false;
+    let timer = 0;
+    const alive = () => {
+      clearTimeout(timer);
+      if (stallMs > 0) timer = setTimeout(() => { stalled = true; xhr.abort(); }, stallMs);
+    };
     xhr.open(recipe.method || 'PUT', recipe.url);
     for (const [k, v] of Object.entries(recipe.headers || {})) {
       if (!FORBIDDEN_HEADERS.has(k.toLowerCase())) xhr.setRequestHeader(k, v);
     }
     const onAbort = () => xhr.abort();
     signal?.addEventListener('abort', onAbort);
-    const cleanup = () => signal?.removeEventListener('abort', onAbort);
-    xhr.upload.onprogress = (ev) => onProgress(ev.loaded);
+    const cleanup = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); };
+    xhr.upload.onprogress = (ev) => { alive(); onProgress(ev.loaded); };
+    xhr.onprogress = alive;
+    xhr.onreadystatechange = alive;
     xhr.onload = () => {
       cleanup();
       if (xhr.status >= 200 && xhr.status < 300) {
@@ -444,7 +458,13 @@ function send(recipe, body, onProgress, signal) {
     };
     xhr.onerror = () => { cleanup(); reject(new ValetError('Network error while sending to storage (blocked by CORS or connection lost)', { code: 'network' })); };
     xhr.ontimeout = () => { cleanup(); reject(new ValetError('Storage did not answer in time', { code: 'network' })); };
-    xhr.onabort = () => { cleanup(); reject(abortError()); };
+    xhr.onabort = () => {
+      cleanup();
+      reject(stalled && !signal?.aborted
+        ? new ValetError(`Storage stopped answering (nothing moved for ${Math.round(stallMs / 1000)} s)`, { code: 'network' })
+        : abortError());
+    };
+    alive();
     xhr.send(body);
   });
 }

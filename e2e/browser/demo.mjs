@@ -387,7 +387,29 @@ async function scenarioErrors(ctx) {
   return out;
 }
 
-const scenarios = { upload: scenarioUpload, cancel: scenarioCancel, resume: scenarioResume, video: scenarioVideo, errors: scenarioErrors, screenshot: scenarioScreenshot };
+/**
+ * A part request that storage never answers is abandoned after the client's
+ * stall timeout and sent again (the fake gateway stalls the first PUT of
+ * part 2 of "stall.bin"); the upload still completes.
+ */
+async function scenarioStall(ctx) {
+  const page = await openDemo(ctx, cfg.token);
+  await waitStore(page);
+  const out = await page.evaluate(async (store) => {
+    const { Valet } = await import('/valet.js');
+    const v = new Valet({ getToken: () => sessionStorage.getItem('valet.demo.token'), stallTimeout: 1500, storage: null });
+    const data = new Uint8Array(20 << 20);
+    for (let i = 0; i < data.length; i += 4096) data[i] = i >> 12;
+    const t0 = performance.now();
+    const obj = await v.upload(new File([data], 'stall.bin', { type: 'application/octet-stream' }), { store });
+    return { key: obj.key, size: obj.size, seconds: (performance.now() - t0) / 1000 };
+  }, cfg.store);
+  if (out.size !== 20 << 20) fail(`stalled upload stored ${out.size} bytes`);
+  await page.close();
+  return out;
+}
+
+const scenarios = { stall: scenarioStall, upload: scenarioUpload, cancel: scenarioCancel, resume: scenarioResume, video: scenarioVideo, errors: scenarioErrors, screenshot: scenarioScreenshot };
 
 const ctx = await chromium.launchPersistentContext(cfg.user_data_dir, {
   executablePath: '/usr/bin/chromium', headless: true, args: FLAGS, acceptDownloads: true,
