@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +44,8 @@ func TestDemoInBrowser(t *testing.T) {
 	// And storage never answers the first PUT of part 2 of stall.bin: the
 	// client abandons it after its stall timeout and sends it again.
 	f.stallFile = "stall.bin"
+	// The first upload of intent.bin fails on part 2, so it is remembered.
+	f.failFile, f.failFileLeft = "intent.bin", 1
 
 	dir := t.TempDir()
 	file := func(name string, size int64, random bool) string {
@@ -74,7 +77,7 @@ func TestDemoInBrowser(t *testing.T) {
 		},
 		"download_dir": filepath.Join(dir, "dl"), "user_data_dir": filepath.Join(dir, "chromium"),
 		"throttle_bps": 12 << 20,
-		"scenarios":    []string{"upload", "resume", "cancel", "errors", "stall"},
+		"scenarios":    []string{"upload", "resume", "cancel", "errors", "stall", "intent"},
 	}
 	if ffmpeg, err := exec.LookPath("ffmpeg"); err == nil {
 		clip := filepath.Join(dir, "clip.mp4")
@@ -157,8 +160,25 @@ func TestDemoInBrowser(t *testing.T) {
 	if _, ran := rep["stall"]; ran && f.stalled != 1 {
 		t.Errorf("storage stalled %d part PUTs of stall.bin, want 1", f.stalled)
 	}
-	if _, ran := rep["cancel"]; ran && len(f.aborted) != 1 {
-		t.Errorf("aborted uploads on the server: %v, want exactly the cancelled one", f.aborted)
+	var cancelled, intent struct {
+		UploadID   string   `json:"upload_id"`
+		Remembered []string `json:"remembered"`
+	}
+	_ = json.Unmarshal(rep["cancel"].Facts, &cancelled)
+	_ = json.Unmarshal(rep["intent"].Facts, &intent)
+	want := []string{}
+	if _, ran := rep["cancel"]; ran {
+		want = append(want, cancelled.UploadID)
+	}
+	if _, ran := rep["intent"]; ran {
+		// The remembered upload for other metadata was aborted, not resumed.
+		want = append(want, intent.Remembered...)
+	}
+	slices.Sort(want)
+	got := slices.Clone(f.aborted)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("aborted uploads on the server: %v, want %v (the cancelled one and the one left for other metadata)", f.aborted, want)
 	}
 	if len(f.uploads) != 0 {
 		t.Errorf("uploads left open on the server: %d", len(f.uploads))

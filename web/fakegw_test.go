@@ -38,8 +38,12 @@ type fakeGateway struct {
 	// read and never answered, until the client gives up; stalled counts.
 	stallFile string
 	stalled   int
-	putCount  map[string]int // "upload/part" or key -> PUTs received
-	aborted   []string
+	// failFile: PUTs of part 2 of an upload of this file name answer 500
+	// while failFileLeft > 0.
+	failFile     string
+	failFileLeft int
+	putCount     map[string]int // "upload/part" or key -> PUTs received
+	aborted      []string
 }
 
 type fakeObject struct {
@@ -280,6 +284,11 @@ func (f *fakeGateway) storage(w http.ResponseWriter, r *http.Request) {
 		defer f.mu.Unlock()
 		id := parts[0]
 		f.putCount[id+"/"+parts[1]]++
+		if u := f.uploads[id]; u != nil && f.failFile != "" && strings.HasSuffix(u.key, "/"+f.failFile) && n == 2 && f.failFileLeft > 0 {
+			f.failFileLeft--
+			http.Error(w, "<Error><Code>InternalError</Code></Error>", 500)
+			return
+		}
 		if u := f.uploads[id]; u != nil && f.stallFile != "" && strings.HasSuffix(u.key, "/"+f.stallFile) && n == 2 && f.putCount[id+"/2"] == 1 {
 			f.stalled++
 			f.mu.Unlock()

@@ -42,7 +42,12 @@ export interface UploadOptions {
   key?: string;
   multipart?: boolean;
   contentType?: string;
-  /** Resume a remembered upload of the same file (default true). */
+  /**
+   * Resume a remembered upload of the same file (same name, size and
+   * modification time) to the same key, content type and metadata (default
+   * true). A remembered upload of the file with other ones is aborted and
+   * a new one started.
+   */
   resume?: boolean;
 }
 

@@ -78,6 +78,8 @@ export class Valet {
     this.getToken = opts.getToken || (() => null);
     this.retries = opts.retries ?? 4;
     this.stallTimeout = opts.stallTimeout ?? 60_000;
+    /** Resume keys of the uploads under way in this client. */
+    this._active = new Set();
     /** @type {Storage|null} */
     this.storage = opts.storage !== undefined ? opts.storage
       : (typeof localStorage !== 'undefined' ? localStorage : null);
@@ -157,14 +159,36 @@ export class Valet {
    */
   async upload(file, opts) {
     if (!opts?.store) throw new ValetError('upload: store is required', { code: 'invalid_argument' });
+    if (opts.signal?.aborted) throw abortError();
+    const fileKey = RESUME_PREFIX + JSON.stringify([this.baseUrl, opts.store, file.name, file.size, file.lastModified]);
+    // While this client uploads a file, that upload owns its remembered
+    // plan; a second upload of the same file meanwhile starts its own and
+    // is not remembered.
+    if (this._active.has(fileKey)) return this._upload(file, opts, null);
+    this._active.add(fileKey);
+    try {
+      return await this._upload(file, opts, fileKey);
+    } finally {
+      this._active.delete(fileKey);
+    }
+  }
+
+  async _upload(file, opts, resumeKey) {
     const signal = opts.signal;
-    if (signal?.aborted) throw abortError();
     const store = opts.store;
     const base = `/v1/stores/${enc(store)}/uploads`;
-    const resumeKey = RESUME_PREFIX + JSON.stringify([this.baseUrl, store, file.name, file.size, file.lastModified]);
     const progress = new Meter(file.size, opts.onProgress);
+    // What the upload was asked to be: a remembered plan for the same file
+    // but another key, type or metadata is not resumed.
+    const intent = JSON.stringify([opts.key || '', opts.contentType || file.type || 'application/octet-stream',
+      Object.entries(opts.metadata || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
 
-    let plan = opts.resume === false ? null : this._recall(resumeKey);
+    let plan = opts.resume === false || !resumeKey ? null : this._recall(resumeKey);
+    if (plan && plan.intent !== undefined && plan.intent !== intent) {
+      try { await this.api('DELETE', `${base}/${enc(plan.upload_id)}`); } catch { /* gone already */ }
+      this._forget(resumeKey);
+      plan = null;
+    }
     let done = new Map(); // part number -> etag ('' when unknown)
     if (plan) {
       try {
@@ -212,7 +236,7 @@ export class Valet {
       plan = {
         upload_id: created.upload_id, key: created.key, expires_at: created.expires_at,
         part_size: created.multipart.part_size, part_count: created.multipart.part_count,
-        first: created.parts || [], done: {},
+        first: created.parts || [], done: {}, intent,
       };
       this._remember(resumeKey, plan);
     }
@@ -374,6 +398,7 @@ export class Valet {
   }
 
   _recall(key) {
+    if (!key) return null;
     try {
       const plan = JSON.parse(this.storage?.getItem(key) || 'null');
       if (!plan) return null;
@@ -383,13 +408,14 @@ export class Valet {
   }
 
   _remember(key, plan) {
+    if (!key) return;
     try {
       const { first, ...keep } = plan;
       this.storage?.setItem(key, JSON.stringify(keep));
     } catch { /* storage full or disabled: the upload still works, it just cannot resume */ }
   }
 
-  _forget(key) { try { this.storage?.removeItem(key); } catch { /* ignore */ } }
+  _forget(key) { if (key) try { this.storage?.removeItem(key); } catch { /* ignore */ } }
 }
 
 /** Tracks bytes per part so retries and resumes never double count. */

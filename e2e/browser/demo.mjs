@@ -409,7 +409,43 @@ async function scenarioStall(ctx) {
   return out;
 }
 
-const scenarios = { stall: scenarioStall, upload: scenarioUpload, cancel: scenarioCancel, resume: scenarioResume, video: scenarioVideo, errors: scenarioErrors, screenshot: scenarioScreenshot };
+/**
+ * A remembered upload is resumed only for the same destination: an upload
+ * of the same file that failed (the fake gateway fails part 2 of
+ * "intent.bin" once) is not resumed by an upload with other metadata,
+ * which aborts it and starts its own.
+ */
+async function scenarioIntent(ctx) {
+  const page = await openDemo(ctx, cfg.token);
+  await waitStore(page);
+  const out = await page.evaluate(async (store) => {
+    const { Valet } = await import('/valet.js');
+    const mem = new Map();
+    const storage = {
+      get length() { return mem.size; }, key: (i) => [...mem.keys()][i] ?? null,
+      getItem: (k) => mem.get(k) ?? null, setItem: (k, v) => mem.set(k, String(v)), removeItem: (k) => mem.delete(k),
+    };
+    const getToken = () => sessionStorage.getItem('valet.demo.token');
+    const file = new File([new Uint8Array(20 << 20)], 'intent.bin', { type: 'application/octet-stream', lastModified: 1 });
+    let firstError = '';
+    try {
+      await new Valet({ getToken, storage, retries: 0 }).upload(file, { store, metadata: { version: '1' } });
+    } catch (e) { firstError = String(e?.message || e); }
+    const v = new Valet({ getToken, storage });
+    const remembered = v.pending().map((p) => p.upload_id);
+    const rememberedKeys = v.pending().map((p) => p.key);
+    const obj = await v.upload(file, { store, metadata: { version: '2' } });
+    return { first_error: firstError, remembered, remembered_keys: rememberedKeys, key: obj.key, size: obj.size, pending_after: v.pending().length };
+  }, cfg.store);
+  if (!out.first_error) fail('the first upload of intent.bin did not fail');
+  if (out.remembered.length !== 1) fail(`failed upload not remembered: ${JSON.stringify(out)}`);
+  if (out.remembered_keys.includes(out.key)) fail(`the upload with other metadata resumed the remembered one: ${JSON.stringify(out)}`);
+  if (out.size !== 20 << 20 || out.pending_after !== 0) fail(`second upload: ${JSON.stringify(out)}`);
+  await page.close();
+  return out;
+}
+
+const scenarios = { intent: scenarioIntent, stall: scenarioStall, upload: scenarioUpload, cancel: scenarioCancel, resume: scenarioResume, video: scenarioVideo, errors: scenarioErrors, screenshot: scenarioScreenshot };
 
 const ctx = await chromium.launchPersistentContext(cfg.user_data_dir, {
   executablePath: '/usr/bin/chromium', headless: true, args: FLAGS, acceptDownloads: true,
