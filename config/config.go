@@ -37,6 +37,12 @@ type ServerConfig struct {
 	// CORSOrigins may call the API from a browser ("*" allows any origin).
 	CORSOrigins     []string `koanf:"cors_origins"`
 	ShutdownTimeout Duration `koanf:"shutdown_timeout"`
+	// ProviderTimeout bounds the provider calls of one API request; a
+	// provider that does not answer in time gives 504 provider_timeout.
+	ProviderTimeout Duration `koanf:"provider_timeout"`
+	// CompleteTimeout replaces it for completing an upload, which may
+	// assemble thousands of parts.
+	CompleteTimeout Duration `koanf:"complete_timeout"`
 }
 
 // AuthConfig says who may call the API.
@@ -155,6 +161,8 @@ func Defaults() map[string]any {
 	return map[string]any{
 		"server.listen":           ":8080",
 		"server.shutdown_timeout": "30s",
+		"server.provider_timeout": "30s",
+		"server.complete_timeout": "10m",
 		"auth.jwt.leeway":         "30s",
 		"auth.anonymous.subject":  "anonymous",
 	}

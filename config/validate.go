@@ -50,6 +50,12 @@ func (c *Config) Validate() error {
 	if c.Server.ShutdownTimeout < 0 {
 		add("server.shutdown_timeout", "must not be negative")
 	}
+	if c.Server.ProviderTimeout <= 0 {
+		add("server.provider_timeout", "must be positive")
+	}
+	if c.Server.CompleteTimeout <= 0 {
+		add("server.complete_timeout", "must be positive")
+	}
 
 	// auth
 	j := c.Auth.JWT

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/core/auth"
 	"github.com/valetgw/valet/providers"
 )
@@ -359,6 +360,23 @@ func TestAbortCatchesLateParts(t *testing.T) {
 		if got := h.fake.aborts.Load(); got != late+1 {
 			t.Errorf("%d late parts: %d aborts, want %d", late, got, late+1)
 		}
+	}
+}
+
+// A provider that never answers holds no request past
+// server.provider_timeout: the caller gets 504 provider_timeout.
+func TestProviderTimeout(t *testing.T) {
+	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h.cfg.Server.ProviderTimeout = config.Duration(300 * time.Millisecond)
+	h.start(h.fake)
+	h.fake.hang.Store(true)
+	r := h.do("POST", "/v1/stores/media/uploads", h.token("alice", nil), map[string]any{"size": 1, "content_type": "text/plain"})
+	if r.status != 504 || r.code() != "provider_timeout" {
+		t.Fatalf("hung provider: %d %s", r.status, r.body)
+	}
+	h.fake.hang.Store(false)
+	if r := h.do("POST", "/v1/stores/media/uploads", h.token("alice", nil), map[string]any{"size": 1, "content_type": "text/plain"}); r.status != 201 {
+		t.Fatalf("after: %d %s", r.status, r.body)
 	}
 }
 

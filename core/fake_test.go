@@ -34,6 +34,8 @@ type fakeProvider struct {
 	// that was in flight lands and brings the upload back.
 	lateParts atomic.Int32
 	aborts    atomic.Int32
+	// hang makes SignPut wait for its context, like a stuck provider.
+	hang atomic.Bool
 
 	mu      sync.Mutex
 	objects map[string]fakeObject
@@ -139,9 +141,13 @@ func (f *fakeProvider) Info(context.Context) (providers.Info, error) {
 }
 func (f *fakeProvider) Configure(context.Context, providers.StoreConfig) error { return nil }
 
-func (f *fakeProvider) SignPut(_ context.Context, req providers.PutRequest) (providers.Recipe, error) {
+func (f *fakeProvider) SignPut(ctx context.Context, req providers.PutRequest) (providers.Recipe, error) {
 	if err := f.err(); err != nil {
 		return providers.Recipe{}, err
+	}
+	if f.hang.Load() {
+		<-ctx.Done()
+		return providers.Recipe{}, &providers.Error{Code: providers.Unavailable, Message: "plugin unavailable: " + ctx.Err().Error(), Err: ctx.Err()}
 	}
 	u, exp := f.url("PUT", req.Key, "", req.TTL)
 	return providers.Recipe{Method: "PUT", URL: u, Headers: map[string]string{"Content-Type": req.ContentType}, ExpiresAt: exp}, nil

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -269,6 +270,15 @@ func (s *Server) api(op string, needStore bool, h handlerFunc) http.Handler {
 				if c.store == nil {
 					return problem.New(http.StatusNotFound, "store_not_found", "no store named "+strconv.Quote(name))
 				}
+				// Bound the provider calls: a provider that hangs gives
+				// 504 instead of holding the request for good.
+				limit := time.Duration(st.cfg.Server.ProviderTimeout)
+				if op == "upload.complete" {
+					limit = time.Duration(st.cfg.Server.CompleteTimeout)
+				}
+				ctx, cancel := context.WithTimeout(r.Context(), limit)
+				defer cancel()
+				r = r.WithContext(ctx)
 			}
 			return h(w, r, c)
 		}()
@@ -314,6 +324,9 @@ var errBody = errors.New("body too large")
 // providerProblem maps a provider error code to a status. The provider's
 // message is shown only for codes that describe the request.
 func providerProblem(err error) *problem.Problem {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return problem.New(http.StatusGatewayTimeout, "provider_timeout", "the store's provider did not answer in time")
+	}
 	code := providers.CodeOf(err)
 	msg := ""
 	var pe *providers.Error
