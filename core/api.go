@@ -361,11 +361,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 			ps, err := st.provider.ListParts(r.Context(), ref)
 			if providers.CodeOf(err) == providers.NotFound {
 				_ = s.provider(c, "list_parts", err)
-				if o, ok := s.completedBefore(r.Context(), c, u); ok {
-					writeJSON(w, http.StatusOK, toObject(o))
-					return nil
-				}
-				return problem.New(http.StatusConflict, "upload_missing", "the provider no longer knows this upload")
+				return s.uploadGone(w, r, c, u)
 			}
 			if err := s.provider(c, "list_parts", err); err != nil {
 				return err
@@ -404,13 +400,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 			case providers.FailedPrecondition, providers.InvalidArgument:
 				return problem.New(http.StatusConflict, "parts_invalid", "the parts are missing or do not match what was uploaded")
 			case providers.NotFound:
-				// A retried complete whose first answer was lost finds the
-				// upload gone and its object in place: answer it again.
-				if o, ok := s.completedBefore(r.Context(), c, u); ok {
-					writeJSON(w, http.StatusOK, toObject(o))
-					return nil
-				}
-				return problem.New(http.StatusConflict, "upload_missing", "the provider no longer knows this upload")
+				return s.uploadGone(w, r, c, u)
 			}
 			return err
 		}
@@ -440,24 +430,28 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 	return nil
 }
 
-// completedBefore reports whether u's object already stands as u declared
-// it, written since u was created: the mark of a multipart upload that an
-// earlier complete finished. Keys the gateway picks are unique, and the
-// time check keeps an older object under a client-chosen key from passing.
-func (s *Server) completedBefore(ctx context.Context, c *call, u tokens.Upload) (providers.Object, bool) {
-	o, err := c.store.provider.Head(ctx, u.Key)
+// uploadGone answers a complete for a multipart upload the provider no
+// longer knows. A retried complete whose first answer was lost finds its
+// object in place: when it stands as u declared it and was written since u
+// was created, it is answered again. Keys the gateway picks are unique, and
+// the time check keeps an older object under a client-chosen key from
+// passing. Otherwise the upload is missing.
+func (s *Server) uploadGone(w http.ResponseWriter, r *http.Request, c *call, u tokens.Upload) error {
+	missing := problem.New(http.StatusConflict, "upload_missing", "the provider no longer knows this upload")
+	o, err := c.store.provider.Head(r.Context(), u.Key)
 	if err != nil {
 		_ = s.provider(c, "head", err)
-		return providers.Object{}, false
+		return missing
 	}
 	created := u.ExpiresAt.Add(-c.store.cfg.Limits.UploadTTL)
 	if o.LastModified.Before(created.Add(-time.Minute)) || mismatch(u, o) != nil {
-		return providers.Object{}, false
+		return missing
 	}
 	if o.Key == "" {
 		o.Key = u.Key
 	}
-	return o, true
+	writeJSON(w, http.StatusOK, toObject(o))
+	return nil
 }
 
 // mismatch compares a stored object with what the upload declared.

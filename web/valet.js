@@ -160,7 +160,7 @@ export class Valet {
   async upload(file, opts) {
     if (!opts?.store) throw new ValetError('upload: store is required', { code: 'invalid_argument' });
     if (opts.signal?.aborted) throw abortError();
-    const fileKey = RESUME_PREFIX + JSON.stringify([this.baseUrl, opts.store, file.name, file.size, file.lastModified]);
+    const fileKey = this._resumeKey(opts.store, file.name, file.size, file.lastModified);
     // While this client uploads a file, that upload owns its remembered
     // plan; a second upload of the same file meanwhile starts its own and
     // is not remembered.
@@ -289,7 +289,7 @@ export class Valet {
    */
   async discard(p) {
     try { await this.api('DELETE', `/v1/stores/${enc(p.store)}/uploads/${enc(p.upload_id)}`); } catch { /* gone already */ }
-    this._forget(RESUME_PREFIX + JSON.stringify([this.baseUrl, p.store, p.name, p.size, p.lastModified]));
+    this._forget(this._resumeKey(p.store, p.name, p.size, p.lastModified));
   }
 
   /** Runs fn, retrying transient failures (network, 408, 429, 5xx) with backoff. */
@@ -305,18 +305,16 @@ export class Valet {
   }
 
   async _single(file, recipe, progress, signal) {
-    for (let attempt = 0; ; attempt++) {
+    // A single recipe cannot be re-signed here; only transient failures are retried.
+    await this._retry(async () => {
       try {
         await send(recipe, file, (loaded) => progress.set(0, loaded), signal, this.stallTimeout);
-        progress.finish(0, file.size);
-        return;
       } catch (e) {
         progress.set(0, 0);
-        // A single recipe cannot be re-signed here; only transient failures are retried.
-        if (isAbort(e) || attempt >= this.retries || !transient(e)) throw e;
-        await sleep(backoff(attempt, e), signal);
+        throw e;
       }
-    }
+    }, signal);
+    progress.finish(0, file.size);
   }
 
   async _multipart(file, plan, done, progress, opts, base, onPart) {
@@ -395,6 +393,11 @@ export class Valet {
       const etag = done.get(n);
       return etag ? { part_number: n, etag } : { part_number: n };
     });
+  }
+
+  /** The localStorage key under which an upload of a file is remembered. */
+  _resumeKey(store, name, size, lastModified) {
+    return RESUME_PREFIX + JSON.stringify([this.baseUrl, store, name, size, lastModified]);
   }
 
   _recall(key) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -153,7 +152,7 @@ is listed with the error and not started.`,
 				switch {
 				case f.Shadowed:
 					e.Error = "shadowed by an earlier plugin directory"
-				case slices.Contains(builtinNames(), f.Name):
+				case builtins[f.Name] != nil:
 					e.Error = "shadowed by the built-in provider of the same name"
 				default:
 					ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)

@@ -214,9 +214,6 @@ func filterEnv(environ, allow []string) []string {
 // until Close. A Configure error from the provider is returned as is (with
 // its code), and no process is left running.
 func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
-	if !nameRE.MatchString(spec.Plugin) {
-		return nil, providers.Errorf(providers.InvalidArgument, "store %q: plugin name %q must be lowercase letters, digits, '-' or '_'", spec.Store, spec.Plugin)
-	}
 	exe, args, err := h.resolve(spec.Plugin)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: %w", spec.Store, err)
@@ -263,9 +260,6 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
 // and stops it again. It is what `valet plugins` shows for external
 // plugins; the contract lets a provider answer Info before Configure.
 func (h *Host) Info(ctx context.Context, name string) (providers.Info, error) {
-	if !nameRE.MatchString(name) {
-		return providers.Info{}, providers.Errorf(providers.InvalidArgument, "plugin name %q must be lowercase letters, digits, '-' or '_'", name)
-	}
 	exe, args, err := h.resolve(name)
 	if err != nil {
 		return providers.Info{}, err
@@ -300,8 +294,11 @@ func (h *Host) forget(p *Plugin) {
 	h.mu.Unlock()
 }
 
-// resolve finds the executable and arguments for a plugin name.
+// resolve checks a plugin name and finds its executable and arguments.
 func (h *Host) resolve(name string) (string, []string, error) {
+	if !nameRE.MatchString(name) {
+		return "", nil, providers.Errorf(providers.InvalidArgument, "plugin name %q must be lowercase letters, digits, '-' or '_'", name)
+	}
 	if slices.Contains(h.opts.Builtins, name) {
 		return h.opts.Executable, []string{"plugin", "serve", name}, nil
 	}

@@ -342,8 +342,7 @@ func (p *Provider) Sweep(ctx context.Context, olderThan time.Duration) (int, err
 		return 0, err
 	}
 	cutoff := p.now().Add(-olderThan)
-	type upload struct{ newest time.Time }
-	uploads := map[string]*upload{}
+	newest := map[string]time.Time{} // upload id -> its newest object
 	it := s.bucket.Objects(ctx, &storage.Query{Prefix: s.st.PartsPrefix})
 	for {
 		a, err := it.Next()
@@ -357,18 +356,13 @@ func (p *Provider) Sweep(ctx context.Context, olderThan time.Duration) (int, err
 		if !ok || checkUploadID(id) != nil {
 			continue
 		}
-		u := uploads[id]
-		if u == nil {
-			u = &upload{}
-			uploads[id] = u
-		}
-		if a.Updated.After(u.newest) {
-			u.newest = a.Updated
+		if a.Updated.After(newest[id]) {
+			newest[id] = a.Updated
 		}
 	}
 	n := 0
-	for id, u := range uploads {
-		if u.newest.Before(cutoff) {
+	for id, t := range newest {
+		if t.Before(cutoff) {
 			if err := s.deleteUpload(ctx, id); err != nil {
 				return n, err
 			}

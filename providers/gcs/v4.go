@@ -237,24 +237,17 @@ func v4Sign(r v4Request, algorithm, accessID string, sign func([]byte) ([]byte, 
 	}
 
 	// The URL's query is the canonical one with the signature in its
-	// sorted place.
+	// sorted place (qs has room for it).
 	sigPair := pair{"X-Goog-Signature", hex.EncodeToString(sig)}
 	at, _ := slices.BinarySearchFunc(qs, sigPair, comparePairs)
+	qs = slices.Insert(qs, at, sigPair)
 	u := make([]byte, 0, len(r.Scheme)+len(host)+len(path)+len(cr)+len(sigPair.v)+64)
 	u = append(u, r.Scheme...)
 	u = append(u, "://"...)
 	u = append(u, host...)
 	u = append(u, path...)
 	u = append(u, '?')
-	u = appendQuery(u, qs[:at])
-	if at > 0 {
-		u = append(u, '&')
-	}
-	u = appendQuery(u, []pair{sigPair})
-	if at < len(qs) {
-		u = append(u, '&')
-		u = appendQuery(u, qs[at:])
-	}
+	u = appendQuery(u, qs)
 	exp := time.Unix(now.Unix(), 0).UTC().Add(r.Expires)
 	return string(u), exp, nil
 }

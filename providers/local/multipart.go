@@ -150,7 +150,7 @@ func (s *store) listParts(key, id string) ([]providers.Part, error) {
 // listed in increasing order, exist, match any ETag given, and all but the
 // last must be at least minPartSize.
 func (s *store) complete(key, id string, listed []providers.CompletedPart) (providers.Object, error) {
-	// One completer per upload: the lock of the key serialises them.
+	// One completer per upload: the upload's lock serialises them.
 	defer s.lockUpload(id)()
 
 	u, done, err := s.loadUpload(key, id)

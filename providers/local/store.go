@@ -44,7 +44,7 @@ type store struct {
 
 	// keyLocks serialise commits and deletes per key within this process,
 	// so the replaced version's blob is always the one removed.
-	keyLocks [64]sync.Mutex
+	keyLocks [lockStripes]sync.Mutex
 	// uploads being completed or aborted, each with its own lock, so a
 	// long assembly never holds up another upload.
 	uploadMu    sync.Mutex
@@ -155,11 +155,14 @@ func validID(id string) bool {
 
 func (s *store) blobPath(id string) string { return filepath.Join(s.blobs, id[:2], id) }
 
-// stripe picks the lock of a name among a lock array's 64.
+// lockStripes is how many key locks the names share.
+const lockStripes = 64
+
+// stripe picks the key lock of a name.
 func stripe(name string) uint32 {
 	h := fnv.New32a()
 	h.Write([]byte(name))
-	return h.Sum32() % 64
+	return h.Sum32() % lockStripes
 }
 
 // keyLock serialises commits and deletes of one object key.
