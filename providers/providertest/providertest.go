@@ -455,37 +455,59 @@ func (s *suite) testGetContentType(t *testing.T) {
 	}
 }
 
+// expiryTTL is the TTL of the URLs testExpired lets expire: long enough
+// that signing and then using a URL at once fits in it on a loaded machine
+// (providers truncate the signing time to the second, so a 1 s URL can be
+// dead before its first use), short enough to wait out.
+const expiryTTL = 5 * time.Second
+
+// expiryMargin is how long testExpired waits past a URL's ExpiresAt before
+// it expects a rejection: backends compare whole seconds.
+const expiryMargin = 2 * time.Second
+
 func (s *suite) testExpired(t *testing.T) {
 	key := s.key(t, "expiring.bin")
 	body := []byte("expiring")
 	s.put(t, key, body, putOpts{})
 
-	start := time.Now()
-	getR, err := s.p.SignGet(t.Context(), providers.GetRequest{Key: key, TTL: time.Second})
+	getR, err := s.p.SignGet(t.Context(), providers.GetRequest{Key: key, TTL: expiryTTL})
 	if err != nil {
-		t.Fatalf("SignGet with TTL 1s: %v", err)
+		t.Fatalf("SignGet with TTL %s: %v", expiryTTL, err)
+	}
+	if time.Until(getR.ExpiresAt) > expiryTTL+2*time.Second {
+		t.Fatalf("a %s TTL gave ExpiresAt %s (now %s): the provider does not honour short TTLs",
+			expiryTTL, getR.ExpiresAt.Format(time.RFC3339), time.Now().Format(time.RFC3339))
+	}
+	// Used while fresh, the URL works: the later rejection is the expiry's doing.
+	if res := s.send(t, getR, nil, nil); res.status != http.StatusOK {
+		t.Fatalf("GET with a fresh %s URL: status %d, want 200", expiryTTL, res.status)
 	}
 	putKey := s.key(t, "expired-put.bin")
 	s.cleanup(t, putKey)
 	putR, err := s.p.SignPut(t.Context(), providers.PutRequest{
-		Key: putKey, ContentType: "application/octet-stream", Size: int64(len(body)), TTL: time.Second,
+		Key: putKey, ContentType: "application/octet-stream", Size: int64(len(body)), TTL: expiryTTL,
 		Checksum: boundChecksum(s.caps, body),
 	})
 	if err != nil {
-		t.Fatalf("SignPut with TTL 1s: %v", err)
+		t.Fatalf("SignPut with TTL %s: %v", expiryTTL, err)
 	}
-	if time.Until(getR.ExpiresAt) > 3*time.Second || time.Until(putR.ExpiresAt) > 3*time.Second {
-		t.Fatalf("a 1s TTL gave ExpiresAt %s / %s (now %s): the provider does not honour short TTLs",
-			getR.ExpiresAt.Format(time.RFC3339), putR.ExpiresAt.Format(time.RFC3339), time.Now().Format(time.RFC3339))
+	if time.Until(putR.ExpiresAt) > expiryTTL+2*time.Second {
+		t.Fatalf("a %s TTL gave ExpiresAt %s (now %s): the provider does not honour short TTLs",
+			expiryTTL, putR.ExpiresAt.Format(time.RFC3339), time.Now().Format(time.RFC3339))
 	}
-	// Used at once, the URL works: the later rejection is the expiry's doing.
-	if res := s.send(t, getR, nil, nil); res.status != http.StatusOK {
-		t.Fatalf("GET with a fresh 1s URL: status %d, want 200", res.status)
-	}
-	time.Sleep(time.Until(start.Add(2200 * time.Millisecond)))
+	// Wait until both URLs are past their ExpiresAt, however long the steps
+	// above took.
+	time.Sleep(time.Until(later(getR.ExpiresAt, putR.ExpiresAt).Add(expiryMargin)))
 	s.mustReject(t, "GET after expiry", s.send(t, getR, nil, nil))
 	s.mustReject(t, "PUT after expiry", s.send(t, putR, body, nil))
 	s.mustNotExist(t, putKey, "expired PUT")
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (s *suite) testTamperedKey(t *testing.T) {
