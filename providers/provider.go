@@ -104,7 +104,9 @@ type Capabilities struct {
 	// Bindings enforced by the backend for a signed PUT.
 	BindsContentLength bool
 	BindsContentType   bool
-	// BindsChecksums lists the checksum algorithms bound into a PUT.
+	// BindsChecksums lists the checksum algorithms bound into a signed
+	// single PUT: given PutRequest.Checksum of such an algorithm, the
+	// backend itself rejects a body with another digest.
 	BindsChecksums  []ChecksumAlgorithm
 	BindsCreateOnly bool
 
@@ -124,6 +126,15 @@ type Capabilities struct {
 	MaxParts            int
 	// PartsBindContentLength is true when a part recipe binds its size.
 	PartsBindContentLength bool
+	// MultipartChecksums lists the algorithms whose full-object digest the
+	// provider computes, or has the backend compute, when it assembles a
+	// multipart upload. Given CompleteMultipartRequest.Checksum of such an
+	// algorithm, CompleteMultipart returns the digest of the assembled
+	// object's content in Object.Checksums[alg]: computed, never copied
+	// from the declared value, so the gateway can compare the two. Part or
+	// composite checksums (S3's "...-N") do not count. An upload declaring
+	// an algorithm not listed here cannot be verified after multipart.
+	MultipartChecksums []ChecksumAlgorithm
 
 	PostPolicy bool
 
@@ -135,6 +146,16 @@ type Capabilities struct {
 // Binds reports whether alg is among the bound checksum algorithms.
 func (c Capabilities) Binds(alg ChecksumAlgorithm) bool {
 	for _, a := range c.BindsChecksums {
+		if a == alg {
+			return true
+		}
+	}
+	return false
+}
+
+// VerifiesMultipart reports whether alg is among MultipartChecksums.
+func (c Capabilities) VerifiesMultipart(alg ChecksumAlgorithm) bool {
+	for _, a := range c.MultipartChecksums {
 		if a == alg {
 			return true
 		}
@@ -231,6 +252,12 @@ type CreateMultipartRequest struct {
 	PartSize int64
 	Metadata map[string]string
 	TTL      time.Duration
+	// Checksum is the declared digest of the whole object, or nil. The
+	// gateway passes the same value again to CompleteMultipart, so a
+	// provider need not keep it; one whose backend must know it up front
+	// may use it here. An algorithm not listed in MultipartChecksums is
+	// ignored, never an error.
+	Checksum *Checksum
 }
 
 // MultipartUpload identifies a started multipart upload.
@@ -275,6 +302,12 @@ type CompleteMultipartRequest struct {
 	Key      string
 	UploadID string
 	Parts    []CompletedPart
+	// Checksum is the declared digest of the whole object, or nil. When its
+	// algorithm is in MultipartChecksums, the returned Object.Checksums
+	// holds the digest of what was assembled under that algorithm (see
+	// Capabilities.MultipartChecksums); the provider does not compare the
+	// two itself, the gateway does. Otherwise it is ignored.
+	Checksum *Checksum
 }
 
 // Part is an uploaded part.

@@ -143,36 +143,61 @@ func fromNanos(n int64) time.Time {
 // InfoToProto converts Info.
 func InfoToProto(i providers.Info) *pb.InfoResponse {
 	c := i.Capabilities
-	sums := make([]string, len(c.BindsChecksums))
-	for n, a := range c.BindsChecksums {
-		sums[n] = string(a)
-	}
 	return &pb.InfoResponse{Name: i.Name, Version: i.Version, Capabilities: &pb.Capabilities{
 		SignPut: c.SignPut, SignGet: c.SignGet, SignDelete: c.SignDelete,
 		BindsContentLength: c.BindsContentLength, BindsContentType: c.BindsContentType,
-		BindsChecksums: sums, BindsCreateOnly: c.BindsCreateOnly, GetOverrides: c.GetOverrides,
+		BindsChecksums: algsToProto(c.BindsChecksums), BindsCreateOnly: c.BindsCreateOnly, GetOverrides: c.GetOverrides,
 		MaxExpiryNanos: int64(c.MaxExpiry), Multipart: c.Multipart, MultipartNeedsEtags: c.MultipartNeedsETags,
 		MinPartSize: c.MinPartSize, MaxPartSize: c.MaxPartSize, MaxParts: int64(c.MaxParts),
-		PartsBindContentLength: c.PartsBindContentLength, PostPolicy: c.PostPolicy, Notes: c.Notes,
+		PartsBindContentLength: c.PartsBindContentLength, MultipartChecksums: algsToProto(c.MultipartChecksums),
+		PostPolicy: c.PostPolicy, Notes: c.Notes,
 	}}
 }
 
 // InfoFromProto converts Info.
 func InfoFromProto(r *pb.InfoResponse) providers.Info {
 	c := r.GetCapabilities()
-	var sums []providers.ChecksumAlgorithm
-	for _, a := range c.GetBindsChecksums() {
-		sums = append(sums, providers.ChecksumAlgorithm(a))
-	}
 	return providers.Info{Name: r.GetName(), Version: r.GetVersion(), Capabilities: providers.Capabilities{
 		SignPut: c.GetSignPut(), SignGet: c.GetSignGet(), SignDelete: c.GetSignDelete(),
 		BindsContentLength: c.GetBindsContentLength(), BindsContentType: c.GetBindsContentType(),
-		BindsChecksums: sums, BindsCreateOnly: c.GetBindsCreateOnly(), GetOverrides: c.GetGetOverrides(),
+		BindsChecksums: algsFromProto(c.GetBindsChecksums()), BindsCreateOnly: c.GetBindsCreateOnly(), GetOverrides: c.GetGetOverrides(),
 		MaxExpiry: time.Duration(c.GetMaxExpiryNanos()), Multipart: c.GetMultipart(),
 		MultipartNeedsETags: c.GetMultipartNeedsEtags(), MinPartSize: c.GetMinPartSize(),
 		MaxPartSize: c.GetMaxPartSize(), MaxParts: int(c.GetMaxParts()),
-		PartsBindContentLength: c.GetPartsBindContentLength(), PostPolicy: c.GetPostPolicy(), Notes: c.GetNotes(),
+		PartsBindContentLength: c.GetPartsBindContentLength(), MultipartChecksums: algsFromProto(c.GetMultipartChecksums()),
+		PostPolicy: c.GetPostPolicy(), Notes: c.GetNotes(),
 	}}
+}
+
+func algsToProto(as []providers.ChecksumAlgorithm) []string {
+	out := make([]string, len(as))
+	for n, a := range as {
+		out[n] = string(a)
+	}
+	return out
+}
+
+// algsFromProto gives nil for none, as an unset Go field is.
+func algsFromProto(as []string) []providers.ChecksumAlgorithm {
+	var out []providers.ChecksumAlgorithm
+	for _, a := range as {
+		out = append(out, providers.ChecksumAlgorithm(a))
+	}
+	return out
+}
+
+func checksumToProto(c *providers.Checksum) *pb.Checksum {
+	if c == nil {
+		return nil
+	}
+	return &pb.Checksum{Algorithm: string(c.Algorithm), Value: c.Value}
+}
+
+func checksumFromProto(c *pb.Checksum) *providers.Checksum {
+	if c == nil {
+		return nil
+	}
+	return &providers.Checksum{Algorithm: providers.ChecksumAlgorithm(c.GetAlgorithm()), Value: c.GetValue()}
 }
 
 // ConfigToProto converts StoreConfig.
@@ -197,20 +222,12 @@ func RecipeFromProto(r *pb.Recipe) providers.Recipe {
 
 // PutToProto converts PutRequest.
 func PutToProto(r providers.PutRequest) *pb.SignPutRequest {
-	out := &pb.SignPutRequest{Key: r.Key, ContentType: r.ContentType, Size: r.Size, Metadata: r.Metadata, CreateOnly: r.CreateOnly, TtlNanos: int64(r.TTL)}
-	if r.Checksum != nil {
-		out.Checksum = &pb.Checksum{Algorithm: string(r.Checksum.Algorithm), Value: r.Checksum.Value}
-	}
-	return out
+	return &pb.SignPutRequest{Key: r.Key, ContentType: r.ContentType, Size: r.Size, Metadata: r.Metadata, CreateOnly: r.CreateOnly, TtlNanos: int64(r.TTL), Checksum: checksumToProto(r.Checksum)}
 }
 
 // PutFromProto converts PutRequest.
 func PutFromProto(r *pb.SignPutRequest) providers.PutRequest {
-	out := providers.PutRequest{Key: r.GetKey(), ContentType: r.GetContentType(), Size: r.GetSize(), Metadata: r.GetMetadata(), CreateOnly: r.GetCreateOnly(), TTL: time.Duration(r.GetTtlNanos())}
-	if c := r.GetChecksum(); c != nil {
-		out.Checksum = &providers.Checksum{Algorithm: providers.ChecksumAlgorithm(c.GetAlgorithm()), Value: c.GetValue()}
-	}
-	return out
+	return providers.PutRequest{Key: r.GetKey(), ContentType: r.GetContentType(), Size: r.GetSize(), Metadata: r.GetMetadata(), CreateOnly: r.GetCreateOnly(), TTL: time.Duration(r.GetTtlNanos()), Checksum: checksumFromProto(r.GetChecksum())}
 }
 
 // GetToProto converts GetRequest.
@@ -290,12 +307,12 @@ func PageFromProto(r *pb.ListResponse) providers.ListPage {
 
 // CreateToProto converts CreateMultipartRequest.
 func CreateToProto(r providers.CreateMultipartRequest) *pb.CreateMultipartRequest {
-	return &pb.CreateMultipartRequest{Key: r.Key, ContentType: r.ContentType, Size: r.Size, PartSize: r.PartSize, Metadata: r.Metadata, TtlNanos: int64(r.TTL)}
+	return &pb.CreateMultipartRequest{Key: r.Key, ContentType: r.ContentType, Size: r.Size, PartSize: r.PartSize, Metadata: r.Metadata, TtlNanos: int64(r.TTL), Checksum: checksumToProto(r.Checksum)}
 }
 
 // CreateFromProto converts CreateMultipartRequest.
 func CreateFromProto(r *pb.CreateMultipartRequest) providers.CreateMultipartRequest {
-	return providers.CreateMultipartRequest{Key: r.GetKey(), ContentType: r.GetContentType(), Size: r.GetSize(), PartSize: r.GetPartSize(), Metadata: r.GetMetadata(), TTL: time.Duration(r.GetTtlNanos())}
+	return providers.CreateMultipartRequest{Key: r.GetKey(), ContentType: r.GetContentType(), Size: r.GetSize(), PartSize: r.GetPartSize(), Metadata: r.GetMetadata(), TTL: time.Duration(r.GetTtlNanos()), Checksum: checksumFromProto(r.GetChecksum())}
 }
 
 // RefToProto converts MultipartRef.
@@ -350,7 +367,7 @@ func CompleteToProto(r providers.CompleteMultipartRequest) *pb.CompleteMultipart
 	for i, p := range r.Parts {
 		parts[i] = &pb.CompletedPart{Number: int64(p.Number), Etag: p.ETag}
 	}
-	return &pb.CompleteMultipartRequest{Key: r.Key, UploadId: r.UploadID, Parts: parts}
+	return &pb.CompleteMultipartRequest{Key: r.Key, UploadId: r.UploadID, Parts: parts, Checksum: checksumToProto(r.Checksum)}
 }
 
 // CompleteFromProto converts CompleteMultipartRequest.
@@ -359,7 +376,7 @@ func CompleteFromProto(r *pb.CompleteMultipartRequest) providers.CompleteMultipa
 	for i, p := range r.GetParts() {
 		parts[i] = providers.CompletedPart{Number: int(p.GetNumber()), ETag: p.GetEtag()}
 	}
-	return providers.CompleteMultipartRequest{Key: r.GetKey(), UploadID: r.GetUploadId(), Parts: parts}
+	return providers.CompleteMultipartRequest{Key: r.GetKey(), UploadID: r.GetUploadId(), Parts: parts, Checksum: checksumFromProto(r.GetChecksum())}
 }
 
 // PartsToProto converts a ListParts result.

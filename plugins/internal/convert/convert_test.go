@@ -9,6 +9,9 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/valetgw/valet/plugins/proto/v1"
 
 	"github.com/valetgw/valet/providers"
 )
@@ -81,5 +84,64 @@ func TestValuesRoundTrip(t *testing.T) {
 	}
 	if got := (providers.Object{}); !reflect.DeepEqual(ObjectFromProto(ObjectToProto(got)), got) {
 		t.Errorf("zero object does not round-trip")
+	}
+}
+
+// wire sends m through its protobuf encoding, as the plugin hop does.
+func wire[M proto.Message](t *testing.T, m M) M {
+	t.Helper()
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatalf("marshal %T: %v", m, err)
+	}
+	out := m.ProtoReflect().New().Interface().(M)
+	if err := proto.Unmarshal(b, out); err != nil {
+		t.Fatalf("unmarshal %T: %v", m, err)
+	}
+	return out
+}
+
+// TestChecksumFieldsRoundTrip covers the multipart checksum contract in
+// both directions and over the wire: Capabilities.MultipartChecksums and
+// the declared checksum of CreateMultipart and CompleteMultipart, set and
+// unset.
+func TestChecksumFieldsRoundTrip(t *testing.T) {
+	sum := &providers.Checksum{Algorithm: providers.SHA256, Value: "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="}
+	for _, algs := range [][]providers.ChecksumAlgorithm{nil, {providers.SHA256}, {providers.SHA256, providers.CRC32C}} {
+		info := providers.Info{Name: "x", Capabilities: providers.Capabilities{
+			Multipart: true, BindsChecksums: []providers.ChecksumAlgorithm{providers.MD5}, MultipartChecksums: algs,
+		}}
+		got := InfoFromProto(wire(t, InfoToProto(info)))
+		if !reflect.DeepEqual(got, info) {
+			t.Errorf("info with MultipartChecksums %v: got %+v", algs, got.Capabilities)
+		}
+		if got.Capabilities.VerifiesMultipart(providers.SHA256) != info.Capabilities.VerifiesMultipart(providers.SHA256) {
+			t.Errorf("VerifiesMultipart(sha256) changed over the wire for %v", algs)
+		}
+	}
+	for _, c := range []*providers.Checksum{nil, sum} {
+		cr := providers.CreateMultipartRequest{Key: "k", ContentType: "a/b", Size: 10, PartSize: 5, TTL: time.Minute, Checksum: c}
+		if got := CreateFromProto(wire(t, CreateToProto(cr))); !reflect.DeepEqual(got, cr) {
+			t.Errorf("create with checksum %v: got %+v", c, got)
+		}
+		cm := providers.CompleteMultipartRequest{Key: "k", UploadID: "u", Parts: []providers.CompletedPart{{Number: 1, ETag: "a"}}, Checksum: c}
+		if got := CompleteFromProto(wire(t, CompleteToProto(cm))); !reflect.DeepEqual(got, cm) {
+			t.Errorf("complete with checksum %v: got %+v", c, got)
+		}
+	}
+	// The wire fields are the new, additive ones.
+	if n := (&pb.Capabilities{}).ProtoReflect().Descriptor().Fields().ByName("multipart_checksums").Number(); n != 18 {
+		t.Errorf("multipart_checksums is field %d, want 18", n)
+	}
+	if n := (&pb.CreateMultipartRequest{}).ProtoReflect().Descriptor().Fields().ByName("checksum").Number(); n != 7 {
+		t.Errorf("CreateMultipartRequest.checksum is field %d, want 7", n)
+	}
+	if n := (&pb.CompleteMultipartRequest{}).ProtoReflect().Descriptor().Fields().ByName("checksum").Number(); n != 4 {
+		t.Errorf("CompleteMultipartRequest.checksum is field %d, want 4", n)
+	}
+	// The object a complete returns keeps its reported digest.
+	obj := providers.Object{Key: "k", Size: 0, Checksums: map[providers.ChecksumAlgorithm]string{providers.SHA256: sum.Value}}
+	if got := ObjectFromProto(wire(t, ObjectToProto(obj))); !reflect.DeepEqual(got, obj) {
+		t.Errorf("object: %+v", got)
 	}
 }

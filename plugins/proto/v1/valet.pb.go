@@ -716,8 +716,11 @@ type Capabilities struct {
 	PartsBindContentLength bool                   `protobuf:"varint,15,opt,name=parts_bind_content_length,json=partsBindContentLength,proto3" json:"parts_bind_content_length,omitempty"`
 	PostPolicy             bool                   `protobuf:"varint,16,opt,name=post_policy,json=postPolicy,proto3" json:"post_policy,omitempty"`
 	Notes                  []string               `protobuf:"bytes,17,rep,name=notes,proto3" json:"notes,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// multipart_checksums: algorithms whose full-object digest complete
+	// reports in Object.checksums when the declared checksum is passed.
+	MultipartChecksums []string `protobuf:"bytes,18,rep,name=multipart_checksums,json=multipartChecksums,proto3" json:"multipart_checksums,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Capabilities) Reset() {
@@ -865,6 +868,13 @@ func (x *Capabilities) GetPostPolicy() bool {
 func (x *Capabilities) GetNotes() []string {
 	if x != nil {
 		return x.Notes
+	}
+	return nil
+}
+
+func (x *Capabilities) GetMultipartChecksums() []string {
+	if x != nil {
+		return x.MultipartChecksums
 	}
 	return nil
 }
@@ -1620,13 +1630,15 @@ func (*DeleteResponse) Descriptor() ([]byte, []int) {
 }
 
 type CreateMultipartRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	ContentType   string                 `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
-	Size          int64                  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
-	PartSize      int64                  `protobuf:"varint,4,opt,name=part_size,json=partSize,proto3" json:"part_size,omitempty"`
-	Metadata      map[string]string      `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	TtlNanos      int64                  `protobuf:"varint,6,opt,name=ttl_nanos,json=ttlNanos,proto3" json:"ttl_nanos,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Key         string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	ContentType string                 `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	Size        int64                  `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	PartSize    int64                  `protobuf:"varint,4,opt,name=part_size,json=partSize,proto3" json:"part_size,omitempty"`
+	Metadata    map[string]string      `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	TtlNanos    int64                  `protobuf:"varint,6,opt,name=ttl_nanos,json=ttlNanos,proto3" json:"ttl_nanos,omitempty"`
+	// checksum: the declared full-object digest, if any.
+	Checksum      *Checksum `protobuf:"bytes,7,opt,name=checksum,proto3" json:"checksum,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1701,6 +1713,13 @@ func (x *CreateMultipartRequest) GetTtlNanos() int64 {
 		return x.TtlNanos
 	}
 	return 0
+}
+
+func (x *CreateMultipartRequest) GetChecksum() *Checksum {
+	if x != nil {
+		return x.Checksum
+	}
+	return nil
 }
 
 type CreateMultipartResponse struct {
@@ -2068,10 +2087,13 @@ func (x *CompletedPart) GetEtag() string {
 }
 
 type CompleteMultipartRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	UploadId      string                 `protobuf:"bytes,2,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
-	Parts         []*CompletedPart       `protobuf:"bytes,3,rep,name=parts,proto3" json:"parts,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Key      string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	UploadId string                 `protobuf:"bytes,2,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	Parts    []*CompletedPart       `protobuf:"bytes,3,rep,name=parts,proto3" json:"parts,omitempty"`
+	// checksum: the declared full-object digest, if any (see
+	// Capabilities.multipart_checksums).
+	Checksum      *Checksum `protobuf:"bytes,4,opt,name=checksum,proto3" json:"checksum,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2123,6 +2145,13 @@ func (x *CompleteMultipartRequest) GetUploadId() string {
 func (x *CompleteMultipartRequest) GetParts() []*CompletedPart {
 	if x != nil {
 		return x.Parts
+	}
+	return nil
+}
+
+func (x *CompleteMultipartRequest) GetChecksum() *Checksum {
+	if x != nil {
+		return x.Checksum
 	}
 	return nil
 }
@@ -2318,7 +2347,7 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12A\n" +
-	"\fcapabilities\x18\x03 \x01(\v2\x1d.valet.plugin.v1.CapabilitiesR\fcapabilities\"\x92\x05\n" +
+	"\fcapabilities\x18\x03 \x01(\v2\x1d.valet.plugin.v1.CapabilitiesR\fcapabilities\"\xc3\x05\n" +
 	"\fCapabilities\x12\x19\n" +
 	"\bsign_put\x18\x01 \x01(\bR\asignPut\x12\x19\n" +
 	"\bsign_get\x18\x02 \x01(\bR\asignGet\x12\x1f\n" +
@@ -2339,7 +2368,8 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\x19parts_bind_content_length\x18\x0f \x01(\bR\x16partsBindContentLength\x12\x1f\n" +
 	"\vpost_policy\x18\x10 \x01(\bR\n" +
 	"postPolicy\x12\x14\n" +
-	"\x05notes\x18\x11 \x03(\tR\x05notes\"@\n" +
+	"\x05notes\x18\x11 \x03(\tR\x05notes\x12/\n" +
+	"\x13multipart_checksums\x18\x12 \x03(\tR\x12multipartChecksums\"@\n" +
 	"\x10ConfigureRequest\x12\x14\n" +
 	"\x05store\x18\x01 \x01(\tR\x05store\x12\x16\n" +
 	"\x06config\x18\x02 \x01(\fR\x06config\"\x13\n" +
@@ -2401,14 +2431,15 @@ const file_v1_valet_proto_rawDesc = "" +
 	"nextCursor\"!\n" +
 	"\rDeleteRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\"\x10\n" +
-	"\x0eDeleteResponse\"\xab\x02\n" +
+	"\x0eDeleteResponse\"\xe2\x02\n" +
 	"\x16CreateMultipartRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12!\n" +
 	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x12\n" +
 	"\x04size\x18\x03 \x01(\x03R\x04size\x12\x1b\n" +
 	"\tpart_size\x18\x04 \x01(\x03R\bpartSize\x12Q\n" +
 	"\bmetadata\x18\x05 \x03(\v25.valet.plugin.v1.CreateMultipartRequest.MetadataEntryR\bmetadata\x12\x1b\n" +
-	"\tttl_nanos\x18\x06 \x01(\x03R\bttlNanos\x1a;\n" +
+	"\tttl_nanos\x18\x06 \x01(\x03R\bttlNanos\x125\n" +
+	"\bchecksum\x18\a \x01(\v2\x19.valet.plugin.v1.ChecksumR\bchecksum\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"6\n" +
@@ -2433,11 +2464,12 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\x05parts\x18\x01 \x03(\v2\x1b.valet.plugin.v1.PartRecipeR\x05parts\";\n" +
 	"\rCompletedPart\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x03R\x06number\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"\x7f\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"\xb6\x01\n" +
 	"\x18CompleteMultipartRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1b\n" +
 	"\tupload_id\x18\x02 \x01(\tR\buploadId\x124\n" +
-	"\x05parts\x18\x03 \x03(\v2\x1e.valet.plugin.v1.CompletedPartR\x05parts\"\x18\n" +
+	"\x05parts\x18\x03 \x03(\v2\x1e.valet.plugin.v1.CompletedPartR\x05parts\x125\n" +
+	"\bchecksum\x18\x04 \x01(\v2\x19.valet.plugin.v1.ChecksumR\bchecksum\"\x18\n" +
 	"\x16AbortMultipartResponse\"F\n" +
 	"\x04Part\x12\x16\n" +
 	"\x06number\x18\x01 \x01(\x03R\x06number\x12\x12\n" +
@@ -2546,44 +2578,46 @@ var file_v1_valet_proto_depIdxs = []int32{
 	34, // 29: valet.plugin.v1.Object.checksums:type_name -> valet.plugin.v1.Object.ChecksumsEntry
 	14, // 30: valet.plugin.v1.ListResponse.objects:type_name -> valet.plugin.v1.Object
 	35, // 31: valet.plugin.v1.CreateMultipartRequest.metadata:type_name -> valet.plugin.v1.CreateMultipartRequest.MetadataEntry
-	22, // 32: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
-	9,  // 33: valet.plugin.v1.PartRecipe.recipe:type_name -> valet.plugin.v1.Recipe
-	24, // 34: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
-	26, // 35: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
-	29, // 36: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
-	3,  // 37: valet.plugin.v1.ProviderService.Info:input_type -> valet.plugin.v1.InfoRequest
-	6,  // 38: valet.plugin.v1.ProviderService.Configure:input_type -> valet.plugin.v1.ConfigureRequest
-	10, // 39: valet.plugin.v1.ProviderService.SignPut:input_type -> valet.plugin.v1.SignPutRequest
-	11, // 40: valet.plugin.v1.ProviderService.SignGet:input_type -> valet.plugin.v1.SignGetRequest
-	12, // 41: valet.plugin.v1.ProviderService.SignDelete:input_type -> valet.plugin.v1.SignDeleteRequest
-	13, // 42: valet.plugin.v1.ProviderService.Head:input_type -> valet.plugin.v1.HeadRequest
-	15, // 43: valet.plugin.v1.ProviderService.List:input_type -> valet.plugin.v1.ListRequest
-	17, // 44: valet.plugin.v1.ProviderService.Delete:input_type -> valet.plugin.v1.DeleteRequest
-	19, // 45: valet.plugin.v1.ProviderService.CreateMultipart:input_type -> valet.plugin.v1.CreateMultipartRequest
-	23, // 46: valet.plugin.v1.ProviderService.SignParts:input_type -> valet.plugin.v1.SignPartsRequest
-	27, // 47: valet.plugin.v1.ProviderService.CompleteMultipart:input_type -> valet.plugin.v1.CompleteMultipartRequest
-	21, // 48: valet.plugin.v1.ProviderService.AbortMultipart:input_type -> valet.plugin.v1.MultipartRef
-	21, // 49: valet.plugin.v1.ProviderService.ListParts:input_type -> valet.plugin.v1.MultipartRef
-	0,  // 50: valet.plugin.v1.ProviderService.Calls:input_type -> valet.plugin.v1.CallRequest
-	4,  // 51: valet.plugin.v1.ProviderService.Info:output_type -> valet.plugin.v1.InfoResponse
-	7,  // 52: valet.plugin.v1.ProviderService.Configure:output_type -> valet.plugin.v1.ConfigureResponse
-	9,  // 53: valet.plugin.v1.ProviderService.SignPut:output_type -> valet.plugin.v1.Recipe
-	9,  // 54: valet.plugin.v1.ProviderService.SignGet:output_type -> valet.plugin.v1.Recipe
-	9,  // 55: valet.plugin.v1.ProviderService.SignDelete:output_type -> valet.plugin.v1.Recipe
-	14, // 56: valet.plugin.v1.ProviderService.Head:output_type -> valet.plugin.v1.Object
-	16, // 57: valet.plugin.v1.ProviderService.List:output_type -> valet.plugin.v1.ListResponse
-	18, // 58: valet.plugin.v1.ProviderService.Delete:output_type -> valet.plugin.v1.DeleteResponse
-	20, // 59: valet.plugin.v1.ProviderService.CreateMultipart:output_type -> valet.plugin.v1.CreateMultipartResponse
-	25, // 60: valet.plugin.v1.ProviderService.SignParts:output_type -> valet.plugin.v1.SignPartsResponse
-	14, // 61: valet.plugin.v1.ProviderService.CompleteMultipart:output_type -> valet.plugin.v1.Object
-	28, // 62: valet.plugin.v1.ProviderService.AbortMultipart:output_type -> valet.plugin.v1.AbortMultipartResponse
-	30, // 63: valet.plugin.v1.ProviderService.ListParts:output_type -> valet.plugin.v1.ListPartsResponse
-	1,  // 64: valet.plugin.v1.ProviderService.Calls:output_type -> valet.plugin.v1.CallResponse
-	51, // [51:65] is the sub-list for method output_type
-	37, // [37:51] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	8,  // 32: valet.plugin.v1.CreateMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	22, // 33: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
+	9,  // 34: valet.plugin.v1.PartRecipe.recipe:type_name -> valet.plugin.v1.Recipe
+	24, // 35: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
+	26, // 36: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
+	8,  // 37: valet.plugin.v1.CompleteMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	29, // 38: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
+	3,  // 39: valet.plugin.v1.ProviderService.Info:input_type -> valet.plugin.v1.InfoRequest
+	6,  // 40: valet.plugin.v1.ProviderService.Configure:input_type -> valet.plugin.v1.ConfigureRequest
+	10, // 41: valet.plugin.v1.ProviderService.SignPut:input_type -> valet.plugin.v1.SignPutRequest
+	11, // 42: valet.plugin.v1.ProviderService.SignGet:input_type -> valet.plugin.v1.SignGetRequest
+	12, // 43: valet.plugin.v1.ProviderService.SignDelete:input_type -> valet.plugin.v1.SignDeleteRequest
+	13, // 44: valet.plugin.v1.ProviderService.Head:input_type -> valet.plugin.v1.HeadRequest
+	15, // 45: valet.plugin.v1.ProviderService.List:input_type -> valet.plugin.v1.ListRequest
+	17, // 46: valet.plugin.v1.ProviderService.Delete:input_type -> valet.plugin.v1.DeleteRequest
+	19, // 47: valet.plugin.v1.ProviderService.CreateMultipart:input_type -> valet.plugin.v1.CreateMultipartRequest
+	23, // 48: valet.plugin.v1.ProviderService.SignParts:input_type -> valet.plugin.v1.SignPartsRequest
+	27, // 49: valet.plugin.v1.ProviderService.CompleteMultipart:input_type -> valet.plugin.v1.CompleteMultipartRequest
+	21, // 50: valet.plugin.v1.ProviderService.AbortMultipart:input_type -> valet.plugin.v1.MultipartRef
+	21, // 51: valet.plugin.v1.ProviderService.ListParts:input_type -> valet.plugin.v1.MultipartRef
+	0,  // 52: valet.plugin.v1.ProviderService.Calls:input_type -> valet.plugin.v1.CallRequest
+	4,  // 53: valet.plugin.v1.ProviderService.Info:output_type -> valet.plugin.v1.InfoResponse
+	7,  // 54: valet.plugin.v1.ProviderService.Configure:output_type -> valet.plugin.v1.ConfigureResponse
+	9,  // 55: valet.plugin.v1.ProviderService.SignPut:output_type -> valet.plugin.v1.Recipe
+	9,  // 56: valet.plugin.v1.ProviderService.SignGet:output_type -> valet.plugin.v1.Recipe
+	9,  // 57: valet.plugin.v1.ProviderService.SignDelete:output_type -> valet.plugin.v1.Recipe
+	14, // 58: valet.plugin.v1.ProviderService.Head:output_type -> valet.plugin.v1.Object
+	16, // 59: valet.plugin.v1.ProviderService.List:output_type -> valet.plugin.v1.ListResponse
+	18, // 60: valet.plugin.v1.ProviderService.Delete:output_type -> valet.plugin.v1.DeleteResponse
+	20, // 61: valet.plugin.v1.ProviderService.CreateMultipart:output_type -> valet.plugin.v1.CreateMultipartResponse
+	25, // 62: valet.plugin.v1.ProviderService.SignParts:output_type -> valet.plugin.v1.SignPartsResponse
+	14, // 63: valet.plugin.v1.ProviderService.CompleteMultipart:output_type -> valet.plugin.v1.Object
+	28, // 64: valet.plugin.v1.ProviderService.AbortMultipart:output_type -> valet.plugin.v1.AbortMultipartResponse
+	30, // 65: valet.plugin.v1.ProviderService.ListParts:output_type -> valet.plugin.v1.ListPartsResponse
+	1,  // 66: valet.plugin.v1.ProviderService.Calls:output_type -> valet.plugin.v1.CallResponse
+	53, // [53:67] is the sub-list for method output_type
+	39, // [39:53] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_v1_valet_proto_init() }
