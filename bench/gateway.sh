@@ -63,7 +63,7 @@ stores:
       secret_file: "$work/local.secret"
     key_template: "users/{subject}/{uuid}/{filename}"
     limits: { max_size: 1GiB, content_types: ["application/octet-stream", "video/*", "image/*"], put_ttl: 15m, get_ttl: 5m, max_ttl: 1h }
-    rules: { upload: 'size <= 1073741824', read: 'key.startsWith("users/" + subject + "/")' }
+    rules: { upload: 'size <= 1073741824', read: 'key.startsWith(key_prefix)' }
 YAML
 pport=$(freeport)
 "$work/valet" serve --config "$work/valet.yaml" --pprof "127.0.0.1:$pport" >"$work/valet.log" 2>&1 &

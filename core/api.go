@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"net/url"
 	"path"
 	"regexp"
 	"strconv"
@@ -86,12 +85,17 @@ func bad(code, detail string) *problem.Problem {
 
 // allow evaluates the store's rule for op.
 func (c *call) allow(r *http.Request, op policy.Op, in policy.Input) error {
-	in.Subject, in.Claims = c.who.Subject, c.who.Claims
+	in.Subject, in.Claims, in.KeyPrefix = c.who.Subject, c.who.Claims, c.store.tmpl.Prefix(c.who.Subject)
 	if err := c.store.rules.For(op).Allow(r.Context(), in); err != nil {
 		return problem.New(http.StatusForbidden, "policy_denied", fmt.Sprintf("the store's %s rule does not allow this", op))
 	}
 	return nil
 }
+
+// MaxObjectSize bounds a declared size on every store, whatever its
+// max_size: no storage service keeps a larger object, and sizes up to it
+// leave room in every part computation.
+const MaxObjectSize = 1 << 50
 
 var metaKey = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
@@ -105,6 +109,9 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 		return bad("invalid_size", "size is required and must not be negative")
 	}
 	size := *req.Size
+	if size > MaxObjectSize {
+		return problem.New(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("size %d exceeds the gateway's limit of %d bytes (1 PiB)", size, int64(MaxObjectSize)))
+	}
 	if lim.MaxSize > 0 && size > int64(lim.MaxSize) {
 		return problem.New(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("size %d exceeds the store's limit of %d bytes", size, lim.MaxSize))
 	}
@@ -175,6 +182,19 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 	if !multipart {
 		if !caps.SignPut {
 			return problem.New(http.StatusNotImplemented, "unsupported", "this store's provider cannot sign uploads")
+		}
+		if clientKey || !st.tmpl.Unique() {
+			// Another upload can write this key too: remember what is
+			// there now, so that complete never deletes an object this
+			// upload did not write.
+			tok.Guarded = true
+			o, err := st.provider.Head(r.Context(), key)
+			switch {
+			case err == nil:
+				tok.Prior = fingerprint(o)
+			case providers.CodeOf(err) != providers.NotFound:
+				return s.provider(c, "head", err)
+			}
 		}
 		rc, err := st.provider.SignPut(r.Context(), providers.PutRequest{
 			Key: key, ContentType: ct, Size: size, Checksum: sum, Metadata: req.Metadata,
@@ -375,20 +395,26 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 		if len(req.Parts) == 0 {
 			for n := 1; n <= u.PartCount; n++ {
 				if _, ok := listed[n]; !ok {
-					return problem.New(http.StatusConflict, "parts_missing", fmt.Sprintf("part %d has not been uploaded", n))
+					// A retried complete whose first answer was lost finds
+					// the parts gone and the object in place.
+					return s.finished(w, r, c, u, problem.New(http.StatusConflict, "parts_missing", fmt.Sprintf("part %d has not been uploaded", n)))
 				}
 				parts = append(parts, providers.CompletedPart{Number: n, ETag: listed[n]})
 			}
 		} else {
-			prev := 0
-			for _, p := range req.Parts {
-				if p.PartNumber <= prev || p.PartNumber > u.PartCount {
-					return bad("invalid_parts", fmt.Sprintf("parts must be in ascending order, between 1 and %d", u.PartCount))
+			if len(req.Parts) != u.PartCount {
+				return bad("invalid_parts", fmt.Sprintf("parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount))
+			}
+			for i, p := range req.Parts {
+				if p.PartNumber != i+1 {
+					return bad("invalid_parts", fmt.Sprintf("parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount))
 				}
-				prev = p.PartNumber
 				etag := p.ETag
 				if etag == "" {
-					etag = listed[p.PartNumber]
+					var ok bool
+					if etag, ok = listed[p.PartNumber]; !ok {
+						return s.finished(w, r, c, u, problem.New(http.StatusConflict, "parts_missing", fmt.Sprintf("part %d has not been uploaded", p.PartNumber)))
+					}
 				}
 				parts = append(parts, providers.CompletedPart{Number: p.PartNumber, ETag: etag})
 			}
@@ -416,12 +442,19 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 			return err
 		}
 	}
-	if p := mismatch(u, obj); p != nil {
+	if p := mismatch(u, obj, u.Multipart()); p != nil {
 		if st.cfg.ShouldDeleteOnMismatch(caps.BindsContentLength && caps.BindsContentType) {
-			if err := st.provider.Delete(r.Context(), u.Key); err != nil {
-				_ = s.provider(c, "delete", err)
-			} else {
-				p.Detail += "; the object was deleted"
+			switch {
+			case !u.Multipart() && u.Guarded && fingerprint(obj) == u.Prior:
+				// The object is the one that was there before this
+				// upload: not this upload's to delete.
+				p.Detail += "; the object there was not written by this upload and was left in place"
+			default:
+				if err := st.provider.Delete(r.Context(), u.Key); err != nil {
+					_ = s.provider(c, "delete", err)
+				} else {
+					p.Detail += "; the object was deleted"
+				}
 			}
 		}
 		return p
@@ -437,14 +470,19 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 // the time check keeps an older object under a client-chosen key from
 // passing. Otherwise the upload is missing.
 func (s *Server) uploadGone(w http.ResponseWriter, r *http.Request, c *call, u tokens.Upload) error {
-	missing := problem.New(http.StatusConflict, "upload_missing", "the provider no longer knows this upload")
+	return s.finished(w, r, c, u, problem.New(http.StatusConflict, "upload_missing", "the provider no longer knows this upload"))
+}
+
+// finished answers with u's object when an earlier complete of u already
+// made it (see uploadGone), and with missing otherwise.
+func (s *Server) finished(w http.ResponseWriter, r *http.Request, c *call, u tokens.Upload, missing *problem.Problem) error {
 	o, err := c.store.provider.Head(r.Context(), u.Key)
 	if err != nil {
 		_ = s.provider(c, "head", err)
 		return missing
 	}
 	created := u.ExpiresAt.Add(-c.store.cfg.Limits.UploadTTL)
-	if o.LastModified.Before(created.Add(-time.Minute)) || mismatch(u, o) != nil {
+	if o.LastModified.Before(created.Add(-time.Minute)) || mismatch(u, o, false) != nil {
 		return missing
 	}
 	if o.Key == "" {
@@ -454,8 +492,15 @@ func (s *Server) uploadGone(w http.ResponseWriter, r *http.Request, c *call, u t
 	return nil
 }
 
-// mismatch compares a stored object with what the upload declared.
-func mismatch(u tokens.Upload, o providers.Object) *problem.Problem {
+// fingerprint identifies one version of an object, for Upload.Prior.
+func fingerprint(o providers.Object) string {
+	return fmt.Sprintf("%s|%d|%d", o.ETag, o.Size, o.LastModified.UnixNano())
+}
+
+// mismatch compares a stored object with what the upload declared. With
+// needSum, a declared sha256 must also be reported by the provider (a
+// multipart upload, whose parts no signature bound to the whole digest).
+func mismatch(u tokens.Upload, o providers.Object, needSum bool) *problem.Problem {
 	if o.Size != u.Size {
 		return problem.New(http.StatusConflict, "size_mismatch", fmt.Sprintf("the object has %d bytes, %d were declared", o.Size, u.Size))
 	}
@@ -465,8 +510,12 @@ func mismatch(u tokens.Upload, o providers.Object) *problem.Problem {
 		return problem.New(http.StatusConflict, "content_type_mismatch", "the object's content type differs from the declared one")
 	}
 	if u.ChecksumSHA256 != "" {
-		if v, ok := o.Checksums[providers.SHA256]; ok && v != u.ChecksumSHA256 {
+		v, ok := o.Checksums[providers.SHA256]
+		switch {
+		case ok && v != u.ChecksumSHA256:
 			return problem.New(http.StatusConflict, "checksum_mismatch", "the object's sha256 differs from the declared one")
+		case !ok && needSum:
+			return problem.New(http.StatusConflict, "checksum_unverified", "the store did not report the object's sha256, so the declared one could not be checked")
 		}
 	}
 	return nil
@@ -642,9 +691,29 @@ func ContentDisposition(disposition, filename string) string {
 	}
 	v := disposition + `; filename="` + ascii.String() + `"`
 	if !plain {
-		v += "; filename*=UTF-8''" + strings.ReplaceAll(url.PathEscape(filename), "+", "%2B")
+		v += "; filename*=UTF-8''" + extValue(filename)
 	}
 	return v
+}
+
+// extValue percent-encodes s as an RFC 8187 value-chars: every byte but
+// ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." / "^" / "_" /
+// "`" / "|" / "~" (attr-char) is written as %XX.
+func extValue(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s) * 3)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }
 
 func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -736,7 +805,7 @@ func (s *Server) listStores(w http.ResponseWriter, r *http.Request, c *call) err
 		prefix := st.tmpl.Prefix(c.who.Subject)
 		// A permission is true unless the rule is false for this caller
 		// whatever the request brings (key, prefix, size, content type).
-		in := policy.Input{Subject: c.who.Subject, Claims: c.who.Claims}
+		in := policy.Input{Subject: c.who.Subject, Claims: c.who.Claims, KeyPrefix: prefix}
 		perms := map[string]bool{}
 		any := false
 		for _, op := range policy.Ops {

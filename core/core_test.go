@@ -48,9 +48,9 @@ stores:
     limits: { max_size: 100MiB, content_types: ["video/*", "image/png", "text/plain", "application/octet-stream"], multipart_threshold: 4MiB, part_size: 1MiB }
     rules:
       upload: 'size <= 50 * 1024 * 1024 && !(subject == "mallory")'
-      read:   'key.startsWith("users/" + subject + "/") || claims.role == "admin"'
-      delete: 'key.startsWith("users/" + subject + "/")'
-      list:   'prefix.startsWith("users/" + subject + "/")'
+      read:   'key.startsWith(key_prefix) || claims.role == "admin"'
+      delete: 'key.startsWith(key_prefix)'
+      list:   'prefix.startsWith(key_prefix)'
 ` + extra
 	p := filepath.Join(t.TempDir(), "valet.yaml")
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {

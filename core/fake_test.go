@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,7 +72,7 @@ func (f *fakeProvider) url(method, key, extra string, ttl time.Duration) (string
 	if extra != "" {
 		q += "&" + extra
 	}
-	return f.srv.URL + "/" + key + "?" + q, exp
+	return f.srv.URL + (&url.URL{Path: "/" + key}).EscapedPath() + "?" + q, exp
 }
 
 func (f *fakeProvider) serve(w http.ResponseWriter, r *http.Request) {

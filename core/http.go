@@ -1,21 +1,28 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
-	"encoding/json"
+	stdjson "encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"log/slog"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/core/keys"
+	"github.com/valetgw/valet/core/policy"
 	"github.com/valetgw/valet/core/problem"
 	"github.com/valetgw/valet/core/tokens"
 	"github.com/valetgw/valet/providers"
@@ -367,46 +374,93 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_ = stdjson.NewEncoder(w).Encode(v)
 }
 
-// decode reads a JSON body strictly; an empty body leaves v untouched when
-// optional.
+// decode reads a JSON body strictly: member names match exactly (no
+// case folding), unknown or duplicate members and trailing data are
+// errors, and the text must be valid UTF-8. An empty body leaves v
+// untouched when optional.
 func decode(r *http.Request, v any, optional bool) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	body, err := io.ReadAll(r.Body)
 	var mbe *http.MaxBytesError
 	switch {
-	case err == nil:
-		if dec.More() {
-			return problem.New(http.StatusBadRequest, "invalid_request", "trailing data after the JSON body")
-		}
-		return nil
-	case errors.Is(err, io.EOF) && optional:
-		return nil
 	case errors.As(err, &mbe):
 		return errBody
-	default:
-		return problem.New(http.StatusBadRequest, "invalid_request", "invalid JSON body: "+jsonError(err))
+	case err != nil:
+		return problem.New(http.StatusRequestTimeout, "body_incomplete", "the request body did not arrive in full")
 	}
+	return decodeBytes(body, v, optional)
 }
 
-// jsonError keeps decoder messages short and free of echoed input.
+func decodeBytes(body []byte, v any, optional bool) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return nil
+		}
+		return problem.New(http.StatusBadRequest, "invalid_request", "invalid JSON body: empty body")
+	}
+	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
+		return problem.New(http.StatusBadRequest, "invalid_request", "invalid JSON body: "+jsonError(err))
+	}
+	return nil
+}
+
+// jsonError keeps decoder messages short and free of echoed values; a
+// member name is quoted and cut to 64 bytes.
 func jsonError(err error) string {
-	var ute *json.UnmarshalTypeError
-	var se *json.SyntaxError
+	var se *json.SemanticError
+	var syn *jsontext.SyntacticError
 	switch {
-	case errors.As(err, &ute):
-		return "field " + strconv.Quote(ute.Field) + " must be " + ute.Type.String()
+	case errors.Is(err, json.ErrUnknownName) && errors.As(err, &se):
+		return "unknown field " + memberName(se.JSONPointer)
+	case errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &syn):
+		return "duplicate field " + memberName(syn.JSONPointer)
 	case errors.As(err, &se):
-		return "syntax error at byte " + strconv.FormatInt(se.Offset, 10)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return strings.TrimPrefix(err.Error(), "json: ")
-	case errors.Is(err, io.EOF):
-		return "empty body"
+		field := memberName(se.JSONPointer)
+		if se.GoType != nil {
+			return "field " + field + " must be " + jsonKind(se.GoType)
+		}
+		return "field " + field + " is invalid"
+	case errors.As(err, &syn):
+		if strings.Contains(syn.Err.Error(), "after top-level value") {
+			return "trailing data after the JSON value at byte " + strconv.FormatInt(syn.ByteOffset, 10)
+		}
+		return "syntax error at byte " + strconv.FormatInt(syn.ByteOffset, 10)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected end of the body"
 	}
 	return "malformed"
+}
+
+// memberName quotes a JSON pointer's path for an error message.
+func memberName(p jsontext.Pointer) string {
+	s := string(p)
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return strconv.QuoteToASCII(strings.TrimPrefix(s, "/"))
+}
+
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -440,5 +494,11 @@ func (s *Server) openUpload(r *http.Request, c *call) (tokens.Upload, error) {
 		return u, problem.New(http.StatusForbidden, "upload_forbidden", "the upload belongs to another caller")
 	}
 	c.rec.key = u.Key
+	// The upload rule is evaluated again on every call, so that an upload
+	// id stops working as soon as the caller's access is revoked.
+	mt, _, _ := mime.ParseMediaType(u.ContentType)
+	if err := c.allow(r, policy.Upload, policy.Input{Key: u.Key, Prefix: keys.Dir(u.Key), Size: u.Size, ContentType: mt}); err != nil {
+		return u, err
+	}
 	return u, nil
 }

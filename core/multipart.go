@@ -3,6 +3,7 @@ package core
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/valetgw/valet/providers"
 )
@@ -41,16 +42,30 @@ func planParts(size, preferred int64, c providers.Capabilities) (partSize int64,
 	}
 	n := ceilDiv(size, ps)
 	if n > maxParts {
-		ps = ceilDiv(ceilDiv(size, maxParts), 1<<20) << 20
+		q := ceilDiv(ceilDiv(size, maxParts), 1<<20)
+		if q > math.MaxInt64>>20 {
+			return 0, 0, fmt.Errorf("%w (%d parts)", errTooManyParts, maxParts)
+		}
+		ps = q << 20
 		if c.MaxPartSize > 0 && ps > c.MaxPartSize {
 			return 0, 0, fmt.Errorf("%w (%d parts of at most %d bytes)", errTooManyParts, maxParts, c.MaxPartSize)
 		}
 		n = ceilDiv(size, ps)
 	}
+	if ps <= 0 || n < 1 || n > maxParts || n > math.MaxInt32 {
+		return 0, 0, fmt.Errorf("%w (%d parts)", errTooManyParts, maxParts)
+	}
 	return ps, int(n), nil
 }
 
-func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+// ceilDiv is a/b rounded up, for a >= 0 and b > 0, without overflow.
+func ceilDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 {
+		q++
+	}
+	return q
+}
 
 // partLen is the size of part n (1-based): partSize, except the last.
 func partLen(size, partSize int64, count, n int) int64 {

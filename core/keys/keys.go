@@ -151,14 +151,88 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// SanitizeSegment makes a value (such as a subject) usable as one or more
-// characters inside a key segment: like SanitizeFilename, but separators
-// become "_" instead of splitting, so "auth0|a/b" stays one segment.
-func SanitizeSegment(s string) string {
-	return SanitizeFilename(separators.Replace(s))
+// EncodeSubject turns a subject into one key segment, one-to-one and
+// reversibly: every byte outside A–Z, a–z, 0–9 and "-", "_", "~", "@", "."
+// is percent-encoded (upper-case hex), and so is a leading "." (which keeps
+// "." and ".." from being path segments). No two subjects give the same
+// segment, so users/{subject}/ prefixes never overlap, whatever an identity
+// provider puts in sub: "org/carol" is "org%2Fcarol", "org_carol" stays
+// "org_carol", and " bob", "bob\u200b" and ".bob" each differ from "bob".
+// The empty subject (which authentication never produces) is "%", a
+// segment no other subject encodes to.
+func EncodeSubject(s string) string {
+	if s == "" {
+		return "%"
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !subjectSafe(s[i]) || (i == 0 && s[i] == '.') {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if subjectSafe(c) && (i > 0 || c != '.') {
+			b = append(b, c)
+			continue
+		}
+		b = append(b, '%', hex[c>>4], hex[c&15])
+	}
+	return string(b)
 }
 
-var separators = strings.NewReplacer("/", "_", `\`, "_")
+// DecodeSubject reverses EncodeSubject; ok is false for a segment that
+// EncodeSubject never returns.
+func DecodeSubject(seg string) (subject string, ok bool) {
+	if seg == "%" {
+		return "", true
+	}
+	b := make([]byte, 0, len(seg))
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if c != '%' {
+			if !subjectSafe(c) || (i == 0 && c == '.') {
+				return "", false
+			}
+			b = append(b, c)
+			continue
+		}
+		if i+2 >= len(seg) {
+			return "", false
+		}
+		hi, lo := unhex(seg[i+1]), unhex(seg[i+2])
+		if hi < 0 || lo < 0 {
+			return "", false
+		}
+		v := byte(hi<<4 | lo)
+		if subjectSafe(v) && (len(b) > 0 || v != '.') {
+			return "", false // EncodeSubject leaves this byte as is
+		}
+		b = append(b, v)
+		i += 2
+	}
+	return string(b), true
+}
+
+func subjectSafe(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '_' || c == '~' || c == '@' || c == '.'
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'A' <= c && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
 
 // Template is a parsed key template such as
 // "users/{subject}/{uuid}/{filename}".
@@ -226,17 +300,32 @@ type Values struct {
 	Now      time.Time
 }
 
-// Render fills the template and validates the resulting key.
+// Render fills the template and validates the resulting key. When a long
+// subject would push the key past MaxKeyBytes, the filename is shortened
+// (keeping its extension) to fit; the subject never is.
 func (t *Template) Render(v Values) (string, error) {
 	fn := SanitizeFilename(v.Filename)
+	key := t.render(v, fn)
+	if over := len(key) - MaxKeyBytes; over > 0 && t.has("filename") {
+		if short, ok := shorten(fn, len(fn)-over/t.count("filename")-1); ok {
+			key = t.render(v, short)
+		}
+	}
+	if err := Validate(key); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+func (t *Template) render(v Values, fn string) string {
 	var b strings.Builder
-	b.Grow(len(t.src) + len(fn) + len(v.Subject) + len(v.UUID))
+	b.Grow(len(t.src) + len(fn) + 3*len(v.Subject) + len(v.UUID))
 	for _, p := range t.parts {
 		switch p.field {
 		case "":
 			b.WriteString(p.lit)
 		case "subject":
-			b.WriteString(SanitizeSegment(v.Subject))
+			b.WriteString(EncodeSubject(v.Subject))
 		case "uuid":
 			b.WriteString(v.UUID)
 		case "date":
@@ -247,11 +336,41 @@ func (t *Template) Render(v Values) (string, error) {
 			b.WriteString(Ext(fn))
 		}
 	}
-	key := b.String()
-	if err := Validate(key); err != nil {
-		return "", err
+	return b.String()
+}
+
+func (t *Template) has(field string) bool { return t.count(field) > 0 }
+
+// Unique reports whether every key the template renders is new: it holds
+// {uuid}, so no two uploads share a key.
+func (t *Template) Unique() bool { return t.has("uuid") }
+
+func (t *Template) count(field string) int {
+	n := 0
+	for _, p := range t.parts {
+		if p.field == field {
+			n++
+		}
 	}
-	return key, nil
+	return n
+}
+
+// shorten cuts a sanitized filename to at most n bytes, keeping a short
+// extension; ok is false when nothing useful would be left.
+func shorten(fn string, n int) (string, bool) {
+	ext := Ext(fn)
+	if ext != "" {
+		ext = fn[len(fn)-len(ext):] // the original case
+	}
+	stem := strings.TrimSuffix(fn, ext)
+	if n-len(ext) < 1 {
+		return "", false
+	}
+	stem = strings.TrimRight(truncate(stem, n-len(ext)), " ")
+	if stem == "" {
+		return "", false
+	}
+	return norm.NFC.String(stem) + ext, true
 }
 
 // Ext returns a sanitized filename's extension, lower-cased, with its dot;
@@ -278,7 +397,38 @@ func (t *Template) Prefix(subject string) string {
 		if p.field != "subject" {
 			break
 		}
-		b.WriteString(SanitizeSegment(subject))
+		b.WriteString(EncodeSubject(subject))
 	}
 	return Dir(b.String())
+}
+
+// SubjectInPrefix reports whether {subject}, where the template has it,
+// lies inside Prefix: before any per-upload field ({uuid}, {date},
+// {filename}, {ext}) and followed by a "/" before that field. Only then does
+// Prefix keep one subject's keys apart from another's. A template without
+// {subject} gives every caller the same prefix and reports false.
+func (t *Template) SubjectInPrefix() bool {
+	fixed := true
+	var lit strings.Builder
+	seen := false
+	for _, p := range t.parts {
+		switch {
+		case p.field == "":
+			lit.WriteString(p.lit)
+			if seen && strings.Contains(p.lit, "/") {
+				return fixed
+			}
+		case p.field == "subject":
+			if !fixed {
+				return false
+			}
+			seen = true
+		default:
+			if seen {
+				return false // no "/" between {subject} and this field
+			}
+			fixed = false
+		}
+	}
+	return false
 }

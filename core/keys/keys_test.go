@@ -93,14 +93,14 @@ func TestTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "users/auth0|a_b/2025-03-04/U.mp4/My Clip.MP4"; key != want {
+	if want := "users/auth0%7Ca%2Fb/2025-03-04/U.mp4/My Clip.MP4"; key != want {
 		t.Errorf("Render = %q, want %q", key, want)
 	}
 	if p := tm.Prefix("alice"); p != "users/alice/" {
 		t.Errorf("Prefix = %q", p)
 	}
-	if _, err := tm.Render(Values{Subject: "..", UUID: "U", Filename: "a"}); err != nil {
-		t.Errorf("subject \"..\" must be sanitized, got %v", err)
+	if k, err := tm.Render(Values{Subject: "..", UUID: "U", Filename: "a"}); err != nil || !strings.HasPrefix(k, "users/%2E./") {
+		t.Errorf("subject \"..\" must be encoded, got %q, %v", k, err)
 	}
 	for _, bad := range []string{"users/{nope}/{uuid}", "/{uuid}", "a//{uuid}", "{uuid", "a}{uuid}", "users/{subject}", "../{uuid}"} {
 		if _, err := ParseTemplate(bad); err == nil {
@@ -123,6 +123,150 @@ func FuzzSanitizeFastPath(f *testing.F) {
 		}
 		if got, want := SanitizeFilename(in), sanitizeFilename(in); got != want {
 			t.Fatalf("SanitizeFilename(%q) = %q, full path gives %q", in, got, want)
+		}
+	})
+}
+
+// collidingSubjects are pairs that the old many-to-one sanitizing mapped to
+// one key segment ("org/carol" and "org_carol" both gave "org_carol").
+var collidingSubjects = [][2]string{
+	{"org/carol", "org_carol"},
+	{".bob", "bob"},
+	{" bob ", "bob"},
+	{"bob\u200b", "bob"},
+	{"bob\u00ad", "bob"},
+	{"bob\\x", "bob_x"},
+	{"a\x00b", "ab"},
+	{"..", "_"},
+	{"e\u0301", "\u00e9"}, // NFD and NFC spellings of é
+	{"Bob", "bob"},
+	{"%41", "A"},
+	{"", "%"},
+	{"repo:org/name:ref:refs/heads/main", "repo:org_name:ref:refs_heads_main"},
+	{"spiffe://example.org/ns/a", "spiffe:__example.org_ns_a"},
+}
+
+func TestEncodeSubjectIsOneToOne(t *testing.T) {
+	for _, p := range collidingSubjects {
+		a, b := EncodeSubject(p[0]), EncodeSubject(p[1])
+		if a == b {
+			t.Errorf("EncodeSubject(%q) = EncodeSubject(%q) = %q", p[0], p[1], a)
+		}
+		for _, s := range p {
+			seg := EncodeSubject(s)
+			if got, ok := DecodeSubject(seg); !ok || got != s {
+				t.Errorf("DecodeSubject(EncodeSubject(%q) = %q) = %q, %v", s, seg, got, ok)
+			}
+			if strings.Contains(seg, "/") || seg == "." || seg == ".." || seg == "" {
+				t.Errorf("EncodeSubject(%q) = %q is not one safe segment", s, seg)
+			}
+		}
+	}
+	for _, s := range []string{"alice", "user@example.com", "auth0-abc_123.x~y"} {
+		if got := EncodeSubject(s); got != s {
+			t.Errorf("EncodeSubject(%q) = %q, want it unchanged", s, got)
+		}
+	}
+	for _, bad := range []string{"%4", "%zz", "%41", "a b", ".x", "%2e"} {
+		if _, ok := DecodeSubject(bad); ok {
+			t.Errorf("DecodeSubject(%q) accepted a segment EncodeSubject never gives", bad)
+		}
+	}
+}
+
+func TestPrefixesNeverOverlap(t *testing.T) {
+	tm, err := ParseTemplate("users/{subject}/{uuid}/{filename}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range collidingSubjects {
+		pa, pb := tm.Prefix(p[0]), tm.Prefix(p[1])
+		ka, err := tm.Render(Values{Subject: p[0], UUID: "U", Filename: "f"})
+		if err != nil {
+			t.Fatalf("Render(%q): %v", p[0], err)
+		}
+		if strings.HasPrefix(ka, pb) || strings.HasPrefix(pa, pb) || strings.HasPrefix(pb, pa) {
+			t.Errorf("subjects %q and %q share a prefix: %q, %q (key %q)", p[0], p[1], pa, pb, ka)
+		}
+		if !strings.HasPrefix(ka, pa) {
+			t.Errorf("key %q is outside its own prefix %q", ka, pa)
+		}
+	}
+}
+
+func TestRenderLongSubjectKeepsTheSubject(t *testing.T) {
+	tm, err := ParseTemplate("users/{subject}/{uuid}/{filename}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := strings.Repeat("漢", 100) // 300 bytes, 900 encoded
+	fn := strings.Repeat("名", 60) + ".mp4"
+	key, err := tm.Render(Values{Subject: sub, UUID: "0123456789abcdef0123456789abcdef0123", Filename: fn})
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	if len(key) > MaxKeyBytes || !strings.HasPrefix(key, tm.Prefix(sub)) || !strings.HasSuffix(key, ".mp4") {
+		t.Errorf("key %q (%d bytes) lost its subject, its extension or the length limit", key, len(key))
+	}
+	if err := Validate(key); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestSubjectInPrefix(t *testing.T) {
+	for src, want := range map[string]bool{
+		"users/{subject}/{uuid}/{filename}": true,
+		"{subject}/{filename}":              true,
+		"t/u-{subject}/{date}/{uuid}":       true,
+		"{date}/{subject}/{uuid}":           false,
+		"users/{subject}-{uuid}/{filename}": false,
+		"uploads/{uuid}/{filename}":         false,
+		"users/{uuid}/{subject}/{filename}": false,
+	} {
+		tm, err := ParseTemplate(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tm.SubjectInPrefix(); got != want {
+			t.Errorf("%s: SubjectInPrefix = %v, want %v", src, got, want)
+		}
+	}
+}
+
+// FuzzRenderSubject renders a key for arbitrary subjects and filenames:
+// rendering never panics, a rendered key is valid and lies inside its
+// subject's prefix, the subject's segment decodes back to the subject, and
+// two different subjects never share a prefix.
+func FuzzRenderSubject(f *testing.F) {
+	for _, p := range collidingSubjects {
+		f.Add(p[0], p[1], "a.txt")
+	}
+	f.Add(strings.Repeat("x", 300), "y", strings.Repeat("漢", 70)+".mp4")
+	tm, err := ParseTemplate("users/{subject}/{uuid}/{filename}")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, a, b, filename string) {
+		pa := tm.Prefix(a)
+		seg := strings.TrimSuffix(strings.TrimPrefix(pa, "users/"), "/")
+		if got, ok := DecodeSubject(seg); !ok || got != a {
+			t.Fatalf("subject %q: prefix %q does not decode back (%q, %v)", a, pa, got, ok)
+		}
+		if a != b {
+			pb := tm.Prefix(b)
+			if strings.HasPrefix(pa, pb) || strings.HasPrefix(pb, pa) {
+				t.Fatalf("subjects %q and %q share a prefix: %q, %q", a, b, pa, pb)
+			}
+		}
+		key, err := tm.Render(Values{Subject: a, UUID: "0123456789abcdef0123456789abcdef0123", Filename: filename})
+		if err != nil {
+			if len(pa)+38 <= MaxKeyBytes-2 {
+				t.Fatalf("Render(%q, %q): %v although the prefix leaves room", a, filename, err)
+			}
+			return
+		}
+		if err := Validate(key); err != nil || !strings.HasPrefix(key, pa) {
+			t.Fatalf("key %q: %v, or outside prefix %q", key, err, pa)
 		}
 	})
 }

@@ -1,8 +1,8 @@
 // Package policy compiles and evaluates a store's CEL access rules.
 //
 // A rule is a boolean CEL expression over the variables subject (string),
-// claims (map), key (string), prefix (string), size (int) and content_type
-// (string). Rules are compiled once, when the configuration loads; at request
+// claims (map), key (string), prefix (string), key_prefix (string), size
+// (int) and content_type (string). Rules are compiled once, when the configuration loads; at request
 // time an evaluation error, or any result other than true, denies. The
 // package knows nothing about HTTP or configuration files.
 package policy
@@ -35,8 +35,14 @@ var Ops = []Op{Upload, Read, Delete, List}
 // Input is what a rule sees. For list, Key and Prefix both hold the
 // requested prefix; otherwise Prefix is Key up to and including its last "/".
 type Input struct {
-	Subject     string
-	Claims      map[string]any
+	Subject string
+	Claims  map[string]any
+	// KeyPrefix is the store's key template rendered for this caller up to
+	// its first per-upload field ("users/" + the encoded subject + "/"):
+	// the caller's own part of the store. Rules compare keys against it,
+	// never against a string built from subject, because the key encodes
+	// the subject (see keys.EncodeSubject).
+	KeyPrefix   string
 	Key         string
 	Prefix      string
 	Size        int64
@@ -53,6 +59,7 @@ var env = sync.OnceValues(func() (*cel.Env, error) {
 		cel.Variable("claims", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("key", cel.StringType),
 		cel.Variable("prefix", cel.StringType),
+		cel.Variable("key_prefix", cel.StringType),
 		cel.Variable("size", cel.IntType),
 		cel.Variable("content_type", cel.StringType),
 	)
@@ -79,6 +86,8 @@ type Program struct {
 	prg cel.Program
 	// partial evaluates with some variables unknown, for May.
 	partial cel.Program
+	// vars are the variables the rule reads.
+	vars map[string]bool
 }
 
 // Compile compiles one rule. An empty (or all-blank) source compiles to a
@@ -117,7 +126,28 @@ func Compile(src string) (*Program, error) {
 	if err != nil {
 		return nil, &CompileError{Message: err.Error()}
 	}
-	return &Program{src: src, prg: prg, partial: partial}, nil
+	vars := map[string]bool{}
+	if ce, err := cel.AstToCheckedExpr(ast); err == nil {
+		for _, ref := range ce.GetReferenceMap() {
+			if n := ref.GetName(); n != "" {
+				vars[n] = true
+			}
+		}
+	}
+	return &Program{src: src, prg: prg, partial: partial, vars: vars}, nil
+}
+
+// Uses reports whether the rule reads the variable name.
+func (p *Program) Uses(name string) bool { return p != nil && p.vars[name] }
+
+// Uses reports whether any of the rules reads the variable name.
+func (r *Rules) Uses(name string) bool {
+	for _, op := range Ops {
+		if r.For(op).Uses(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // Source returns the rule's source text.
@@ -205,6 +235,8 @@ func (a *activation) ResolveName(name string) (any, bool) {
 		return a.in.Key, true
 	case "prefix":
 		return a.in.Prefix, true
+	case "key_prefix":
+		return a.in.KeyPrefix, true
 	case "size":
 		return a.in.Size, true
 	case "content_type":

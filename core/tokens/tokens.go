@@ -34,10 +34,18 @@ type Upload struct {
 	ChecksumSHA256 string `json:"cs,omitempty"`
 	// ProviderUploadID is the provider's multipart upload id ("" for a
 	// single PUT).
-	ProviderUploadID string    `json:"pu,omitempty"`
-	PartSize         int64     `json:"ps,omitempty"`
-	PartCount        int       `json:"pc,omitempty"`
-	ExpiresAt        time.Time `json:"exp"`
+	ProviderUploadID string `json:"pu,omitempty"`
+	PartSize         int64  `json:"ps,omitempty"`
+	PartCount        int    `json:"pc,omitempty"`
+	// Guarded is true for a single PUT to a key that other uploads can
+	// also write (a client-chosen key, or a template without {uuid}):
+	// complete then deletes a mismatching object only if it is not the
+	// one Prior describes.
+	Guarded bool `json:"g,omitempty"`
+	// Prior identifies the object found at Key when the upload was created
+	// ("" when there was none); see Guarded.
+	Prior     string    `json:"pr,omitempty"`
+	ExpiresAt time.Time `json:"exp"`
 }
 
 // Multipart reports whether the upload is a multipart upload.
