@@ -65,9 +65,12 @@ func (p *Provider) Info(context.Context) (providers.Info, error) {
 			MaxExpiry:       maxExpiry,
 			Multipart:       true, MinPartSize: minPartSize, MaxPartSize: maxPartSize, MaxParts: maxParts,
 			PartsBindContentLength: true,
+			// Complete hashes the parts as it assembles them.
+			MultipartChecksums: []providers.ChecksumAlgorithm{providers.SHA256},
 			Notes: []string{
 				"objects are served by the local plugin's own listener, not the gateway",
 				"listing reads the directory tree; meant for development and single-machine stores",
+				"checksum_sha256 is verified for every upload: a single PUT with another body is refused, and a multipart complete reports the sha256 of the assembled object",
 			},
 		},
 	}, nil
@@ -429,7 +432,7 @@ func (p *Provider) CompleteMultipart(_ context.Context, req providers.CompleteMu
 	if err != nil {
 		return providers.Object{}, err
 	}
-	return in.st.complete(req.Key, req.UploadID, req.Parts)
+	return in.st.completeSum(req.Key, req.UploadID, req.Parts, req.Checksum)
 }
 
 func (p *Provider) AbortMultipart(_ context.Context, ref providers.MultipartRef) error {

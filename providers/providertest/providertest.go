@@ -100,6 +100,9 @@ func Run(t *testing.T, h Harness) {
 		t.Run("Complete", s.testMultipartComplete)
 		t.Run("MissingPart", s.testMultipartMissingPart)
 		t.Run("Abort", s.testMultipartAbort)
+		t.Run("ChecksumSHA256", func(t *testing.T) { s.testMultipartChecksum(t, providers.SHA256) })
+		t.Run("ChecksumMD5", func(t *testing.T) { s.testMultipartChecksum(t, providers.MD5) })
+		t.Run("ChecksumCRC32C", func(t *testing.T) { s.testMultipartChecksum(t, providers.CRC32C) })
 	})
 	t.Run("Errors", s.testErrors)
 }
@@ -868,6 +871,77 @@ func (s *suite) testMultipartAbort(t *testing.T) {
 	if err := s.p.AbortMultipart(t.Context(), ref); err != nil {
 		t.Fatalf("second AbortMultipart: %v, want nil", err)
 	}
+}
+
+// testMultipartChecksum checks a MultipartChecksums claim: after a real
+// multipart upload over HTTP, CompleteMultipart reports the digest of the
+// assembled content, and a wrong declared digest is not echoed back, so
+// the gateway's comparison catches it.
+func (s *suite) testMultipartChecksum(t *testing.T, alg providers.ChecksumAlgorithm) {
+	if !s.caps.Multipart || !s.caps.VerifiesMultipart(alg) {
+		t.Skip("not claimed: MultipartChecksums " + string(alg))
+	}
+	parts := [][]byte{randomBytes(t, int(s.h.PartSize)), randomBytes(t, 1234)}
+	whole := append(bytes.Clone(parts[0]), parts[1]...)
+	right := checksum(alg, whole)
+	// Same length, one byte differs: only a digest of the content tells.
+	other := bytes.Clone(whole)
+	other[len(other)/2] ^= 0xff
+	wrong := checksum(alg, other)
+
+	upload := func(t *testing.T, declared *providers.Checksum) (string, providers.Object, error) {
+		t.Helper()
+		key := s.key(t, "summed.bin")
+		s.cleanup(t, key)
+		up, err := s.p.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
+			Key: key, ContentType: "application/octet-stream", Size: int64(len(whole)), PartSize: s.h.PartSize,
+			TTL: ttl, Checksum: declared,
+		})
+		if err != nil {
+			t.Fatalf("CreateMultipart declaring %s: %v", alg, err)
+		}
+		ref := providers.MultipartRef{Key: key, UploadID: up.UploadID}
+		t.Cleanup(func() { _ = s.p.AbortMultipart(context.Background(), ref) })
+		done := s.uploadParts(t, key, up.UploadID, parts)
+		obj, err := s.p.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{
+			Key: key, UploadID: up.UploadID, Parts: done, Checksum: declared,
+		})
+		return key, obj, err
+	}
+
+	t.Run("right", func(t *testing.T) {
+		key, obj, err := upload(t, right)
+		if err != nil {
+			t.Fatalf("CompleteMultipart with the right %s: %v", alg, err)
+		}
+		if got := obj.Checksums[alg]; got != right.Value {
+			t.Fatalf("CompleteMultipart: Checksums[%s] = %q, want %q (the assembled object's)", alg, got, right.Value)
+		}
+		head, err := s.p.Head(t.Context(), key)
+		if err != nil {
+			t.Fatalf("Head after complete: %v", err)
+		}
+		if got, ok := head.Checksums[alg]; ok && got != right.Value {
+			t.Errorf("Head after complete: Checksums[%s] = %q, want %q", alg, got, right.Value)
+		}
+		s.mustGet(t, key, whole)
+	})
+	t.Run("wrong", func(t *testing.T) {
+		key, obj, err := upload(t, wrong)
+		if err != nil {
+			// Refusing outright is honest too, provided nothing was stored.
+			t.Logf("CompleteMultipart with a wrong %s: %v", alg, err)
+			s.mustNotExist(t, key, "a refused complete")
+			return
+		}
+		switch got := obj.Checksums[alg]; got {
+		case wrong.Value:
+			t.Fatalf("CompleteMultipart echoed the declared %s instead of the assembled object's: a wrong digest would pass", alg)
+		case right.Value:
+		default:
+			t.Fatalf("CompleteMultipart: Checksums[%s] = %q, want %q (the assembled object's)", alg, got, right.Value)
+		}
+	})
 }
 
 func (s *suite) testErrors(t *testing.T) {

@@ -50,6 +50,8 @@ func TestSuiteCatchesBrokenProviders(t *testing.T) {
 		{"method", "WrongMethod"},
 		{"expiry", "Expired"},
 		{"disposition", "GetContentDisposition"},
+		{"multipart-checksum", "Multipart/ChecksumSHA256/wrong"},
+		{"multipart-no-checksum", "Multipart/ChecksumSHA256/right"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.broken, func(t *testing.T) {
@@ -102,8 +104,16 @@ type fake struct {
 	srv    *httptest.Server
 	secret []byte
 
-	mu   sync.Mutex
-	objs map[string]fakeObj
+	mu      sync.Mutex
+	objs    map[string]fakeObj
+	uploads map[string]*fakeUpload
+}
+
+// fakeUpload is a multipart upload in progress.
+type fakeUpload struct {
+	key, ct string
+	meta    map[string]string
+	parts   map[int][]byte
 }
 
 type fakeObj struct {
@@ -114,7 +124,7 @@ type fakeObj struct {
 }
 
 func newFake(t *testing.T, broken string) *fake {
-	f := &fake{broken: broken, secret: []byte("fake secret"), objs: map[string]fakeObj{}}
+	f := &fake{broken: broken, secret: []byte("fake secret"), objs: map[string]fakeObj{}, uploads: map[string]*fakeUpload{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -126,6 +136,8 @@ func (f *fake) Info(context.Context) (providers.Info, error) {
 		BindsContentLength: true, BindsContentType: true,
 		BindsChecksums: []providers.ChecksumAlgorithm{providers.SHA256}, BindsCreateOnly: true,
 		GetOverrides: true, MaxExpiry: time.Hour,
+		Multipart: true, MaxPartSize: 1 << 30, MaxParts: 100,
+		MultipartChecksums: []providers.ChecksumAlgorithm{providers.SHA256},
 	}}, nil
 }
 
@@ -229,6 +241,18 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "bad checksum", http.StatusBadRequest)
 			return
 		}
+		if id := q.Get("upload"); id != "" {
+			n, _ := strconv.Atoi(q.Get("part"))
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			u := f.uploads[id]
+			if u == nil || u.key != key {
+				http.Error(w, "no such upload", http.StatusNotFound)
+				return
+			}
+			u.parts[n] = body
+			return
+		}
 		meta := map[string]string{}
 		for k := range q {
 			if m, ok := strings.CutPrefix(k, "meta-"); ok {
@@ -308,18 +332,75 @@ func (f *fake) Delete(_ context.Context, key string) error {
 	return nil
 }
 
-func (f *fake) CreateMultipart(context.Context, providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
-	return providers.MultipartUpload{}, providers.ErrUnimplemented
+func (f *fake) CreateMultipart(_ context.Context, r providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := randomID()
+	f.uploads[id] = &fakeUpload{key: r.Key, ct: r.ContentType, meta: r.Metadata, parts: map[int][]byte{}}
+	return providers.MultipartUpload{UploadID: id}, nil
 }
-func (f *fake) SignParts(context.Context, providers.SignPartsRequest) ([]providers.PartRecipe, error) {
-	return nil, providers.ErrUnimplemented
+
+func (f *fake) SignParts(_ context.Context, r providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+	var out []providers.PartRecipe
+	for _, p := range r.Parts {
+		q := url.Values{"upload": {r.UploadID}, "part": {strconv.Itoa(p.Number)}, "len": {strconv.FormatInt(p.Size, 10)}}
+		out = append(out, providers.PartRecipe{Number: p.Number, Recipe: f.sign(http.MethodPut, r.Key, r.TTL, q)})
+	}
+	return out, nil
 }
-func (f *fake) CompleteMultipart(context.Context, providers.CompleteMultipartRequest) (providers.Object, error) {
-	return providers.Object{}, providers.ErrUnimplemented
+
+// CompleteMultipart reports the assembled object's sha256 when one is
+// declared; the breakages echo the declared value, or report none.
+func (f *fake) CompleteMultipart(_ context.Context, r providers.CompleteMultipartRequest) (providers.Object, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.uploads[r.UploadID]
+	if u == nil || u.key != r.Key {
+		return providers.Object{}, providers.Errorf(providers.NotFound, "upload %s", r.UploadID)
+	}
+	var body []byte
+	for _, p := range r.Parts {
+		b, ok := u.parts[p.Number]
+		if !ok {
+			return providers.Object{}, providers.Errorf(providers.FailedPrecondition, "part %d missing", p.Number)
+		}
+		body = append(body, b...)
+	}
+	delete(f.uploads, r.UploadID)
+	o := fakeObj{body: body, ct: u.ct, meta: u.meta, mod: time.Now()}
+	f.objs[r.Key] = o
+	obj := providers.Object{Key: r.Key, Size: int64(len(body)), ContentType: u.ct, Metadata: u.meta, LastModified: o.mod}
+	if c := r.Checksum; c != nil && c.Algorithm == providers.SHA256 {
+		sum := sha256.Sum256(body)
+		switch f.broken {
+		case "multipart-checksum":
+			obj.Checksums = map[providers.ChecksumAlgorithm]string{providers.SHA256: c.Value}
+		case "multipart-no-checksum":
+		default:
+			obj.Checksums = map[providers.ChecksumAlgorithm]string{providers.SHA256: base64.StdEncoding.EncodeToString(sum[:])}
+		}
+	}
+	return obj, nil
 }
-func (f *fake) AbortMultipart(context.Context, providers.MultipartRef) error {
-	return providers.ErrUnimplemented
+
+func (f *fake) AbortMultipart(_ context.Context, ref providers.MultipartRef) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.uploads, ref.UploadID)
+	return nil
 }
-func (f *fake) ListParts(context.Context, providers.MultipartRef) ([]providers.Part, error) {
-	return nil, providers.ErrUnimplemented
+
+func (f *fake) ListParts(_ context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.uploads[ref.UploadID]
+	if u == nil {
+		return nil, providers.Errorf(providers.NotFound, "upload %s", ref.UploadID)
+	}
+	var out []providers.Part
+	for n, b := range u.parts {
+		out = append(out, providers.Part{Number: n, Size: int64(len(b))})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	return out, nil
 }
