@@ -179,6 +179,16 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 		}
 		multipart = false
 	}
+	if sum != nil {
+		// A declared checksum is only taken when the store can check it:
+		// bound into the signed PUT, or computed when parts are assembled.
+		if !multipart && !caps.Binds(providers.SHA256) {
+			return bad("checksum_unverifiable", "this store cannot verify checksum_sha256 on an upload; omit it (see capabilities.verifies_checksum_sha256 in GET /v1/stores)")
+		}
+		if multipart && !caps.VerifiesMultipart(providers.SHA256) {
+			return bad("checksum_unverifiable", "this store cannot verify checksum_sha256 on a multipart upload; omit it, or stay below limits.multipart_threshold (see capabilities.verifies_checksum_sha256 in GET /v1/stores)")
+		}
+	}
 	if !multipart {
 		if !caps.SignPut {
 			return problem.New(http.StatusNotImplemented, "unsupported", "this store's provider cannot sign uploads")
@@ -220,7 +230,7 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 		return bad("invalid_size", err.Error())
 	}
 	mu, err := st.provider.CreateMultipart(r.Context(), providers.CreateMultipartRequest{
-		Key: key, ContentType: ct, Size: size, PartSize: partSize, Metadata: req.Metadata, TTL: lim.UploadTTL,
+		Key: key, ContentType: ct, Size: size, PartSize: partSize, Metadata: req.Metadata, TTL: lim.UploadTTL, Checksum: sum,
 	})
 	if err := s.provider(c, "create_multipart", err); err != nil {
 		return err
@@ -419,7 +429,11 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 				parts = append(parts, providers.CompletedPart{Number: p.PartNumber, ETag: etag})
 			}
 		}
-		obj, err = st.provider.CompleteMultipart(r.Context(), providers.CompleteMultipartRequest{Key: u.Key, UploadID: u.ProviderUploadID, Parts: parts})
+		var sum *providers.Checksum
+		if u.ChecksumSHA256 != "" {
+			sum = &providers.Checksum{Algorithm: providers.SHA256, Value: u.ChecksumSHA256}
+		}
+		obj, err = st.provider.CompleteMultipart(r.Context(), providers.CompleteMultipartRequest{Key: u.Key, UploadID: u.ProviderUploadID, Parts: parts, Checksum: sum})
 		if err != nil {
 			_ = s.provider(c, "complete_multipart", err)
 			switch providers.CodeOf(err) {
@@ -796,6 +810,16 @@ type capsJSON struct {
 	BindsChecksums      []string `json:"binds_checksums"`
 	GetOverrides        bool     `json:"get_overrides"`
 	MaxExpirySeconds    int64    `json:"max_expiry_seconds"`
+	// VerifiesChecksumSHA256 says where a declared checksum_sha256 is
+	// verified: on a single upload, on a multipart upload. An upload that
+	// declares one where it cannot be verified is refused (400
+	// checksum_unverifiable).
+	VerifiesChecksumSHA256 checksumSupport `json:"verifies_checksum_sha256"`
+}
+
+type checksumSupport struct {
+	Single    bool `json:"single"`
+	Multipart bool `json:"multipart"`
 }
 
 func (s *Server) listStores(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -836,6 +860,7 @@ func (s *Server) listStores(w http.ResponseWriter, r *http.Request, c *call) err
 				Multipart: cp.Multipart, MultipartNeedsETags: cp.MultipartNeedsETags, MinPartSize: cp.MinPartSize, MaxPartSize: cp.MaxPartSize,
 				MaxParts: cp.MaxParts, BindsContentLength: cp.BindsContentLength, BindsContentType: cp.BindsContentType,
 				BindsChecksums: sums, GetOverrides: cp.GetOverrides, MaxExpirySeconds: int64(cp.MaxExpiry / time.Second),
+				VerifiesChecksumSHA256: checksumSupport{Single: cp.Binds(providers.SHA256), Multipart: cp.VerifiesMultipart(providers.SHA256)},
 			},
 		})
 	}

@@ -54,7 +54,10 @@ type fakeObject struct {
 func newFake(t testing.TB) *fakeProvider {
 	f := &fakeProvider{secret: []byte("fake-provider-signing-secret"), objects: map[string]fakeObject{}, uploads: map[string]map[int][]byte{}, upCT: map[string]string{}}
 	f.caps = providers.Capabilities{SignPut: true, SignGet: true, SignDelete: true, GetOverrides: true, MaxExpiry: 2 * time.Hour,
-		Multipart: true, MinPartSize: 1 << 20, MaxPartSize: 64 << 20, MaxParts: 1000}
+		Multipart: true, MinPartSize: 1 << 20, MaxPartSize: 64 << 20, MaxParts: 1000,
+		// The fake reports sha256 on Head and at complete, so the gateway's
+		// own comparison is what verifies a declared checksum.
+		BindsChecksums: []providers.ChecksumAlgorithm{providers.SHA256}, MultipartChecksums: []providers.ChecksumAlgorithm{providers.SHA256}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -248,7 +251,12 @@ func (f *fakeProvider) CompleteMultipart(_ context.Context, req providers.Comple
 	ct := f.upCT[req.UploadID]
 	delete(f.uploads, req.UploadID)
 	f.objects[req.Key] = fakeObject{data: data, ct: ct, mod: time.Now()}
-	return providers.Object{Key: req.Key, Size: int64(len(data)), ContentType: ct, ETag: etag(data), LastModified: time.Now()}, nil
+	o := providers.Object{Key: req.Key, Size: int64(len(data)), ContentType: ct, ETag: etag(data), LastModified: time.Now()}
+	if req.Checksum != nil && req.Checksum.Algorithm == providers.SHA256 {
+		sum := sha256.Sum256(data)
+		o.Checksums = map[providers.ChecksumAlgorithm]string{providers.SHA256: b64(sum[:])}
+	}
+	return o, nil
 }
 
 func (f *fakeProvider) AbortMultipart(_ context.Context, ref providers.MultipartRef) error {

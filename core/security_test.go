@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -452,3 +453,85 @@ func (h *harness) mustToken(tb testing.TB, sub string) string {
 	return tok
 }
 
+
+// A declared checksum_sha256 is verified or refused: a store that cannot
+// verify it refuses the upload at creation, and a multipart upload is
+// checked against the digest the provider computed when assembling.
+func TestChecksumIsVerifiedOrRefused(t *testing.T) {
+	data := bytes.Repeat([]byte("z"), 5<<20+3)
+	good := sha256.Sum256(data)
+	wrong := sha256.Sum256([]byte("other"))
+	small := sha256.Sum256([]byte("hello"))
+
+	blind := newFake(t)
+	blind.caps.BindsChecksums, blind.caps.MultipartChecksums = nil, nil
+	h := &harness{t: t, fake: blind, cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h.start(blind)
+	alice := h.token("alice", nil)
+	for _, size := range []int{5, len(data)} {
+		r := h.do("POST", "/v1/stores/media/uploads", alice, map[string]any{"filename": "a.txt", "content_type": "text/plain", "size": size, "checksum_sha256": b64(small[:])})
+		if r.status != 400 || r.code() != "checksum_unverifiable" {
+			t.Errorf("size %d on a store that cannot verify: %d %s", size, r.status, r.body)
+		}
+	}
+	r := h.do("GET", "/v1/stores", alice, nil)
+	if !strings.Contains(string(r.body), `"verifies_checksum_sha256":{"single":false,"multipart":false}`) {
+		t.Errorf("capabilities do not say the store cannot verify: %s", r.body)
+	}
+
+	h = newHarness(t, "")
+	id, n := startMultipart(t, h, alice, data, map[string]any{"checksum_sha256": b64(good[:])})
+	if r := h.do("POST", "/v1/stores/media/uploads/"+id+"/complete", alice, nil); r.status != 200 || n < 2 {
+		t.Fatalf("multipart with the right checksum: %d %s", r.status, r.body)
+	}
+	id, _ = startMultipart(t, h, alice, data, map[string]any{"checksum_sha256": b64(wrong[:])})
+	r = h.do("POST", "/v1/stores/media/uploads/"+id+"/complete", alice, nil)
+	if r.status != 409 || r.code() != "checksum_mismatch" {
+		t.Fatalf("multipart with a wrong checksum: %d %s", r.status, r.body)
+	}
+
+	// A provider that claims the capability but reports no digest does
+	// not pass an upload unverified.
+	liar := newFake(t)
+	h = &harness{t: t, fake: liar, cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h.start(noDigest{liar})
+	id, _ = startMultipart(t, h, alice, data, map[string]any{"checksum_sha256": b64(good[:])})
+	if r := h.do("POST", "/v1/stores/media/uploads/"+id+"/complete", alice, nil); r.status != 409 || r.code() != "checksum_unverified" {
+		t.Fatalf("multipart without a reported digest: %d %s", r.status, r.body)
+	}
+}
+
+// noDigest drops the digest a complete reports.
+type noDigest struct{ *fakeProvider }
+
+func (p noDigest) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
+	o, err := p.fakeProvider.CompleteMultipart(ctx, req)
+	o.Checksums = nil
+	return o, err
+}
+
+// On the real local store, a multipart upload's declared checksum is
+// checked against the assembled bytes.
+func TestLocalMultipartChecksum(t *testing.T) {
+	h := storeHarness(t, ownPrefixStore, localProvider(t))
+	alice := h.token("alice", nil)
+	data := bytes.Repeat([]byte("local!"), (12<<20)/6)
+	good := sha256.Sum256(data)
+	id, _ := startMultipart(t, h, alice, data, map[string]any{"checksum_sha256": b64(good[:])})
+	if r := h.do("POST", "/v1/stores/media/uploads/"+id+"/complete", alice, nil); r.status != 200 {
+		t.Fatalf("right checksum: %d %s", r.status, r.body)
+	}
+	wrong := sha256.Sum256([]byte("x"))
+	id, _ = startMultipart(t, h, alice, data, map[string]any{"checksum_sha256": b64(wrong[:])})
+	if r := h.do("POST", "/v1/stores/media/uploads/"+id+"/complete", alice, nil); r.status != 409 || r.code() != "checksum_mismatch" {
+		t.Fatalf("wrong checksum: %d %s", r.status, r.body)
+	}
+}
+
+func TestContentDispositionExtValue(t *testing.T) {
+	got := ContentDisposition("attachment", "résumé: a=b@c.pdf")
+	want := `attachment; filename="r_sum_: a=b@c.pdf"; filename*=UTF-8''r%C3%A9sum%C3%A9%3A%20a%3Db%40c.pdf`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
