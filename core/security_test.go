@@ -453,7 +453,6 @@ func (h *harness) mustToken(tb testing.TB, sub string) string {
 	return tok
 }
 
-
 // A declared checksum_sha256 is verified or refused: a store that cannot
 // verify it refuses the upload at creation, and a multipart upload is
 // checked against the digest the provider computed when assembling.

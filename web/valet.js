@@ -37,7 +37,7 @@
  * @property {AbortSignal} [signal] Aborting also aborts a multipart upload on the server.
  * @property {number} [concurrency] Parts sent at once (default 4).
  * @property {Record<string,string>} [metadata]
- * @property {string|boolean} [checksum] Base64 SHA-256 of the file, or true to compute it (reads the whole file into memory).
+ * @property {string|boolean} [checksum] Base64 SHA-256 of the file, or true to compute it (reads the whole file into memory). A store that cannot verify it (capabilities.verifies_checksum_sha256 in GET /v1/stores) refuses the upload with 400 checksum_unverifiable.
  * @property {string} [key] A client-chosen key, where the store allows it.
  * @property {boolean} [multipart] Ask for a multipart upload whatever the size.
  * @property {string} [contentType] Defaults to file.type, then application/octet-stream.
