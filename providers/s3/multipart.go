@@ -59,7 +59,9 @@ func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMult
 }
 
 // CompleteMultipart assembles the parts (each needs the ETag its PUT
-// returned) and returns the object as a HEAD sees it.
+// returned) and returns the object as a HEAD sees it. A declared
+// req.Checksum is ignored: S3 has no full-object sha256 of a multipart
+// object, and Head never reports the composite value it has instead.
 func (p *Provider) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
 	st, err := p.configured()
 	if err != nil {

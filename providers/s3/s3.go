@@ -88,8 +88,12 @@ func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 		MaxPartSize:            maxPartSize,
 		MaxParts:               maxParts,
 		PartsBindContentLength: true,
+		// No MultipartChecksums: S3 keeps no full-object sha256 for a
+		// multipart object, only a checksum of part checksums ("...-N").
+		MultipartChecksums: nil,
 		Notes: []string{
 			"incomplete multipart uploads are kept until aborted; add a bucket lifecycle rule (AbortIncompleteMultipartUpload) to expire them",
+			"checksum_sha256 is verified on a single PUT (signed x-amz-checksum-sha256, BadDigest otherwise) but cannot be verified by this store for a multipart upload, which has no full-object sha256; multipart uploads that declare it are refused",
 		},
 	}
 	if p.minio {

@@ -1,0 +1,202 @@
+package s3
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/providers"
+)
+
+// TestChecksumsOnRealServers checks, against versitygw and MinIO, what the
+// provider says about sha256: a single PUT signed with one is verified and
+// Head reports it; a multipart object has no full-object sha256, so neither
+// CompleteMultipart nor Head reports one, even when the parts carried
+// checksums (S3 then stores a composite "...-N" value), and Info does not
+// list sha256 in MultipartChecksums.
+func TestChecksumsOnRealServers(t *testing.T) {
+	for _, b := range []struct {
+		name  string
+		start func(testing.TB) *servers.S3Server
+		p     func() providers.Provider
+	}{
+		{"versitygw", servers.Versitygw, New},
+		{"minio", servers.MinIO, NewMinIO},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			srv := b.start(t)
+			bucket := srv.CreateBucket(t, "sums")
+			p := b.p()
+			cfg, _ := json.Marshal(map[string]any{
+				"bucket": bucket, "region": srv.Region, "endpoint": srv.Endpoint, "path_style": true,
+				"access_key_id": srv.AccessKey, "secret_access_key": srv.SecretKey,
+			})
+			ctx := t.Context()
+			if err := p.Configure(ctx, providers.StoreConfig{Store: "t", Config: cfg}); err != nil {
+				t.Fatalf("Configure: %v", err)
+			}
+			info, err := p.Info(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !info.Capabilities.Binds(providers.SHA256) || info.Capabilities.VerifiesMultipart(providers.SHA256) {
+				t.Fatalf("Info: BindsChecksums %v, MultipartChecksums %v; want sha256 bound for a PUT and not claimed for multipart",
+					info.Capabilities.BindsChecksums, info.Capabilities.MultipartChecksums)
+			}
+
+			t.Run("single", func(t *testing.T) {
+				body := randomBody(t, 1000)
+				sum := sha256Of(body)
+				r, err := p.SignPut(ctx, providers.PutRequest{Key: "single.bin", ContentType: "application/octet-stream",
+					Size: int64(len(body)), Checksum: &providers.Checksum{Algorithm: providers.SHA256, Value: sum}, TTL: time.Minute})
+				if err != nil {
+					t.Fatal(err)
+				}
+				wrong := bytes.Clone(body)
+				wrong[0] ^= 1
+				if st := sendBody(t, r, wrong); st < 400 {
+					t.Fatalf("PUT of another body under a signed sha256: %d, want it refused", st)
+				}
+				if st := sendBody(t, r, body); st != http.StatusOK {
+					t.Fatalf("PUT: %d", st)
+				}
+				o, err := p.Head(ctx, "single.bin")
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: Head of a single PUT reports %v", b.name, o.Checksums)
+				if got := o.Checksums[providers.SHA256]; got != sum {
+					t.Errorf("Head: Checksums[sha256] = %q, want %q", got, sum)
+				}
+			})
+
+			t.Run("multipart", func(t *testing.T) {
+				parts := [][]byte{randomBody(t, minPartSize), randomBody(t, 100)}
+				declared := &providers.Checksum{Algorithm: providers.SHA256, Value: sha256Of(append(bytes.Clone(parts[0]), parts[1]...))}
+				up, err := p.CreateMultipart(ctx, providers.CreateMultipartRequest{Key: "mp.bin", ContentType: "application/octet-stream",
+					Size: int64(len(parts[0]) + len(parts[1])), PartSize: minPartSize, TTL: time.Minute, Checksum: declared})
+				if err != nil {
+					t.Fatal(err)
+				}
+				recipes, err := p.SignParts(ctx, providers.SignPartsRequest{Key: "mp.bin", UploadID: up.UploadID, TTL: time.Minute,
+					Parts: []providers.PartSpec{{Number: 1, Size: int64(len(parts[0]))}, {Number: 2, Size: int64(len(parts[1]))}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var done []providers.CompletedPart
+				for i, pr := range recipes {
+					res := do(t, pr.Recipe, parts[i])
+					if res.StatusCode != http.StatusOK {
+						t.Fatalf("part %d: %d", pr.Number, res.StatusCode)
+					}
+					done = append(done, providers.CompletedPart{Number: pr.Number, ETag: res.Header.Get("ETag")})
+				}
+				o, err := p.CompleteMultipart(ctx, providers.CompleteMultipartRequest{Key: "mp.bin", UploadID: up.UploadID, Parts: done, Checksum: declared})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: CompleteMultipart reports %v", b.name, o.Checksums)
+				if _, ok := o.Checksums[providers.SHA256]; ok {
+					t.Errorf("CompleteMultipart reports a sha256 (%v) that S3 cannot compute for a multipart object", o.Checksums)
+				}
+			})
+
+			// Parts sent with their own sha256 (as an SDK client would) give
+			// S3 a checksum of part checksums, which is not the content's.
+			t.Run("composite", func(t *testing.T) {
+				c := srv.Client()
+				key := "composite.bin"
+				cr, err := c.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key),
+					ChecksumAlgorithm: types.ChecksumAlgorithmSha256})
+				if err != nil {
+					t.Fatal(err)
+				}
+				parts := [][]byte{randomBody(t, minPartSize), randomBody(t, 100)}
+				var done []types.CompletedPart
+				for i, b := range parts {
+					sum := sha256Of(b)
+					out, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: cr.UploadId,
+						PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(b), ContentLength: aws.Int64(int64(len(b))),
+						ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(sum)})
+					if err != nil {
+						t.Fatalf("part %d: %v", i+1, err)
+					}
+					done = append(done, types.CompletedPart{PartNumber: aws.Int32(int32(i + 1)), ETag: out.ETag, ChecksumSHA256: aws.String(sum)})
+				}
+				if _, err := c.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String(key),
+					UploadId: cr.UploadId, MultipartUpload: &types.CompletedMultipartUpload{Parts: done}}); err != nil {
+					t.Fatal(err)
+				}
+				raw, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: HeadObject of a multipart object with sha256 parts: ChecksumSHA256=%q ChecksumType=%q",
+					b.name, aws.ToString(raw.ChecksumSHA256), raw.ChecksumType)
+				o, err := p.Head(ctx, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				whole := sha256Of(append(bytes.Clone(parts[0]), parts[1]...))
+				if got, ok := o.Checksums[providers.SHA256]; ok && got != whole {
+					t.Errorf("Head reports Checksums[sha256] = %q for a multipart object; the content's is %q (a composite value must not be reported)", got, whole)
+				}
+			})
+		})
+	}
+}
+
+func randomBody(t *testing.T, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sha256Of(b []byte) string {
+	s := sha256.Sum256(b)
+	return base64.StdEncoding.EncodeToString(s[:])
+}
+
+// do sends a recipe exactly as a browser would.
+func do(t *testing.T, r providers.Recipe, body []byte) *http.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range r.Headers {
+		if !strings.EqualFold(k, "Content-Length") {
+			req.Header.Set(k, v)
+		}
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s: %v", r.Method, err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res
+}
+
+func sendBody(t *testing.T, r providers.Recipe, body []byte) int {
+	t.Helper()
+	return do(t, r, body).StatusCode
+}
