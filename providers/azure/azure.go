@@ -53,6 +53,7 @@ const Version = "0.1.0"
 var notes = []string{
 	"a SAS cannot bind Content-Length or Content-Type; the gateway verifies both at complete time and deletes a mismatching blob",
 	"Content-MD5 is checked by Azure when the client sends it, but the SAS does not bind it, so a client may omit it; Head reports the MD5 Azure stores",
+	"checksum_sha256 cannot be verified by this store (Azure keeps only an MD5), for single or multipart uploads; uploads that declare it are refused",
 	"aborting a multipart upload leaves its uncommitted blocks, which Azure drops after 7 days (the aborted upload can no longer be listed or completed)",
 	"a part URL carries write permission on the blob (Azure has no per-block permission)",
 	"completing a multipart upload discards every other uncommitted block of the blob (Azure's Put Block List), so two uploads to one key cannot both complete: the second gets FailedPrecondition; keys the gateway picks are unique",
@@ -117,7 +118,9 @@ func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 			MinPartSize:         0,
 			MaxPartSize:         maxBlockSize,
 			MaxParts:            maxBlocks,
-			Notes:               append([]string(nil), notes...),
+			// Put Block List computes no digest of the blob.
+			MultipartChecksums: nil,
+			Notes:              append([]string(nil), notes...),
 		},
 	}, nil
 }

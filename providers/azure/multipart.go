@@ -162,7 +162,9 @@ func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest
 
 // CompleteMultipart commits the listed parts, in the listed order, with Put
 // Block List, which makes the blob appear atomically. A part that was never
-// uploaded gives FailedPrecondition (Azure: InvalidBlockList).
+// uploaded gives FailedPrecondition (Azure: InvalidBlockList). A declared
+// req.Checksum is ignored: Azure computes no digest of a committed block
+// list.
 func (p *Provider) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
 	s, err := p.current()
 	if err != nil {

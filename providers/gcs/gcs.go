@@ -71,7 +71,8 @@ func (p *Provider) state() (state, error) {
 func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 	notes := []string{
 		"Content-Length cannot be bound in a V4 URL: complete verifies the size by HEAD.",
-		"Checksums bound: md5 (Content-MD5) and crc32c (x-goog-hash); GCS cannot verify sha256.",
+		"Checksums bound: md5 (Content-MD5) and crc32c (x-goog-hash).",
+		"checksum_sha256 cannot be verified by this store (GCS keeps only md5 and crc32c), for single or multipart uploads; uploads that declare it are refused.",
 		"Multipart is a parallel composite upload: parts are temporary objects under a reserved prefix, composed at completion. Composite objects have a crc32c but no md5.",
 	}
 	signerKind := "key"
@@ -106,7 +107,9 @@ func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 			MaxPartSize:            maxObjectSize,
 			MaxParts:               maxParts,
 			PartsBindContentLength: false,
-			Notes:                  notes,
+			// GCS reports no sha256 of a composed object (or of any other).
+			MultipartChecksums: nil,
+			Notes:              notes,
 		},
 	}, nil
 }

@@ -191,7 +191,8 @@ func (p *Provider) ListParts(ctx context.Context, ref providers.MultipartRef) ([
 // composed 32 at a time into intermediates, round after round, and the
 // last compose writes the final object, so it appears atomically. Every
 // source is pinned to the generation that was checked. Temporaries are
-// deleted afterwards; any left behind are removed by the sweep.
+// deleted afterwards; any left behind are removed by the sweep. A declared
+// req.Checksum is ignored: GCS computes no sha256.
 func (p *Provider) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
 	s, err := p.state()
 	if err != nil {
