@@ -10,7 +10,7 @@ TEST_TIMEOUT ?= 45m
 # Pinned tools live in .tools (git-ignored), installed by e2e/install.sh.
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: all build run test bench generate fmt vet clean
+.PHONY: all build run test bench fuzz generate fmt vet clean
 
 all: build
 
@@ -31,6 +31,16 @@ bench: build
 	@# Each bench/*.sh measures its targets side by side in one run and, with
 	@# --write, replaces its own section of docs/benchmarks.md.
 	@for s in bench/*.sh; do [ -x "$$s" ] || continue; echo "== $$s"; "$$s" --write || exit 1; done
+
+# Each fuzz target runs for FUZZTIME (not part of `make test`); a crash
+# leaves its input under the package's testdata/fuzz for a regression test.
+FUZZTIME ?= 10m
+FUZZ_TARGETS := ./core:FuzzCreateUpload ./core/keys:FuzzRenderSubject
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) "$$pkg" || exit 1; \
+	done
 
 generate:
 	plugins/proto/generate.sh
