@@ -457,19 +457,28 @@ func TestGCSSweep(t *testing.T) {
 	if n, err := p.Sweep(ctx, time.Hour); err != nil || n != 0 {
 		t.Fatalf("Sweep(1h) removed %d uploads (%v); they are fresh", n, err)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	// The window of the next sweep is measured from just before upload 0's
+	// new part, plus a margin for storage timestamps in whole seconds, so
+	// the new part is inside it and upload 1 (idle for 2*margin+1s before
+	// that) outside, however long the part takes to sign and send.
+	const margin = 2 * time.Second
+	time.Sleep(2*margin + time.Second)
+	active := time.Now()
 	// Upload 0 receives another part: it is active, however old it is.
 	rs, _ := p.SignParts(ctx, providers.SignPartsRequest{Key: "sweep/0.bin", UploadID: ids[0], Parts: []providers.PartSpec{{Number: 2}}, TTL: time.Minute})
 	if s, _, _ := gcsSend(t, rs[0].Recipe, []byte("more"), nil); s != 200 {
 		t.Fatalf("part 2: %d", s)
 	}
-	if n, err := p.Sweep(ctx, time.Second); err != nil || n != 1 {
-		t.Fatalf("Sweep(1s) removed %d uploads (%v), want 1: the idle one", n, err)
+	sent := time.Now()
+	window := time.Since(active) + margin
+	if n, err := p.Sweep(ctx, window); err != nil || n != 1 {
+		t.Fatalf("Sweep(%s) removed %d uploads (%v), want 1: the idle one", window, n, err)
 	}
 	if parts, err := p.ListParts(ctx, providers.MultipartRef{Key: "sweep/0.bin", UploadID: ids[0]}); err != nil || len(parts) != 2 {
 		t.Fatalf("the active upload was swept: %v %v", parts, err)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	// Once its last part is older than the window, upload 0 goes too.
+	time.Sleep(time.Until(sent.Add(time.Second + margin)))
 	if n, err := p.Sweep(ctx, time.Second); err != nil || n != 1 {
 		t.Fatalf("Sweep(1s) removed %d uploads (%v), want the now idle one", n, err)
 	}

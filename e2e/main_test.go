@@ -15,7 +15,7 @@ import (
 // can stop them).
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if left := orphans(3 * time.Second); len(left) > 0 {
+	if left := orphans(30 * time.Second); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: %d plugin process(es) outlived their gateway:\n", len(left))
 		for _, l := range left {
 			fmt.Fprintln(os.Stderr, "  ", l)

@@ -101,6 +101,33 @@ async function throttle(page, down = -1) {
   return cdp;
 }
 
+/**
+ * Lets the first `pass` PUTs to storage through and holds the later ones
+ * (they stay pending on the page, like requests in flight), so an upload
+ * cannot finish before the scenario has acted on it, whatever the
+ * machine's speed. open() lets every later PUT through and drops the held
+ * ones, which the page has given up by then (a cancel or a reload).
+ */
+async function holdPuts(page, pass) {
+  const held = [];
+  let open = false;
+  let passed = 0;
+  await page.route((u) => isStorage(u.href), (route) => {
+    if (route.request().method() !== 'PUT' || open || passed < pass) {
+      if (route.request().method() === 'PUT' && !open) passed++;
+      return route.continue().catch(() => {});
+    }
+    held.push(route);
+  });
+  return {
+    held: () => held.length,
+    open: async () => {
+      open = true;
+      for (const r of held.splice(0)) await r.abort().catch(() => {});
+    },
+  };
+}
+
 const item = (page, name) => page.locator(`#uploads li[data-name="${name}"]`).first();
 
 async function progressOf(page, name) {
@@ -179,6 +206,9 @@ async function scenarioCancel(ctx) {
   const state = newPartState();
   watchParts(page, state);
   await throttle(page);
+  // 8 parts, 4 at a time: storage gets 6 part PUTs, the rest wait, so the
+  // upload is still unfinished at the cancel however slow this driver is.
+  const gate = await holdPuts(page, 6);
   await page.setInputFiles('#file-input', cfg.files.cancel);
   // Cancel halfway, once at least one part is stored, so the abort has
   // stored parts to discard as well as requests in flight.
@@ -198,7 +228,9 @@ async function scenarioCancel(ctx) {
   const out = {
     upload_id: state.uploadId, cancelled_at_percent: at, delete_status: delResp.status(),
     parts_finished: state.finishedUrls.length, parts_total: state.partOf.size, message: msg, remembered: pending,
+    puts_held: gate.held(),
   };
+  await gate.open();
   if (!state.uploadId) fail('no multipart upload id seen');
   if (delResp.status() >= 300) fail(`DELETE upload answered ${delResp.status()}`);
   if (pending) fail('cancelled upload still remembered for resume');
@@ -213,6 +245,8 @@ async function scenarioResume(ctx) {
   const state = newPartState();
   watchParts(page, state);
   await throttle(page);
+  // As for cancel: the upload cannot finish before the reload.
+  const gate = await holdPuts(page, 6);
   await page.setInputFiles('#file-input', cfg.files.resume);
   // Reload once a few parts are stored and others are still in flight.
   const start = Date.now();
@@ -239,7 +273,9 @@ async function scenarioResume(ctx) {
   ]);
   const finishedBefore = state.finishedUrls.slice();
   if (pctBefore >= 100) fail('upload finished before the reload');
+  const heldBefore = gate.held();
   await page.reload();
+  await gate.open();
   await waitStore(page);
   await throttle(page);
   const pending = await page.locator('#pending-list li').count();
@@ -263,7 +299,7 @@ async function scenarioResume(ctx) {
     key, upload_id: state.uploadId, finished_before_reload: [...before].sort((a, b) => a - b),
     finished_on_network_before_reload: [...seenFinished].sort((a, b) => a - b),
     puts_per_part: counts, puts_before_reload: putsBefore, puts_after_reload: state.puts.length - putsBefore, part_count: partCount,
-    resent_finished: resent, unseen_parts: unseen, progress_before_reload: pctBefore,
+    resent_finished: resent, unseen_parts: unseen, progress_before_reload: pctBefore, puts_held_at_reload: heldBefore,
   };
   if (resent.length) fail(`finished parts were sent again after reload: ${resent} (${JSON.stringify(out)})`);
   if (out.puts_after_reload >= partCount) fail(`resume re-sent everything (${out.puts_after_reload} PUTs for ${partCount} parts)`);
@@ -296,11 +332,11 @@ async function scenarioVideo(ctx) {
   });
   await page.setInputFiles('#file-input', cfg.files.video);
   const key = await waitDone(page, name);
-  // Stream at ~1.5 MB/s (twice the clip's bitrate) so the player has not
-  // buffered the end when the seek happens, as over a real network: the
-  // whole clip takes about 6 s to arrive, however slow the machine is to
-  // start playing.
-  await throttle(page, 1_500_000);
+  // Stream at 400 kB/s (about half the clip's bitrate) so the player has
+  // not buffered the seek target when the seek happens, as over a real
+  // network: the bytes at 85% take about 19 s to arrive, while starting
+  // to play needs the first second or so (a few seconds at this rate).
+  await throttle(page, 400_000);
   await page.locator(`#files tr[data-key="${key}"] button.open`).click();
   const video = page.locator('#viewer-media video');
   await video.waitFor({ timeout: 30_000 });
@@ -397,7 +433,7 @@ async function scenarioStall(ctx) {
   await waitStore(page);
   const out = await page.evaluate(async (store) => {
     const { Valet } = await import('/valet.js');
-    const v = new Valet({ getToken: () => sessionStorage.getItem('valet.demo.token'), stallTimeout: 1500, storage: null });
+    const v = new Valet({ getToken: () => sessionStorage.getItem('valet.demo.token'), stallTimeout: 5000, storage: null });
     const data = new Uint8Array(20 << 20);
     for (let i = 0; i < data.length; i += 4096) data[i] = i >> 12;
     const t0 = performance.now();

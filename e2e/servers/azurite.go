@@ -59,7 +59,7 @@ func StartAzurite(t testing.TB) *Azurite {
 	)
 	a := &Azurite{Port: port, ServiceURL: "http://" + Addr(port) + "/" + AzuriteAccount}
 	// Any HTTP answer (400 for a bare GET) means the listener is up.
-	a.Process = Start(t, "azurite", cmd, 30*time.Second, HTTPReady("http://"+Addr(port)+"/"))
+	a.Process = Start(t, "azurite", cmd, 60*time.Second, HTTPReady("http://"+Addr(port)+"/"))
 	return a
 }
 

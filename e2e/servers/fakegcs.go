@@ -33,7 +33,7 @@ func FakeGCS(t testing.TB) *FakeGCSServer {
 	s := &FakeGCSServer{URL: "http://" + addr}
 	cmd := exec.Command(bin, "-scheme", "http", "-host", "127.0.0.1", "-port", strconv.Itoa(port),
 		"-backend", "memory", "-public-host", addr, "-external-url", s.URL, "-log-level", "warn")
-	s.Process = Start(t, "fake-gcs-server", cmd, 15*time.Second, HTTPReady(s.URL+"/_internal/healthcheck"))
+	s.Process = Start(t, "fake-gcs-server", cmd, 60*time.Second, HTTPReady(s.URL+"/_internal/healthcheck"))
 	return s
 }
 

@@ -45,7 +45,7 @@ func Versitygw(t testing.TB) *S3Server {
 	s.Endpoint = "http://" + Addr(port)
 	cmd := exec.Command(bin, "--port", Addr(port), "--access", s.AccessKey, "--secret", s.SecretKey,
 		"--region", s.Region, "posix", t.TempDir())
-	s.Process = Start(t, "versitygw", cmd, 15*time.Second, HTTPReady(s.Endpoint+"/"))
+	s.Process = Start(t, "versitygw", cmd, 60*time.Second, HTTPReady(s.Endpoint+"/"))
 	return s
 }
 
