@@ -6,6 +6,8 @@
 // re-executing the valet binary as `valet plugin serve NAME` (which calls
 // plugins.Serve(builtins[NAME]())), any other name as the external binary
 // valet-plugin-NAME from the first Options.PluginDirs directory holding it.
+// A pinned binary is read once into a sealed private copy, checked against
+// its pin, and that copy is what every launch executes (see Options.Pins).
 //
 // Every plugin gets a filtered environment (see Options.EnvAllow), its own
 // process group, and an AutoMTLS gRPC connection over which calls travel as
@@ -80,8 +82,12 @@ type Options struct {
 	// on top of DefaultEnv. An entry may be a glob: "AWS_*".
 	EnvAllow []string
 	// Pins maps a plugin name to the lowercase hex sha256 of the binary that
-	// will be executed for it. A binary that does not match is refused, at
-	// first start and at every restart.
+	// will be executed for it. Start (and Info) reads a pinned binary once
+	// into a private sealed copy, hashes the copy, refuses it if it does not
+	// match, and executes exactly that copy, at first start and at every
+	// restart: rewriting or replacing the file afterwards cannot change what
+	// runs. A plugin without a pin is executed by path, so a restart runs
+	// whatever the file holds then.
 	Pins map[string]string
 	// Logger receives host events and every plugin's log lines. Nil logs
 	// to stderr at info level.
@@ -218,10 +224,17 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store %q: %w", spec.Store, err)
 	}
+	// A pinned binary is read and checked once here; every launch of this
+	// plugin, restarts included, executes that sealed copy.
+	img, err := h.sealPinned(spec.Plugin, exe)
+	if err != nil {
+		return nil, fmt.Errorf("store %q: %w", spec.Store, err)
+	}
 	p := &Plugin{
 		h:       h,
 		spec:    spec,
 		exe:     exe,
+		img:     img,
 		args:    args,
 		log:     h.log.Named(spec.Plugin).With("store", spec.Store),
 		changed: make(chan struct{}),
@@ -232,11 +245,14 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	closed := providers.Errorf(providers.Unavailable, "store %q: plugin host is closed", spec.Store)
 	if h.isClosed() {
+		p.cancel()
+		img.close()
 		return nil, closed
 	}
 	in, err := p.launch(ctx)
 	if err != nil {
 		p.cancel()
+		img.close()
 		return nil, fmt.Errorf("store %q: plugin %s: %w", spec.Store, spec.Plugin, err)
 	}
 	// Register only a running plugin, so Close never waits on a launch;
@@ -246,6 +262,7 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
 		h.mu.Unlock()
 		p.cancel()
 		in.kill(true)
+		img.close()
 		return nil, closed
 	}
 	h.plugins[p] = struct{}{}
@@ -255,21 +272,24 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
 	return p, nil
 }
 
-// Info starts plugin name (built in, or found in the plugin directories
-// and checked against its pin), asks for its Info without configuring it,
-// and stops it again. It is what `valet plugins` shows for external
-// plugins; the contract lets a provider answer Info before Configure.
+// Info starts plugin name (built in, or found in the plugin directories;
+// when pinned, as a sealed copy checked against its pin), asks for its Info
+// without configuring it, and stops it again. It is what `valet plugins`
+// shows for external plugins; the contract lets a provider answer Info
+// before Configure.
 func (h *Host) Info(ctx context.Context, name string) (providers.Info, error) {
 	exe, args, err := h.resolve(name)
 	if err != nil {
 		return providers.Info{}, err
 	}
-	if err := h.checkPin(name, exe); err != nil {
+	img, err := h.sealPinned(name, exe)
+	if err != nil {
 		return providers.Info{}, err
 	}
+	defer img.close()
 	ctx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
 	defer cancel()
-	client, svc, _, err := h.dial(exe, args, h.log.Named(name))
+	client, svc, _, err := h.dial(exe, img, args, h.log.Named(name))
 	if err != nil {
 		return providers.Info{}, err
 	}
@@ -318,22 +338,6 @@ func (h *Host) resolve(name string) (string, []string, error) {
 func isExecutable(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0
-}
-
-// checkPin refuses a binary whose sha256 differs from the configured pin.
-func (h *Host) checkPin(name, file string) error {
-	want, ok := h.opts.Pins[name]
-	if !ok {
-		return nil
-	}
-	got, err := fileSHA256(file)
-	if err != nil {
-		return providers.Errorf(providers.FailedPrecondition, "plugin %q: cannot hash %s to check its pin: %v", name, file, err)
-	}
-	if got != want {
-		return providers.Errorf(providers.FailedPrecondition, "plugin %q: refusing %s: its sha256 is %s but the pin is %s", name, file, got, want)
-	}
-	return nil
 }
 
 func fileSHA256(file string) (string, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,12 +43,16 @@ func testCallsCrossTheProcessBoundary(t *testing.T, transport func(*host.Options
 	if err != nil || info.Name != "test" || info.Capabilities.MaxExpiry != time.Hour || !info.Capabilities.BindsContentType {
 		t.Fatalf("Info = %+v, %v", info, err)
 	}
+	before := time.Now()
 	rec, err := p.SignPut(ctx, providers.PutRequest{Key: "a b", ContentType: "text/plain", Size: 3, TTL: time.Minute})
+	after := time.Now()
 	if err != nil || rec.Method != "PUT" || !strings.Contains(rec.URL, "/o/a%20b?") || rec.Headers["Content-Type"] != "text/plain" {
 		t.Fatalf("SignPut = %+v, %v", rec, err)
 	}
-	if d := time.Until(rec.ExpiresAt); d < 58*time.Second || d > time.Minute {
-		t.Fatalf("ExpiresAt %v is not a minute away", rec.ExpiresAt)
+	// A minute from when the provider signed (truncated to the second),
+	// however long the call took.
+	if rec.ExpiresAt.Before(before.Add(time.Minute).Truncate(time.Second)) || rec.ExpiresAt.After(after.Add(time.Minute)) {
+		t.Fatalf("ExpiresAt %v is not a minute after the call (made %v to %v)", rec.ExpiresAt, before, after)
 	}
 	// Provider error codes and messages survive the hop.
 	_, err = p.Head(ctx, "missing")
@@ -165,7 +170,7 @@ func TestPluginOutputEndsUpInHostLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _ = p.Head(context.Background(), "panic")
-	waitFor(t, 3*time.Second, "plugin output logged", func() bool {
+	waitFor(t, 30*time.Second, "plugin output logged", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		out := logged.String()
@@ -225,13 +230,21 @@ func TestEnvironmentAllowlist(t *testing.T) {
 }
 
 // TestKillDuringCall is the supervision contract: SIGKILL a plugin while a
-// call is in flight; the caller gets Unavailable within its deadline, the
-// plugin is back within about a second with its configuration replayed, and
-// the next call succeeds.
+// call is in flight; the caller gets Unavailable without waiting for its
+// deadline, the plugin is restarted after the first backoff (100ms) with
+// its configuration replayed, and the next call succeeds. Nothing here is
+// judged by wall-clock time: the durations are logged, and the verdicts are
+// what happened and in which order.
 func TestKillDuringCall(t *testing.T) { bothTransports(t, testKillDuringCall) }
 
 func testKillDuringCall(t *testing.T, transport func(*host.Options)) {
-	h := newHost(t, transport)
+	logs := &capturedLog{}
+	h := newHost(t, func(o *host.Options) {
+		if transport != nil {
+			transport(o)
+		}
+		o.Logger = hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Info, JSONFormat: true, Output: io.MultiWriter(logs, testWriter{t})})
+	})
 	state := t.TempDir()
 	p, err := h.Start(context.Background(), host.Spec{Store: "kill-store", Plugin: "test", Config: config(t, testConfig{StateDir: state})})
 	if err != nil {
@@ -239,21 +252,22 @@ func testKillDuringCall(t *testing.T, transport func(*host.Options)) {
 	}
 	_, oldPid := whoami(t, p)
 
-	const deadline = 5 * time.Second
 	type result struct {
-		err  error
-		done time.Time
+		err    error
+		ctxErr error // the caller's context when the call returned
+		done   time.Time
 	}
 	res := make(chan result, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	// A deadline far beyond any restart: a caller that waited for the
+	// plugin to come back, or for its deadline, would show.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	callStart := time.Now()
 	go func() {
 		// CreateMultipart is never retried, so the kill reaches the caller.
 		_, err := p.CreateMultipart(ctx, providers.CreateMultipartRequest{Key: "block", TTL: time.Minute})
-		res <- result{err, time.Now()}
+		res <- result{err, ctx.Err(), time.Now()}
 	}()
-	waitFor(t, 3*time.Second, "plugin entered the blocking call", func() bool {
+	waitFor(t, 30*time.Second, "plugin entered the blocking call", func() bool {
 		_, err := os.Stat(filepath.Join(state, "blocking"))
 		return err == nil
 	})
@@ -261,30 +275,18 @@ func testKillDuringCall(t *testing.T, transport func(*host.Options)) {
 	sigkill(t, oldPid)
 
 	r := <-res
-	if !errors.Is(r.err, providers.ErrUnavailable) {
-		t.Fatalf("in-flight call after SIGKILL = %v, want Unavailable", r.err)
-	}
-	if took := r.done.Sub(callStart); took >= deadline {
-		t.Fatalf("caller waited %s, past its %s deadline", took, deadline)
+	if !errors.Is(r.err, providers.ErrUnavailable) || errors.Is(r.err, context.DeadlineExceeded) || r.ctxErr != nil {
+		t.Fatalf("in-flight call after SIGKILL = %v (caller's context: %v), want Unavailable before the deadline", r.err, r.ctxErr)
 	}
 	t.Logf("caller got Unavailable %s after the kill: %v", r.done.Sub(killedAt).Round(time.Millisecond), r.err)
-	if d := r.done.Sub(killedAt); d > time.Second {
-		t.Errorf("Unavailable took %s after the kill; want fail-fast", d)
-	}
 
-	back := waitFor(t, 3*time.Second, "plugin restarted", func() bool { return p.Healthy() && p.Pid() != oldPid })
-	backAfterKill := time.Since(killedAt)
-	t.Logf("plugin back %s after the kill (observed %s after the call returned)", backAfterKill.Round(time.Millisecond), back.Round(time.Millisecond))
-	limit := 1500 * time.Millisecond
-	if raceEnabled {
-		limit = 5 * time.Second
+	waitFor(t, time.Minute, "plugin restarted", func() bool { return p.Healthy() && p.Pid() != oldPid })
+	t.Logf("plugin back %s after the kill", time.Since(killedAt).Round(time.Millisecond))
+	restarted := logs.entries("plugin restarted")
+	if len(restarted) != 1 || restarted[0]["backoff"] != float64(100*time.Millisecond) {
+		t.Fatalf("restart log entries %v, want one restart after the 100ms first backoff", restarted)
 	}
-	if backAfterKill > limit {
-		t.Errorf("plugin took %s to come back; want about a second", backAfterKill)
-	}
-	if alive(oldPid) {
-		t.Errorf("killed process %d still alive", oldPid)
-	}
+	waitFor(t, 30*time.Second, "killed process reaped", func() bool { return !alive(oldPid) })
 
 	store, newPid := whoami(t, p)
 	if store != "kill-store" || newPid == oldPid {
@@ -297,6 +299,32 @@ func testKillDuringCall(t *testing.T, transport func(*host.Options)) {
 	if _, err := p.SignPut(context.Background(), providers.PutRequest{Key: "k", ContentType: "a/b", Size: 1, TTL: time.Minute}); err != nil {
 		t.Fatalf("next call after restart: %v", err)
 	}
+}
+
+// capturedLog collects a host's JSON log lines.
+type capturedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (c *capturedLog) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.Write(b)
+}
+
+// entries returns the logged entries whose message is msg.
+func (c *capturedLog) entries(msg string) []map[string]any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []map[string]any
+	for _, line := range strings.Split(c.b.String(), "\n") {
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) == nil && e["@message"] == msg {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // An idempotent call in flight when the plugin dies is retried once on the
@@ -313,7 +341,9 @@ func testIdempotentCallRetriedAfterRestart(t *testing.T, transport func(*host.Op
 		t.Fatal(err)
 	}
 	oldPid := p.Pid()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// newHost's RetryWait (a minute) and this deadline leave the restart
+	// all the time a loaded machine needs.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	type result struct {
 		obj providers.Object
@@ -324,7 +354,7 @@ func testIdempotentCallRetriedAfterRestart(t *testing.T, transport func(*host.Op
 		obj, err := p.Head(ctx, "block-once")
 		res <- result{obj, err}
 	}()
-	waitFor(t, 3*time.Second, "plugin entered the blocking call", func() bool {
+	waitFor(t, 30*time.Second, "plugin entered the blocking call", func() bool {
 		_, err := os.Stat(filepath.Join(state, "blocking"))
 		return err == nil
 	})
@@ -351,12 +381,12 @@ func TestHungPluginIsReplacedByHealthCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(oldPid, syscall.SIGKILL) })
-	d := waitFor(t, 10*time.Second, "hung plugin replaced", func() bool { return p.Healthy() && p.Pid() != oldPid })
+	d := waitFor(t, time.Minute, "hung plugin replaced", func() bool { return p.Healthy() && p.Pid() != oldPid })
 	t.Logf("hung plugin replaced after %s", d.Round(time.Millisecond))
 	if store, pid := whoami(t, p); store != "hung" || pid == oldPid {
 		t.Fatalf("after replacement whoami = %q pid %d", store, pid)
 	}
-	waitFor(t, 2*time.Second, "hung process killed", func() bool { return !alive(oldPid) })
+	waitFor(t, 30*time.Second, "hung process killed", func() bool { return !alive(oldPid) })
 }
 
 // Many callers see the plugin die at once; exactly one restart happens.
@@ -367,7 +397,7 @@ func TestConcurrentFailuresRestartOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const callers = 8
 	errs := make(chan error, callers)
@@ -377,11 +407,12 @@ func TestConcurrentFailuresRestartOnce(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, 3*time.Second, "calls in flight", func() bool {
-		_, err := os.Stat(filepath.Join(state, "blocking"))
-		return err == nil
+	// Every caller is inside the plugin before the kill, however slowly
+	// the goroutines got going.
+	waitFor(t, 30*time.Second, "all calls in flight", func() bool {
+		b, _ := os.ReadFile(filepath.Join(state, "arrived"))
+		return strings.Count(string(b), "\n") == callers
 	})
-	time.Sleep(50 * time.Millisecond) // let every caller reach the plugin
 	oldPid := p.Pid()
 	sigkill(t, oldPid)
 	for range callers {
@@ -389,8 +420,10 @@ func TestConcurrentFailuresRestartOnce(t *testing.T) {
 			t.Fatalf("caller got %v", err)
 		}
 	}
-	waitFor(t, 3*time.Second, "restart", func() bool { return p.Healthy() && p.Pid() != oldPid })
-	time.Sleep(300 * time.Millisecond) // a second, spurious restart would show by now
+	waitFor(t, time.Minute, "restart", func() bool { return p.Healthy() && p.Pid() != oldPid })
+	// A second, spurious restart would most likely show by now; the sleep
+	// can only make the test miss one, never fail a correct host.
+	time.Sleep(300 * time.Millisecond)
 	b, _ := os.ReadFile(filepath.Join(state, "configured"))
 	if n := strings.Count(string(b), "\n"); n != 2 {
 		t.Fatalf("plugin configured %d times, want 2 (start + one restart):\n%s", n, b)
@@ -398,42 +431,57 @@ func TestConcurrentFailuresRestartOnce(t *testing.T) {
 }
 
 // A plugin that keeps crashing uses up its restart budget, is marked
-// unhealthy, and is not restarted again; calls then fail fast.
+// unhealthy, and is not restarted again; calls then fail fast. The first
+// process is SIGKILLed by the test and every restarted one exits by itself
+// right after Configure, so the count of launches does not depend on how
+// fast the machine is.
 func TestCrashLoopStopsAtRestartBudget(t *testing.T) {
-	h := newHost(t, func(o *host.Options) { o.RestartBudget = 3 })
+	h := newHost(t, func(o *host.Options) {
+		o.RestartBudget = 3
+		o.RestartWindow = time.Hour    // all the restarts fall in one window, however slow
+		o.RetryWait = 10 * time.Minute // a call that waited for a restart would show
+	})
 	state := t.TempDir()
-	p, err := h.Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: config(t, testConfig{StateDir: state, ExitAfterMS: 30})})
+	p, err := h.Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: config(t, testConfig{StateDir: state, ExitAfterMS: 30, OnlyRestarts: true})})
 	if err != nil {
 		t.Fatal(err)
 	}
+	sigkill(t, p.Pid())
 	// Backoff 100+200+400ms plus three launches.
-	waitFor(t, 10*time.Second, "plugin marked unhealthy", func() bool {
-		b, _ := os.ReadFile(filepath.Join(state, "configured"))
-		return !p.Healthy() && strings.Count(string(b), "\n") == 4 && p.Pid() == 0
-	})
-	time.Sleep(time.Second)
+	waitFor(t, 2*time.Minute, "plugin given up on", func() bool { return p.GaveUp() != nil })
+	// GaveUp is set once the last process has died, and the supervisor
+	// launches nothing after it: the count is final.
 	b, _ := os.ReadFile(filepath.Join(state, "configured"))
 	if n := strings.Count(string(b), "\n"); n != 4 {
-		t.Fatalf("plugin started %d times, want 1 + 3 restarts and no more", n)
+		t.Fatalf("plugin configured %d times, want 1 + 3 restarts:\n%s", n, b)
+	}
+	if p.Healthy() || p.Pid() != 0 {
+		t.Fatalf("given-up plugin: Healthy %v, Pid %d", p.Healthy(), p.Pid())
 	}
 	start := time.Now()
 	_, err = p.SignPut(context.Background(), providers.PutRequest{Key: "k", TTL: time.Minute})
 	if !errors.Is(err, providers.ErrUnavailable) || !strings.Contains(err.Error(), "unhealthy") {
 		t.Fatalf("call on unhealthy plugin = %v", err)
 	}
-	// Fail-fast means no wait for a restart (RetryWait, 3s by default);
-	// the bound is far above a real call's cost so load cannot trip it.
-	if d := time.Since(start); d > time.Second {
+	// Fail-fast means no wait for a restart (RetryWait, 10 minutes here);
+	// 30s is far below that and far above any load.
+	if d := time.Since(start); d > 30*time.Second {
 		t.Fatalf("call on unhealthy plugin took %s; want fail-fast", d)
 	}
-	if why := p.GaveUp(); why == nil || !strings.Contains(why.Error(), "gave up after 3 restarts") {
+	if why := p.GaveUp(); !strings.Contains(why.Error(), "gave up after 3 restarts") {
 		t.Fatalf("GaveUp() = %v", why)
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		pid, _ := strconv.Atoi(strings.Fields(line)[0])
-		if alive(pid) {
-			t.Errorf("crashed plugin %d still alive", pid)
+	waitFor(t, 30*time.Second, "crashed plugins gone", func() bool {
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if pid, _ := strconv.Atoi(strings.Fields(line)[0]); alive(pid) {
+				return false
+			}
 		}
+		return true
+	})
+	b2, _ := os.ReadFile(filepath.Join(state, "configured"))
+	if string(b2) != string(b) {
+		t.Fatalf("plugin launched again after it was given up on:\n%s", b2)
 	}
 }
 
@@ -461,7 +509,7 @@ func TestCloseLeavesNoOrphans(t *testing.T) {
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Second, "all plugin processes and their children gone", func() bool {
+	waitFor(t, 30*time.Second, "all plugin processes and their children gone", func() bool {
 		for _, pid := range pids {
 			if alive(pid) {
 				return false
@@ -500,14 +548,14 @@ func TestPluginExitsWhenParentDies(t *testing.T) {
 		t.Fatalf("plugin pid: %q", buf[:n])
 	}
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
-	waitFor(t, 10*time.Second, "plugin serving (handshake line written)", func() bool {
+	waitFor(t, time.Minute, "plugin serving (handshake line written)", func() bool {
 		b, _ := os.ReadFile(handshake)
 		return len(b) > 0
 	})
 	_ = sh.Process.Kill()
 	_ = sh.Wait()
 	killed := time.Now()
-	waitFor(t, 3*time.Second, "orphaned plugin exits", func() bool { return !alive(pid) })
+	waitFor(t, 30*time.Second, "orphaned plugin exits", func() bool { return !alive(pid) })
 	t.Logf("orphaned plugin exited %s after its parent died", time.Since(killed).Round(time.Millisecond))
 }
 
@@ -535,7 +583,7 @@ func TestPluginsExitWhenHostIsKilled(t *testing.T) {
 	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
 	_ = gw.Process.Kill()
 	_ = gw.Wait()
-	d := waitFor(t, 3*time.Second, "plugin of a killed gateway exits", func() bool { return !alive(pid) })
+	d := waitFor(t, 30*time.Second, "plugin of a killed gateway exits", func() bool { return !alive(pid) })
 	t.Logf("plugin exited %s after its gateway was SIGKILLed", d.Round(time.Millisecond))
 }
 
@@ -559,7 +607,7 @@ func TestPluginExitsWhenParentDiedDuringStartup(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 			t.Fatalf("plugin exit = %v, want status 2", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
 		t.Fatal("plugin kept running although its host was gone")
 	}
@@ -581,7 +629,7 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // assertNoChildren checks that the test process has no live child left.
 func assertNoChildren(t *testing.T) {
 	t.Helper()
-	waitFor(t, 2*time.Second, "no child processes", func() bool {
+	waitFor(t, 30*time.Second, "no child processes", func() bool {
 		b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children")
 		if err != nil {
 			return true // kernel without the children file; nothing to check

@@ -48,6 +48,12 @@ func TestMain(m *testing.M) {
 		servePreStreamPlugin()
 		return
 	}
+	if len(os.Args) == 1 && os.Getenv(wire.Handshake.MagicCookieKey) != "" {
+		// Started without arguments by a host: an external plugin, a copy
+		// of this binary with a label appended (see labelledBinary).
+		plugins.Serve(&labelledProvider{testProvider: &testProvider{}, label: ownLabel()})
+		return
+	}
 	os.Exit(m.Run())
 }
 
@@ -55,9 +61,11 @@ type testConfig struct {
 	// StateDir receives marker files that let tests see inside the plugin.
 	StateDir string `json:"state_dir"`
 	// ExitAfterMS makes the process exit that long after Configure: a
-	// plugin that keeps crashing.
-	ExitAfterMS int  `json:"exit_after_ms"`
-	Reject      bool `json:"reject"`
+	// plugin that keeps crashing. With OnlyRestarts, only processes
+	// configured after the first one (by the configured marker) exit.
+	ExitAfterMS  int  `json:"exit_after_ms"`
+	OnlyRestarts bool `json:"only_restarts"`
+	Reject       bool `json:"reject"`
 }
 
 // testProvider signs like a real provider (HMAC-SHA256 over the request) so
@@ -89,14 +97,18 @@ func (p *testProvider) Configure(_ context.Context, cfg providers.StoreConfig) e
 	p.mu.Lock()
 	p.store, p.cfg = cfg.Store, c
 	p.mu.Unlock()
+	restarted := false
 	if c.StateDir != "" {
+		if st, err := os.Stat(filepath.Join(c.StateDir, "configured")); err == nil && st.Size() > 0 {
+			restarted = true
+		}
 		f, err := os.OpenFile(filepath.Join(c.StateDir, "configured"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 		if err == nil {
 			fmt.Fprintf(f, "%d %s\n", os.Getpid(), cfg.Store)
 			f.Close()
 		}
 	}
-	if c.ExitAfterMS > 0 {
+	if c.ExitAfterMS > 0 && (restarted || !c.OnlyRestarts) {
 		go func() { time.Sleep(time.Duration(c.ExitAfterMS) * time.Millisecond); os.Exit(3) }()
 	}
 	return nil
@@ -124,6 +136,22 @@ func (p *testProvider) SignGet(_ context.Context, r providers.GetRequest) (provi
 
 func (p *testProvider) SignDelete(_ context.Context, r providers.DeleteRequest) (providers.Recipe, error) {
 	return p.sign("DELETE", r.Key, "", 0, r.TTL), nil
+}
+
+// arrived appends a line to the state directory's "arrived" file, one per
+// blocking call that reached the plugin, so a test can wait for all of them.
+func (p *testProvider) arrived() {
+	p.mu.Lock()
+	dir := p.cfg.StateDir
+	p.mu.Unlock()
+	if dir == "" {
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "arrived"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err == nil {
+		fmt.Fprintln(f, os.Getpid())
+		f.Close()
+	}
 }
 
 // mark creates a marker file in the state directory.
@@ -185,6 +213,7 @@ func (p *testProvider) Delete(context.Context, string) error { return nil }
 
 func (p *testProvider) CreateMultipart(ctx context.Context, r providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
 	if r.Key == "block" {
+		p.arrived()
 		p.mark("blocking")
 		<-ctx.Done()
 	}
@@ -209,7 +238,7 @@ func (p *testProvider) ListParts(context.Context, providers.MultipartRef) ([]pro
 // prints the plugin's pid, and waits to be killed.
 func hostAndWait() {
 	exe, _ := os.Executable()
-	h, err := host.New(host.Options{Executable: exe, Builtins: []string{"test"}, Logger: hclog.NewNullLogger()})
+	h, err := host.New(host.Options{Executable: exe, Builtins: []string{"test"}, Logger: hclog.NewNullLogger(), StartTimeout: time.Minute})
 	if err != nil {
 		os.Exit(1)
 	}
@@ -255,6 +284,13 @@ func newHost(t testing.TB, mod func(*host.Options)) *host.Host {
 		Executable: exe,
 		Builtins:   []string{"test", "legacy"},
 		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Info, Output: testWriter{t}}),
+		// No health check unless a test asks for one: two pings missing
+		// their 1s bound on a loaded machine would restart a healthy plugin
+		// and upset a test that counts restarts. Launches and restart waits
+		// get room for a slow machine too.
+		HealthInterval: time.Hour,
+		StartTimeout:   time.Minute,
+		RetryWait:      time.Minute,
 	}
 	if mod != nil {
 		mod(&opts)
@@ -295,6 +331,8 @@ func alive(pid int) bool {
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
+// waitFor polls cond until it holds. within is a deadline for a hang, not
+// a verdict on speed: keep it at 30s or more so load cannot trip it.
 func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) time.Duration {
 	t.Helper()
 	start := time.Now()
@@ -309,7 +347,7 @@ func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) 
 
 func whoami(t testing.TB, p providers.Provider) (store string, pid int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	obj, err := p.Head(ctx, "whoami")
 	if err != nil {

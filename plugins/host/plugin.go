@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,6 +43,7 @@ const exitPoll = 20 * time.Millisecond
 type Plugin struct {
 	h    *Host
 	exe  string
+	img  *image // the sealed copy of a pinned binary, or nil
 	args []string
 	log  hclog.Logger
 
@@ -135,6 +138,8 @@ func (p *Plugin) Close() error {
 	if in != nil {
 		in.kill(true)
 	}
+	// The supervisor has returned, so no launch can use the copy any more.
+	p.img.close()
 	p.h.forget(p)
 	return nil
 }
@@ -172,10 +177,7 @@ func (p *Plugin) launch(ctx context.Context) (*instance, error) {
 	gen := p.gen
 	p.mu.Unlock()
 
-	if err := p.h.checkPin(spec.Plugin, p.exe); err != nil {
-		return nil, err
-	}
-	client, svc, gc, err := p.h.dial(p.exe, p.args, p.log)
+	client, svc, gc, err := p.h.dial(p.exe, p.img, p.args, p.log)
 	if err != nil {
 		return nil, err
 	}
@@ -418,11 +420,33 @@ func (l lineLogger) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// dial starts exe as a plugin process and connects to it: go-plugin's
-// handshake over gRPC only, with AutoMTLS, a filtered environment and the
-// process in its own group. On error nothing is left running.
-func (h *Host) dial(exe string, args []string, log hclog.Logger) (*plugin.Client, pb.ProviderServiceClient, *plugin.GRPCClient, error) {
-	cmd := exec.Command(exe, args...)
+// beforeExec, when set (by tests), runs in dial just before the plugin
+// process is executed: after a pinned binary has been read and checked.
+var beforeExec atomic.Pointer[func(exe string)]
+
+// fixedName keeps the logger go-plugin derives for a plugin's output named
+// after the plugin's file: go-plugin names it after the base of the path
+// executed, which for a sealed copy is a descriptor number.
+type fixedName struct {
+	hclog.Logger
+	name string
+}
+
+func (l fixedName) Named(string) hclog.Logger { return l.Logger.Named(l.name) }
+
+// dial starts exe (or, when img is set, the sealed copy of it that matched
+// its pin) as a plugin process and connects to it: go-plugin's handshake
+// over gRPC only, with AutoMTLS, a filtered environment and the process in
+// its own group. The process's argv[0] is exe either way. On error nothing
+// is left running.
+func (h *Host) dial(exe string, img *image, args []string, log hclog.Logger) (*plugin.Client, pb.ProviderServiceClient, *plugin.GRPCClient, error) {
+	path := exe
+	if img != nil {
+		// On Linux /proc/self/fd/N: the child resolves it to the sealed
+		// memfd, which stays open here while the Plugin (or Info) lives.
+		path = img.path
+	}
+	cmd := &exec.Cmd{Path: path, Args: append([]string{exe}, args...)}
 	cmd.Env = append(slices.Clip(h.env), fmt.Sprintf("%s=%d", plugins.ParentPIDEnv, os.Getpid()))
 	// Own process group, so Close can kill whatever the plugin spawned.
 	// No Pdeathsig: it fires when the forking *thread* exits, which the Go
@@ -437,7 +461,7 @@ func (h *Host) dial(exe string, args []string, log hclog.Logger) (*plugin.Client
 		AutoMTLS:         true,
 		SkipHostEnv:      true,
 		StartTimeout:     h.opts.StartTimeout,
-		Logger:           log,
+		Logger:           fixedName{log, filepath.Base(exe)},
 		SyncStdout:       lineLogger{log, "plugin wrote to stdout", hclog.Warn},
 		SyncStderr:       lineLogger{log, "plugin stderr", hclog.Info},
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
@@ -448,6 +472,9 @@ func (h *Host) dial(exe string, args []string, log hclog.Logger) (*plugin.Client
 	fail := func(err error) (*plugin.Client, pb.ProviderServiceClient, *plugin.GRPCClient, error) {
 		killClient(client)
 		return nil, nil, nil, err
+	}
+	if f := beforeExec.Load(); f != nil {
+		(*f)(exe)
 	}
 	rpc, err := client.Client()
 	if err != nil {
