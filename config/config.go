@@ -54,15 +54,48 @@ type AuthConfig struct {
 
 // JWTConfig verifies bearer JWTs: HS256 with a shared secret, and/or
 // RS256/ES256/EdDSA with keys from a JWKS URL or file.
+//
+// Issuer and Audience, when set, are checked on every JWT (HS256 and JWKS
+// alike). With a JWKS both are required: an identity provider's keys sign
+// the tokens of all its applications (and, for multi-tenant IdPs, of all its
+// tenants), so a JWKS alone does not say a token was meant for Valet. An
+// operator who really wants any audience or issuer says so with AnyAudience
+// or AnyIssuer, which only waive the requirement and cannot be combined
+// with a value.
 type JWTConfig struct {
-	HS256Secret     string   `koanf:"hs256_secret"`
-	HS256SecretFile string   `koanf:"hs256_secret_file"`
-	JWKSURL         string   `koanf:"jwks_url"`
-	JWKSFile        string   `koanf:"jwks_file"`
-	Issuer          string   `koanf:"issuer"`
-	Audience        string   `koanf:"audience"`
-	Leeway          Duration `koanf:"leeway"`
+	HS256Secret     string `koanf:"hs256_secret"`
+	HS256SecretFile string `koanf:"hs256_secret_file"`
+	JWKSURL         string `koanf:"jwks_url"`
+	JWKSFile        string `koanf:"jwks_file"`
+	// JWKSRefresh is how often the JWKS at JWKSURL is fetched again, and the
+	// longest Valet keeps it whatever the IdP's Cache-Control or Expires say:
+	// a key the IdP withdraws is trusted at most this long. Cache headers
+	// asking for less are honoured down to JWKSMinRefresh.
+	JWKSRefresh Duration `koanf:"jwks_refresh"`
+	Issuer      string   `koanf:"issuer"`
+	// AnyIssuer accepts JWKS-verified tokens whatever their iss claim
+	// (or none); it is the explicit opt-out from requiring Issuer.
+	AnyIssuer bool   `koanf:"any_issuer"`
+	Audience  string `koanf:"audience"`
+	// AnyAudience accepts JWKS-verified tokens whatever their aud claim
+	// (or none); it is the explicit opt-out from requiring Audience.
+	AnyAudience bool     `koanf:"any_audience"`
+	Leeway      Duration `koanf:"leeway"`
 }
+
+// UsesJWKS reports whether tokens may be verified with JWKS keys.
+func (j JWTConfig) UsesJWKS() bool { return j.JWKSURL != "" || j.JWKSFile != "" }
+
+// JWKS refresh bounds: JWKSMinRefresh is the shortest interval between
+// scheduled fetches of a JWKS URL (so a Cache-Control: max-age=0 cannot make
+// Valet hammer the IdP), DefaultJWKSRefresh the default of
+// auth.jwt.jwks_refresh (the longest), and MaxJWKSRefresh the largest value
+// it accepts.
+const (
+	JWKSMinRefresh     = time.Minute
+	DefaultJWKSRefresh = 15 * time.Minute
+	MaxJWKSRefresh     = 24 * time.Hour
+)
 
 // APIKey maps a static key, stored only as its sha256, to a subject.
 type APIKey struct {
@@ -164,6 +197,7 @@ func Defaults() map[string]any {
 		"server.provider_timeout": "30s",
 		"server.complete_timeout": "10m",
 		"auth.jwt.leeway":         "30s",
+		"auth.jwt.jwks_refresh":   DefaultJWKSRefresh.String(),
 		"auth.anonymous.subject":  "anonymous",
 	}
 }

@@ -228,28 +228,38 @@ func TestWatchReloads(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(p, []byte(base+"bogus: 1\n"), 0o600); err != nil {
-		t.Fatal(err)
+	// The file is replaced whole (written aside, then renamed over), as
+	// editors and config management do: rewriting it in place lets the
+	// watcher, on a loaded machine, read it truncated or half written more
+	// than the 50ms debounce after the first event, and report that.
+	replace := func(body string) {
+		t.Helper()
+		tmp := p + ".tmp"
+		if err := os.WriteFile(tmp, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			t.Fatal(err)
+		}
 	}
+	replace(base + "bogus: 1\n")
 	select {
 	case err := <-got:
 		<-cfgs
 		if err == nil || !strings.Contains(err.Error(), "bogus") {
 			t.Fatalf("bad reload error = %v", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("no reload event")
 	}
-	if err := os.WriteFile(p, []byte(strings.Replace(base, ":9000", ":9001", 1)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	replace(strings.Replace(base, ":9000", ":9001", 1))
 	select {
 	case err := <-got:
 		c := <-cfgs
 		if err != nil || c.Server.Listen != ":9001" {
 			t.Fatalf("good reload: %v %+v", err, c)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("no reload event")
 	}
 }
@@ -351,5 +361,169 @@ func TestRedactedEffective(t *testing.T) {
 	}
 	if err := yamlv3.Unmarshal(out, &back); err != nil || back.Stores["media"].Limits["max_size"] != 0 {
 		t.Errorf("max_size round trip: %v %#v", err, back.Stores["media"].Limits["max_size"])
+	}
+}
+
+// jwksBase is base with its HS256 secret replaced by a JWKS; the jwt line
+// is JWT so each case writes its own.
+func jwksBody(jwt string) string {
+	return strings.Replace(base, `  jwt: { hs256_secret: "`+secret32+`", issuer: valet-dev, audience: valet }`, "  jwt: "+jwt, 1)
+}
+
+// With a JWKS, audience and issuer are required unless explicitly waived:
+// an IdP's keys also sign tokens for its other applications and tenants.
+func TestJWKSRequiresAudienceAndIssuer(t *testing.T) {
+	const (
+		needAud = "auth.jwt.audience: required with auth.jwt.jwks_url or auth.jwt.jwks_file"
+		needIss = "auth.jwt.issuer: required with auth.jwt.jwks_url or auth.jwt.jwks_file"
+	)
+	tests := []struct {
+		name, jwt string
+		env       []string
+		want      []string // nil: loads
+		notWant   []string
+	}{
+		{"url alone", `{ jwks_url: "https://idp.example/jwks" }`, nil,
+			[]string{needAud, "auth.jwt.any_audience: true", needIss, "auth.jwt.any_issuer: true"}, nil},
+		{"file alone", `{ jwks_file: /etc/valet/jwks.json }`, nil, []string{needAud, needIss}, nil},
+		{"url with issuer only", `{ jwks_url: "https://idp.example/jwks", issuer: "https://idp.example/" }`, nil,
+			[]string{needAud}, []string{needIss}},
+		{"url with audience only", `{ jwks_url: "https://idp.example/jwks", audience: valet }`, nil,
+			[]string{needIss}, []string{needAud}},
+		{"url with both", `{ jwks_url: "https://idp.example/jwks", issuer: "https://idp.example/", audience: valet }`, nil, nil, nil},
+		{"file with both", `{ jwks_file: /etc/valet/jwks.json, issuer: "https://idp.example/", audience: valet }`, nil, nil, nil},
+		{"opt-outs", `{ jwks_url: "https://idp.example/jwks", any_audience: true, any_issuer: true }`, nil, nil, nil},
+		{"opt-outs from env", `{ jwks_url: "https://idp.example/jwks" }`,
+			[]string{"VALET_AUTH__JWT__ANY_AUDIENCE=true", "VALET_AUTH__JWT__ANY_ISSUER=true"}, nil, nil},
+		{"opt-out false is no opt-out", `{ jwks_url: "https://idp.example/jwks", any_audience: false, issuer: i }`, nil, []string{needAud}, nil},
+		{"opt-out with a value", `{ jwks_url: "https://idp.example/jwks", audience: valet, any_audience: true, issuer: i, any_issuer: true }`, nil,
+			[]string{"auth.jwt.any_audience: set together with auth.jwt.audience", "auth.jwt.any_issuer: set together with auth.jwt.issuer"}, nil},
+		{"hs256 alone needs neither", `{ hs256_secret: "` + secret32 + `" }`, nil, nil, nil},
+		{"refresh too short", `{ jwks_url: "https://idp.example/jwks", issuer: i, audience: a, jwks_refresh: 10s }`, nil,
+			[]string{"auth.jwt.jwks_refresh: must be between 1m0s and 24h0m0s, got 10s"}, nil},
+		{"refresh too long", `{ jwks_url: "https://idp.example/jwks", issuer: i, audience: a, jwks_refresh: 720h }`, nil,
+			[]string{"auth.jwt.jwks_refresh: must be between"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := tt.env
+			if env == nil {
+				env = []string{}
+			}
+			cfg, err := Load(Options{File: write(t, "v.yaml", jwksBody(tt.jwt)), Environ: env})
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				if j := cfg.Auth.JWT; j.JWKSRefresh != DefaultJWKSRefresh {
+					t.Errorf("jwks_refresh default = %s, want %s", j.JWKSRefresh, DefaultJWKSRefresh)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("loaded; want errors %q", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(err.Error(), w) {
+					t.Errorf("error %q has %q", err, w)
+				}
+			}
+		})
+	}
+	cfg, err := Load(Options{File: write(t, "v.yaml", jwksBody(`{ jwks_url: "https://idp.example/jwks", any_audience: true, any_issuer: true, jwks_refresh: 5m }`)), Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := cfg.Auth.JWT; !j.AnyAudience || !j.AnyIssuer || j.JWKSRefresh != 5*time.Minute {
+		t.Errorf("jwt = %+v", j)
+	}
+}
+
+// Credentials inside URLs are redacted whatever the key that holds them.
+func TestRedactedHidesURLCredentials(t *testing.T) {
+	body := jwksBody(`{ jwks_url: "https://u:secretpw@idp.example/jwks?sig=abc123&kid=k1", issuer: "https://idp.example/", audience: valet }`) + `
+  archive:
+    provider: s3
+    config:
+      endpoint: "https://s3.example.com:9000/base?X-Amz-Security-Token=tok987xyz&region=eu"
+      mirrors: ["https://mirror.example/?t=listsecret", "http://plain.example/a"]
+      webhook: "https://ghp_usertoken456@hooks.example/notify#frag789"
+    rules: { upload: 'true' }
+`
+	cfg, err := Load(Options{File: write(t, "v.yaml", body), Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(out)
+	for _, leaked := range []string{"secretpw", "abc123", "tok987xyz", "listsecret", "ghp_usertoken456", "frag789", "hunter2hunter2"} {
+		if strings.Contains(s, leaked) {
+			t.Errorf("Redacted leaks %q:\n%s", leaked, s)
+		}
+	}
+	for _, want := range []string{
+		"jwks_url: https://***:***@idp.example/jwks?sig=***&kid=***",
+		"endpoint: https://s3.example.com:9000/base?X-Amz-Security-Token=***&region=***",
+		"https://mirror.example/?t=***", "http://plain.example/a",
+		"webhook: https://***@hooks.example/notify#***",
+		"public_url: http://localhost:9000", "issuer: https://idp.example/",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Redacted lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://idp.example/jwks":                    "https://idp.example/jwks",
+		"http://localhost:9000":                       "http://localhost:9000",
+		"https://user:pw@host/p?a=1&b=&c":             "https://***:***@host/p?a=***&b=***&***",
+		"https://user@host":                           "https://***@host",
+		"https://host/?tok":                           "https://host/?***",
+		"s3+http://k:s@minio:9000/bucket":             "s3+http://***:***@minio:9000/bucket",
+		"https://u:p%zz@host/x?sig=s3cr3t":            "https://***@host/x?***", // does not parse
+		"https://u:pa#ss@host/x":                      "https://***@host/x",     // does not parse
+		"https://host/a#access_token=abc":             "https://host/a#***",
+		"users/{subject}/{uuid}/{filename}":           "users/{subject}/{uuid}/{filename}",
+		"not a url: user:pw@host?x=1":                 "not a url: user:pw@host?x=1",
+		"":                                            "",
+		"mailto:someone@example.com":                  "mailto:someone@example.com",
+		"https://user:p@ss@host/":                     "https://***:***@host/",
+		"https://[::1]:8443/jwks?key=v&key=w&other=x": "https://[::1]:8443/jwks?key=***&key=***&other=***",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Errors that quote a URL (from validation, or a provider's, which
+// `valet config check` passes through RedactURLsIn) do not carry its
+// credentials either.
+func TestRedactURLsInErrors(t *testing.T) {
+	msg := `stores.m.config.endpoint: "https://s3.example.com/?X-Amz-Security-Token=abc123": bad; also see http://u:pw@x.example/a, 'ftp://y.example/?k=v'`
+	want := `stores.m.config.endpoint: "https://s3.example.com/?X-Amz-Security-Token=***": bad; also see http://***:***@x.example/a, 'ftp://y.example/?k=***'`
+	if got := RedactURLsIn(msg); got != want {
+		t.Errorf("RedactURLsIn:\n got %s\nwant %s", got, want)
+	}
+	body := strings.Replace(base, `public_url: "http://localhost:9000"`, `public_url: "ftp://u:secretpw@host/?sig=abc123"`, 1)
+	body = strings.Replace(body, `cors_origins: ["http://localhost:3000"]`, `cors_origins: ["https://u:corspw@app.example/x?t=corstok"]`, 1)
+	_, err := Load(Options{File: write(t, "v.yaml", body), Environ: []string{}})
+	if err == nil || !strings.Contains(err.Error(), "server.public_url") || !strings.Contains(err.Error(), "server.cors_origins[0]") {
+		t.Fatalf("want public_url and cors_origins errors, got %v", err)
+	}
+	for _, leaked := range []string{"secretpw", "abc123", "corspw", "corstok"} {
+		if strings.Contains(err.Error(), leaked) {
+			t.Errorf("error leaks %q: %v", leaked, err)
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"net/url"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -10,7 +12,10 @@ import (
 )
 
 // Redacted is a YAML copy of the config fit to print: every secret,
-// including secret-looking keys in provider config, is "***". A store that
+// including secret-looking keys in provider config, is "***", and so are
+// the credentials inside any URL-looking value, whatever its key: the user
+// and password of its userinfo, the value of every query parameter and the
+// fragment (see RedactURL). A store that
 // leaves delete_on_mismatch unset prints it as null, with a comment giving
 // the default; RedactedFor prints the effective value instead.
 func (c *Config) Redacted() ([]byte, error) { return c.RedactedFor(nil) }
@@ -132,7 +137,76 @@ func toMap(v reflect.Value, free bool) any {
 			return nil
 		}
 		return toMap(v.Elem(), free)
+	case reflect.String:
+		return RedactURL(v.String())
 	default:
 		return v.Interface()
 	}
+}
+
+// urlInText finds URL-looking words in free text, such as an error message
+// that quotes a config value.
+var urlInText = regexp.MustCompile("[A-Za-z][A-Za-z0-9+.-]*://[^\\s\"'`<>]+")
+
+// RedactURLsIn applies RedactURL to every URL-looking word of s.
+func RedactURLsIn(s string) string {
+	return urlInText.ReplaceAllStringFunc(s, RedactURL)
+}
+
+// urlScheme matches the start of a URL-looking string ("https://",
+// "s3+http://").
+var urlScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
+
+// RedactURL hides the credentials a URL-looking string may carry and keeps
+// the rest readable: the user and password of its userinfo, the value of
+// every query parameter (the names stay) and the fragment each become
+// "***", so https://u:pw@idp.example/jwks?sig=abc&v=1 prints as
+// https://***:***@idp.example/jwks?sig=***&v=***. A string that is not
+// scheme://... is returned unchanged; one that looks like a URL but does not
+// parse loses everything between "://" and its last "@", and everything
+// after its first "?" or "#".
+func RedactURL(s string) string {
+	if !urlScheme.MatchString(s) {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Opaque != "" {
+		scheme, rest, _ := strings.Cut(s, "://")
+		if at := strings.LastIndex(rest, "@"); at >= 0 {
+			rest = "***@" + rest[at+1:]
+		}
+		if q := strings.IndexAny(rest, "?#"); q >= 0 {
+			rest = rest[:q+1] + "***"
+		}
+		return scheme + "://" + rest
+	}
+	userinfo := ""
+	if u.User != nil {
+		userinfo = "***@"
+		if _, ok := u.User.Password(); ok {
+			userinfo = "***:***@"
+		}
+		u.User = nil // url.User would escape the stars
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		params := strings.Split(u.RawQuery, "&")
+		for i, p := range params {
+			if name, _, ok := strings.Cut(p, "="); ok {
+				params[i] = name + "=***"
+			} else if p != "" {
+				params[i] = "***" // a bare value (?TOKEN) may be the secret itself
+			}
+		}
+		u.RawQuery = strings.Join(params, "&")
+	}
+	if u.Fragment != "" || u.RawFragment != "" {
+		u.Fragment, u.RawFragment = "***", ""
+	}
+	out := u.String()
+	if userinfo != "" {
+		if i := strings.Index(out, "://"); i >= 0 {
+			out = out[:i+3] + userinfo + out[i+3:]
+		}
+	}
+	return out
 }

@@ -36,7 +36,7 @@ func (c *Config) Validate() error {
 	}
 	if u := c.Server.PublicURL; u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			add("server.public_url", "must be an absolute http(s) URL, got %q", u)
+			add("server.public_url", "must be an absolute http(s) URL, got %q", RedactURL(u))
 		}
 	}
 	for i, o := range c.Server.CORSOrigins {
@@ -44,7 +44,7 @@ func (c *Config) Validate() error {
 			continue
 		}
 		if p, err := url.Parse(o); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || (p.Path != "" && p.Path != "/") || p.RawQuery != "" {
-			add(fmt.Sprintf("server.cors_origins[%d]", i), "must be an origin like https://app.example.com, got %q", o)
+			add(fmt.Sprintf("server.cors_origins[%d]", i), "must be an origin like https://app.example.com, got %q", RedactURL(o))
 		}
 	}
 	if c.Server.ShutdownTimeout < 0 {
@@ -73,6 +73,10 @@ func (c *Config) Validate() error {
 	if j.Leeway < 0 || j.Leeway > 5*time.Minute {
 		add("auth.jwt.leeway", "must be between 0 and 5m, got %s", j.Leeway)
 	}
+	if j.JWKSRefresh < JWKSMinRefresh || j.JWKSRefresh > MaxJWKSRefresh {
+		add("auth.jwt.jwks_refresh", "must be between %s and %s, got %s", JWKSMinRefresh, MaxJWKSRefresh, j.JWKSRefresh)
+	}
+	errs = append(errs, j.ClaimErrors()...)
 	seen := map[string]bool{}
 	for i, k := range c.Auth.APIKeys {
 		key := fmt.Sprintf("auth.api_keys[%d]", i)
@@ -118,6 +122,31 @@ func (c *Config) Validate() error {
 		errs = append(errs, s.validate(name)...)
 	}
 	return errors.Join(errs...)
+}
+
+// ClaimErrors checks that a JWKS comes with the claims that tie a token to
+// this gateway: an audience (or auth.jwt.any_audience: true) and an issuer
+// (or auth.jwt.any_issuer: true), and that no opt-out is set together with
+// its value. Validate reports these; the authenticator refuses such a
+// configuration too.
+func (j JWTConfig) ClaimErrors() []error {
+	var errs []error
+	for _, c := range []struct {
+		key, optOut, claim, value, why string
+		any                            bool
+	}{
+		{"auth.jwt.audience", "auth.jwt.any_audience", "aud", j.Audience, "an identity provider's keys also sign the tokens it mints for its other applications", j.AnyAudience},
+		{"auth.jwt.issuer", "auth.jwt.any_issuer", "iss", j.Issuer, "one JWKS may serve several issuers, such as the tenants of an identity provider", j.AnyIssuer},
+	} {
+		switch {
+		case c.value != "" && c.any:
+			errs = append(errs, fmt.Errorf("%s: set together with %s; use one", c.optOut, c.key))
+		case c.value == "" && !c.any && j.UsesJWKS():
+			errs = append(errs, fmt.Errorf("%s: required with auth.jwt.jwks_url or auth.jwt.jwks_file (%s); set it, or set %s: true to accept tokens whatever their %s claim",
+				c.key, c.why, c.optOut, c.claim))
+		}
+	}
+	return errs
 }
 
 func (s StoreConfig) validate(name string) []error {

@@ -342,8 +342,10 @@ func TestCLI(t *testing.T) {
 			{"unknown provider", func(e *gatewayEnv) { media(e)["provider"] = "lcoal" }, `stores.media.provider: unknown provider "lcoal"`},
 			{"provider config key", func(e *gatewayEnv) { media(e)["config"].(map[string]any)["rooot"] = "x" }, "rooot"},
 			{"missing jwks file", func(e *gatewayEnv) {
-				e.Config["auth"].(map[string]any)["jwt"].(map[string]any)["jwks_file"] = "/nonexistent/jwks.json"
-			}, "auth.jwt.jwks_file"},
+				jwt := e.Config["auth"].(map[string]any)["jwt"].(map[string]any)
+				jwt["jwks_file"] = "/nonexistent/jwks.json"
+				jwt["issuer"], jwt["audience"] = "valet-e2e", "valet" // required with a JWKS
+			}, "auth.jwt.jwks_file: open /nonexistent/jwks.json"},
 		} {
 			bad := newGatewayEnv(t, gatewayStores(t, localBackend(t)))
 			tc.change(bad)

@@ -26,11 +26,13 @@ func newConfigCmd(g *globalFlags) *cobra.Command {
 		Short: "Load and validate the configuration, then print it with secrets as ***",
 		Long: `Load the configuration exactly as serve would (defaults < --config file <
 VALET_* environment < flags), validate it (unknown keys, sizes, durations,
-policy rules, key templates, secrets, the JWKS file), check each store's
-provider (a built-in, or a plugin found in plugins.dirs) and hand it its
-config, as serve does, and print the result as YAML with every secret
-replaced by ***. A problem is reported with its key, for example
-stores.media.rules.read, and a non-zero exit.
+policy rules, key templates, secrets, the JWKS file, and with a JWKS the
+auth.jwt.audience and auth.jwt.issuer it needs unless auth.jwt.any_audience
+or auth.jwt.any_issuer is true), check each store's provider (a built-in, or
+a plugin found in plugins.dirs) and hand it its config, as serve does, and
+print the result as YAML with every secret replaced by ***, including the
+user, password, query values and fragment of any URL. A problem is reported
+with its key, for example stores.media.rules.read, and a non-zero exit.
 
 A local store's plugin binds its listen address; when a running gateway
 holds it, that check is skipped with a note.`,
@@ -38,7 +40,15 @@ holds it, that check is skipped with a note.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(g, cmd)
 			if err != nil {
-				return err
+				return redactedError{err}
+			}
+			if j := cfg.Auth.JWT; j.UsesJWKS() {
+				if j.AnyAudience {
+					fmt.Fprintln(cmd.ErrOrStderr(), "valet: warning: auth.jwt.any_audience is true: JWKS-signed tokens are accepted whatever their aud, including tokens the identity provider minted for other applications")
+				}
+				if j.AnyIssuer {
+					fmt.Fprintln(cmd.ErrOrStderr(), "valet: warning: auth.jwt.any_issuer is true: JWKS-signed tokens are accepted whatever their iss")
+				}
 			}
 			var errs []error
 			// The authenticator as serve builds it, less the JWKS URL, which
@@ -51,7 +61,8 @@ holds it, that check is skipped with a note.`,
 			bindsAll, perrs := checkProviders(cmd.Context(), cfg, cmd.ErrOrStderr())
 			errs = append(errs, perrs...)
 			if len(errs) > 0 {
-				return errors.Join(errs...)
+				// A provider's error may quote a URL from its config.
+				return redactedError{errors.Join(errs...)}
 			}
 			out, err := cfg.RedactedFor(bindsAll)
 			if err != nil {
@@ -65,6 +76,13 @@ holds it, that check is skipped with a note.`,
 	cmd.AddCommand(check)
 	return cmd
 }
+
+// redactedError hides the credentials of any URL its error quotes, as the
+// printed config does (see config.RedactURL).
+type redactedError struct{ err error }
+
+func (e redactedError) Error() string { return config.RedactURLsIn(e.err.Error()) }
+func (e redactedError) Unwrap() error { return e.err }
 
 // checkProviders starts every store's plugin and configures it, as serve
 // does, then stops them. It returns, per store it could ask, whether the

@@ -57,6 +57,9 @@ type Options struct {
 	Now func() time.Time
 	// HTTPClient fetches the JWKS URL (nil = a client with a 10s timeout).
 	HTTPClient *http.Client
+	// FetchWait bounds how long a request waits for a JWKS fetch
+	// (0 = one second).
+	FetchWait time.Duration
 }
 
 // Authenticator verifies credentials. It is safe for concurrent use.
@@ -66,9 +69,10 @@ type Authenticator struct {
 	hs256   []byte
 	apiKeys map[string]config.APIKey
 
-	jwksFile jwk.Set
-	cache    *jwk.Cache
-	cancel   context.CancelFunc
+	jwksFile  jwk.Set
+	cache     *jwk.Cache
+	cancel    context.CancelFunc
+	fetchWait time.Duration
 
 	mu          sync.Mutex
 	lastRefresh time.Time
@@ -81,10 +85,26 @@ type Authenticator struct {
 // New builds an Authenticator. A JWKS file is read now; a JWKS URL is
 // registered with a refreshing cache and fetched in the background, so an
 // identity provider that is briefly down does not stop the gateway.
+//
+// The cache refetches the JWKS every auth.jwt.jwks_refresh (default 15m),
+// sooner when the IdP's Cache-Control or Expires headers ask for it, but
+// never more often than config.JWKSMinRefresh: a withdrawn key is not
+// trusted for the weeks a header may ask for, and a max-age=0 cannot make
+// the gateway hammer the IdP. A failed fetch is retried after
+// config.JWKSMinRefresh, the last good key set staying in use meanwhile.
+//
+// With a JWKS, New refuses a configuration without an audience and an
+// issuer (or their any_audience/any_issuer opt-outs), as Validate does.
 func New(cfg config.AuthConfig, opts Options) (*Authenticator, error) {
-	a := &Authenticator{cfg: cfg, now: opts.Now, apiKeys: map[string]config.APIKey{}, verified: newVerifiedCache(cacheSize)}
+	if errs := cfg.JWT.ClaimErrors(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	a := &Authenticator{cfg: cfg, now: opts.Now, apiKeys: map[string]config.APIKey{}, verified: newVerifiedCache(cacheSize), fetchWait: opts.FetchWait}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.fetchWait <= 0 {
+		a.fetchWait = defaultFetchWait
 	}
 	if cfg.JWT.HS256Secret != "" {
 		a.hs256 = []byte(cfg.JWT.HS256Secret)
@@ -117,13 +137,50 @@ func New(cfg config.AuthConfig, opts Options) (*Authenticator, error) {
 			cancel()
 			return nil, fmt.Errorf("auth.jwt.jwks_url: %w", err)
 		}
-		if err := cache.Register(ctx, cfg.JWT.JWKSURL, jwk.WithHTTPClient(hc), jwk.WithWaitReady(false)); err != nil {
+		maxRefresh, minRefresh := refreshBounds(cfg.JWT.JWKSRefresh)
+		cl := defaultMaxAge{hc: hc, maxAge: fmt.Sprintf("max-age=%d", int64(maxRefresh/time.Second))}
+		if err := cache.Register(ctx, cfg.JWT.JWKSURL, jwk.WithHTTPClient(cl), jwk.WithWaitReady(false),
+			jwk.WithMinInterval(minRefresh), jwk.WithMaxInterval(maxRefresh)); err != nil {
 			cancel()
 			return nil, fmt.Errorf("auth.jwt.jwks_url: %w", err)
 		}
 		a.cache, a.cancel = cache, cancel
 	}
 	return a, nil
+}
+
+// refreshBounds returns the longest and shortest interval between scheduled
+// fetches of a JWKS URL: auth.jwt.jwks_refresh (0 = the default) and
+// config.JWKSMinRefresh, or the longest when that is shorter (only a config
+// built without Validate, such as a test's, can ask for that).
+func refreshBounds(configured time.Duration) (maxRefresh, minRefresh time.Duration) {
+	maxRefresh = configured
+	if maxRefresh <= 0 {
+		maxRefresh = config.DefaultJWKSRefresh
+	}
+	return maxRefresh, min(config.JWKSMinRefresh, maxRefresh)
+}
+
+// defaultMaxAge fetches a JWKS and gives a successful response that carries
+// neither a Cache-Control header nor Expires the cache lifetime maxAge (the
+// longest refresh interval), which the cache would otherwise replace by its
+// shortest. A response with cache headers keeps them, and the cache clamps
+// what they say to the refresh bounds; a failed one is left alone, so it is
+// retried after the shortest.
+type defaultMaxAge struct {
+	hc     *http.Client
+	maxAge string
+}
+
+func (c defaultMaxAge) Do(r *http.Request) (*http.Response, error) {
+	res, err := c.hc.Do(r)
+	if err == nil && res.StatusCode == http.StatusOK && res.Header.Get("Cache-Control") == "" && res.Header.Get("Expires") == "" {
+		if res.Header == nil {
+			res.Header = http.Header{}
+		}
+		res.Header.Set("Cache-Control", c.maxAge)
+	}
+	return res, err
 }
 
 // checkPublicSet refuses symmetric keys in a JWKS: those would let anyone
@@ -297,7 +354,8 @@ func (a *Authenticator) publicKey(ctx context.Context, alg jwa.SignatureAlgorith
 	k, ok := findKey(set, kid)
 	if !ok && a.cache != nil {
 		// An unknown kid may mean the issuer rotated keys: refresh, at most
-		// once every 30s so bad tokens cannot hammer the issuer.
+		// once every forcedRefreshEvery so bad tokens cannot hammer the
+		// issuer.
 		if set, err = a.keySet(ctx, true); err == nil {
 			k, ok = findKey(set, kid)
 		}
@@ -359,7 +417,7 @@ func (a *Authenticator) keySet(ctx context.Context, refresh bool) (jwk.Set, erro
 		}
 	}
 	// Ready blocks until the first fetch succeeds, so bound the wait.
-	rctx, cancel := context.WithTimeout(ctx, fetchWait)
+	rctx, cancel := context.WithTimeout(ctx, a.fetchWait)
 	ready := a.cache.Ready(rctx, u)
 	cancel()
 	if !ready {
@@ -380,7 +438,7 @@ func (a *Authenticator) keySet(ctx context.Context, refresh bool) (jwk.Set, erro
 }
 
 func (a *Authenticator) refresh(ctx context.Context, u string) (jwk.Set, error) {
-	rctx, cancel := context.WithTimeout(ctx, fetchWait)
+	rctx, cancel := context.WithTimeout(ctx, a.fetchWait)
 	defer cancel()
 	set, err := a.cache.Refresh(rctx, u)
 	if err != nil {
@@ -389,20 +447,27 @@ func (a *Authenticator) refresh(ctx context.Context, u string) (jwk.Set, error) 
 	return checkedSet(set)
 }
 
-// refreshDue allows one forced JWKS fetch every 30s, so that tokens with
-// unknown kids cannot make the gateway hammer the issuer.
+// refreshDue allows one forced JWKS fetch every forcedRefreshEvery, so
+// that tokens with unknown kids cannot make the gateway hammer the issuer.
+// The scheduled refreshes of the cache are not counted.
 func (a *Authenticator) refreshDue() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.now().Sub(a.lastRefresh) < 30*time.Second {
+	now := a.now()
+	if !a.lastRefresh.IsZero() && now.Sub(a.lastRefresh) < forcedRefreshEvery && !now.Before(a.lastRefresh) {
 		return false
 	}
-	a.lastRefresh = a.now()
+	a.lastRefresh = now
 	return true
 }
 
-// fetchWait bounds how long a request waits for a JWKS fetch.
-const fetchWait = time.Second
+const (
+	// forcedRefreshEvery rate-limits the JWKS fetches that requests force
+	// (an unknown kid, or no key set yet).
+	forcedRefreshEvery = 30 * time.Second
+	// defaultFetchWait bounds how long a request waits for a JWKS fetch.
+	defaultFetchWait = time.Second
+)
 
 func checkedSet(set jwk.Set) (jwk.Set, error) {
 	if err := checkPublicSet(set); err != nil {

@@ -60,6 +60,11 @@ func signWith(t *testing.T, alg jwa.SignatureAlgorithm, key any, kid string, mod
 	return string(s)
 }
 
+// testFetchWait replaces the one second a request waits for a JWKS fetch:
+// a verdict must not depend on how fast a loaded machine serves an
+// httptest JWKS.
+const testFetchWait = time.Minute
+
 func newAuth(t *testing.T, cfg config.AuthConfig) *Authenticator {
 	t.Helper()
 	if cfg.JWT.Issuer == "" {
@@ -68,7 +73,7 @@ func newAuth(t *testing.T, cfg config.AuthConfig) *Authenticator {
 	if cfg.JWT.Leeway == 0 {
 		cfg.JWT.Leeway = 30 * time.Second
 	}
-	a, err := New(cfg, Options{Now: clock})
+	a, err := New(cfg, Options{Now: clock, FetchWait: testFetchWait})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,8 +201,8 @@ func TestJWKSFileAndConfusion(t *testing.T) {
 	_ = set.AddKey(sym)
 	b, _ := json.Marshal(set)
 	_ = os.WriteFile(p, b, 0o600)
-	if _, err := New(config.AuthConfig{JWT: config.JWTConfig{JWKSFile: p}}, Options{}); err == nil {
-		t.Error("oct key in JWKS accepted")
+	if _, err := New(config.AuthConfig{JWT: config.JWTConfig{JWKSFile: p, Issuer: "iss", Audience: "aud"}}, Options{}); err == nil || !strings.Contains(err.Error(), "symmetric") {
+		t.Errorf("oct key in JWKS: %v", err)
 	}
 }
 
@@ -247,7 +252,13 @@ func TestJWKSURLRotation(t *testing.T) {
 func TestJWKSUnavailable(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 500) }))
 	defer srv.Close()
-	a := newAuth(t, config.AuthConfig{JWT: config.JWTConfig{JWKSURL: srv.URL}})
+	// The default (short) fetch wait: whether it runs out or the fetch
+	// fails first, the verdict is the same.
+	a, err := New(config.AuthConfig{JWT: config.JWTConfig{JWKSURL: srv.URL, Issuer: "iss", Audience: "aud"}}, Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if _, err := a.Authenticate(context.Background(), signWith(t, jwa.ES256(), ec, "x", nil)); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("want ErrUnavailable, got %v", err)

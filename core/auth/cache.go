@@ -25,7 +25,8 @@ import (
 //     configuration, so a config reload (new secret, issuer, audience, key
 //     file) starts empty. For a JWKS URL an entry also records the key set it
 //     was verified against and is dropped once the refreshed set differs, so
-//     a key the issuer withdraws stops being honoured at the next refresh.
+//     a key the issuer withdraws stops being honoured at the next refresh
+//     (at most auth.jwt.jwks_refresh later, see New).
 //
 // It is bounded (a CLOCK, second-chance, ring of fixed size) and safe for
 // concurrent use.

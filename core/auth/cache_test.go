@@ -37,7 +37,7 @@ func (c *testClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func newClockedAuth(t *testing.T, cfg config.AuthConfig, clk *testClock) *Authenticator {
 	t.Helper()
 	cfg.JWT.Issuer, cfg.JWT.Audience = "iss", "aud"
-	a, err := New(cfg, Options{Now: clk.Now})
+	a, err := New(cfg, Options{Now: clk.Now, FetchWait: testFetchWait})
 	if err != nil {
 		t.Fatal(err)
 	}
