@@ -58,6 +58,10 @@ func DefaultEnv() []string {
 // Defaults for the supervision settings in Options.
 const (
 	DefaultHealthInterval = 2 * time.Second
+	// DefaultHealthTimeout bounds one health check. A plugin that cannot
+	// answer a ping in 5 s twice in a row is hung, not merely slow on a
+	// loaded machine.
+	DefaultHealthTimeout = 5 * time.Second
 	DefaultRestartBudget  = 5
 	DefaultRestartWindow  = time.Minute
 	DefaultStartTimeout   = 10 * time.Second
@@ -95,6 +99,8 @@ type Options struct {
 
 	// HealthInterval is how often a running plugin is pinged.
 	HealthInterval time.Duration
+	// HealthTimeout bounds one ping (default DefaultHealthTimeout).
+	HealthTimeout time.Duration
 	// RestartBudget restarts within RestartWindow are allowed; one more
 	// crash marks the plugin unhealthy and it is not restarted again.
 	RestartBudget int
@@ -154,6 +160,9 @@ func New(opts Options) (*Host, error) {
 	}
 	if opts.HealthInterval <= 0 {
 		opts.HealthInterval = DefaultHealthInterval
+	}
+	if opts.HealthTimeout <= 0 {
+		opts.HealthTimeout = DefaultHealthTimeout
 	}
 	if opts.RestartBudget <= 0 {
 		opts.RestartBudget = DefaultRestartBudget

@@ -214,7 +214,7 @@ func (p *Plugin) launch(ctx context.Context) (*instance, error) {
 
 // ping is one health check with a bound, unlike go-plugin's own Ping.
 func (p *Plugin) ping(in *instance) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), p.h.opts.HealthTimeout)
 	defer cancel()
 	_, err := grpc_health_v1.NewHealthClient(in.conn).Check(ctx, &grpc_health_v1.HealthCheckRequest{Service: plugin.GRPCServiceName})
 	return err
