@@ -163,11 +163,17 @@ func (s StoreConfig) validate(name string) []error {
 	} else if !pluginName.MatchString(s.Provider) {
 		add("provider", "invalid provider name %q", s.Provider)
 	}
-	if _, err := keys.ParseTemplate(s.KeyTemplate); err != nil {
-		add("key_template", "%v", err)
+	tmpl, terr := keys.ParseTemplate(s.KeyTemplate)
+	if terr != nil {
+		add("key_template", "%v", terr)
 	}
-	if _, err := s.CompileRules(); err != nil {
-		errs = append(errs, fmt.Errorf("%s.%w", p, err))
+	rules, rerr := s.CompileRules()
+	if rerr != nil {
+		errs = append(errs, fmt.Errorf("%s.%w", p, rerr))
+	}
+	// key_prefix keeps callers apart only when {subject} lies inside it.
+	if terr == nil && rerr == nil && rules.Uses("key_prefix") && strings.Contains(tmpl.String(), "{subject}") && !tmpl.SubjectInPrefix() {
+		add("key_template", "the rules use key_prefix, but {subject} does not come first, before {uuid}, {date}, {filename} and {ext}, followed by \"/\", so key_prefix (%q here) would not keep callers apart", tmpl.Prefix("SUBJECT"))
 	}
 	l := s.Limits
 	if l.MaxSize < 0 {

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -156,9 +155,6 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 		if err != nil {
 			return nil, fmt.Errorf("stores.%s.key_template: %w", name, err)
 		}
-		if err := checkKeyPrefix(tmpl, rules); err != nil {
-			return nil, fmt.Errorf("stores.%s.key_template: %w", name, err)
-		}
 		st.stores[name] = &store{name: name, cfg: sc, provider: p, info: info, rules: rules, tmpl: tmpl}
 	}
 	a, err := auth.New(cfg.Auth, auth.Options{Now: s.now, HTTPClient: s.opts.HTTPClient})
@@ -192,15 +188,4 @@ func (st *store) ttl(requested, def time.Duration) time.Duration {
 		t = m
 	}
 	return t
-}
-
-// checkKeyPrefix refuses a template whose key_prefix would not keep
-// subjects apart while a rule relies on it: with {subject} after a
-// per-upload field, as in "{date}/{subject}/{uuid}", the prefix stops
-// before the subject and every caller would get the same one.
-func checkKeyPrefix(t *keys.Template, r *policy.Rules) error {
-	if !r.Uses("key_prefix") || !strings.Contains(t.String(), "{subject}") || t.SubjectInPrefix() {
-		return nil
-	}
-	return fmt.Errorf("the rules use key_prefix, but {subject} does not come first, before {uuid}, {date}, {filename} and {ext}, followed by \"/\", so key_prefix (%q here) would not keep callers apart", t.Prefix("SUBJECT"))
 }
