@@ -821,7 +821,23 @@ func (s *suite) testMultipartComplete(t *testing.T) {
 	if head.Metadata["purpose"] != "conformance" {
 		t.Errorf("Head after complete: Metadata = %v, want purpose=conformance", head.Metadata)
 	}
-	s.mustGet(t, key, append(bytes.Clone(parts[0]), parts[1]...))
+	whole := append(bytes.Clone(parts[0]), parts[1]...)
+	// Whatever digest is reported must be the content's: the gateway
+	// compares it with a declared one (a part-checksum composite is not).
+	checkReportedSums(t, "CompleteMultipart", obj.Checksums, whole)
+	checkReportedSums(t, "Head after complete", head.Checksums, whole)
+	s.mustGet(t, key, whole)
+}
+
+// checkReportedSums fails for any reported digest, of an algorithm the
+// suite knows, that is not body's.
+func checkReportedSums(t *testing.T, what string, sums map[providers.ChecksumAlgorithm]string, body []byte) {
+	t.Helper()
+	for alg, got := range sums {
+		if want := checksum(alg, body); want != nil && got != want.Value {
+			t.Errorf("%s: Checksums[%s] = %q, want %q (the content's)", what, alg, got, want.Value)
+		}
+	}
 }
 
 // startMultipart skips unless Multipart is claimed, then starts a plain
