@@ -39,11 +39,17 @@ type Config struct {
 	PartMaxAge string `json:"part_max_age"`
 	// MaxExpiry is the longest TTL a signature may have. Default 7 days.
 	MaxExpiry string `json:"max_expiry"`
+	// BodyIdleTimeout cuts a request body (a PUT or a part) when no byte of
+	// it has arrived for this long. Default 60s. It bounds silence, not
+	// the whole body: a slow link may take hours over a large file, as long
+	// as bytes keep coming. At least 1s.
+	BodyIdleTimeout string `json:"body_idle_timeout"`
 }
 
 const (
 	defaultPartMaxAge = 24 * time.Hour
 	defaultMaxExpiry  = 7 * 24 * time.Hour
+	defaultBodyIdle   = 60 * time.Second
 	minSecret         = 16
 )
 
@@ -56,6 +62,7 @@ type settings struct {
 	origins     []string
 	partMaxAge  time.Duration
 	maxExpiry   time.Duration
+	bodyIdle    time.Duration
 	fingerprint string // identifies the configuration, for idempotent Configure
 }
 
@@ -78,7 +85,7 @@ func parseConfig(raw json.RawMessage) (*settings, error) {
 	if dec.More() {
 		return nil, providers.Errorf(providers.InvalidArgument, "config: trailing data after the JSON object")
 	}
-	s := &settings{partMaxAge: defaultPartMaxAge, maxExpiry: defaultMaxExpiry}
+	s := &settings{partMaxAge: defaultPartMaxAge, maxExpiry: defaultMaxExpiry, bodyIdle: defaultBodyIdle}
 
 	if c.Root == "" {
 		return nil, invalid("root", "required")
@@ -163,6 +170,13 @@ func parseConfig(raw json.RawMessage) (*settings, error) {
 			return nil, invalid("max_expiry", "want a duration of at least 1s such as \"1h\", got %q", c.MaxExpiry)
 		}
 		s.maxExpiry = d
+	}
+	if c.BodyIdleTimeout != "" {
+		d, err := time.ParseDuration(c.BodyIdleTimeout)
+		if err != nil || d < time.Second {
+			return nil, invalid("body_idle_timeout", "want a duration of at least 1s such as \"60s\", got %q", c.BodyIdleTimeout)
+		}
+		s.bodyIdle = d
 	}
 
 	// The fingerprint covers the decoded config, secret included, so that a

@@ -51,6 +51,7 @@ func TestConfigureErrors(t *testing.T) {
 		{"bad origin", func(c map[string]any) { c["cors_origins"] = []string{"http://a.test/path"} }, providers.InvalidArgument, "config.cors_origins[0]:"},
 		{"bad part age", func(c map[string]any) { c["part_max_age"] = "soon" }, providers.InvalidArgument, "config.part_max_age:"},
 		{"bad max expiry", func(c map[string]any) { c["max_expiry"] = "0s" }, providers.InvalidArgument, "config.max_expiry:"},
+		{"bad body idle timeout", func(c map[string]any) { c["body_idle_timeout"] = "10ms" }, providers.InvalidArgument, "config.body_idle_timeout:"},
 		{"unknown key", func(c map[string]any) { c["bucket"] = "x" }, providers.InvalidArgument, "config.bucket: unknown key"},
 		{"wrong type", func(c map[string]any) { c["cors_origins"] = "http://a.test" }, providers.InvalidArgument, "config.cors_origins:"},
 	} {

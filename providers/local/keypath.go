@@ -20,21 +20,66 @@ import (
 // "a/b/" from colliding, and leaves names such as "%tmp" free for the
 // store's own use. Confinement does not rest on the escaping alone: every
 // access goes through an os.Root, which also refuses symlinks that leave it.
+//
+// A segment whose escaped form is longer than maxSegment bytes does not fit
+// in one file name (NAME_MAX is 255 on common filesystems; escaping triples
+// every byte outside the set above, so 84 CJK characters are already too
+// many). It is cut, never inside a "%XX", into pieces of at most chunkSize
+// bytes, each but the last a directory named piece + "+", the last piece
+// then named as a whole segment would be:
+//
+//	key "docs/" + 66 × "漢" + ".txt"  (the name escapes to 598 bytes)
+//	  ->  objects/docs/%E6%BC%A2...+/...+/...%E6%BC%A2.txt@  (240+, 240+, 118)
+//
+// "+" is another byte the escaper never emits, so such a directory is never
+// a segment's own name; a reader joins the pieces back into one segment
+// (see store.walk). The cutting is fixed by the escaped segment alone, so a
+// key has exactly one path and a path stands for at most one key: a reader
+// accepts a name only if escaping the key it decodes to gives that path
+// back. Segments that fit, which are all that earlier versions could store,
+// keep their old names, so existing stores read unchanged.
 
 const (
 	// objectSuffix marks a sidecar file.
 	objectSuffix = "@"
-	// maxSegment bounds an escaped segment, leaving room under the common
-	// 255-byte NAME_MAX for the suffix.
+	// contSuffix marks a directory holding the rest of a long segment.
+	contSuffix = "+"
+	// maxSegment bounds an escaped segment kept as one name, leaving room
+	// under the common 255-byte NAME_MAX for the suffix.
 	maxSegment = 250
+	// chunkSize bounds each piece of a longer segment but the last.
+	chunkSize = 240
 	// maxKey matches the gateway's limit.
 	maxKey = 1024
 )
 
+// appendSegmentPath appends segment s's path (its names joined by "/",
+// without the object suffix) to b.
+func appendSegmentPath(b []byte, s string) []byte {
+	e := escapeSegment(s)
+	for len(e) > maxSegment {
+		n := chunkSize
+		// Every '%' starts a "%XX"; never cut one in two.
+		switch {
+		case e[n-1] == '%':
+			n--
+		case e[n-2] == '%':
+			n -= 2
+		}
+		b = append(b, e[:n]...)
+		b = append(b, contSuffix+"/"...)
+		e = e[n:]
+	}
+	return append(b, e...)
+}
+
+// segmentPath is the relative path of the directory (or, with
+// objectSuffix, the sidecar) that stands for segment s.
+func segmentPath(s string) string { return string(appendSegmentPath(nil, s)) }
+
 // keyPath maps a key to its sidecar's slash-separated path relative to the
 // objects root. It refuses keys that are empty, longer than 1024 bytes, hold
-// a NUL, an empty, "." or ".." segment, or a segment too long to be a file
-// name once escaped.
+// a NUL, or an empty, "." or ".." segment. A segment of any length fits.
 func keyPath(key string) (string, error) {
 	if key == "" {
 		return "", providers.Errorf(providers.InvalidArgument, "key is empty")
@@ -45,22 +90,20 @@ func keyPath(key string) (string, error) {
 	if strings.IndexByte(key, 0) >= 0 {
 		return "", providers.Errorf(providers.InvalidArgument, "key holds a NUL byte")
 	}
-	segs := strings.Split(key, "/")
-	for i, s := range segs {
+	b := make([]byte, 0, len(key)+16)
+	for i, s := range strings.Split(key, "/") {
 		switch s {
 		case "":
 			return "", providers.Errorf(providers.InvalidArgument, "key %q has an empty segment", key)
 		case ".", "..":
 			return "", providers.Errorf(providers.InvalidArgument, "key %q has a %q segment", key, s)
 		}
-		e := escapeSegment(s)
-		if len(e) > maxSegment {
-			return "", providers.Errorf(providers.InvalidArgument,
-				"key segment of %d bytes is too long for the local store (at most %d once escaped)", len(s), maxSegment)
+		if i > 0 {
+			b = append(b, '/')
 		}
-		segs[i] = e
+		b = appendSegmentPath(b, s)
 	}
-	return strings.Join(segs, "/") + objectSuffix, nil
+	return string(append(b, objectSuffix...)), nil
 }
 
 // prefixDir maps a list prefix to the directory that holds every key with
@@ -78,7 +121,7 @@ func prefixDir(prefix string) (dir, partial string, ok bool) {
 			if s == "" || s == "." || s == ".." || strings.IndexByte(s, 0) >= 0 {
 				return "", "", false
 			}
-			segs[j] = escapeSegment(s)
+			segs[j] = segmentPath(s)
 		}
 		dir = strings.Join(segs, "/")
 	}

@@ -13,6 +13,7 @@ import (
 )
 
 func TestKeyPath(t *testing.T) {
+	const e = "%C3%A9" // "é" escaped
 	for _, tc := range []struct {
 		key, want string // want "" means refused
 	}{
@@ -34,8 +35,16 @@ func TestKeyPath(t *testing.T) {
 		{"a@/b@", "a%40/b%40@"},
 		{"%tmp/x", "%25tmp/x@"},
 		{strings.Repeat("a", 250), strings.Repeat("a", 250) + "@"},
-		{strings.Repeat("a", 251), ""},
-		{strings.Repeat("é", 84), ""}, // 168 bytes, 504 escaped
+		{strings.Repeat("a", 250) + "/b", strings.Repeat("a", 250) + "/b@"},
+		// Longer segments are cut into pieces of at most 240 bytes.
+		{strings.Repeat("a", 251), strings.Repeat("a", 240) + "+/" + strings.Repeat("a", 11) + "@"},
+		{strings.Repeat("a", 251) + "/b", strings.Repeat("a", 240) + "+/" + strings.Repeat("a", 11) + "/b@"},
+		{strings.Repeat("é", 84), strings.Repeat(e, 40) + "+/" + strings.Repeat(e, 40) + "+/" + strings.Repeat(e, 4) + "@"}, // 168 bytes, 504 escaped
+		// ... never inside a %XX, whichever of its bytes byte 240 falls on.
+		{"ab" + strings.Repeat("é", 100), "ab" + strings.Repeat(e, 39) + "%C3+/%A9" + strings.Repeat(e, 39) + "%C3+/%A9" + strings.Repeat(e, 20) + "@"},
+		{"a" + strings.Repeat("é", 100), "a" + strings.Repeat(e, 39) + "%C3+/%A9" + strings.Repeat(e, 39) + "%C3+/%A9" + strings.Repeat(e, 20) + "@"},
+		{strings.Repeat("a", 1024), strings.Repeat(strings.Repeat("a", 240)+"+/", 4) + strings.Repeat("a", 64) + "@"},
+		{strings.Repeat("a", 1025), ""},
 		{strings.Repeat("a/", 512) + "b", ""},
 	} {
 		got, err := keyPath(tc.key)
@@ -52,11 +61,14 @@ func TestKeyPath(t *testing.T) {
 }
 
 // FuzzKeyPath checks, for any key, that a mapped path is local, climbs
-// nowhere, decodes back to the key, and that storing the key through the
-// store puts a file under objects/ and nowhere else.
+// nowhere, has only names that fit NAME_MAX, decodes back to the key, and
+// that storing the key through the store puts a file under objects/ and
+// nowhere else, which listing finds under the same key.
 func FuzzKeyPath(f *testing.F) {
 	for _, s := range []string{"a", "a/b", "..", "../x", "/abs", `a\..\b`, "a\x00", "%2e%2e/x", "%tmp/x",
-		"a/./b", "ü/✓", strings.Repeat("x", 300), "a@", "con/aux", " ", "\t\n"} {
+		"a/./b", "ü/✓", strings.Repeat("x", 300), "a@", "con/aux", " ", "\t\n",
+		strings.Repeat("漢", 66) + ".txt", "a" + strings.Repeat("é", 300), strings.Repeat("+", 300) + "/x+",
+		strings.Repeat("%", 400) + "/" + strings.Repeat("@", 200)} {
 		f.Add(s)
 	}
 	root := f.TempDir()
@@ -74,19 +86,24 @@ func FuzzKeyPath(f *testing.F) {
 		if !filepath.IsLocal(rel) || path.Clean(rel) != rel {
 			t.Fatalf("keyPath(%q) = %q: not a clean local path", key, rel)
 		}
-		segs := strings.Split(strings.TrimSuffix(rel, objectSuffix), "/")
-		for i, s := range segs {
-			if s == "." || s == ".." || s == "" || strings.ContainsAny(s, "\\\x00@") || len(s) > maxSegment {
-				t.Fatalf("keyPath(%q) = %q: bad segment %q", key, rel, s)
+		names := strings.Split(rel, "/")
+		for i, n := range names {
+			stem := n
+			if i == len(names)-1 {
+				stem = strings.TrimSuffix(n, objectSuffix)
+			} else if p, ok := strings.CutSuffix(n, contSuffix); ok {
+				stem = p
+				if j := strings.LastIndexByte(p, '%'); j >= 0 && j > len(p)-3 {
+					t.Fatalf("keyPath(%q) = %q: piece %q cuts a %%XX", key, rel, n)
+				}
 			}
-			dec, ok := unescapeSegment(s)
-			if !ok {
-				t.Fatalf("segment %q of %q does not decode", s, rel)
+			if n == "." || n == ".." || stem == "" || strings.ContainsAny(stem, "\\\x00@+/") || len(n) > 255 {
+				t.Fatalf("keyPath(%q) = %q: bad name %q", key, rel, n)
 			}
-			segs[i] = dec
 		}
-		if back := strings.Join(segs, "/"); back != key {
-			t.Fatalf("keyPath(%q) decodes back to %q", key, back)
+		back, ok := decodeKeyPath(rel)
+		if !ok || back != key {
+			t.Fatalf("keyPath(%q) = %q decodes back to %q, %v", key, rel, back, ok)
 		}
 		if !utf8.ValidString(rel) {
 			t.Fatalf("keyPath(%q) = %q is not ASCII", key, rel)
@@ -106,10 +123,40 @@ func FuzzKeyPath(f *testing.F) {
 		if _, err := os.Stat(outside); err == nil {
 			t.Fatalf("commit(%q) wrote outside the root", key)
 		}
+		if objs, _, err := st.list(key, "", 1); err != nil || len(objs) != 1 || objs[0].Key != key {
+			t.Fatalf("list(%q) = %v, %v; want the key", key, objs, err)
+		}
 		if err := st.remove(key); err != nil {
 			t.Fatalf("remove(%q): %v", key, err)
 		}
+		if ents, _ := os.ReadDir(filepath.Join(root, "objects")); len(ents) != 1 {
+			t.Fatalf("remove(%q) left %d entries in objects/, want only %s", key, len(ents), sidecarTmp)
+		}
 	})
+}
+
+// decodeKeyPath reverses keyPath independently of the store's walk: pieces
+// ending in "+" join the next name into one segment.
+func decodeKeyPath(rel string) (string, bool) {
+	stem, ok := strings.CutSuffix(rel, objectSuffix)
+	if !ok {
+		return "", false
+	}
+	names := strings.Split(stem, "/")
+	var segs []string
+	esc := ""
+	for i, n := range names {
+		if p, ok := strings.CutSuffix(n, contSuffix); ok && i < len(names)-1 {
+			esc += p
+			continue
+		}
+		seg, ok := unescapeSegment(esc + n)
+		if !ok {
+			return "", false
+		}
+		segs, esc = append(segs, seg), ""
+	}
+	return strings.Join(segs, "/"), true
 }
 
 // A symlink planted inside the root that points out of it must never be

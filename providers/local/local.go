@@ -122,8 +122,10 @@ func (p *Provider) start(set *settings) (*instance, error) {
 		base = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
 	inst := &instance{set: set, st: st, sign: signer{secret: set.secret, now: p.now}, base: base, ln: ln, swept: make(chan struct{})}
+	// No ReadTimeout: a large PUT may rightly take hours. The server cuts a
+	// body that goes silent for body_idle_timeout instead (idleBody).
 	inst.srv = &http.Server{
-		Handler:           &server{st: st, sign: inst.sign, basePath: base.Path, origins: set.origins},
+		Handler:           &server{st: st, sign: inst.sign, basePath: base.Path, origins: set.origins, bodyIdle: set.bodyIdle},
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

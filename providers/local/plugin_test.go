@@ -105,7 +105,7 @@ func TestKillDuringUpload(t *testing.T) {
 		}
 	}
 	// The partial body is on disk, in the plugin's temp directory.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for tempBytes(root) < 16<<20 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -121,7 +121,7 @@ func TestKillDuringUpload(t *testing.T) {
 		t.Fatal("the upload succeeded although the plugin was killed")
 	}
 
-	deadline = time.Now().Add(20 * time.Second)
+	deadline = time.Now().Add(60 * time.Second)
 	for !(p.Healthy() && p.Pid() != oldPid && p.Pid() != 0) {
 		if time.Now().After(deadline) {
 			t.Fatal("plugin did not come back")

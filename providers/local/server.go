@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/valetgw/valet/providers"
 )
@@ -25,6 +26,7 @@ type server struct {
 	sign     signer
 	basePath string // public_url's path, stripped from requests
 	origins  []string
+	bodyIdle time.Duration // cut a body silent this long; 0 means never
 }
 
 // Headers a browser may send on a signed request, for CORS preflights.
@@ -69,6 +71,18 @@ func writeProviderError(w http.ResponseWriter, err error) {
 }
 
 func (sv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Stored bytes are anyone's: an SVG or HTML object opened from a signed
+	// URL must not run script on this origin, nor be sniffed into something
+	// that does. Every answer says so, objects and errors alike.
+	h := w.Header()
+	h.Set("Content-Security-Policy", "sandbox")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if sv.bodyIdle > 0 && r.Body != nil && r.Body != http.NoBody {
+		// Until receive reads the body (and keeps extending this), the
+		// deadline bounds net/http's own read of a body refused unread:
+		// it discards up to 256 KiB of it before answering.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(sv.bodyIdle))
+	}
 	sv.cors(w, r)
 	if r.Method == http.MethodOptions {
 		sv.preflight(w, r)
@@ -206,12 +220,49 @@ func (sv *server) get(w http.ResponseWriter, r *http.Request, key string, q url.
 	http.ServeContent(w, r, "", sc.Modified, f)
 }
 
+// idleBody cuts a request body that goes silent: before each read it moves
+// the connection's read deadline to idle from now, so a read fails once no
+// byte has come for that long, however long the whole body takes. Once the
+// body has ended it leaves the deadline alone: net/http lifts it when the
+// body reaches its end, to watch for the client going away. It wraps the
+// body only where receive reads it, never as r.Body: net/http treats a
+// replaced r.Body as unknown and would read up to 256 KiB of a refused
+// body before answering, instead of answering at once.
+type idleBody struct {
+	body io.Reader
+	rc   *http.ResponseController
+	idle time.Duration
+	done bool
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	if b.done {
+		return b.body.Read(p)
+	}
+	if err := b.rc.SetReadDeadline(time.Now().Add(b.idle)); err != nil {
+		return 0, err
+	}
+	n, err := b.body.Read(p)
+	if err != nil {
+		b.done = true
+	}
+	return n, err
+}
+
+// body is r's body, cut when silent for body_idle_timeout.
+func (sv *server) body(w http.ResponseWriter, r *http.Request) io.Reader {
+	if sv.bodyIdle <= 0 {
+		return r.Body
+	}
+	return &idleBody{body: r.Body, rc: http.NewResponseController(w), idle: sv.bodyIdle}
+}
+
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // receive streams exactly want bytes of the body into a new temp file and
 // fsyncs it, hashing on the way when asked. want < 0 means up to limit
 // bytes. It never reads past the limit. On error the file is gone.
-func (sv *server) receive(r *http.Request, want, limit int64, h hash.Hash) (string, int64, error) {
+func (sv *server) receive(w http.ResponseWriter, r *http.Request, want, limit int64, h hash.Hash) (string, int64, error) {
 	f, err := sv.st.tempFile("put-*")
 	if err != nil {
 		return "", 0, err
@@ -225,7 +276,7 @@ func (sv *server) receive(r *http.Request, want, limit int64, h hash.Hash) (stri
 		dst = io.MultiWriter(f, h)
 	}
 	bp := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(dst, io.LimitReader(r.Body, max+1), *bp)
+	n, err := io.CopyBuffer(dst, io.LimitReader(sv.body(w, r), max+1), *bp)
 	copyBufs.Put(bp)
 	switch {
 	case err != nil:
@@ -306,7 +357,7 @@ func (sv *server) put(w http.ResponseWriter, r *http.Request, key string, q url.
 	if q.Has(pSHA256) {
 		h = sha256.New()
 	}
-	tmp, n, err := sv.receive(r, want, maxPartSize, h)
+	tmp, n, err := sv.receive(w, r, want, maxPartSize, h)
 	if err != nil {
 		receiveError(w, err)
 		return
@@ -351,7 +402,7 @@ func (sv *server) putPart(w http.ResponseWriter, r *http.Request, key string, q 
 	// sweep keeps uploads touched within part_max_age.
 	now := sv.st.now()
 	_ = os.Chtimes(sv.st.uploadDir(q.Get(pUpload)), now, now)
-	tmp, _, err := sv.receive(r, want, maxPartSize, nil)
+	tmp, _, err := sv.receive(w, r, want, maxPartSize, nil)
 	if err != nil {
 		receiveError(w, err)
 		return

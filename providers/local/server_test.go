@@ -168,7 +168,9 @@ func TestPutRefusedBeforeReading(t *testing.T) {
 	path := r.URL[len(p.URL()):]
 	fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: x\r\nContent-Type: a/b\r\nContent-Length: 1073741824\r\n\r\n", path)
 	conn.Write(make([]byte, 1024)) // 1 KiB of a declared 1 GiB
-	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// Generous for a loaded machine: the client never sends more, so only
+	// an answer given before reading can arrive at all.
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	line, err := readLine(conn)
 	if err != nil || !strings.Contains(line, " 400 ") {
 		t.Fatalf("status line %q, %v; want 400 before the body is sent", line, err)
@@ -199,9 +201,15 @@ func TestPutCutShort(t *testing.T) {
 	}
 	fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: x\r\nContent-Type: a/b\r\nContent-Length: %d\r\n\r\n", r.URL[len(p.URL()):], 1<<20)
 	conn.Write(make([]byte, 512<<10))
-	time.Sleep(100 * time.Millisecond)
+	// Cut only once the body is streaming into a temp file; cutting earlier
+	// would find no temp file to clean up and prove nothing.
+	for deadline := time.Now().Add(30 * time.Second); countTemps(t, root) == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the body never reached a temp file")
+		}
+	}
 	conn.Close()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for countTemps(t, root) != 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -326,5 +334,45 @@ func TestCORS(t *testing.T) {
 	res, _ = do(t, "GET", g.URL, map[string]string{"Origin": "http://app.test"}, nil)
 	if res.Header.Get("Access-Control-Allow-Origin") != "http://app.test" || !strings.Contains(res.Header.Get("Access-Control-Expose-Headers"), "ETag") {
 		t.Fatalf("GET CORS headers: %v", res.Header)
+	}
+}
+
+// Objects are served as inert documents: whatever their type (an SVG with
+// script here, or HTML by a response type override), every answer about an
+// object carries Content-Security-Policy: sandbox and nosniff, so opening a
+// signed URL never runs script on the store's origin.
+func TestObjectResponsesAreSandboxed(t *testing.T) {
+	p, _ := newLocal(t, nil)
+	svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(document.domain)"><script>alert(1)</script></svg>`)
+	putObject(t, p, "active/x.svg", "image/svg+xml", svg, nil)
+	g, _ := p.SignGet(t.Context(), providers.GetRequest{Key: "active/x.svg", TTL: time.Hour})
+	html, _ := p.SignGet(t.Context(), providers.GetRequest{Key: "active/x.svg", TTL: time.Hour, ResponseContentType: "text/html"})
+	missing, _ := p.SignGet(t.Context(), providers.GetRequest{Key: "active/none.svg", TTL: time.Hour})
+	res, _ := do(t, "GET", g.URL, nil, nil)
+	etag := res.Header.Get("ETag")
+	for _, tc := range []struct {
+		name, method, url string
+		hdr               map[string]string
+		status            int
+	}{
+		{"GET", "GET", g.URL, nil, 200},
+		{"HEAD", "HEAD", g.URL, nil, 200},
+		{"range", "GET", g.URL, map[string]string{"Range": "bytes=0-9"}, 206},
+		{"not modified", "GET", g.URL, map[string]string{"If-None-Match": etag}, 304},
+		{"unsatisfiable range", "GET", g.URL, map[string]string{"Range": "bytes=5000-"}, 416},
+		{"type override", "GET", html.URL, nil, 200},
+		{"missing object", "GET", missing.URL, nil, 404},
+	} {
+		res, b := do(t, tc.method, tc.url, tc.hdr, nil)
+		if res.StatusCode != tc.status {
+			t.Errorf("%s: status %d, want %d: %s", tc.name, res.StatusCode, tc.status, b)
+			continue
+		}
+		if csp := res.Header.Values("Content-Security-Policy"); len(csp) != 1 || csp[0] != "sandbox" {
+			t.Errorf("%s: Content-Security-Policy %q, want sandbox", tc.name, csp)
+		}
+		if v := res.Header.Get("X-Content-Type-Options"); v != "nosniff" {
+			t.Errorf("%s: X-Content-Type-Options %q, want nosniff", tc.name, v)
+		}
 	}
 }

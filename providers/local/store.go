@@ -455,9 +455,46 @@ func (s *store) list(prefix, cursor string, limit int) ([]providers.Object, bool
 // key prefix dir stands for ("" or ending in "/"). Within a directory, an
 // object "x" sorts as "x" and a subdirectory "x" as "x/": every key below a
 // subdirectory starts with that string, and no sibling's string is a proper
-// prefix of another's, so sorting siblings this way sorts their keys. enter
-// says whether a subdirectory (as its key prefix) is worth descending into.
+// prefix of another's, so sorting siblings this way sorts their keys. The
+// pieces of long segments (see keypath.go) are gathered first, so every
+// sibling is a whole segment. enter says whether a subdirectory (as its key
+// prefix) is worth descending into.
 func (s *store) walk(dir, keyDir string, visit func(key, rel string) error, enter func(sub string) bool) error {
+	var kids []walkChild
+	if err := s.gather(dir, "", "", keyDir, &kids); err != nil {
+		return err
+	}
+	slices.SortFunc(kids, func(a, b walkChild) int { return strings.Compare(a.sort, b.sort) })
+	for _, k := range kids {
+		if k.isDir {
+			if !enter(k.sort) {
+				continue
+			}
+			if err := s.walk(k.rel, k.sort, visit, enter); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			continue
+		}
+		if err := visit(k.sort, k.rel); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkChild is one object or subdirectory of a directory, as a whole segment.
+type walkChild struct {
+	sort, rel string
+	isDir     bool
+}
+
+// gather adds the objects and subdirectories of the directory dir stands
+// for to kids. Called with the directory itself, chain and esc are empty; in
+// a piece directory of a long segment, chain is the path from there to it
+// and esc the escaped start of the segment so far. A name is taken only if
+// it decodes to a segment whose own path is the one found, so foreign or
+// planted files are ignored and no segment is seen twice.
+func (s *store) gather(dir, chain, esc, keyDir string, kids *[]walkChild) error {
 	name := dir
 	if name == "" {
 		name = "."
@@ -471,41 +508,34 @@ func (s *store) walk(dir, keyDir string, visit func(key, rel string) error, ente
 	if err != nil {
 		return err
 	}
-	type child struct {
-		sort, rel string
-		isDir     bool
-	}
-	kids := make([]child, 0, len(ents))
 	for _, e := range ents {
 		n := e.Name()
 		rel := n
 		if dir != "" {
 			rel = dir + "/" + n
 		}
-		switch {
-		case e.IsDir():
-			if seg, ok := unescapeSegment(n); ok {
-				kids = append(kids, child{keyDir + seg + "/", rel, true})
-			}
-		case e.Type().IsRegular() && strings.HasSuffix(n, objectSuffix):
-			if seg, ok := unescapeSegment(strings.TrimSuffix(n, objectSuffix)); ok {
-				kids = append(kids, child{keyDir + seg, rel, false})
-			}
+		here := n // the path from the directory dir stands for
+		if chain != "" {
+			here = chain + "/" + n
 		}
-	}
-	slices.SortFunc(kids, func(a, b child) int { return strings.Compare(a.sort, b.sort) })
-	for _, k := range kids {
-		if k.isDir {
-			if !enter(k.sort) {
+		switch {
+		case e.IsDir() && strings.HasSuffix(n, contSuffix):
+			piece := strings.TrimSuffix(n, contSuffix)
+			if len(esc)+len(piece) > 3*maxKey { // longer than any key
 				continue
 			}
-			if err := s.walk(k.rel, k.sort, visit, enter); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := s.gather(rel, here, esc+piece, keyDir, kids); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
-			continue
-		}
-		if err := visit(k.sort, k.rel); err != nil {
-			return err
+		case e.IsDir():
+			if seg, ok := unescapeSegment(esc + n); ok && segmentPath(seg) == here {
+				*kids = append(*kids, walkChild{keyDir + seg + "/", rel, true})
+			}
+		case e.Type().IsRegular() && strings.HasSuffix(n, objectSuffix):
+			stem := strings.TrimSuffix(here, objectSuffix)
+			if seg, ok := unescapeSegment(esc + strings.TrimSuffix(n, objectSuffix)); ok && segmentPath(seg) == stem {
+				*kids = append(*kids, walkChild{keyDir + seg, rel, false})
+			}
 		}
 	}
 	return nil
