@@ -32,7 +32,7 @@ stores:
     provider: local
     config: { root: /tmp/x, secret_key: hunter2hunter2, nested: { password: p4ss, region: eu } }
     limits: { max_size: 10GiB, content_types: ["video/*", "image/png"], put_ttl: 10m }
-    rules:  { upload: 'true', read: 'key.startsWith("users/" + subject + "/")' }
+    rules:  { upload: 'true', read: 'key.startsWith(key_prefix)' }
 `
 
 func TestLoadLayers(t *testing.T) {
@@ -525,5 +525,40 @@ func TestRedactURLsInErrors(t *testing.T) {
 		if strings.Contains(err.Error(), leaked) {
 			t.Errorf("error leaks %q: %v", leaked, err)
 		}
+	}
+}
+
+// A rule that builds a prefix from subject no longer matches the key's
+// encoded subject (and another subject could match it), and a key_prefix
+// rule needs a template that puts {subject} in the prefix: both are config
+// errors that name the key.
+func TestRulesMustUseKeyPrefix(t *testing.T) {
+	for _, c := range []struct{ store, want string }{
+		{`rules: { read: 'key.startsWith("users/" + subject + "/")' }`, "stores.media.rules.read: builds a string from subject"},
+		{`rules: { list: 'prefix.startsWith(subject + "/")' }`, "stores.media.rules.list: builds a string from subject"},
+		{`{ key_template: "{date}/{subject}/{uuid}", rules: { read: 'key.startsWith(key_prefix)' } }`, "stores.media.key_template: the rules use key_prefix, but {subject} does not come first"},
+		{`{ key_template: "uploads/{uuid}/{filename}", rules: { read: 'key.startsWith(key_prefix)' } }`, "stores.media.key_template: the rules use key_prefix, but the template has no {subject}"},
+	} {
+		store := c.store
+		if !strings.HasPrefix(store, "{") {
+			store = "{ " + store + " }"
+		}
+		body := "auth: { jwt: { hs256_secret: \"0123456789abcdef0123456789abcdef\" } }\ntokens: { secret: \"0123456789abcdef0123456789abcdef\" }\nstores:\n  media: " + strings.Replace(store, "{ ", "{ provider: local, ", 1) + "\n"
+		p := filepath.Join(t.TempDir(), "valet.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(Options{File: p, Environ: []string{}})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: Load = %v, want %q", c.store, err, c.want)
+		}
+	}
+	ok := "auth: { jwt: { hs256_secret: \"0123456789abcdef0123456789abcdef\" } }\ntokens: { secret: \"0123456789abcdef0123456789abcdef\" }\nstores:\n  media: { provider: local, rules: { read: 'key.startsWith(key_prefix) || subject == \"admin\"', list: 'prefix.startsWith(key_prefix)' } }\n"
+	p := filepath.Join(t.TempDir(), "valet.yaml")
+	if err := os.WriteFile(p, []byte(ok), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Options{File: p, Environ: []string{}}); err != nil {
+		t.Errorf("the shipped rule form: %v", err)
 	}
 }

@@ -171,9 +171,20 @@ func (s StoreConfig) validate(name string) []error {
 	if rerr != nil {
 		errs = append(errs, fmt.Errorf("%s.%w", p, rerr))
 	}
-	// key_prefix keeps callers apart only when {subject} lies inside it.
-	if terr == nil && rerr == nil && rules.Uses("key_prefix") && strings.Contains(tmpl.String(), "{subject}") && !tmpl.SubjectInPrefix() {
-		add("key_template", "the rules use key_prefix, but {subject} does not come first, before {uuid}, {date}, {filename} and {ext}, followed by \"/\", so key_prefix (%q here) would not keep callers apart", tmpl.Prefix("SUBJECT"))
+	if terr == nil && rerr == nil {
+		// key_prefix keeps callers apart only when {subject} lies inside it.
+		if rules.Uses("key_prefix") && !tmpl.SubjectInPrefix() {
+			if strings.Contains(tmpl.String(), "{subject}") {
+				add("key_template", "the rules use key_prefix, but {subject} does not come first, before {uuid}, {date}, {filename} and {ext}, followed by \"/\", so key_prefix (%q here) would not keep callers apart", tmpl.Prefix("SUBJECT"))
+			} else {
+				add("key_template", "the rules use key_prefix, but the template has no {subject}, so key_prefix is %q for every caller; write that prefix in the rule if every caller may use it", tmpl.Prefix("SUBJECT"))
+			}
+		}
+		for _, op := range policy.Ops {
+			if rules.For(op).BuildsFromSubject() {
+				add("rules."+string(op), "builds a string from subject (as in \"users/\" + subject + \"/\"); keys hold the subject percent-encoded, so such a string is not the caller's prefix and another subject can match it: compare with key_prefix instead, e.g. key.startsWith(key_prefix)")
+			}
+		}
 	}
 	l := s.Limits
 	if l.MaxSize < 0 {

@@ -171,7 +171,10 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 	// Millisecond precision, like the signed URLs' expiries, so that every
 	// expires_at in the API has the same form.
 	idExpiry := now.Add(lim.UploadTTL).Truncate(time.Millisecond)
-	tok := tokens.Upload{Store: st.name, Key: key, Subject: c.who.Subject, Size: size, ContentType: ct, ChecksumSHA256: req.ChecksumSHA256}
+	// Guarded: other uploads can write this key too (a client-chosen key,
+	// or a template without {uuid}).
+	tok := tokens.Upload{Store: st.name, Key: key, Subject: c.who.Subject, Size: size, ContentType: ct, ChecksumSHA256: req.ChecksumSHA256,
+		Guarded: clientKey || !st.tmpl.Unique()}
 	multipart := req.Multipart || size > int64(lim.MultipartThreshold)
 	if multipart && !caps.Multipart {
 		if req.Multipart || !caps.SignPut {
@@ -193,17 +196,17 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 		if !caps.SignPut {
 			return problem.New(http.StatusNotImplemented, "unsupported", "this store's provider cannot sign uploads")
 		}
-		if clientKey || !st.tmpl.Unique() {
-			// Another upload can write this key too: remember what is
-			// there now, so that complete never deletes an object this
-			// upload did not write.
-			tok.Guarded = true
-			o, err := st.provider.Head(r.Context(), key)
-			switch {
+		if tok.Guarded {
+			// Remember what is there now, so that complete never deletes
+			// an object this upload did not write. A failed look (S3
+			// answers 403 for a missing key without s3:ListBucket) leaves
+			// the prior unknown: then only the delete rule may allow it.
+			tok.Prior = unknownPrior
+			switch o, err := st.provider.Head(r.Context(), key); {
 			case err == nil:
 				tok.Prior = fingerprint(o)
-			case providers.CodeOf(err) != providers.NotFound:
-				return s.provider(c, "head", err)
+			case providers.CodeOf(err) == providers.NotFound:
+				tok.Prior = ""
 			}
 		}
 		rc, err := st.provider.SignPut(r.Context(), providers.PutRequest{
@@ -377,7 +380,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 	if err := decode(r, &req, true); err != nil {
 		return err
 	}
-	st, caps := c.store, c.store.info.Capabilities
+	st := c.store
 	var obj providers.Object
 	if u.Multipart() {
 		ref := providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}
@@ -456,25 +459,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 			return err
 		}
 	}
-	if p := mismatch(u, obj, u.Multipart()); p != nil {
-		if st.cfg.ShouldDeleteOnMismatch(caps.BindsContentLength && caps.BindsContentType) {
-			switch {
-			case !u.Multipart() && u.Guarded && fingerprint(obj) == u.Prior:
-				// The object is the one that was there before this
-				// upload: not this upload's to delete.
-				p.Detail += "; the object there was not written by this upload and was left in place"
-			default:
-				if err := st.provider.Delete(r.Context(), u.Key); err != nil {
-					_ = s.provider(c, "delete", err)
-				} else {
-					p.Detail += "; the object was deleted"
-				}
-			}
-		}
-		return p
-	}
-	writeJSON(w, http.StatusOK, toObject(obj))
-	return nil
+	return s.settle(w, r, c, u, obj, u.Multipart())
 }
 
 // uploadGone answers a complete for a multipart upload the provider no
@@ -496,15 +481,54 @@ func (s *Server) finished(w http.ResponseWriter, r *http.Request, c *call, u tok
 		return missing
 	}
 	created := u.ExpiresAt.Add(-c.store.cfg.Limits.UploadTTL)
-	if o.LastModified.Before(created.Add(-time.Minute)) || mismatch(u, o, false) != nil {
+	if o.LastModified.Before(created.Add(-time.Minute)) {
 		return missing
 	}
+	return s.settle(w, r, c, u, o, false)
+}
+
+// settle answers a complete with the stored object o, or with how it
+// differs from what u declared. On a mismatch the object is deleted (as
+// delete_on_mismatch says) only when it is this upload's: ours (assembled
+// by this complete), or under a key no other upload writes. Under a shared
+// key (Guarded) an object that is still the one found at creation is
+// never deleted, and any other only when the caller may delete the key, so
+// an upload never deletes what its caller could not.
+func (s *Server) settle(w http.ResponseWriter, r *http.Request, c *call, u tokens.Upload, o providers.Object, ours bool) error {
 	if o.Key == "" {
 		o.Key = u.Key
 	}
-	writeJSON(w, http.StatusOK, toObject(o))
-	return nil
+	p := mismatch(u, o, u.Multipart())
+	if p == nil {
+		writeJSON(w, http.StatusOK, toObject(o))
+		return nil
+	}
+	st, caps := c.store, c.store.info.Capabilities
+	// Parts bind neither the whole size nor the digest, so a multipart
+	// mismatch can come from the upload itself.
+	if !st.cfg.ShouldDeleteOnMismatch(caps.BindsContentLength && caps.BindsContentType && !u.Multipart()) {
+		return p
+	}
+	if !ours && u.Guarded {
+		if fingerprint(o) == u.Prior {
+			p.Detail += "; the object there was not written by this upload and was left in place"
+			return p
+		}
+		if c.allow(r, policy.Delete, policy.Input{Key: u.Key, Prefix: keys.Dir(u.Key)}) != nil {
+			p.Detail += "; the object was left in place: other uploads may write this key, and the store's delete rule does not allow this caller to delete it"
+			return p
+		}
+	}
+	if err := st.provider.Delete(r.Context(), u.Key); err != nil {
+		_ = s.provider(c, "delete", err)
+	} else {
+		p.Detail += "; the object was deleted"
+	}
+	return p
 }
+
+// unknownPrior is an Upload.Prior that matches no object.
+const unknownPrior = "?"
 
 // fingerprint identifies one version of an object, for Upload.Prior.
 func fingerprint(o providers.Object) string {
@@ -536,7 +560,7 @@ func mismatch(u tokens.Upload, o providers.Object, needSum bool) *problem.Proble
 }
 
 func (s *Server) abort(w http.ResponseWriter, r *http.Request, c *call) error {
-	u, err := s.openUpload(r, c)
+	u, err := s.openOwnUpload(r, c)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -398,16 +399,34 @@ func decodeBytes(body []byte, v any, optional bool) error {
 		if optional {
 			return nil
 		}
-		return problem.New(http.StatusBadRequest, "invalid_request", "invalid JSON body: empty body")
+		return invalidBody("empty body")
 	}
-	if err := json.Unmarshal(body, v, json.RejectUnknownMembers(true)); err != nil {
-		return problem.New(http.StatusBadRequest, "invalid_request", "invalid JSON body: "+jsonError(err))
+	// One value, an object, and nothing after it.
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	val, err := dec.ReadValue()
+	if err != nil {
+		return invalidBody(jsonError(err))
+	}
+	if val.Kind() != '{' {
+		return invalidBody("the body must be a JSON object")
+	}
+	val = val.Clone() // valid only until the next read otherwise
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return invalidBody("trailing data after the JSON object at byte " + strconv.FormatInt(dec.InputOffset(), 10))
+	}
+	if err := json.Unmarshal(val, v, json.RejectUnknownMembers(true)); err != nil {
+		return invalidBody(jsonError(err))
 	}
 	return nil
 }
 
-// jsonError keeps decoder messages short and free of echoed values; a
-// member name is quoted and cut to 64 bytes.
+func invalidBody(why string) error {
+	return problem.New(http.StatusBadRequest, "invalid_request", "invalid JSON body: "+why)
+}
+
+// jsonError keeps decoder messages short and free of echoed values: only
+// the top-level member is named (never a metadata key), quoted and cut to
+// 64 bytes.
 func jsonError(err error) string {
 	var se *json.SemanticError
 	var syn *jsontext.SyntacticError
@@ -418,28 +437,39 @@ func jsonError(err error) string {
 		return "duplicate field " + memberName(syn.JSONPointer)
 	case errors.As(err, &se):
 		field := memberName(se.JSONPointer)
-		if se.GoType != nil {
+		if se.GoType != nil && !strings.Contains(strings.TrimPrefix(string(se.JSONPointer), "/"), "/") {
 			return "field " + field + " must be " + jsonKind(se.GoType)
 		}
 		return "field " + field + " is invalid"
 	case errors.As(err, &syn):
-		if strings.Contains(syn.Err.Error(), "after top-level value") {
-			return "trailing data after the JSON value at byte " + strconv.FormatInt(syn.ByteOffset, 10)
+		if strings.Contains(syn.Err.Error(), "UTF-8") {
+			return "invalid UTF-8 at byte " + strconv.FormatInt(syn.ByteOffset, 10)
 		}
 		return "syntax error at byte " + strconv.FormatInt(syn.ByteOffset, 10)
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "unexpected end of the body"
 	}
 	return "malformed"
 }
 
-// memberName quotes a JSON pointer's path for an error message.
+// memberName names the top-level member a JSON pointer starts with.
 func memberName(p jsontext.Pointer) string {
-	s := string(p)
-	if len(s) > 64 {
-		s = s[:64] + "…"
+	name := ""
+	for tok := range p.Tokens() {
+		name = tok
+		break
 	}
-	return strconv.QuoteToASCII(strings.TrimPrefix(s, "/"))
+	if len(name) > 64 {
+		name = truncateUTF8(name, 64) + "…"
+	}
+	return strconv.QuoteToASCII(name)
+}
+
+func truncateUTF8(s string, n int) string {
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func jsonKind(t reflect.Type) string {
@@ -480,8 +510,24 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 // openUpload opens an upload id and checks that it belongs to this store
-// and caller.
+// and caller, and that the store's upload rule still allows it.
 func (s *Server) openUpload(r *http.Request, c *call) (tokens.Upload, error) {
+	u, err := s.openOwnUpload(r, c)
+	if err != nil {
+		return u, err
+	}
+	// The upload rule is evaluated again on every call, so that an upload
+	// id stops working as soon as the caller's access is revoked.
+	mt, _, _ := mime.ParseMediaType(u.ContentType)
+	if err := c.allow(r, policy.Upload, policy.Input{Key: u.Key, Prefix: keys.Dir(u.Key), Size: u.Size, ContentType: mt}); err != nil {
+		return u, err
+	}
+	return u, nil
+}
+
+// openOwnUpload is openUpload without the rule: aborting an upload only
+// cleans up, and a caller whose access was revoked may still do that.
+func (s *Server) openOwnUpload(r *http.Request, c *call) (tokens.Upload, error) {
 	u, err := c.st.sealer.Open(r.PathValue("upload_id"), s.now())
 	switch {
 	case errors.Is(err, tokens.ErrExpired):
@@ -494,11 +540,5 @@ func (s *Server) openUpload(r *http.Request, c *call) (tokens.Upload, error) {
 		return u, problem.New(http.StatusForbidden, "upload_forbidden", "the upload belongs to another caller")
 	}
 	c.rec.key = u.Key
-	// The upload rule is evaluated again on every call, so that an upload
-	// id stops working as soon as the caller's access is revoked.
-	mt, _, _ := mime.ParseMediaType(u.ContentType)
-	if err := c.allow(r, policy.Upload, policy.Input{Key: u.Key, Prefix: keys.Dir(u.Key), Size: u.Size, ContentType: mt}); err != nil {
-		return u, err
-	}
 	return u, nil
 }

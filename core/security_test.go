@@ -328,21 +328,48 @@ func TestMismatchDeletesOnlyWhatTheUploadWrote(t *testing.T) {
 			t.Fatalf("size %d: the existing object was deleted or changed: %v %+v", size, err, o)
 		}
 	}
-	// The upload's own wrong bytes are removed.
-	r := h.do("POST", "/v1/stores/media/uploads", mallory, map[string]any{"key": "shared/report.txt", "content_type": "text/plain", "size": 3})
+	// Another caller's object written after this upload was created is
+	// not this upload's either: without delete permission it stays.
+	r := h.do("POST", "/v1/stores/media/uploads", mallory, map[string]any{"key": "shared/late.txt", "content_type": "text/plain", "size": 3})
+	trap := r.json(t)["upload_id"].(string)
+	alice := h.token("alice", nil)
+	r = h.do("POST", "/v1/stores/media/uploads", alice, map[string]any{"key": "shared/late.txt", "content_type": "text/plain", "size": 5})
 	up := r.json(t)
+	put(t, up["method"].(string), up["url"].(string), up["headers"].(map[string]any), []byte("alice"))
+	if r := h.do("POST", "/v1/stores/media/uploads/"+up["upload_id"].(string)+"/complete", alice, nil); r.status != 200 {
+		t.Fatalf("alice's complete: %d %s", r.status, r.body)
+	}
+	if r := h.do("POST", "/v1/stores/media/uploads/"+trap+"/complete", mallory, nil); r.status != 409 || !strings.Contains(r.json(t)["detail"].(string), "left in place") {
+		t.Errorf("mallory's complete over alice's object: %d %s", r.status, r.body)
+	}
+	if o, err := f.Head(t.Context(), "shared/late.txt"); err != nil || o.Size != 5 {
+		t.Fatalf("alice's object was deleted or changed: %v %+v", err, o)
+	}
+
+	// With delete permission, an upload's own wrong bytes are removed.
+	g := newFake(t)
+	h = storeHarness(t, `
+    provider: fake
+    allow_client_keys: true
+    rules: { upload: "true", read: "true", delete: "true" }
+`, g)
+	r = h.do("POST", "/v1/stores/media/uploads", mallory, map[string]any{"key": "shared/report.txt", "content_type": "text/plain", "size": 3})
+	up = r.json(t)
 	put(t, up["method"].(string), up["url"].(string), up["headers"].(map[string]any), []byte("four"))
 	r = h.do("POST", "/v1/stores/media/uploads/"+up["upload_id"].(string)+"/complete", mallory, nil)
 	if r.status != 409 || !strings.Contains(r.json(t)["detail"].(string), "deleted") {
 		t.Errorf("own mismatch: %d %s", r.status, r.body)
 	}
-	if _, err := f.Head(t.Context(), "shared/report.txt"); providers.CodeOf(err) != providers.NotFound {
+	if _, err := g.Head(t.Context(), "shared/report.txt"); providers.CodeOf(err) != providers.NotFound {
 		t.Errorf("the upload's own mismatching object stays: %v", err)
 	}
+	// And a gateway-chosen {uuid} key is the upload's alone: deleted
+	// whatever the delete rule (TestCompleteMismatchAndIDs covers it).
 }
 
 // Revoking upload access (a reload with a stricter rule) stops an upload
-// id already handed out: signing parts, complete and abort are refused.
+// id already handed out: signing and listing parts and complete are
+// refused. Abort, which only cleans up, still works.
 func TestUploadRuleIsCheckedOnEveryCall(t *testing.T) {
 	h := newHarness(t, "")
 	alice := h.token("alice", nil)
@@ -357,7 +384,7 @@ func TestUploadRuleIsCheckedOnEveryCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ method, path string }{
-		{"POST", base + "/parts"}, {"GET", base + "/parts"}, {"POST", base + "/complete"}, {"DELETE", base},
+		{"POST", base + "/parts"}, {"GET", base + "/parts"}, {"POST", base + "/complete"},
 	} {
 		var body any
 		if c.path == base+"/parts" && c.method == "POST" {
@@ -367,6 +394,12 @@ func TestUploadRuleIsCheckedOnEveryCall(t *testing.T) {
 			t.Errorf("%s %s after revocation: %d %s", c.method, c.path, r.status, r.body)
 		}
 	}
+	if r := h.do("DELETE", base, alice, nil); r.status != 204 {
+		t.Errorf("abort after revocation: %d %s", r.status, r.body)
+	}
+	if r := h.do("DELETE", base, h.token("bob", nil), nil); r.status != 403 || r.code() != "upload_forbidden" {
+		t.Errorf("abort by another caller: %d %s", r.status, r.body)
+	}
 }
 
 // Request bodies are decoded strictly: exact member names, no duplicates,
@@ -374,30 +407,78 @@ func TestUploadRuleIsCheckedOnEveryCall(t *testing.T) {
 func TestStrictJSONBodies(t *testing.T) {
 	h := newHarness(t, "")
 	alice := h.token("alice", nil)
-	for _, body := range []string{
-		`{"Size":5,"filename":"a.txt","content_type":"text/plain"}`,
-		`{"size":5,"size":6,"filename":"a.txt","content_type":"text/plain"}`,
-		`{"size":5,"filename":"a.txt","content_type":"text/plain"}}`,
-		`{"size":5,"filename":"a.txt","content_type":"text/plain"} {}`,
-		`{"size":5,"filename":"a.txt","content_type":"text/plain","metadata":{"a":"1","a":"2"}}`,
-		`{"size":5,"filename":"a\xff.txt","content_type":"text/plain"}`,
-		`{"size":"5","filename":"a.txt"}`,
-		``,
+	for _, c := range []struct{ body, detail string }{
+		{`{"Size":5,"filename":"a.txt","content_type":"text/plain"}`, `unknown field "Size"`},
+		{`{"size":5,"size":6,"filename":"a.txt","content_type":"text/plain"}`, `duplicate field "size"`},
+		{`{"size":5,"filename":"a.txt","content_type":"text/plain"}}`, "trailing data"},
+		{`{"size":5,"filename":"a.txt","content_type":"text/plain"} {}`, "trailing data"},
+		{`{"size":5,"filename":"a.txt","content_type":"text/plain","metadata":{"secret-name":"1","secret-name":"2"}}`, `duplicate field "metadata"`},
+		{`{"size":5,"filename":"a.txt","content_type":"text/plain","metadata":{"secret-name":5}}`, `field "metadata" is invalid`},
+		{"{\"size\":5,\"filename\":\"a\xff.txt\",\"content_type\":\"text/plain\"}", "invalid UTF-8"},
+		{`{"size":"5","filename":"a.txt"}`, `field "size" must be an integer`},
+		{`[{"size":5}]`, "must be a JSON object"},
+		{`5`, "must be a JSON object"},
+		{``, "empty body"},
 	} {
-		req, _ := http.NewRequest("POST", h.http.URL+"/v1/stores/media/uploads", strings.NewReader(body))
+		req, _ := http.NewRequest("POST", h.http.URL+"/v1/stores/media/uploads", strings.NewReader(c.body))
 		req.Header.Set("Authorization", "Bearer "+alice)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
+		var p struct{ Code, Detail string }
+		_ = json.NewDecoder(res.Body).Decode(&p)
 		res.Body.Close()
-		if res.StatusCode != 400 {
-			t.Errorf("body %q: %d, want 400", body, res.StatusCode)
+		if res.StatusCode != 400 || p.Code != "invalid_request" || !strings.Contains(p.Detail, c.detail) || strings.Contains(p.Detail, "secret-name") {
+			t.Errorf("body %q: %d %s %q, want 400 invalid_request with %q", c.body, res.StatusCode, p.Code, p.Detail, c.detail)
 		}
 	}
 	if r := h.do("POST", "/v1/stores/media/uploads", alice, map[string]any{"size": 5, "filename": "a.txt", "content_type": "text/plain"}); r.status != 201 {
 		t.Errorf("a plain body: %d %s", r.status, r.body)
 	}
+}
+
+// A complete retried after its first answer was lost (the provider
+// assembled the object, the gateway never answered) still checks the
+// declared checksum, and deletes a wrong object.
+func TestRetriedCompleteStillVerifies(t *testing.T) {
+	h := newHarness(t, "")
+	alice := h.token("alice", nil)
+	data := bytes.Repeat([]byte("r"), 5<<20+9)
+	wrong := sha256.Sum256([]byte("not these bytes"))
+	id, n := startMultipart(t, h, alice, data, map[string]any{"checksum_sha256": b64(wrong[:])})
+	// The first complete, as the provider saw it; its answer never came.
+	h.fake.mu.Lock()
+	var mpID string
+	for k := range h.fake.uploads {
+		mpID = k
+	}
+	h.fake.mu.Unlock()
+	var parts []providers.CompletedPart
+	for i := 1; i <= n; i++ {
+		parts = append(parts, providers.CompletedPart{Number: i})
+	}
+	o, err := h.fake.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{Key: uploadKey(t, h, id), UploadID: mpID, Parts: parts})
+	if err != nil {
+		t.Fatalf("first complete: %v", err)
+	}
+	r := h.do("POST", "/v1/stores/media/uploads/"+id+"/complete", alice, nil)
+	if r.status != 409 || r.code() != "checksum_mismatch" || !strings.Contains(r.json(t)["detail"].(string), "deleted") {
+		t.Fatalf("retried complete: %d %s", r.status, r.body)
+	}
+	if _, err := h.fake.Head(t.Context(), o.Key); providers.CodeOf(err) != providers.NotFound {
+		t.Errorf("the wrong object stays: %v", err)
+	}
+}
+
+// uploadKey opens an upload id with the server's own sealer.
+func uploadKey(t *testing.T, h *harness, id string) string {
+	t.Helper()
+	u, err := h.srv.state.Load().sealer.Open(id, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Key
 }
 
 // FuzzCreateUpload sends arbitrary bodies to POST .../uploads: the gateway

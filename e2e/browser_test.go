@@ -181,9 +181,9 @@ func testBrowser(t *testing.T, b backend, node, pw string, in map[string]browser
 		},
 		"rules": map[string]any{
 			"upload": `!("role" in claims) || claims.role != "viewer"`,
-			"read":   `key.startsWith("users/" + subject + "/")`,
-			"delete": `key.startsWith("users/" + subject + "/")`,
-			"list":   `prefix.startsWith("users/" + subject + "/")`,
+			"read":   `key.startsWith(key_prefix)`,
+			"delete": `key.startsWith(key_prefix)`,
+			"list":   `prefix.startsWith(key_prefix)`,
 		},
 	}
 	env := newGatewayEnv(t, map[string]any{"media": store})

@@ -152,38 +152,67 @@ func truncate(s string, n int) string {
 }
 
 // EncodeSubject turns a subject into one key segment, one-to-one and
-// reversibly: every byte outside A–Z, a–z, 0–9 and "-", "_", "~", "@", "."
-// is percent-encoded (upper-case hex), and so is a leading "." (which keeps
-// "." and ".." from being path segments). No two subjects give the same
-// segment, so users/{subject}/ prefixes never overlap, whatever an identity
-// provider puts in sub: "org/carol" is "org%2Fcarol", "org_carol" stays
-// "org_carol", and " bob", "bob\u200b" and ".bob" each differ from "bob".
-// The empty subject (which authentication never produces) is "%", a
+// reversibly. A character is kept as it is when it is printable and cannot
+// make two subjects look alike: ASCII from "!" to "~" except "/", "\" and
+// "%", a space that is neither first nor last, a "." that is not first,
+// and any other graphic Unicode character that is not a format character
+// (such as U+200B or U+00AD). Every other byte, invalid UTF-8 included, is
+// percent-encoded with upper-case hex. Nothing is normalized or dropped, so
+// no two subjects give the same segment and users/{subject}/ prefixes never
+// overlap: "org/carol" is "org%2Fcarol" while "org_carol" stays as it is,
+// and " bob", ".bob" and "bob\u200b" each differ from "bob". Subjects that
+// need no encoding (auth0|abc, user+tag@example.com, josé) are unchanged.
+// The empty subject, which authentication never produces, is "%": a
 // segment no other subject encodes to.
 func EncodeSubject(s string) string {
 	if s == "" {
 		return "%"
 	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if !subjectSafe(s[i]) || (i == 0 && s[i] == '.') {
-			n++
-		}
-	}
-	if n == 0 {
+	if subjectClean(s) {
 		return s
 	}
 	const hex = "0123456789ABCDEF"
-	b := make([]byte, 0, len(s)+2*n)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if subjectSafe(c) && (i > 0 || c != '.') {
-			b = append(b, c)
-			continue
+	b := make([]byte, 0, len(s)+16)
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if subjectKeeps(r, n, i == 0, i+n == len(s)) {
+			b = append(b, s[i:i+n]...)
+		} else {
+			for _, c := range []byte(s[i : i+n]) {
+				b = append(b, '%', hex[c>>4], hex[c&15])
+			}
 		}
-		b = append(b, '%', hex[c>>4], hex[c&15])
+		i += n
 	}
 	return string(b)
+}
+
+// subjectClean reports whether EncodeSubject keeps s as it is.
+func subjectClean(s string) bool {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !subjectKeeps(r, n, i == 0, i+n == len(s)) {
+			return false
+		}
+		i += n
+	}
+	return true
+}
+
+// subjectKeeps reports whether the rune r (n bytes, at the start and/or
+// end of the subject) stands for itself in an encoded subject.
+func subjectKeeps(r rune, n int, first, last bool) bool {
+	switch {
+	case r == utf8.RuneError && n <= 1:
+		return false // a byte of invalid UTF-8
+	case r == ' ':
+		return !first && !last
+	case r == '.':
+		return !first
+	case r < utf8.RuneSelf:
+		return r > ' ' && r < 0x7f && r != '/' && r != '\\' && r != '%'
+	}
+	return unicode.IsGraphic(r) && !unicode.IsSpace(r) && !unicode.Is(unicode.Cf, r) && r != utf8.RuneError
 }
 
 // DecodeSubject reverses EncodeSubject; ok is false for a segment that
@@ -194,12 +223,8 @@ func DecodeSubject(seg string) (subject string, ok bool) {
 	}
 	b := make([]byte, 0, len(seg))
 	for i := 0; i < len(seg); i++ {
-		c := seg[i]
-		if c != '%' {
-			if !subjectSafe(c) || (i == 0 && c == '.') {
-				return "", false
-			}
-			b = append(b, c)
+		if seg[i] != '%' {
+			b = append(b, seg[i])
 			continue
 		}
 		if i+2 >= len(seg) {
@@ -209,19 +234,14 @@ func DecodeSubject(seg string) (subject string, ok bool) {
 		if hi < 0 || lo < 0 {
 			return "", false
 		}
-		v := byte(hi<<4 | lo)
-		if subjectSafe(v) && (len(b) > 0 || v != '.') {
-			return "", false // EncodeSubject leaves this byte as is
-		}
-		b = append(b, v)
+		b = append(b, byte(hi<<4|lo))
 		i += 2
 	}
-	return string(b), true
-}
-
-func subjectSafe(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '_' || c == '~' || c == '@' || c == '.'
+	// Only the canonical spelling decodes: "%41" is not "A".
+	if s := string(b); s != "" && EncodeSubject(s) == seg {
+		return s, true
+	}
+	return "", false
 }
 
 func unhex(c byte) int {

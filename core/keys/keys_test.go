@@ -93,7 +93,7 @@ func TestTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "users/auth0%7Ca%2Fb/2025-03-04/U.mp4/My Clip.MP4"; key != want {
+	if want := "users/auth0|a%2Fb/2025-03-04/U.mp4/My Clip.MP4"; key != want {
 		t.Errorf("Render = %q, want %q", key, want)
 	}
 	if p := tm.Prefix("alice"); p != "users/alice/" {
@@ -138,6 +138,8 @@ var collidingSubjects = [][2]string{
 	{"bob\\x", "bob_x"},
 	{"a\x00b", "ab"},
 	{"..", "_"},
+	{"a%2Fb", "a/b"},
+	{"x\xff", "x"},
 	{"e\u0301", "\u00e9"}, // NFD and NFC spellings of é
 	{"Bob", "bob"},
 	{"%41", "A"},
@@ -162,12 +164,13 @@ func TestEncodeSubjectIsOneToOne(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range []string{"alice", "user@example.com", "auth0-abc_123.x~y"} {
+	// Subjects that were never ambiguous keep the segment they always had.
+	for _, s := range []string{"alice", "user@example.com", "auth0-abc_123.x~y", "auth0|abc", "user+tag@example.com", "josé", "google-oauth2|1234", "Jane Doe", "repo:org_name:ref:x"} {
 		if got := EncodeSubject(s); got != s {
 			t.Errorf("EncodeSubject(%q) = %q, want it unchanged", s, got)
 		}
 	}
-	for _, bad := range []string{"%4", "%zz", "%41", "a b", ".x", "%2e"} {
+	for _, bad := range []string{"%4", "%zz", "%41", " x", "x ", ".x", "%2e", "%2E%2E", "a\u200bb"} {
 		if _, ok := DecodeSubject(bad); ok {
 			t.Errorf("DecodeSubject(%q) accepted a segment EncodeSubject never gives", bad)
 		}

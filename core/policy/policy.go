@@ -15,6 +15,8 @@ import (
 	"sync"
 
 	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/operators"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/interpreter"
 )
@@ -88,6 +90,8 @@ type Program struct {
 	partial cel.Program
 	// vars are the variables the rule reads.
 	vars map[string]bool
+	// concat is true when the rule joins subject into a string with "+".
+	concat bool
 }
 
 // Compile compiles one rule. An empty (or all-blank) source compiles to a
@@ -134,8 +138,25 @@ func Compile(src string) (*Program, error) {
 			}
 		}
 	}
-	return &Program{src: src, prg: prg, partial: partial, vars: vars}, nil
+	concat := false
+	celast.PreOrderVisit(ast.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		if e.Kind() != celast.CallKind || e.AsCall().FunctionName() != operators.Add {
+			return
+		}
+		for _, a := range e.AsCall().Args() {
+			if a.Kind() == celast.IdentKind && a.AsIdent() == "subject" {
+				concat = true
+			}
+		}
+	}))
+	return &Program{src: src, prg: prg, partial: partial, vars: vars, concat: concat}, nil
 }
+
+// BuildsFromSubject reports whether the rule joins subject into a string
+// with "+", as in key.startsWith("users/" + subject + "/"). Keys hold the
+// subject encoded (keys.EncodeSubject), so such a string is not the
+// caller's prefix: rules compare keys with key_prefix instead.
+func (p *Program) BuildsFromSubject() bool { return p != nil && p.concat }
 
 // Uses reports whether the rule reads the variable name.
 func (p *Program) Uses(name string) bool { return p != nil && p.vars[name] }

@@ -37,13 +37,13 @@ type Upload struct {
 	ProviderUploadID string `json:"pu,omitempty"`
 	PartSize         int64  `json:"ps,omitempty"`
 	PartCount        int    `json:"pc,omitempty"`
-	// Guarded is true for a single PUT to a key that other uploads can
-	// also write (a client-chosen key, or a template without {uuid}):
-	// complete then deletes a mismatching object only if it is not the
-	// one Prior describes.
+	// Guarded is true when other uploads can also write Key (a
+	// client-chosen key, or a template without {uuid}): complete then
+	// deletes a mismatching object it did not assemble itself only if it
+	// is not the one Prior describes and the caller may delete the key.
 	Guarded bool `json:"g,omitempty"`
-	// Prior identifies the object found at Key when the upload was created
-	// ("" when there was none); see Guarded.
+	// Prior identifies the object found at Key when a guarded single PUT
+	// was created ("" when there was none, "?" when it could not be told).
 	Prior     string    `json:"pr,omitempty"`
 	ExpiresAt time.Time `json:"exp"`
 }
