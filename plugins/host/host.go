@@ -62,12 +62,12 @@ const (
 	// answer a ping in 5 s twice in a row is hung, not merely slow on a
 	// loaded machine.
 	DefaultHealthTimeout = 5 * time.Second
-	DefaultRestartBudget  = 5
-	DefaultRestartWindow  = time.Minute
-	DefaultStartTimeout   = 10 * time.Second
-	DefaultRetryWait      = 3 * time.Second
-	firstBackoff          = 100 * time.Millisecond
-	maxBackoff            = 5 * time.Second
+	DefaultRestartBudget = 5
+	DefaultRestartWindow = time.Minute
+	DefaultStartTimeout  = 10 * time.Second
+	DefaultRetryWait     = 3 * time.Second
+	firstBackoff         = 100 * time.Millisecond
+	maxBackoff           = 5 * time.Second
 )
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
