@@ -72,6 +72,7 @@ type capsJSON struct {
 	BindsContentLength     bool     `json:"binds_content_length"`
 	BindsContentType       bool     `json:"binds_content_type"`
 	BindsChecksums         []string `json:"binds_checksums"`
+	MultipartChecksums     []string `json:"multipart_checksums"`
 	BindsCreateOnly        bool     `json:"binds_create_only"`
 	GetOverrides           bool     `json:"get_overrides"`
 	PostPolicy             bool     `json:"post_policy"`
@@ -85,6 +86,10 @@ func newInfoJSON(i providers.Info) *infoJSON {
 	for _, a := range c.BindsChecksums {
 		sums = append(sums, string(a))
 	}
+	mpSums := []string{}
+	for _, a := range c.MultipartChecksums {
+		mpSums = append(mpSums, string(a))
+	}
 	notes := c.Notes
 	if notes == nil {
 		notes = []string{}
@@ -95,7 +100,7 @@ func newInfoJSON(i providers.Info) *infoJSON {
 		MinPartSize: c.MinPartSize, MaxPartSize: c.MaxPartSize, MaxParts: c.MaxParts,
 		PartsBindContentLength: c.PartsBindContentLength,
 		BindsContentLength:     c.BindsContentLength, BindsContentType: c.BindsContentType,
-		BindsChecksums: sums, BindsCreateOnly: c.BindsCreateOnly, GetOverrides: c.GetOverrides,
+		BindsChecksums: sums, MultipartChecksums: mpSums, BindsCreateOnly: c.BindsCreateOnly, GetOverrides: c.GetOverrides,
 		PostPolicy: c.PostPolicy, MaxExpirySeconds: int64(c.MaxExpiry / time.Second), Notes: notes,
 	}}
 }
@@ -215,6 +220,9 @@ func capSummary(c capsJSON) string {
 	add(c.BindsContentType, "binds-type")
 	for _, a := range c.BindsChecksums {
 		add(true, "binds-"+a)
+	}
+	for _, a := range c.MultipartChecksums {
+		add(true, "multipart-"+a)
 	}
 	add(c.BindsCreateOnly, "create-only")
 	add(c.GetOverrides, "get-overrides")
