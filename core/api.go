@@ -232,7 +232,7 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 		}
 		return bad("invalid_size", err.Error())
 	}
-	mu, err := st.provider.CreateMultipart(r.Context(), providers.CreateMultipartRequest{
+	mu, err := st.multipart.CreateMultipart(r.Context(), providers.CreateMultipartRequest{
 		Key: key, ContentType: ct, Size: size, PartSize: partSize, Metadata: req.Metadata, TTL: lim.UploadTTL, Checksum: sum,
 	})
 	if err := s.provider(c, "create_multipart", err); err != nil {
@@ -252,7 +252,7 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 		}
 	}
 	// Do not leak an upload nobody can finish.
-	_ = st.provider.AbortMultipart(r.Context(), providers.MultipartRef{Key: key, UploadID: mu.UploadID})
+	_ = st.multipart.AbortMultipart(r.Context(), providers.MultipartRef{Key: key, UploadID: mu.UploadID})
 	return err
 }
 
@@ -290,7 +290,7 @@ func (s *Server) sign(r *http.Request, c *call, u tokens.Upload, nums []int) ([]
 	for i, n := range nums {
 		specs[i] = providers.PartSpec{Number: n, Size: partLen(u.Size, u.PartSize, u.PartCount, n)}
 	}
-	rcs, err := c.store.provider.SignParts(r.Context(), providers.SignPartsRequest{
+	rcs, err := c.store.multipart.SignParts(r.Context(), providers.SignPartsRequest{
 		Key: u.Key, UploadID: u.ProviderUploadID, Parts: specs, TTL: c.store.ttl(0, c.store.cfg.Limits.PutTTL),
 	})
 	if err := s.provider(c, "sign_parts", err); err != nil {
@@ -310,6 +310,9 @@ func (s *Server) multipartUpload(r *http.Request, c *call) (tokens.Upload, error
 	}
 	if !u.Multipart() {
 		return u, problem.New(http.StatusConflict, "not_multipart", "this upload is a single PUT; it has no parts")
+	}
+	if c.store.multipart == nil {
+		return u, problem.New(http.StatusNotImplemented, "multipart_unsupported", "this store's provider has no multipart uploads")
 	}
 	return u, nil
 }
@@ -354,7 +357,7 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	parts, err := c.store.provider.ListParts(r.Context(), providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID})
+	parts, err := c.store.multipart.ListParts(r.Context(), providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID})
 	if err := s.provider(c, "list_parts", err); err != nil {
 		return err
 	}
@@ -382,6 +385,9 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	st := c.store
 	var obj providers.Object
+	if u.Multipart() && st.multipart == nil {
+		return problem.New(http.StatusNotImplemented, "multipart_unsupported", "this store's provider has no multipart uploads")
+	}
 	if u.Multipart() {
 		ref := providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}
 		var listed map[int]string
@@ -391,7 +397,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 		}
 		if need {
 			// Resumed clients may not know every ETag; the provider does.
-			ps, err := st.provider.ListParts(r.Context(), ref)
+			ps, err := st.multipart.ListParts(r.Context(), ref)
 			if providers.CodeOf(err) == providers.NotFound {
 				_ = s.provider(c, "list_parts", err)
 				return s.uploadGone(w, r, c, u)
@@ -436,7 +442,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 		if u.ChecksumSHA256 != "" {
 			sum = &providers.Checksum{Algorithm: providers.SHA256, Value: u.ChecksumSHA256}
 		}
-		obj, err = st.provider.CompleteMultipart(r.Context(), providers.CompleteMultipartRequest{Key: u.Key, UploadID: u.ProviderUploadID, Parts: parts, Checksum: sum})
+		obj, err = st.multipart.CompleteMultipart(r.Context(), providers.CompleteMultipartRequest{Key: u.Key, UploadID: u.ProviderUploadID, Parts: parts, Checksum: sum})
 		if err != nil {
 			_ = s.provider(c, "complete_multipart", err)
 			switch providers.CodeOf(err) {
@@ -564,6 +570,9 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err != nil {
 		return err
 	}
+	if u.Multipart() && c.store.multipart == nil {
+		return problem.New(http.StatusNotImplemented, "multipart_unsupported", "this store's provider has no multipart uploads")
+	}
 	if u.Multipart() {
 		if err := s.abortMultipart(r.Context(), c, providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}); err != nil {
 			return err
@@ -585,7 +594,7 @@ var abortChecks = []time.Duration{50 * time.Millisecond, 150 * time.Millisecond,
 // with that part. So the gateway looks again over a short window (about
 // half a second in all) and aborts once more whenever parts show up.
 func (s *Server) abortMultipart(ctx context.Context, c *call, ref providers.MultipartRef) error {
-	p := c.store.provider
+	p := c.store.multipart
 	if err := s.provider(c, "abort_multipart", p.AbortMultipart(ctx, ref)); err != nil {
 		return err
 	}

@@ -64,7 +64,9 @@ type store struct {
 	name     string
 	cfg      config.StoreConfig
 	provider providers.Provider
-	info     providers.Info
+	// multipart is provider's multipart capability, nil without one.
+	multipart providers.Multipart
+	info      providers.Info
 	rules    *policy.Rules
 	tmpl     *keys.Template
 }
@@ -155,7 +157,11 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 		if err != nil {
 			return nil, fmt.Errorf("stores.%s.key_template: %w", name, err)
 		}
-		st.stores[name] = &store{name: name, cfg: sc, provider: p, info: info, rules: rules, tmpl: tmpl}
+		mp, _ := p.(providers.Multipart)
+		if mp == nil {
+			info.Capabilities.Multipart = false
+		}
+		st.stores[name] = &store{name: name, cfg: sc, provider: p, multipart: mp, info: info, rules: rules, tmpl: tmpl}
 	}
 	a, err := auth.New(cfg.Auth, auth.Options{Now: s.now, HTTPClient: s.opts.HTTPClient})
 	if err != nil {

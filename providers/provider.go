@@ -55,6 +55,13 @@ type Provider interface {
 	// Delete removes an object. Deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
 
+	Multipart
+}
+
+// Multipart is the multipart-upload capability: a provider that has it
+// says so with Capabilities.Multipart, and the gateway finds it by type
+// assertion.
+type Multipart interface {
 	// CreateMultipart starts a multipart upload. It is never retried by the
 	// host, since a retry could leak an upload.
 	CreateMultipart(ctx context.Context, req CreateMultipartRequest) (MultipartUpload, error)
