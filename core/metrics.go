@@ -1,7 +1,11 @@
 package core
 
 import (
+	"context"
+
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/valetgw/valet/providers"
 )
 
 type metrics struct {
@@ -40,4 +44,115 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// metered records every failed call of a store's provider in
+// valet_provider_errors_total, so that handlers need not. A NotFound is an
+// answer (no such object or upload), not a failure, and is not counted.
+type metered struct {
+	p     providers.Provider
+	store string
+	errs  *prometheus.CounterVec
+}
+
+// meteredMultipart is metered for a provider with multipart uploads.
+type meteredMultipart struct {
+	metered
+	mp providers.Multipart
+}
+
+// meter wraps p; the result has providers.Multipart exactly when p has.
+func (m *metrics) meter(store string, p providers.Provider) providers.Provider {
+	base := metered{p: p, store: store, errs: m.providerErrors}
+	if mp, ok := p.(providers.Multipart); ok {
+		return &meteredMultipart{metered: base, mp: mp}
+	}
+	return &base
+}
+
+func (m *metered) record(op string, err error) {
+	if err != nil && providers.CodeOf(err) != providers.NotFound {
+		m.errs.WithLabelValues(m.store, op, string(providers.CodeOf(err))).Inc()
+	}
+}
+
+// Healthy passes on the provider's own health (see healthy).
+func (m *metered) Healthy() bool { return healthy(m.p) }
+
+func (m *metered) Info(ctx context.Context) (providers.Info, error) {
+	i, err := m.p.Info(ctx)
+	m.record("info", err)
+	return i, err
+}
+
+func (m *metered) Configure(ctx context.Context, cfg providers.StoreConfig) error {
+	err := m.p.Configure(ctx, cfg)
+	m.record("configure", err)
+	return err
+}
+
+func (m *metered) SignPut(ctx context.Context, req providers.PutRequest) (providers.Recipe, error) {
+	rc, err := m.p.SignPut(ctx, req)
+	m.record("sign_put", err)
+	return rc, err
+}
+
+func (m *metered) SignGet(ctx context.Context, req providers.GetRequest) (providers.Recipe, error) {
+	rc, err := m.p.SignGet(ctx, req)
+	m.record("sign_get", err)
+	return rc, err
+}
+
+func (m *metered) SignDelete(ctx context.Context, req providers.DeleteRequest) (providers.Recipe, error) {
+	rc, err := m.p.SignDelete(ctx, req)
+	m.record("sign_delete", err)
+	return rc, err
+}
+
+func (m *metered) Head(ctx context.Context, key string) (providers.Object, error) {
+	o, err := m.p.Head(ctx, key)
+	m.record("head", err)
+	return o, err
+}
+
+func (m *metered) List(ctx context.Context, req providers.ListRequest) (providers.ListPage, error) {
+	page, err := m.p.List(ctx, req)
+	m.record("list", err)
+	return page, err
+}
+
+func (m *metered) Delete(ctx context.Context, key string) error {
+	err := m.p.Delete(ctx, key)
+	m.record("delete", err)
+	return err
+}
+
+func (m *meteredMultipart) CreateMultipart(ctx context.Context, req providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
+	u, err := m.mp.CreateMultipart(ctx, req)
+	m.record("create_multipart", err)
+	return u, err
+}
+
+func (m *meteredMultipart) SignParts(ctx context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+	ps, err := m.mp.SignParts(ctx, req)
+	m.record("sign_parts", err)
+	return ps, err
+}
+
+func (m *meteredMultipart) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
+	o, err := m.mp.CompleteMultipart(ctx, req)
+	m.record("complete_multipart", err)
+	return o, err
+}
+
+func (m *meteredMultipart) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
+	err := m.mp.AbortMultipart(ctx, ref)
+	m.record("abort_multipart", err)
+	return err
+}
+
+func (m *meteredMultipart) ListParts(ctx context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
+	ps, err := m.mp.ListParts(ctx, ref)
+	m.record("list_parts", err)
+	return ps, err
 }

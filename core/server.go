@@ -18,7 +18,6 @@ import (
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/core/auth"
 	"github.com/valetgw/valet/core/keys"
-	"github.com/valetgw/valet/core/policy"
 	"github.com/valetgw/valet/core/tokens"
 	"github.com/valetgw/valet/providers"
 )
@@ -57,18 +56,6 @@ type state struct {
 	stores map[string]*store
 	auth   *auth.Authenticator
 	sealer *tokens.Sealer
-}
-
-// store is one configured store with its compiled pieces.
-type store struct {
-	name     string
-	cfg      config.StoreConfig
-	provider providers.Provider
-	// multipart is provider's multipart capability, nil without one.
-	multipart providers.Multipart
-	info      providers.Info
-	rules    *policy.Rules
-	tmpl     *keys.Template
 }
 
 // New builds a Server for cfg, with one configured provider per store
@@ -157,6 +144,7 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 		if err != nil {
 			return nil, fmt.Errorf("stores.%s.key_template: %w", name, err)
 		}
+		p = s.metrics.meter(name, p)
 		mp, _ := p.(providers.Multipart)
 		if mp == nil {
 			info.Capabilities.Multipart = false
@@ -169,29 +157,4 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 	}
 	st.auth = a
 	return st, nil
-}
-
-// healthy reports a provider's health: one that implements Healthy (such
-// as a plugin host's Plugin) says so itself; any other is assumed healthy.
-func healthy(p providers.Provider) bool {
-	if h, ok := p.(interface{ Healthy() bool }); ok {
-		return h.Healthy()
-	}
-	return true
-}
-
-// ttl clamps a requested TTL (0 = the store's default for the operation)
-// to the store's max_ttl and the provider's MaxExpiry.
-func (st *store) ttl(requested, def time.Duration) time.Duration {
-	t := requested
-	if t <= 0 {
-		t = def
-	}
-	if t > st.cfg.Limits.MaxTTL {
-		t = st.cfg.Limits.MaxTTL
-	}
-	if m := st.info.Capabilities.MaxExpiry; m > 0 && t > m {
-		t = m
-	}
-	return t
 }

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"path"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +21,39 @@ import (
 	"github.com/valetgw/valet/providers"
 )
 
-// Wire types. Field names are the API contract (see openapi.json).
+// openUpload opens an upload id and checks that it belongs to this store
+// and caller, and that the store's upload rule still allows it.
+func (s *Server) openUpload(r *http.Request, c *call) (tokens.Upload, error) {
+	u, err := s.openOwnUpload(r, c)
+	if err != nil {
+		return u, err
+	}
+	// The upload rule is evaluated again on every call, so that an upload
+	// id stops working as soon as the caller's access is revoked.
+	mt, _, _ := mime.ParseMediaType(u.ContentType)
+	if err := c.allow(r, policy.Upload, policy.Input{Key: u.Key, Prefix: keys.Dir(u.Key), Size: u.Size, ContentType: mt}); err != nil {
+		return u, err
+	}
+	return u, nil
+}
+
+// openOwnUpload is openUpload without the rule: aborting an upload only
+// cleans up, and a caller whose access was revoked may still do that.
+func (s *Server) openOwnUpload(r *http.Request, c *call) (tokens.Upload, error) {
+	u, err := c.st.sealer.Open(r.PathValue("upload_id"), s.now())
+	switch {
+	case errors.Is(err, tokens.ErrExpired):
+		return u, apiError("upload_expired", "the upload id has expired; start a new upload")
+	case err != nil:
+		return u, apiError("upload_not_found", "unknown or invalid upload id")
+	case u.Store != c.store.name:
+		return u, apiError("upload_not_found", "unknown or invalid upload id")
+	case u.Subject != c.who.Subject:
+		return u, apiError("upload_forbidden", "the upload belongs to another caller")
+	}
+	c.rec.key = u.Key
+	return u, nil
+}
 
 type uploadRequest struct {
 	Filename       string            `json:"filename"`
@@ -59,39 +89,6 @@ type uploadResponse struct {
 	ExpiresAt time.Time         `json:"expires_at"`
 }
 
-type objectJSON struct {
-	Key          string            `json:"key"`
-	Size         int64             `json:"size"`
-	ContentType  string            `json:"content_type"`
-	ETag         string            `json:"etag,omitempty"`
-	LastModified *time.Time        `json:"last_modified,omitempty"`
-	URL          string            `json:"url,omitempty"`
-	Headers      map[string]string `json:"headers,omitempty"`
-	ExpiresAt    *time.Time        `json:"expires_at,omitempty"`
-}
-
-func toObject(o providers.Object) objectJSON {
-	j := objectJSON{Key: o.Key, Size: o.Size, ContentType: o.ContentType, ETag: o.ETag}
-	if !o.LastModified.IsZero() {
-		lm := o.LastModified.UTC()
-		j.LastModified = &lm
-	}
-	return j
-}
-
-func bad(code, detail string) *problem.Problem {
-	return problem.New(http.StatusBadRequest, code, detail)
-}
-
-// allow evaluates the store's rule for op.
-func (c *call) allow(r *http.Request, op policy.Op, in policy.Input) error {
-	in.Subject, in.Claims, in.KeyPrefix = c.who.Subject, c.who.Claims, c.store.tmpl.Prefix(c.who.Subject)
-	if err := c.store.rules.For(op).Allow(r.Context(), in); err != nil {
-		return problem.New(http.StatusForbidden, "policy_denied", fmt.Sprintf("the store's %s rule does not allow this", op))
-	}
-	return nil
-}
-
 // MaxObjectSize bounds a declared size on every store, whatever its
 // max_size: no storage service keeps a larger object, and sizes up to it
 // leave room in every part computation.
@@ -106,14 +103,14 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	st, lim, caps := c.store, c.store.cfg.Limits, c.store.info.Capabilities
 	if req.Size == nil || *req.Size < 0 {
-		return bad("invalid_size", "size is required and must not be negative")
+		return apiError("invalid_size", "size is required and must not be negative")
 	}
 	size := *req.Size
 	if size > MaxObjectSize {
-		return problem.New(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("size %d exceeds the gateway's limit of %d bytes (1 PiB)", size, int64(MaxObjectSize)))
+		return apiErrorf("too_large", "size %d exceeds the gateway's limit of %d bytes (1 PiB)", size, int64(MaxObjectSize))
 	}
 	if lim.MaxSize > 0 && size > int64(lim.MaxSize) {
-		return problem.New(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("size %d exceeds the store's limit of %d bytes", size, lim.MaxSize))
+		return apiErrorf("too_large", "size %d exceeds the store's limit of %d bytes", size, lim.MaxSize)
 	}
 	ct := req.ContentType
 	if ct == "" {
@@ -121,45 +118,45 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || !strings.Contains(mt, "/") {
-		return bad("invalid_content_type", "content_type is not a valid media type")
+		return apiError("invalid_content_type", "content_type is not a valid media type")
 	}
 	if !typeAllowed(mt, lim.ContentTypes) {
-		return problem.New(http.StatusUnsupportedMediaType, "content_type_not_allowed", fmt.Sprintf("content type %s is not allowed in this store", mt))
+		return apiErrorf("content_type_not_allowed", "content type %s is not allowed in this store", mt)
 	}
 	var sum *providers.Checksum
 	if req.ChecksumSHA256 != "" {
 		if b, err := base64.StdEncoding.DecodeString(req.ChecksumSHA256); err != nil || len(b) != sha256.Size {
-			return bad("invalid_checksum", "checksum_sha256 must be the base64 of a 32-byte sha256 digest")
+			return apiError("invalid_checksum", "checksum_sha256 must be the base64 of a 32-byte sha256 digest")
 		}
 		sum = &providers.Checksum{Algorithm: providers.SHA256, Value: req.ChecksumSHA256}
 	}
 	if len(req.Metadata) > 16 {
-		return bad("invalid_metadata", "at most 16 metadata entries")
+		return apiError("invalid_metadata", "at most 16 metadata entries")
 	}
 	metaBytes := 0
 	for k, v := range req.Metadata {
 		metaBytes += len(k) + len(v)
 		if !metaKey.MatchString(k) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
-			return bad("invalid_metadata", "metadata keys are lower-case letters, digits and '-'; values printable ASCII")
+			return apiError("invalid_metadata", "metadata keys are lower-case letters, digits and '-'; values printable ASCII")
 		}
 	}
 	if metaBytes > 2048 {
-		return bad("invalid_metadata", "metadata exceeds 2 KiB")
+		return apiError("invalid_metadata", "metadata exceeds 2 KiB")
 	}
 
 	key := req.Key
 	clientKey := key != ""
 	if clientKey {
 		if !st.cfg.AllowClientKeys {
-			return problem.New(http.StatusForbidden, "client_keys_not_allowed", "this store chooses keys itself; omit key")
+			return apiError("client_keys_not_allowed", "this store chooses keys itself; omit key")
 		}
 		if err := keys.Validate(key); err != nil {
-			return bad("invalid_key", err.Error())
+			return apiError("invalid_key", err.Error())
 		}
 	} else {
 		key, err = st.tmpl.Render(keys.Values{Subject: c.who.Subject, UUID: uuid.NewString(), Filename: req.Filename, Now: s.now()})
 		if err != nil {
-			return bad("invalid_key", "the key template gives an invalid key for this subject or filename")
+			return apiError("invalid_key", "the key template gives an invalid key for this subject or filename")
 		}
 	}
 	c.rec.key = key
@@ -178,7 +175,7 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 	multipart := req.Multipart || size > int64(lim.MultipartThreshold)
 	if multipart && !caps.Multipart {
 		if req.Multipart || !caps.SignPut {
-			return problem.New(http.StatusNotImplemented, "multipart_unsupported", "this store's provider has no multipart uploads")
+			return apiError("multipart_unsupported", "this store's provider has no multipart uploads")
 		}
 		multipart = false
 	}
@@ -186,15 +183,15 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 		// A declared checksum is only taken when the store can check it:
 		// bound into the signed PUT, or computed when parts are assembled.
 		if !multipart && !caps.Binds(providers.SHA256) {
-			return bad("checksum_unverifiable", "this store cannot verify checksum_sha256 on an upload; omit it (see capabilities.verifies_checksum_sha256 in GET /v1/stores)")
+			return apiError("checksum_unverifiable", "this store cannot verify checksum_sha256 on an upload; omit it (see capabilities.verifies_checksum_sha256 in GET /v1/stores)")
 		}
 		if multipart && !caps.VerifiesMultipart(providers.SHA256) {
-			return bad("checksum_unverifiable", "this store cannot verify checksum_sha256 on a multipart upload; omit it, or stay below limits.multipart_threshold (see capabilities.verifies_checksum_sha256 in GET /v1/stores)")
+			return apiError("checksum_unverifiable", "this store cannot verify checksum_sha256 on a multipart upload; omit it, or stay below limits.multipart_threshold (see capabilities.verifies_checksum_sha256 in GET /v1/stores)")
 		}
 	}
 	if !multipart {
 		if !caps.SignPut {
-			return problem.New(http.StatusNotImplemented, "unsupported", "this store's provider cannot sign uploads")
+			return apiError("unsupported", "this store's provider cannot sign uploads")
 		}
 		if tok.Guarded {
 			// Remember what is there now, so that complete never deletes
@@ -213,7 +210,7 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 			Key: key, ContentType: ct, Size: size, Checksum: sum, Metadata: req.Metadata,
 			CreateOnly: caps.BindsCreateOnly && !clientKey, TTL: st.ttl(0, lim.PutTTL),
 		})
-		if err := s.provider(c, "sign_put", err); err != nil {
+		if err != nil {
 			return err
 		}
 		tok.ExpiresAt = later(idExpiry, rc.ExpiresAt)
@@ -228,14 +225,14 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 	partSize, count, err := planParts(size, int64(lim.PartSize), caps)
 	if err != nil {
 		if errors.Is(err, errTooManyParts) {
-			return problem.New(http.StatusRequestEntityTooLarge, "too_large", err.Error())
+			return apiError("too_large", err.Error())
 		}
-		return bad("invalid_size", err.Error())
+		return apiError("invalid_size", err.Error())
 	}
 	mu, err := st.multipart.CreateMultipart(r.Context(), providers.CreateMultipartRequest{
 		Key: key, ContentType: ct, Size: size, PartSize: partSize, Metadata: req.Metadata, TTL: lim.UploadTTL, Checksum: sum,
 	})
-	if err := s.provider(c, "create_multipart", err); err != nil {
+	if err != nil {
 		return err
 	}
 	tok.ProviderUploadID, tok.PartSize, tok.PartCount, tok.ExpiresAt = mu.UploadID, partSize, count, idExpiry
@@ -293,7 +290,7 @@ func (s *Server) sign(r *http.Request, c *call, u tokens.Upload, nums []int) ([]
 	rcs, err := c.store.multipart.SignParts(r.Context(), providers.SignPartsRequest{
 		Key: u.Key, UploadID: u.ProviderUploadID, Parts: specs, TTL: c.store.ttl(0, c.store.cfg.Limits.PutTTL),
 	})
-	if err := s.provider(c, "sign_parts", err); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	out := make([]partRecipe, len(rcs))
@@ -309,10 +306,10 @@ func (s *Server) multipartUpload(r *http.Request, c *call) (tokens.Upload, error
 		return u, err
 	}
 	if !u.Multipart() {
-		return u, problem.New(http.StatusConflict, "not_multipart", "this upload is a single PUT; it has no parts")
+		return u, apiError("not_multipart", "this upload is a single PUT; it has no parts")
 	}
 	if c.store.multipart == nil {
-		return u, problem.New(http.StatusNotImplemented, "multipart_unsupported", "this store's provider has no multipart uploads")
+		return u, apiError("multipart_unsupported", "this store's provider has no multipart uploads")
 	}
 	return u, nil
 }
@@ -329,12 +326,12 @@ func (s *Server) signParts(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	if len(req.PartNumbers) == 0 || len(req.PartNumbers) > MaxPartsPerBatch {
-		return bad("invalid_parts", fmt.Sprintf("part_numbers must list 1 to %d parts", MaxPartsPerBatch))
+		return apiErrorf("invalid_parts", "part_numbers must list 1 to %d parts", MaxPartsPerBatch)
 	}
 	seen := map[int]bool{}
 	for _, n := range req.PartNumbers {
 		if n < 1 || n > u.PartCount || seen[n] {
-			return bad("invalid_parts", fmt.Sprintf("part numbers must be distinct and between 1 and %d", u.PartCount))
+			return apiErrorf("invalid_parts", "part numbers must be distinct and between 1 and %d", u.PartCount)
 		}
 		seen[n] = true
 	}
@@ -358,7 +355,7 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, c *call) erro
 		return err
 	}
 	parts, err := c.store.multipart.ListParts(r.Context(), providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID})
-	if err := s.provider(c, "list_parts", err); err != nil {
+	if err != nil {
 		return err
 	}
 	out := make([]partJSON, len(parts))
@@ -386,7 +383,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 	st := c.store
 	var obj providers.Object
 	if u.Multipart() && st.multipart == nil {
-		return problem.New(http.StatusNotImplemented, "multipart_unsupported", "this store's provider has no multipart uploads")
+		return apiError("multipart_unsupported", "this store's provider has no multipart uploads")
 	}
 	if u.Multipart() {
 		ref := providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}
@@ -399,10 +396,9 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 			// Resumed clients may not know every ETag; the provider does.
 			ps, err := st.multipart.ListParts(r.Context(), ref)
 			if providers.CodeOf(err) == providers.NotFound {
-				_ = s.provider(c, "list_parts", err)
 				return s.uploadGone(w, r, c, u)
 			}
-			if err := s.provider(c, "list_parts", err); err != nil {
+			if err != nil {
 				return err
 			}
 			listed = map[int]string{}
@@ -416,23 +412,23 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 				if _, ok := listed[n]; !ok {
 					// A retried complete whose first answer was lost finds
 					// the parts gone and the object in place.
-					return s.finished(w, r, c, u, problem.New(http.StatusConflict, "parts_missing", fmt.Sprintf("part %d has not been uploaded", n)))
+					return s.finished(w, r, c, u, apiErrorf("parts_missing", "part %d has not been uploaded", n))
 				}
 				parts = append(parts, providers.CompletedPart{Number: n, ETag: listed[n]})
 			}
 		} else {
 			if len(req.Parts) != u.PartCount {
-				return bad("invalid_parts", fmt.Sprintf("parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount))
+				return apiErrorf("invalid_parts", "parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount)
 			}
 			for i, p := range req.Parts {
 				if p.PartNumber != i+1 {
-					return bad("invalid_parts", fmt.Sprintf("parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount))
+					return apiErrorf("invalid_parts", "parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount)
 				}
 				etag := p.ETag
 				if etag == "" {
 					var ok bool
 					if etag, ok = listed[p.PartNumber]; !ok {
-						return s.finished(w, r, c, u, problem.New(http.StatusConflict, "parts_missing", fmt.Sprintf("part %d has not been uploaded", p.PartNumber)))
+						return s.finished(w, r, c, u, apiErrorf("parts_missing", "part %d has not been uploaded", p.PartNumber))
 					}
 				}
 				parts = append(parts, providers.CompletedPart{Number: p.PartNumber, ETag: etag})
@@ -444,10 +440,9 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 		}
 		obj, err = st.multipart.CompleteMultipart(r.Context(), providers.CompleteMultipartRequest{Key: u.Key, UploadID: u.ProviderUploadID, Parts: parts, Checksum: sum})
 		if err != nil {
-			_ = s.provider(c, "complete_multipart", err)
 			switch providers.CodeOf(err) {
 			case providers.FailedPrecondition, providers.InvalidArgument:
-				return problem.New(http.StatusConflict, "parts_invalid", "the parts are missing or do not match what was uploaded")
+				return apiError("parts_invalid", "the parts are missing or do not match what was uploaded")
 			case providers.NotFound:
 				return s.uploadGone(w, r, c, u)
 			}
@@ -459,9 +454,9 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 	} else {
 		obj, err = st.provider.Head(r.Context(), u.Key)
 		if providers.CodeOf(err) == providers.NotFound {
-			return problem.New(http.StatusConflict, "object_missing", "nothing was uploaded for this upload id")
+			return apiError("object_missing", "nothing was uploaded for this upload id")
 		}
-		if err := s.provider(c, "head", err); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -475,7 +470,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 // the time check keeps an older object under a client-chosen key from
 // passing. Otherwise the upload is missing.
 func (s *Server) uploadGone(w http.ResponseWriter, r *http.Request, c *call, u tokens.Upload) error {
-	return s.finished(w, r, c, u, problem.New(http.StatusConflict, "upload_missing", "the provider no longer knows this upload"))
+	return s.finished(w, r, c, u, apiError("upload_missing", "the provider no longer knows this upload"))
 }
 
 // finished answers with u's object when an earlier complete of u already
@@ -483,7 +478,6 @@ func (s *Server) uploadGone(w http.ResponseWriter, r *http.Request, c *call, u t
 func (s *Server) finished(w http.ResponseWriter, r *http.Request, c *call, u tokens.Upload, missing *problem.Problem) error {
 	o, err := c.store.provider.Head(r.Context(), u.Key)
 	if err != nil {
-		_ = s.provider(c, "head", err)
 		return missing
 	}
 	created := u.ExpiresAt.Add(-c.store.cfg.Limits.UploadTTL)
@@ -526,7 +520,6 @@ func (s *Server) settle(w http.ResponseWriter, r *http.Request, c *call, u token
 		}
 	}
 	if err := st.provider.Delete(r.Context(), u.Key); err != nil {
-		_ = s.provider(c, "delete", err)
 	} else {
 		p.Detail += "; the object was deleted"
 	}
@@ -546,20 +539,20 @@ func fingerprint(o providers.Object) string {
 // multipart upload, whose parts no signature bound to the whole digest).
 func mismatch(u tokens.Upload, o providers.Object, needSum bool) *problem.Problem {
 	if o.Size != u.Size {
-		return problem.New(http.StatusConflict, "size_mismatch", fmt.Sprintf("the object has %d bytes, %d were declared", o.Size, u.Size))
+		return apiErrorf("size_mismatch", "the object has %d bytes, %d were declared", o.Size, u.Size)
 	}
 	want, _, _ := mime.ParseMediaType(u.ContentType)
 	got, _, err := mime.ParseMediaType(o.ContentType)
 	if err != nil || !strings.EqualFold(got, want) {
-		return problem.New(http.StatusConflict, "content_type_mismatch", "the object's content type differs from the declared one")
+		return apiError("content_type_mismatch", "the object's content type differs from the declared one")
 	}
 	if u.ChecksumSHA256 != "" {
 		v, ok := o.Checksums[providers.SHA256]
 		switch {
 		case ok && v != u.ChecksumSHA256:
-			return problem.New(http.StatusConflict, "checksum_mismatch", "the object's sha256 differs from the declared one")
+			return apiError("checksum_mismatch", "the object's sha256 differs from the declared one")
 		case !ok && needSum:
-			return problem.New(http.StatusConflict, "checksum_unverified", "the store did not report the object's sha256, so the declared one could not be checked")
+			return apiError("checksum_unverified", "the store did not report the object's sha256, so the declared one could not be checked")
 		}
 	}
 	return nil
@@ -571,7 +564,7 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request, c *call) error {
 		return err
 	}
 	if u.Multipart() && c.store.multipart == nil {
-		return problem.New(http.StatusNotImplemented, "multipart_unsupported", "this store's provider has no multipart uploads")
+		return apiError("multipart_unsupported", "this store's provider has no multipart uploads")
 	}
 	if u.Multipart() {
 		if err := s.abortMultipart(r.Context(), c, providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}); err != nil {
@@ -595,7 +588,7 @@ var abortChecks = []time.Duration{50 * time.Millisecond, 150 * time.Millisecond,
 // half a second in all) and aborts once more whenever parts show up.
 func (s *Server) abortMultipart(ctx context.Context, c *call, ref providers.MultipartRef) error {
 	p := c.store.multipart
-	if err := s.provider(c, "abort_multipart", p.AbortMultipart(ctx, ref)); err != nil {
+	if err := p.AbortMultipart(ctx, ref); err != nil {
 		return err
 	}
 	for _, d := range s.abortChecks {
@@ -609,294 +602,14 @@ func (s *Server) abortMultipart(ctx context.Context, c *call, ref providers.Mult
 		parts, err := p.ListParts(ctx, ref)
 		if err != nil && providers.CodeOf(err) != providers.NotFound {
 			// The abort itself succeeded; a failed look is only counted.
-			_ = s.provider(c, "list_parts", err)
 			continue
 		}
 		if len(parts) == 0 {
 			continue
 		}
-		if err := s.provider(c, "abort_multipart", p.AbortMultipart(ctx, ref)); err != nil {
+		if err := p.AbortMultipart(ctx, ref); err != nil {
 			return err
 		}
 	}
-	return nil
-}
-
-func (s *Server) objectKey(r *http.Request, c *call) (string, error) {
-	key := r.PathValue("key")
-	c.rec.key = key
-	if err := keys.Validate(key); err != nil {
-		return "", bad("invalid_key", err.Error())
-	}
-	return key, nil
-}
-
-func (s *Server) getObject(w http.ResponseWriter, r *http.Request, c *call) error {
-	key, err := s.objectKey(r, c)
-	if err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	var ttl time.Duration
-	if v := q.Get("ttl"); v != "" {
-		if ttl, err = parseTTL(v); err != nil {
-			return bad("invalid_ttl", "ttl must be a duration like 5m or a number of seconds")
-		}
-	}
-	disp := q.Get("disposition")
-	if disp != "" && disp != "inline" && disp != "attachment" {
-		return bad("invalid_disposition", "disposition must be inline or attachment")
-	}
-	redirect := false
-	if v := q.Get("redirect"); v != "" {
-		if redirect, err = strconv.ParseBool(v); err != nil {
-			return bad("invalid_redirect", "redirect must be true or false")
-		}
-	}
-	if err := c.allow(r, policy.Read, policy.Input{Key: key, Prefix: keys.Dir(key)}); err != nil {
-		return err
-	}
-	st := c.store
-	var obj providers.Object
-	if !redirect {
-		// Redirects skip the HEAD: a seeking player asks often, and the
-		// storage server answers 404 itself.
-		obj, err = st.provider.Head(r.Context(), key)
-		if providers.CodeOf(err) == providers.NotFound {
-			return problem.New(http.StatusNotFound, "object_not_found", "no such object")
-		}
-		if err := s.provider(c, "head", err); err != nil {
-			return err
-		}
-	}
-	gr := providers.GetRequest{Key: key, TTL: st.ttl(ttl, st.cfg.Limits.GetTTL)}
-	if fn := q.Get("filename"); disp != "" || fn != "" {
-		if disp == "" {
-			disp = "attachment"
-		}
-		if fn == "" && disp == "attachment" {
-			fn = path.Base(key)
-		}
-		gr.ResponseContentDisposition = ContentDisposition(disp, fn)
-		if !st.info.Capabilities.GetOverrides {
-			return problem.New(http.StatusNotImplemented, "overrides_unsupported", "this store's provider cannot set Content-Disposition on downloads")
-		}
-	}
-	rc, err := st.provider.SignGet(r.Context(), gr)
-	if err := s.provider(c, "sign_get", err); err != nil {
-		return err
-	}
-	if redirect {
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		http.Redirect(w, r, rc.URL, http.StatusFound)
-		return nil
-	}
-	j := toObject(obj)
-	j.Key = key
-	exp := rc.ExpiresAt.UTC()
-	j.URL, j.ExpiresAt = rc.URL, &exp
-	if len(rc.Headers) > 0 {
-		j.Headers = rc.Headers
-	}
-	writeJSON(w, http.StatusOK, j)
-	return nil
-}
-
-func parseTTL(v string) (time.Duration, error) {
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, errors.New("bad ttl")
-	}
-	return d, nil
-}
-
-// ContentDisposition builds an RFC 6266 header value: an ASCII fallback
-// filename plus filename* (RFC 8187, UTF-8) when the name is not plain
-// ASCII.
-func ContentDisposition(disposition, filename string) string {
-	if filename == "" {
-		return disposition
-	}
-	filename = keys.SanitizeFilename(filename)
-	var ascii strings.Builder
-	plain := true
-	for _, r := range filename {
-		switch {
-		case r == '"' || r == '\\':
-			ascii.WriteByte('_')
-			plain = false
-		case r < 0x20 || r > 0x7e:
-			ascii.WriteByte('_')
-			plain = false
-		default:
-			ascii.WriteRune(r)
-		}
-	}
-	v := disposition + `; filename="` + ascii.String() + `"`
-	if !plain {
-		v += "; filename*=UTF-8''" + extValue(filename)
-	}
-	return v
-}
-
-// extValue percent-encodes s as an RFC 8187 value-chars: every byte but
-// ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." / "^" / "_" /
-// "`" / "|" / "~" (attr-char) is written as %XX.
-func extValue(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(s) * 3)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
-
-func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, c *call) error {
-	key, err := s.objectKey(r, c)
-	if err != nil {
-		return err
-	}
-	if err := c.allow(r, policy.Delete, policy.Input{Key: key, Prefix: keys.Dir(key)}); err != nil {
-		return err
-	}
-	if err := s.provider(c, "delete", c.store.provider.Delete(r.Context(), key)); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (s *Server) listObjects(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := r.URL.Query()
-	prefix := q.Get("prefix")
-	c.rec.key = prefix
-	if err := keys.ValidatePrefix(prefix); err != nil {
-		return bad("invalid_prefix", err.Error())
-	}
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return bad("invalid_limit", "limit must be a positive integer")
-		}
-		limit = min(n, 1000)
-	}
-	if err := c.allow(r, policy.List, policy.Input{Key: prefix, Prefix: prefix}); err != nil {
-		return err
-	}
-	page, err := c.store.provider.List(r.Context(), providers.ListRequest{Prefix: prefix, Cursor: q.Get("cursor"), Limit: limit})
-	if err := s.provider(c, "list", err); err != nil {
-		return err
-	}
-	objs := make([]objectJSON, len(page.Objects))
-	for i, o := range page.Objects {
-		objs[i] = toObject(o)
-	}
-	out := map[string]any{"objects": objs}
-	if page.NextCursor != "" {
-		out["next_cursor"] = page.NextCursor
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
-type storeJSON struct {
-	Name         string          `json:"name"`
-	Provider     string          `json:"provider"`
-	KeyPrefix    string          `json:"key_prefix"`
-	Permissions  map[string]bool `json:"permissions"`
-	Limits       limitsJSON      `json:"limits"`
-	Capabilities capsJSON        `json:"capabilities"`
-}
-
-type limitsJSON struct {
-	MaxSize            int64    `json:"max_size"`
-	ContentTypes       []string `json:"content_types"`
-	MultipartThreshold int64    `json:"multipart_threshold"`
-	PartSize           int64    `json:"part_size"`
-	PutTTLSeconds      int64    `json:"put_ttl_seconds"`
-	GetTTLSeconds      int64    `json:"get_ttl_seconds"`
-	MaxTTLSeconds      int64    `json:"max_ttl_seconds"`
-	AllowClientKeys    bool     `json:"allow_client_keys"`
-}
-
-type capsJSON struct {
-	Multipart           bool     `json:"multipart"`
-	MultipartNeedsETags bool     `json:"multipart_needs_etags"`
-	MinPartSize         int64    `json:"min_part_size"`
-	MaxPartSize         int64    `json:"max_part_size"`
-	MaxParts            int      `json:"max_parts"`
-	BindsContentLength  bool     `json:"binds_content_length"`
-	BindsContentType    bool     `json:"binds_content_type"`
-	BindsChecksums      []string `json:"binds_checksums"`
-	GetOverrides        bool     `json:"get_overrides"`
-	MaxExpirySeconds    int64    `json:"max_expiry_seconds"`
-	// VerifiesChecksumSHA256 says where a declared checksum_sha256 is
-	// verified: on a single upload, on a multipart upload. An upload that
-	// declares one where it cannot be verified is refused (400
-	// checksum_unverifiable).
-	VerifiesChecksumSHA256 checksumSupport `json:"verifies_checksum_sha256"`
-}
-
-type checksumSupport struct {
-	Single    bool `json:"single"`
-	Multipart bool `json:"multipart"`
-}
-
-func (s *Server) listStores(w http.ResponseWriter, r *http.Request, c *call) error {
-	out := []storeJSON{}
-	for _, name := range c.st.cfg.StoreNames() {
-		st := c.st.stores[name]
-		prefix := st.tmpl.Prefix(c.who.Subject)
-		// A permission is true unless the rule is false for this caller
-		// whatever the request brings (key, prefix, size, content type).
-		in := policy.Input{Subject: c.who.Subject, Claims: c.who.Claims, KeyPrefix: prefix}
-		perms := map[string]bool{}
-		any := false
-		for _, op := range policy.Ops {
-			ok := st.rules.For(op).May(r.Context(), in, policy.RequestVars...)
-			perms[string(op)] = ok
-			any = any || ok
-		}
-		if !any {
-			continue
-		}
-		l, cp := st.cfg.Limits, st.info.Capabilities
-		sums := []string{}
-		for _, a := range cp.BindsChecksums {
-			sums = append(sums, string(a))
-		}
-		cts := l.ContentTypes
-		if cts == nil {
-			cts = []string{}
-		}
-		out = append(out, storeJSON{
-			Name: name, Provider: st.cfg.Provider, KeyPrefix: prefix, Permissions: perms,
-			Limits: limitsJSON{
-				MaxSize: int64(l.MaxSize), ContentTypes: cts, MultipartThreshold: int64(l.MultipartThreshold), PartSize: int64(l.PartSize),
-				PutTTLSeconds: int64(st.ttl(0, l.PutTTL) / time.Second), GetTTLSeconds: int64(st.ttl(0, l.GetTTL) / time.Second),
-				MaxTTLSeconds: int64(st.ttl(l.MaxTTL, l.MaxTTL) / time.Second), AllowClientKeys: st.cfg.AllowClientKeys,
-			},
-			Capabilities: capsJSON{
-				Multipart: cp.Multipart, MultipartNeedsETags: cp.MultipartNeedsETags, MinPartSize: cp.MinPartSize, MaxPartSize: cp.MaxPartSize,
-				MaxParts: cp.MaxParts, BindsContentLength: cp.BindsContentLength, BindsContentType: cp.BindsContentType,
-				BindsChecksums: sums, GetOverrides: cp.GetOverrides, MaxExpirySeconds: int64(cp.MaxExpiry / time.Second),
-				VerifiesChecksumSHA256: checksumSupport{Single: cp.Binds(providers.SHA256), Multipart: cp.VerifiesMultipart(providers.SHA256)},
-			},
-		})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"stores": out})
 	return nil
 }

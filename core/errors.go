@@ -1,0 +1,149 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/valetgw/valet/core/problem"
+)
+
+// errorCode is one entry of the API's error catalog: a stable code, the
+// status it always comes with, and the sentence that explains it.
+type errorCode struct {
+	status int
+	about  string
+}
+
+// errorCodes is the catalog of every code the API answers with. Clients
+// switch on the code; the catalog also lists them in /openapi.json.
+var errorCodes = map[string]errorCode{
+	// Requests.
+	"invalid_request":          {http.StatusBadRequest, "The body is not one strict JSON object of the documented shape."},
+	"body_too_large":           {http.StatusRequestEntityTooLarge, "The request body exceeds 64 KiB."},
+	"body_incomplete":          {http.StatusRequestTimeout, "The request body did not arrive in full in time."},
+	"not_found":                {http.StatusNotFound, "No such endpoint, or the provider found nothing."},
+	"method_not_allowed":       {http.StatusMethodNotAllowed, "The path exists but not for this method; Allow lists the methods."},
+	"invalid_size":             {http.StatusBadRequest, "size is missing, negative, or not possible for a multipart plan."},
+	"too_large":                {http.StatusRequestEntityTooLarge, "The declared size exceeds the store's max_size, 1 PiB, or the provider's part limits."},
+	"invalid_content_type":     {http.StatusBadRequest, "content_type is not a valid media type."},
+	"content_type_not_allowed": {http.StatusUnsupportedMediaType, "The store's limits.content_types do not allow this type."},
+	"invalid_checksum":         {http.StatusBadRequest, "checksum_sha256 is not the base64 of a 32-byte digest."},
+	"checksum_unverifiable":    {http.StatusBadRequest, "The store cannot verify a declared checksum_sha256 for this upload; omit it."},
+	"invalid_metadata":         {http.StatusBadRequest, "Metadata names or values are malformed, or there is too much of it."},
+	"invalid_key":              {http.StatusBadRequest, "The key, or the key the template gives, is not valid."},
+	"client_keys_not_allowed":  {http.StatusForbidden, "The store picks keys itself; omit key."},
+	"invalid_parts":            {http.StatusBadRequest, "The part numbers are out of range, repeated, out of order, or do not cover the plan."},
+	"invalid_prefix":           {http.StatusBadRequest, "The listing prefix is not valid."},
+	"invalid_limit":            {http.StatusBadRequest, "limit is not a positive integer."},
+	"invalid_ttl":              {http.StatusBadRequest, "ttl is not a duration or a number of seconds."},
+	"invalid_disposition":      {http.StatusBadRequest, "disposition is neither inline nor attachment."},
+	"invalid_redirect":         {http.StatusBadRequest, "redirect is neither true nor false."},
+
+	// Who and what.
+	"unauthenticated":  {http.StatusUnauthorized, "No credentials were sent."},
+	"invalid_token":    {http.StatusUnauthorized, "The credentials are invalid or expired."},
+	"auth_unavailable": {http.StatusServiceUnavailable, "The token signing keys are not available yet; retry."},
+	"policy_denied":    {http.StatusForbidden, "The store's rule for this operation does not allow it for this caller."},
+	"store_not_found":  {http.StatusNotFound, "No store has this name."},
+
+	// Uploads.
+	"upload_not_found":      {http.StatusNotFound, "The upload id is unknown, invalid, or for another store."},
+	"upload_expired":        {http.StatusGone, "The upload id has expired; start a new upload."},
+	"upload_forbidden":      {http.StatusForbidden, "The upload belongs to another caller."},
+	"upload_missing":        {http.StatusConflict, "The provider no longer knows this upload, and its object is not in place."},
+	"not_multipart":         {http.StatusConflict, "The upload is a single PUT; it has no parts."},
+	"multipart_unsupported": {http.StatusNotImplemented, "The store's provider has no multipart uploads."},
+	"parts_missing":         {http.StatusConflict, "A planned part has not been uploaded."},
+	"parts_invalid":         {http.StatusConflict, "The parts are missing or do not match what was uploaded."},
+	"object_missing":        {http.StatusConflict, "Nothing was uploaded for this upload id."},
+	"size_mismatch":         {http.StatusConflict, "The stored object's size differs from the declared one."},
+	"content_type_mismatch": {http.StatusConflict, "The stored object's content type differs from the declared one."},
+	"checksum_mismatch":     {http.StatusConflict, "The stored object's sha256 differs from the declared one."},
+	"checksum_unverified":   {http.StatusConflict, "The provider reported no sha256, so the declared one could not be checked."},
+
+	// Objects.
+	"object_not_found":      {http.StatusNotFound, "No such object."},
+	"overrides_unsupported": {http.StatusNotImplemented, "The store's provider cannot set Content-Disposition on downloads."},
+	"unsupported":           {http.StatusNotImplemented, "The store's provider does not support this."},
+
+	// Providers.
+	"provider_invalid_argument": {http.StatusBadRequest, "The provider refused the request as invalid."},
+	"already_exists":            {http.StatusConflict, "The object already exists."},
+	"failed_precondition":       {http.StatusConflict, "The provider refused the request in the object's current state."},
+	"provider_unavailable":      {http.StatusServiceUnavailable, "The store's provider is down; retry after Retry-After."},
+	"provider_timeout":          {http.StatusGatewayTimeout, "The store's provider did not answer in time; retry."},
+	"provider_denied":           {http.StatusBadGateway, "The storage backend refused the gateway's credentials."},
+	"provider_error":            {http.StatusBadGateway, "The store's provider failed."},
+}
+
+// apiError returns the problem for a catalogued code. An unknown code is a
+// programming error, which the catalog test catches.
+func apiError(code, detail string) *problem.Problem {
+	c, ok := errorCodes[code]
+	if !ok {
+		c.status = http.StatusInternalServerError
+	}
+	return problem.New(c.status, code, detail)
+}
+
+// apiErrorf is apiError with a formatted detail.
+func apiErrorf(code, format string, args ...any) *problem.Problem {
+	return apiError(code, fmt.Sprintf(format, args...))
+}
+
+// served is openapi.json with the catalog written into the Problem
+// schema: the code property's enum, and a description listing each code
+// with its status and sentence.
+var served = sync.OnceValue(func() []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		return openAPIDoc
+	}
+	code, ok := dig(doc, "components", "schemas", "Problem", "properties", "code").(map[string]any)
+	if !ok {
+		return openAPIDoc
+	}
+	names := make([]string, 0, len(errorCodes))
+	for name := range errorCodes {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("Stable machine-readable error code. Each code always comes with the same status:\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "\n- `%s` (%d): %s", n, errorCodes[n].status, errorCodes[n].about)
+	}
+	code["enum"] = names
+	code["description"] = b.String()
+	out, err := json.MarshalIndent(doc, "", " ")
+	if err != nil {
+		return openAPIDoc
+	}
+	return append(out, '\n')
+})
+
+func dig(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
+// errorCodeNames lists the catalog, sorted.
+func errorCodeNames() []string {
+	names := make([]string, 0, len(errorCodes))
+	for n := range errorCodes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}

@@ -1,0 +1,138 @@
+package core
+
+import (
+	"bytes"
+	stdjson "encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = stdjson.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON body strictly: member names match exactly (no
+// case folding), unknown or duplicate members and trailing data are
+// errors, and the text must be valid UTF-8. An empty body leaves v
+// untouched when optional.
+func decode(r *http.Request, v any, optional bool) error {
+	body, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return errBody
+	case err != nil:
+		return apiError("body_incomplete", "the request body did not arrive in full")
+	}
+	return decodeBytes(body, v, optional)
+}
+
+func decodeBytes(body []byte, v any, optional bool) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		if optional {
+			return nil
+		}
+		return invalidBody("empty body")
+	}
+	// One value, an object, and nothing after it.
+	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	val, err := dec.ReadValue()
+	if err != nil {
+		return invalidBody(jsonError(err))
+	}
+	if val.Kind() != '{' {
+		return invalidBody("the body must be a JSON object")
+	}
+	val = val.Clone() // valid only until the next read otherwise
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return invalidBody("trailing data after the JSON object at byte " + strconv.FormatInt(dec.InputOffset(), 10))
+	}
+	if err := json.Unmarshal(val, v, json.RejectUnknownMembers(true)); err != nil {
+		return invalidBody(jsonError(err))
+	}
+	return nil
+}
+
+func invalidBody(why string) error {
+	return apiError("invalid_request", "invalid JSON body: "+why)
+}
+
+// jsonError keeps decoder messages short and free of echoed values: only
+// the top-level member is named (never a metadata key), quoted and cut to
+// 64 bytes.
+func jsonError(err error) string {
+	var se *json.SemanticError
+	var syn *jsontext.SyntacticError
+	switch {
+	case errors.Is(err, json.ErrUnknownName) && errors.As(err, &se):
+		return "unknown field " + memberName(se.JSONPointer)
+	case errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &syn):
+		return "duplicate field " + memberName(syn.JSONPointer)
+	case errors.As(err, &se):
+		field := memberName(se.JSONPointer)
+		if se.GoType != nil && !strings.Contains(strings.TrimPrefix(string(se.JSONPointer), "/"), "/") {
+			return "field " + field + " must be " + jsonKind(se.GoType)
+		}
+		return "field " + field + " is invalid"
+	case errors.As(err, &syn):
+		if strings.Contains(syn.Err.Error(), "UTF-8") {
+			return "invalid UTF-8 at byte " + strconv.FormatInt(syn.ByteOffset, 10)
+		}
+		return "syntax error at byte " + strconv.FormatInt(syn.ByteOffset, 10)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "unexpected end of the body"
+	}
+	return "malformed"
+}
+
+// memberName names the top-level member a JSON pointer starts with.
+func memberName(p jsontext.Pointer) string {
+	name := ""
+	for tok := range p.Tokens() {
+		name = tok
+		break
+	}
+	if len(name) > 64 {
+		name = truncateUTF8(name, 64) + "…"
+	}
+	return strconv.QuoteToASCII(name)
+}
+
+func truncateUTF8(s string, n int) string {
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return t.String()
+}

@@ -1,0 +1,242 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/core/problem"
+	"github.com/valetgw/valet/providers"
+)
+
+// call is one API request in progress.
+type call struct {
+	st    *state
+	store *store
+	who   auth.Principal
+	rec   *record
+}
+
+// record collects what the request log line reports.
+type record struct {
+	store, op, key, subject, code string
+	err                           error
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// statusWriter remembers the status for logs and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// plain wraps a non-API handler with CORS, logging and metrics.
+func (s *Server) plain(op string, h http.HandlerFunc) http.Handler {
+	return s.instrument(op, func(w http.ResponseWriter, r *http.Request, rec *record) { h(w, r) })
+}
+
+func (s *Server) instrument(op string, h func(http.ResponseWriter, *http.Request, *record)) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := s.now()
+		w := &statusWriter{ResponseWriter: rw}
+		rec := &record{op: op}
+		s.cors(w, r)
+		h(w, r, rec)
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		elapsed := s.now().Sub(start)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(w.status)).Inc()
+		s.metrics.latency.WithLabelValues(route).Observe(elapsed.Seconds())
+		// Only the path is logged: queries may carry an access_token.
+		// The attributes live in a fixed array: one line per request should
+		// not cost a slice and its growth.
+		var buf [10]slog.Attr
+		attrs := append(buf[:0],
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("op", rec.op),
+			slog.Int("status", w.status),
+			slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
+		)
+		attrs = appendNonEmpty(attrs, "store", rec.store)
+		attrs = appendNonEmpty(attrs, "key", rec.key)
+		attrs = appendNonEmpty(attrs, "subject", rec.subject)
+		attrs = appendNonEmpty(attrs, "code", rec.code)
+		level := slog.LevelInfo
+		if rec.err != nil {
+			attrs = append(attrs, slog.String("error", rec.err.Error()))
+			level = slog.LevelError
+		}
+		s.log.LogAttrs(r.Context(), level, "request", attrs...)
+	})
+}
+
+func appendNonEmpty(attrs []slog.Attr, k, v string) []slog.Attr {
+	if v == "" {
+		return attrs
+	}
+	return append(attrs, slog.String(k, v))
+}
+
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return
+	}
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	allowed := false
+	for _, o := range s.state.Load().cfg.Server.CORSOrigins {
+		if o == "*" || strings.EqualFold(strings.TrimSuffix(o, "/"), origin) {
+			allowed = true
+			break
+		}
+	}
+	if !allowed {
+		return
+	}
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Expose-Headers", "Retry-After, Location")
+	if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-API-Key")
+		h.Set("Access-Control-Max-Age", "600")
+	}
+}
+
+// api wraps an API handler: it authenticates, finds the store, bounds the
+// body and turns returned errors into problem documents.
+func (s *Server) api(op string, needStore bool, h handlerFunc) http.Handler {
+	return s.instrument(op, func(w http.ResponseWriter, r *http.Request, rec *record) {
+		st := s.state.Load()
+		c := &call{st: st, rec: rec}
+		err := func() error {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+			cred := auth.Credential(r)
+			if cred == "" && op == "object.get" {
+				// <video src> and <a href> cannot send headers.
+				cred = r.URL.Query().Get("access_token")
+			}
+			who, err := st.auth.Authenticate(r.Context(), cred)
+			if err != nil {
+				return authProblem(w, err)
+			}
+			c.who, rec.subject = who, who.Subject
+			if needStore {
+				name := r.PathValue("store")
+				rec.store = name
+				c.store = st.stores[name]
+				if c.store == nil {
+					return apiError("store_not_found", "no store named "+strconv.Quote(name))
+				}
+				// Bound the provider calls: a provider that hangs gives
+				// 504 instead of holding the request for good.
+				limit := time.Duration(st.cfg.Server.ProviderTimeout)
+				if op == "upload.complete" {
+					limit = time.Duration(st.cfg.Server.CompleteTimeout)
+				}
+				ctx, cancel := context.WithTimeout(r.Context(), limit)
+				defer cancel()
+				r = r.WithContext(ctx)
+			}
+			return h(w, r, c)
+		}()
+		if err != nil {
+			s.writeError(w, c, err)
+		}
+	})
+}
+
+func authProblem(w http.ResponseWriter, err error) error {
+	switch {
+	case errors.Is(err, auth.ErrNoCredentials):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="valet"`)
+		return apiError("unauthenticated", "credentials required: send Authorization: Bearer <token>")
+	case errors.Is(err, auth.ErrUnavailable):
+		p := apiError("auth_unavailable", "token signing keys are not available yet")
+		p.RetryAfter = 5 * time.Second
+		return p
+	default:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="valet", error="invalid_token"`)
+		return apiError("invalid_token", "the credentials are invalid or expired")
+	}
+}
+
+// writeError renders err. Only problems and provider codes reach the
+// client; any other error text stays in the log.
+func (s *Server) writeError(w http.ResponseWriter, c *call, err error) {
+	var p *problem.Problem
+	switch {
+	case errors.As(err, &p):
+	case errors.Is(err, errBody):
+		p = apiError("body_too_large", "request body exceeds 64 KiB")
+	default:
+		p = providerProblem(err)
+		c.rec.err = err
+	}
+	c.rec.code = p.Code
+	problem.Write(w, p)
+}
+
+var errBody = errors.New("body too large")
+
+// providerProblem maps a provider error code to a status. The provider's
+// message is shown only for codes that describe the request.
+func providerProblem(err error) *problem.Problem {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return apiError("provider_timeout", "the store's provider did not answer in time")
+	}
+	code := providers.CodeOf(err)
+	msg := ""
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		msg = pe.Message
+	}
+	switch code {
+	case providers.NotFound:
+		return apiError("not_found", "not found")
+	case providers.InvalidArgument:
+		return apiError("provider_invalid_argument", msg)
+	case providers.AlreadyExists:
+		return apiError("already_exists", "the object already exists")
+	case providers.FailedPrecondition:
+		return apiError("failed_precondition", msg)
+	case providers.Unimplemented:
+		return apiError("unsupported", "the store's provider does not support this")
+	case providers.Unavailable:
+		p := apiError("provider_unavailable", "the store's provider is unavailable; retry shortly")
+		p.RetryAfter = 5 * time.Second
+		return p
+	case providers.PermissionDenied:
+		return apiError("provider_denied", "the storage backend refused the gateway's credentials")
+	default:
+		return apiError("provider_error", "the store's provider failed")
+	}
+}

@@ -1,0 +1,136 @@
+package core
+
+import (
+	_ "embed"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/valetgw/valet/core/problem"
+)
+
+// MaxBodyBytes bounds every JSON request body; the API moves no file bytes.
+const MaxBodyBytes = 64 << 10
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// OpenAPI returns the OpenAPI 3.1 document served at /openapi.json.
+// Its Problem schema lists every error code of the catalog (errors.go).
+func OpenAPI() []byte { return slices.Clone(served()) }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	api := func(pattern, op string, needStore bool, h handlerFunc) {
+		mux.Handle(pattern, s.api(op, needStore, h))
+	}
+	api("POST /v1/stores/{store}/uploads", "upload.create", true, s.createUpload)
+	api("POST /v1/stores/{store}/uploads/{upload_id}/parts", "upload.sign_parts", true, s.signParts)
+	api("GET /v1/stores/{store}/uploads/{upload_id}/parts", "upload.list_parts", true, s.listParts)
+	api("POST /v1/stores/{store}/uploads/{upload_id}/complete", "upload.complete", true, s.complete)
+	api("DELETE /v1/stores/{store}/uploads/{upload_id}", "upload.abort", true, s.abort)
+	api("GET /v1/stores/{store}/objects/{key...}", "object.get", true, s.getObject)
+	api("DELETE /v1/stores/{store}/objects/{key...}", "object.delete", true, s.deleteObject)
+	api("GET /v1/stores/{store}/objects", "object.list", true, s.listObjects)
+	api("GET /v1/stores", "stores.list", false, s.listStores)
+	mux.Handle("OPTIONS /v1/", s.plain("cors.preflight", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	mux.Handle("GET /healthz", s.plain("healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}))
+	mux.Handle("GET /readyz", s.plain("readyz", s.readyz))
+	mux.Handle("GET /metrics", s.plain("metrics", promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{}).ServeHTTP))
+	mux.Handle("GET /openapi.json", s.plain("openapi", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(served())
+	}))
+	mux.Handle("/", s.plain("root", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			problem.Write(w, apiError("method_not_allowed", r.Method+" is not allowed here; use "+strings.Join(allow, " or ")))
+			return
+		}
+		if s.state.Load().cfg.Demo.Enabled && s.opts.Web != nil && !strings.HasPrefix(r.URL.Path, "/v1/") {
+			pw := &problemWriter{ResponseWriter: w}
+			s.opts.Web.ServeHTTP(pw, r)
+			pw.finish()
+			return
+		}
+		problem.Write(w, apiError("not_found", "no such endpoint"))
+	}))
+	return mux
+}
+
+// probeMethods are the methods tried to tell a wrong method (405) from a
+// path no route has (404).
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods lists the methods some route other than the catch-all
+// accepts for r's path; empty when the path is unknown.
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range probeMethods {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" && !strings.HasPrefix(pattern, "OPTIONS ") {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// problemWriter passes the web handler's successful responses through and
+// turns its errors (plain-text 404 or 405) into problem+json, so that every
+// unmatched path answers the API's way.
+type problemWriter struct {
+	http.ResponseWriter
+	status int // the error status swallowed, 0 while passing through
+}
+
+func (w *problemWriter) WriteHeader(code int) {
+	if code == http.StatusNotFound || code == http.StatusMethodNotAllowed {
+		w.status = code
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *problemWriter) Write(b []byte) (int, error) {
+	if w.status != 0 {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *problemWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// finish writes the problem for a swallowed error response.
+func (w *problemWriter) finish() {
+	switch w.status {
+	case http.StatusNotFound:
+		problem.Write(w.ResponseWriter, apiError("not_found", "no such endpoint"))
+	case http.StatusMethodNotAllowed:
+		problem.Write(w.ResponseWriter, apiError("method_not_allowed", "use "+w.Header().Get("Allow")))
+	}
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	st := s.state.Load()
+	var down []string
+	for _, name := range st.cfg.StoreNames() {
+		if !healthy(st.stores[name].provider) {
+			down = append(down, name)
+		}
+	}
+	if len(down) > 0 {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "unhealthy_stores": down})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+}
