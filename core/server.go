@@ -18,7 +18,7 @@ import (
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/core/auth"
 	"github.com/valetgw/valet/core/keys"
-	"github.com/valetgw/valet/core/tokens"
+	"github.com/valetgw/valet/core/uploadid"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -55,7 +55,7 @@ type state struct {
 	cfg    *config.Config
 	stores map[string]*store
 	auth   *auth.Authenticator
-	sealer *tokens.Sealer
+	sealer *uploadid.Sealer
 }
 
 // New builds a Server for cfg, with one configured provider per store
@@ -119,7 +119,7 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	sealer, err := tokens.NewSealer([]byte(cfg.Tokens.Secret))
+	sealer, err := uploadid.NewSealer([]byte(cfg.Tokens.Secret))
 	if err != nil {
 		return nil, fmt.Errorf("tokens.secret: %w", err)
 	}

@@ -17,13 +17,13 @@ import (
 	"github.com/valetgw/valet/core/keys"
 	"github.com/valetgw/valet/core/policy"
 	"github.com/valetgw/valet/core/problem"
-	"github.com/valetgw/valet/core/tokens"
+	"github.com/valetgw/valet/core/uploadid"
 	"github.com/valetgw/valet/providers"
 )
 
 // openUpload opens an upload id and checks that it belongs to this store
 // and caller, and that the store's upload rule still allows it.
-func (s *Server) openUpload(r *http.Request, c *call) (tokens.Upload, error) {
+func (s *Server) openUpload(r *http.Request, c *call) (uploadid.Upload, error) {
 	u, err := s.openOwnUpload(r, c)
 	if err != nil {
 		return u, err
@@ -39,10 +39,10 @@ func (s *Server) openUpload(r *http.Request, c *call) (tokens.Upload, error) {
 
 // openOwnUpload is openUpload without the rule: aborting an upload only
 // cleans up, and a caller whose access was revoked may still do that.
-func (s *Server) openOwnUpload(r *http.Request, c *call) (tokens.Upload, error) {
+func (s *Server) openOwnUpload(r *http.Request, c *call) (uploadid.Upload, error) {
 	u, err := c.st.sealer.Open(r.PathValue("upload_id"), s.now())
 	switch {
-	case errors.Is(err, tokens.ErrExpired):
+	case errors.Is(err, uploadid.ErrExpired):
 		return u, apiError("upload_expired", "the upload id has expired; start a new upload")
 	case err != nil:
 		return u, apiError("upload_not_found", "unknown or invalid upload id")
@@ -170,7 +170,7 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 	idExpiry := now.Add(lim.UploadTTL).Truncate(time.Millisecond)
 	// Guarded: other uploads can write this key too (a client-chosen key,
 	// or a template without {uuid}).
-	tok := tokens.Upload{Store: st.name, Key: key, Subject: c.who.Subject, Size: size, ContentType: ct, ChecksumSHA256: req.ChecksumSHA256,
+	tok := uploadid.Upload{Store: st.name, Key: key, Subject: c.who.Subject, Size: size, ContentType: ct, ChecksumSHA256: req.ChecksumSHA256,
 		Guarded: clientKey || !st.tmpl.Unique()}
 	multipart := req.Multipart || size > int64(lim.MultipartThreshold)
 	if multipart && !caps.Multipart {
@@ -282,7 +282,7 @@ func typeAllowed(mt string, patterns []string) bool {
 	return false
 }
 
-func (s *Server) sign(r *http.Request, c *call, u tokens.Upload, nums []int) ([]partRecipe, error) {
+func (s *Server) sign(r *http.Request, c *call, u uploadid.Upload, nums []int) ([]partRecipe, error) {
 	specs := make([]providers.PartSpec, len(nums))
 	for i, n := range nums {
 		specs[i] = providers.PartSpec{Number: n, Size: partLen(u.Size, u.PartSize, u.PartCount, n)}
@@ -300,7 +300,7 @@ func (s *Server) sign(r *http.Request, c *call, u tokens.Upload, nums []int) ([]
 	return out, nil
 }
 
-func (s *Server) multipartUpload(r *http.Request, c *call) (tokens.Upload, error) {
+func (s *Server) multipartUpload(r *http.Request, c *call) (uploadid.Upload, error) {
 	u, err := s.openUpload(r, c)
 	if err != nil {
 		return u, err
@@ -469,13 +469,13 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 // was created, it is answered again. Keys the gateway picks are unique, and
 // the time check keeps an older object under a client-chosen key from
 // passing. Otherwise the upload is missing.
-func (s *Server) uploadGone(w http.ResponseWriter, r *http.Request, c *call, u tokens.Upload) error {
+func (s *Server) uploadGone(w http.ResponseWriter, r *http.Request, c *call, u uploadid.Upload) error {
 	return s.finished(w, r, c, u, apiError("upload_missing", "the provider no longer knows this upload"))
 }
 
 // finished answers with u's object when an earlier complete of u already
 // made it (see uploadGone), and with missing otherwise.
-func (s *Server) finished(w http.ResponseWriter, r *http.Request, c *call, u tokens.Upload, missing *problem.Problem) error {
+func (s *Server) finished(w http.ResponseWriter, r *http.Request, c *call, u uploadid.Upload, missing *problem.Problem) error {
 	o, err := c.store.provider.Head(r.Context(), u.Key)
 	if err != nil {
 		return missing
@@ -494,7 +494,7 @@ func (s *Server) finished(w http.ResponseWriter, r *http.Request, c *call, u tok
 // key (Guarded) an object that is still the one found at creation is
 // never deleted, and any other only when the caller may delete the key, so
 // an upload never deletes what its caller could not.
-func (s *Server) settle(w http.ResponseWriter, r *http.Request, c *call, u tokens.Upload, o providers.Object, ours bool) error {
+func (s *Server) settle(w http.ResponseWriter, r *http.Request, c *call, u uploadid.Upload, o providers.Object, ours bool) error {
 	if o.Key == "" {
 		o.Key = u.Key
 	}
@@ -537,7 +537,7 @@ func fingerprint(o providers.Object) string {
 // mismatch compares a stored object with what the upload declared. With
 // needSum, a declared sha256 must also be reported by the provider (a
 // multipart upload, whose parts no signature bound to the whole digest).
-func mismatch(u tokens.Upload, o providers.Object, needSum bool) *problem.Problem {
+func mismatch(u uploadid.Upload, o providers.Object, needSum bool) *problem.Problem {
 	if o.Size != u.Size {
 		return apiErrorf("size_mismatch", "the object has %d bytes, %d were declared", o.Size, u.Size)
 	}

@@ -1,9 +1,9 @@
-// Package tokens seals upload ids: stateless, authenticated and encrypted
+// Package uploadid seals upload ids: stateless, authenticated and encrypted
 // (XChaCha20-Poly1305) records of an upload in progress. Any gateway that
 // shares the secret can open an id another one issued, so uploads survive
 // load balancing and restarts without a database. The package never logs
 // and never returns an id's contents in an error.
-package tokens
+package uploadid
 
 import (
 	"crypto/cipher"
@@ -65,15 +65,15 @@ type Sealer struct {
 // NewSealer derives the sealing key from secret (at least 32 bytes).
 func NewSealer(secret []byte) (*Sealer, error) {
 	if len(secret) < 32 {
-		return nil, errors.New("tokens: secret must be at least 32 bytes")
+		return nil, errors.New("uploadid: secret must be at least 32 bytes")
 	}
 	key, err := hkdf.Key(sha256.New, secret, nil, "valet upload id v1", chacha20poly1305.KeySize)
 	if err != nil {
-		return nil, fmt.Errorf("tokens: derive key: %w", err)
+		return nil, fmt.Errorf("uploadid: derive key: %w", err)
 	}
 	aead, err := chacha20poly1305.NewX(key)
 	if err != nil {
-		return nil, fmt.Errorf("tokens: %w", err)
+		return nil, fmt.Errorf("uploadid: %w", err)
 	}
 	return &Sealer{aead: aead}, nil
 }
@@ -84,11 +84,11 @@ var additional = []byte(prefix)
 func (s *Sealer) Seal(u Upload) (string, error) {
 	plain, err := json.Marshal(u)
 	if err != nil {
-		return "", fmt.Errorf("tokens: %w", err)
+		return "", fmt.Errorf("uploadid: %w", err)
 	}
 	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
-		return "", fmt.Errorf("tokens: %w", err)
+		return "", fmt.Errorf("uploadid: %w", err)
 	}
 	sealed := s.aead.Seal(nonce, nonce, plain, additional)
 	out := make([]byte, 0, len(prefix)+base64.RawURLEncoding.EncodedLen(len(sealed)))
