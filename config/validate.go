@@ -8,9 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-
-	"github.com/valetgw/valet/core/keys"
-	"github.com/valetgw/valet/core/policy"
 )
 
 var (
@@ -22,8 +19,10 @@ var (
 // MinSecretBytes is the shortest accepted HS256 or token secret.
 const MinSecretBytes = 32
 
-// Validate checks the whole configuration, compiling every store's rules
-// and key template. All problems are returned together, each naming its key.
+// Validate checks the whole configuration's syntax: required keys, ranges,
+// URLs, secrets. All problems are returned together, each naming its key.
+// Key templates and rules are compiled by the gateway (core.Check), which
+// knows their language.
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(key, format string, args ...any) {
@@ -163,29 +162,6 @@ func (s StoreConfig) validate(name string) []error {
 	} else if !pluginName.MatchString(s.Provider) {
 		add("provider", "invalid provider name %q", s.Provider)
 	}
-	tmpl, terr := keys.ParseTemplate(s.KeyTemplate)
-	if terr != nil {
-		add("key_template", "%v", terr)
-	}
-	rules, rerr := s.CompileRules()
-	if rerr != nil {
-		errs = append(errs, fmt.Errorf("%s.%w", p, rerr))
-	}
-	if terr == nil && rerr == nil {
-		// key_prefix keeps callers apart only when {subject} lies inside it.
-		if rules.Uses("key_prefix") && !tmpl.SubjectInPrefix() {
-			if strings.Contains(tmpl.String(), "{subject}") {
-				add("key_template", "the rules use key_prefix, but {subject} does not come first, before {uuid}, {date}, {filename} and {ext}, followed by \"/\", so key_prefix (%q here) would not keep callers apart", tmpl.Prefix("SUBJECT"))
-			} else {
-				add("key_template", "the rules use key_prefix, but the template has no {subject}, so key_prefix is %q for every caller; write that prefix in the rule if every caller may use it", tmpl.Prefix("SUBJECT"))
-			}
-		}
-		for _, op := range policy.Ops {
-			if rules.For(op).BuildsFromSubject() {
-				add("rules."+string(op), "builds a string from subject (as in \"users/\" + subject + \"/\"); keys hold the subject percent-encoded, so such a string is not the caller's prefix and another subject can match it: compare with key_prefix instead, e.g. key.startsWith(key_prefix)")
-			}
-		}
-	}
 	l := s.Limits
 	if l.MaxSize < 0 {
 		add("limits.max_size", "must not be negative")
@@ -218,12 +194,6 @@ func (s StoreConfig) validate(name string) []error {
 		add("limits.part_size", "must be positive")
 	}
 	return errs
-}
-
-// CompileRules compiles the store's rules. Errors read
-// "rules.OP: LINE:COL: message".
-func (s StoreConfig) CompileRules() (*policy.Rules, error) {
-	return policy.CompileRules(s.Rules.Upload, s.Rules.Read, s.Rules.Delete, s.Rules.List)
 }
 
 func checkTypePattern(p string) error {

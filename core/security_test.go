@@ -145,28 +145,6 @@ func TestCollidingSubjectsStayApart(t *testing.T) {
 	}
 }
 
-// A rule that relies on key_prefix with a template whose prefix stops
-// before {subject} is refused when the config loads.
-func TestKeyPrefixNeedsSubjectFirst(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "valet.yaml")
-	body := `
-auth: { jwt: { hs256_secret: "` + hsSecret + `" } }
-tokens: { secret: "` + tokSecret + `" }
-stores:
-  media:
-    provider: fake
-    key_template: "{date}/{subject}/{uuid}/{filename}"
-    rules: { upload: "true", read: 'key.startsWith(key_prefix)' }
-`
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err := config.Load(config.Options{File: p, Environ: []string{}})
-	if err == nil || !strings.Contains(err.Error(), "stores.media.key_template") || !strings.Contains(err.Error(), "key_prefix") {
-		t.Fatalf("Load = %v, want a key_template error about key_prefix", err)
-	}
-}
-
 // Sizes near MaxInt64 answer 413 or 400 before any provider call: no
 // panic, and no multipart upload is left behind.
 func TestHugeSizesAreRefusedBeforeTheProvider(t *testing.T) {

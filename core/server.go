@@ -17,7 +17,6 @@ import (
 
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/core/auth"
-	"github.com/valetgw/valet/core/keys"
 	"github.com/valetgw/valet/core/uploadid"
 	"github.com/valetgw/valet/providers"
 )
@@ -136,20 +135,16 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 		if err != nil {
 			return nil, fmt.Errorf("stores.%s: provider %s: %w", name, sc.Provider, err)
 		}
-		rules, err := sc.CompileRules()
+		cs, err := compileStore(name, sc)
 		if err != nil {
-			return nil, fmt.Errorf("stores.%s.%w", name, err)
-		}
-		tmpl, err := keys.ParseTemplate(sc.KeyTemplate)
-		if err != nil {
-			return nil, fmt.Errorf("stores.%s.key_template: %w", name, err)
+			return nil, err
 		}
 		p = s.metrics.meter(name, p)
 		mp, _ := p.(providers.Multipart)
 		if mp == nil {
 			info.Capabilities.Multipart = false
 		}
-		st.stores[name] = &store{name: name, cfg: sc, provider: p, multipart: mp, info: info, rules: rules, tmpl: tmpl}
+		st.stores[name] = &store{name: name, cfg: sc, provider: p, multipart: mp, info: info, rules: cs.rules, tmpl: cs.tmpl}
 	}
 	a, err := auth.New(cfg.Auth, auth.Options{Now: s.now, HTTPClient: s.opts.HTTPClient})
 	if err != nil {

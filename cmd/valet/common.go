@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/valetgw/valet/config"
+	"github.com/valetgw/valet/core"
 	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
 )
@@ -31,7 +32,15 @@ func addServerFlags(cmd *cobra.Command) {
 // loadConfig loads the layered configuration: defaults < --config file <
 // VALET_* environment < the command's flags.
 func loadConfig(g *globalFlags, cmd *cobra.Command) (*config.Config, error) {
-	return config.Load(config.Options{File: g.config, Environ: os.Environ(), Flags: cmd.Flags()})
+	cfg, err := config.Load(config.Options{File: g.config, Environ: os.Environ(), Flags: cmd.Flags()})
+	if err != nil {
+		return nil, err
+	}
+	// Rules and key templates, compiled as the gateway will.
+	if err := core.Check(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // newHost creates the plugin host. Built-in providers re-execute this binary
