@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/azure"
 	"github.com/valetgw/valet/providers/providertest"
@@ -57,12 +58,12 @@ func azureStoreConfig(t *testing.T, az *servers.Azurite, container string) map[s
 }
 
 // azurePlugin starts `valet plugin serve azure` under plugins/host.
-func azurePlugin(t *testing.T, cfg map[string]any) providers.Provider {
+func azurePlugin(t *testing.T, cfg map[string]any) *host.Plugin {
 	t.Helper()
 	return startPlugin(t, "azure", "azure-e2e", cfg)
 }
 
-func setupAzure(t *testing.T) (*servers.Azurite, string, providers.Provider) {
+func setupAzure(t *testing.T) (*servers.Azurite, string, *host.Plugin) {
 	t.Helper()
 	az := servers.SharedAzurite(t)
 	cont := az.NewContainer(t)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/valetgw/valet/e2e/gcsproxy"
 	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/gcs"
 	"github.com/valetgw/valet/providers/providertest"
@@ -154,7 +155,7 @@ func (e *gcsEnv) config(t *testing.T, signer string) map[string]any {
 }
 
 // gcsPlugin runs the gcs provider as a real plugin process.
-func gcsPlugin(t *testing.T, cfg map[string]any) providers.Provider {
+func gcsPlugin(t *testing.T, cfg map[string]any) *host.Plugin {
 	t.Helper()
 	return startPlugin(t, "gcs", "gcs-e2e", cfg)
 }

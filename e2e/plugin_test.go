@@ -11,13 +11,12 @@ import (
 
 	"github.com/valetgw/valet/e2e/servers"
 	"github.com/valetgw/valet/plugins/host"
-	"github.com/valetgw/valet/providers"
 )
 
 // startPlugin runs the built-in provider as a real plugin process
 // (`valet plugin serve NAME`, supervised by plugins/host), configured with
 // cfg for a store named store. The host and the process stop in t.Cleanup.
-func startPlugin(t *testing.T, provider, store string, cfg map[string]any, envAllow ...string) providers.Provider {
+func startPlugin(t *testing.T, provider, store string, cfg map[string]any, envAllow ...string) *host.Plugin {
 	t.Helper()
 	raw, err := json.Marshal(cfg)
 	if err != nil {

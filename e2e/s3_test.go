@@ -83,7 +83,7 @@ func s3StoreConfig(t *testing.T, srv *servers.S3Server, bucket string) map[strin
 
 // s3Plugin starts provider as a real plugin process (`valet plugin serve
 // NAME`, supervised by plugins/host) configured with cfg.
-func s3Plugin(t *testing.T, provider string, cfg map[string]any, envAllow ...string) providers.Provider {
+func s3Plugin(t *testing.T, provider string, cfg map[string]any, envAllow ...string) *host.Plugin {
 	t.Helper()
 	return startPlugin(t, provider, "s3-e2e", cfg, envAllow...)
 }
@@ -91,7 +91,7 @@ func s3Plugin(t *testing.T, provider string, cfg map[string]any, envAllow ...str
 type s3Env struct {
 	srv    *servers.S3Server
 	bucket string
-	p      providers.Provider
+	p      *host.Plugin
 }
 
 func setupS3(t *testing.T, b s3Backend) s3Env {

@@ -119,6 +119,9 @@ func (s *server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse,
 	if err != nil {
 		return nil, convert.ToStatus(err)
 	}
+	if _, ok := s.p.(providers.Multipart); !ok {
+		info.Capabilities.Multipart = false // the host must not offer what the plugin cannot do
+	}
 	return convert.InfoToProto(info), nil
 }
 
@@ -177,7 +180,11 @@ func (s *server) Delete(ctx context.Context, r *pb.DeleteRequest) (*pb.DeleteRes
 }
 
 func (s *server) CreateMultipart(ctx context.Context, r *pb.CreateMultipartRequest) (*pb.CreateMultipartResponse, error) {
-	up, err := s.p.CreateMultipart(ctx, convert.CreateFromProto(r))
+	mp, err := s.multipart()
+	if err != nil {
+		return nil, err
+	}
+	up, err := mp.CreateMultipart(ctx, convert.CreateFromProto(r))
 	if err != nil {
 		return nil, convert.ToStatus(err)
 	}
@@ -185,7 +192,11 @@ func (s *server) CreateMultipart(ctx context.Context, r *pb.CreateMultipartReque
 }
 
 func (s *server) SignParts(ctx context.Context, r *pb.SignPartsRequest) (*pb.SignPartsResponse, error) {
-	parts, err := s.p.SignParts(ctx, convert.SignPartsFromProto(r))
+	mp, err := s.multipart()
+	if err != nil {
+		return nil, err
+	}
+	parts, err := mp.SignParts(ctx, convert.SignPartsFromProto(r))
 	if err != nil {
 		return nil, convert.ToStatus(err)
 	}
@@ -193,7 +204,11 @@ func (s *server) SignParts(ctx context.Context, r *pb.SignPartsRequest) (*pb.Sig
 }
 
 func (s *server) CompleteMultipart(ctx context.Context, r *pb.CompleteMultipartRequest) (*pb.Object, error) {
-	obj, err := s.p.CompleteMultipart(ctx, convert.CompleteFromProto(r))
+	mp, err := s.multipart()
+	if err != nil {
+		return nil, err
+	}
+	obj, err := mp.CompleteMultipart(ctx, convert.CompleteFromProto(r))
 	if err != nil {
 		return nil, convert.ToStatus(err)
 	}
@@ -201,16 +216,33 @@ func (s *server) CompleteMultipart(ctx context.Context, r *pb.CompleteMultipartR
 }
 
 func (s *server) AbortMultipart(ctx context.Context, r *pb.MultipartRef) (*pb.AbortMultipartResponse, error) {
-	if err := s.p.AbortMultipart(ctx, convert.RefFromProto(r)); err != nil {
+	mp, err := s.multipart()
+	if err != nil {
+		return nil, err
+	}
+	if err := mp.AbortMultipart(ctx, convert.RefFromProto(r)); err != nil {
 		return nil, convert.ToStatus(err)
 	}
 	return &pb.AbortMultipartResponse{}, nil
 }
 
 func (s *server) ListParts(ctx context.Context, r *pb.MultipartRef) (*pb.ListPartsResponse, error) {
-	parts, err := s.p.ListParts(ctx, convert.RefFromProto(r))
+	mp, err := s.multipart()
+	if err != nil {
+		return nil, err
+	}
+	parts, err := mp.ListParts(ctx, convert.RefFromProto(r))
 	if err != nil {
 		return nil, convert.ToStatus(err)
 	}
 	return convert.PartsToProto(parts), nil
+}
+
+// multipart is the provider's optional Multipart capability, or the
+// Unimplemented error a host gets for calling it on a provider without it.
+func (s *server) multipart() (providers.Multipart, error) {
+	if mp, ok := s.p.(providers.Multipart); ok {
+		return mp, nil
+	}
+	return nil, convert.ToStatus(providers.Errorf(providers.Unimplemented, "multipart uploads are not supported by this provider"))
 }

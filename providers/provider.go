@@ -6,7 +6,11 @@ import (
 	"time"
 )
 
-// Provider is implemented by every storage backend, built in or external.
+// Provider is implemented by every storage backend, built in or external:
+// the calls every store needs. Optional abilities are separate small
+// interfaces (Multipart) that a provider implements, and announces in
+// Capabilities, when its backend has them; the gateway finds them by type
+// assertion, and a plugin announces them over the wire through Info.
 //
 // One Provider value serves exactly one store: the host calls Configure once
 // with that store's configuration before any other method except Info, and
@@ -54,13 +58,14 @@ type Provider interface {
 
 	// Delete removes an object. Deleting a missing object is not an error.
 	Delete(ctx context.Context, key string) error
-
-	Multipart
 }
 
-// Multipart is the multipart-upload capability: a provider that has it
-// says so with Capabilities.Multipart, and the gateway finds it by type
-// assertion.
+// Multipart is the optional multipart-upload capability. A provider that
+// implements it says so with Capabilities.Multipart; the gateway finds it
+// by type assertion and treats a provider without it as having
+// Capabilities.Multipart false. A provider whose multipart support depends
+// on its configuration implements Multipart, leaves the capability
+// unclaimed when it is off, and answers Unimplemented.
 type Multipart interface {
 	// CreateMultipart starts a multipart upload. It is never retried by the
 	// host, since a retry could leak an upload.

@@ -238,24 +238,3 @@ func (s *store) Delete(_ context.Context, key string) error {
 	delete(s.objects, key)
 	return nil
 }
-
-// Multipart is not claimed in Info, so the gateway never calls these.
-var errNoMultipart = providers.Errorf(providers.Unimplemented, "multipart uploads are not supported")
-
-func (s *store) CreateMultipart(context.Context, providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
-	return providers.MultipartUpload{}, errNoMultipart
-}
-
-func (s *store) SignParts(context.Context, providers.SignPartsRequest) ([]providers.PartRecipe, error) {
-	return nil, errNoMultipart
-}
-
-func (s *store) CompleteMultipart(context.Context, providers.CompleteMultipartRequest) (providers.Object, error) {
-	return providers.Object{}, errNoMultipart
-}
-
-func (s *store) AbortMultipart(context.Context, providers.MultipartRef) error { return errNoMultipart }
-
-func (s *store) ListParts(context.Context, providers.MultipartRef) ([]providers.Part, error) {
-	return nil, errNoMultipart
-}

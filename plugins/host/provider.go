@@ -8,7 +8,13 @@ import (
 	"github.com/valetgw/valet/providers"
 )
 
-var _ providers.Provider = (*Plugin)(nil)
+// A Plugin always offers Multipart: whether the process behind it has it is
+// known only over the wire, from Info's Capabilities.Multipart, and a
+// plugin without it answers these calls with Unimplemented.
+var (
+	_ providers.Provider  = (*Plugin)(nil)
+	_ providers.Multipart = (*Plugin)(nil)
+)
 
 // Info implements providers.Provider.
 func (p *Plugin) Info(ctx context.Context) (providers.Info, error) {
@@ -100,7 +106,7 @@ func (p *Plugin) Delete(ctx context.Context, key string) error {
 	return err
 }
 
-// CreateMultipart implements providers.Provider. It is never retried: a
+// CreateMultipart implements providers.Multipart. It is never retried: a
 // retry could leave an orphaned upload behind.
 func (p *Plugin) CreateMultipart(ctx context.Context, req providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
 	return call(ctx, p, "CreateMultipart", false, func(ctx context.Context, c pb.ProviderServiceClient) (providers.MultipartUpload, error) {
@@ -112,7 +118,7 @@ func (p *Plugin) CreateMultipart(ctx context.Context, req providers.CreateMultip
 	})
 }
 
-// SignParts implements providers.Provider.
+// SignParts implements providers.Multipart.
 func (p *Plugin) SignParts(ctx context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
 	return call(ctx, p, "SignParts", true, func(ctx context.Context, c pb.ProviderServiceClient) ([]providers.PartRecipe, error) {
 		r, err := c.SignParts(ctx, convert.SignPartsToProto(req))
@@ -123,7 +129,7 @@ func (p *Plugin) SignParts(ctx context.Context, req providers.SignPartsRequest) 
 	})
 }
 
-// CompleteMultipart implements providers.Provider.
+// CompleteMultipart implements providers.Multipart.
 func (p *Plugin) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
 	return call(ctx, p, "CompleteMultipart", true, func(ctx context.Context, c pb.ProviderServiceClient) (providers.Object, error) {
 		r, err := c.CompleteMultipart(ctx, convert.CompleteToProto(req))
@@ -134,7 +140,7 @@ func (p *Plugin) CompleteMultipart(ctx context.Context, req providers.CompleteMu
 	})
 }
 
-// AbortMultipart implements providers.Provider.
+// AbortMultipart implements providers.Multipart.
 func (p *Plugin) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
 	_, err := call(ctx, p, "AbortMultipart", true, func(ctx context.Context, c pb.ProviderServiceClient) (struct{}, error) {
 		_, err := c.AbortMultipart(ctx, convert.RefToProto(ref))
@@ -143,7 +149,7 @@ func (p *Plugin) AbortMultipart(ctx context.Context, ref providers.MultipartRef)
 	return err
 }
 
-// ListParts implements providers.Provider.
+// ListParts implements providers.Multipart.
 func (p *Plugin) ListParts(ctx context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
 	return call(ctx, p, "ListParts", true, func(ctx context.Context, c pb.ProviderServiceClient) ([]providers.Part, error) {
 		r, err := c.ListParts(ctx, convert.RefToProto(ref))

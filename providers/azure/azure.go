@@ -87,7 +87,10 @@ func New() providers.Provider { return newProvider(time.Now) }
 
 func newProvider(now func() time.Time) *Provider { return &Provider{now: now, retries: 2} }
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider  = (*Provider)(nil)
+	_ providers.Multipart = (*Provider)(nil)
+)
 
 // Info reports what Azure Blob Storage enforces. Before Configure it
 // describes account_key mode.

@@ -55,7 +55,9 @@ func checkUploadID(id string) error {
 	return nil
 }
 
-// CreateMultipart implements providers.Provider. It writes the manifest
+var _ providers.Multipart = (*Provider)(nil)
+
+// CreateMultipart implements providers.Multipart. It writes the manifest
 // create-only, so two uploads can never share an id.
 func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
 	s, err := p.state()
@@ -97,7 +99,7 @@ func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMult
 	return providers.MultipartUpload{UploadID: id}, nil
 }
 
-// SignParts implements providers.Provider. A part is a plain signed PUT of
+// SignParts implements providers.Multipart. A part is a plain signed PUT of
 // its temporary object; its size is not bound (GCS cannot), and completion
 // reads every part's real size.
 func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
@@ -166,7 +168,7 @@ func (s state) uploadedParts(ctx context.Context, id string) (map[int]*storage.O
 	}
 }
 
-// ListParts implements providers.Provider.
+// ListParts implements providers.Multipart.
 func (p *Provider) ListParts(ctx context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
 	s, err := p.state()
 	if err != nil {
@@ -187,7 +189,7 @@ func (p *Provider) ListParts(ctx context.Context, ref providers.MultipartRef) ([
 	return out, nil
 }
 
-// CompleteMultipart implements providers.Provider. The listed parts are
+// CompleteMultipart implements providers.Multipart. The listed parts are
 // composed 32 at a time into intermediates, round after round, and the
 // last compose writes the final object, so it appears atomically. Every
 // source is pinned to the generation that was checked. Temporaries are
@@ -277,7 +279,7 @@ func etagMatches(etag string, a *storage.ObjectAttrs) bool {
 	return e == a.Etag || e == hex.EncodeToString(a.MD5)
 }
 
-// AbortMultipart implements providers.Provider.
+// AbortMultipart implements providers.Multipart.
 func (p *Provider) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
 	s, err := p.state()
 	if err != nil {

@@ -453,4 +453,7 @@ func (p *Provider) ListParts(_ context.Context, ref providers.MultipartRef) ([]p
 	return in.st.listParts(ref.Key, ref.UploadID)
 }
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider  = (*Provider)(nil)
+	_ providers.Multipart = (*Provider)(nil)
+)

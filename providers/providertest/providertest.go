@@ -55,6 +55,10 @@ func Run(t *testing.T, h Harness) {
 		t.Fatalf("Info: %v", err)
 	}
 	s := &suite{h: h, p: h.Provider, caps: info.Capabilities}
+	s.mp, _ = h.Provider.(providers.Multipart)
+	if s.caps.Multipart && s.mp == nil {
+		t.Fatalf("providertest: provider %q claims Multipart but does not implement providers.Multipart", info.Name)
+	}
 	if s.h.Client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.DisableCompression = true
@@ -110,6 +114,7 @@ func Run(t *testing.T, h Harness) {
 type suite struct {
 	h    Harness
 	p    providers.Provider
+	mp   providers.Multipart // the provider's, or nil
 	caps providers.Capabilities
 }
 
@@ -746,7 +751,7 @@ func (s *suite) uploadParts(t *testing.T, key, id string, parts [][]byte) []prov
 		specs[i] = providers.PartSpec{Number: i + 1, Size: int64(len(p))}
 	}
 	start := time.Now()
-	recipes, err := s.p.SignParts(t.Context(), providers.SignPartsRequest{Key: key, UploadID: id, Parts: specs, TTL: ttl})
+	recipes, err := s.mp.SignParts(t.Context(), providers.SignPartsRequest{Key: key, UploadID: id, Parts: specs, TTL: ttl})
 	if err != nil {
 		t.Fatalf("SignParts: %v", err)
 	}
@@ -780,7 +785,7 @@ func (s *suite) testMultipartComplete(t *testing.T) {
 	s.cleanup(t, key)
 	parts := [][]byte{randomBytes(t, int(s.h.PartSize)), randomBytes(t, 1234)}
 	total := int64(len(parts[0]) + len(parts[1]))
-	up, err := s.p.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
+	up, err := s.mp.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
 		Key: key, ContentType: "video/mp4", Size: total, PartSize: s.h.PartSize,
 		Metadata: map[string]string{"purpose": "conformance"}, TTL: ttl,
 	})
@@ -791,10 +796,10 @@ func (s *suite) testMultipartComplete(t *testing.T) {
 		t.Fatal("CreateMultipart: empty UploadID")
 	}
 	ref := providers.MultipartRef{Key: key, UploadID: up.UploadID}
-	t.Cleanup(func() { _ = s.p.AbortMultipart(context.Background(), ref) })
+	t.Cleanup(func() { _ = s.mp.AbortMultipart(context.Background(), ref) })
 	done := s.uploadParts(t, key, up.UploadID, parts)
 
-	listed, err := s.p.ListParts(t.Context(), ref)
+	listed, err := s.mp.ListParts(t.Context(), ref)
 	if err != nil {
 		t.Fatalf("ListParts: %v", err)
 	}
@@ -804,7 +809,7 @@ func (s *suite) testMultipartComplete(t *testing.T) {
 	}
 	s.mustNotExist(t, key, "before CompleteMultipart")
 
-	obj, err := s.p.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID, Parts: done})
+	obj, err := s.mp.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID, Parts: done})
 	if err != nil {
 		t.Fatalf("CompleteMultipart: %v", err)
 	}
@@ -849,7 +854,7 @@ func (s *suite) startMultipart(t *testing.T, name string) (string, providers.Mul
 	}
 	key := s.key(t, name)
 	s.cleanup(t, key)
-	up, err := s.p.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
+	up, err := s.mp.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
 		Key: key, ContentType: "application/octet-stream", PartSize: s.h.PartSize, TTL: ttl,
 	})
 	if err != nil {
@@ -860,10 +865,10 @@ func (s *suite) startMultipart(t *testing.T, name string) (string, providers.Mul
 
 func (s *suite) testMultipartMissingPart(t *testing.T) {
 	key, up, ref := s.startMultipart(t, "incomplete.bin")
-	t.Cleanup(func() { _ = s.p.AbortMultipart(context.Background(), ref) })
+	t.Cleanup(func() { _ = s.mp.AbortMultipart(context.Background(), ref) })
 	done := s.uploadParts(t, key, up.UploadID, [][]byte{randomBytes(t, 100)})
 	done = append(done, providers.CompletedPart{Number: 2, ETag: done[0].ETag})
-	_, err := s.p.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID, Parts: done})
+	_, err := s.mp.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID, Parts: done})
 	if !errors.Is(err, providers.ErrFailedPrecondition) {
 		t.Fatalf("CompleteMultipart listing a part never uploaded: %v, want FailedPrecondition", err)
 	}
@@ -873,10 +878,10 @@ func (s *suite) testMultipartMissingPart(t *testing.T) {
 func (s *suite) testMultipartAbort(t *testing.T) {
 	key, up, ref := s.startMultipart(t, "aborted.bin")
 	s.uploadParts(t, key, up.UploadID, [][]byte{randomBytes(t, 100)})
-	if err := s.p.AbortMultipart(t.Context(), ref); err != nil {
+	if err := s.mp.AbortMultipart(t.Context(), ref); err != nil {
 		t.Fatalf("AbortMultipart: %v", err)
 	}
-	parts, err := s.p.ListParts(t.Context(), ref)
+	parts, err := s.mp.ListParts(t.Context(), ref)
 	if err != nil && !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("ListParts after abort: %v, want no parts or NotFound", err)
 	}
@@ -884,7 +889,7 @@ func (s *suite) testMultipartAbort(t *testing.T) {
 		t.Fatalf("ListParts after abort: %d parts, want none", len(parts))
 	}
 	s.mustNotExist(t, key, "after AbortMultipart")
-	if err := s.p.AbortMultipart(t.Context(), ref); err != nil {
+	if err := s.mp.AbortMultipart(t.Context(), ref); err != nil {
 		t.Fatalf("second AbortMultipart: %v, want nil", err)
 	}
 }
@@ -909,7 +914,7 @@ func (s *suite) testMultipartChecksum(t *testing.T, alg providers.ChecksumAlgori
 		t.Helper()
 		key := s.key(t, "summed.bin")
 		s.cleanup(t, key)
-		up, err := s.p.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
+		up, err := s.mp.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
 			Key: key, ContentType: "application/octet-stream", Size: int64(len(whole)), PartSize: s.h.PartSize,
 			TTL: ttl, Checksum: declared,
 		})
@@ -917,9 +922,9 @@ func (s *suite) testMultipartChecksum(t *testing.T, alg providers.ChecksumAlgori
 			t.Fatalf("CreateMultipart declaring %s: %v", alg, err)
 		}
 		ref := providers.MultipartRef{Key: key, UploadID: up.UploadID}
-		t.Cleanup(func() { _ = s.p.AbortMultipart(context.Background(), ref) })
+		t.Cleanup(func() { _ = s.mp.AbortMultipart(context.Background(), ref) })
 		done := s.uploadParts(t, key, up.UploadID, parts)
-		obj, err := s.p.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{
+		obj, err := s.mp.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{
 			Key: key, UploadID: up.UploadID, Parts: done, Checksum: declared,
 		})
 		return key, obj, err

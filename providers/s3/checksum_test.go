@@ -39,7 +39,7 @@ func TestChecksumsOnRealServers(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			srv := b.start(t)
 			bucket := srv.CreateBucket(t, "sums")
-			p := b.p()
+			p := b.p().(*Provider)
 			cfg, _ := json.Marshal(map[string]any{
 				"bucket": bucket, "region": srv.Region, "endpoint": srv.Endpoint, "path_style": true,
 				"access_key_id": srv.AccessKey, "secret_access_key": srv.SecretKey,

@@ -259,4 +259,7 @@ func (p *Provider) configured() (*state, error) {
 	return st, nil
 }
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider  = (*Provider)(nil)
+	_ providers.Multipart = (*Provider)(nil)
+)
