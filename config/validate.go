@@ -75,7 +75,6 @@ func (c *Config) Validate() error {
 	if j.JWKSRefresh < JWKSMinRefresh || j.JWKSRefresh > MaxJWKSRefresh {
 		add("auth.jwt.jwks_refresh", "must be between %s and %s, got %s", JWKSMinRefresh, MaxJWKSRefresh, j.JWKSRefresh)
 	}
-	errs = append(errs, j.ClaimErrors()...)
 	seen := map[string]bool{}
 	for i, k := range c.Auth.APIKeys {
 		key := fmt.Sprintf("auth.api_keys[%d]", i)
@@ -121,31 +120,6 @@ func (c *Config) Validate() error {
 		errs = append(errs, s.validate(name)...)
 	}
 	return errors.Join(errs...)
-}
-
-// ClaimErrors checks that a JWKS comes with the claims that tie a token to
-// this gateway: an audience (or auth.jwt.any_audience: true) and an issuer
-// (or auth.jwt.any_issuer: true), and that no opt-out is set together with
-// its value. Validate reports these; the authenticator refuses such a
-// configuration too.
-func (j JWTConfig) ClaimErrors() []error {
-	var errs []error
-	for _, c := range []struct {
-		key, optOut, claim, value, why string
-		any                            bool
-	}{
-		{"auth.jwt.audience", "auth.jwt.any_audience", "aud", j.Audience, "an identity provider's keys also sign the tokens it mints for its other applications", j.AnyAudience},
-		{"auth.jwt.issuer", "auth.jwt.any_issuer", "iss", j.Issuer, "one JWKS may serve several issuers, such as the tenants of an identity provider", j.AnyIssuer},
-	} {
-		switch {
-		case c.value != "" && c.any:
-			errs = append(errs, fmt.Errorf("%s: set together with %s; use one", c.optOut, c.key))
-		case c.value == "" && !c.any && j.UsesJWKS():
-			errs = append(errs, fmt.Errorf("%s: required with auth.jwt.jwks_url or auth.jwt.jwks_file (%s); set it, or set %s: true to accept tokens whatever their %s claim",
-				c.key, c.why, c.optOut, c.claim))
-		}
-	}
-	return errs
 }
 
 func (s StoreConfig) validate(name string) []error {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valetgw/valet/core/auth"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -26,7 +25,7 @@ func BenchmarkCreateUpload(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { srv.Close() })
-	tok, err := auth.MintDevToken(cfg, "bench", nil, time.Hour)
+	tok, err := MintDevToken(cfg, "bench", nil, time.Hour)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,11 +11,12 @@ import (
 )
 
 // Check compiles what every store of cfg needs at request time, its key
-// template and its rules, and reports every problem, each naming its config
+// template and its rules, checks what the authenticator requires of its
+// settings, and reports every problem, each naming its config
 // key (stores.NAME.rules.OP: LINE:COL: message). The server does the same
 // when it loads or reloads a config; `valet config check` calls Check.
 func Check(cfg *config.Config) error {
-	var errs []error
+	errs := AuthConfig(cfg.Auth).Check()
 	for _, name := range cfg.StoreNames() {
 		if _, err := compileStore(name, cfg.Stores[name]); err != nil {
 			errs = append(errs, err)

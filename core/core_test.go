@@ -23,7 +23,6 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/valetgw/valet/config"
-	"github.com/valetgw/valet/core/auth"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -139,7 +138,7 @@ func (h *harness) loadDoc() {
 }
 
 func (h *harness) token(sub string, claims map[string]any) string {
-	tok, err := auth.MintDevToken(h.cfg, sub, claims, time.Hour)
+	tok, err := MintDevToken(h.cfg, sub, claims, time.Hour)
 	if err != nil {
 		h.t.Fatal(err)
 	}

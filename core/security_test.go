@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/valetgw/valet/config"
-	"github.com/valetgw/valet/core/auth"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/local"
 )
@@ -513,7 +512,7 @@ func FuzzCreateUpload(f *testing.F) {
 }
 
 func (h *harness) mustToken(tb testing.TB, sub string) string {
-	tok, err := auth.MintDevToken(h.cfg, sub, nil, time.Hour)
+	tok, err := MintDevToken(h.cfg, sub, nil, time.Hour)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -146,7 +146,7 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 		}
 		st.stores[name] = &store{name: name, cfg: sc, provider: p, multipart: mp, info: info, rules: cs.rules, tmpl: cs.tmpl}
 	}
-	a, err := auth.New(cfg.Auth, auth.Options{Now: s.now, HTTPClient: s.opts.HTTPClient})
+	a, err := auth.New(AuthConfig(cfg.Auth), auth.Options{Now: s.now, HTTPClient: s.opts.HTTPClient})
 	if err != nil {
 		return nil, err
 	}

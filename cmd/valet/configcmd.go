@@ -10,7 +10,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
+
 	"github.com/valetgw/valet/config"
+	"github.com/valetgw/valet/core"
 	"github.com/valetgw/valet/core/auth"
 	"github.com/valetgw/valet/plugins/host"
 )
@@ -55,7 +57,7 @@ holds it, that check is skipped with a note.`,
 			// it fetches in the background and never fails on.
 			ac := cfg.Auth
 			ac.JWT.JWKSURL = ""
-			if _, err := auth.New(ac, auth.Options{}); err != nil {
+			if _, err := auth.New(core.AuthConfig(ac), auth.Options{}); err != nil {
 				errs = append(errs, err)
 			}
 			bindsAll, perrs := checkProviders(cmd.Context(), cfg, cmd.ErrOrStderr())

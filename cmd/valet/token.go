@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/core"
 )
 
 func newTokenCmd(g *globalFlags) *cobra.Command {
@@ -47,7 +47,7 @@ tokens come from your identity provider.
 			if cfg.Auth.JWT.HS256Secret == "" {
 				return fmt.Errorf("auth.jwt.hs256_secret: not set; `valet token` mints HS256 tokens only")
 			}
-			tok, err := auth.MintDevToken(cfg, subject, cl, ttl)
+			tok, err := core.MintDevToken(cfg, subject, cl, ttl)
 			if err != nil {
 				return err
 			}

@@ -25,8 +25,6 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
-
-	"github.com/valetgw/valet/config"
 )
 
 // APIKeyPrefix starts every Valet API key, so a bearer value can be told
@@ -64,10 +62,10 @@ type Options struct {
 
 // Authenticator verifies credentials. It is safe for concurrent use.
 type Authenticator struct {
-	cfg     config.AuthConfig
+	cfg     Config
 	now     func() time.Time
 	hs256   []byte
-	apiKeys map[string]config.APIKey
+	apiKeys map[string]APIKey
 
 	jwksFile  jwk.Set
 	cache     *jwk.Cache
@@ -88,18 +86,18 @@ type Authenticator struct {
 //
 // The cache refetches the JWKS every auth.jwt.jwks_refresh (default 15m),
 // sooner when the IdP's Cache-Control or Expires headers ask for it, but
-// never more often than config.JWKSMinRefresh: a withdrawn key is not
+// never more often than JWKSMinRefresh: a withdrawn key is not
 // trusted for the weeks a header may ask for, and a max-age=0 cannot make
 // the gateway hammer the IdP. A failed fetch is retried after
-// config.JWKSMinRefresh, the last good key set staying in use meanwhile.
+// JWKSMinRefresh, the last good key set staying in use meanwhile.
 //
 // With a JWKS, New refuses a configuration without an audience and an
 // issuer (or their any_audience/any_issuer opt-outs), as Validate does.
-func New(cfg config.AuthConfig, opts Options) (*Authenticator, error) {
-	if errs := cfg.JWT.ClaimErrors(); len(errs) > 0 {
+func New(cfg Config, opts Options) (*Authenticator, error) {
+	if errs := cfg.Check(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	a := &Authenticator{cfg: cfg, now: opts.Now, apiKeys: map[string]config.APIKey{}, verified: newVerifiedCache(cacheSize), fetchWait: opts.FetchWait}
+	a := &Authenticator{cfg: cfg, now: opts.Now, apiKeys: map[string]APIKey{}, verified: newVerifiedCache(cacheSize), fetchWait: opts.FetchWait}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -151,14 +149,14 @@ func New(cfg config.AuthConfig, opts Options) (*Authenticator, error) {
 
 // refreshBounds returns the longest and shortest interval between scheduled
 // fetches of a JWKS URL: auth.jwt.jwks_refresh (0 = the default) and
-// config.JWKSMinRefresh, or the longest when that is shorter (only a config
+// JWKSMinRefresh, or the longest when that is shorter (only a config
 // built without Validate, such as a test's, can ask for that).
 func refreshBounds(configured time.Duration) (maxRefresh, minRefresh time.Duration) {
 	maxRefresh = configured
 	if maxRefresh <= 0 {
-		maxRefresh = config.DefaultJWKSRefresh
+		maxRefresh = DefaultJWKSRefresh
 	}
-	return maxRefresh, min(config.JWKSMinRefresh, maxRefresh)
+	return maxRefresh, min(JWKSMinRefresh, maxRefresh)
 }
 
 // defaultMaxAge fetches a JWKS and gives a successful response that carries
@@ -513,9 +511,9 @@ func MintHS256(secret []byte, subject string, claims map[string]any, ttl time.Du
 	return string(signed), nil
 }
 
-// MintDevToken mints an HS256 token that cfg's gateway accepts: signed with
-// auth.jwt.hs256_secret and carrying its issuer and audience.
-func MintDevToken(cfg *config.Config, subject string, claims map[string]any, ttl time.Duration) (string, error) {
-	j := cfg.Auth.JWT
+// MintDevToken mints an HS256 token that an Authenticator for cfg accepts:
+// signed with its HS256 secret and carrying its issuer and audience.
+func MintDevToken(cfg Config, subject string, claims map[string]any, ttl time.Duration) (string, error) {
+	j := cfg.JWT
 	return MintHS256([]byte(j.HS256Secret), subject, claims, ttl, j.Issuer, j.Audience, time.Now())
 }

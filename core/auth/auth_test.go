@@ -26,8 +26,6 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
-
-	"github.com/valetgw/valet/config"
 )
 
 var (
@@ -65,7 +63,7 @@ func signWith(t *testing.T, alg jwa.SignatureAlgorithm, key any, kid string, mod
 // httptest JWKS.
 const testFetchWait = time.Minute
 
-func newAuth(t *testing.T, cfg config.AuthConfig) *Authenticator {
+func newAuth(t *testing.T, cfg Config) *Authenticator {
 	t.Helper()
 	if cfg.JWT.Issuer == "" {
 		cfg.JWT.Issuer, cfg.JWT.Audience = "iss", "aud"
@@ -82,7 +80,7 @@ func newAuth(t *testing.T, cfg config.AuthConfig) *Authenticator {
 }
 
 func TestHS256(t *testing.T) {
-	a := newAuth(t, config.AuthConfig{JWT: config.JWTConfig{HS256Secret: secret}})
+	a := newAuth(t, Config{JWT: JWTConfig{HS256Secret: secret}})
 	ctx := context.Background()
 	p, err := a.Authenticate(ctx, signWith(t, jwa.HS256(), []byte(secret), "", nil))
 	if err != nil || p.Subject != "alice" || p.Claims["role"] != "editor" || p.Method != "jwt" {
@@ -136,12 +134,12 @@ func TestHS256(t *testing.T) {
 }
 
 func TestMintRoundTrip(t *testing.T) {
-	cfg := &config.Config{Auth: config.AuthConfig{JWT: config.JWTConfig{HS256Secret: secret, Issuer: "iss", Audience: "aud", Leeway: time.Second}}}
+	cfg := Config{JWT: JWTConfig{HS256Secret: secret, Issuer: "iss", Audience: "aud", Leeway: time.Second}}
 	tok, err := MintDevToken(cfg, "bob", map[string]any{"team": "x"}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := New(cfg.Auth, Options{})
+	a, _ := New(cfg, Options{})
 	p, err := a.Authenticate(context.Background(), tok)
 	if err != nil || p.Subject != "bob" || p.Claims["team"] != "x" {
 		t.Fatalf("%+v %v", p, err)
@@ -171,7 +169,7 @@ func TestJWKSFileAndConfusion(t *testing.T) {
 	if err := os.WriteFile(p, rsaJWKS(t, priv, "k1"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a := newAuth(t, config.AuthConfig{JWT: config.JWTConfig{JWKSFile: p}})
+	a := newAuth(t, Config{JWT: JWTConfig{JWKSFile: p}})
 	ctx := context.Background()
 	if pr, err := a.Authenticate(ctx, signWith(t, jwa.RS256(), priv, "k1", nil)); err != nil || pr.Subject != "alice" {
 		t.Fatalf("RS256: %v", err)
@@ -201,7 +199,7 @@ func TestJWKSFileAndConfusion(t *testing.T) {
 	_ = set.AddKey(sym)
 	b, _ := json.Marshal(set)
 	_ = os.WriteFile(p, b, 0o600)
-	if _, err := New(config.AuthConfig{JWT: config.JWTConfig{JWKSFile: p, Issuer: "iss", Audience: "aud"}}, Options{}); err == nil || !strings.Contains(err.Error(), "symmetric") {
+	if _, err := New(Config{JWT: JWTConfig{JWKSFile: p, Issuer: "iss", Audience: "aud"}}, Options{}); err == nil || !strings.Contains(err.Error(), "symmetric") {
 		t.Errorf("oct key in JWKS: %v", err)
 	}
 }
@@ -226,7 +224,7 @@ func TestJWKSURLRotation(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(set)
 	}))
 	defer srv.Close()
-	a := newAuth(t, config.AuthConfig{JWT: config.JWTConfig{JWKSURL: srv.URL}})
+	a := newAuth(t, Config{JWT: JWTConfig{JWKSURL: srv.URL}})
 	ctx := context.Background()
 	if _, err := a.Authenticate(ctx, signWith(t, jwa.ES256(), ec1, "ec1", nil)); err != nil {
 		t.Fatalf("ES256: %v", err)
@@ -254,7 +252,7 @@ func TestJWKSUnavailable(t *testing.T) {
 	defer srv.Close()
 	// The default (short) fetch wait: whether it runs out or the fetch
 	// fails first, the verdict is the same.
-	a, err := New(config.AuthConfig{JWT: config.JWTConfig{JWKSURL: srv.URL, Issuer: "iss", Audience: "aud"}}, Options{Now: clock})
+	a, err := New(Config{JWT: JWTConfig{JWKSURL: srv.URL, Issuer: "iss", Audience: "aud"}}, Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,9 +266,9 @@ func TestJWKSUnavailable(t *testing.T) {
 func TestAPIKeysAndAnonymous(t *testing.T) {
 	key := "vk_live_abcdef"
 	sum := sha256.Sum256([]byte(key))
-	a := newAuth(t, config.AuthConfig{
-		APIKeys:   []config.APIKey{{SHA256: hex.EncodeToString(sum[:]), Subject: "ci", Claims: map[string]any{"role": "admin"}}},
-		Anonymous: config.AnonymousConfig{Enabled: true, Subject: "guest"},
+	a := newAuth(t, Config{
+		APIKeys:   []APIKey{{SHA256: hex.EncodeToString(sum[:]), Subject: "ci", Claims: map[string]any{"role": "admin"}}},
+		Anonymous: AnonymousConfig{Enabled: true, Subject: "guest"},
 	})
 	ctx := context.Background()
 	r := httptest.NewRequest("GET", "/", nil)

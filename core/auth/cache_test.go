@@ -21,8 +21,6 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
-
-	"github.com/valetgw/valet/config"
 )
 
 // testClock is a settable clock for an Authenticator.
@@ -34,7 +32,7 @@ type testClock struct {
 func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
-func newClockedAuth(t *testing.T, cfg config.AuthConfig, clk *testClock) *Authenticator {
+func newClockedAuth(t *testing.T, cfg Config, clk *testClock) *Authenticator {
 	t.Helper()
 	cfg.JWT.Issuer, cfg.JWT.Audience = "iss", "aud"
 	a, err := New(cfg, Options{Now: clk.Now, FetchWait: testFetchWait})
@@ -47,7 +45,7 @@ func newClockedAuth(t *testing.T, cfg config.AuthConfig, clk *testClock) *Authen
 
 func TestCacheServesVerifiedTokenOnly(t *testing.T) {
 	clk := &testClock{t: now}
-	a := newClockedAuth(t, config.AuthConfig{JWT: config.JWTConfig{HS256Secret: secret}}, clk)
+	a := newClockedAuth(t, Config{JWT: JWTConfig{HS256Secret: secret}}, clk)
 	ctx := context.Background()
 	tok := signWith(t, jwa.HS256(), []byte(secret), "", nil)
 	for i := 0; i < 3; i++ {
@@ -72,7 +70,7 @@ func TestCacheServesVerifiedTokenOnly(t *testing.T) {
 
 func TestCacheNeverServesTamperedToken(t *testing.T) {
 	clk := &testClock{t: now}
-	a := newClockedAuth(t, config.AuthConfig{JWT: config.JWTConfig{HS256Secret: secret}}, clk)
+	a := newClockedAuth(t, Config{JWT: JWTConfig{HS256Secret: secret}}, clk)
 	ctx := context.Background()
 	tok := signWith(t, jwa.HS256(), []byte(secret), "", nil)
 	if _, err := a.Authenticate(ctx, tok); err != nil {
@@ -127,7 +125,7 @@ func TestCacheNeverServesTamperedToken(t *testing.T) {
 func TestCacheHonoursExpWithoutLeeway(t *testing.T) {
 	for _, leeway := range []time.Duration{0, 30 * time.Second} {
 		clk := &testClock{t: now}
-		a := newClockedAuth(t, config.AuthConfig{JWT: config.JWTConfig{HS256Secret: secret, Leeway: config.Duration(leeway)}}, clk)
+		a := newClockedAuth(t, Config{JWT: JWTConfig{HS256Secret: secret, Leeway: time.Duration(leeway)}}, clk)
 		ctx := context.Background()
 		exp := now.Add(time.Minute)
 		tok := signWith(t, jwa.HS256(), []byte(secret), "", func(b *jwt.Builder) *jwt.Builder { return b.Expiration(exp) })
@@ -163,7 +161,7 @@ func TestCacheHonoursExpWithoutLeeway(t *testing.T) {
 
 func TestCacheIgnoresClockBeforeVerification(t *testing.T) {
 	clk := &testClock{t: now.Add(time.Minute)}
-	a := newClockedAuth(t, config.AuthConfig{JWT: config.JWTConfig{HS256Secret: secret}}, clk)
+	a := newClockedAuth(t, Config{JWT: JWTConfig{HS256Secret: secret}}, clk)
 	ctx := context.Background()
 	tok := signWith(t, jwa.HS256(), []byte(secret), "", func(b *jwt.Builder) *jwt.Builder { return b.NotBefore(now) })
 	if _, err := a.Authenticate(ctx, tok); err != nil {
@@ -179,13 +177,13 @@ func TestCacheBelongsToAuthenticator(t *testing.T) {
 	clk := &testClock{t: now}
 	ctx := context.Background()
 	tok := signWith(t, jwa.HS256(), []byte(secret), "", nil)
-	a := newClockedAuth(t, config.AuthConfig{JWT: config.JWTConfig{HS256Secret: secret}}, clk)
+	a := newClockedAuth(t, Config{JWT: JWTConfig{HS256Secret: secret}}, clk)
 	if _, err := a.Authenticate(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
 	// A reload with a rotated secret builds a new Authenticator: the token
 	// verified (and cached) by the old one is refused.
-	b := newClockedAuth(t, config.AuthConfig{JWT: config.JWTConfig{HS256Secret: "rotated-secret-rotated-secret-xx"}}, clk)
+	b := newClockedAuth(t, Config{JWT: JWTConfig{HS256Secret: "rotated-secret-rotated-secret-xx"}}, clk)
 	if _, err := b.Authenticate(ctx, tok); !errors.Is(err, ErrInvalidCredentials) {
 		t.Fatalf("token accepted after secret rotation: %v", err)
 	}
@@ -210,7 +208,7 @@ func TestCacheDropsTokensOfWithdrawnJWKSKey(t *testing.T) {
 	}))
 	defer srv.Close()
 	clk := &testClock{t: now}
-	a := newClockedAuth(t, config.AuthConfig{JWT: config.JWTConfig{JWKSURL: srv.URL}}, clk)
+	a := newClockedAuth(t, Config{JWT: JWTConfig{JWKSURL: srv.URL}}, clk)
 	ctx := context.Background()
 	tok := signWith(t, jwa.ES256(), ec1, "ec1", nil)
 	for i := 0; i < 2; i++ {

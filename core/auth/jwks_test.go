@@ -21,8 +21,6 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
-
-	"github.com/valetgw/valet/config"
 )
 
 // ecKey is a P-256 key with its kid.
@@ -155,10 +153,10 @@ func TestJWKSAudience(t *testing.T) {
 	}
 	for _, src := range []struct {
 		name string
-		jwt  config.JWTConfig
+		jwt  JWTConfig
 	}{
-		{"file", config.JWTConfig{JWKSFile: file}},
-		{"url", config.JWTConfig{JWKSURL: srv.URL}},
+		{"file", JWTConfig{JWKSFile: file}},
+		{"url", JWTConfig{JWKSURL: srv.URL}},
 	} {
 		for _, mode := range []string{"audience", "any_audience"} {
 			j := src.jwt
@@ -168,7 +166,7 @@ func TestJWKSAudience(t *testing.T) {
 			} else {
 				j.AnyAudience = true
 			}
-			a, err := New(config.AuthConfig{JWT: j}, Options{Now: clock, FetchWait: testFetchWait})
+			a, err := New(Config{JWT: j}, Options{Now: clock, FetchWait: testFetchWait})
 			if err != nil {
 				t.Fatalf("%s %s: %v", src.name, mode, err)
 			}
@@ -190,7 +188,7 @@ func TestJWKSAudience(t *testing.T) {
 	}
 
 	// any_issuer waives the issuer, not the audience.
-	a, err := New(config.AuthConfig{JWT: config.JWTConfig{JWKSFile: file, Audience: "valet", AnyIssuer: true}}, Options{Now: clock})
+	a, err := New(Config{JWT: JWTConfig{JWKSFile: file, Audience: "valet", AnyIssuer: true}}, Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,17 +210,17 @@ func TestNewRequiresAudienceWithJWKS(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		jwt  config.JWTConfig
+		jwt  JWTConfig
 		want []string // "" = accepted
 	}{
-		{"file alone", config.JWTConfig{JWKSFile: file}, []string{"auth.jwt.audience", "auth.jwt.any_audience", "auth.jwt.issuer", "auth.jwt.any_issuer"}},
-		{"url alone", config.JWTConfig{JWKSURL: "http://127.0.0.1:1/jwks", Issuer: "iss"}, []string{"auth.jwt.audience: required", "auth.jwt.any_audience"}},
-		{"no issuer", config.JWTConfig{JWKSFile: file, Audience: "aud"}, []string{"auth.jwt.issuer: required"}},
-		{"both", config.JWTConfig{JWKSFile: file, Audience: "aud", Issuer: "iss"}, nil},
-		{"opt-outs", config.JWTConfig{JWKSFile: file, AnyAudience: true, AnyIssuer: true}, nil},
-		{"hs256 needs neither", config.JWTConfig{HS256Secret: secret}, nil},
+		{"file alone", JWTConfig{JWKSFile: file}, []string{"auth.jwt.audience", "auth.jwt.any_audience", "auth.jwt.issuer", "auth.jwt.any_issuer"}},
+		{"url alone", JWTConfig{JWKSURL: "http://127.0.0.1:1/jwks", Issuer: "iss"}, []string{"auth.jwt.audience: required", "auth.jwt.any_audience"}},
+		{"no issuer", JWTConfig{JWKSFile: file, Audience: "aud"}, []string{"auth.jwt.issuer: required"}},
+		{"both", JWTConfig{JWKSFile: file, Audience: "aud", Issuer: "iss"}, nil},
+		{"opt-outs", JWTConfig{JWKSFile: file, AnyAudience: true, AnyIssuer: true}, nil},
+		{"hs256 needs neither", JWTConfig{HS256Secret: secret}, nil},
 	} {
-		a, err := New(config.AuthConfig{JWT: tc.jwt}, Options{})
+		a, err := New(Config{JWT: tc.jwt}, Options{})
 		if a != nil {
 			a.Close()
 		}
@@ -252,7 +250,7 @@ func TestJWKSRefreshIgnoresLongMaxAge(t *testing.T) {
 	old, rotated := newECKey(t, "old"), newECKey(t, "new")
 	srv := newJWKSServer(t, "public, max-age=2592000", jwksOf(t, old))
 	clk := &testClock{t: now}
-	a, err := New(config.AuthConfig{JWT: config.JWTConfig{JWKSURL: srv.URL, Issuer: "iss", Audience: "aud", JWKSRefresh: 2 * time.Second}},
+	a, err := New(Config{JWT: JWTConfig{JWKSURL: srv.URL, Issuer: "iss", Audience: "aud", JWKSRefresh: 2 * time.Second}},
 		Options{Now: clk.Now, FetchWait: testFetchWait})
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +286,7 @@ func TestJWKSRefreshIgnoresLongMaxAge(t *testing.T) {
 }
 
 // The scheduled refresh is clamped: a long max-age to jwks_refresh, a
-// max-age=0 up to config.JWKSMinRefresh, and no cache header at all means
+// max-age=0 up to JWKSMinRefresh, and no cache header at all means
 // jwks_refresh. The schedule is read from the cache, not waited for.
 func TestJWKSRefreshBounds(t *testing.T) {
 	key := newECKey(t, "k1")
@@ -297,17 +295,17 @@ func TestJWKSRefreshBounds(t *testing.T) {
 		refresh      time.Duration // auth.jwt.jwks_refresh (0 = default)
 		want         time.Duration // the next fetch, from the last one
 	}{
-		{"max-age=2592000", 0, config.DefaultJWKSRefresh},
+		{"max-age=2592000", 0, DefaultJWKSRefresh},
 		{"max-age=2592000", time.Hour, time.Hour},
-		{"max-age=0", 0, config.JWKSMinRefresh},
-		{"no-cache", 0, config.JWKSMinRefresh},
+		{"max-age=0", 0, JWKSMinRefresh},
+		{"no-cache", 0, JWKSMinRefresh},
 		{"max-age=300", 0, 5 * time.Minute},
-		{"", 0, config.DefaultJWKSRefresh},
+		{"", 0, DefaultJWKSRefresh},
 		{"", 5 * time.Minute, 5 * time.Minute},
 	} {
 		srv := newJWKSServer(t, tc.cacheControl, jwksOf(t, key))
 		before := time.Now() // New fetches at once, in the background
-		a, err := New(config.AuthConfig{JWT: config.JWTConfig{JWKSURL: srv.URL, Issuer: "iss", Audience: "aud", JWKSRefresh: tc.refresh}},
+		a, err := New(Config{JWT: JWTConfig{JWKSURL: srv.URL, Issuer: "iss", Audience: "aud", JWKSRefresh: tc.refresh}},
 			Options{Now: clock, FetchWait: testFetchWait})
 		if err != nil {
 			t.Fatal(err)
@@ -330,7 +328,7 @@ func TestJWKSRefreshBounds(t *testing.T) {
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 500) }))
 	defer down.Close()
 	before := time.Now()
-	a, err := New(config.AuthConfig{JWT: config.JWTConfig{JWKSURL: down.URL, Issuer: "iss", Audience: "aud"}}, Options{Now: clock})
+	a, err := New(Config{JWT: JWTConfig{JWKSURL: down.URL, Issuer: "iss", Audience: "aud"}}, Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,8 +342,8 @@ func TestJWKSRefreshBounds(t *testing.T) {
 			t.Fatal("no fetch attempt within a minute")
 		}
 	}
-	if next := r.Next(); next.Before(before.Add(config.JWKSMinRefresh)) || next.After(time.Now().Add(config.JWKSMinRefresh)) {
-		t.Errorf("after a failed fetch: next in %s, want %s", next.Sub(before).Round(time.Second), config.JWKSMinRefresh)
+	if next := r.Next(); next.Before(before.Add(JWKSMinRefresh)) || next.After(time.Now().Add(JWKSMinRefresh)) {
+		t.Errorf("after a failed fetch: next in %s, want %s", next.Sub(before).Round(time.Second), JWKSMinRefresh)
 	}
 }
 
@@ -356,7 +354,7 @@ func TestUnknownKidRefreshIsRateLimited(t *testing.T) {
 	k1, k2 := newECKey(t, "k1"), newECKey(t, "k2")
 	srv := newJWKSServer(t, "max-age=3600", jwksOf(t, k1)) // no scheduled fetch during the test
 	clk := &testClock{t: now}
-	a := newClockedAuth(t, config.AuthConfig{JWT: config.JWTConfig{JWKSURL: srv.URL}}, clk)
+	a := newClockedAuth(t, Config{JWT: JWTConfig{JWKSURL: srv.URL}}, clk)
 	waitJWKS(t, a)
 	ctx := context.Background()
 	if n := srv.fetches.Load(); n != 1 {
