@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
+	"github.com/valetgw/valet/core/keys"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -128,15 +129,11 @@ public_url, which the running gateway serves.`,
 	return cmd
 }
 
-// validKey applies the key rules the gateway enforces everywhere.
+// validKey applies the key rules the gateway enforces everywhere
+// (core/keys), naming the flag.
 func validKey(key string) error {
-	if len(key) > 1024 {
-		return fmt.Errorf("--key: longer than 1024 bytes")
-	}
-	for _, seg := range strings.Split(key, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("--key %q: empty, \".\" or \"..\" segment", key)
-		}
+	if err := keys.Validate(key); err != nil {
+		return fmt.Errorf("--key %q: %w", key, err)
 	}
 	return nil
 }
