@@ -383,8 +383,11 @@ func shorten(fn string, n int) (string, bool) {
 		ext = fn[len(fn)-len(ext):] // the original case
 	}
 	stem := strings.TrimSuffix(fn, ext)
-	if n-len(ext) < 1 {
+	if n < 1 {
 		return "", false
+	}
+	if n-len(ext) < 1 {
+		stem, ext = fn, "" // no room for the extension: keep the start
 	}
 	stem = strings.TrimRight(truncate(stem, n-len(ext)), " ")
 	if stem == "" {
