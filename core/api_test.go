@@ -353,15 +353,15 @@ func TestAbortCatchesLateParts(t *testing.T) {
 			t.Fatalf("create: %d %s", r.status, r.body)
 		}
 		id := r.json(t)["upload_id"].(string)
-		h.fake.aborts.Store(0)
-		h.fake.lateParts.Store(late)
+		h.fake.ResetAborts()
+		h.fake.SetLateParts(int(late))
 		if r := h.do("DELETE", "/v1/stores/media/uploads/"+id, alice, nil); r.status != 204 {
 			t.Fatalf("abort: %d %s", r.status, r.body)
 		}
 		if r := h.do("GET", "/v1/stores/media/uploads/"+id+"/parts", alice, nil); r.status != 404 {
 			t.Fatalf("%d late parts: parts after abort: %d %s", late, r.status, r.body)
 		}
-		if got := h.fake.aborts.Load(); got != late+1 {
+		if got := int32(h.fake.Aborts()); got != late+1 {
 			t.Errorf("%d late parts: %d aborts, want %d", late, got, late+1)
 		}
 	}
@@ -375,12 +375,12 @@ func TestProviderTimeout(t *testing.T) {
 	// loaded machine may take a while to answer.
 	h.cfg.Server.ProviderTimeout = config.Duration(2 * time.Second)
 	h.start(h.fake)
-	h.fake.hang.Store(true)
+	h.fake.SetHang("SignPut", true)
 	r := h.do("POST", "/v1/stores/media/uploads", h.token("alice", nil), map[string]any{"size": 1, "content_type": "text/plain"})
 	if r.status != 504 || r.code() != "provider_timeout" {
 		t.Fatalf("hung provider: %d %s", r.status, r.body)
 	}
-	h.fake.hang.Store(false)
+	h.fake.SetHang("SignPut", false)
 	if r := h.do("POST", "/v1/stores/media/uploads", h.token("alice", nil), map[string]any{"size": 1, "content_type": "text/plain"}); r.status != 201 {
 		t.Fatalf("after: %d %s", r.status, r.body)
 	}
@@ -388,7 +388,7 @@ func TestProviderTimeout(t *testing.T) {
 
 func TestProviderUnavailableAndReadiness(t *testing.T) {
 	h := newHarness(t, "")
-	h.fake.down.Store(true)
+	h.fake.SetDown(true)
 	r := h.do("POST", "/v1/stores/media/uploads", h.token("alice", nil), map[string]any{"size": 1, "content_type": "text/plain"})
 	if r.status != 503 || r.header.Get("Retry-After") == "" || r.code() != "provider_unavailable" {
 		t.Fatalf("unavailable: %d %v %s", r.status, r.header, r.body)
@@ -396,7 +396,7 @@ func TestProviderUnavailableAndReadiness(t *testing.T) {
 	if r := h.do("GET", "/readyz", "", nil); r.status != 200 {
 		t.Fatalf("readyz: %d", r.status)
 	}
-	h.fake.unhealth.Store(true)
+	h.fake.SetUnhealthy(true)
 	if r := h.do("GET", "/readyz", "", nil); r.status != 503 || !strings.Contains(string(r.body), "media") {
 		t.Fatalf("readyz unhealthy: %d %s", r.status, r.body)
 	}
@@ -489,7 +489,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	h.do("POST", "/v1/stores/media/uploads", apiKey+"x", map[string]any{"size": 1})
 	h.do("POST", "/v1/stores/media/uploads/"+up["upload_id"].(string)+"x/complete", alice, nil)
 	h.do("POST", "/v1/stores/media/uploads", alice, map[string]any{"size": "x"})
-	h.fake.down.Store(true)
+	h.fake.SetDown(true)
 	h.do("GET", path, alice, nil)
 
 	logs := h.logs.String()

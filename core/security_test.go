@@ -17,6 +17,7 @@ import (
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/local"
+	"github.com/valetgw/valet/providers/memprovider"
 )
 
 // storeConfig is testConfig with the "media" store written out by the test.
@@ -148,7 +149,9 @@ func TestCollidingSubjectsStayApart(t *testing.T) {
 // panic, and no multipart upload is left behind.
 func TestHugeSizesAreRefusedBeforeTheProvider(t *testing.T) {
 	f := newFake(t)
-	f.caps.MaxPartSize = 0 // no part size limit: only the part count bounds
+	caps := memprovider.DefaultCapabilities()
+	caps.MaxPartSize = 0 // no part size limit: only the part count bounds
+	f.SetCapabilities(caps)
 	h := storeHarness(t, `
     provider: fake
     rules: { upload: "true" }
@@ -166,10 +169,8 @@ func TestHugeSizesAreRefusedBeforeTheProvider(t *testing.T) {
 	if r.status != 201 {
 		t.Errorf("size %d: %d %s", int64(MaxObjectSize), r.status, r.body)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.nextID != 1 {
-		t.Errorf("%d provider uploads were created, want only the one for the allowed size", f.nextID)
+	if n := f.Created(); n != 1 {
+		t.Errorf("%d provider uploads were created, want only the one for the allowed size", n)
 	}
 }
 
@@ -232,10 +233,7 @@ func TestCompleteNeedsEveryPlannedPart(t *testing.T) {
 			t.Errorf("complete with parts %v of %d: %d %s", s, n, r.status, r.body)
 		}
 	}
-	h.fake.mu.Lock()
-	objects := len(h.fake.objects)
-	h.fake.mu.Unlock()
-	if objects != 0 {
+	if objects := len(h.fake.Objects()); objects != 0 {
 		t.Fatalf("a partial complete left %d objects", objects)
 	}
 	var all []map[string]any
@@ -289,9 +287,7 @@ func TestMismatchDeletesOnlyWhatTheUploadWrote(t *testing.T) {
     rules: { upload: "true", read: "true", delete: "false" }
 `, f)
 	mallory := h.token("mallory", nil)
-	f.mu.Lock()
-	f.objects["shared/report.txt"] = fakeObject{data: []byte("the real report"), ct: "text/plain", mod: time.Now().Add(-time.Hour)}
-	f.mu.Unlock()
+	f.PutObject("shared/report.txt", []byte("the real report"), "text/plain", time.Now().Add(-time.Hour))
 	for _, size := range []int{1, 9999} {
 		r := h.do("POST", "/v1/stores/media/uploads", mallory, map[string]any{"key": "shared/report.txt", "content_type": "text/plain", "size": size})
 		if r.status != 201 {
@@ -425,12 +421,7 @@ func TestRetriedCompleteStillVerifies(t *testing.T) {
 	wrong := sha256.Sum256([]byte("not these bytes"))
 	id, n := startMultipart(t, h, alice, data, map[string]any{"checksum_sha256": b64(wrong[:])})
 	// The first complete, as the provider saw it; its answer never came.
-	h.fake.mu.Lock()
-	var mpID string
-	for k := range h.fake.uploads {
-		mpID = k
-	}
-	h.fake.mu.Unlock()
+	mpID := h.fake.Uploads()[0]
 	var parts []providers.CompletedPart
 	for i := 1; i <= n; i++ {
 		parts = append(parts, providers.CompletedPart{Number: i})
@@ -473,7 +464,9 @@ func FuzzCreateUpload(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	fake := newFake(f)
-	fake.caps.MaxPartSize = 0
+	fcaps := memprovider.DefaultCapabilities()
+	fcaps.MaxPartSize = 0
+	fake.SetCapabilities(fcaps)
 	cfg := storeConfig(f, `
     provider: fake
     allow_client_keys: true
@@ -529,7 +522,9 @@ func TestChecksumIsVerifiedOrRefused(t *testing.T) {
 	small := sha256.Sum256([]byte("hello"))
 
 	blind := newFake(t)
-	blind.caps.BindsChecksums, blind.caps.MultipartChecksums = nil, nil
+	caps := memprovider.DefaultCapabilities()
+	caps.BindsChecksums, caps.MultipartChecksums = nil, nil
+	blind.SetCapabilities(caps)
 	h := &harness{t: t, fake: blind, cfg: testConfig(t, ""), logs: &syncBuffer{}}
 	h.start(blind)
 	alice := h.token("alice", nil)
