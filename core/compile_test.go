@@ -13,16 +13,8 @@ import (
 // checkBody loads a config whose only store is given and runs Check.
 func checkBody(t *testing.T, store string) error {
 	t.Helper()
-	body := "auth: { jwt: { hs256_secret: \"" + hsSecret + "\" } }\ntokens: { secret: \"" + tokSecret + "\" }\nstores:\n  media: " + store + "\n"
-	p := filepath.Join(t.TempDir(), "valet.yaml")
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.Options{File: p, Environ: []string{}})
-	if err != nil {
-		t.Fatalf("Load: %v", err)
-	}
-	return Check(cfg)
+	_, err := loadAndCheck(t, "auth: { jwt: { hs256_secret: \""+hsSecret+"\" } }\ntokens: { secret: \""+tokSecret+"\" }\nstores:\n  media: "+store+"\n", []string{})
+	return err
 }
 
 // Rules and templates are compiled by Check, and their errors name the
@@ -63,7 +55,7 @@ func jwksBody(jwt string) string {
 }
 
 // loadAndCheck is what every valet command does with a config file.
-func loadAndCheck(t *testing.T, body string, env []string) (*config.Config, error) {
+func loadAndCheck(t testing.TB, body string, env []string) (*config.Config, error) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "valet.yaml")
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {

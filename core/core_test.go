@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,11 +49,14 @@ stores:
       delete: 'key.startsWith(key_prefix)'
       list:   'prefix.startsWith(key_prefix)'
 ` + extra
-	p := filepath.Join(t.TempDir(), "valet.yaml")
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.Options{File: p, Environ: []string{}})
+	return loadBody(t, body)
+}
+
+// loadBody loads a config file with this body (and no environment), and
+// compiles it as the server will.
+func loadBody(t testing.TB, body string) *config.Config {
+	t.Helper()
+	cfg, err := loadAndCheck(t, body, []string{})
 	if err != nil {
 		t.Fatal(err)
 	}

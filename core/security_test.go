@@ -8,8 +8,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,15 +28,7 @@ tokens: { secret: "` + tokSecret + `" }
 stores:
   media:
 ` + store
-	p := filepath.Join(t.TempDir(), "valet.yaml")
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(config.Options{File: p, Environ: []string{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return loadBody(t, body)
 }
 
 func storeHarness(t *testing.T, store string, p providers.Provider) *harness {
