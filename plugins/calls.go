@@ -15,7 +15,7 @@ import (
 // Calls serves the multiplexed stream: each request runs in its own
 // goroutine with its own deadline, so a slow call never holds up another,
 // and answers are sent as they finish.
-func (s *server) Calls(stream pb.ProviderService_CallsServer) error {
+func (s *Server) Calls(stream pb.ProviderService_CallsServer) error {
 	base := stream.Context()
 	var (
 		sendMu   sync.Mutex
@@ -73,7 +73,7 @@ func (s *server) Calls(stream pb.ProviderService_CallsServer) error {
 }
 
 // dispatch runs one call through the same handlers as the unary rpcs.
-func (s *server) dispatch(ctx context.Context, req *pb.CallRequest) (resp *pb.CallResponse) {
+func (s *Server) dispatch(ctx context.Context, req *pb.CallRequest) (resp *pb.CallResponse) {
 	resp = &pb.CallResponse{Id: req.GetId()}
 	defer func() {
 		if r := recover(); r != nil {

@@ -21,22 +21,30 @@ func newPluginCmd() *cobra.Command {
 		Short: "Plugin process commands (used by the gateway)",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(&cobra.Command{
+	var debug bool
+	serve := &cobra.Command{
 		Use:   "serve NAME",
 		Short: "Run a built-in provider as a plugin process",
 		Long: `Run a built-in provider as a plugin process. The gateway's plugin host starts
 this command itself; it speaks the plugin handshake on stdout and is not
-meant to be run by hand.`,
+meant to be run by hand, except with --debug: then it serves until Ctrl-C
+and prints the ` + plugins.ReattachEnv + ` setting that makes a gateway
+attach to it (for example to run the provider under a debugger).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			newProvider, ok := builtins[args[0]]
 			if !ok {
 				return usageError{fmt.Errorf("no built-in provider %q (built-in: %v)", args[0], builtinNames())}
 			}
-			plugins.Serve(newProvider())
-			return nil
+			var opts []plugins.ServeOption
+			if debug {
+				opts = append(opts, plugins.WithDebug())
+			}
+			return plugins.Serve(newProvider(), opts...)
 		},
-	})
+	}
+	serve.Flags().BoolVar(&debug, "debug", false, "serve without a gateway starting the process, for a gateway to attach to")
+	cmd.AddCommand(serve)
 	return cmd
 }
 

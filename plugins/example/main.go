@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -29,7 +30,11 @@ import (
 	"github.com/valetgw/valet/providers"
 )
 
-func main() { plugins.Serve(&store{objects: map[string]object{}}) }
+func main() {
+	if err := plugins.Serve(&store{objects: map[string]object{}}); err != nil {
+		log.Fatal(err)
+	}
+}
 
 const maxExpiry = time.Hour
 

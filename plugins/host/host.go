@@ -114,6 +114,15 @@ type Options struct {
 	// DisableCallStream makes every call a unary rpc instead of a message
 	// on the plugin's long-lived Calls stream. For diagnosis and benchmarks.
 	DisableCallStream bool
+
+	// Reattach maps a plugin name to a plugin process that is already
+	// running, served with plugins.WithDebug (or plugins.WithTest), which
+	// the host connects to instead of starting a process. Nil means the
+	// value of plugins.ReattachEnv in the environment. The host never
+	// signals such a process and does not health-check it (a debugger may
+	// hold it stopped); when it is lost, the host connects again. A pinned
+	// plugin cannot be attached to, since its binary cannot be checked.
+	Reattach map[string]plugins.Reattach
 }
 
 // Spec names one store's plugin and its configuration.
@@ -194,6 +203,21 @@ func New(opts Options) (*Host, error) {
 		pins[name] = sum
 	}
 	opts.Pins = pins
+	if opts.Reattach == nil {
+		r, err := plugins.ParseReattach(os.Getenv(plugins.ReattachEnv))
+		if err != nil {
+			return nil, providers.Errorf(providers.InvalidArgument, "%v", err)
+		}
+		opts.Reattach = r
+	}
+	for name, r := range opts.Reattach {
+		if _, err := r.Config(); err != nil {
+			return nil, providers.Errorf(providers.InvalidArgument, "reattach plugin %q: %v", name, err)
+		}
+		if _, pinned := opts.Pins[name]; pinned {
+			return nil, providers.Errorf(providers.InvalidArgument, "plugin %q is pinned, so it cannot be attached to (%s): a running process cannot be checked against its pin", name, plugins.ReattachEnv)
+		}
+	}
 	for _, pat := range opts.EnvAllow {
 		if _, err := path.Match(pat, ""); err != nil || pat == "" {
 			return nil, providers.Errorf(providers.InvalidArgument, "environment allowlist entry %q is not a valid name or glob", pat)
@@ -229,22 +253,14 @@ func filterEnv(environ, allow []string) []string {
 // until Close. A Configure error from the provider is returned as is (with
 // its code), and no process is left running.
 func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
-	exe, args, err := h.resolve(spec.Plugin)
-	if err != nil {
-		return nil, fmt.Errorf("store %q: %w", spec.Store, err)
-	}
-	// A pinned binary is read and checked once here; every launch of this
-	// plugin, restarts included, executes that sealed copy.
-	img, err := h.sealPinned(spec.Plugin, exe)
+	t, err := h.target(spec.Plugin)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: %w", spec.Store, err)
 	}
 	p := &Plugin{
 		h:       h,
 		spec:    spec,
-		exe:     exe,
-		img:     img,
-		args:    args,
+		t:       t,
 		log:     h.log.Named(spec.Plugin).With("store", spec.Store),
 		changed: make(chan struct{}),
 		kick:    make(chan uint64, 1),
@@ -255,13 +271,13 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
 	closed := providers.Errorf(providers.Unavailable, "store %q: plugin host is closed", spec.Store)
 	if h.isClosed() {
 		p.cancel()
-		img.close()
+		t.close()
 		return nil, closed
 	}
 	in, err := p.launch(ctx)
 	if err != nil {
 		p.cancel()
-		img.close()
+		t.close()
 		return nil, fmt.Errorf("store %q: plugin %s: %w", spec.Store, spec.Plugin, err)
 	}
 	// Register only a running plugin, so Close never waits on a launch;
@@ -271,7 +287,7 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
 		h.mu.Unlock()
 		p.cancel()
 		in.kill(true)
-		img.close()
+		t.close()
 		return nil, closed
 	}
 	h.plugins[p] = struct{}{}
@@ -287,22 +303,18 @@ func (h *Host) Start(ctx context.Context, spec Spec) (*Plugin, error) {
 // shows for external plugins; the contract lets a provider answer Info
 // before Configure.
 func (h *Host) Info(ctx context.Context, name string) (providers.Info, error) {
-	exe, args, err := h.resolve(name)
+	t, err := h.target(name)
 	if err != nil {
 		return providers.Info{}, err
 	}
-	img, err := h.sealPinned(name, exe)
-	if err != nil {
-		return providers.Info{}, err
-	}
-	defer img.close()
+	defer t.close()
 	ctx, cancel := context.WithTimeout(ctx, h.opts.StartTimeout)
 	defer cancel()
-	client, svc, _, err := h.dial(exe, img, args, h.log.Named(name))
+	client, svc, _, err := h.dial(t, h.log.Named(name))
 	if err != nil {
 		return providers.Info{}, err
 	}
-	defer client.Kill()
+	defer killClient(client)
 	r, err := svc.Info(ctx, &pb.InfoRequest{})
 	if err != nil {
 		perr, _ := convert.FromStatus(err)
@@ -321,6 +333,30 @@ func (h *Host) forget(p *Plugin) {
 	h.mu.Lock()
 	delete(h.plugins, p)
 	h.mu.Unlock()
+}
+
+// target finds what runs plugin name: a process to attach to, or its
+// executable and arguments, read into a sealed copy when it is pinned.
+func (h *Host) target(name string) (target, error) {
+	if r, ok := h.opts.Reattach[name]; ok {
+		rc, err := r.Config()
+		if err != nil {
+			return target{}, err
+		}
+		h.log.Warn("attaching to a plugin process started elsewhere", "plugin", name, plugins.ReattachEnv, r.Network+":"+r.Addr, "pid", r.Pid)
+		return target{exe: name, attach: rc}, nil
+	}
+	exe, args, err := h.resolve(name)
+	if err != nil {
+		return target{}, err
+	}
+	// A pinned binary is read and checked once here; every launch of this
+	// plugin, restarts included, executes that sealed copy.
+	img, err := h.sealPinned(name, exe)
+	if err != nil {
+		return target{}, err
+	}
+	return target{exe: exe, img: img, args: args}, nil
 }
 
 // resolve checks a plugin name and finds its executable and arguments.

@@ -33,8 +33,19 @@ import (
 // built-in providers. The provider below exists only for these tests.
 func TestMain(m *testing.M) {
 	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" && os.Args[3] == "test" {
-		plugins.Serve(&testProvider{})
+		if err := plugins.Serve(&testProvider{}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		return
+	}
+	if len(os.Args) == 3 && os.Args[1] == "serve-debug" {
+		// Run by hand (by a test) for a gateway to attach to.
+		if err := plugins.Serve(&testProvider{}, plugins.WithDebug()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	if len(os.Args) == 2 && os.Args[1] == "host-and-wait" {
 		hostAndWait()

@@ -41,11 +41,9 @@ const exitPoll = 20 * time.Millisecond
 // CreateMultipart), which wait for the restart (within the caller's
 // deadline and Options.RetryWait) and are retried once.
 type Plugin struct {
-	h    *Host
-	exe  string
-	img  *image // the sealed copy of a pinned binary, or nil
-	args []string
-	log  hclog.Logger
+	h   *Host
+	t   target
+	log hclog.Logger
 
 	kick   chan uint64 // a caller saw generation N's connection fail
 	stop   chan struct{}
@@ -64,12 +62,13 @@ type Plugin struct {
 }
 
 type instance struct {
-	gen    uint64
-	client *plugin.Client
-	conn   *grpc.ClientConn
-	svc    pb.ProviderServiceClient // the Calls stream, or the unary client
-	mux    *mux                     // nil when the plugin has no Calls stream
-	pid    int
+	gen      uint64
+	attached bool // a process the host did not start (Options.Reattach)
+	client   *plugin.Client
+	conn     *grpc.ClientConn
+	svc      pb.ProviderServiceClient // the Calls stream, or the unary client
+	mux      *mux                     // nil when the plugin has no Calls stream
+	pid      int
 }
 
 // kill stops the process and everything in its process group. Graceful
@@ -78,6 +77,11 @@ type instance struct {
 func (in *instance) kill(graceful bool) {
 	if in.mux != nil {
 		in.mux.close()
+	}
+	if in.attached {
+		// Not ours to stop: drop the connection and leave the process be.
+		_ = in.conn.Close()
+		return
 	}
 	if !graceful && in.pid > 0 {
 		_ = syscall.Kill(-in.pid, syscall.SIGKILL)
@@ -139,7 +143,7 @@ func (p *Plugin) Close() error {
 		in.kill(true)
 	}
 	// The supervisor has returned, so no launch can use the copy any more.
-	p.img.close()
+	p.t.close()
 	p.h.forget(p)
 	return nil
 }
@@ -177,7 +181,7 @@ func (p *Plugin) launch(ctx context.Context) (*instance, error) {
 	gen := p.gen
 	p.mu.Unlock()
 
-	client, svc, gc, err := p.h.dial(p.exe, p.img, p.args, p.log)
+	client, svc, gc, err := p.h.dial(p.t, p.log)
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +189,7 @@ func (p *Plugin) launch(ctx context.Context) (*instance, error) {
 		killClient(client)
 		return nil, err
 	}
-	in := &instance{gen: gen, client: client, conn: gc.Conn, svc: svc}
+	in := &instance{gen: gen, attached: p.t.attach != nil, client: client, conn: gc.Conn, svc: svc}
 	if rc := client.ReattachConfig(); rc != nil {
 		in.pid = rc.Pid
 	}
@@ -244,6 +248,9 @@ func (p *Plugin) supervise() {
 				why = "process exited"
 			}
 		case <-health.C:
+			if in.attached {
+				continue // it may be stopped in a debugger; exits are still seen
+			}
 			// Two misses in a row, so one slow answer on a loaded machine
 			// does not cost the calls in flight a restart.
 			if err := p.ping(in); err == nil {
@@ -434,12 +441,37 @@ type fixedName struct {
 
 func (l fixedName) Named(string) hclog.Logger { return l.Logger.Named(l.name) }
 
-// dial starts exe (or, when img is set, the sealed copy of it that matched
-// its pin) as a plugin process and connects to it: go-plugin's handshake
-// over gRPC only, with AutoMTLS, a filtered environment and the process in
-// its own group. The process's argv[0] is exe either way. On error nothing
-// is left running.
-func (h *Host) dial(exe string, img *image, args []string, log hclog.Logger) (*plugin.Client, pb.ProviderServiceClient, *plugin.GRPCClient, error) {
+// target is what a launch runs: an executable (or the sealed copy of a
+// pinned one, img) with its arguments, or a plugin process that is already
+// running, to attach to.
+type target struct {
+	exe    string
+	img    *image
+	args   []string
+	attach *plugin.ReattachConfig
+}
+
+func (t target) close() { t.img.close() }
+
+// dial starts t.exe (or, when t.img is set, the sealed copy of it that
+// matched its pin) as a plugin process and connects to it: go-plugin's
+// handshake over gRPC only, with AutoMTLS, a filtered environment and the
+// process in its own group. The process's argv[0] is exe either way. A
+// target to attach to is only connected to. On error nothing is left
+// running.
+func (h *Host) dial(t target, log hclog.Logger) (*plugin.Client, pb.ProviderServiceClient, *plugin.GRPCClient, error) {
+	if t.attach != nil {
+		return h.connect(t.exe, plugin.NewClient(&plugin.ClientConfig{
+			HandshakeConfig: wire.Handshake,
+			// No handshake picks the version of an attached plugin.
+			Plugins:          wire.Plugins(nil)[wire.ProtocolVersion],
+			Reattach:         t.attach,
+			AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+			Logger:           log,
+			GRPCDialOptions:  dialOptions(),
+		}))
+	}
+	exe, img, args := t.exe, t.img, t.args
 	path := exe
 	if img != nil {
 		// On Linux /proc/self/fd/N: the child resolves it to the sealed
@@ -464,17 +496,26 @@ func (h *Host) dial(exe string, img *image, args []string, log hclog.Logger) (*p
 		Logger:           fixedName{log, filepath.Base(exe)},
 		SyncStdout:       lineLogger{log, "plugin wrote to stdout", hclog.Warn},
 		SyncStderr:       lineLogger{log, "plugin stderr", hclog.Info},
-		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
-			grpc.MaxCallRecvMsgSize(wire.MaxMessageSize),
-			grpc.MaxCallSendMsgSize(wire.MaxMessageSize),
-		)},
+		GRPCDialOptions:  dialOptions(),
 	})
+	if f := beforeExec.Load(); f != nil {
+		(*f)(exe)
+	}
+	return h.connect(exe, client)
+}
+
+func dialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(
+		grpc.MaxCallRecvMsgSize(wire.MaxMessageSize),
+		grpc.MaxCallSendMsgSize(wire.MaxMessageSize),
+	)}
+}
+
+// connect starts or attaches client and dispenses the provider service.
+func (h *Host) connect(exe string, client *plugin.Client) (*plugin.Client, pb.ProviderServiceClient, *plugin.GRPCClient, error) {
 	fail := func(err error) (*plugin.Client, pb.ProviderServiceClient, *plugin.GRPCClient, error) {
 		killClient(client)
 		return nil, nil, nil, err
-	}
-	if f := beforeExec.Load(); f != nil {
-		(*f)(exe)
 	}
 	rpc, err := client.Client()
 	if err != nil {
@@ -492,9 +533,18 @@ func (h *Host) dial(exe string, img *image, args []string, log hclog.Logger) (*p
 	return client, svc, gc, nil
 }
 
-// killClient kills a plugin process and its process group.
+// killClient kills a plugin process and its process group. A process the
+// host attached to (reattach configs have Test set only then) is left
+// running, and only the connection to it is closed.
 func killClient(client *plugin.Client) {
-	if rc := client.ReattachConfig(); rc != nil && rc.Pid > 0 {
+	rc := client.ReattachConfig()
+	if rc != nil && rc.Test {
+		if c, err := client.Client(); err == nil {
+			_ = c.Close()
+		}
+		return
+	}
+	if rc != nil && rc.Pid > 0 {
 		_ = syscall.Kill(-rc.Pid, syscall.SIGKILL)
 	}
 	client.Kill()
