@@ -9,6 +9,19 @@
 //
 // Storage must allow CORS from the page's origin and expose the ETag header
 // for multipart uploads on providers that need part ETags.
+//
+// An upload is a short sequence of steps, each one method of Valet:
+//   _resumePlan      recall a remembered upload of this file and list its parts (_listParts)
+//   _createUpload    or else create one
+//   _putSingle       a single upload: one PUT of the whole file
+//   _uploadParts     a multipart one: _sendParts sends the parts still to send, a few at
+//                    once, each by _sendPart (signed in batches by RecipeBook through
+//                    _signParts; sent by send(), which abandons a stalled request)
+//   _completeUpload  either kind ends with complete
+//   _abortUpload     or with abort, when the caller aborts or the plan is stale
+// _upload reads as that sequence; the @typedefs below are the objects the steps pass.
+
+// ---- Options and events ----------------------------------------------------
 
 /**
  * @typedef {Object} ValetOptions
@@ -44,11 +57,107 @@
  * @property {boolean} [resume] Resume a remembered upload of the same file (default true).
  */
 
+/** @typedef {{cursor?: string, limit?: number, signal?: AbortSignal}} ListOptions cursor: the previous page's next_cursor. */
+/** @typedef {{disposition?: 'inline'|'attachment', filename?: string, signal?: AbortSignal}} MediaOptions */
+/** @typedef {{code?: string, status?: number, title?: string, detail?: string, type?: string, retryAfter?: number}} ErrorInfo */
+
+/**
+ * An upload started in this browser that can be resumed by uploading the
+ * same file again (see pending()): the upload, its key, and the file's name,
+ * size and modification time.
+ * @typedef {UploadRef & {key: string, name: string, size: number, lastModified: number}} PendingUpload
+ */
+
+// ---- The gateway's wire objects --------------------------------------------
+
+/** An upload on the gateway: what the API calls of an upload address. @typedef {{store: string, upload_id: string}} UploadRef */
+
+/**
+ * A stored object, as listing, GET and completing an upload answer it.
+ * @typedef {Object} ObjectInfo
+ * @property {string} key
+ * @property {number} size
+ * @property {string} content_type
+ * @property {string} [etag]
+ * @property {string} [last_modified]
+ */
+
+/**
+ * An object with a short-lived signed URL to fetch it (GET .../objects/{key}).
+ * @typedef {ObjectInfo & {url: string, expires_at?: string}} Media
+ */
+
+/** One page of GET .../objects. @typedef {{objects: ObjectInfo[], next_cursor?: string}} ObjectPage */
+
+/** A store as GET /v1/stores describes it (provider, limits, capabilities…). @typedef {{name: string, [k: string]: unknown}} StoreInfo */
+
+/**
+ * A signed request to storage: what the browser sends the bytes with.
+ * @typedef {Object} SignedRequest
+ * @property {string} url
+ * @property {string} [method] Default PUT.
+ * @property {Record<string,string>} [headers] Sent as given, but for those a browser sets itself.
+ */
+
+/**
+ * The body of POST .../uploads.
+ * @typedef {Object} CreateUploadRequest
+ * @property {string} filename
+ * @property {string} content_type
+ * @property {number} size
+ * @property {Record<string,string>} [metadata]
+ * @property {string} [key]
+ * @property {boolean} [multipart]
+ * @property {string} [checksum_sha256]
+ */
+
+/** How a multipart upload is cut: every part but the last is part_size bytes. @typedef {{part_size: number, part_count: number}} PartLayout */
+
+/**
+ * The answer to POST .../uploads: for a single upload, the request to send
+ * the whole file with; for a multipart one, its layout and perhaps the first
+ * parts' recipes.
+ * @typedef {Partial<SignedRequest> & {upload_id: string, key: string, expires_at?: string, multipart?: PartLayout, parts?: PartRecipe[]}} UploadAnswer
+ */
+
+/**
+ * The signed request for one part (in UploadAnswer.parts and POST .../parts).
+ * @typedef {SignedRequest & {part_number: number, expires_at?: string}} PartRecipe
+ */
+
+/** A part storage holds (GET .../parts; number is an older name of part_number). @typedef {{part_number?: number, number?: number, size?: number, etag?: string}} ListedPart */
+
+/** A part named in POST .../complete. @typedef {{part_number: number, etag?: string}} CompletedPart */
+
+// ---- What the client keeps -------------------------------------------------
+
+/**
+ * A multipart upload under way: the create answer's id, key, expiry and
+ * layout; first, the recipes that answer carried (used once, never
+ * remembered); done, the parts this browser saw stored (part number -> etag,
+ * '' when unknown); intent, what the upload was asked to be (see intentOf).
+ * Remembered in storage under the file's resume key.
+ * @typedef {Pick<UploadAnswer, 'upload_id'|'key'|'expires_at'> & PartLayout &
+ *   {first?: PartRecipe[], done: Record<number,string>, intent?: string}} Plan
+ */
+
+/**
+ * One call of upload(): what its steps share. resumeKey: where the plan is
+ * remembered (null: not at all).
+ * @typedef {{file: File, opts: UploadOptions, resumeKey: string|null, progress: Meter}} Run
+ */
+
+/** A multipart upload's run: with its plan, and the upload its calls address. @typedef {Run & {plan: Plan, ref: UploadRef}} PartsRun */
+
+/** A part's recipe as held while sending: expires is a time in ms. @typedef {Required<SignedRequest> & {expires: number}} HeldRecipe */
+
+// ---- Errors ----------------------------------------------------------------
+
 /** An error from the gateway (problem+json), from storage, or from the network. */
 export class ValetError extends Error {
   /**
    * @param {string} message
-   * @param {{code?: string, status?: number, title?: string, detail?: string, type?: string, retryAfter?: number}} [info]
+   * @param {ErrorInfo} [info]
    */
   constructor(message, info = {}) {
     super(message);
@@ -69,6 +178,8 @@ const FORBIDDEN_HEADERS = new Set(['content-length', 'host', 'connection', 'expe
   'transfer-encoding', 'upgrade', 'te', 'trailer', 'date', 'origin', 'referer', 'cookie']);
 const RESUME_PREFIX = 'valet.upload:';
 const RECIPE_BATCH = 8;
+/** A recipe closer than this (ms) to its expiry is signed again before use. */
+const RECIPE_MARGIN = 30_000;
 
 export class Valet {
   /** @param {ValetOptions} [opts] */
@@ -78,7 +189,7 @@ export class Valet {
     this.getToken = opts.getToken || (() => null);
     this.retries = opts.retries ?? 4;
     this.stallTimeout = opts.stallTimeout ?? 60_000;
-    /** Resume keys of the uploads under way in this client. */
+    /** Resume keys of the uploads under way in this client. @type {Set<string>} */
     this._active = new Set();
     /** @type {Storage|null} */
     this.storage = opts.storage !== undefined ? opts.storage
@@ -91,8 +202,10 @@ export class Valet {
    * @param {string} path starts with /v1/
    * @param {any} [body]
    * @param {AbortSignal} [signal]
+   * @returns {Promise<any>}
    */
   async api(method, path, body, signal) {
+    /** @type {Record<string,string>} */
     const headers = { Accept: 'application/json' };
     const token = await this.getToken();
     if (token) headers.Authorization = 'Bearer ' + token;
@@ -104,7 +217,7 @@ export class Valet {
       });
     } catch (e) {
       if (signal?.aborted) throw abortError();
-      throw new ValetError('Cannot reach the gateway: ' + (e?.message || e), { code: 'network' });
+      throw new ValetError('Cannot reach the gateway: ' + (/** @type {any} */ (e)?.message || e), { code: 'network' });
     }
     if (!resp.ok) throw await problem(resp);
     if (resp.status === 204) return null;
@@ -112,7 +225,10 @@ export class Valet {
     return text ? JSON.parse(text) : null;
   }
 
-  /** Lists the stores the gateway serves. */
+  /**
+   * Lists the stores the gateway serves.
+   * @returns {Promise<StoreInfo[]>}
+   */
   async stores() {
     const r = await this.api('GET', '/v1/stores');
     return Array.isArray(r) ? r : (r?.stores || []);
@@ -122,16 +238,12 @@ export class Valet {
    * Lists objects in a store whose keys start with prefix.
    * @param {string} store
    * @param {string} [prefix]
-   * @param {{cursor?: string, limit?: number, signal?: AbortSignal}} [opts]
-   * @returns {Promise<{objects: Array<{key: string, size: number, content_type: string, etag?: string, last_modified?: string}>, next_cursor?: string}>}
+   * @param {ListOptions} [opts]
+   * @returns {Promise<ObjectPage>}
    */
   async list(store, prefix = '', opts = {}) {
-    const q = new URLSearchParams();
-    if (prefix) q.set('prefix', prefix);
-    if (opts.cursor) q.set('cursor', opts.cursor);
-    if (opts.limit) q.set('limit', String(opts.limit));
-    const qs = q.toString();
-    const r = await this.api('GET', `/v1/stores/${enc(store)}/objects${qs ? '?' + qs : ''}`, undefined, opts.signal);
+    const qs = query({ prefix, cursor: opts.cursor, limit: opts.limit });
+    const r = await this.api('GET', `${storePath(store)}/objects${qs}`, undefined, opts.signal);
     return { objects: r?.objects || r?.items || [], next_cursor: r?.next_cursor || '' };
   }
 
@@ -140,22 +252,19 @@ export class Valet {
    * (usable directly as <video src>; Range requests go to storage).
    * @param {string} store
    * @param {string} key
-   * @param {{disposition?: 'inline'|'attachment', filename?: string, signal?: AbortSignal}} [opts]
-   * @returns {Promise<{key: string, size: number, content_type: string, etag?: string, last_modified?: string, url: string, expires_at?: string}>}
+   * @param {MediaOptions} [opts]
+   * @returns {Promise<Media>}
    */
   async media(store, key, opts = {}) {
-    const q = new URLSearchParams();
-    if (opts.disposition) q.set('disposition', opts.disposition);
-    if (opts.filename) q.set('filename', opts.filename);
-    const qs = q.toString();
-    return this.api('GET', `/v1/stores/${enc(store)}/objects/${encKey(key)}${qs ? '?' + qs : ''}`, undefined, opts.signal);
+    const qs = query({ disposition: opts.disposition, filename: opts.filename });
+    return this.api('GET', `${storePath(store)}/objects/${encKey(key)}${qs}`, undefined, opts.signal);
   }
 
   /**
    * Uploads a file (a Blob with a name) directly to storage.
    * @param {File} file
    * @param {UploadOptions} opts
-   * @returns {Promise<any>} the stored object as the gateway reports it on completion
+   * @returns {Promise<ObjectInfo>} the stored object as the gateway reports it on completion
    */
   async upload(file, opts) {
     if (!opts?.store) throw new ValetError('upload: store is required', { code: 'invalid_argument' });
@@ -164,110 +273,25 @@ export class Valet {
     // While this client uploads a file, that upload owns its remembered
     // plan; a second upload of the same file meanwhile starts its own and
     // is not remembered.
-    if (this._active.has(fileKey)) return this._upload(file, opts, null);
+    const resumeKey = this._active.has(fileKey) ? null : fileKey;
+    /** @type {Run} */
+    const run = { file, opts, resumeKey, progress: new Meter(file.size, opts.onProgress) };
+    if (!resumeKey) return this._upload(run);
     this._active.add(fileKey);
     try {
-      return await this._upload(file, opts, fileKey);
+      return await this._upload(run);
     } finally {
       this._active.delete(fileKey);
-    }
-  }
-
-  async _upload(file, opts, resumeKey) {
-    const signal = opts.signal;
-    const store = opts.store;
-    const base = `/v1/stores/${enc(store)}/uploads`;
-    const progress = new Meter(file.size, opts.onProgress);
-    // What the upload was asked to be: a remembered plan for the same file
-    // but another key, type or metadata is not resumed.
-    const intent = JSON.stringify([opts.key || '', opts.contentType || file.type || 'application/octet-stream',
-      Object.entries(opts.metadata || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
-
-    let plan = opts.resume === false || !resumeKey ? null : this._recall(resumeKey);
-    if (plan && plan.intent !== undefined && plan.intent !== intent) {
-      try { await this.api('DELETE', `${base}/${enc(plan.upload_id)}`); } catch { /* gone already */ }
-      this._forget(resumeKey);
-      plan = null;
-    }
-    let done = new Map(); // part number -> etag ('' when unknown)
-    if (plan) {
-      try {
-        const listed = await this.api('GET', `${base}/${enc(plan.upload_id)}/parts`, undefined, signal);
-        // Trust only parts this browser saw succeed AND storage still lists
-        // whole. A part cut off by the reload may be listed by some backends
-        // with its full size but partial content, so it is sent again.
-        const confirmed = plan.done || {};
-        for (const p of partsOf(listed)) {
-          const n = p.part_number ?? p.number;
-          if (!(n in confirmed)) continue;
-          if (p.size !== undefined && p.size !== partLength(plan, file.size, n)) continue;
-          const mine = unquote(confirmed[n]);
-          if (mine && p.etag && unquote(p.etag) !== mine) continue;
-          done.set(n, p.etag || confirmed[n] || '');
-        }
-        plan.done = Object.fromEntries(done);
-        progress.resumed = true;
-      } catch (e) {
-        // Keep the remembered upload when the failure is ours (an expired
-        // token, the network); start again only when the server no longer
-        // knows it (expired, finished, aborted or not this caller's).
-        if (isAbort(e) || !(e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 429)) throw e;
-        this._forget(resumeKey);
-        plan = null;
-        done = new Map();
-      }
-    }
-
-    if (!plan) {
-      const body = {
-        filename: file.name,
-        content_type: opts.contentType || file.type || 'application/octet-stream',
-        size: file.size,
-      };
-      if (opts.metadata) body.metadata = opts.metadata;
-      if (opts.key) body.key = opts.key;
-      if (opts.multipart) body.multipart = true;
-      if (opts.checksum) body.checksum_sha256 = opts.checksum === true ? await sha256(file) : opts.checksum;
-      const created = await this.api('POST', base, body, signal);
-      if (!created.multipart) {
-        await this._single(file, created, progress, signal);
-        return this._retry(() => this.api('POST', `${base}/${enc(created.upload_id)}/complete`, {}, signal), signal);
-      }
-      plan = {
-        upload_id: created.upload_id, key: created.key, expires_at: created.expires_at,
-        part_size: created.multipart.part_size, part_count: created.multipart.part_count,
-        first: created.parts || [], done: {}, intent,
-      };
-      this._remember(resumeKey, plan);
-    }
-
-    let finished = false;
-    try {
-      const onPart = (n, etag) => { plan.done[n] = etag; this._remember(resumeKey, plan); };
-      const parts = await this._multipart(file, plan, done, progress, opts, base, onPart);
-      const result = await this._retry(() => this.api('POST', `${base}/${enc(plan.upload_id)}/complete`, { parts }, signal), signal);
-      finished = true;
-      this._forget(resumeKey);
-      return result;
-    } catch (e) {
-      if (isAbort(e) || signal?.aborted) {
-        // Abort on the server with a fresh request: the caller's signal is already aborted.
-        try { await this.api('DELETE', `${base}/${enc(plan.upload_id)}`); } catch { /* best effort */ }
-        this._forget(resumeKey);
-        throw abortError();
-      }
-      throw e;
-    } finally {
-      if (!finished) progress.stop();
     }
   }
 
   /**
    * Uploads that were started in this browser and can be resumed by
    * uploading the same file (same name, size and modification time) again.
-   * @returns {Array<{store: string, name: string, size: number, lastModified: number, upload_id: string, key: string}>}
+   * @returns {PendingUpload[]}
    */
   pending() {
+    /** @type {PendingUpload[]} */
     const out = [];
     if (!this.storage) return out;
     for (let i = 0; i < this.storage.length; i++) {
@@ -275,6 +299,7 @@ export class Valet {
       if (!k?.startsWith(RESUME_PREFIX)) continue;
       try {
         const [baseUrl, store, name, size, lastModified] = JSON.parse(k.slice(RESUME_PREFIX.length));
+        /** @type {Plan|null} */
         const plan = JSON.parse(this.storage.getItem(k) || 'null');
         if (baseUrl !== this.baseUrl || !plan) continue;
         out.push({ store, name, size, lastModified, upload_id: plan.upload_id, key: plan.key });
@@ -285,27 +310,91 @@ export class Valet {
 
   /**
    * Aborts a remembered upload on the server and forgets it.
-   * @param {{store: string, name: string, size: number, lastModified: number, upload_id: string}} p an entry from pending()
+   * @param {PendingUpload} p an entry from pending()
    */
   async discard(p) {
-    try { await this.api('DELETE', `/v1/stores/${enc(p.store)}/uploads/${enc(p.upload_id)}`); } catch { /* gone already */ }
-    this._forget(this._resumeKey(p.store, p.name, p.size, p.lastModified));
+    await this._abortUpload(p, this._resumeKey(p.store, p.name, p.size, p.lastModified));
   }
 
-  /** Runs fn, retrying transient failures (network, 408, 429, 5xx) with backoff. */
-  async _retry(fn, signal) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await fn();
-      } catch (e) {
-        if (isAbort(e) || signal?.aborted || attempt >= this.retries || !transient(e)) throw e;
-        await sleep(backoff(attempt, e), signal);
+  // ---- The steps of an upload ----------------------------------------------
+
+  /**
+   * One upload, step by step: resume the remembered plan or create the
+   * upload; then either one PUT and complete, or the parts and complete.
+   * @param {Run} run
+   * @returns {Promise<ObjectInfo>}
+   */
+  async _upload(run) {
+    const { opts } = run;
+    let plan = await this._resumePlan(run);
+    if (!plan) {
+      const created = await this._createUpload(run);
+      if (!created.multipart) {
+        // A single upload's answer is the request to send the file with.
+        await this._putSingle(run, /** @type {SignedRequest} */ (created));
+        return this._completeUpload(refOf(opts, created), undefined, opts.signal);
       }
+      plan = planOf(created, intentOf(run));
+      this._remember(run.resumeKey, plan);
+    }
+    return this._uploadParts({ ...run, plan, ref: refOf(opts, plan) });
+  }
+
+  /**
+   * Recalls the remembered plan for the file and keeps, as done, only the
+   * parts this browser saw succeed that storage still lists whole. A plan
+   * asked for another key, type or metadata is aborted and forgotten; one
+   * the server no longer knows is forgotten. Null: start a new upload.
+   * @param {Run} run its progress is marked resumed when the plan is kept
+   * @returns {Promise<Plan|null>}
+   */
+  async _resumePlan(run) {
+    const { file, opts, resumeKey, progress } = run;
+    const plan = opts.resume === false || !resumeKey ? null : this._recall(resumeKey);
+    if (!plan) return null;
+    const ref = refOf(opts, plan);
+    if (plan.intent !== undefined && plan.intent !== intentOf(run)) {
+      await this._abortUpload(ref, resumeKey);
+      return null;
+    }
+    try {
+      const listed = await this._listParts(ref, opts.signal);
+      plan.done = trustedParts(plan, listed, file.size);
+      progress.resumed = true;
+      return plan;
+    } catch (e) {
+      // Keep the remembered upload when the failure is ours (an expired
+      // token, the network); start again only when the server no longer
+      // knows it (expired, finished, aborted or not this caller's).
+      if (isAbort(e) || !uploadGone(e)) throw e;
+      this._forget(resumeKey);
+      return null;
     }
   }
 
-  async _single(file, recipe, progress, signal) {
-    // A single recipe cannot be re-signed here; only transient failures are retried.
+  /**
+   * Creates the upload (POST .../uploads), computing the checksum first when asked to.
+   * @param {Run} run
+   * @returns {Promise<UploadAnswer>}
+   */
+  async _createUpload(run) {
+    const { file, opts } = run;
+    /** @type {CreateUploadRequest} */
+    const body = { filename: file.name, content_type: contentTypeOf(file, opts), size: file.size };
+    if (opts.metadata) body.metadata = opts.metadata;
+    if (opts.key) body.key = opts.key;
+    if (opts.multipart) body.multipart = true;
+    if (opts.checksum) body.checksum_sha256 = opts.checksum === true ? await sha256(file) : opts.checksum;
+    return this.api('POST', uploadsPath(opts.store), body, opts.signal);
+  }
+
+  /**
+   * Sends the whole file with the create answer's request. That request
+   * cannot be signed again here, so only transient failures are retried.
+   * @param {Run} run
+   * @param {SignedRequest} recipe
+   */
+  async _putSingle({ file, opts: { signal }, progress }, recipe) {
     await this._retry(async () => {
       try {
         await send(recipe, file, (loaded) => progress.set(0, loaded), signal, this.stallTimeout);
@@ -317,89 +406,180 @@ export class Valet {
     progress.finish(0, file.size);
   }
 
-  async _multipart(file, plan, done, progress, opts, base, onPart) {
-    const signal = opts.signal;
-    const count = plan.part_count;
-    for (const [n] of done) progress.finish(n, partLength(plan, file.size, n));
-    /** @type {Map<number, {url: string, method: string, headers: Record<string,string>, expires: number}>} */
-    const recipes = new Map();
-    for (const r of plan.first || []) recipes.set(r.part_number, recipeOf(r));
-    plan.first = [];
-    const todo = [];
-    for (let n = 1; n <= count; n++) if (!done.has(n)) todo.push(n);
+  /**
+   * Sends the parts not yet stored and completes the upload, forgetting the
+   * plan once it is complete. When the caller aborts, the upload is aborted
+   * on the server too and forgotten.
+   * @param {PartsRun} run
+   * @returns {Promise<ObjectInfo>}
+   */
+  async _uploadParts(run) {
+    const { opts, resumeKey, ref } = run;
+    let finished = false;
+    try {
+      const parts = await this._sendParts(run);
+      const result = await this._completeUpload(ref, parts, opts.signal);
+      finished = true;
+      this._forget(resumeKey);
+      return result;
+    } catch (e) {
+      if (isAbort(e) || opts.signal?.aborted) {
+        await this._abortUpload(ref, resumeKey);
+        throw abortError();
+      }
+      throw e;
+    } finally {
+      if (!finished) run.progress.stop();
+    }
+  }
 
-    let inflightBatch = null;
-    const recipeFor = async (n) => {
-      const r = recipes.get(n);
-      if (r && r.expires - Date.now() > 30_000) return r;
-      // Sign the next few pending parts together to save round trips.
-      while (inflightBatch) await inflightBatch.catch(() => {});
-      const again = recipes.get(n);
-      if (again && again.expires - Date.now() > 30_000) return again;
-      const want = [n, ...todo.filter((m) => m !== n && !recipes.has(m))].slice(0, RECIPE_BATCH);
-      inflightBatch = this.api('POST', `${base}/${enc(plan.upload_id)}/parts`, { part_numbers: want }, signal)
-        .then((resp) => { for (const p of partsOf(resp)) recipes.set(p.part_number, recipeOf(p)); });
-      try { await inflightBatch; } finally { inflightBatch = null; }
-      const got = recipes.get(n);
-      if (!got) throw new ValetError(`gateway returned no recipe for part ${n}`, { code: 'internal' });
-      return got;
-    };
+  /**
+   * Sends every part not in plan.done, opts.concurrency at once, and
+   * remembers each as it is stored. The first part to fail for good stops
+   * the others, and its error is thrown.
+   * @param {PartsRun} run
+   * @returns {Promise<CompletedPart[]>} every part, for complete
+   */
+  async _sendParts(run) {
+    const { file, opts: { signal, concurrency }, progress, plan, ref } = run;
+    for (const n of partNumbers(plan.done)) progress.finish(n, partRange(plan, file.size, n).len);
+    /** @type {number[]} */
+    const todo = [];
+    for (let n = 1; n <= plan.part_count; n++) if (!(n in plan.done)) todo.push(n);
+    const recipes = new RecipeBook((want) => this._signParts(ref, want, signal), plan.first || [], todo);
+    plan.first = [];
 
     const ctrl = new AbortController();
-    const onAbort = () => ctrl.abort();
-    signal?.addEventListener('abort', onAbort);
-    const runPart = async (n) => {
-      const start = (n - 1) * plan.part_size;
-      const len = partLength(plan, file.size, n);
-      const blob = file.slice(start, start + len);
-      for (let attempt = 0; ; attempt++) {
-        try {
-          // Signing shares the part's attempts: a gateway blip (503, a
-          // dropped connection) is retried like a failed PUT.
-          const recipe = await recipeFor(n);
-          const etag = await send(recipe, blob, (loaded) => progress.set(n, loaded), ctrl.signal, this.stallTimeout);
-          progress.finish(n, len);
-          done.set(n, etag);
-          onPart(n, etag);
-          return;
-        } catch (e) {
-          progress.set(n, 0);
-          if (isAbort(e) || ctrl.signal.aborted) throw abortError();
-          if (attempt >= this.retries || !(transient(e) || e.status === 403)) throw e;
-          // A 403 is most often an expired signature: sign again before retrying.
-          if (e.status === 403) recipes.delete(n);
-          await sleep(backoff(attempt, e), ctrl.signal);
-        }
-      }
-    };
-
-    const queue = todo.slice();
-    let failure = null;
-    const worker = async () => {
-      while (queue.length && !failure) {
-        const n = queue.shift();
-        try { await runPart(n); } catch (e) { failure ||= e; ctrl.abort(); }
-      }
-    };
+    const unlink = whenAborted(signal, () => ctrl.abort());
+    let failure;
     try {
-      const width = Math.max(1, Math.min(opts.concurrency || 4, queue.length || 1));
-      await Promise.all(Array.from({ length: width }, worker));
+      failure = await inParallel(todo, concurrency || 4, ctrl, async (n) => {
+        plan.done[n] = await this._sendPart(run, n, recipes, ctrl.signal);
+        this._remember(run.resumeKey, plan);
+      });
     } finally {
-      signal?.removeEventListener('abort', onAbort);
+      unlink();
     }
     if (signal?.aborted) throw abortError();
     if (failure) throw failure;
-    return [...done.keys()].sort((a, b) => a - b).map((n) => {
-      const etag = done.get(n);
-      return etag ? { part_number: n, etag } : { part_number: n };
-    });
+    return completedParts(plan.done);
   }
 
-  /** The localStorage key under which an upload of a file is remembered. */
+  /**
+   * Sends part n: signs it when it has no fresh recipe, PUTs it (abandoned
+   * after stallTimeout without progress), and retries transient failures
+   * and 403s (most often an expired signature: signed again first). Signing
+   * shares the part's attempts: a gateway blip (503, a dropped connection)
+   * is retried like a failed PUT.
+   * @param {PartsRun} run
+   * @param {number} n
+   * @param {RecipeBook} recipes
+   * @param {AbortSignal} signal aborted when the upload is aborted or another part failed
+   * @returns {Promise<string>} the part's ETag ('' when storage does not expose it)
+   */
+  async _sendPart({ file, progress, plan }, n, recipes, signal) {
+    const { start, len } = partRange(plan, file.size, n);
+    const blob = file.slice(start, start + len);
+    const etag = await this._retry(async () => {
+      try {
+        const recipe = await recipes.get(n);
+        return await send(recipe, blob, (loaded) => progress.set(n, loaded), signal, this.stallTimeout);
+      } catch (/** @type {any} */ e) {
+        progress.set(n, 0);
+        if (isAbort(e) || signal.aborted) throw abortError();
+        if (e.status === 403) recipes.drop(n);
+        throw e;
+      }
+    }, signal, (e) => transient(e) || e.status === 403);
+    progress.finish(n, len);
+    return etag;
+  }
+
+  /**
+   * Lists the parts storage holds (GET .../parts).
+   * @param {UploadRef} ref
+   * @param {AbortSignal} [signal]
+   * @returns {Promise<ListedPart[]>}
+   */
+  async _listParts(ref, signal) {
+    return partsOf(await this.api('GET', uploadPath(ref, '/parts'), undefined, signal));
+  }
+
+  /**
+   * Signs a batch of parts (POST .../parts).
+   * @param {UploadRef} ref
+   * @param {number[]} partNumbers
+   * @param {AbortSignal} [signal]
+   * @returns {Promise<PartRecipe[]>}
+   */
+  async _signParts(ref, partNumbers, signal) {
+    return partsOf(await this.api('POST', uploadPath(ref, '/parts'), { part_numbers: partNumbers }, signal));
+  }
+
+  /**
+   * Completes the upload (POST .../complete), retrying transient failures:
+   * completing again after a lost answer returns the object.
+   * @param {UploadRef} ref
+   * @param {CompletedPart[]|undefined} parts every part of a multipart upload; undefined for a single one
+   * @param {AbortSignal} [signal]
+   * @returns {Promise<ObjectInfo>}
+   */
+  async _completeUpload(ref, parts, signal) {
+    const body = parts ? { parts } : {};
+    return this._retry(() => this.api('POST', uploadPath(ref, '/complete'), body, signal), signal);
+  }
+
+  /**
+   * Aborts the upload on the server (DELETE .../uploads/{id}) and forgets its
+   * plan. The request is best effort, sent without the caller's signal (it
+   * may be aborted already); an upload that is gone already is no failure.
+   * @param {UploadRef} ref
+   * @param {string|null} resumeKey
+   */
+  async _abortUpload(ref, resumeKey) {
+    try { await this.api('DELETE', uploadPath(ref)); } catch { /* gone already, or best effort */ }
+    this._forget(resumeKey);
+  }
+
+  /**
+   * Runs fn, retrying with backoff the failures retryable says are worth
+   * it (by default the transient ones: network, 408, 429, 5xx), up to
+   * this.retries times. An abort is never retried.
+   * @template T
+   * @param {() => Promise<T>} fn
+   * @param {AbortSignal} [signal]
+   * @param {(e: any) => boolean} [retryable]
+   * @returns {Promise<T>}
+   */
+  async _retry(fn, signal, retryable = transient) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (isAbort(e) || signal?.aborted || attempt >= this.retries || !retryable(e)) throw e;
+        await sleep(backoff(attempt, e), signal);
+      }
+    }
+  }
+
+  // ---- Remembered uploads --------------------------------------------------
+
+  /**
+   * The localStorage key under which an upload of a file is remembered.
+   * @param {string} store
+   * @param {string} name
+   * @param {number} size
+   * @param {number} lastModified
+   */
   _resumeKey(store, name, size, lastModified) {
     return RESUME_PREFIX + JSON.stringify([this.baseUrl, store, name, size, lastModified]);
   }
 
+  /**
+   * The plan remembered under key, unless it has expired (then it is forgotten).
+   * @param {string} key
+   * @returns {Plan|null}
+   */
   _recall(key) {
     if (!key) return null;
     try {
@@ -410,6 +590,10 @@ export class Valet {
     } catch { return null; }
   }
 
+  /**
+   * @param {string|null} key
+   * @param {Plan} plan
+   */
   _remember(key, plan) {
     if (!key) return;
     try {
@@ -418,22 +602,94 @@ export class Valet {
     } catch { /* storage full or disabled: the upload still works, it just cannot resume */ }
   }
 
+  /** @param {string|null} key */
   _forget(key) { if (key) try { this.storage?.removeItem(key); } catch { /* ignore */ } }
+}
+
+/**
+ * The signed recipes of one multipart upload's parts. A part without a
+ * fresh recipe is signed together with the next parts that have none, up to
+ * RECIPE_BATCH in one call, one batch at a time.
+ */
+class RecipeBook {
+  /**
+   * @param {(partNumbers: number[]) => Promise<PartRecipe[]>} sign signs a batch of parts
+   * @param {PartRecipe[]} first recipes the create answer carried
+   * @param {number[]} todo the parts to send, in order
+   */
+  constructor(sign, first, todo) {
+    /** @type {Map<number, HeldRecipe>} */
+    this.held = new Map();
+    /** The batch being signed. @type {Promise<void>|null} */
+    this.batch = null;
+    this.sign = sign;
+    this.todo = todo;
+    this.add(first);
+  }
+
+  /** @param {PartRecipe[]} recipes */
+  add(recipes) { for (const p of recipes) this.held.set(p.part_number, recipeOf(p)); }
+
+  /** Forgets part n's recipe, so that it is signed again. @param {number} n */
+  drop(n) { this.held.delete(n); }
+
+  /** Whether part n has a recipe that is not about to expire. @param {number} n */
+  fresh(n) {
+    const r = this.held.get(n);
+    return !!r && r.expires - Date.now() > RECIPE_MARGIN;
+  }
+
+  /**
+   * Part n's recipe. Without a fresh one, it waits for the batches being
+   * signed, and signs a batch for n when they did not bring one.
+   * @param {number} n
+   * @returns {Promise<HeldRecipe>}
+   */
+  async get(n) {
+    if (!this.fresh(n)) {
+      while (this.batch) await this.batch.catch(() => {});
+      if (!this.fresh(n)) await this.signBatch(n);
+    }
+    const got = this.held.get(n);
+    if (!got) throw new ValetError(`gateway returned no recipe for part ${n}`, { code: 'internal' });
+    return got;
+  }
+
+  /**
+   * Signs part n with the next parts to send that have no recipe, up to
+   * RECIPE_BATCH in one call. this.batch is set at once, so that no other
+   * batch starts until this one has settled.
+   * @param {number} n
+   */
+  async signBatch(n) {
+    const want = [n, ...this.todo.filter((m) => m !== n && !this.held.has(m))].slice(0, RECIPE_BATCH);
+    this.batch = this.sign(want).then((recipes) => this.add(recipes));
+    try { await this.batch; } finally { this.batch = null; }
+  }
 }
 
 /** Tracks bytes per part so retries and resumes never double count. */
 class Meter {
+  /**
+   * @param {number} total
+   * @param {((p: Progress) => void)|undefined} cb
+   */
   constructor(total, cb) {
     this.total = total;
     this.cb = cb;
+    /** @type {Map<number, {loaded: number, final: boolean}>} */
     this.parts = new Map();
+    /** @type {Array<[number, number]>} */
     this.samples = [];
     this.resumed = false;
     this.last = 0;
   }
+  /** @param {number} n @param {number} loaded */
   set(n, loaded) { this.parts.set(n, { loaded, final: false }); this.emit(); }
+  /** @param {number} n @param {number} len */
   finish(n, len) { this.parts.set(n, { loaded: len, final: true }); this.emit(true); }
-  stop() { this.cb = null; }
+  stop() { this.cb = undefined; }
+  /** @param {boolean} [force] */
   emit(force) {
     if (!this.cb) return;
     let bytes = 0;
@@ -453,16 +709,23 @@ class Meter {
 /**
  * Sends one signed request with XMLHttpRequest (for upload progress) and
  * resolves with the response's ETag ('' when storage does not expose it).
+ * A request that moves no byte for stallMs (a half-open connection, storage
+ * that never answers) is abandoned as a network error, so the caller's
+ * retry takes over instead of the upload hanging for good.
+ * @param {SignedRequest} recipe
+ * @param {Blob} body
+ * @param {(loaded: number) => void} onProgress
+ * @param {AbortSignal|undefined} signal
+ * @param {number} stallMs 0: never abandoned
+ * @returns {Promise<string>}
  */
 function send(recipe, body, onProgress, signal, stallMs) {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError());
     const xhr = new XMLHttpRequest();
-    // A request that moves no byte for stallMs (a half-open connection,
-    // storage that never answers) is abandoned as a network error, so the
-    // caller's retry takes over instead of the upload hanging for good.
     let stalled = false;
-    let timer = 0;
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    let timer;
     const alive = () => {
       clearTimeout(timer);
       if (stallMs > 0) timer = setTimeout(() => { stalled = true; xhr.abort(); }, stallMs);
@@ -471,9 +734,8 @@ function send(recipe, body, onProgress, signal, stallMs) {
     for (const [k, v] of Object.entries(recipe.headers || {})) {
       if (!FORBIDDEN_HEADERS.has(k.toLowerCase())) xhr.setRequestHeader(k, v);
     }
-    const onAbort = () => xhr.abort();
-    signal?.addEventListener('abort', onAbort);
-    const cleanup = () => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); };
+    const unlink = whenAborted(signal, () => xhr.abort());
+    const cleanup = () => { clearTimeout(timer); unlink(); };
     xhr.upload.onprogress = (ev) => { alive(); onProgress(ev.loaded); };
     xhr.onprogress = alive;
     xhr.onreadystatechange = alive;
@@ -498,6 +760,137 @@ function send(recipe, body, onProgress, signal, stallMs) {
   });
 }
 
+/**
+ * Runs fn on each item, width at once, in order. The first failure stops
+ * the others from starting and aborts ctrl; it is returned (null: none).
+ * @param {number[]} items
+ * @param {number} width
+ * @param {AbortController} ctrl
+ * @param {(item: number) => Promise<void>} fn
+ * @returns {Promise<any>}
+ */
+async function inParallel(items, width, ctrl, fn) {
+  const queue = items.slice();
+  /** @type {any} */
+  let failure = null;
+  const worker = async () => {
+    while (queue.length && !failure) {
+      const item = /** @type {number} */ (queue.shift());
+      try { await fn(item); } catch (e) { failure ||= e; ctrl.abort(); }
+    }
+  };
+  const n = Math.max(1, Math.min(width, queue.length || 1));
+  await Promise.all(Array.from({ length: n }, worker));
+  return failure;
+}
+
+// ---- Plans and parts -------------------------------------------------------
+
+/**
+ * What an upload is asked to be: a remembered plan for the same file but
+ * another key, type or metadata is not resumed.
+ * @param {Run} run
+ */
+function intentOf({ file, opts }) {
+  return JSON.stringify([opts.key || '', contentTypeOf(file, opts),
+    Object.entries(opts.metadata || {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+}
+
+/** @param {File} file @param {UploadOptions} opts */
+function contentTypeOf(file, opts) { return opts.contentType || file.type || 'application/octet-stream'; }
+
+/**
+ * The plan of a multipart upload just created.
+ * @param {UploadAnswer} created an answer with multipart set
+ * @param {string} intent
+ * @returns {Plan}
+ */
+function planOf(created, intent) {
+  const mp = /** @type {PartLayout} */ (created.multipart);
+  return {
+    upload_id: created.upload_id, key: created.key, expires_at: created.expires_at,
+    part_size: mp.part_size, part_count: mp.part_count,
+    first: created.parts || [], done: {}, intent,
+  };
+}
+
+/**
+ * The parts of a remembered plan not to send again: only those this
+ * browser saw succeed AND storage still lists whole. A part cut off by a
+ * reload may be listed by some backends with its full size but partial
+ * content, so it is sent again.
+ * @param {Plan} plan
+ * @param {ListedPart[]} listed
+ * @param {number} size the file's size
+ * @returns {Record<number,string>} part number -> etag ('' when unknown)
+ */
+function trustedParts(plan, listed, size) {
+  const confirmed = plan.done || {};
+  /** @type {Record<number,string>} */
+  const done = {};
+  for (const p of listed) {
+    const n = /** @type {number} */ (p.part_number ?? p.number);
+    if (!(n in confirmed)) continue;
+    if (p.size !== undefined && p.size !== partRange(plan, size, n).len) continue;
+    const mine = unquote(confirmed[n]);
+    if (mine && p.etag && unquote(p.etag) !== mine) continue;
+    done[n] = p.etag || confirmed[n] || '';
+  }
+  return done;
+}
+
+/** @param {Record<number,string>} done @returns {number[]} its part numbers, ascending */
+function partNumbers(done) { return Object.keys(done).map(Number).sort((a, b) => a - b); }
+
+/**
+ * The parts list of POST .../complete.
+ * @param {Record<number,string>} done
+ * @returns {CompletedPart[]}
+ */
+function completedParts(done) {
+  return partNumbers(done).map((n) => (done[n] ? { part_number: n, etag: done[n] } : { part_number: n }));
+}
+
+/**
+ * Where part n lies in the file.
+ * @param {PartLayout} layout
+ * @param {number} size the file's size
+ * @param {number} n
+ */
+function partRange(layout, size, n) {
+  const start = (n - 1) * layout.part_size;
+  return { start, len: Math.max(0, Math.min(layout.part_size, size - start)) };
+}
+
+/**
+ * A part's recipe as held, with defaults filled in (a recipe without an
+ * expiry is taken to last five minutes).
+ * @param {PartRecipe} p
+ * @returns {HeldRecipe}
+ */
+function recipeOf(p) {
+  return {
+    method: p.method || 'PUT', url: p.url, headers: p.headers || {},
+    expires: p.expires_at ? Date.parse(p.expires_at) : Date.now() + 5 * 60_000,
+  };
+}
+
+/**
+ * The parts of an answer that is either a list or {parts: [...]}.
+ * @param {any} r
+ * @returns {any[]}
+ */
+function partsOf(r) {
+  if (Array.isArray(r)) return r;
+  return r?.parts || [];
+}
+
+// ---- Errors and retries ----------------------------------------------------
+
+/**
+ * @param {number} status
+ * @param {string} text the response body, of which only an XML <Code> is shown
+ */
 function storageError(status, text) {
   // S3-style XML and Azure both carry <Code>...</Code>; show the code, never the body.
   const m = /<Code>([^<]{1,64})<\/Code>/.exec(text || '');
@@ -507,6 +900,7 @@ function storageError(status, text) {
 
 /** @param {Response} resp */
 async function problem(resp) {
+  /** @type {any} */
   let p = {};
   try {
     const text = await resp.text();
@@ -523,33 +917,33 @@ async function problem(resp) {
   });
 }
 
+/** @param {number} status */
 function defaultCode(status) {
-  return ({ 400: 'invalid_argument', 401: 'unauthenticated', 403: 'permission_denied', 404: 'not_found',
-    409: 'conflict', 413: 'too_large', 415: 'unsupported_media_type', 429: 'rate_limited', 503: 'unavailable' })[status] || 'unknown';
+  /** @type {Record<number,string>} */
+  const codes = { 400: 'invalid_argument', 401: 'unauthenticated', 403: 'permission_denied', 404: 'not_found',
+    409: 'conflict', 413: 'too_large', 415: 'unsupported_media_type', 429: 'rate_limited', 503: 'unavailable' };
+  return codes[status] || 'unknown';
 }
 
+/** Worth retrying: network errors, 408, 429 and 5xx. @param {any} e */
 function transient(e) {
   return e.code === 'network' || e.status === 408 || e.status === 429 || e.status >= 500;
 }
 
-function partsOf(r) {
-  if (Array.isArray(r)) return r;
-  return r?.parts || [];
+/**
+ * The server no longer knows the upload (expired, finished, aborted or not
+ * this caller's): a 4xx other than 401 (our token) and 429 (our pace).
+ * @param {any} e
+ */
+function uploadGone(e) {
+  return e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 429;
 }
 
-function recipeOf(p) {
-  return {
-    method: p.method || 'PUT', url: p.url, headers: p.headers || {},
-    expires: p.expires_at ? Date.parse(p.expires_at) : Date.now() + 5 * 60_000,
-  };
-}
-
-function partLength(plan, size, n) {
-  const start = (n - 1) * plan.part_size;
-  return Math.max(0, Math.min(plan.part_size, size - start));
-}
-
-/** Exponential backoff with jitter; a server's Retry-After (seconds) is a floor, up to 30 s. */
+/**
+ * Exponential backoff with jitter; a server's Retry-After (seconds) is a floor, up to 30 s.
+ * @param {number} attempt
+ * @param {any} err
+ */
 function backoff(attempt, err) {
   const base = Math.min(8000, 500 * 2 ** attempt);
   const wait = base / 2 + Math.random() * base / 2;
@@ -557,6 +951,11 @@ function backoff(attempt, err) {
   return after > 0 ? Math.max(wait, Math.min(after, 30) * 1000) : wait;
 }
 
+/**
+ * @param {number} ms
+ * @param {AbortSignal} [signal]
+ * @returns {Promise<void>}
+ */
 function sleep(ms, signal) {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError());
@@ -566,12 +965,62 @@ function sleep(ms, signal) {
   });
 }
 
-function abortError() { return new DOMException('Upload aborted', 'AbortError'); }
-function isAbort(e) { return e?.name === 'AbortError'; }
-function unquote(etag) { return String(etag || '').replace(/^W\//, '').replace(/"/g, ''); }
-function enc(s) { return encodeURIComponent(s); }
-function encKey(key) { return key.split('/').map(encodeURIComponent).join('/'); }
+/**
+ * Calls onAbort when signal aborts, until the function returned is called.
+ * @param {AbortSignal|undefined} signal
+ * @param {() => void} onAbort
+ * @returns {() => void}
+ */
+function whenAborted(signal, onAbort) {
+  signal?.addEventListener('abort', onAbort);
+  return () => signal?.removeEventListener('abort', onAbort);
+}
 
+function abortError() { return new DOMException('Upload aborted', 'AbortError'); }
+/** @param {any} e */
+function isAbort(e) { return e?.name === 'AbortError'; }
+
+// ---- Small helpers ---------------------------------------------------------
+
+/** @param {string|undefined} etag */
+function unquote(etag) { return String(etag || '').replace(/^W\//, '').replace(/"/g, ''); }
+/** @param {string} s */
+function enc(s) { return encodeURIComponent(s); }
+/** @param {string} key */
+function encKey(key) { return key.split('/').map(encodeURIComponent).join('/'); }
+/** @param {string} store */
+function storePath(store) { return `/v1/stores/${enc(store)}`; }
+
+/** @param {string} store */
+function uploadsPath(store) { return `${storePath(store)}/uploads`; }
+
+/**
+ * .../uploads/{id}, followed by tail.
+ * @param {UploadRef} ref
+ * @param {string} [tail]
+ */
+function uploadPath(ref, tail = '') { return `${uploadsPath(ref.store)}/${enc(ref.upload_id)}${tail}`; }
+
+/**
+ * The upload of opts.store that an answer or plan names.
+ * @param {UploadOptions} opts
+ * @param {{upload_id: string}} upload
+ * @returns {UploadRef}
+ */
+function refOf(opts, upload) { return { store: opts.store, upload_id: upload.upload_id }; }
+
+/**
+ * A query string ('' or "?a=1&b=2") of the params that are set, in order.
+ * @param {Record<string, string|number|undefined>} params
+ */
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) q.set(k, String(v));
+  const qs = q.toString();
+  return qs ? '?' + qs : '';
+}
+
+/** @param {Blob} file @returns {Promise<string>} its SHA-256, base64 */
 async function sha256(file) {
   const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
   let bin = '';
