@@ -376,24 +376,25 @@ func (t *Template) count(field string) int {
 }
 
 // shorten cuts a sanitized filename to at most n bytes, keeping a short
-// extension; ok is false when nothing useful would be left.
+// extension when there is room for it and some of the name; ok is false
+// when nothing would be left.
 func shorten(fn string, n int) (string, bool) {
+	if n < 1 {
+		return "", false
+	}
 	ext := Ext(fn)
 	if ext != "" {
 		ext = fn[len(fn)-len(ext):] // the original case
 	}
-	stem := strings.TrimSuffix(fn, ext)
-	if n < 1 {
-		return "", false
+	if n > len(ext) {
+		if stem := strings.TrimRight(truncate(strings.TrimSuffix(fn, ext), n-len(ext)), " "); stem != "" {
+			return norm.NFC.String(stem) + ext, true
+		}
 	}
-	if n-len(ext) < 1 {
-		stem, ext = fn, "" // no room for the extension: keep the start
+	if short := strings.TrimRight(truncate(fn, n), " "); short != "" {
+		return norm.NFC.String(short), true
 	}
-	stem = strings.TrimRight(truncate(stem, n-len(ext)), " ")
-	if stem == "" {
-		return "", false
-	}
-	return norm.NFC.String(stem) + ext, true
+	return "", false
 }
 
 // Ext returns a sanitized filename's extension, lower-cased, with its dot;
