@@ -11,14 +11,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/azure"
@@ -33,7 +32,7 @@ func init() {
 		Name:     "azure",
 		Provider: "azure",
 		Setup: func(t *testing.T, origins []string) map[string]any {
-			az := servers.SharedAzurite(t)
+			az := testenv.SharedAzurite(t)
 			cont := az.NewContainer(t)
 			az.SetCORS(t, origins)
 			return azureStoreConfig(t, az, cont)
@@ -43,13 +42,13 @@ func init() {
 
 // azureStoreConfig reads the account key from a file, so that path is
 // exercised end to end; https_only is off because Azurite speaks http.
-func azureStoreConfig(t *testing.T, az *servers.Azurite, container string) map[string]any {
+func azureStoreConfig(t *testing.T, az *testenv.Azurite, container string) map[string]any {
 	f := filepath.Join(t.TempDir(), "azure-key")
-	if err := os.WriteFile(f, []byte(servers.AzuriteKey+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(f, []byte(testenv.AzuriteKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return map[string]any{
-		"account_name":     servers.AzuriteAccount,
+		"account_name":     testenv.AzuriteAccount,
 		"account_key_file": f,
 		"endpoint":         az.ServiceURL,
 		"container":        container,
@@ -63,9 +62,9 @@ func azurePlugin(t *testing.T, cfg map[string]any) *host.Plugin {
 	return startPlugin(t, "azure", "azure-e2e", cfg)
 }
 
-func setupAzure(t *testing.T) (*servers.Azurite, string, *host.Plugin) {
+func setupAzure(t *testing.T) (*testenv.Azurite, string, *host.Plugin) {
 	t.Helper()
-	az := servers.SharedAzurite(t)
+	az := testenv.SharedAzurite(t)
 	cont := az.NewContainer(t)
 	return az, cont, azurePlugin(t, azureStoreConfig(t, az, cont))
 }
@@ -218,7 +217,7 @@ func TestAzureRejections(t *testing.T) {
 	t.Run("https-only SAS over http", func(t *testing.T) {
 		// A store with https_only (the default) refuses an http endpoint at
 		// Configure, so the SAS Azure would reject is never handed out.
-		cfg := azureStoreConfig(t, servers.SharedAzurite(t), "whatever")
+		cfg := azureStoreConfig(t, testenv.SharedAzurite(t), "whatever")
 		delete(cfg, "https_only")
 		raw, _ := json.Marshal(cfg)
 		err := azure.New().Configure(ctx, providers.StoreConfig{Store: "x", Config: raw})
@@ -305,12 +304,9 @@ func TestAzureMultipart64MiB(t *testing.T) {
 // same code the plugin runs) and with the Node SDK's
 // generateBlobSASQueryParameters, with sv pinned, and compares sig.
 func TestAzureSASMatchesNodeSDK(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		servers.Unavailable(t, "node not on PATH")
-	}
-	pkg := servers.NodeModule(t, "@azure/storage-blob")
-	script := filepath.Join(servers.Root(), "e2e", "azure_node", "sas.mjs")
+	testenv.LookPath(t, "node")
+	pkg := testenv.NodeModule(t, "@azure/storage-blob")
+	script := filepath.Join(testenv.Root(), "e2e", "azure_node", "sas.mjs")
 
 	// A second account with a random key, so agreement is not an accident
 	// of the well-known key. Its endpoint is a closed local port: Configure
@@ -322,7 +318,7 @@ func TestAzureSASMatchesNodeSDK(t *testing.T) {
 		name, key, endpoint string
 		httpsOnly           bool
 	}{
-		{servers.AzuriteAccount, servers.AzuriteKey, "http://127.0.0.1:1/" + servers.AzuriteAccount, false},
+		{testenv.AzuriteAccount, testenv.AzuriteKey, "http://127.0.0.1:1/" + testenv.AzuriteAccount, false},
 		{"valetxcheck", base64.StdEncoding.EncodeToString(otherKey), "https://127.0.0.1:1/valetxcheck", true},
 	}
 	keys := []string{"a.txt", "dir/a b+c~ü(1).bin", "日本語/ファイル名.mp4", "sp ace/quote'\"/tab%41.bin", "a/b/c/d/e/f.g"}
@@ -380,14 +376,7 @@ func TestAzureSASMatchesNodeSDK(t *testing.T) {
 		}
 	}
 	in, _ := json.Marshal(cases)
-	cmd := exec.CommandContext(ctx, node, script, pkg)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node sas.mjs: %v\n%s", err, stderr.String())
-	}
+	out := testenv.NodeScript(t, in, script, pkg)
 	var nodeOut []struct {
 		Sig   string `json:"sig"`
 		Query string `json:"query"`
@@ -427,7 +416,7 @@ func TestAzureCompleteCatchesMismatch(t *testing.T) {
 	g := startGateway(t, env)
 	alice := mint(t, env.HS256, "alice", 10*time.Minute, nil)
 	cfg := stores["media"].(map[string]any)["config"].(map[string]any)
-	blobs := servers.SharedAzurite(t).ServiceClient(t).NewContainerClient(cfg["container"].(string))
+	blobs := testenv.SharedAzurite(t).ServiceClient(t).NewContainerClient(cfg["container"].(string))
 	exists := func(key string) bool {
 		t.Helper()
 		_, err := blobs.NewBlobClient(key).GetProperties(t.Context(), nil)

@@ -11,7 +11,7 @@ type backend struct {
 	Provider string
 	// Setup starts (or reuses) the server, creates a fresh bucket or
 	// container that allows CORS from origins, and returns the store's
-	// provider config (stores.NAME.config). It calls servers.Unavailable
+	// provider config (stores.NAME.config). It calls testenv.Unavailable
 	// when the server cannot run.
 	Setup func(t *testing.T, origins []string) map[string]any
 	// MinPartSize is the smallest part the backend accepts (0 = none).

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,11 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // The browser suite drives the demo page that `valet serve` embeds, in
@@ -53,10 +50,7 @@ var (
 // clip made with ffmpeg.
 func browserInputs(t *testing.T) map[string]browserFile {
 	t.Helper()
-	ffmpeg, err := exec.LookPath("ffmpeg")
-	if err != nil {
-		servers.Unavailable(t, "ffmpeg not found (apt install ffmpeg)")
-	}
+	ffmpeg := testenv.LookPath(t, "ffmpeg")
 	browserFilesOnce.Do(func() {
 		browserFilesDir, browserFilesErr = os.MkdirTemp("", "valet-browser-")
 		if browserFilesErr != nil {
@@ -138,20 +132,13 @@ func TestBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser suite skipped in -short mode")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		servers.Unavailable(t, "node not found")
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		servers.Unavailable(t, "/usr/bin/chromium not installed (apt install chromium)")
-	}
-	pw := servers.NodeModule(t, "playwright-core/package.json")
+	demo := testenv.DemoDriver(t)
 	inputs := browserInputs(t)
 	if len(backends) == 0 {
 		t.Fatal("no backends registered")
 	}
 	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) { testBrowser(t, b, node, pw, inputs) })
+		t.Run(b.Name, func(t *testing.T) { testBrowser(t, b, demo, inputs) })
 	}
 }
 
@@ -163,9 +150,9 @@ type browserReport map[string]struct {
 	Facts   json.RawMessage `json:"facts"`
 }
 
-func testBrowser(t *testing.T, b backend, node, pw string, in map[string]browserFile) {
-	port := servers.FreePort(t)
-	gwURL := "http://" + servers.Addr(port)
+func testBrowser(t *testing.T, b backend, demo testenv.Demo, in map[string]browserFile) {
+	port := testenv.FreePort(t)
+	gwURL := "http://" + testenv.Addr(port)
 	origins := []string{gwURL}
 	store := map[string]any{
 		"provider":     b.Provider,
@@ -191,12 +178,17 @@ func testBrowser(t *testing.T, b backend, node, pw string, in map[string]browser
 	srv["cors_origins"] = origins
 	env.Config["demo"] = map[string]any{"enabled": true}
 	env.write(t)
-	g := startBrowserGateway(t, env, port)
+	// The stores' CORS origins must name the page's origin, which is the
+	// gateway's, before it starts: the port is chosen first and not retried.
+	g, err := launchGateway(t, env, port, nil)
+	if err != nil {
+		t.Fatalf("valet serve: %v", err)
+	}
 
 	token := mint(t, env.HS256, "alice", time.Hour, nil)
 	dir := t.TempDir()
 	cfg := map[string]any{
-		"playwright":    pw,
+		"playwright":    demo.Playwright,
 		"gateway":       g.URL,
 		"store":         "media",
 		"token":         token,
@@ -216,12 +208,13 @@ func testBrowser(t *testing.T, b backend, node, pw string, in map[string]browser
 	}
 	if shot := os.Getenv("E2E_DEMO_SCREENSHOT"); shot != "" && b.Name == "local" {
 		if !filepath.IsAbs(shot) {
-			shot = filepath.Join(servers.Root(), shot) // relative to the repository, not the test's directory
+			shot = filepath.Join(testenv.Root(), shot) // relative to the repository, not the test's directory
 		}
 		cfg["screenshot"] = shot
 		cfg["scenarios"] = append(cfg["scenarios"].([]string), "screenshot")
 	}
-	rep := runBrowser(t, node, dir, cfg)
+	var rep browserReport
+	demo.Run(t, dir, cfg, 12*time.Minute, &rep)
 
 	scenario := func(name string, check func(t *testing.T, facts json.RawMessage)) {
 		t.Run(name, func(t *testing.T) {
@@ -328,83 +321,6 @@ func mustJSON(t *testing.T, raw json.RawMessage, v any) {
 	t.Helper()
 	if err := json.Unmarshal(raw, v); err != nil {
 		t.Fatalf("decode facts: %v: %s", err, raw)
-	}
-}
-
-// runBrowser runs demo.mjs with cfg and returns its report.
-func runBrowser(t *testing.T, node, dir string, cfg map[string]any) browserReport {
-	t.Helper()
-	cfgPath := filepath.Join(dir, "browser.json")
-	b, _ := json.Marshal(cfg)
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(servers.Root(), "e2e", "browser", "demo.mjs"), cfgPath)
-	cmd.Dir = dir
-	var stderr logBuffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	t.Logf("browser log:\n%s", tail(stderr.String(), 6000))
-	var rep browserReport
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	sc.Buffer(make([]byte, 1<<20), 8<<20)
-	for sc.Scan() {
-		if line, ok := strings.CutPrefix(sc.Text(), "REPORT "); ok {
-			if jerr := json.Unmarshal([]byte(line), &rep); jerr != nil {
-				t.Fatalf("browser report: %v", jerr)
-			}
-		}
-	}
-	if rep == nil {
-		t.Fatalf("browser driver failed (%v) without a report:\n%s", err, tail(string(out), 4000))
-	}
-	return rep
-}
-
-// startBrowserGateway runs `valet serve` on a chosen port: the stores' CORS
-// origins must name the page's origin, which is the gateway's, before it
-// starts. A gateway that does not start fails the test (it is the code under
-// test, not an optional dependency).
-func startBrowserGateway(t *testing.T, env *gatewayEnv, port int) *gateway {
-	t.Helper()
-	url := "http://" + servers.Addr(port)
-	cmd := exec.Command(servers.ValetBinary(t), "serve", "--config", env.ConfigPath, "--listen", servers.Addr(port))
-	cmd.Env = append(os.Environ(), "VALET_SERVER__PUBLIC_URL="+url)
-	g := &gateway{URL: url, Cmd: cmd, exited: make(chan struct{}), logs: &logBuffer{}, env: env}
-	cmd.Stdout, cmd.Stderr = g.logs, g.logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start valet serve: %v", err)
-	}
-	go func() { _ = cmd.Wait(); close(g.exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		select {
-		case <-g.exited:
-		case <-time.After(5 * time.Second):
-		}
-		if t.Failed() {
-			t.Logf("gateway output:\n%s", tail(g.logs.String(), 8000))
-		}
-	})
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		select {
-		case <-g.exited:
-			t.Fatalf("valet serve exited during start-up: %v\n%s", cmd.ProcessState, g.logs.String())
-		default:
-		}
-		r, err := noRedirect.Get(url + "/readyz")
-		if err == nil {
-			r.Body.Close()
-			if r.StatusCode == 200 {
-				return g
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("valet serve not ready after 60s (last: %v)\n%s", err, g.logs.String())
-		}
 	}
 }
 

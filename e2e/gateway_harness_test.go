@@ -6,13 +6,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,7 +21,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // gatewayEnv is one gateway configuration on disk: a config file and the
@@ -98,35 +98,12 @@ const testOrigin = "http://127.0.0.1:8080"
 
 // gateway is one running `valet serve` process.
 type gateway struct {
-	URL    string
-	Cmd    *exec.Cmd
-	exited chan struct{}
-	logs   *logBuffer
-	env    *gatewayEnv
+	*testenv.Process
+	URL string
+	env *gatewayEnv
 	// bodies records every error response body seen by do, for the leak test.
 	mu     sync.Mutex
 	bodies []string
-}
-
-// logBuffer keeps what a process printed, capped at 4 MiB.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.buf.Len() < 4<<20 {
-		l.buf.Write(b)
-	}
-	return len(b), nil
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // startGateway runs the real valet binary with env's config on a free port
@@ -137,71 +114,45 @@ func (l *logBuffer) String() string {
 func startGateway(t testing.TB, env *gatewayEnv, extraEnv ...string) *gateway {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
-		g, portTaken := launchGateway(t, env, extraEnv)
-		if g != nil {
+		g, err := launchGateway(t, env, testenv.FreePort(t), extraEnv)
+		if err == nil {
 			return g
 		}
-		if !portTaken || attempt == 3 {
-			t.Fatalf("valet serve could not start (attempt %d)", attempt)
+		if !portTaken(err) || attempt == 3 {
+			t.Fatalf("valet serve could not start (attempt %d): %v", attempt, err)
 		}
 		t.Logf("gateway port was taken by another process; retrying on another port")
 	}
 }
 
-// launchGateway makes one start attempt. It returns nil and true when the
-// gateway exited because server.listen was in use.
-func launchGateway(t testing.TB, env *gatewayEnv, extraEnv []string) (*gateway, bool) {
+// launchGateway makes one start attempt on port. A gateway that does not
+// become ready is an error: it is the code under test, not an optional
+// dependency. Cleanup kills it with SIGKILL, not SIGTERM, so that TestMain
+// shows that a killed gateway still takes its plugins down.
+func launchGateway(t testing.TB, env *gatewayEnv, port int, extraEnv []string) (*gateway, error) {
 	t.Helper()
-	bin := servers.ValetBinary(t)
-	port := servers.FreePort(t)
-	url := "http://" + servers.Addr(port)
-	cmd := exec.Command(bin, "serve", "--config", env.ConfigPath, "--listen", servers.Addr(port))
+	url := "http://" + testenv.Addr(port)
+	cmd := exec.Command(testenv.ValetBinary(t), "serve", "--config", env.ConfigPath, "--listen", testenv.Addr(port))
 	cmd.Env = append(os.Environ(), "VALET_SERVER__PUBLIC_URL="+url)
 	cmd.Env = append(cmd.Env, extraEnv...)
-	g := &gateway{URL: url, Cmd: cmd, exited: make(chan struct{}), logs: &logBuffer{}, env: env}
-	cmd.Stdout, cmd.Stderr = g.logs, g.logs
-	// Own process group so cleanup can kill plugins too if shutdown fails;
-	// Pdeathsig kills the gateway if the test binary dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start valet serve: %v", err)
-	}
-	go func() { _ = cmd.Wait(); close(g.exited) }()
-	t.Cleanup(func() {
-		notePlugins(cmd.Process.Pid)
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		select {
-		case <-g.exited:
-		case <-time.After(5 * time.Second):
-		}
-		if t.Failed() {
-			t.Logf("gateway %s output:\n%s", url, tail(g.logs.String(), 8000))
-		}
+	p, err := testenv.Launch(t, testenv.Spec{
+		Name:       "gateway " + url,
+		Cmd:        cmd,
+		Ready:      testenv.HTTPStatus(url+"/readyz", http.StatusOK),
+		StopSignal: syscall.SIGKILL,
 	})
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-g.exited:
-			logs := g.logs.String()
-			if strings.Contains(logs, "server.listen:") && strings.Contains(logs, "address already in use") {
-				return nil, true
-			}
-			t.Fatalf("valet serve exited during start-up: %v\n%s", cmd.ProcessState, logs)
-		default:
-		}
-		resp, err := client.Get(url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return g, false
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("valet serve not ready after 60s (last: %v)\n%s", err, g.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err != nil {
+		return nil, err
 	}
+	return &gateway{Process: p, URL: url, env: env}, nil
+}
+
+// portTaken reports whether the gateway exited because server.listen was
+// in use.
+func portTaken(err error) bool {
+	var se *testenv.StartError
+	return errors.As(err, &se) && se.Exited &&
+		strings.Contains(se.Logs, "server.listen:") && strings.Contains(se.Logs, "address already in use")
 }
 
 func tail(s string, n int) string {
@@ -326,61 +277,10 @@ func (g *gateway) sigterm(t testing.TB, timeout time.Duration) {
 		t.Fatalf("SIGTERM: %v", err)
 	}
 	select {
-	case <-g.exited:
+	case <-g.Exited():
 	case <-time.After(timeout):
-		t.Fatalf("gateway still running %s after SIGTERM\n%s", timeout, tail(g.logs.String(), 4000))
+		t.Fatalf("gateway still running %s after SIGTERM\n%s", timeout, tail(g.Logs(), 4000))
 	}
-}
-
-// children returns the pids whose parent is pid (from /proc).
-func children(t testing.TB, pid int) []int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []int
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, _ := procField(p, 3); ppid == strconv.Itoa(pid) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// procField returns field i (0-based) of /proc/pid/stat, skipping the
-// parenthesised command name, which may contain spaces.
-func procField(pid, i int) (string, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", false
-	}
-	s := string(b)
-	j := strings.LastIndexByte(s, ')')
-	if j < 0 {
-		return "", false
-	}
-	f := strings.Fields(s[j+1:])
-	if i < 2 || i-2 >= len(f) {
-		return "", false
-	}
-	return f[i-2], true
-}
-
-// alive reports whether pid is still running (a zombie has exited).
-func alive(pid int) bool {
-	st, ok := procField(pid, 2)
-	return ok && st != "Z" && st != "X"
-}
-
-// cmdline returns a process's command line, for messages.
-func cmdline(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }
 
 // logLines splits JSON log output into decoded lines, skipping non-JSON.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // localBackend returns the registered local backend.
@@ -34,13 +34,13 @@ func TestGatewayGracefulShutdown(t *testing.T) {
 	g := startGateway(t, env)
 	token := mint(t, env.HS256, "alice", time.Minute, nil)
 
-	plugins := children(t, g.Cmd.Process.Pid)
+	plugins := testenv.Children(g.Pid())
 	if len(plugins) < 2 {
 		t.Fatalf("expected one plugin process per store (2), found %d children", len(plugins))
 	}
 	for _, p := range plugins {
-		if !strings.Contains(cmdline(p), "plugin serve local") {
-			t.Fatalf("child %d is %q, want a `valet plugin serve local` process", p, cmdline(p))
+		if !strings.Contains(testenv.Cmdline(p), "plugin serve local") {
+			t.Fatalf("child %d is %q, want a `valet plugin serve local` process", p, testenv.Cmdline(p))
 		}
 	}
 
@@ -80,7 +80,7 @@ func TestGatewayGracefulShutdown(t *testing.T) {
 		}
 		c.Close()
 		if time.Now().After(deadline) {
-			t.Fatalf("gateway still accepts new connections 60s after SIGTERM\n%s", tail(g.logs.String(), 4000))
+			t.Fatalf("gateway still accepts new connections 60s after SIGTERM\n%s", tail(g.Logs(), 4000))
 		}
 	}
 	if _, err := conn.Write([]byte(body[20:])); err != nil {
@@ -96,16 +96,16 @@ func TestGatewayGracefulShutdown(t *testing.T) {
 	}
 
 	select {
-	case <-g.exited:
+	case <-g.Exited():
 	case <-time.After(60 * time.Second):
-		t.Fatalf("gateway still running 60s after SIGTERM\n%s", tail(g.logs.String(), 4000))
+		t.Fatalf("gateway still running 60s after SIGTERM\n%s", tail(g.Logs(), 4000))
 	}
 	if code := g.Cmd.ProcessState.ExitCode(); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0\n%s", code, tail(g.logs.String(), 4000))
+		t.Fatalf("exit code %d after SIGTERM, want 0\n%s", code, tail(g.Logs(), 4000))
 	}
 	for _, p := range plugins {
-		if alive(p) {
-			t.Errorf("plugin process %d (%s) outlived the gateway", p, cmdline(p))
+		if testenv.Alive(p) {
+			t.Errorf("plugin process %d (%s) outlived the gateway", p, testenv.Cmdline(p))
 		}
 	}
 }
@@ -127,7 +127,7 @@ func TestGatewayReload(t *testing.T) {
 	// Bad reload: a rule that does not compile. The previous config stays:
 	// once the rejection is logged (so the reload has run), uploads are
 	// still denied.
-	rejected := strings.Count(g.logs.String(), "rules.upload")
+	rejected := strings.Count(g.Logs(), "rules.upload")
 	media["rules"].(map[string]any)["upload"] = `subject ==`
 	env.write(t)
 	_ = g.Cmd.Process.Signal(syscall.SIGHUP)
@@ -153,8 +153,8 @@ func TestGatewayReloadRevivesGivenUpPlugin(t *testing.T) {
 	g := startGateway(t, env)
 	up := uploadProbe(t, g, env)
 	plugin := func() int {
-		for _, pid := range children(t, g.Cmd.Process.Pid) {
-			if alive(pid) && strings.Contains(cmdline(pid), "plugin serve local") {
+		for _, pid := range testenv.Children(g.Pid()) {
+			if testenv.Alive(pid) && strings.Contains(testenv.Cmdline(pid), "plugin serve local") {
 				return pid
 			}
 		}
@@ -168,7 +168,7 @@ func TestGatewayReloadRevivesGivenUpPlugin(t *testing.T) {
 		pid := plugin()
 		for pid == 0 || pid == last {
 			if time.Now().After(deadline) {
-				t.Fatalf("kill %d: no restarted plugin after pid %d\n%s", i+1, last, tail(g.logs.String(), 3000))
+				t.Fatalf("kill %d: no restarted plugin after pid %d\n%s", i+1, last, tail(g.Logs(), 3000))
 			}
 			time.Sleep(50 * time.Millisecond)
 			pid = plugin()
@@ -232,12 +232,12 @@ func waitStatus(t *testing.T, f func() int, want int) {
 func waitLog(t *testing.T, g *gateway, s string, n int, what string) {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		got := strings.Count(g.logs.String(), s)
+		got := strings.Count(g.Logs(), s)
 		if got >= n {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not logged within 60s: %s (%q seen %d times, want %d):\n%s", what, s, got, n, tail(g.logs.String(), 3000))
+			t.Fatalf("not logged within 60s: %s (%q seen %d times, want %d):\n%s", what, s, got, n, tail(g.Logs(), 3000))
 		}
 	}
 }
@@ -251,7 +251,7 @@ func valet(t *testing.T, args ...string) (string, string, int) {
 // valetEnv is valet with extra environment variables.
 func valetEnv(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(servers.ValetBinary(t), args...)
+	cmd := exec.Command(testenv.ValetBinary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -432,7 +432,7 @@ func TestCLI(t *testing.T) {
 	t.Run("plugins shows a discovered plugin's info", func(t *testing.T) {
 		dir := t.TempDir()
 		build := exec.Command("go", "build", "-o", dir+"/valet-plugin-example", "./plugins/example")
-		build.Dir = servers.Root()
+		build.Dir = testenv.Root()
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("go build: %v\n%s", err, out)
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // The README's curl walkthrough, run verbatim against examples/local.yaml.
@@ -17,11 +17,9 @@ import (
 // (127.0.0.1:8080/8081) and the paths of the binary and the .dev files.
 func TestREADMEWalkthrough(t *testing.T) {
 	for _, tool := range []string{"curl", "jq", "openssl", "bash"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			servers.Unavailable(t, "%s not on PATH", tool)
-		}
+		testenv.LookPath(t, tool)
 	}
-	readme, err := os.ReadFile(filepath.Join(servers.Root(), "README.md"))
+	readme, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +37,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		}
 		return p
 	}
-	localAddr := servers.Addr(servers.FreePort(t))
+	localAddr := testenv.Addr(testenv.FreePort(t))
 	overrides := []string{
 		"VALET_AUTH__JWT__HS256_SECRET_FILE=" + secret("hs256.secret"),
 		"VALET_TOKENS__SECRET_FILE=" + secret("tokens.secret"),
@@ -48,11 +46,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 		"VALET_STORES__DEMO__CONFIG__LISTEN=" + localAddr,
 		"VALET_STORES__DEMO__CONFIG__PUBLIC_URL=http://" + localAddr,
 	}
-	cfg := filepath.Join(servers.Root(), "examples", "local.yaml")
+	cfg := filepath.Join(testenv.Root(), "examples", "local.yaml")
 	g := startGateway(t, &gatewayEnv{ConfigPath: cfg}, overrides...)
 
 	script = strings.ReplaceAll(script, "http://127.0.0.1:8080", g.URL)
-	script = strings.ReplaceAll(script, "bin/valet ", servers.ValetBinary(t)+" ")
+	script = strings.ReplaceAll(script, "bin/valet ", testenv.ValetBinary(t)+" ")
 	script = strings.ReplaceAll(script, "examples/local.yaml", cfg)
 	work := filepath.Join(dir, "work")
 	if err := os.Mkdir(work, 0o700); err != nil {
@@ -62,20 +60,16 @@ func TestREADMEWalkthrough(t *testing.T) {
 	cmd.Dir = work
 	cmd.Env = append(os.Environ(), overrides...)
 	cmd.Env = append(cmd.Env, "TMPDIR="+work) // the script's mktemp -d lands here
-	done := make(chan struct{})
-	var out []byte
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Minute):
-		_ = cmd.Process.Kill()
-		<-done
-		t.Fatalf("walkthrough still running after 2m:\n%s", out)
+	p, err := testenv.Launch(t, testenv.Spec{Name: "README walkthrough", Cmd: cmd})
+	if err != nil {
+		t.Fatal(err)
 	}
+	err = p.Wait(2 * time.Minute)
+	out := p.Logs()
 	if err != nil {
 		t.Fatalf("walkthrough failed: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "same bytes") {
+	if !strings.Contains(out, "same bytes") {
 		t.Fatalf("walkthrough did not end with \"same bytes\":\n%s", out)
 	}
 	files, _ := filepath.Glob(filepath.Join(work, "*", "downloaded.txt"))
@@ -91,11 +85,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 // requires, the TTL clamp, list values through the environment, and the
 // one-off commands' port workaround.
 func TestREADMEFacts(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join(servers.Root(), "README.md"))
+	readme, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mod, err := os.ReadFile(filepath.Join(servers.Root(), "go.mod"))
+	mod, err := os.ReadFile(filepath.Join(testenv.Root(), "go.mod"))
 	if err != nil {
 		t.Fatal(err)
 	}

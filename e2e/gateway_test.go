@@ -17,7 +17,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // Test stores: "media" is the main one; "brief" differs only in 5s put and
@@ -449,8 +449,8 @@ func testGateway(t *testing.T, b backend) {
 		}
 		checkNoLeaks(t, g, secrets, signedURLs)
 		// The log is not vacuous: it has a request line naming the key.
-		if !strings.Contains(g.logs.String(), obj.Key) {
-			t.Fatalf("no request log line names key %q; logs:\n%s", obj.Key, tail(g.logs.String(), 3000))
+		if !strings.Contains(g.Logs(), obj.Key) {
+			t.Fatalf("no request log line names key %q; logs:\n%s", obj.Key, tail(g.Logs(), 3000))
 		}
 	})
 }
@@ -465,7 +465,7 @@ func perProcessEnv(t testing.TB, b backend, env *gatewayEnv) []string {
 	}
 	var out []string
 	for _, s := range []string{"media", "brief"} {
-		addr := servers.Addr(servers.FreePort(t))
+		addr := testenv.Addr(testenv.FreePort(t))
 		out = append(out,
 			"VALET_STORES__"+strings.ToUpper(s)+"__CONFIG__LISTEN="+addr,
 			"VALET_STORES__"+strings.ToUpper(s)+"__CONFIG__PUBLIC_URL=http://"+addr)
@@ -502,7 +502,7 @@ func checkNoLeaks(t testing.TB, g *gateway, secrets []string, signedURLs []strin
 	if len(signedURLs) > 0 && len(needles) == len(secrets) {
 		t.Fatalf("no signature parameter found in signed URLs %v", redactAll(signedURLs))
 	}
-	logs := g.logs.String()
+	logs := g.Logs()
 	g.mu.Lock()
 	bodies := strings.Join(g.bodies, "\n")
 	g.mu.Unlock()

@@ -20,7 +20,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,8 +27,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valetgw/valet/e2e/gcsproxy"
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
+	"github.com/valetgw/valet/internal/testenv/gcsproxy"
 	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/gcs"
@@ -50,12 +49,12 @@ func init() {
 
 const gcsEmail = "valet-e2e@valet-test.iam.gserviceaccount.com"
 
-// gcsEnv is fake-gcs-server behind the verifying proxy (e2e/gcsproxy),
+// gcsEnv is fake-gcs-server behind the verifying proxy (testenv.VerifiedGCS),
 // with one service-account key and one HMAC key that the proxy trusts.
 // Signed URLs point at the proxy; the provider's JSON API calls go to
 // fake-gcs-server directly, unauthenticated.
 type gcsEnv struct {
-	fake       *servers.FakeGCSServer
+	fake       *testenv.FakeGCSServer
 	proxy      *gcsproxy.Proxy
 	proxyHost  string // 127.0.0.1:PORT
 	bucket     string
@@ -69,7 +68,7 @@ type gcsEnv struct {
 
 func startGCS(t *testing.T, origins []string) *gcsEnv {
 	t.Helper()
-	e := &gcsEnv{fake: servers.FakeGCS(t), hmacID: "GOOG1EVALETE2EHMAC", hmacSecret: "e2e/hmac+secret=" + gcsRandomHex(8)}
+	e := &gcsEnv{hmacID: "GOOG1EVALETE2EHMAC", hmacSecret: "e2e/hmac+secret=" + gcsRandomHex(8)}
 	var err error
 	if e.key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		t.Fatal(err)
@@ -80,17 +79,9 @@ func startGCS(t *testing.T, origins []string) *gcsEnv {
 		"private_key_id": "e2e", "private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
 		"token_uri": "http://127.0.0.1:1/token", // never used: without_authentication
 	})
-	e.proxy, err = gcsproxy.New(gcsproxy.Options{
-		Upstream:       e.fake.URL,
-		Keys:           gcsproxy.Keys{RSA: map[string]*rsa.PublicKey{gcsEmail: &e.key.PublicKey}, HMAC: map[string]string{e.hmacID: e.hmacSecret}},
-		AllowedOrigins: origins,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(e.proxy)
-	t.Cleanup(srv.Close)
-	e.proxyHost = strings.TrimPrefix(srv.URL, "http://")
+	keys := gcsproxy.Keys{RSA: map[string]*rsa.PublicKey{gcsEmail: &e.key.PublicKey}, HMAC: map[string]string{e.hmacID: e.hmacSecret}}
+	gcs := testenv.VerifiedGCS(t, keys, origins)
+	e.fake, e.proxy, e.proxyHost = gcs.FakeGCSServer, gcs.Proxy, gcs.ProxyHost
 	e.bucket = e.fake.CreateBucket(t, "valet")
 
 	// A stand-in for the IAM credentials API's signBlob, holding the key
@@ -512,10 +503,8 @@ type gcsNodeCase struct {
 // and sign.mjs derives the GOOG4 HMAC key with node:crypto. Every Node URL
 // must also pass the proxy's independent verifier.
 func TestGCSNodeCrossCheck(t *testing.T) {
-	if _, err := exec.LookPath("node"); err != nil {
-		servers.Unavailable(t, "node not on PATH")
-	}
-	sdk := servers.NodeModule(t, "@google-cloud/storage")
+	testenv.LookPath(t, "node")
+	sdk := testenv.NodeModule(t, "@google-cloud/storage")
 	env := startGCS(t, nil)
 	md5sum := md5.Sum([]byte("x"))
 	md5b64 := base64.StdEncoding.EncodeToString(md5sum[:])
@@ -596,14 +585,7 @@ func TestGCSNodeCrossCheck(t *testing.T) {
 				cases = append(cases, c)
 			}
 			in, _ := json.Marshal(cases)
-			cmd := exec.CommandContext(t.Context(), "node", filepath.Join(servers.Root(), "e2e", "gcs_node", "sign.mjs"), sdk)
-			cmd.Stdin = bytes.NewReader(in)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("node sign.mjs: %v\n%s", err, stderr.String())
-			}
+			out := testenv.NodeScript(t, in, filepath.Join(testenv.Root(), "e2e", "gcs_node", "sign.mjs"), sdk)
 			var nodeURLs []string
 			if err := json.Unmarshal(out, &nodeURLs); err != nil || len(nodeURLs) != len(cases) {
 				t.Fatalf("node output: %v (%d URLs for %d cases)", err, len(nodeURLs), len(cases))

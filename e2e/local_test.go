@@ -3,7 +3,7 @@ package e2e
 import (
 	"testing"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // The local provider is its own server: the plugin process serves signed
@@ -14,11 +14,11 @@ func init() {
 		Name:     "local",
 		Provider: "local",
 		Setup: func(t *testing.T, origins []string) map[string]any {
-			port := servers.FreePort(t)
+			port := testenv.FreePort(t)
 			return map[string]any{
 				"root":         t.TempDir(),
-				"listen":       servers.Addr(port),
-				"public_url":   "http://" + servers.Addr(port),
+				"listen":       testenv.Addr(port),
+				"public_url":   "http://" + testenv.Addr(port),
 				"cors_origins": origins,
 				"secret":       randomSecret(t),
 			}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/plugins/host"
 )
 
@@ -23,7 +23,7 @@ func startPlugin(t *testing.T, provider, store string, cfg map[string]any, envAl
 		t.Fatal(err)
 	}
 	h, err := host.New(host.Options{
-		Executable: servers.ValetBinary(t),
+		Executable: testenv.ValetBinary(t),
 		Builtins:   []string{provider},
 		EnvAllow:   envAllow,
 		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Warn, Output: os.Stderr}),

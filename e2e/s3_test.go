@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/providertest"
@@ -35,12 +35,12 @@ import (
 type s3Backend struct {
 	name     string // subtest and gateway-suite backend name
 	provider string // "s3" or "minio"
-	start    func(testing.TB) *servers.S3Server
+	start    func(testing.TB) *testenv.S3Server
 }
 
 var s3Backends = []s3Backend{
-	{name: "s3-versitygw", provider: "s3", start: servers.Versitygw},
-	{name: "minio", provider: "minio", start: servers.MinIO},
+	{name: "s3-versitygw", provider: "s3", start: testenv.Versitygw},
+	{name: "minio", provider: "minio", start: testenv.MinIO},
 }
 
 func init() {
@@ -61,7 +61,7 @@ func init() {
 
 // s3StoreConfig is the store config for a bucket on srv. The versitygw
 // store reads its secret from a file, so that path is exercised too.
-func s3StoreConfig(t *testing.T, srv *servers.S3Server, bucket string) map[string]any {
+func s3StoreConfig(t *testing.T, srv *testenv.S3Server, bucket string) map[string]any {
 	cfg := map[string]any{
 		"bucket":        bucket,
 		"region":        srv.Region,
@@ -89,7 +89,7 @@ func s3Plugin(t *testing.T, provider string, cfg map[string]any, envAllow ...str
 }
 
 type s3Env struct {
-	srv    *servers.S3Server
+	srv    *testenv.S3Server
 	bucket string
 	p      *host.Plugin
 }
@@ -484,7 +484,7 @@ func TestS3ErrorsThroughPlugin(t *testing.T) {
 			// Missing bucket: InvalidArgument naming config.bucket.
 			cfg = s3StoreConfig(t, env.srv, "no-such-bucket-here")
 			raw, _ := json.Marshal(cfg)
-			h, err := host.New(host.Options{Executable: servers.ValetBinary(t), Builtins: []string{b.provider},
+			h, err := host.New(host.Options{Executable: testenv.ValetBinary(t), Builtins: []string{b.provider},
 				Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Off})})
 			if err != nil {
 				t.Fatal(err)
@@ -502,7 +502,7 @@ func TestS3ErrorsThroughPlugin(t *testing.T) {
 // finds them through the AWS default chain, here the AWS_* environment
 // variables that the host is allowed to pass on.
 func TestS3DefaultCredentialChain(t *testing.T) {
-	srv := servers.Versitygw(t)
+	srv := testenv.Versitygw(t)
 	bucket := srv.CreateBucket(t, "chain")
 	t.Setenv("AWS_ACCESS_KEY_ID", srv.AccessKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", srv.SecretKey)
@@ -535,7 +535,7 @@ func TestS3DefaultCredentialChain(t *testing.T) {
 	// When the host passes no keys the plugin finds no credentials and
 	// says so. (IMDS stays disabled: tests reach only 127.0.0.1.)
 	raw, _ := json.Marshal(map[string]any{"bucket": bucket, "endpoint": srv.Endpoint})
-	h, err := host.New(host.Options{Executable: servers.ValetBinary(t), Builtins: []string{"s3"},
+	h, err := host.New(host.Options{Executable: testenv.ValetBinary(t), Builtins: []string{"s3"},
 		EnvAllow: []string{"AWS_EC2_METADATA_DISABLED", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_REGION"},
 		Logger:   hclog.New(&hclog.LoggerOptions{Level: hclog.Off})})
 	if err != nil {

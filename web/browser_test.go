@@ -1,8 +1,6 @@
 package web
 
 import (
-	"bufio"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // TestDemoInBrowser runs the browser driver (e2e/browser/demo.mjs) against
@@ -26,14 +24,7 @@ func TestDemoInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		servers.Unavailable(t, "node not found")
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
-		servers.Unavailable(t, "/usr/bin/chromium not installed")
-	}
-	pw := servers.NodeModule(t, "playwright-core/package.json")
+	demo := testenv.DemoDriver(t)
 	f := newFakeGateway(t)
 	// The first PUT of part 3 of every multipart upload fails once with 500,
 	// and the gateway answers the first signing of parts and the first
@@ -68,7 +59,7 @@ func TestDemoInBrowser(t *testing.T) {
 		return p
 	}
 	cfg := map[string]any{
-		"playwright": pw, "gateway": f.API.URL, "store": "media",
+		"playwright": demo.Playwright, "gateway": f.API.URL, "store": "media",
 		"token": "good", "expired_token": "expired", "denied_token": "viewer",
 		"files": map[string]string{
 			"small": file("small.bin", 8<<20, true), "large": file("large.bin", 40<<20, true),
@@ -89,6 +80,10 @@ func TestDemoInBrowser(t *testing.T) {
 		cfg["files"].(map[string]string)["video"] = clip
 		cfg["scenarios"] = append(cfg["scenarios"].([]string), "video")
 		if shot := os.Getenv("E2E_DEMO_SCREENSHOT"); shot != "" {
+			// Relative to this package, not to the driver's working directory.
+			if abs, err := filepath.Abs(shot); err == nil {
+				shot = abs
+			}
 			cfg["screenshot"] = shot
 			cfg["scenarios"] = append(cfg["scenarios"].([]string), "screenshot")
 		}
@@ -96,33 +91,12 @@ func TestDemoInBrowser(t *testing.T) {
 	if only := os.Getenv("BROWSER_SCENARIOS"); only != "" {
 		cfg["scenarios"] = strings.Split(only, ",")
 	}
-	b, _ := json.Marshal(cfg)
-	cfgPath := filepath.Join(dir, "cfg.json")
-	if err := os.WriteFile(cfgPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(servers.Root(), "e2e", "browser", "demo.mjs"), cfgPath)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	t.Logf("driver log:\n%s", stderr.String())
 	var rep map[string]struct {
 		OK    bool            `json:"ok"`
 		Error string          `json:"error"`
 		Facts json.RawMessage `json:"facts"`
 	}
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	sc.Buffer(nil, 8<<20)
-	for sc.Scan() {
-		if line, ok := strings.CutPrefix(sc.Text(), "REPORT "); ok {
-			_ = json.Unmarshal([]byte(line), &rep)
-		}
-	}
-	if rep == nil {
-		t.Fatalf("driver gave no report (%v): %s", err, out)
-	}
+	demo.Run(t, dir, cfg, 8*time.Minute, &rep)
 	for _, name := range cfg["scenarios"].([]string) {
 		r := rep[name]
 		t.Logf("%s: ok=%v facts=%s", name, r.OK, r.Facts)

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -25,12 +25,12 @@ import (
 
 func azuriteProvider(t *testing.T) (*Provider, string) {
 	t.Helper()
-	az := servers.SharedAzurite(t)
+	az := testenv.SharedAzurite(t)
 	cont := az.NewContainer(t)
 	p := newProvider(time.Now)
 	cfg, _ := json.Marshal(map[string]any{
-		"account_name": servers.AzuriteAccount,
-		"account_key":  servers.AzuriteKey,
+		"account_name": testenv.AzuriteAccount,
+		"account_key":  testenv.AzuriteKey,
 		"endpoint":     az.ServiceURL,
 		"container":    cont,
 		"https_only":   false,

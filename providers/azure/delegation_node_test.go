@@ -1,11 +1,9 @@
 package azure
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,7 +11,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -24,12 +22,9 @@ import (
 // issues no delegation keys without OAuth and TLS), so agreement of the two
 // official SDKs is the check that the pinned layout is right.
 func TestUserDelegationSASMatchesNodeSDK(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		servers.Unavailable(t, "node not on PATH")
-	}
-	pkg := servers.NodeModule(t, "@azure/storage-blob")
-	script := filepath.Join(servers.Root(), "e2e", "azure_node", "sas.mjs")
+	testenv.LookPath(t, "node")
+	pkg := testenv.NodeModule(t, "@azure/storage-blob")
+	script := filepath.Join(testenv.Root(), "e2e", "azure_node", "sas.mjs")
 
 	now := time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
 	p := newProvider(func() time.Time { return now })
@@ -95,14 +90,7 @@ func TestUserDelegationSASMatchesNodeSDK(t *testing.T) {
 		}
 	}
 	in, _ := json.Marshal(cases)
-	cmd := exec.Command(node, script, pkg)
-	cmd.Stdin = bytes.NewReader(in)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node sas.mjs: %v\n%s", err, stderr.String())
-	}
+	out := testenv.NodeScript(t, in, script, pkg)
 	var res []struct {
 		Sig string `json:"sig"`
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/local"
@@ -32,7 +32,7 @@ func startPlugin(t *testing.T) (*host.Plugin, string) {
 		t.Skip("builds and runs the valet binary")
 	}
 	h, err := host.New(host.Options{
-		Executable: servers.ValetBinary(t),
+		Executable: testenv.ValetBinary(t),
 		Builtins:   []string{"local"},
 		Logger:     hclog.New(&hclog.LoggerOptions{Output: io.Discard}),
 	})
@@ -41,7 +41,7 @@ func startPlugin(t *testing.T) (*host.Plugin, string) {
 	}
 	t.Cleanup(func() { h.Close() })
 	root := t.TempDir()
-	addr := servers.Addr(servers.FreePort(t))
+	addr := testenv.Addr(testenv.FreePort(t))
 	cfg, _ := json.Marshal(map[string]any{
 		"root": root, "listen": addr, "public_url": "http://" + addr,
 		"secret": "plugin-test-secret-0123456789",

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
-	"github.com/valetgw/valet/e2e/servers"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -30,11 +30,11 @@ import (
 func TestChecksumsOnRealServers(t *testing.T) {
 	for _, b := range []struct {
 		name  string
-		start func(testing.TB) *servers.S3Server
+		start func(testing.TB) *testenv.S3Server
 		p     func() providers.Provider
 	}{
-		{"versitygw", servers.Versitygw, New},
-		{"minio", servers.MinIO, NewMinIO},
+		{"versitygw", testenv.Versitygw, New},
+		{"minio", testenv.MinIO, NewMinIO},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			srv := b.start(t)

@@ -1,4 +1,4 @@
-package servers
+package testenv
 
 import (
 	"context"
@@ -35,18 +35,25 @@ type S3Server struct {
 func Versitygw(t testing.TB) *S3Server {
 	t.Helper()
 	bin := Tool(t, "versitygw")
-	s := &S3Server{
-		Name:      "versitygw",
-		AccessKey: "AKIAVALETTEST",
-		SecretKey: "valet-test-secret-" + randomSuffix(),
-		Region:    "us-east-1",
-	}
-	port := FreePort(t)
-	s.Endpoint = "http://" + Addr(port)
+	s, port := newS3Server(t, "versitygw", "AKIAVALETTEST")
 	cmd := exec.Command(bin, "--port", Addr(port), "--access", s.AccessKey, "--secret", s.SecretKey,
 		"--region", s.Region, "posix", t.TempDir())
-	s.Process = Start(t, "versitygw", cmd, 60*time.Second, HTTPReady(s.Endpoint+"/"))
+	s.Process = Start(t, Spec{Name: "versitygw", Cmd: cmd, Ready: HTTPReady(s.Endpoint + "/")})
 	return s
+}
+
+// newS3Server is an S3Server named name on a free port, with accessKey and
+// a fresh secret, not yet started.
+func newS3Server(t testing.TB, name, accessKey string) (*S3Server, int) {
+	t.Helper()
+	port := FreePort(t)
+	return &S3Server{
+		Name:      name,
+		Endpoint:  "http://" + Addr(port),
+		AccessKey: accessKey,
+		SecretKey: "valet-" + name + "-secret-" + randomSuffix(),
+		Region:    "us-east-1",
+	}, port
 }
 
 // Client returns an SDK client for test set-up and inspection, path-style,

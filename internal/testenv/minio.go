@@ -1,4 +1,4 @@
-package servers
+package testenv
 
 import (
 	"context"
@@ -19,14 +19,8 @@ import (
 func MinIO(t testing.TB) *S3Server {
 	t.Helper()
 	bin := Tool(t, "minio")
-	s := &S3Server{
-		Name:      "minio",
-		AccessKey: "valetminio",
-		SecretKey: "valet-minio-secret-" + randomSuffix(),
-		Region:    "us-east-1",
-	}
-	port, console := FreePort(t), FreePort(t)
-	s.Endpoint = "http://" + Addr(port)
+	s, port := newS3Server(t, "minio", "valetminio")
+	console := FreePort(t)
 	cmd := exec.Command(bin, "server", t.TempDir(), "--address", Addr(port), "--console-address", Addr(console), "--quiet")
 	cmd.Env = append(os.Environ(),
 		"MINIO_ROOT_USER="+s.AccessKey,
@@ -35,17 +29,17 @@ func MinIO(t testing.TB) *S3Server {
 		"MINIO_BROWSER=off",
 		"MINIO_CALLHOME_ENABLE=off",
 	)
-	s.Process = Start(t, "minio", cmd, 60*time.Second, s.minioReady())
+	s.Process = Start(t, Spec{Name: "minio", Cmd: cmd, Ready: s.minioReady()})
 	return s
 }
 
 // minioReady succeeds once a signed ListBuckets works: /minio/health/ready
 // can answer before the object layer is initialised, when bucket calls
 // still get 503 XMinioServerNotInitialized.
-func (s *S3Server) minioReady() func() error {
+func (s *S3Server) minioReady() Probe {
 	health := HTTPReady(s.Endpoint + "/minio/health/ready")
-	return func() error {
-		if err := health(); err != nil {
+	return func(p *Process) error {
+		if err := health(p); err != nil {
 			return err
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

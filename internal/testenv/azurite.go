@@ -1,4 +1,4 @@
-package servers
+package testenv
 
 import (
 	"context"
@@ -45,10 +45,7 @@ var (
 // in t.Cleanup). It takes about 2 s.
 func StartAzurite(t testing.TB) *Azurite {
 	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		Unavailable(t, "node not found on PATH (needed for Azurite)")
-	}
+	node := LookPath(t, "node")
 	main := NodeModule(t, "azurite/dist/src/blob/main.js")
 	port := FreePort(t)
 	cmd := exec.Command(node, main,
@@ -59,7 +56,7 @@ func StartAzurite(t testing.TB) *Azurite {
 	)
 	a := &Azurite{Port: port, ServiceURL: "http://" + Addr(port) + "/" + AzuriteAccount}
 	// Any HTTP answer (400 for a bare GET) means the listener is up.
-	a.Process = Start(t, "azurite", cmd, 60*time.Second, HTTPReady("http://"+Addr(port)+"/"))
+	a.Process = Start(t, Spec{Name: "azurite", Cmd: cmd, Ready: HTTPReady("http://" + Addr(port) + "/")})
 	return a
 }
 
@@ -70,7 +67,7 @@ func SharedAzurite(t testing.TB) *Azurite {
 	t.Helper()
 	sharedAzuriteMu.Lock()
 	defer sharedAzuriteMu.Unlock()
-	if sharedAzurite != nil && HTTPReady("http://"+Addr(sharedAzurite.Port)+"/")() == nil {
+	if sharedAzurite != nil && HTTPReady("http://"+Addr(sharedAzurite.Port)+"/")(sharedAzurite.Process) == nil {
 		return sharedAzurite
 	}
 	// Start under an owner that ignores Cleanup, so the first test's

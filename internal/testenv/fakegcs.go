@@ -1,4 +1,4 @@
-package servers
+package testenv
 
 import (
 	"bytes"
@@ -6,17 +6,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valetgw/valet/internal/testenv/gcsproxy"
 )
 
 // FakeGCSServer is a running fake-gcs-server (in-memory backend, plain
 // HTTP). It serves the data path but verifies nothing about signed URLs;
-// e2e/gcsproxy sits in front of it for that.
+// VerifiedGCS puts gcsproxy in front of it for that.
 type FakeGCSServer struct {
 	// URL is http://127.0.0.1:PORT. Its host:port is the server's
 	// -public-host, so XML (path-style) requests must carry it as Host.
@@ -33,8 +36,33 @@ func FakeGCS(t testing.TB) *FakeGCSServer {
 	s := &FakeGCSServer{URL: "http://" + addr}
 	cmd := exec.Command(bin, "-scheme", "http", "-host", "127.0.0.1", "-port", strconv.Itoa(port),
 		"-backend", "memory", "-public-host", addr, "-external-url", s.URL, "-log-level", "warn")
-	s.Process = Start(t, "fake-gcs-server", cmd, 60*time.Second, HTTPReady(s.URL+"/_internal/healthcheck"))
+	s.Process = Start(t, Spec{Name: "fake-gcs-server", Cmd: cmd, Ready: HTTPReady(s.URL + "/_internal/healthcheck")})
 	return s
+}
+
+// GCS is fake-gcs-server behind the verifying proxy. Signed URLs point at
+// ProxyHost; the JSON API (JSONEndpoint) goes to fake-gcs-server directly,
+// unauthenticated.
+type GCS struct {
+	*FakeGCSServer
+	Proxy     *gcsproxy.Proxy
+	ProxyHost string // 127.0.0.1:PORT
+}
+
+// VerifiedGCS starts fake-gcs-server and, in process, gcsproxy in front of
+// it, trusting keys and answering CORS for origins. Both stop in t.Cleanup.
+func VerifiedGCS(t testing.TB, keys gcsproxy.Keys, origins []string) *GCS {
+	t.Helper()
+	g := &GCS{FakeGCSServer: FakeGCS(t)}
+	var err error
+	g.Proxy, err = gcsproxy.New(gcsproxy.Options{Upstream: g.URL, Keys: keys, AllowedOrigins: origins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g.Proxy)
+	t.Cleanup(srv.Close)
+	g.ProxyHost = strings.TrimPrefix(srv.URL, "http://")
+	return g
 }
 
 // JSONEndpoint is the JSON API endpoint for option.WithEndpoint.
