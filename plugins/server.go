@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc"
@@ -47,7 +49,7 @@ func newServer(p providers.Provider, log hclog.Logger) (*Server, error) {
 }
 
 // Register adds the provider service to g. Serve's own gRPC server also
-// bounds messages to 16 MiB and recovers panics in unary rpcs.
+// bounds messages to 16 MiB in both directions.
 func (s *Server) Register(g *grpc.Server) { pb.RegisterProviderServiceServer(g, s) }
 
 // grpcServer builds the gRPC server go-plugin serves on.
@@ -56,155 +58,92 @@ func (s *Server) grpcServer(opts []grpc.ServerOption) *grpc.Server {
 	opts = append(opts,
 		grpc.MaxRecvMsgSize(wire.MaxMessageSize),
 		grpc.MaxSendMsgSize(wire.MaxMessageSize),
-		grpc.ChainUnaryInterceptor(recoverUnary(s.log)),
 	)
 	return grpc.NewServer(opts...)
 }
 
-// recoverUnary turns a provider panic into an Internal error for that one
-// call. The panic value and stack go to the plugin's log only: they may hold
-// request data that does not belong in an error returned to the gateway.
-func recoverUnary(logger hclog.Logger) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				logger.Error("provider panicked", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-				resp, err = nil, convert.ToStatus(providers.Errorf(providers.Internal, "provider panicked in %s", info.FullMethod))
+// Calls serves the multiplexed stream: each request runs in its own
+// goroutine with its own deadline, so a slow call never holds up another,
+// and answers are sent as they finish.
+func (s *Server) Calls(stream pb.ProviderService_CallsServer) error {
+	base := stream.Context()
+	var (
+		sendMu   sync.Mutex
+		mu       sync.Mutex
+		inflight = map[uint64]context.CancelFunc{}
+		wg       sync.WaitGroup
+	)
+	defer func() {
+		mu.Lock()
+		for _, cancel := range inflight {
+			cancel()
+		}
+		mu.Unlock()
+		wg.Wait()
+	}()
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return nil // the host closed the stream or went away
+		}
+		id := req.GetId()
+		if req.GetCancel() {
+			mu.Lock()
+			if cancel := inflight[id]; cancel != nil {
+				cancel()
 			}
+			mu.Unlock()
+			continue
+		}
+		var (
+			ctx    context.Context
+			cancel context.CancelFunc
+		)
+		if d := req.GetDeadlineUnixNanos(); d != 0 {
+			ctx, cancel = context.WithDeadline(base, time.Unix(0, d))
+		} else {
+			ctx, cancel = context.WithCancel(base)
+		}
+		mu.Lock()
+		inflight[id] = cancel
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := s.dispatch(ctx, req)
+			mu.Lock()
+			delete(inflight, id)
+			mu.Unlock()
+			cancel()
+			sendMu.Lock()
+			_ = stream.Send(resp) // fails only when the stream is gone
+			sendMu.Unlock()
 		}()
-		return handler(ctx, req)
 	}
 }
 
-func (s *Server) Info(ctx context.Context, _ *pb.InfoRequest) (*pb.InfoResponse, error) {
-	info, err := s.p.Info(ctx)
-	if err != nil {
-		return nil, convert.ToStatus(err)
+// dispatch runs one call, found in the method table, and answers it. A
+// panic is the provider's bug: it is logged with its stack (which may hold
+// request data, so it goes to the plugin's log only) and answered with an
+// Internal error, and the plugin keeps serving.
+func (s *Server) dispatch(ctx context.Context, req *pb.CallRequest) (resp *pb.CallResponse) {
+	m := wire.Lookup(req)
+	defer func() {
+		if r := recover(); r != nil {
+			method := fmt.Sprintf("%T", req.GetCall())
+			if m != nil {
+				method = m.MethodName()
+			}
+			s.log.Error("provider panicked", "call", method, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			resp = &pb.CallResponse{Id: req.GetId(), Error: convert.ToCallError(providers.Errorf(providers.Internal, "provider panicked in %s", method))}
+		}
+	}()
+	var err error
+	if m == nil {
+		err = providers.Errorf(providers.Unimplemented, "unknown call %T (a newer host than this plugin?)", req.GetCall())
+	} else if resp, err = m.Serve(ctx, s.p, req); err == nil {
+		resp.Id = req.GetId()
+		return resp
 	}
-	if _, ok := s.p.(providers.Multipart); !ok {
-		info.Capabilities.Multipart = false // the host must not offer what the plugin cannot do
-	}
-	return convert.InfoToProto(info), nil
-}
-
-func (s *Server) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
-	if err := s.p.Configure(ctx, convert.ConfigFromProto(r)); err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return &pb.ConfigureResponse{}, nil
-}
-
-func (s *Server) SignPut(ctx context.Context, r *pb.SignPutRequest) (*pb.Recipe, error) {
-	rec, err := s.p.SignPut(ctx, convert.PutFromProto(r))
-	if err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return convert.RecipeToProto(rec), nil
-}
-
-func (s *Server) SignGet(ctx context.Context, r *pb.SignGetRequest) (*pb.Recipe, error) {
-	rec, err := s.p.SignGet(ctx, convert.GetFromProto(r))
-	if err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return convert.RecipeToProto(rec), nil
-}
-
-func (s *Server) SignDelete(ctx context.Context, r *pb.SignDeleteRequest) (*pb.Recipe, error) {
-	rec, err := s.p.SignDelete(ctx, convert.DeleteFromProto(r))
-	if err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return convert.RecipeToProto(rec), nil
-}
-
-func (s *Server) Head(ctx context.Context, r *pb.HeadRequest) (*pb.Object, error) {
-	obj, err := s.p.Head(ctx, r.GetKey())
-	if err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return convert.ObjectToProto(obj), nil
-}
-
-func (s *Server) List(ctx context.Context, r *pb.ListRequest) (*pb.ListResponse, error) {
-	page, err := s.p.List(ctx, convert.ListFromProto(r))
-	if err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return convert.PageToProto(page), nil
-}
-
-func (s *Server) Delete(ctx context.Context, r *pb.DeleteRequest) (*pb.DeleteResponse, error) {
-	if err := s.p.Delete(ctx, r.GetKey()); err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return &pb.DeleteResponse{}, nil
-}
-
-func (s *Server) CreateMultipart(ctx context.Context, r *pb.CreateMultipartRequest) (*pb.CreateMultipartResponse, error) {
-	mp, err := s.multipart()
-	if err != nil {
-		return nil, err
-	}
-	up, err := mp.CreateMultipart(ctx, convert.CreateFromProto(r))
-	if err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return &pb.CreateMultipartResponse{UploadId: up.UploadID}, nil
-}
-
-func (s *Server) SignParts(ctx context.Context, r *pb.SignPartsRequest) (*pb.SignPartsResponse, error) {
-	mp, err := s.multipart()
-	if err != nil {
-		return nil, err
-	}
-	parts, err := mp.SignParts(ctx, convert.SignPartsFromProto(r))
-	if err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return convert.PartRecipesToProto(parts), nil
-}
-
-func (s *Server) CompleteMultipart(ctx context.Context, r *pb.CompleteMultipartRequest) (*pb.Object, error) {
-	mp, err := s.multipart()
-	if err != nil {
-		return nil, err
-	}
-	obj, err := mp.CompleteMultipart(ctx, convert.CompleteFromProto(r))
-	if err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return convert.ObjectToProto(obj), nil
-}
-
-func (s *Server) AbortMultipart(ctx context.Context, r *pb.MultipartRef) (*pb.AbortMultipartResponse, error) {
-	mp, err := s.multipart()
-	if err != nil {
-		return nil, err
-	}
-	if err := mp.AbortMultipart(ctx, convert.RefFromProto(r)); err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return &pb.AbortMultipartResponse{}, nil
-}
-
-func (s *Server) ListParts(ctx context.Context, r *pb.MultipartRef) (*pb.ListPartsResponse, error) {
-	mp, err := s.multipart()
-	if err != nil {
-		return nil, err
-	}
-	parts, err := mp.ListParts(ctx, convert.RefFromProto(r))
-	if err != nil {
-		return nil, convert.ToStatus(err)
-	}
-	return convert.PartsToProto(parts), nil
-}
-
-// multipart is the provider's optional Multipart capability, or the
-// Unimplemented error a host gets for calling it on a provider without it.
-func (s *Server) multipart() (providers.Multipart, error) {
-	if mp, ok := s.p.(providers.Multipart); ok {
-		return mp, nil
-	}
-	return nil, convert.ToStatus(providers.Errorf(providers.Unimplemented, "multipart uploads are not supported by this provider"))
+	return &pb.CallResponse{Id: req.GetId(), Error: convert.ToCallError(err)}
 }

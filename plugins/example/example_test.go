@@ -92,21 +92,6 @@ func TestConformanceThroughPlugin(t *testing.T) {
 	providertest.Run(t, providertest.Harness{Provider: p})
 }
 
-// The unary rpcs (the fallback when a plugin has no Calls stream) pass too.
-func TestConformanceThroughPluginUnary(t *testing.T) {
-	dir, _ := buildPlugin(t)
-	h, err := host.New(host.Options{PluginDirs: []string{dir}, DisableCallStream: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.Close() })
-	p, err := h.Start(context.Background(), host.Spec{Store: "demo", Plugin: "example", Config: []byte(`{}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	providertest.Run(t, providertest.Harness{Provider: p})
-}
-
 // Host.Info (what `valet plugins` shows) starts the discovered binary
 // without configuring it, and refuses one that does not match its pin.
 func TestHostInfoUnconfigured(t *testing.T) {

@@ -130,22 +130,6 @@ func benchHealthCheck(b *testing.B, sock string, serverPids ...int) {
 	}
 }
 
-func BenchmarkSignPutThroughPluginUnary(b *testing.B) {
-	h := newHost(b, func(o *host.Options) { o.DisableCallStream = true })
-	p, err := h.Start(context.Background(), host.Spec{Store: "bench", Plugin: "test", Config: []byte(`{}`)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	defer reportCPU(b, pidOf(p)...)()
-	for b.Loop() {
-		if _, err := p.SignPut(ctx, benchPut); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // pidOf is the plugin's pid, or none for an in-process provider.
 func pidOf(p providers.Provider) []int {
 	if hp, ok := p.(*host.Plugin); ok {
@@ -186,14 +170,8 @@ func cpuNanos(pids []int) int64 {
 
 // The parallel variants issue calls from many goroutines at once, as the
 // gateway does under load; calls then share wakeups on the connection.
-func BenchmarkSignPutThroughPluginParallel(b *testing.B) { benchParallel(b, nil) }
-
-func BenchmarkSignPutThroughPluginUnaryParallel(b *testing.B) {
-	benchParallel(b, func(o *host.Options) { o.DisableCallStream = true })
-}
-
-func benchParallel(b *testing.B, mod func(*host.Options)) {
-	h := newHost(b, mod)
+func BenchmarkSignPutThroughPluginParallel(b *testing.B) {
+	h := newHost(b, nil)
 	p, err := h.Start(context.Background(), host.Spec{Store: "bench", Plugin: "test", Config: []byte(`{}`)})
 	if err != nil {
 		b.Fatal(err)

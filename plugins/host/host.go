@@ -11,8 +11,7 @@
 //
 // Every plugin gets a filtered environment (see Options.EnvAllow), its own
 // process group, and an AutoMTLS gRPC connection over which calls travel as
-// messages on one long-lived Calls stream (unary rpcs for a plugin that
-// lacks it). The host restarts a plugin
+// messages on one long-lived Calls stream. The host restarts a plugin
 // that exits or stops answering health checks, with exponential backoff,
 // and replays its store configuration. While a plugin is down its calls fail
 // at once with a providers.Unavailable error; a plugin that keeps crashing
@@ -42,7 +41,7 @@ import (
 
 	"github.com/valetgw/valet/plugins"
 	"github.com/valetgw/valet/plugins/internal/convert"
-	pb "github.com/valetgw/valet/plugins/proto/v1"
+	"github.com/valetgw/valet/plugins/internal/wire"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -111,10 +110,6 @@ type Options struct {
 	// waits for the restart before it gives up (the caller's deadline, if
 	// shorter, wins).
 	RetryWait time.Duration
-	// DisableCallStream makes every call a unary rpc instead of a message
-	// on the plugin's long-lived Calls stream. For diagnosis and benchmarks.
-	DisableCallStream bool
-
 	// Reattach maps a plugin name to a plugin process that is already
 	// running, served with plugins.WithDebug (or plugins.WithTest), which
 	// the host connects to instead of starting a process. Nil means the
@@ -315,12 +310,14 @@ func (h *Host) Info(ctx context.Context, name string) (providers.Info, error) {
 		return providers.Info{}, err
 	}
 	defer killClient(client)
-	r, err := svc.Info(ctx, &pb.InfoRequest{})
+	mx := newMux(svc)
+	defer mx.close()
+	info, err := roundTrip(ctx, mx, wire.Info, struct{}{})
 	if err != nil {
 		perr, _ := convert.FromStatus(err)
 		return providers.Info{}, perr
 	}
-	return convert.InfoFromProto(r), nil
+	return info, nil
 }
 
 func (h *Host) isClosed() bool {

@@ -22,11 +22,7 @@ import (
 )
 
 func TestCallsCrossTheProcessBoundary(t *testing.T) {
-	bothTransports(t, testCallsCrossTheProcessBoundary)
-}
-
-func testCallsCrossTheProcessBoundary(t *testing.T, transport func(*host.Options)) {
-	h := newHost(t, transport)
+	h := newHost(t, nil)
 	ctx := context.Background()
 	p, err := h.Start(ctx, host.Spec{Store: "media", Plugin: "test", Config: config(t, testConfig{})})
 	if err != nil {
@@ -75,28 +71,16 @@ func testCallsCrossTheProcessBoundary(t *testing.T, transport func(*host.Options
 	}
 }
 
-// bothTransports runs a test over the Calls stream (the default) and over
-// plain unary rpcs, the fallback for plugins without the stream.
-func bothTransports(t *testing.T, f func(*testing.T, func(*host.Options))) {
-	t.Run("stream", func(t *testing.T) { f(t, nil) })
-	t.Run("unary", func(t *testing.T) { f(t, func(o *host.Options) { o.DisableCallStream = true }) })
-}
-
-// A plugin built before the Calls stream existed is still served, over
-// unary rpcs.
-func TestPluginWithoutCallStreamFallsBackToUnary(t *testing.T) {
+// A plugin built before the Calls stream became the only transport (it
+// served only unary rpcs) is refused with an error that says so, and
+// leaves no process behind.
+func TestPluginWithoutCallStreamIsRefused(t *testing.T) {
 	h := newHost(t, nil)
-	p, err := h.Start(context.Background(), host.Spec{Store: "old", Plugin: "legacy", Config: []byte(`{}`)})
-	if err != nil {
-		t.Fatal(err)
+	_, err := h.Start(context.Background(), host.Spec{Store: "old", Plugin: "legacy", Config: []byte(`{}`)})
+	if !errors.Is(err, providers.ErrUnimplemented) || !strings.Contains(err.Error(), "Calls stream") || !strings.Contains(err.Error(), `store "old"`) {
+		t.Fatalf("Start of a plugin without the Calls stream = %v, want Unimplemented naming the stream", err)
 	}
-	obj, err := p.Head(context.Background(), "k")
-	if err != nil || obj.Key != "k" || obj.Metadata["served-by"] != "pre-stream" {
-		t.Fatalf("Head through a pre-stream plugin = %+v, %v", obj, err)
-	}
-	if _, err := p.SignPut(context.Background(), providers.PutRequest{Key: "k", TTL: time.Minute}); !errors.Is(err, providers.ErrUnimplemented) {
-		t.Fatalf("an rpc the plugin lacks = %v, want Unimplemented", err)
-	}
+	assertNoChildren(t)
 }
 
 func TestConfigureErrorKeepsCodeAndLeavesNoProcess(t *testing.T) {
@@ -125,11 +109,7 @@ func TestUnknownAndInvalidPluginNames(t *testing.T) {
 }
 
 func TestPanicBecomesInternalAndPluginSurvives(t *testing.T) {
-	bothTransports(t, testPanicBecomesInternalAndPluginSurvives)
-}
-
-func testPanicBecomesInternalAndPluginSurvives(t *testing.T, transport func(*host.Options)) {
-	h := newHost(t, transport)
+	h := newHost(t, nil)
 	p, err := h.Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: config(t, testConfig{})})
 	if err != nil {
 		t.Fatal(err)
@@ -235,14 +215,9 @@ func TestEnvironmentAllowlist(t *testing.T) {
 // its configuration replayed, and the next call succeeds. Nothing here is
 // judged by wall-clock time: the durations are logged, and the verdicts are
 // what happened and in which order.
-func TestKillDuringCall(t *testing.T) { bothTransports(t, testKillDuringCall) }
-
-func testKillDuringCall(t *testing.T, transport func(*host.Options)) {
+func TestKillDuringCall(t *testing.T) {
 	logs := &capturedLog{}
 	h := newHost(t, func(o *host.Options) {
-		if transport != nil {
-			transport(o)
-		}
 		o.Logger = hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Info, JSONFormat: true, Output: io.MultiWriter(logs, testWriter{t})})
 	})
 	state := t.TempDir()
@@ -330,11 +305,7 @@ func (c *capturedLog) entries(msg string) []map[string]any {
 // An idempotent call in flight when the plugin dies is retried once on the
 // restarted plugin, and so succeeds.
 func TestIdempotentCallRetriedAfterRestart(t *testing.T) {
-	bothTransports(t, testIdempotentCallRetriedAfterRestart)
-}
-
-func testIdempotentCallRetriedAfterRestart(t *testing.T, transport func(*host.Options)) {
-	h := newHost(t, transport)
+	h := newHost(t, nil)
 	state := t.TempDir()
 	p, err := h.Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: config(t, testConfig{StateDir: state})})
 	if err != nil {

@@ -263,25 +263,13 @@ func hostAndWait() {
 }
 
 // servePreStreamPlugin serves protocol v1 as a plugin built before the
-// Calls stream existed: unary rpcs only.
+// Calls stream became the only transport: the service without Calls.
 func servePreStreamPlugin() {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  wire.Handshake,
-		VersionedPlugins: wire.Plugins(preStreamServer{}),
+		VersionedPlugins: wire.Plugins(pb.UnimplementedProviderServiceServer{}),
 		GRPCServer:       plugin.DefaultGRPCServer,
 	})
-}
-
-type preStreamServer struct {
-	pb.UnimplementedProviderServiceServer
-}
-
-func (preStreamServer) Configure(context.Context, *pb.ConfigureRequest) (*pb.ConfigureResponse, error) {
-	return &pb.ConfigureResponse{}, nil
-}
-
-func (preStreamServer) Head(_ context.Context, r *pb.HeadRequest) (*pb.Object, error) {
-	return &pb.Object{Key: r.GetKey(), Metadata: map[string]string{"served-by": "pre-stream"}}, nil
 }
 
 // newHost returns a Host whose built-in "test" plugin is this test binary.

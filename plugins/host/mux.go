@@ -4,21 +4,21 @@ import (
 	"context"
 	"sync"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/valetgw/valet/plugins/internal/convert"
+	"github.com/valetgw/valet/plugins/internal/wire"
 	pb "github.com/valetgw/valet/plugins/proto/v1"
+	"github.com/valetgw/valet/providers"
 )
 
-// mux implements the provider client over the long-lived Calls stream: one
-// message each way per call instead of a new HTTP/2 stream (headers,
-// trailers, flow-control bookkeeping). It returns provider errors as
-// *providers.Error and transport failures as gRPC statuses, exactly like
-// the unary client, so supervision treats both paths alike.
+// mux carries calls over the plugin's long-lived Calls stream: one message
+// each way per call instead of a new HTTP/2 stream (headers, trailers,
+// flow-control bookkeeping). It returns provider errors as *providers.Error
+// and transport failures as gRPC statuses, which supervision tells apart.
 type mux struct {
-	pb.ProviderServiceClient // the unary client: used only for Calls itself
+	client pb.ProviderServiceClient // opens the stream
 
 	ctx    context.Context // ends every stream when the instance is killed
 	cancel context.CancelFunc
@@ -37,9 +37,9 @@ type session struct {
 	err     error // set once the stream is broken
 }
 
-func newMux(unary pb.ProviderServiceClient) *mux {
+func newMux(client pb.ProviderServiceClient) *mux {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &mux{ProviderServiceClient: unary, ctx: ctx, cancel: cancel}
+	return &mux{client: client, ctx: ctx, cancel: cancel}
 }
 
 func (m *mux) close() { m.cancel() }
@@ -57,7 +57,7 @@ func (m *mux) session() (*session, error) {
 			return s, nil
 		}
 	}
-	stream, err := m.ProviderServiceClient.Calls(m.ctx)
+	stream, err := m.client.Calls(m.ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,12 @@ func (s *session) recv() {
 func (s *session) brokenErr() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if st, ok := status.FromError(s.err); ok && st.Code() != codes.OK && st.Code() != codes.Unknown {
+	st, ok := status.FromError(s.err)
+	if ok && st.Code() == codes.Unimplemented {
+		// The plugin's answer, not a broken connection: it has no stream.
+		return providers.Errorf(providers.Unimplemented, "the plugin does not serve the Calls stream of protocol v%d, the only transport since Valet M2.2; rebuild it against a current github.com/valetgw/valet (%s)", wire.ProtocolVersion, st.Message())
+	}
+	if ok && st.Code() != codes.OK && st.Code() != codes.Unknown {
 		return st.Err()
 	}
 	return status.Errorf(codes.Unavailable, "plugin call stream closed: %v", s.err)
@@ -151,80 +156,4 @@ func (s *session) forget(id uint64) {
 	s.mu.Lock()
 	delete(s.pending, id)
 	s.mu.Unlock()
-}
-
-// result checks that an answer carries the result its call expects.
-func result[T any](resp *pb.CallResponse, err error, get func(*pb.CallResponse) *T, method string) (*T, error) {
-	if err != nil {
-		return nil, err
-	}
-	if r := get(resp); r != nil {
-		return r, nil
-	}
-	return nil, status.Errorf(codes.Internal, "plugin answered %s with %T", method, resp.GetResult())
-}
-
-func (m *mux) Info(ctx context.Context, in *pb.InfoRequest, _ ...grpc.CallOption) (*pb.InfoResponse, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_Info{Info: in}})
-	return result(r, err, (*pb.CallResponse).GetInfo, "Info")
-}
-
-func (m *mux) Configure(ctx context.Context, in *pb.ConfigureRequest, _ ...grpc.CallOption) (*pb.ConfigureResponse, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_Configure{Configure: in}})
-	return result(r, err, (*pb.CallResponse).GetConfigure, "Configure")
-}
-
-func (m *mux) SignPut(ctx context.Context, in *pb.SignPutRequest, _ ...grpc.CallOption) (*pb.Recipe, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_SignPut{SignPut: in}})
-	return result(r, err, (*pb.CallResponse).GetRecipe, "SignPut")
-}
-
-func (m *mux) SignGet(ctx context.Context, in *pb.SignGetRequest, _ ...grpc.CallOption) (*pb.Recipe, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_SignGet{SignGet: in}})
-	return result(r, err, (*pb.CallResponse).GetRecipe, "SignGet")
-}
-
-func (m *mux) SignDelete(ctx context.Context, in *pb.SignDeleteRequest, _ ...grpc.CallOption) (*pb.Recipe, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_SignDelete{SignDelete: in}})
-	return result(r, err, (*pb.CallResponse).GetRecipe, "SignDelete")
-}
-
-func (m *mux) Head(ctx context.Context, in *pb.HeadRequest, _ ...grpc.CallOption) (*pb.Object, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_Head{Head: in}})
-	return result(r, err, (*pb.CallResponse).GetObject, "Head")
-}
-
-func (m *mux) List(ctx context.Context, in *pb.ListRequest, _ ...grpc.CallOption) (*pb.ListResponse, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_List{List: in}})
-	return result(r, err, (*pb.CallResponse).GetList, "List")
-}
-
-func (m *mux) Delete(ctx context.Context, in *pb.DeleteRequest, _ ...grpc.CallOption) (*pb.DeleteResponse, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_Delete{Delete: in}})
-	return result(r, err, (*pb.CallResponse).GetDelete, "Delete")
-}
-
-func (m *mux) CreateMultipart(ctx context.Context, in *pb.CreateMultipartRequest, _ ...grpc.CallOption) (*pb.CreateMultipartResponse, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_CreateMultipart{CreateMultipart: in}})
-	return result(r, err, (*pb.CallResponse).GetCreateMultipart, "CreateMultipart")
-}
-
-func (m *mux) SignParts(ctx context.Context, in *pb.SignPartsRequest, _ ...grpc.CallOption) (*pb.SignPartsResponse, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_SignParts{SignParts: in}})
-	return result(r, err, (*pb.CallResponse).GetSignParts, "SignParts")
-}
-
-func (m *mux) CompleteMultipart(ctx context.Context, in *pb.CompleteMultipartRequest, _ ...grpc.CallOption) (*pb.Object, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_CompleteMultipart{CompleteMultipart: in}})
-	return result(r, err, (*pb.CallResponse).GetObject, "CompleteMultipart")
-}
-
-func (m *mux) AbortMultipart(ctx context.Context, in *pb.MultipartRef, _ ...grpc.CallOption) (*pb.AbortMultipartResponse, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_AbortMultipart{AbortMultipart: in}})
-	return result(r, err, (*pb.CallResponse).GetAbortMultipart, "AbortMultipart")
-}
-
-func (m *mux) ListParts(ctx context.Context, in *pb.MultipartRef, _ ...grpc.CallOption) (*pb.ListPartsResponse, error) {
-	r, err := m.roundTrip(ctx, &pb.CallRequest{Call: &pb.CallRequest_ListParts{ListParts: in}})
-	return result(r, err, (*pb.CallResponse).GetListParts, "ListParts")
 }

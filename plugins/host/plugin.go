@@ -33,7 +33,8 @@ import (
 const exitPoll = 20 * time.Millisecond
 
 // Plugin is one supervised plugin process serving one store. It implements
-// providers.Provider; every method is one gRPC call to the process.
+// providers.Provider and providers.Multipart; every method is one call to
+// the process, a message each way on its Calls stream.
 //
 // When the process has died, a call fails at once with a
 // providers.Unavailable error. A call that was in flight when the process
@@ -66,8 +67,7 @@ type instance struct {
 	attached bool // a process the host did not start (Options.Reattach)
 	client   *plugin.Client
 	conn     *grpc.ClientConn
-	svc      pb.ProviderServiceClient // the Calls stream, or the unary client
-	mux      *mux                     // nil when the plugin has no Calls stream
+	mux      *mux // the Calls stream
 	pid      int
 }
 
@@ -75,9 +75,7 @@ type instance struct {
 // asks the plugin to shut down first (go-plugin waits up to 2s); otherwise
 // the group is SIGKILLed straight away.
 func (in *instance) kill(graceful bool) {
-	if in.mux != nil {
-		in.mux.close()
-	}
+	in.mux.close()
 	if in.attached {
 		// Not ours to stop: drop the connection and leave the process be.
 		_ = in.conn.Close()
@@ -189,26 +187,12 @@ func (p *Plugin) launch(ctx context.Context) (*instance, error) {
 		killClient(client)
 		return nil, err
 	}
-	in := &instance{gen: gen, attached: p.t.attach != nil, client: client, conn: gc.Conn, svc: svc}
+	in := &instance{gen: gen, attached: p.t.attach != nil, client: client, conn: gc.Conn, mux: newMux(svc)}
 	if rc := client.ReattachConfig(); rc != nil {
 		in.pid = rc.Pid
 	}
-	cfg := convert.ConfigToProto(providers.StoreConfig{Store: spec.Store, Config: spec.Config})
-	if !p.h.opts.DisableCallStream {
-		in.mux = newMux(svc)
-		in.svc = in.mux
-	}
-	_, err = in.svc.Configure(ctx, cfg)
-	if in.mux != nil && status.Code(err) == codes.Unimplemented {
-		// A plugin built before the Calls stream existed: unary it is.
+	if _, err := roundTrip(ctx, in.mux, wire.Configure, providers.StoreConfig{Store: spec.Store, Config: spec.Config}); err != nil {
 		in.mux.close()
-		in.mux, in.svc = nil, svc
-		_, err = svc.Configure(ctx, cfg)
-	}
-	if err != nil {
-		if in.mux != nil {
-			in.mux.close()
-		}
 		perr, _ := convert.FromStatus(err)
 		return fail(perr)
 	}
@@ -358,14 +342,14 @@ func (p *Plugin) waitNewer(ctx context.Context, gen uint64) (*instance, error) {
 	}
 }
 
-// call runs one rpc with the supervision rules above.
-func call[T any](ctx context.Context, p *Plugin, method string, idempotent bool, fn func(context.Context, pb.ProviderServiceClient) (T, error)) (T, error) {
+// call runs one call with the supervision rules above.
+func call[T any](ctx context.Context, p *Plugin, method string, idempotent bool, fn func(context.Context, *mux) (T, error)) (T, error) {
 	var zero T
 	in, err := p.current()
 	if err != nil {
 		return zero, err
 	}
-	v, err := fn(ctx, in.svc)
+	v, err := fn(ctx, in.mux)
 	if err == nil {
 		return v, nil
 	}
@@ -388,7 +372,7 @@ func call[T any](ctx context.Context, p *Plugin, method string, idempotent bool,
 	if werr != nil {
 		return zero, p.wrap(method, &providers.Error{Code: providers.Unavailable, Message: "plugin lost during the call and not back in time: " + werr.Error(), Err: werr})
 	}
-	v, err = fn(ctx, next.svc)
+	v, err = fn(ctx, next.mux)
 	if err != nil {
 		perr, transport = convert.FromStatus(err)
 		if transport {

@@ -3,8 +3,9 @@ package host
 import (
 	"context"
 
-	"github.com/valetgw/valet/plugins/internal/convert"
-	pb "github.com/valetgw/valet/plugins/proto/v1"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/valetgw/valet/plugins/internal/wire"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -16,24 +17,18 @@ var (
 	_ providers.Multipart = (*Plugin)(nil)
 )
 
+// Each method is one call of the method table (plugins/internal/wire) with
+// the supervision rules of call.
+
 // Info implements providers.Provider.
 func (p *Plugin) Info(ctx context.Context) (providers.Info, error) {
-	return call(ctx, p, "Info", true, func(ctx context.Context, c pb.ProviderServiceClient) (providers.Info, error) {
-		r, err := c.Info(ctx, &pb.InfoRequest{})
-		if err != nil {
-			return providers.Info{}, err
-		}
-		return convert.InfoFromProto(r), nil
-	})
+	return invoke(ctx, p, wire.Info, struct{}{})
 }
 
 // Configure implements providers.Provider. On success cfg replaces the
 // configuration that is replayed after a restart.
 func (p *Plugin) Configure(ctx context.Context, cfg providers.StoreConfig) error {
-	_, err := call(ctx, p, "Configure", true, func(ctx context.Context, c pb.ProviderServiceClient) (struct{}, error) {
-		_, err := c.Configure(ctx, convert.ConfigToProto(cfg))
-		return struct{}{}, err
-	})
+	_, err := invoke(ctx, p, wire.Configure, cfg)
 	if err == nil {
 		p.mu.Lock()
 		p.spec.Store, p.spec.Config = cfg.Store, cfg.Config
@@ -44,118 +39,75 @@ func (p *Plugin) Configure(ctx context.Context, cfg providers.StoreConfig) error
 
 // SignPut implements providers.Provider.
 func (p *Plugin) SignPut(ctx context.Context, req providers.PutRequest) (providers.Recipe, error) {
-	return call(ctx, p, "SignPut", true, func(ctx context.Context, c pb.ProviderServiceClient) (providers.Recipe, error) {
-		r, err := c.SignPut(ctx, convert.PutToProto(req))
-		if err != nil {
-			return providers.Recipe{}, err
-		}
-		return convert.RecipeFromProto(r), nil
-	})
+	return invoke(ctx, p, wire.SignPut, req)
 }
 
 // SignGet implements providers.Provider.
 func (p *Plugin) SignGet(ctx context.Context, req providers.GetRequest) (providers.Recipe, error) {
-	return call(ctx, p, "SignGet", true, func(ctx context.Context, c pb.ProviderServiceClient) (providers.Recipe, error) {
-		r, err := c.SignGet(ctx, convert.GetToProto(req))
-		if err != nil {
-			return providers.Recipe{}, err
-		}
-		return convert.RecipeFromProto(r), nil
-	})
+	return invoke(ctx, p, wire.SignGet, req)
 }
 
 // SignDelete implements providers.Provider.
 func (p *Plugin) SignDelete(ctx context.Context, req providers.DeleteRequest) (providers.Recipe, error) {
-	return call(ctx, p, "SignDelete", true, func(ctx context.Context, c pb.ProviderServiceClient) (providers.Recipe, error) {
-		r, err := c.SignDelete(ctx, convert.DeleteToProto(req))
-		if err != nil {
-			return providers.Recipe{}, err
-		}
-		return convert.RecipeFromProto(r), nil
-	})
+	return invoke(ctx, p, wire.SignDelete, req)
 }
 
 // Head implements providers.Provider.
 func (p *Plugin) Head(ctx context.Context, key string) (providers.Object, error) {
-	return call(ctx, p, "Head", true, func(ctx context.Context, c pb.ProviderServiceClient) (providers.Object, error) {
-		r, err := c.Head(ctx, &pb.HeadRequest{Key: key})
-		if err != nil {
-			return providers.Object{}, err
-		}
-		return convert.ObjectFromProto(r), nil
-	})
+	return invoke(ctx, p, wire.Head, key)
 }
 
 // List implements providers.Provider.
 func (p *Plugin) List(ctx context.Context, req providers.ListRequest) (providers.ListPage, error) {
-	return call(ctx, p, "List", true, func(ctx context.Context, c pb.ProviderServiceClient) (providers.ListPage, error) {
-		r, err := c.List(ctx, convert.ListToProto(req))
-		if err != nil {
-			return providers.ListPage{}, err
-		}
-		return convert.PageFromProto(r), nil
-	})
+	return invoke(ctx, p, wire.List, req)
 }
 
 // Delete implements providers.Provider.
 func (p *Plugin) Delete(ctx context.Context, key string) error {
-	_, err := call(ctx, p, "Delete", true, func(ctx context.Context, c pb.ProviderServiceClient) (struct{}, error) {
-		_, err := c.Delete(ctx, &pb.DeleteRequest{Key: key})
-		return struct{}{}, err
-	})
+	_, err := invoke(ctx, p, wire.Delete, key)
 	return err
 }
 
 // CreateMultipart implements providers.Multipart. It is never retried: a
 // retry could leave an orphaned upload behind.
 func (p *Plugin) CreateMultipart(ctx context.Context, req providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
-	return call(ctx, p, "CreateMultipart", false, func(ctx context.Context, c pb.ProviderServiceClient) (providers.MultipartUpload, error) {
-		r, err := c.CreateMultipart(ctx, convert.CreateToProto(req))
-		if err != nil {
-			return providers.MultipartUpload{}, err
-		}
-		return providers.MultipartUpload{UploadID: r.GetUploadId()}, nil
-	})
+	return invoke(ctx, p, wire.CreateMultipart, req)
 }
 
 // SignParts implements providers.Multipart.
 func (p *Plugin) SignParts(ctx context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
-	return call(ctx, p, "SignParts", true, func(ctx context.Context, c pb.ProviderServiceClient) ([]providers.PartRecipe, error) {
-		r, err := c.SignParts(ctx, convert.SignPartsToProto(req))
-		if err != nil {
-			return nil, err
-		}
-		return convert.PartRecipesFromProto(r), nil
-	})
+	return invoke(ctx, p, wire.SignParts, req)
 }
 
 // CompleteMultipart implements providers.Multipart.
 func (p *Plugin) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
-	return call(ctx, p, "CompleteMultipart", true, func(ctx context.Context, c pb.ProviderServiceClient) (providers.Object, error) {
-		r, err := c.CompleteMultipart(ctx, convert.CompleteToProto(req))
-		if err != nil {
-			return providers.Object{}, err
-		}
-		return convert.ObjectFromProto(r), nil
-	})
+	return invoke(ctx, p, wire.CompleteMultipart, req)
 }
 
 // AbortMultipart implements providers.Multipart.
 func (p *Plugin) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
-	_, err := call(ctx, p, "AbortMultipart", true, func(ctx context.Context, c pb.ProviderServiceClient) (struct{}, error) {
-		_, err := c.AbortMultipart(ctx, convert.RefToProto(ref))
-		return struct{}{}, err
-	})
+	_, err := invoke(ctx, p, wire.AbortMultipart, ref)
 	return err
 }
 
 // ListParts implements providers.Multipart.
 func (p *Plugin) ListParts(ctx context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
-	return call(ctx, p, "ListParts", true, func(ctx context.Context, c pb.ProviderServiceClient) ([]providers.Part, error) {
-		r, err := c.ListParts(ctx, convert.RefToProto(ref))
-		if err != nil {
-			return nil, err
-		}
-		return convert.PartsFromProto(r), nil
+	return invoke(ctx, p, wire.ListParts, ref)
+}
+
+// invoke makes call m on the running plugin, under supervision.
+func invoke[P, In, Out any, PIn, POut proto.Message](ctx context.Context, p *Plugin, m *wire.Method[P, In, Out, PIn, POut], in In) (Out, error) {
+	return call(ctx, p, m.Name, m.Idempotent, func(ctx context.Context, mx *mux) (Out, error) {
+		return roundTrip(ctx, mx, m, in)
 	})
+}
+
+// roundTrip makes call m once on mx: no supervision, no retry.
+func roundTrip[P, In, Out any, PIn, POut proto.Message](ctx context.Context, mx *mux, m *wire.Method[P, In, Out, PIn, POut], in In) (Out, error) {
+	resp, err := mx.roundTrip(ctx, m.NewRequest(in))
+	if err != nil {
+		var zero Out
+		return zero, err
+	}
+	return m.ReadResult(resp)
 }

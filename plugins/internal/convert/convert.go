@@ -1,6 +1,7 @@
 // Package convert is the one place where plugin wire types (plugins/proto/v1)
-// and the Go contract (package providers) meet. Both plugins.Serve and
-// plugins/host use it, so the two sides of the hop cannot drift apart.
+// and the Go contract (package providers) meet. The method table in
+// plugins/internal/wire uses it for both sides of the hop, so they cannot
+// drift apart.
 package convert
 
 import (
@@ -8,17 +9,12 @@ import (
 	"errors"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/valetgw/valet/plugins/proto/v1"
 	"github.com/valetgw/valet/providers"
 )
-
-// ErrorDomain marks a gRPC status as a provider error rather than a
-// transport failure (see valet.proto).
-const ErrorDomain = "valet.provider"
 
 var toGRPC = map[providers.Code]codes.Code{
 	providers.NotFound:           codes.NotFound,
@@ -39,35 +35,13 @@ var fromGRPC = func() map[codes.Code]providers.Code {
 	return m
 }()
 
-// ToStatus turns a provider error into the gRPC error sent to the host. The
-// message is the provider's own (providers.Error forbids secrets in it).
-func ToStatus(err error) error {
-	if err == nil {
-		return nil
-	}
-	code := providers.CodeOf(err)
-	msg := err.Error()
-	var pe *providers.Error
-	if errors.As(err, &pe) {
-		msg = pe.Message
-	}
-	gc, ok := toGRPC[code]
-	if !ok {
-		code, gc = providers.Internal, codes.Internal
-	}
-	st, derr := status.New(gc, msg).WithDetails(&errdetails.ErrorInfo{Domain: ErrorDomain, Reason: string(code)})
-	if derr != nil {
-		return status.Error(gc, msg)
-	}
-	return st.Err()
-}
-
-// FromStatus turns an error returned by a gRPC call into a provider error.
-// transport is true when the error did not come from the provider (no
-// ErrorInfo detail): the connection broke, the deadline passed, or the call
-// was cancelled. Transport failures are reported as Unavailable and keep the
-// context error in the chain, so errors.Is(err, context.DeadlineExceeded)
-// still works.
+// FromStatus turns an error of the Calls stream, which comes from the
+// transport and not from the provider, into a provider error. transport is
+// true when the connection broke, the deadline passed, or the call was
+// cancelled: such failures are reported as Unavailable and keep the context
+// error in the chain, so errors.Is(err, context.DeadlineExceeded) still
+// works. A provider error (the stream decodes them from CallError) and a
+// plain status with a contract code are the provider's answer.
 func FromStatus(err error) (perr error, transport bool) {
 	if err == nil {
 		return nil, false
@@ -79,15 +53,6 @@ func FromStatus(err error) (perr error, transport bool) {
 	if !ok {
 		return &providers.Error{Code: providers.Unavailable, Message: "plugin call failed: " + err.Error(), Err: err}, true
 	}
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.Domain == ErrorDomain {
-			code := providers.Code(info.Reason)
-			if _, known := toGRPC[code]; !known {
-				code = providers.Internal
-			}
-			return &providers.Error{Code: code, Message: st.Message()}, false
-		}
-	}
 	var cause error
 	switch st.Code() {
 	case codes.DeadlineExceeded:
@@ -96,8 +61,6 @@ func FromStatus(err error) (perr error, transport bool) {
 		cause = context.Canceled
 	}
 	if c, ok := fromGRPC[st.Code()]; ok && c != providers.Unavailable && c != providers.Internal {
-		// A plain status with a contract code (a plugin not built with
-		// plugins.Serve, or an older one) is still the provider's answer.
 		return &providers.Error{Code: c, Message: st.Message()}, false
 	}
 	return &providers.Error{Code: providers.Unavailable, Message: "plugin unavailable: " + st.Message(), Err: cause}, true
@@ -313,6 +276,16 @@ func CreateToProto(r providers.CreateMultipartRequest) *pb.CreateMultipartReques
 // CreateFromProto converts CreateMultipartRequest.
 func CreateFromProto(r *pb.CreateMultipartRequest) providers.CreateMultipartRequest {
 	return providers.CreateMultipartRequest{Key: r.GetKey(), ContentType: r.GetContentType(), Size: r.GetSize(), PartSize: r.GetPartSize(), Metadata: r.GetMetadata(), TTL: time.Duration(r.GetTtlNanos()), Checksum: checksumFromProto(r.GetChecksum())}
+}
+
+// UploadToProto converts MultipartUpload.
+func UploadToProto(u providers.MultipartUpload) *pb.CreateMultipartResponse {
+	return &pb.CreateMultipartResponse{UploadId: u.UploadID}
+}
+
+// UploadFromProto converts MultipartUpload.
+func UploadFromProto(r *pb.CreateMultipartResponse) providers.MultipartUpload {
+	return providers.MultipartUpload{UploadID: r.GetUploadId()}
 }
 
 // RefToProto converts MultipartRef.

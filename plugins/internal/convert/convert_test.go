@@ -19,7 +19,7 @@ import (
 func TestErrorRoundTrip(t *testing.T) {
 	for _, code := range []providers.Code{providers.NotFound, providers.InvalidArgument, providers.PermissionDenied,
 		providers.AlreadyExists, providers.FailedPrecondition, providers.Unavailable, providers.Unimplemented, providers.Internal} {
-		err, transport := FromStatus(ToStatus(providers.Errorf(code, "config.bucket: %s", "required")))
+		err, transport := FromStatus(FromCallError(wire(t, ToCallError(providers.Errorf(code, "config.bucket: %s", "required")))))
 		if transport {
 			t.Errorf("%s: provider error classified as transport failure", code)
 		}
@@ -31,7 +31,7 @@ func TestErrorRoundTrip(t *testing.T) {
 		}
 	}
 	// An error without a code is Internal, as the contract says.
-	if err, _ := FromStatus(ToStatus(errors.New("boom"))); providers.CodeOf(err) != providers.Internal {
+	if err, _ := FromStatus(FromCallError(ToCallError(errors.New("boom")))); providers.CodeOf(err) != providers.Internal {
 		t.Errorf("plain error became %v", err)
 	}
 }

@@ -1,7 +1,8 @@
 // Package wire holds what both ends of the plugin hop must agree on: the
-// go-plugin handshake, the plugin set for protocol version 1 and the gRPC
-// message size limit. plugins.Serve uses the server half, plugins/host the
-// client half.
+// go-plugin handshake, the plugin set for protocol version 1, the gRPC
+// message size limit, and the table of provider calls (Methods) that
+// travel on the Calls stream. plugins.Serve uses the server half,
+// plugins/host the client half.
 package wire
 
 import (
@@ -47,7 +48,8 @@ func (p *Plugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 	return nil
 }
 
-// GRPCClient returns the raw service client; plugins/host wraps it.
+// GRPCClient returns the raw service client; plugins/host opens its Calls
+// stream.
 func (p *Plugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
 	return pb.NewProviderServiceClient(c), nil
 }
