@@ -17,6 +17,14 @@
 // at once with a providers.Unavailable error; a plugin that keeps crashing
 // is given up on after a restart budget and reports Healthy() == false.
 // Close stops every plugin process and leaves none behind.
+//
+// One file per idea: discovery.go finds what runs for a plugin name
+// (built-ins, plugin directories, pins, reattach), process.go starts or
+// attaches to one plugin process and stops it, supervise.go watches it and
+// restarts it (health checks, backoff, restart budget, configuration
+// replay, and the fail-fast and retry-once rules of a call), plugin.go is
+// a Plugin's state, calls.go forwards each contract method through the
+// method table, and mux.go carries the calls on the Calls stream.
 package host
 
 import (
@@ -24,15 +32,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
-	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -44,9 +47,6 @@ import (
 	"github.com/valetgw/valet/plugins/internal/wire"
 	"github.com/valetgw/valet/providers"
 )
-
-// ExternalPrefix is the file name prefix of external plugin binaries.
-const ExternalPrefix = "valet-plugin-"
 
 // DefaultEnv returns the variables passed to every plugin, whatever
 // Options.EnvAllow says.
@@ -68,8 +68,6 @@ const (
 	firstBackoff         = 100 * time.Millisecond
 	maxBackoff           = 5 * time.Second
 )
-
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // Options configures a Host.
 type Options struct {
@@ -126,17 +124,6 @@ type Spec struct {
 	Plugin string
 	// Config is the store's provider settings, a JSON object.
 	Config json.RawMessage
-}
-
-// Found is one external plugin binary seen by Discover.
-type Found struct {
-	Name string
-	Path string
-	// SHA256 is the lowercase hex digest of the file, the value to pin.
-	SHA256 string
-	// Shadowed is true when a directory earlier in the list holds a plugin
-	// of the same name, so this file would never be run.
-	Shadowed bool
 }
 
 // Host starts and supervises plugin processes. It is safe for concurrent use.
@@ -330,104 +317,6 @@ func (h *Host) forget(p *Plugin) {
 	h.mu.Lock()
 	delete(h.plugins, p)
 	h.mu.Unlock()
-}
-
-// target finds what runs plugin name: a process to attach to, or its
-// executable and arguments, read into a sealed copy when it is pinned.
-func (h *Host) target(name string) (target, error) {
-	if r, ok := h.opts.Reattach[name]; ok {
-		rc, err := r.Config()
-		if err != nil {
-			return target{}, err
-		}
-		h.log.Warn("attaching to a plugin process started elsewhere", "plugin", name, plugins.ReattachEnv, r.Network+":"+r.Addr, "pid", r.Pid)
-		return target{exe: name, attach: rc}, nil
-	}
-	exe, args, err := h.resolve(name)
-	if err != nil {
-		return target{}, err
-	}
-	// A pinned binary is read and checked once here; every launch of this
-	// plugin, restarts included, executes that sealed copy.
-	img, err := h.sealPinned(name, exe)
-	if err != nil {
-		return target{}, err
-	}
-	return target{exe: exe, img: img, args: args}, nil
-}
-
-// resolve checks a plugin name and finds its executable and arguments.
-func (h *Host) resolve(name string) (string, []string, error) {
-	if !nameRE.MatchString(name) {
-		return "", nil, providers.Errorf(providers.InvalidArgument, "plugin name %q must be lowercase letters, digits, '-' or '_'", name)
-	}
-	if slices.Contains(h.opts.Builtins, name) {
-		return h.opts.Executable, []string{"plugin", "serve", name}, nil
-	}
-	for _, dir := range h.opts.PluginDirs {
-		p := filepath.Join(dir, ExternalPrefix+name)
-		if isExecutable(p) {
-			return p, nil, nil
-		}
-	}
-	if len(h.opts.PluginDirs) == 0 {
-		return "", nil, providers.Errorf(providers.NotFound, "plugin %q is not built in and no plugin directories are configured", name)
-	}
-	return "", nil, providers.Errorf(providers.NotFound, "plugin %q is not built in and no executable %s%s was found in %s",
-		name, ExternalPrefix, name, strings.Join(h.opts.PluginDirs, ", "))
-}
-
-func isExecutable(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0
-}
-
-func fileSHA256(file string) (string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	sum := sha256.New()
-	if _, err := io.Copy(sum, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(sum.Sum(nil)), nil
-}
-
-// Discover lists the external plugin binaries (executable regular files
-// named valet-plugin-NAME) in dirs, in search order. Missing directories are
-// skipped; other read errors are returned with what was found so far.
-func Discover(dirs []string) ([]Found, error) {
-	var out []Found
-	seen := map[string]bool{}
-	var errs []error
-	for _, dir := range dirs {
-		entries, err := os.ReadDir(dir)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("plugin directory %s: %w", dir, err))
-			continue
-		}
-		sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
-		for _, e := range entries {
-			name, ok := strings.CutPrefix(e.Name(), ExternalPrefix)
-			p := filepath.Join(dir, e.Name())
-			if !ok || !nameRE.MatchString(name) || !isExecutable(p) {
-				continue
-			}
-			sum, err := fileSHA256(p)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("plugin %s: %w", p, err))
-				continue
-			}
-			out = append(out, Found{Name: name, Path: p, SHA256: sum, Shadowed: seen[name]})
-			seen[name] = true
-		}
-	}
-	return out, errors.Join(errs...)
 }
 
 // Close stops every plugin started by h and waits until their processes
