@@ -327,7 +327,8 @@ func (t *Template) Render(v Values) (string, error) {
 	fn := SanitizeFilename(v.Filename)
 	key := t.render(v, fn)
 	if over := len(key) - MaxKeyBytes; over > 0 && t.has("filename") {
-		if short, ok := shorten(fn, len(fn)-over/t.count("filename")-1); ok {
+		n := t.count("filename")
+		if short, ok := shorten(fn, len(fn)-(over+n-1)/n); ok {
 			key = t.render(v, short)
 		}
 	}
