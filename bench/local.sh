@@ -17,7 +17,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 go build -o "$work/valet" ./cmd/valet
-go build -o "$work/localbench" ./providers/local/internal/localbench
+go build -o "$work/localbench" ./bench/localbench
 result=$("$work/localbench" -valet "$work/valet" -dir "${DIR:-/tmp}" \
   -size "${SIZE:-1073741824}" -rss-size "${RSS_SIZE:-4294967296}" -rounds "${ROUNDS:-2}")
 
