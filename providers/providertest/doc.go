@@ -1,4 +1,5 @@
-// Package providertest is the conformance suite every provider must pass.
+// Package providertest is the conformance suite every provider must pass,
+// and the test kit for provider and plugin authors.
 //
 // Run checks a configured providers.Provider over real HTTP: it signs
 // requests through the provider, sends them with a plain http.Client exactly
@@ -9,7 +10,14 @@
 // `go test -v` output.
 //
 // The same suite runs against a provider in process and through a plugin
-// process, so the wire protocol is held to the same assertions.
+// process, so the wire protocol is held to the same assertions: RunPlugin
+// builds a plugin from its folder, starts it as the gateway does, and runs
+// the suite against it in one call.
+//
+// The suite's helpers are exported for a provider's own tests: Send and
+// SendAs perform a recipe exactly, TamperSignature, TamperQuery, FlipChar
+// and RetargetKey break a signed URL on purpose, and Redact keeps a
+// signature out of a failure message.
 //
 // The suite creates objects only under Harness.Prefix and deletes them when
 // it is done. It never logs a signed URL's query, which holds the signature.

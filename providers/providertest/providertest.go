@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -186,8 +185,8 @@ func (s *suite) put(t *testing.T, key string, body []byte, o putOpts) {
 	s.cleanup(t, key)
 	r := s.signPut(t, key, body, o)
 	res := s.send(t, r, body, nil)
-	if !ok2xx(res.status) {
-		t.Fatalf("signed PUT %s: status %d, want 2xx; body: %s", redact(r.URL), res.status, res.snippet())
+	if !ok2xx(res.Status) {
+		t.Fatalf("signed PUT %s: status %d, want 2xx; body: %s", Redact(r.URL), res.Status, res.Snippet())
 	}
 }
 
@@ -206,7 +205,7 @@ func (s *suite) signGet(t *testing.T, req providers.GetRequest) providers.Recipe
 }
 
 // get downloads key through a fresh signed GET and returns the response.
-func (s *suite) get(t *testing.T, key string) response {
+func (s *suite) get(t *testing.T, key string) Response {
 	t.Helper()
 	return s.send(t, s.signGet(t, providers.GetRequest{Key: key}), nil, nil)
 }
@@ -214,12 +213,12 @@ func (s *suite) get(t *testing.T, key string) response {
 func (s *suite) mustGet(t *testing.T, key string, want []byte) {
 	t.Helper()
 	res := s.get(t, key)
-	if res.status != http.StatusOK {
-		t.Fatalf("signed GET %q: status %d, want 200; body: %s", key, res.status, res.snippet())
+	if res.Status != http.StatusOK {
+		t.Fatalf("signed GET %q: status %d, want 200; body: %s", key, res.Status, res.Snippet())
 	}
-	if !bytes.Equal(res.body, want) {
+	if !bytes.Equal(res.Body, want) {
 		t.Fatalf("signed GET %q: got %d bytes (sha256 %s), want %d bytes (sha256 %s)",
-			key, len(res.body), hexSum(res.body), len(want), hexSum(want))
+			key, len(res.Body), hexSum(res.Body), len(want), hexSum(want))
 	}
 }
 
@@ -229,96 +228,28 @@ func (s *suite) mustNotExist(t *testing.T, key, why string) {
 	if obj, err := s.p.Head(t.Context(), key); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("%s: Head(%q) = (size %d, %v), want a NotFound error", why, key, obj.Size, err)
 	}
-	if res := s.get(t, key); res.status != http.StatusNotFound {
-		t.Fatalf("%s: signed GET %q: status %d, want 404", why, key, res.status)
+	if res := s.get(t, key); res.Status != http.StatusNotFound {
+		t.Fatalf("%s: signed GET %q: status %d, want 404", why, key, res.Status)
 	}
 }
 
-func (s *suite) mustReject(t *testing.T, what string, res response) {
+func (s *suite) mustReject(t *testing.T, what string, res Response) {
 	t.Helper()
-	if !s.h.Rejected(res.status) {
-		t.Fatalf("%s: status %d, want it rejected; body: %s", what, res.status, res.snippet())
+	if !s.h.Rejected(res.Status) {
+		t.Fatalf("%s: status %d, want it rejected; body: %s", what, res.Status, res.Snippet())
 	}
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r response) snippet() string {
-	b := r.body
-	if len(b) > 512 {
-		b = b[:512]
-	}
-	return strconv.Quote(string(b))
-}
-
-// send performs a recipe: its method, URL and headers exactly, with body.
-// extra headers are added on top (or replace the recipe's, case-insensitive),
-// which is how tests violate a binding. An explicit Content-Length in the
-// recipe is honoured by net/http through req.ContentLength; the body's real
-// length is always what is sent.
-func (s *suite) send(t *testing.T, r providers.Recipe, body []byte, extra map[string]string) response {
+// send performs a recipe exactly, with the suite's client (see Send).
+func (s *suite) send(t *testing.T, r providers.Recipe, body []byte, extra map[string]string) Response {
 	t.Helper()
-	return s.sendAs(t, r.Method, r.URL, r.Headers, body, extra)
+	return Send(t, s.h.Client, r, body, extra)
 }
 
-func (s *suite) sendAs(t *testing.T, method, rawURL string, headers map[string]string, body []byte, extra map[string]string) response {
+// sendAs is send with a recipe's parts given apart (see SendAs).
+func (s *suite) sendAs(t *testing.T, method, rawURL string, headers map[string]string, body []byte, extra map[string]string) Response {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
-	if err != nil {
-		t.Fatalf("building %s %s: %v", method, redact(rawURL), err)
-	}
-	if body != nil {
-		req.ContentLength = int64(len(body))
-		if len(body) == 0 {
-			req.Body = http.NoBody
-		}
-	}
-	set := func(k, v string) {
-		switch http.CanonicalHeaderKey(k) {
-		case "Host":
-			req.Host = v
-		case "Content-Length":
-			// net/http writes Content-Length from req.ContentLength, set above
-			// from the body actually sent.
-		default:
-			req.Header.Set(k, v)
-		}
-	}
-	for k, v := range headers {
-		set(k, v)
-	}
-	for k, v := range extra {
-		if v == "" {
-			req.Header.Del(k)
-			continue
-		}
-		set(k, v)
-	}
-	res, err := s.h.Client.Do(req)
-	if err != nil {
-		// *url.Error repeats the full signed URL; report only its cause.
-		var uerr *url.Error
-		if errors.As(err, &uerr) {
-			err = uerr.Err
-		}
-		t.Fatalf("%s %s: %v", method, redact(rawURL), err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", method, redact(rawURL), err)
-	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return SendAs(t, s.h.Client, method, rawURL, headers, body, extra)
 }
 
 func checkRecipe(t *testing.T, op string, r providers.Recipe, start time.Time, ttl time.Duration) {
@@ -390,11 +321,11 @@ func (s *suite) testHeadMetadata(t *testing.T) {
 
 	// A signed GET serves the stored type.
 	res := s.get(t, key)
-	if res.status != http.StatusOK {
-		t.Fatalf("signed GET: status %d", res.status)
+	if res.Status != http.StatusOK {
+		t.Fatalf("signed GET: status %d", res.Status)
 	}
-	if ct := mediaType(res.header.Get("Content-Type")); ct != "text/plain" {
-		t.Errorf("signed GET: Content-Type = %q, want text/plain", res.header.Get("Content-Type"))
+	if ct := mediaType(res.Header.Get("Content-Type")); ct != "text/plain" {
+		t.Errorf("signed GET: Content-Type = %q, want text/plain", res.Header.Get("Content-Type"))
 	}
 }
 
@@ -404,20 +335,20 @@ func (s *suite) testRangeGet(t *testing.T) {
 	s.put(t, key, body, putOpts{})
 	r := s.signGet(t, providers.GetRequest{Key: key})
 	res := s.send(t, r, nil, map[string]string{"Range": "bytes=100-199"})
-	if res.status != http.StatusPartialContent {
-		t.Fatalf("Range GET: status %d, want 206; body: %s", res.status, res.snippet())
+	if res.Status != http.StatusPartialContent {
+		t.Fatalf("Range GET: status %d, want 206; body: %s", res.Status, res.Snippet())
 	}
-	if !bytes.Equal(res.body, body[100:200]) {
-		t.Fatalf("Range GET: got %d bytes, not bytes 100-199", len(res.body))
+	if !bytes.Equal(res.Body, body[100:200]) {
+		t.Fatalf("Range GET: got %d bytes, not bytes 100-199", len(res.Body))
 	}
-	if cr := res.header.Get("Content-Range"); cr != "bytes 100-199/1000" {
+	if cr := res.Header.Get("Content-Range"); cr != "bytes 100-199/1000" {
 		t.Errorf("Range GET: Content-Range = %q, want %q", cr, "bytes 100-199/1000")
 	}
 	// An open-ended range, as players ask when seeking. (Suffix ranges,
 	// bytes=-N, are not in Azure Blob's documented range forms.)
 	res = s.send(t, r, nil, map[string]string{"Range": "bytes=990-"})
-	if res.status != http.StatusPartialContent || !bytes.Equal(res.body, body[990:]) {
-		t.Fatalf("open-ended Range GET: status %d, %d bytes; want 206 and the last 10 bytes", res.status, len(res.body))
+	if res.Status != http.StatusPartialContent || !bytes.Equal(res.Body, body[990:]) {
+		t.Fatalf("open-ended Range GET: status %d, %d bytes; want 206 and the last 10 bytes", res.Status, len(res.Body))
 	}
 }
 
@@ -431,10 +362,10 @@ func (s *suite) testGetContentDisposition(t *testing.T) {
 	const cd = `attachment; filename="report 2026.csv"`
 	r := s.signGet(t, providers.GetRequest{Key: key, ResponseContentDisposition: cd})
 	res := s.send(t, r, nil, nil)
-	if res.status != http.StatusOK || !bytes.Equal(res.body, body) {
-		t.Fatalf("GET with disposition override: status %d, %d bytes", res.status, len(res.body))
+	if res.Status != http.StatusOK || !bytes.Equal(res.Body, body) {
+		t.Fatalf("GET with disposition override: status %d, %d bytes", res.Status, len(res.Body))
 	}
-	if got := res.header.Get("Content-Disposition"); got != cd {
+	if got := res.Header.Get("Content-Disposition"); got != cd {
 		t.Fatalf("Content-Disposition = %q, want %q", got, cd)
 	}
 	// The override is part of what is signed: changing it must be refused.
@@ -455,11 +386,11 @@ func (s *suite) testGetContentType(t *testing.T) {
 	s.put(t, key, body, putOpts{contentType: "application/octet-stream"})
 	r := s.signGet(t, providers.GetRequest{Key: key, ResponseContentType: "text/plain"})
 	res := s.send(t, r, nil, nil)
-	if res.status != http.StatusOK || !bytes.Equal(res.body, body) {
-		t.Fatalf("GET with type override: status %d, %d bytes", res.status, len(res.body))
+	if res.Status != http.StatusOK || !bytes.Equal(res.Body, body) {
+		t.Fatalf("GET with type override: status %d, %d bytes", res.Status, len(res.Body))
 	}
-	if got := mediaType(res.header.Get("Content-Type")); got != "text/plain" {
-		t.Fatalf("Content-Type = %q, want text/plain", res.header.Get("Content-Type"))
+	if got := mediaType(res.Header.Get("Content-Type")); got != "text/plain" {
+		t.Fatalf("Content-Type = %q, want text/plain", res.Header.Get("Content-Type"))
 	}
 }
 
@@ -487,8 +418,8 @@ func (s *suite) testExpired(t *testing.T) {
 			expiryTTL, getR.ExpiresAt.Format(time.RFC3339), time.Now().Format(time.RFC3339))
 	}
 	// Used while fresh, the URL works: the later rejection is the expiry's doing.
-	if res := s.send(t, getR, nil, nil); res.status != http.StatusOK {
-		t.Fatalf("GET with a fresh %s URL: status %d, want 200", expiryTTL, res.status)
+	if res := s.send(t, getR, nil, nil); res.Status != http.StatusOK {
+		t.Fatalf("GET with a fresh %s URL: status %d, want 200", expiryTTL, res.Status)
 	}
 	putKey := s.key(t, "expired-put.bin")
 	s.cleanup(t, putKey)
@@ -526,12 +457,12 @@ func (s *suite) testTamperedKey(t *testing.T) {
 	s.put(t, b, bodyB, putOpts{})
 
 	getA := s.signGet(t, providers.GetRequest{Key: a})
-	toB := swapKeyInURL(t, getA.URL, "tamper-aaaa", "tamper-bbbb")
+	toB := RetargetKey(t, getA.URL, "tamper-aaaa", "tamper-bbbb")
 	res := s.sendAs(t, getA.Method, toB, getA.Headers, nil, nil)
 	s.mustReject(t, "GET with A's URL retargeted at B", res)
 
 	putA := s.signPut(t, a, bodyA, putOpts{})
-	res = s.sendAs(t, putA.Method, swapKeyInURL(t, putA.URL, "tamper-aaaa", "tamper-bbbb"), putA.Headers, bodyA, nil)
+	res = s.sendAs(t, putA.Method, RetargetKey(t, putA.URL, "tamper-aaaa", "tamper-bbbb"), putA.Headers, bodyA, nil)
 	s.mustReject(t, "PUT with A's URL retargeted at B", res)
 	s.mustGet(t, b, bodyB)
 }
@@ -542,15 +473,15 @@ func (s *suite) testTamperedSignature(t *testing.T) {
 	s.put(t, key, body, putOpts{})
 
 	r := s.signGet(t, providers.GetRequest{Key: key})
-	name := signatureParam(t, r.URL)
-	res := s.sendAs(t, r.Method, mutateQuery(t, r.URL, name, flipChar), r.Headers, nil, nil)
+	name := SignatureParam(t, r.URL)
+	res := s.sendAs(t, r.Method, TamperQuery(t, r.URL, name, FlipChar), r.Headers, nil, nil)
 	s.mustReject(t, "GET with a tampered signature ("+name+")", res)
 
 	other := s.key(t, "sig-put.bin")
 	s.cleanup(t, other)
 	pr := s.signPut(t, other, body, putOpts{})
-	name = signatureParam(t, pr.URL)
-	res = s.sendAs(t, pr.Method, mutateQuery(t, pr.URL, name, flipChar), pr.Headers, body, nil)
+	name = SignatureParam(t, pr.URL)
+	res = s.sendAs(t, pr.Method, TamperQuery(t, pr.URL, name, FlipChar), pr.Headers, body, nil)
 	s.mustReject(t, "PUT with a tampered signature ("+name+")", res)
 	s.mustNotExist(t, other, "PUT with a tampered signature")
 }
@@ -559,8 +490,8 @@ func (s *suite) testMissingSignature(t *testing.T) {
 	key := s.key(t, "nosig.bin")
 	s.put(t, key, []byte("signed"), putOpts{})
 	r := s.signGet(t, providers.GetRequest{Key: key})
-	name := signatureParam(t, r.URL)
-	res := s.sendAs(t, r.Method, mutateQuery(t, r.URL, name, nil), r.Headers, nil, nil)
+	name := SignatureParam(t, r.URL)
+	res := s.sendAs(t, r.Method, TamperQuery(t, r.URL, name, nil), r.Headers, nil, nil)
 	s.mustReject(t, "GET without its signature ("+name+")", res)
 
 	u, _ := url.Parse(r.URL)
@@ -640,8 +571,8 @@ func (s *suite) testBindChecksum(t *testing.T, alg providers.ChecksumAlgorithm) 
 	s.mustNotExist(t, key, "PUT with the wrong checksum")
 	// The same recipe with the right body works, so the rejection was the
 	// checksum's doing.
-	if res := s.send(t, r, signed, nil); !ok2xx(res.status) {
-		t.Fatalf("PUT with the signed %s and the right body: status %d; body: %s", alg, res.status, res.snippet())
+	if res := s.send(t, r, signed, nil); !ok2xx(res.Status) {
+		t.Fatalf("PUT with the signed %s and the right body: status %d; body: %s", alg, res.Status, res.Snippet())
 	}
 }
 
@@ -653,8 +584,8 @@ func (s *suite) testBindCreateOnly(t *testing.T) {
 	first := []byte("first writer wins")
 	s.cleanup(t, key)
 	r := s.signPut(t, key, first, putOpts{createOnly: true})
-	if res := s.send(t, r, first, nil); !ok2xx(res.status) {
-		t.Fatalf("create-only PUT to a new key: status %d; body: %s", res.status, res.snippet())
+	if res := s.send(t, r, first, nil); !ok2xx(res.Status) {
+		t.Fatalf("create-only PUT to a new key: status %d; body: %s", res.Status, res.Snippet())
 	}
 	second := []byte("second writer loses")
 	r = s.signPut(t, key, second, putOpts{createOnly: true})
@@ -737,8 +668,8 @@ func (s *suite) testSignDelete(t *testing.T) {
 	if r.Method != http.MethodDelete {
 		t.Errorf("SignDelete: Method = %q, want DELETE", r.Method)
 	}
-	if res := s.send(t, r, nil, nil); !ok2xx(res.status) {
-		t.Fatalf("signed DELETE: status %d; body: %s", res.status, res.snippet())
+	if res := s.send(t, r, nil, nil); !ok2xx(res.Status) {
+		t.Fatalf("signed DELETE: status %d; body: %s", res.Status, res.Snippet())
 	}
 	s.mustNotExist(t, key, "after signed DELETE")
 }
@@ -765,10 +696,10 @@ func (s *suite) uploadParts(t *testing.T, key, id string, parts [][]byte) []prov
 		}
 		checkRecipe(t, "SignParts", pr.Recipe, start, ttl)
 		res := s.send(t, pr.Recipe, parts[i], nil)
-		if !ok2xx(res.status) {
-			t.Fatalf("part %d upload: status %d; body: %s", pr.Number, res.status, res.snippet())
+		if !ok2xx(res.Status) {
+			t.Fatalf("part %d upload: status %d; body: %s", pr.Number, res.Status, res.Snippet())
 		}
-		etag := res.header.Get("ETag")
+		etag := res.Header.Get("ETag")
 		if s.caps.MultipartNeedsETags && etag == "" {
 			t.Fatalf("part %d upload: no ETag in the response, and the provider needs ETags", pr.Number)
 		}
@@ -971,8 +902,8 @@ func (s *suite) testErrors(t *testing.T) {
 	if !errors.Is(err, providers.ErrNotFound) {
 		t.Errorf("Head of a missing key: %v (code %s), want NotFound", err, providers.CodeOf(err))
 	}
-	if res := s.get(t, missing); res.status != http.StatusNotFound {
-		t.Errorf("signed GET of a missing key: status %d, want 404", res.status)
+	if res := s.get(t, missing); res.Status != http.StatusNotFound {
+		t.Errorf("signed GET of a missing key: status %d, want 404", res.Status)
 	}
 }
 
@@ -1039,153 +970,4 @@ func mediaType(ct string) string {
 		ct = ct[:i]
 	}
 	return strings.ToLower(strings.TrimSpace(ct))
-}
-
-// redact drops a URL's query, which carries the signature.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "<redacted>"
-	}
-	return u.String()
-}
-
-// signatureParam finds the query parameter that carries the signature: one
-// whose name mentions "sig" (X-Amz-Signature, X-Goog-Signature, sig), else
-// the one with the longest value.
-func signatureParam(t *testing.T, raw string) string {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatalf("recipe URL: %v", err)
-	}
-	q := u.Query()
-	best := ""
-	for name, vs := range q {
-		if strings.Contains(strings.ToLower(name), "sig") && len(vs) > 0 && vs[0] != "" {
-			return name
-		}
-		if best == "" || len(vs[0]) > len(q.Get(best)) || (len(vs[0]) == len(q.Get(best)) && name < best) {
-			best = name
-		}
-	}
-	if best == "" {
-		t.Fatalf("recipe URL %s has no query parameter to tamper with", redact(raw))
-	}
-	return best
-}
-
-// mutateQuery rewrites one query parameter's value with f, or removes the
-// parameter when f is nil. The rest of the query keeps its exact encoding.
-func mutateQuery(t *testing.T, raw, name string, f func(string) string) string {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatalf("recipe URL: %v", err)
-	}
-	var out []string
-	found := false
-	for _, kv := range strings.Split(u.RawQuery, "&") {
-		k, v, _ := strings.Cut(kv, "=")
-		if dk, err := url.QueryUnescape(k); err == nil && dk == name && !found {
-			found = true
-			if f == nil {
-				continue
-			}
-			dv, err := url.QueryUnescape(v)
-			if err != nil {
-				t.Fatalf("query value of %s: %v", name, err)
-			}
-			kv = k + "=" + url.QueryEscape(f(dv))
-		}
-		out = append(out, kv)
-	}
-	if !found {
-		t.Fatalf("query parameter %q not found", name)
-	}
-	u.RawQuery = strings.Join(out, "&")
-	return u.String()
-}
-
-// flipChar changes one character in the middle of s to a different one of
-// the same kind, so the value stays well-formed (hex stays hex, base64 stays
-// base64) and only its meaning changes.
-func flipChar(s string) string {
-	if s == "" {
-		return "x"
-	}
-	b := []byte(s)
-	i := len(b) / 2
-	for j := i; j < len(b); j++ {
-		if isAlnum(b[j]) {
-			i = j
-			break
-		}
-	}
-	switch {
-	case b[i] == '0':
-		b[i] = '1'
-	case b[i] >= '1' && b[i] <= '9':
-		b[i] = '0'
-	case b[i] == 'a':
-		b[i] = 'b'
-	case b[i] == 'A':
-		b[i] = 'B'
-	case b[i] >= 'a' && b[i] <= 'z':
-		b[i] = 'a'
-	case b[i] >= 'A' && b[i] <= 'Z':
-		b[i] = 'A'
-	default:
-		b[i] = 'A'
-	}
-	return string(b)
-}
-
-func isAlnum(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-// replaceQueryValue replaces the query parameter whose decoded value is old.
-func replaceQueryValue(raw, old, repl string) (string, bool) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", false
-	}
-	var out []string
-	found := false
-	for _, kv := range strings.Split(u.RawQuery, "&") {
-		k, v, _ := strings.Cut(kv, "=")
-		if dv, err := url.QueryUnescape(v); err == nil && dv == old && !found {
-			found = true
-			kv = k + "=" + url.QueryEscape(repl)
-		}
-		out = append(out, kv)
-	}
-	u.RawQuery = strings.Join(out, "&")
-	return u.String(), found
-}
-
-// swapKeyInURL retargets a signed URL at another key by replacing the last
-// occurrence of from with to in the URL's path, leaving the query as signed.
-func swapKeyInURL(t *testing.T, raw, from, to string) string {
-	t.Helper()
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatalf("recipe URL: %v", err)
-	}
-	p := u.EscapedPath()
-	i := strings.LastIndex(p, from)
-	if i < 0 {
-		t.Fatalf("key segment %q not found in the URL path %q", from, p)
-	}
-	np := p[:i] + to + p[i+len(from):]
-	dp, err := url.PathUnescape(np)
-	if err != nil {
-		t.Fatalf("path: %v", err)
-	}
-	u.Path, u.RawPath = dp, np
-	return u.String()
 }

@@ -77,8 +77,8 @@ func TestSignatureParam(t *testing.T) {
 		"http://h/o/k?e=1&token=aaaaaaaaaaaaaaaaaaaaaaa&m=GET":   "token",
 		"http://h/b/k?X-Goog-Signature=00ff&X-Goog-Expires=3600": "X-Goog-Signature",
 	} {
-		if got := signatureParam(t, raw); got != want {
-			t.Errorf("signatureParam(%q) = %q, want %q", raw, got, want)
+		if got := SignatureParam(t, raw); got != want {
+			t.Errorf("SignatureParam(%q) = %q, want %q", raw, got, want)
 		}
 	}
 	// Known vectors for the checksum encodings sent to backends.
@@ -92,9 +92,28 @@ func TestSignatureParam(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"0", "9", "a", "z", "A", "Z", "ab+/=="} {
-		if flipChar(s) == s {
-			t.Errorf("flipChar(%q) did not change it", s)
+		if FlipChar(s) == s {
+			t.Errorf("FlipChar(%q) did not change it", s)
 		}
+	}
+}
+
+// The URL helpers change exactly what they say and nothing else.
+func TestURLHelpers(t *testing.T) {
+	raw := "https://h.example/b/dir/key-aaaa.bin?X-Amz-Date=20260101T000000Z&X-Amz-Signature=0123abcd&x=a%2Fb"
+	if got := Redact(raw); got != "https://h.example/b/dir/key-aaaa.bin?<redacted>" {
+		t.Errorf("Redact = %q", got)
+	}
+	tampered := TamperSignature(t, raw)
+	u, _ := url.Parse(tampered)
+	if sig := u.Query().Get("X-Amz-Signature"); sig == "0123abcd" || len(sig) != len("0123abcd") {
+		t.Errorf("TamperSignature left the signature %q", sig)
+	}
+	if !strings.HasPrefix(tampered, "https://h.example/b/dir/key-aaaa.bin?X-Amz-Date=20260101T000000Z&") || !strings.HasSuffix(tampered, "&x=a%2Fb") {
+		t.Errorf("TamperSignature changed more than the signature: %q", tampered)
+	}
+	if got := RetargetKey(t, raw, "key-aaaa", "key-bbbb"); got != strings.Replace(raw, "key-aaaa", "key-bbbb", 1) {
+		t.Errorf("RetargetKey = %q", got)
 	}
 }
 

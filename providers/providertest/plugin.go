@@ -1,0 +1,133 @@
+package providertest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/valetgw/valet/plugins/host"
+)
+
+// PluginConfig is what RunPlugin needs besides the plugin's folder.
+type PluginConfig struct {
+	// Config is the store's provider settings as a JSON object, as written
+	// under stores.NAME.config in Valet's config file. Nil means {}.
+	Config json.RawMessage
+	// EnvAllow names variables of the test's environment the plugin may
+	// see, as plugins.env_allow does (globs such as "AWS_*" work).
+	EnvAllow []string
+	// Suite is handed to Run, with Provider set to the plugin.
+	Suite Harness
+}
+
+// RunPlugin builds the plugin whose main package is in dir (relative to
+// the test's working directory: "." is the package under test), starts it
+// as the gateway does (found as valet-plugin-NAME in a plugin directory,
+// pinned to the sha256 of the binary just built, supervised by a
+// plugins/host host, configured with cfg.Config), and runs the conformance
+// suite against it as subtests of t. It returns the running plugin for
+// further checks; the host and the process stop when t ends.
+func RunPlugin(t *testing.T, dir string, cfg PluginConfig) *host.Plugin {
+	t.Helper()
+	bin, sum := buildPlugin(t, dir)
+	name := strings.TrimPrefix(filepath.Base(bin), host.ExternalPrefix)
+	logs := &testLog{t: t}
+	t.Cleanup(logs.stop) // runs after the host's Close below
+	h, err := host.New(host.Options{
+		PluginDirs: []string{filepath.Dir(bin)},
+		Pins:       map[string]string{name: sum},
+		EnvAllow:   cfg.EnvAllow,
+		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Info, Output: logs}),
+	})
+	if err != nil {
+		t.Fatalf("providertest: %v", err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	config := cfg.Config
+	if config == nil {
+		config = json.RawMessage(`{}`)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	p, err := h.Start(ctx, host.Spec{Store: "providertest", Plugin: name, Config: config})
+	if err != nil {
+		t.Fatalf("providertest: starting the plugin built from %s: %v", dir, err)
+	}
+	if p.Pid() == os.Getpid() || p.Pid() == 0 {
+		t.Fatalf("providertest: plugin pid %d is not a process of its own", p.Pid())
+	}
+	hs := cfg.Suite
+	hs.Provider = p
+	Run(t, hs)
+	return p
+}
+
+// buildPlugin runs `go build` in dir, into a plugin directory of the
+// test's own (Go's build cache makes a second build of the same folder
+// cheap), and returns the binary and its sha256.
+func buildPlugin(t *testing.T, dir string) (bin, sum string) {
+	t.Helper()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatalf("providertest: plugin folder %q: %v", dir, err)
+	}
+	bin = filepath.Join(t.TempDir(), host.ExternalPrefix+pluginName(abs))
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = abs
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("providertest: go build in %s: %v\n%s", abs, err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatalf("providertest: %v", err)
+	}
+	h := sha256.Sum256(data)
+	return bin, hex.EncodeToString(h[:])
+}
+
+// pluginName is a valid plugin name made from a folder's name.
+func pluginName(dir string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(filepath.Base(dir)) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			b.WriteRune(r)
+		}
+	}
+	if name := strings.TrimLeft(b.String(), "-_"); name != "" && len(name) <= 63 {
+		return name
+	}
+	return "undertest"
+}
+
+// testLog sends the host's log, and the plugin's through it, to t until
+// the test ends (t.Log must not be called after that).
+type testLog struct {
+	t    *testing.T
+	mu   sync.Mutex
+	done bool
+}
+
+func (l *testLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.t.Log(strings.TrimRight(string(b), "\n"))
+	}
+	return len(b), nil
+}
+
+func (l *testLog) stop() {
+	l.mu.Lock()
+	l.done = true
+	l.mu.Unlock()
+}
