@@ -2,62 +2,25 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/valetgw/valet/plugins/host"
+	"github.com/valetgw/valet/plugins/plugintest"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/providertest"
 )
 
-var built struct {
-	once     sync.Once
-	dir, sum string
-	err      error
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if built.dir != "" {
-		_ = os.RemoveAll(built.dir)
-	}
-	os.Exit(code)
-}
-
-// buildPlugin compiles this package, once per test run, as
-// valet-plugin-example in a plugin directory of its own, and returns the
-// directory and the binary's sha256.
+// buildPlugin builds this package as valet-plugin-example in a plugin
+// directory of the test's own, and returns the directory and the binary's
+// sha256.
 func buildPlugin(t *testing.T) (dir, sum string) {
 	t.Helper()
-	built.once.Do(func() {
-		if built.dir, built.err = os.MkdirTemp("", "valet-plugins-"); built.err != nil {
-			return
-		}
-		bin := filepath.Join(built.dir, "valet-plugin-example")
-		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build: %v\n%s", err, out)
-			return
-		}
-		b, err := os.ReadFile(bin)
-		if err != nil {
-			built.err = err
-			return
-		}
-		h := sha256.Sum256(b)
-		built.sum = hex.EncodeToString(h[:])
-	})
-	if built.err != nil {
-		t.Fatal(built.err)
-	}
-	return built.dir, built.sum
+	bin, sum := plugintest.Build(t, ".")
+	return filepath.Dir(bin), sum
 }
 
 // The provider passes the conformance suite in process...
@@ -73,7 +36,7 @@ func TestConformanceInProcess(t *testing.T) {
 // a plugin directory, pinned, and started by a plugin host, as the gateway
 // runs it.
 func TestConformanceThroughPlugin(t *testing.T) {
-	providertest.RunPlugin(t, ".", providertest.PluginConfig{Config: []byte(`{"secret":"s3cret"}`)})
+	plugintest.Run(t, ".", plugintest.Options{StoreConfig: []byte(`{"secret":"s3cret"}`)})
 }
 
 // Discover finds the built binary under its plugin name, with the sha256

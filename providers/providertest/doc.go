@@ -10,9 +10,10 @@
 // `go test -v` output.
 //
 // The same suite runs against a provider in process and through a plugin
-// process, so the wire protocol is held to the same assertions: RunPlugin
-// builds a plugin from its folder, starts it as the gateway does, and runs
-// the suite against it in one call.
+// process, so the wire protocol is held to the same assertions:
+// plugins/plugintest builds a plugin from its folder, starts it as the
+// gateway does, and runs this suite against it in one call (providers may
+// not import the plugin host, so that entry lives with the plugins).
 //
 // The suite's helpers are exported for a provider's own tests: Send and
 // SendAs perform a recipe exactly, TamperSignature, TamperQuery, FlipChar

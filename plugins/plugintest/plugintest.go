@@ -1,4 +1,14 @@
-package providertest
+// Package plugintest runs the provider conformance suite through a real
+// plugin process: the one-call test of a plugin's own folder.
+//
+//	func TestConformanceThroughPlugin(t *testing.T) {
+//		plugintest.Run(t, ".", plugintest.Options{StoreConfig: []byte(`{"secret":"s3cret"}`)})
+//	}
+//
+// It is test code for plugin authors: it builds the plugin with `go build`,
+// starts it through plugins/host as the gateway does, and hands it to
+// providers/providertest, which must not import the plugin host itself.
+package plugintest
 
 import (
 	"context"
@@ -16,44 +26,46 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/valetgw/valet/plugins/host"
+	"github.com/valetgw/valet/providers/providertest"
 )
 
-// PluginConfig is what RunPlugin needs besides the plugin's folder.
-type PluginConfig struct {
-	// Config is the store's provider settings as a JSON object, as written
-	// under stores.NAME.config in Valet's config file. Nil means {}.
-	Config json.RawMessage
+// Options is what Run needs besides the plugin's folder.
+type Options struct {
+	// StoreConfig is the store's provider settings as a JSON object, as
+	// written under stores.NAME.config in Valet's config file. Nil means {}.
+	StoreConfig json.RawMessage
 	// EnvAllow names variables of the test's environment the plugin may
 	// see, as plugins.env_allow does (globs such as "AWS_*" work).
 	EnvAllow []string
-	// Suite is handed to Run, with Provider set to the plugin.
-	Suite Harness
+	// Suite is handed to providertest.Run, with Provider set to the plugin.
+	Suite providertest.Harness
 }
 
-// RunPlugin builds the plugin whose main package is in dir (relative to
-// the test's working directory: "." is the package under test), starts it
-// as the gateway does (found as valet-plugin-NAME in a plugin directory,
+// Run builds the plugin whose main package is in dir (relative to the
+// test's working directory: "." is the package under test), starts it as
+// the gateway does (found as valet-plugin-NAME in a plugin directory,
 // pinned to the sha256 of the binary just built, supervised by a
-// plugins/host host, configured with cfg.Config), and runs the conformance
-// suite against it as subtests of t. It returns the running plugin for
-// further checks; the host and the process stop when t ends.
-func RunPlugin(t *testing.T, dir string, cfg PluginConfig) *host.Plugin {
+// plugins/host host, configured with opts.StoreConfig), and runs the
+// conformance suite (providertest.Run) against it as subtests of t. It
+// returns the running plugin for further checks; the host and the process
+// stop when t ends.
+func Run(t *testing.T, dir string, opts Options) *host.Plugin {
 	t.Helper()
-	bin, sum := buildPlugin(t, dir)
+	bin, sum := Build(t, dir)
 	name := strings.TrimPrefix(filepath.Base(bin), host.ExternalPrefix)
 	logs := &testLog{t: t}
 	t.Cleanup(logs.stop) // runs after the host's Close below
 	h, err := host.New(host.Options{
 		PluginDirs: []string{filepath.Dir(bin)},
 		Pins:       map[string]string{name: sum},
-		EnvAllow:   cfg.EnvAllow,
+		EnvAllow:   opts.EnvAllow,
 		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Info, Output: logs}),
 	})
 	if err != nil {
-		t.Fatalf("providertest: %v", err)
+		t.Fatalf("plugintest: %v", err)
 	}
 	t.Cleanup(func() { _ = h.Close() })
-	config := cfg.Config
+	config := opts.StoreConfig
 	if config == nil {
 		config = json.RawMessage(`{}`)
 	}
@@ -61,35 +73,36 @@ func RunPlugin(t *testing.T, dir string, cfg PluginConfig) *host.Plugin {
 	defer cancel()
 	p, err := h.Start(ctx, host.Spec{Store: "providertest", Plugin: name, Config: config})
 	if err != nil {
-		t.Fatalf("providertest: starting the plugin built from %s: %v", dir, err)
+		t.Fatalf("plugintest: starting the plugin built from %s: %v", dir, err)
 	}
 	if p.Pid() == os.Getpid() || p.Pid() == 0 {
-		t.Fatalf("providertest: plugin pid %d is not a process of its own", p.Pid())
+		t.Fatalf("plugintest: plugin pid %d is not a process of its own", p.Pid())
 	}
-	hs := cfg.Suite
+	hs := opts.Suite
 	hs.Provider = p
-	Run(t, hs)
+	providertest.Run(t, hs)
 	return p
 }
 
-// buildPlugin runs `go build` in dir, into a plugin directory of the
-// test's own (Go's build cache makes a second build of the same folder
-// cheap), and returns the binary and its sha256.
-func buildPlugin(t *testing.T, dir string) (bin, sum string) {
+// Build runs `go build` in dir, into a plugin directory of the test's own
+// (removed when t ends; Go's build cache makes another build of the same
+// folder cheap), as valet-plugin-NAME with NAME made from the folder's
+// name, and returns the binary's path and its sha256, the value to pin.
+func Build(t *testing.T, dir string) (bin, sum string) {
 	t.Helper()
 	abs, err := filepath.Abs(dir)
 	if err != nil {
-		t.Fatalf("providertest: plugin folder %q: %v", dir, err)
+		t.Fatalf("plugintest: plugin folder %q: %v", dir, err)
 	}
 	bin = filepath.Join(t.TempDir(), host.ExternalPrefix+pluginName(abs))
 	cmd := exec.Command("go", "build", "-o", bin, ".")
 	cmd.Dir = abs
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("providertest: go build in %s: %v\n%s", abs, err, out)
+		t.Fatalf("plugintest: go build in %s: %v\n%s", abs, err, out)
 	}
 	data, err := os.ReadFile(bin)
 	if err != nil {
-		t.Fatalf("providertest: %v", err)
+		t.Fatalf("plugintest: %v", err)
 	}
 	h := sha256.Sum256(data)
 	return bin, hex.EncodeToString(h[:])
