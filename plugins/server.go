@@ -48,7 +48,8 @@ func newServer(p providers.Provider, log hclog.Logger) (*Server, error) {
 	return &Server{p: p, log: log}, nil
 }
 
-// Register adds the provider service to g. Serve's own gRPC server also
+// Register adds the provider service to g. A panic in the provider is
+// recovered per call there as under Serve; Serve's own gRPC server also
 // bounds messages to 16 MiB in both directions.
 func (s *Server) Register(g *grpc.Server) { pb.RegisterProviderServiceServer(g, s) }
 
