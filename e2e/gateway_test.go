@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/valetgw/valet/internal/testenv"
+	"github.com/valetgw/valet/providers/providertest"
 )
 
 // Test stores: "media" is the main one; "brief" differs only in 5s put and
@@ -114,30 +114,14 @@ func sha256b64(b []byte) string {
 // headers, nothing more. It returns the storage response status.
 func putRecipe(t testing.TB, s uploadSlot, body []byte) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(s.Method, s.URL, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for k, v := range s.Headers {
-		switch http.CanonicalHeaderKey(k) {
-		case "Content-Length":
-			// net/http sends the body's length; the recipe value must agree.
-			if v != "" && v != itoa(len(body)) {
-				t.Fatalf("recipe Content-Length %s, body %d", v, len(body))
-			}
-		case "Host":
-			req.Host = v
-		default:
-			req.Header.Set(k, v)
+		// net/http sends the body's length; the recipe value must agree.
+		if http.CanonicalHeaderKey(k) == "Content-Length" && v != "" && v != itoa(len(body)) {
+			t.Fatalf("recipe Content-Length %s, body %d", v, len(body))
 		}
 	}
-	resp, err := noRedirect.Do(req)
-	if err != nil {
-		t.Fatalf("%s to storage: %v", s.Method, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	res := providertest.SendAs(t, noRedirect, s.Method, s.URL, s.Headers, body, nil)
+	return res.Status, string(res.Body)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -212,31 +196,8 @@ func escapeKey(key string) string {
 
 func fetch(t testing.TB, u string, hdr map[string]string) (int, []byte, http.Header) {
 	t.Helper()
-	req, err := http.NewRequest("GET", u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := noRedirect.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", redactURL(u), err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, b, resp.Header
-}
-
-// redactURL drops the query, where signatures live, from test messages.
-func redactURL(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i] + "?…"
-	}
-	return u
+	res := providertest.SendAs(t, noRedirect, "GET", u, hdr, nil, nil)
+	return res.Status, res.Body, res.Header
 }
 
 func TestGateway(t *testing.T) {
@@ -521,7 +482,7 @@ func checkNoLeaks(t testing.TB, g *gateway, secrets []string, signedURLs []strin
 func redactAll(us []string) []string {
 	out := make([]string, len(us))
 	for i, u := range us {
-		out[i] = redactURL(u)
+		out[i] = providertest.Redact(u)
 	}
 	return out
 }

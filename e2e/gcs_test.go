@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -216,30 +215,8 @@ func TestGCSConformance(t *testing.T) {
 
 func gcsSend(t *testing.T, r providers.Recipe, body []byte, override map[string]string) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), r.Method, r.URL, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body == nil {
-		req.Body, req.ContentLength = nil, 0
-	}
-	for k, v := range r.Headers {
-		req.Header.Set(k, v)
-	}
-	for k, v := range override {
-		if v == "" {
-			req.Header.Del(k)
-		} else {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := gcsClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s: %v", r.Method, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
+	res := providertest.Send(t, gcsClient, r, body, override)
+	return res.Status, res.Header, res.Body
 }
 
 func gcsCRC32C(b []byte) string {

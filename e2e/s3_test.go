@@ -13,7 +13,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,37 +130,12 @@ func TestS3Conformance(t *testing.T) {
 // s3Client sends signed requests with exactly the given headers.
 var s3Client = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 8}}
 
+// sendRecipe sends exactly what r says, with body and override on top (see
+// providertest.Send).
 func sendRecipe(t *testing.T, r providers.Recipe, body []byte, override map[string]string) (int, http.Header, []byte) {
 	t.Helper()
-	return sendRaw(t, r.Method, r.URL, r.Headers, body, override)
-}
-
-func sendRaw(t *testing.T, method, rawURL string, headers map[string]string, body []byte, override map[string]string) (int, http.Header, []byte) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, rawURL, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body == nil {
-		req.Body, req.ContentLength = nil, 0
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	for k, v := range override {
-		if v == "" {
-			req.Header.Del(k)
-		} else {
-			req.Header.Set(k, v)
-		}
-	}
-	res, err := s3Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s: %v", method, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	return res.StatusCode, res.Header, b
+	res := providertest.Send(t, s3Client, r, body, override)
+	return res.Status, res.Header, res.Body
 }
 
 func rejected(status int) bool { return status >= 400 && status < 500 }
@@ -262,11 +236,8 @@ func TestS3Bindings(t *testing.T) {
 				if st != 200 || !bytes.Equal(rb, body) || h.Get("Content-Type") != "application/x-test" || h.Get("Content-Disposition") != `attachment; filename="a b.txt"` {
 					t.Fatalf("GET with overrides: %d %v %q", st, h, rb)
 				}
-				u, _ := url.Parse(g.URL)
-				q := u.Query()
-				q.Set("response-content-disposition", "inline")
-				u.RawQuery = q.Encode()
-				if st, _, _ := sendRaw(t, "GET", u.String(), nil, nil, nil); !rejected(st) {
+				tampered := providertest.TamperQuery(t, g.URL, "response-content-disposition", func(string) string { return "inline" })
+				if st := providertest.SendAs(t, s3Client, "GET", tampered, nil, nil, nil).Status; !rejected(st) {
 					t.Errorf("tampered response-content-disposition: status %d, want 4xx", st)
 				}
 			})

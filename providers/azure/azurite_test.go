@@ -9,15 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/providertest"
 )
 
 // These tests run the provider in process against a real Azurite. The
@@ -41,41 +39,7 @@ func azuriteProvider(t *testing.T) (*Provider, string) {
 	return p, cont
 }
 
-// send performs a recipe exactly as a browser would.
-func send(t *testing.T, r providers.Recipe, body []byte, extra map[string]string) *http.Response {
-	t.Helper()
-	req, err := http.NewRequest(r.Method, r.URL, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range r.Headers {
-		req.Header.Set(k, v)
-	}
-	for k, v := range extra {
-		if v == "" {
-			req.Header.Del(k)
-		} else {
-			req.Header.Set(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s: %v", r.Method, err)
-	}
-	t.Cleanup(func() { resp.Body.Close() })
-	return resp
-}
-
-func readAll(t *testing.T, resp *http.Response) []byte {
-	t.Helper()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func put(t *testing.T, p *Provider, key string, body []byte, createOnly bool) *http.Response {
+func put(t *testing.T, p *Provider, key string, body []byte, createOnly bool) providertest.Response {
 	t.Helper()
 	sum := md5.Sum(body)
 	r, err := p.SignPut(context.Background(), providers.PutRequest{
@@ -85,7 +49,7 @@ func put(t *testing.T, p *Provider, key string, body []byte, createOnly bool) *h
 	if err != nil {
 		t.Fatalf("SignPut: %v", err)
 	}
-	return send(t, r, body, nil)
+	return providertest.Send(t, nil, r, body, nil)
 }
 
 func TestAzuriteRoundTrip(t *testing.T) {
@@ -94,8 +58,8 @@ func TestAzuriteRoundTrip(t *testing.T) {
 	key := "dir/a b+c~ü(1).txt"
 	body := []byte("hello, azure")
 
-	if resp := put(t, p, key, body, false); resp.StatusCode != 201 {
-		t.Fatalf("PUT: %d %s", resp.StatusCode, readAll(t, resp))
+	if resp := put(t, p, key, body, false); resp.Status != 201 {
+		t.Fatalf("PUT: %d %s", resp.Status, resp.Body)
 	}
 	o, err := p.Head(ctx, key)
 	if err != nil {
@@ -112,61 +76,57 @@ func TestAzuriteRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := send(t, g, nil, map[string]string{"Range": "bytes=0-4"})
-	if got := readAll(t, resp); resp.StatusCode != 206 || string(got) != "hello" {
-		t.Fatalf("ranged GET: %d %q", resp.StatusCode, got)
+	resp := providertest.Send(t, nil, g, nil, map[string]string{"Range": "bytes=0-4"})
+	if got := resp.Body; resp.Status != 206 || string(got) != "hello" {
+		t.Fatalf("ranged GET: %d %q", resp.Status, got)
 	}
 	if resp.Header.Get("Content-Type") != "application/x-test" || resp.Header.Get("Content-Disposition") != `attachment; filename="a b.txt"` {
 		t.Fatalf("overrides not applied: %v", resp.Header)
 	}
 
 	// A tampered rscd is rejected: the overrides are signed.
-	u, _ := url.Parse(g.URL)
-	q := u.Query()
-	q.Set("rscd", "inline")
-	u.RawQuery = q.Encode()
 	tampered := g
-	tampered.URL = u.String()
-	if resp := send(t, tampered, nil, nil); resp.StatusCode != 403 {
-		t.Fatalf("tampered rscd: %d, want 403", resp.StatusCode)
+	tampered.URL = providertest.TamperQuery(t, g.URL, "rscd", func(string) string { return "inline" })
+	if resp := providertest.Send(t, nil, tampered, nil, nil); resp.Status != 403 {
+		t.Fatalf("tampered rscd: %d, want 403", resp.Status)
 	}
 
 	// Create-only on an existing blob: create permission cannot overwrite.
-	if resp := put(t, p, key, []byte("other"), true); resp.StatusCode != 403 && resp.StatusCode != 409 {
-		t.Fatalf("create-only overwrite: %d, want 403 or 409", resp.StatusCode)
+	if resp := put(t, p, key, []byte("other"), true); resp.Status != 403 && resp.Status != 409 {
+		t.Fatalf("create-only overwrite: %d, want 403 or 409", resp.Status)
 	} else {
-		t.Logf("create-only overwrite refused: %d %s", resp.StatusCode, resp.Header.Get("x-ms-error-code"))
+		t.Logf("create-only overwrite refused: %d %s", resp.Status, resp.Header.Get("x-ms-error-code"))
 	}
 	if o, err := p.Head(ctx, key); err != nil || o.Size != int64(len(body)) {
 		t.Fatalf("blob changed by a refused create-only PUT: %+v %v", o, err)
 	}
 	// Create-only on a new key works.
-	if resp := put(t, p, "fresh", body, true); resp.StatusCode != 201 {
-		t.Fatalf("create-only new: %d %s", resp.StatusCode, readAll(t, resp))
+	if resp := put(t, p, "fresh", body, true); resp.Status != 201 {
+		t.Fatalf("create-only new: %d %s", resp.Status, resp.Body)
 	}
 	// A wrong Content-MD5 is refused by Azure (transport check).
-	if resp := send(t, mustSignPut(t, p, "md5", body), body, map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(make([]byte, 16))}); resp.StatusCode != 400 {
-		t.Fatalf("wrong Content-MD5: %d, want 400", resp.StatusCode)
+	if resp := providertest.Send(t, nil, mustSignPut(t, p, "md5", body), body, map[string]string{"Content-MD5": base64.StdEncoding.EncodeToString(make([]byte, 16))}); resp.Status != 400 {
+		t.Fatalf("wrong Content-MD5: %d, want 400", resp.Status)
 	}
 	// Without Content-MD5, Azure still computes and stores the MD5 of a
 	// single Put Blob, so Head can report it for the gateway to compare.
-	if resp := send(t, mustSignPut(t, p, "nomd5", body), body, nil); resp.StatusCode != 201 {
-		t.Fatalf("PUT without md5: %d", resp.StatusCode)
+	if resp := providertest.Send(t, nil, mustSignPut(t, p, "nomd5", body), body, nil); resp.Status != 201 {
+		t.Fatalf("PUT without md5: %d", resp.Status)
 	}
 	if o, err := p.Head(ctx, "nomd5"); err != nil || o.Checksums[providers.MD5] != base64.StdEncoding.EncodeToString(sum[:]) {
 		t.Fatalf("Head without a client md5: %+v %v", o, err)
 	}
 	// The GET URL cannot upload: sp=r.
-	if resp := send(t, providers.Recipe{Method: "PUT", URL: g.URL, Headers: map[string]string{"x-ms-blob-type": "BlockBlob"}}, body, nil); resp.StatusCode != 403 {
-		t.Fatalf("PUT with GET URL: %d, want 403", resp.StatusCode)
+	if resp := providertest.Send(t, nil, providers.Recipe{Method: "PUT", URL: g.URL, Headers: map[string]string{"x-ms-blob-type": "BlockBlob"}}, body, nil); resp.Status != 403 {
+		t.Fatalf("PUT with GET URL: %d, want 403", resp.Status)
 	}
 
 	d, err := p.SignDelete(ctx, providers.DeleteRequest{Key: key, TTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp := send(t, d, nil, nil); resp.StatusCode != 202 {
-		t.Fatalf("DELETE: %d", resp.StatusCode)
+	if resp := providertest.Send(t, nil, d, nil, nil); resp.Status != 202 {
+		t.Fatalf("DELETE: %d", resp.Status)
 	}
 	if _, err := p.Head(ctx, key); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("Head after delete: %v, want NotFound", err)
@@ -192,8 +152,8 @@ func TestAzuriteExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Until(r.ExpiresAt) + 1100*time.Millisecond)
-	if resp := send(t, r, []byte("x"), nil); resp.StatusCode != 403 {
-		t.Fatalf("expired PUT: %d, want 403", resp.StatusCode)
+	if resp := providertest.Send(t, nil, r, []byte("x"), nil); resp.Status != 403 {
+		t.Fatalf("expired PUT: %d, want 403", resp.Status)
 	}
 }
 
@@ -204,12 +164,12 @@ func TestAzuriteList(t *testing.T) {
 	for i := range 5 {
 		k := fmt.Sprintf("list/%02d", i)
 		want = append(want, k)
-		if resp := put(t, p, k, []byte{byte(i)}, false); resp.StatusCode != 201 {
-			t.Fatalf("PUT %s: %d", k, resp.StatusCode)
+		if resp := put(t, p, k, []byte{byte(i)}, false); resp.Status != 201 {
+			t.Fatalf("PUT %s: %d", k, resp.Status)
 		}
 	}
-	if resp := put(t, p, "other", []byte("x"), false); resp.StatusCode != 201 {
-		t.Fatal(resp.StatusCode)
+	if resp := put(t, p, "other", []byte("x"), false); resp.Status != 201 {
+		t.Fatal(resp.Status)
 	}
 	var got []string
 	cursor, pages := "", 0
@@ -256,8 +216,8 @@ func TestAzuriteMultipart(t *testing.T) {
 		r := recipes[i]
 		lo := (r.Number - 1) * partSize
 		hi := min(lo+partSize, len(data))
-		if resp := send(t, r.Recipe, data[lo:hi], nil); resp.StatusCode != 201 {
-			t.Fatalf("part %d: %d %s", r.Number, resp.StatusCode, readAll(t, resp))
+		if resp := providertest.Send(t, nil, r.Recipe, data[lo:hi], nil); resp.Status != 201 {
+			t.Fatalf("part %d: %d %s", r.Number, resp.Status, resp.Body)
 		}
 	}
 	parts, err := p.ListParts(ctx, providers.MultipartRef{Key: key, UploadID: up.UploadID})
@@ -279,8 +239,8 @@ func TestAzuriteMultipart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp := send(t, abRecipes[0].Recipe, []byte("doomed"), nil); resp.StatusCode != 201 {
-		t.Fatalf("part of aborted upload: %d", resp.StatusCode)
+	if resp := providertest.Send(t, nil, abRecipes[0].Recipe, []byte("doomed"), nil); resp.Status != 201 {
+		t.Fatalf("part of aborted upload: %d", resp.Status)
 	}
 	abRef := providers.MultipartRef{Key: key, UploadID: ab.UploadID}
 	if err := p.AbortMultipart(ctx, abRef); err != nil {
@@ -311,7 +271,7 @@ func TestAzuriteMultipart(t *testing.T) {
 		t.Fatalf("completed object %+v", o)
 	}
 	g, _ := p.SignGet(ctx, providers.GetRequest{Key: key, TTL: time.Minute})
-	if got := readAll(t, send(t, g, nil, nil)); !bytes.Equal(got, data) {
+	if got := providertest.Send(t, nil, g, nil, nil).Body; !bytes.Equal(got, data) {
 		t.Fatalf("read back %d bytes, not equal to the %d uploaded", len(got), len(data))
 	}
 	if err := p.AbortMultipart(ctx, providers.MultipartRef{Key: key, UploadID: up.UploadID}); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/providertest"
 )
 
 // TestSHA256NotClaimed: Azure keeps only an MD5, so Info claims sha256
@@ -50,8 +51,8 @@ func TestAzuriteSHA256NeverReported(t *testing.T) {
 			t.Errorf("recipe for a sha256 checksum has header %s", h)
 		}
 	}
-	if resp := send(t, r, body, nil); resp.StatusCode != 201 {
-		t.Fatalf("PUT: %d %s", resp.StatusCode, readAll(t, resp))
+	if resp := providertest.Send(t, nil, r, body, nil); resp.Status != 201 {
+		t.Fatalf("PUT: %d %s", resp.Status, resp.Body)
 	}
 	if o, err := p.Head(ctx, "sum/single"); err != nil || o.Checksums[providers.SHA256] != "" {
 		t.Fatalf("Head = %v, %v; want no sha256", o.Checksums, err)
@@ -65,8 +66,8 @@ func TestAzuriteSHA256NeverReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp := send(t, rs[0].Recipe, body, nil); resp.StatusCode != 201 {
-		t.Fatalf("part: %d %s", resp.StatusCode, readAll(t, resp))
+	if resp := providertest.Send(t, nil, rs[0].Recipe, body, nil); resp.Status != 201 {
+		t.Fatalf("part: %d %s", resp.Status, resp.Body)
 	}
 	o, err := p.CompleteMultipart(ctx, providers.CompleteMultipartRequest{Key: "sum/mp", UploadID: up.UploadID, Parts: []providers.CompletedPart{{Number: 1}}, Checksum: declared})
 	if err != nil {

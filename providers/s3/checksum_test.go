@@ -2,14 +2,11 @@ package s3
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +16,7 @@ import (
 
 	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/providertest"
 )
 
 // TestChecksumsOnRealServers checks, against versitygw and MinIO, what the
@@ -98,9 +96,9 @@ func TestChecksumsOnRealServers(t *testing.T) {
 				}
 				var done []providers.CompletedPart
 				for i, pr := range recipes {
-					res := do(t, pr.Recipe, parts[i])
-					if res.StatusCode != http.StatusOK {
-						t.Fatalf("part %d: %d", pr.Number, res.StatusCode)
+					res := providertest.Send(t, nil, pr.Recipe, parts[i], nil)
+					if res.Status != http.StatusOK {
+						t.Fatalf("part %d: %d", pr.Number, res.Status)
 					}
 					done = append(done, providers.CompletedPart{Number: pr.Number, ETag: res.Header.Get("ETag")})
 				}
@@ -173,30 +171,7 @@ func sha256Of(b []byte) string {
 	return base64.StdEncoding.EncodeToString(s[:])
 }
 
-// do sends a recipe exactly as a browser would.
-func do(t *testing.T, r providers.Recipe, body []byte) *http.Response {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range r.Headers {
-		if !strings.EqualFold(k, "Content-Length") {
-			req.Header.Set(k, v)
-		}
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s: %v", r.Method, err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	return res
-}
-
 func sendBody(t *testing.T, r providers.Recipe, body []byte) int {
 	t.Helper()
-	return do(t, r, body).StatusCode
+	return providertest.Send(t, nil, r, body, nil).Status
 }
