@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
@@ -27,6 +28,24 @@ type image struct {
 	path string   // what the process is executed as
 	f    *os.File // holds the copy open, read only
 	dir  string   // a private directory to remove on close, if any
+}
+
+// openExecutable opens file for copying into an image, refusing anything
+// but an executable regular file.
+func openExecutable(file string) (*os.File, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && (!st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0) {
+		err = fmt.Errorf("%s is not an executable regular file", file)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // hashCopy returns the sha256 of f's size bytes, read from offset 0.

@@ -26,18 +26,11 @@ const seals = unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE | unix.F
 // (it is close-on-exec, so no plugin inherits it). The descriptor stays open
 // in the host until the image is closed, so restarts reuse it.
 func sealImage(file string) (*image, error) {
-	src, err := os.Open(file)
+	src, err := openExecutable(file)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	st, err := src.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-		return nil, fmt.Errorf("%s is not an executable regular file", file)
-	}
 	name := filepath.Base(file)
 	if len(name) > 200 {
 		name = name[:200]

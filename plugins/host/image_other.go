@@ -15,18 +15,11 @@ import (
 // plugin's file, but not against a process running as the gateway's own
 // user, which could rewrite the copy.
 func sealImage(file string) (*image, error) {
-	src, err := os.Open(file)
+	src, err := openExecutable(file)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	st, err := src.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-		return nil, fmt.Errorf("%s is not an executable regular file", file)
-	}
 	dir, err := os.MkdirTemp("", "valet-plugin-")
 	if err != nil {
 		return nil, fmt.Errorf("private directory for the copy of %s: %w", file, err)
