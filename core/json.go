@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -104,16 +103,9 @@ func memberName(p jsontext.Pointer) string {
 		break
 	}
 	if len(name) > 64 {
-		name = truncateUTF8(name, 64) + "…"
+		name = strings.ToValidUTF8(name[:64], "") + "…" // a cut rune is dropped
 	}
 	return strconv.QuoteToASCII(name)
-}
-
-func truncateUTF8(s string, n int) string {
-	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 func jsonKind(t reflect.Type) string {
