@@ -44,21 +44,16 @@ func decodeBytes(body []byte, v any, optional bool) error {
 		}
 		return invalidBody("empty body")
 	}
-	// One value, an object, and nothing after it.
+	// One value, an object, and nothing after it, decoded in one pass.
 	dec := jsontext.NewDecoder(bytes.NewReader(body))
-	val, err := dec.ReadValue()
-	if err != nil {
-		return invalidBody(jsonError(err))
-	}
-	if val.Kind() != '{' {
+	if k := dec.PeekKind(); k != '{' && k != 0 { // 0: a syntax error, reported below
 		return invalidBody("the body must be a JSON object")
 	}
-	val = val.Clone() // valid only until the next read otherwise
+	if err := json.UnmarshalDecode(dec, v, json.RejectUnknownMembers(true)); err != nil {
+		return invalidBody(jsonError(err))
+	}
 	if _, err := dec.ReadToken(); err != io.EOF {
 		return invalidBody("trailing data after the JSON object at byte " + strconv.FormatInt(dec.InputOffset(), 10))
-	}
-	if err := json.Unmarshal(val, v, json.RejectUnknownMembers(true)); err != nil {
-		return invalidBody(jsonError(err))
 	}
 	return nil
 }
