@@ -52,6 +52,10 @@ func (s *Server) openOwnUpload(r *http.Request, c *call) (uploadid.Upload, error
 		return u, apiError("upload_forbidden", "the upload belongs to another caller")
 	}
 	c.rec.key = u.Key
+	if u.Multipart() && c.store.multipart == nil {
+		// A reload gave the store a provider without multipart uploads.
+		return u, apiError("multipart_unsupported", "this store's provider has no multipart uploads")
+	}
 	return u, nil
 }
 
@@ -308,9 +312,6 @@ func (s *Server) multipartUpload(r *http.Request, c *call) (uploadid.Upload, err
 	if !u.Multipart() {
 		return u, apiError("not_multipart", "this upload is a single PUT; it has no parts")
 	}
-	if c.store.multipart == nil {
-		return u, apiError("multipart_unsupported", "this store's provider has no multipart uploads")
-	}
 	return u, nil
 }
 
@@ -382,18 +383,22 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	st := c.store
 	var obj providers.Object
-	if u.Multipart() && st.multipart == nil {
-		return apiError("multipart_unsupported", "this store's provider has no multipart uploads")
-	}
 	if u.Multipart() {
-		ref := providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}
-		var listed map[int]string
+		// The parts must be the whole plan, 1 to N in order; a client may
+		// leave them out, or leave out ETags, which the provider knows.
+		if len(req.Parts) > 0 && len(req.Parts) != u.PartCount {
+			return apiErrorf("invalid_parts", "parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount)
+		}
 		need := len(req.Parts) == 0
-		for _, p := range req.Parts {
+		for i, p := range req.Parts {
+			if p.PartNumber != i+1 {
+				return apiErrorf("invalid_parts", "parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount)
+			}
 			need = need || p.ETag == ""
 		}
+		ref := providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}
+		var listed map[int]string
 		if need {
-			// Resumed clients may not know every ETag; the provider does.
 			ps, err := st.multipart.ListParts(r.Context(), ref)
 			if providers.CodeOf(err) == providers.NotFound {
 				return s.uploadGone(w, r, c, u)
@@ -406,33 +411,21 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 				listed[p.Number] = p.ETag
 			}
 		}
-		var parts []providers.CompletedPart
-		if len(req.Parts) == 0 {
-			for n := 1; n <= u.PartCount; n++ {
-				if _, ok := listed[n]; !ok {
+		parts := make([]providers.CompletedPart, u.PartCount)
+		for n := 1; n <= u.PartCount; n++ {
+			etag := ""
+			if len(req.Parts) > 0 {
+				etag = req.Parts[n-1].ETag
+			}
+			if etag == "" {
+				var ok bool
+				if etag, ok = listed[n]; !ok {
 					// A retried complete whose first answer was lost finds
 					// the parts gone and the object in place.
 					return s.finished(w, r, c, u, apiErrorf("parts_missing", "part %d has not been uploaded", n))
 				}
-				parts = append(parts, providers.CompletedPart{Number: n, ETag: listed[n]})
 			}
-		} else {
-			if len(req.Parts) != u.PartCount {
-				return apiErrorf("invalid_parts", "parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount)
-			}
-			for i, p := range req.Parts {
-				if p.PartNumber != i+1 {
-					return apiErrorf("invalid_parts", "parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount)
-				}
-				etag := p.ETag
-				if etag == "" {
-					var ok bool
-					if etag, ok = listed[p.PartNumber]; !ok {
-						return s.finished(w, r, c, u, apiErrorf("parts_missing", "part %d has not been uploaded", p.PartNumber))
-					}
-				}
-				parts = append(parts, providers.CompletedPart{Number: p.PartNumber, ETag: etag})
-			}
+			parts[n-1] = providers.CompletedPart{Number: n, ETag: etag}
 		}
 		var sum *providers.Checksum
 		if u.ChecksumSHA256 != "" {
@@ -447,9 +440,6 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 				return s.uploadGone(w, r, c, u)
 			}
 			return err
-		}
-		if obj.Key == "" {
-			obj.Key = u.Key
 		}
 	} else {
 		obj, err = st.provider.Head(r.Context(), u.Key)
@@ -562,9 +552,6 @@ func (s *Server) abort(w http.ResponseWriter, r *http.Request, c *call) error {
 	u, err := s.openOwnUpload(r, c)
 	if err != nil {
 		return err
-	}
-	if u.Multipart() && c.store.multipart == nil {
-		return apiError("multipart_unsupported", "this store's provider has no multipart uploads")
 	}
 	if u.Multipart() {
 		if err := s.abortMultipart(r.Context(), c, providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}); err != nil {
