@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -108,11 +107,7 @@ var served = sync.OnceValue(func() []byte {
 	if !ok {
 		return openAPIDoc
 	}
-	names := make([]string, 0, len(errorCodes))
-	for name := range errorCodes {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := errorCodeNames()
 	var b strings.Builder
 	b.WriteString("Stable machine-readable error code. Each code always comes with the same status:\n")
 	for _, n := range names {
