@@ -2,7 +2,7 @@
 # Installs the pinned test servers and browser tooling into .tools/ (git-ignored).
 # Safe to run repeatedly: every step is skipped when its output is already there.
 #   e2e/install.sh            everything the tests need
-#   e2e/install.sh bench      also the benchmark tools (wrk, hyperfine, @uppy/companion)
+#   e2e/install.sh bench      also the benchmark tools (wrk, hyperfine, vegeta, @uppy/companion)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/.tools"
@@ -16,12 +16,21 @@ PLAYWRIGHT_VERSION=1.64.1
 GCS_NODE_VERSION=7.22.0
 AZBLOB_NODE_VERSION=12.32.0
 COMPANION_VERSION=6.2.2
+HELM_VERSION=v3.22.0
+JAEGER_VERSION=v1.76.0
+VEGETA_VERSION=v12.13.0
+UPPY_CORE_VERSION=6.3.1
+UPPY_AWS_S3_VERSION=6.3.1
+UPPY_DASHBOARD_VERSION=6.0.3
+HLSJS_VERSION=1.7.4
+STANDARDWEBHOOKS_VERSION=1.1.1
 
 log() { printf 'install: %s\n' "$*" >&2; }
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
+command -v podman >/dev/null 2>&1 || need_apt+=(podman)
 if [ "${1:-}" = bench ]; then
   command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
   command -v hyperfine >/dev/null 2>&1 || need_apt+=(hyperfine)
@@ -43,8 +52,12 @@ goinstall() { # name module@version
 goinstall versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" &
 goinstall fake-gcs-server "github.com/fsouza/fake-gcs-server@$FAKEGCS_VERSION" &
 goinstall minio "github.com/minio/minio@$MINIO_VERSION" &
+goinstall helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" &
+if [ "${1:-}" = bench ]; then goinstall vegeta "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" & fi
 
 pkgs="azurite@$AZURITE_VERSION playwright-core@$PLAYWRIGHT_VERSION @google-cloud/storage@$GCS_NODE_VERSION @azure/storage-blob@$AZBLOB_NODE_VERSION"
+pkgs="$pkgs @uppy/core@$UPPY_CORE_VERSION @uppy/aws-s3@$UPPY_AWS_S3_VERSION @uppy/dashboard@$UPPY_DASHBOARD_VERSION"
+pkgs="$pkgs hls.js@$HLSJS_VERSION standardwebhooks@$STANDARDWEBHOOKS_VERSION"
 [ "${1:-}" = bench ] && pkgs="$pkgs @uppy/companion@$COMPANION_VERSION"
 missing=()
 for p in $pkgs; do
