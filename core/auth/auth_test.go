@@ -2,82 +2,23 @@ package auth
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
-	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 )
-
-var (
-	secret = "0123456789abcdef0123456789abcdef"
-	now    = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-)
-
-func clock() time.Time { return now }
-
-func signWith(t *testing.T, alg jwa.SignatureAlgorithm, key any, kid string, mod func(*jwt.Builder) *jwt.Builder) string {
-	t.Helper()
-	b := jwt.NewBuilder().Subject("alice").Issuer("iss").Audience([]string{"aud"}).Expiration(now.Add(time.Hour)).Claim("role", "editor")
-	if mod != nil {
-		b = mod(b)
-	}
-	tok, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var opts []jwt.Option
-	if kid != "" {
-		h := jws.NewHeaders()
-		_ = h.Set(jws.KeyIDKey, kid)
-		opts = append(opts, jws.WithProtectedHeaders(h))
-	}
-	s, err := jwt.Sign(tok, jwt.WithKey(alg, key, opts...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(s)
-}
-
-// testFetchWait replaces the one second a request waits for a JWKS fetch:
-// a verdict must not depend on how fast a loaded machine serves an
-// httptest JWKS.
-const testFetchWait = time.Minute
-
-func newAuth(t *testing.T, cfg Config) *Authenticator {
-	t.Helper()
-	if cfg.JWT.Issuer == "" {
-		cfg.JWT.Issuer, cfg.JWT.Audience = "iss", "aud"
-	}
-	if cfg.JWT.Leeway == 0 {
-		cfg.JWT.Leeway = 30 * time.Second
-	}
-	a, err := New(cfg, Options{Now: clock, FetchWait: testFetchWait})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
-}
 
 func TestHS256(t *testing.T) {
 	a := newAuth(t, Config{JWT: JWTConfig{HS256Secret: secret}})
@@ -149,48 +90,34 @@ func TestMintRoundTrip(t *testing.T) {
 	}
 }
 
-func rsaJWKS(t *testing.T, priv *rsa.PrivateKey, kid string) []byte {
-	t.Helper()
-	k, err := jwk.Import(priv.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = k.Set(jwk.KeyIDKey, kid)
-	_ = k.Set(jwk.AlgorithmKey, jwa.RS256())
-	set := jwk.NewSet()
-	_ = set.AddKey(k)
-	b, _ := json.Marshal(set)
-	return b
-}
-
 func TestJWKSFileAndConfusion(t *testing.T) {
-	priv, _ := rsa.GenerateKey(rand.Reader, 2048)
+	key := newRSAKey(t, "k1")
 	p := filepath.Join(t.TempDir(), "jwks.json")
-	if err := os.WriteFile(p, rsaJWKS(t, priv, "k1"), 0o600); err != nil {
+	if err := os.WriteFile(p, jwksOf(t, key), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	a := newAuth(t, Config{JWT: JWTConfig{JWKSFile: p}})
 	ctx := context.Background()
-	if pr, err := a.Authenticate(ctx, signWith(t, jwa.RS256(), priv, "k1", nil)); err != nil || pr.Subject != "alice" {
+	if pr, err := a.Authenticate(ctx, signWith(t, jwa.RS256(), key.priv, "k1", nil)); err != nil || pr.Subject != "alice" {
 		t.Fatalf("RS256: %v", err)
 	}
-	if _, err := a.Authenticate(ctx, signWith(t, jwa.RS256(), priv, "unknown", nil)); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.RS256(), key.priv, "unknown", nil)); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("unknown kid: %v", err)
 	}
-	other, _ := rsa.GenerateKey(rand.Reader, 2048)
-	if _, err := a.Authenticate(ctx, signWith(t, jwa.RS256(), other, "k1", nil)); !errors.Is(err, ErrInvalidCredentials) {
+	other := newRSAKey(t, "k1")
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.RS256(), other.priv, "k1", nil)); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("wrong key: %v", err)
 	}
 	// Algorithm confusion: HS256 keyed with the public key's bytes.
-	der, _ := x509.MarshalPKIXPublicKey(priv.Public())
-	for _, pub := range [][]byte{der, rsaJWKS(t, priv, "k1")} {
+	der, _ := x509.MarshalPKIXPublicKey(key.priv.Public())
+	for _, pub := range [][]byte{der, jwksOf(t, key)} {
 		if _, err := a.Authenticate(ctx, signWith(t, jwa.HS256(), pub, "k1", nil)); !errors.Is(err, ErrInvalidCredentials) {
 			t.Errorf("HS256 with public key accepted: %v", err)
 		}
 	}
 	// RS256 header with an ES256 signature.
-	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if _, err := a.Authenticate(ctx, signWith(t, jwa.ES256(), ec, "k1", nil)); !errors.Is(err, ErrInvalidCredentials) {
+	ec := newECKey(t, "k1")
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.ES256(), ec.priv, "k1", nil)); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("ES256 against RSA key accepted: %v", err)
 	}
 	// A JWKS holding a symmetric key is refused at load.
@@ -205,51 +132,33 @@ func TestJWKSFileAndConfusion(t *testing.T) {
 }
 
 func TestJWKSURLRotation(t *testing.T) {
-	ec1, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	_, ed, _ := ed25519.GenerateKey(rand.Reader)
-	var rotated atomic.Bool
-	var fetches atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fetches.Add(1)
-		set := jwk.NewSet()
-		k1, _ := jwk.Import(ec1.Public())
-		_ = k1.Set(jwk.KeyIDKey, "ec1")
-		_ = set.AddKey(k1)
-		if rotated.Load() {
-			k2, _ := jwk.Import(ed.Public())
-			_ = k2.Set(jwk.KeyIDKey, "ed2")
-			_ = set.AddKey(k2)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(set)
-	}))
-	defer srv.Close()
+	ec1, ed := newECKey(t, "ec1"), newEdKey(t, "ed2")
+	srv := newJWKSServer(t, "", jwksOf(t, ec1))
 	a := newAuth(t, Config{JWT: JWTConfig{JWKSURL: srv.URL}})
 	ctx := context.Background()
-	if _, err := a.Authenticate(ctx, signWith(t, jwa.ES256(), ec1, "ec1", nil)); err != nil {
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.ES256(), ec1.priv, "ec1", nil)); err != nil {
 		t.Fatalf("ES256: %v", err)
 	}
-	rotated.Store(true)
-	if _, err := a.Authenticate(ctx, signWith(t, jwa.EdDSA(), ed, "ed2", nil)); err != nil {
+	srv.serve(jwksOf(t, ec1, ed)) // rotate "ed2" in
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.EdDSA(), ed.priv, "ed2", nil)); err != nil {
 		t.Fatalf("EdDSA after rotation: %v", err)
 	}
 	// EdDSA header against the EC key.
-	if _, err := a.Authenticate(ctx, signWith(t, jwa.EdDSA(), ed, "ec1", nil)); !errors.Is(err, ErrInvalidCredentials) {
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.EdDSA(), ed.priv, "ec1", nil)); !errors.Is(err, ErrInvalidCredentials) {
 		t.Errorf("EdDSA with EC kid: %v", err)
 	}
 	// Unknown kids do not trigger a fetch each (rate limited).
-	before := fetches.Load()
+	before := srv.fetches.Load()
 	for i := 0; i < 5; i++ {
-		_, _ = a.Authenticate(ctx, signWith(t, jwa.ES256(), ec1, "nope", nil))
+		_, _ = a.Authenticate(ctx, signWith(t, jwa.ES256(), ec1.priv, "nope", nil))
 	}
-	if got := fetches.Load() - before; got > 1 {
+	if got := srv.fetches.Load() - before; got > 1 {
 		t.Errorf("%d JWKS fetches for unknown kids, want <= 1", got)
 	}
 }
 
 func TestJWKSUnavailable(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 500) }))
-	defer srv.Close()
+	srv := newDownJWKSServer(t)
 	// The default (short) fetch wait: whether it runs out or the fetch
 	// fails first, the verdict is the same.
 	a, err := New(Config{JWT: JWTConfig{JWKSURL: srv.URL, Issuer: "iss", Audience: "aud"}}, Options{Now: clock})
@@ -257,8 +166,8 @@ func TestJWKSUnavailable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if _, err := a.Authenticate(context.Background(), signWith(t, jwa.ES256(), ec, "x", nil)); !errors.Is(err, ErrUnavailable) {
+	ec := newECKey(t, "x")
+	if _, err := a.Authenticate(context.Background(), signWith(t, jwa.ES256(), ec.priv, ec.kid, nil)); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("want ErrUnavailable, got %v", err)
 	}
 }

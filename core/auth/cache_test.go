@@ -2,46 +2,17 @@ package auth
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 )
-
-// testClock is a settable clock for an Authenticator.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
-func newClockedAuth(t *testing.T, cfg Config, clk *testClock) *Authenticator {
-	t.Helper()
-	cfg.JWT.Issuer, cfg.JWT.Audience = "iss", "aud"
-	a, err := New(cfg, Options{Now: clk.Now, FetchWait: testFetchWait})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Close)
-	return a
-}
 
 func TestCacheServesVerifiedTokenOnly(t *testing.T) {
 	clk := &testClock{t: now}
@@ -190,27 +161,12 @@ func TestCacheBelongsToAuthenticator(t *testing.T) {
 }
 
 func TestCacheDropsTokensOfWithdrawnJWKSKey(t *testing.T) {
-	ec1, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	_, ed, _ := ed25519.GenerateKey(rand.Reader)
-	var withdrawn atomic.Bool
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		set := jwk.NewSet()
-		if !withdrawn.Load() {
-			k1, _ := jwk.Import(ec1.Public())
-			_ = k1.Set(jwk.KeyIDKey, "ec1")
-			_ = set.AddKey(k1)
-		}
-		k2, _ := jwk.Import(ed.Public())
-		_ = k2.Set(jwk.KeyIDKey, "ed2")
-		_ = set.AddKey(k2)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(set)
-	}))
-	defer srv.Close()
+	ec1, ed := newECKey(t, "ec1"), newEdKey(t, "ed2")
+	srv := newJWKSServer(t, "", jwksOf(t, ec1, ed))
 	clk := &testClock{t: now}
 	a := newClockedAuth(t, Config{JWT: JWTConfig{JWKSURL: srv.URL}}, clk)
 	ctx := context.Background()
-	tok := signWith(t, jwa.ES256(), ec1, "ec1", nil)
+	tok := signWith(t, jwa.ES256(), ec1.priv, "ec1", nil)
 	for i := 0; i < 2; i++ {
 		if _, err := a.Authenticate(ctx, tok); err != nil {
 			t.Fatalf("ES256 call %d: %v", i, err)
@@ -221,7 +177,7 @@ func TestCacheDropsTokensOfWithdrawnJWKSKey(t *testing.T) {
 	}
 	// The issuer withdraws ec1; the next refresh of the key set must end
 	// the cached acceptance of tokens it signed.
-	withdrawn.Store(true)
+	srv.serve(jwksOf(t, ed))
 	if _, err := a.refresh(ctx, srv.URL); err != nil {
 		t.Fatal(err)
 	}

@@ -2,119 +2,16 @@ package auth
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
-	"github.com/lestrrat-go/jwx/v3/jwk"
-	"github.com/lestrrat-go/jwx/v3/jws"
-	"github.com/lestrrat-go/jwx/v3/jwt"
 )
-
-// ecKey is a P-256 key with its kid.
-type ecKey struct {
-	kid  string
-	priv *ecdsa.PrivateKey
-}
-
-func newECKey(t *testing.T, kid string) ecKey {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ecKey{kid: kid, priv: k}
-}
-
-func jwksOf(t *testing.T, keys ...ecKey) []byte {
-	t.Helper()
-	set := jwk.NewSet()
-	for _, k := range keys {
-		pub, err := jwk.Import(k.priv.Public())
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = pub.Set(jwk.KeyIDKey, k.kid)
-		_ = set.AddKey(pub)
-	}
-	b, err := json.Marshal(set)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// signClaims signs exactly the given claims (no defaults) with ES256.
-func signClaims(t *testing.T, k ecKey, claims map[string]any) string {
-	t.Helper()
-	b := jwt.NewBuilder()
-	for name, v := range claims {
-		b = b.Claim(name, v)
-	}
-	tok, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := jws.NewHeaders()
-	_ = h.Set(jws.KeyIDKey, k.kid)
-	s, err := jwt.Sign(tok, jwt.WithKey(jwa.ES256(), k.priv, jws.WithProtectedHeaders(h)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(s)
-}
-
-// jwksServer serves the key set in keys with the given Cache-Control
-// ("" = no cache header) and counts its fetches.
-type jwksServer struct {
-	*httptest.Server
-	mu      sync.Mutex
-	keys    []byte
-	fetches atomic.Int32
-}
-
-func newJWKSServer(t *testing.T, cacheControl string, keys []byte) *jwksServer {
-	t.Helper()
-	s := &jwksServer{keys: keys}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.fetches.Add(1)
-		s.mu.Lock()
-		b := s.keys
-		s.mu.Unlock()
-		if cacheControl != "" {
-			w.Header().Set("Cache-Control", cacheControl)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(b)
-	}))
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (s *jwksServer) serve(keys []byte) { s.mu.Lock(); s.keys = keys; s.mu.Unlock() }
-
-// waitJWKS waits (generously) for the first background fetch, so that no
-// verdict depends on how fast it is.
-func waitJWKS(t *testing.T, a *Authenticator) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if !a.cache.Ready(ctx, a.cfg.JWT.JWKSURL) {
-		t.Fatal("JWKS not fetched within a minute")
-	}
-}
 
 // The configured audience is enforced on JWKS-verified tokens: a token
 // minted for another application of the same IdP, or for none, is refused
@@ -325,8 +222,7 @@ func TestJWKSRefreshBounds(t *testing.T) {
 
 	// A failed fetch is retried after the shortest interval, not the
 	// longest a missing cache header defaults to.
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 500) }))
-	defer down.Close()
+	down := newDownJWKSServer(t)
 	before := time.Now()
 	a, err := New(Config{JWT: JWTConfig{JWKSURL: down.URL, Issuer: "iss", Audience: "aud"}}, Options{Now: clock})
 	if err != nil {
