@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,7 +13,90 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
 )
+
+func TestJWKSFileAndConfusion(t *testing.T) {
+	key := newRSAKey(t, "k1")
+	p := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(p, jwksOf(t, key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a := newAuth(t, Config{JWT: JWTConfig{JWKSFile: p}})
+	ctx := context.Background()
+	if pr, err := a.Authenticate(ctx, signWith(t, jwa.RS256(), key.priv, "k1", nil)); err != nil || pr.Subject != "alice" {
+		t.Fatalf("RS256: %v", err)
+	}
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.RS256(), key.priv, "unknown", nil)); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("unknown kid: %v", err)
+	}
+	other := newRSAKey(t, "k1")
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.RS256(), other.priv, "k1", nil)); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("wrong key: %v", err)
+	}
+	// Algorithm confusion: HS256 keyed with the public key's bytes.
+	der, _ := x509.MarshalPKIXPublicKey(key.priv.Public())
+	for _, pub := range [][]byte{der, jwksOf(t, key)} {
+		if _, err := a.Authenticate(ctx, signWith(t, jwa.HS256(), pub, "k1", nil)); !errors.Is(err, ErrInvalidCredentials) {
+			t.Errorf("HS256 with public key accepted: %v", err)
+		}
+	}
+	// RS256 header with an ES256 signature.
+	ec := newECKey(t, "k1")
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.ES256(), ec.priv, "k1", nil)); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("ES256 against RSA key accepted: %v", err)
+	}
+	// A JWKS holding a symmetric key is refused at load.
+	sym, _ := jwk.Import([]byte(secret))
+	set := jwk.NewSet()
+	_ = set.AddKey(sym)
+	b, _ := json.Marshal(set)
+	_ = os.WriteFile(p, b, 0o600)
+	if _, err := New(Config{JWT: JWTConfig{JWKSFile: p, Issuer: "iss", Audience: "aud"}}, Options{}); err == nil || !strings.Contains(err.Error(), "symmetric") {
+		t.Errorf("oct key in JWKS: %v", err)
+	}
+}
+
+func TestJWKSURLRotation(t *testing.T) {
+	ec1, ed := newECKey(t, "ec1"), newEdKey(t, "ed2")
+	srv := newJWKSServer(t, "", jwksOf(t, ec1))
+	a := newAuth(t, Config{JWT: JWTConfig{JWKSURL: srv.URL}})
+	ctx := context.Background()
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.ES256(), ec1.priv, "ec1", nil)); err != nil {
+		t.Fatalf("ES256: %v", err)
+	}
+	srv.serve(jwksOf(t, ec1, ed)) // rotate "ed2" in
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.EdDSA(), ed.priv, "ed2", nil)); err != nil {
+		t.Fatalf("EdDSA after rotation: %v", err)
+	}
+	// EdDSA header against the EC key.
+	if _, err := a.Authenticate(ctx, signWith(t, jwa.EdDSA(), ed.priv, "ec1", nil)); !errors.Is(err, ErrInvalidCredentials) {
+		t.Errorf("EdDSA with EC kid: %v", err)
+	}
+	// Unknown kids do not trigger a fetch each (rate limited).
+	before := srv.fetches.Load()
+	for i := 0; i < 5; i++ {
+		_, _ = a.Authenticate(ctx, signWith(t, jwa.ES256(), ec1.priv, "nope", nil))
+	}
+	if got := srv.fetches.Load() - before; got > 1 {
+		t.Errorf("%d JWKS fetches for unknown kids, want <= 1", got)
+	}
+}
+
+func TestJWKSUnavailable(t *testing.T) {
+	srv := newDownJWKSServer(t)
+	// The default (short) fetch wait: whether it runs out or the fetch
+	// fails first, the verdict is the same.
+	a, err := New(Config{JWT: JWTConfig{JWKSURL: srv.URL, Issuer: "iss", Audience: "aud"}}, Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ec := newECKey(t, "x")
+	if _, err := a.Authenticate(context.Background(), signWith(t, jwa.ES256(), ec.priv, ec.kid, nil)); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("want ErrUnavailable, got %v", err)
+	}
+}
 
 // The configured audience is enforced on JWKS-verified tokens: a token
 // minted for another application of the same IdP, or for none, is refused
