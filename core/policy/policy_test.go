@@ -7,13 +7,25 @@ import (
 	"testing"
 )
 
+// ruleCase is a rule and the verdict it should give.
+type ruleCase struct {
+	rule string
+	want bool
+}
+
+func mustCompile(t *testing.T, rule string) *Program {
+	t.Helper()
+	p, err := Compile(rule)
+	if err != nil {
+		t.Fatalf("Compile(%q): %v", rule, err)
+	}
+	return p
+}
+
 func TestAllow(t *testing.T) {
 	ctx := context.Background()
 	in := Input{Subject: "alice", Claims: map[string]any{"role": "admin", "n": 3}, Key: "users/alice/x.mp4", Prefix: "users/alice/", Size: 10, ContentType: "video/mp4"}
-	tests := []struct {
-		rule string
-		want bool
-	}{
+	tests := []ruleCase{
 		{`true`, true},
 		{`false`, false},
 		{``, false},
@@ -26,11 +38,7 @@ func TestAllow(t *testing.T) {
 		{`size > 10`, false},
 	}
 	for _, tt := range tests {
-		p, err := Compile(tt.rule)
-		if err != nil {
-			t.Fatalf("Compile(%q): %v", tt.rule, err)
-		}
-		err = p.Allow(ctx, in)
+		err := mustCompile(t, tt.rule).Allow(ctx, in)
 		if got := err == nil; got != tt.want {
 			t.Errorf("%q: allowed=%v (err %v), want %v", tt.rule, got, err, tt.want)
 		}
@@ -38,11 +46,7 @@ func TestAllow(t *testing.T) {
 }
 
 func TestEvalErrorIsNotPlainDenial(t *testing.T) {
-	p, err := Compile(`claims.missing == "x"`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = p.Allow(context.Background(), Input{})
+	err := mustCompile(t, `claims.missing == "x"`).Allow(context.Background(), Input{})
 	if err == nil || errors.Is(err, ErrDenied) {
 		t.Fatalf("want evaluation error, got %v", err)
 	}
@@ -68,10 +72,7 @@ func TestCompileErrors(t *testing.T) {
 }
 
 func TestCostLimit(t *testing.T) {
-	p, err := Compile(`[1,2,3,4,5,6,7,8,9,10].all(a, [1,2,3,4,5,6,7,8,9,10].all(b, [1,2,3,4,5,6,7,8,9,10].all(c, [1,2,3,4,5,6,7,8,9,10].all(d, [1,2,3,4,5,6,7,8,9,10].all(e, true)))))`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustCompile(t, `[1,2,3,4,5,6,7,8,9,10].all(a, [1,2,3,4,5,6,7,8,9,10].all(b, [1,2,3,4,5,6,7,8,9,10].all(c, [1,2,3,4,5,6,7,8,9,10].all(d, [1,2,3,4,5,6,7,8,9,10].all(e, true)))))`)
 	if err := p.Allow(context.Background(), Input{}); err == nil {
 		t.Fatal("expensive rule allowed; want cost limit denial")
 	}
@@ -82,10 +83,7 @@ func TestCostLimit(t *testing.T) {
 func TestMay(t *testing.T) {
 	ctx := context.Background()
 	in := Input{Subject: "alice", Claims: map[string]any{"role": "viewer"}}
-	tests := []struct {
-		rule string
-		want bool
-	}{
+	tests := []ruleCase{
 		{`true`, true},
 		{`false`, false},
 		{``, false},
@@ -100,11 +98,7 @@ func TestMay(t *testing.T) {
 		{`prefix.startsWith("users/" + subject + "/")`, true},
 	}
 	for _, tt := range tests {
-		p, err := Compile(tt.rule)
-		if err != nil {
-			t.Fatalf("Compile(%q): %v", tt.rule, err)
-		}
-		if got := p.May(ctx, in, RequestVars...); got != tt.want {
+		if got := mustCompile(t, tt.rule).May(ctx, in, RequestVars...); got != tt.want {
 			t.Errorf("May(%q) = %v, want %v", tt.rule, got, tt.want)
 		}
 	}
