@@ -1,47 +1,27 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/valetgw/valet/internal/testenv"
 )
 
-// lockedBuffer is a bytes.Buffer safe to read while the writer writes,
-// counting the writes it receives.
-type lockedBuffer struct {
-	mu     sync.Mutex
-	b      bytes.Buffer
-	writes int
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.writes++
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) snapshot() (string, int) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String(), b.writes
-}
-
 func TestLogWriterFlushesAfterDelay(t *testing.T) {
-	var out lockedBuffer
+	var out testenv.Buffer
 	l := newLogWriter(&out, 20*time.Millisecond)
 	defer l.Close()
 	_, _ = l.Write([]byte("one\n"))
 	_, _ = l.Write([]byte("two\n"))
-	if s, _ := out.snapshot(); s != "" {
+	if s, _ := out.Snapshot(); s != "" {
 		t.Fatalf("written before the delay: %q", s)
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		s, n := out.snapshot()
+		s, n := out.Snapshot()
 		if s == "one\ntwo\n" {
 			if n != 1 {
 				t.Errorf("%d writes for two lines within the delay, want 1", n)
@@ -56,7 +36,7 @@ func TestLogWriterFlushesAfterDelay(t *testing.T) {
 	// A later line is flushed on its own too.
 	_, _ = l.Write([]byte("three\n"))
 	for deadline = time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if s, _ := out.snapshot(); s == "one\ntwo\nthree\n" {
+		if s, _ := out.Snapshot(); s == "one\ntwo\nthree\n" {
 			break
 		} else if time.Now().After(deadline) {
 			t.Fatalf("third line not flushed: %q", s)
@@ -65,7 +45,7 @@ func TestLogWriterFlushesAfterDelay(t *testing.T) {
 }
 
 func TestLogWriterCloseFlushesInOrder(t *testing.T) {
-	var out lockedBuffer
+	var out testenv.Buffer
 	l := newLogWriter(&out, time.Hour) // only size and Close flush
 	var wg sync.WaitGroup
 	const writers, lines = 8, 2000
@@ -79,13 +59,13 @@ func TestLogWriterCloseFlushesInOrder(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if _, n := out.snapshot(); n == 0 {
+	if _, n := out.Snapshot(); n == 0 {
 		t.Errorf("nothing written although far more than %d bytes were buffered", logFlushSize)
 	}
 	_ = l.Close()
 	_ = l.Close() // idempotent
 	_, _ = l.Write([]byte("after close\n"))
-	s, _ := out.snapshot()
+	s, _ := out.Snapshot()
 	got := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
 	if len(got) != writers*lines+1 || got[len(got)-1] != "after close" {
 		t.Fatalf("%d lines, last %q; want %d and %q", len(got), got[len(got)-1], writers*lines+1, "after close")

@@ -49,7 +49,7 @@ func (d Demo) Run(t testing.TB, dir string, cfg any, timeout time.Duration, repo
 	}
 	cmd := exec.Command(d.Node, filepath.Join(Root(), "e2e", "browser", "demo.mjs"), cfgPath)
 	cmd.Dir = dir
-	var out output
+	var out Buffer
 	p, err := Launch(t, Spec{Name: "browser driver", Cmd: cmd, Stdout: &out})
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ func NodeScript(t testing.TB, stdin []byte, script string, args ...string) []byt
 	t.Helper()
 	cmd := exec.Command(LookPath(t, "node"), append([]string{script}, args...)...)
 	cmd.Stdin = bytes.NewReader(stdin)
-	var out output
+	var out Buffer
 	p, err := Launch(t, Spec{Name: "node " + filepath.Base(script), Cmd: cmd, Stdout: &out})
 	if err != nil {
 		t.Fatal(err)

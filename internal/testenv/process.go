@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os/exec"
@@ -61,7 +60,7 @@ type Process struct {
 	owner      string // the test that launched it, for leak reports
 	stopSignal syscall.Signal
 	grace      time.Duration
-	log        *output
+	log        *Buffer
 	exited     chan struct{}
 	waitErr    error
 	stopOnce   sync.Once
@@ -98,7 +97,7 @@ func (e *StartError) Unwrap() error { return e.Err }
 // *StartError, so the caller can decide (retry, skip or fail).
 func Launch(t testing.TB, s Spec) (*Process, error) {
 	t.Helper()
-	p := &Process{Name: s.Name, Cmd: s.Cmd, owner: t.Name(), stopSignal: s.StopSignal, log: &output{limit: logCap}, exited: make(chan struct{})}
+	p := &Process{Name: s.Name, Cmd: s.Cmd, owner: t.Name(), stopSignal: s.StopSignal, log: &Buffer{Limit: logCap}, exited: make(chan struct{})}
 	if p.stopSignal == 0 {
 		p.stopSignal = syscall.SIGTERM
 	}
@@ -237,29 +236,6 @@ func (p *Process) Stop() {
 			time.Sleep(10 * time.Millisecond)
 		}
 	})
-}
-
-// output collects what a process writes, safe to read meanwhile. With a
-// limit it keeps the first limit bytes (and still accepts the rest).
-type output struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	limit int
-}
-
-func (o *output) Write(b []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.limit == 0 || o.buf.Len() < o.limit {
-		o.buf.Write(b)
-	}
-	return len(b), nil
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
 }
 
 func tail(s string, n int) string {
