@@ -12,10 +12,11 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -263,16 +264,11 @@ func TestProxyHMAC(t *testing.T) {
 func TestProxyCORS(t *testing.T) {
 	rg := newRig(t)
 	pre := func(origin string) *http.Response {
-		req, _ := http.NewRequest("OPTIONS", rg.srv.URL+"/bkt/k", nil)
-		req.Header.Set("Origin", origin)
-		req.Header.Set("Access-Control-Request-Method", "PUT")
-		req.Header.Set("Access-Control-Request-Headers", "content-type,x-goog-if-generation-match")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp
+		return do(t, "OPTIONS", rg.srv.URL+"/bkt/k", map[string]string{
+			"Origin":                         origin,
+			"Access-Control-Request-Method":  "PUT",
+			"Access-Control-Request-Headers": "content-type,x-goog-if-generation-match",
+		}, "")
 	}
 	if r := pre("http://app.test"); r.StatusCode != 200 || r.Header.Get("Access-Control-Allow-Origin") != "http://app.test" ||
 		r.Header.Get("Access-Control-Allow-Headers") != "content-type,x-goog-if-generation-match" {
@@ -316,13 +312,8 @@ func hmacURL(id, secret, method, host, path, header string, now time.Time) strin
 		"X-Goog-Algorithm": "GOOG4-HMAC-SHA256", "X-Goog-Credential": id + "/" + scope,
 		"X-Goog-Date": ts, "X-Goog-Expires": "600", "X-Goog-SignedHeaders": hname + ";host",
 	}
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var qs []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(q)) {
 		qs = append(qs, k+"="+strings.ReplaceAll(url.QueryEscape(q[k]), "+", "%20"))
 	}
 	epath := strings.ReplaceAll(url.PathEscape(path), "%2F", "/")
