@@ -18,7 +18,7 @@ duration=${DURATION:-5s}
 rounds=${ROUNDS:-3}
 conns=${CONNECTIONS:-32}
 threads=${THREADS:-2}
-write=false; [ "${1:-}" = --write ] && write=true
+write=; [ "${1:-}" = --write ] && write=--write
 
 command -v wrk >/dev/null || { echo "bench: wrk missing; run e2e/install.sh bench" >&2; exit 1; }
 companion_dir=.tools/node/node_modules/@uppy/companion
@@ -168,11 +168,4 @@ Every Valet request was answered 201 (wrk reported no non-2xx responses).
 ${prof_line}
 MD
 )
-echo "$table"
-
-if $write; then
-  doc=docs/benchmarks.md
-  mkdir -p docs
-  python3 bench/write_section.py "$doc" "Gateway" "$table"
-  echo "bench: wrote the Gateway section of $doc"
-fi
+python3 bench/write_section.py ${write:+"$write"} "Gateway" "$table"

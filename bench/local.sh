@@ -12,7 +12,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-write=false; [ "${1:-}" = --write ] && write=true
+write=; [ "${1:-}" = --write ] && write=--write
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -33,11 +33,4 @@ The RSS before the upload is the plugin process's baseline (the valet binary wit
 provider linked in); a streamed upload adds next to nothing, since bodies go through one
 pooled 1 MiB buffer to disk and downloads go through sendfile. On a shared 2-core machine
 rounds vary by ±30%, so a ratio within 0.1 of 1 is a tie; rerun before drawing conclusions."
-echo "$section"
-
-if $write; then
-  doc=docs/benchmarks.md
-  mkdir -p docs
-  python3 bench/write_section.py "$doc" "Local store" "$section"
-  echo "bench: wrote the Local store section of $doc"
-fi
+python3 bench/write_section.py ${write:+"$write"} "Local store" "$section"
