@@ -28,6 +28,8 @@ type Config struct {
 	Plugins PluginsConfig          `koanf:"plugins"`
 	Stores  map[string]StoreConfig `koanf:"stores"`
 	Demo    DemoConfig             `koanf:"demo"`
+	// Hooks is every store's default webhook (see HooksConfig).
+	Hooks HooksConfig `koanf:"hooks"`
 }
 
 // ServerConfig is the HTTP listener.
@@ -137,9 +139,10 @@ type StoreConfig struct {
 	// at complete time. When not set, it defaults to true for providers that
 	// do not bind both Content-Length and Content-Type (see
 	// ShouldDeleteOnMismatch).
-	DeleteOnMismatch bool   `koanf:"delete_on_mismatch"`
-	Limits           Limits `koanf:"limits"`
-	Rules            Rules  `koanf:"rules"`
+	DeleteOnMismatch bool        `koanf:"delete_on_mismatch"`
+	Limits           Limits      `koanf:"limits"`
+	Rules            Rules       `koanf:"rules"`
+	Hooks            HooksConfig `koanf:"hooks"`
 
 	deleteOnMismatchSet bool
 }

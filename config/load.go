@@ -97,14 +97,21 @@ func Load(opts Options) (*Config, error) {
 	if err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{DecoderConfig: dc}); err != nil {
 		return nil, decodeError(err)
 	}
+	if k.Exists("hooks.events") && cfg.Hooks.Events == nil {
+		cfg.Hooks.Events = []string{} // "events: []" opts out
+	}
 	for name, sc := range cfg.Stores {
 		sc.deleteOnMismatchSet = k.Exists("stores." + name + ".delete_on_mismatch")
+		if k.Exists("stores."+name+".hooks.events") && sc.Hooks.Events == nil {
+			sc.Hooks.Events = []string{}
+		}
 		cfg.Stores[name] = sc
 	}
 	cfg.applyDefaults()
 	if err := cfg.resolveSecrets(); err != nil {
 		return nil, err
 	}
+	cfg.mergeHooks()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -126,15 +133,38 @@ func mergeLayer(k *koanf.Koanf, p koanf.Provider, pa koanf.Parser) error {
 		if !setValue(l.Get(key)) {
 			continue
 		}
-		other := key + "_file"
+		others := []string{key + "_file"}
 		if base, ok := strings.CutSuffix(key, "_file"); ok {
-			other = base
+			others = []string{base}
 		}
-		if _, isMap := k.Get(other).(map[string]any); !isMap && !l.Exists(other) && k.Exists(other) {
-			k.Delete(other)
+		if hookSecretKey(key) {
+			// A hook's secret, secret_file and secrets are one setting.
+			block := key[:strings.LastIndex(key, ".")]
+			others = []string{block + ".secret", block + ".secret_file", block + ".secrets"}
+		}
+		for _, other := range others {
+			if _, isMap := k.Get(other).(map[string]any); other != key && !isMap && !l.Exists(other) && k.Exists(other) {
+				k.Delete(other)
+			}
 		}
 	}
 	return k.Merge(l)
+}
+
+// hookSecretKey reports whether key is one of the secret settings of the
+// top-level hooks block or of a store's (hooks.secrets,
+// stores.NAME.hooks.secret_file, ...).
+func hookSecretKey(key string) bool {
+	parts := strings.Split(key, ".")
+	isBlock := (len(parts) == 2 && parts[0] == "hooks") || (len(parts) == 4 && parts[0] == "stores" && parts[2] == "hooks")
+	if !isBlock {
+		return false
+	}
+	switch parts[len(parts)-1] {
+	case "secret", "secret_file", "secrets":
+		return true
+	}
+	return false
 }
 
 // setValue reports whether a layer really sets a value: an empty string
@@ -356,6 +386,7 @@ func (c *Config) resolveSecrets() error {
 			errs = append(errs, fmt.Errorf("%s: %s is empty", s.fileKey, *s.file))
 		}
 	}
+	errs = append(errs, c.readHookSecrets()...)
 	return errors.Join(errs...)
 }
 

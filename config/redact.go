@@ -62,6 +62,10 @@ func mapValue(n *yamlv3.Node, key string) *yamlv3.Node {
 // secretFields are Config fields that hold secrets.
 var secretFields = map[string]bool{"hs256_secret": true, "secret": true}
 
+// secretLists are Config fields that hold lists of secrets; each entry
+// prints as "***".
+var secretLists = map[string]bool{"secrets": true}
+
 // secretWords mark provider config keys whose values are hidden.
 var secretWords = []string{"secret", "password", "passwd", "token", "credential", "private", "key", "sas", "signature", "connection_string"}
 
@@ -103,6 +107,14 @@ func toMap(v reflect.Value, free bool) any {
 				continue
 			}
 			fv := v.Field(i)
+			if secretLists[tag] && fv.Kind() == reflect.Slice {
+				hidden := make([]any, fv.Len())
+				for j := range hidden {
+					hidden[j] = "***"
+				}
+				out[tag] = hidden
+				continue
+			}
 			if secretFields[tag] {
 				if fv.String() != "" {
 					out[tag] = "***"

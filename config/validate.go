@@ -119,6 +119,7 @@ func (c *Config) Validate() error {
 		s := c.Stores[name]
 		errs = append(errs, s.validate(name)...)
 	}
+	errs = append(errs, c.validateHooks()...)
 	return errors.Join(errs...)
 }
 
