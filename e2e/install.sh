@@ -24,6 +24,7 @@ UPPY_AWS_S3_VERSION=6.3.1
 UPPY_DASHBOARD_VERSION=6.0.3
 HLSJS_VERSION=1.7.4
 STANDARDWEBHOOKS_VERSION=1.1.1
+TYPESCRIPT_VERSION=6.0.3
 
 log() { printf 'install: %s\n' "$*" >&2; }
 
@@ -57,7 +58,7 @@ if [ "${1:-}" = bench ]; then goinstall vegeta "github.com/tsenart/vegeta/v12@$V
 
 pkgs="azurite@$AZURITE_VERSION playwright-core@$PLAYWRIGHT_VERSION @google-cloud/storage@$GCS_NODE_VERSION @azure/storage-blob@$AZBLOB_NODE_VERSION"
 pkgs="$pkgs @uppy/core@$UPPY_CORE_VERSION @uppy/aws-s3@$UPPY_AWS_S3_VERSION @uppy/dashboard@$UPPY_DASHBOARD_VERSION"
-pkgs="$pkgs hls.js@$HLSJS_VERSION standardwebhooks@$STANDARDWEBHOOKS_VERSION"
+pkgs="$pkgs hls.js@$HLSJS_VERSION standardwebhooks@$STANDARDWEBHOOKS_VERSION typescript@$TYPESCRIPT_VERSION"
 [ "${1:-}" = bench ] && pkgs="$pkgs @uppy/companion@$COMPANION_VERSION"
 missing=()
 for p in $pkgs; do

@@ -48,6 +48,10 @@
  * @property {string} store The store name.
  * @property {(p: Progress) => void} [onProgress]
  * @property {AbortSignal} [signal] Aborting also aborts a multipart upload on the server.
+ * @property {AbortSignal} [pauseSignal] Aborting it stops the upload as signal does, but a
+ *   multipart upload stays on the server and remembered, so that uploading the same file
+ *   again resumes it. Where it cannot be remembered (storage null, or the same file is
+ *   being uploaded already by this client) it is aborted on the server as by signal.
  * @property {number} [concurrency] Parts sent at once (default 4).
  * @property {Record<string,string>} [metadata]
  * @property {string|boolean} [checksum] Base64 SHA-256 of the file, or true to compute it (reads the whole file into memory). A store that cannot verify it (capabilities.verifies_checksum_sha256 in GET /v1/stores) refuses the upload with 400 checksum_unverifiable.
@@ -142,14 +146,24 @@
  */
 
 /**
- * One call of upload(): what its steps share. resumeKey: where the plan is
- * remembered (null: not at all).
- * @typedef {{file: File, opts: UploadOptions, resumeKey: string|null, progress: Meter}} Run
+ * One call of upload(): what its steps share. opts.signal is aborted by the
+ * caller's signal or pauseSignal; cancel is the caller's signal alone.
+ * resumeKey: where the plan is remembered (null: not at all).
+ * @typedef {{file: File, opts: UploadOptions, cancel?: AbortSignal, resumeKey: string|null, progress: Meter}} Run
  */
 
 /** A multipart upload's run: with its plan, and the upload its calls address. @typedef {Run & {plan: Plan, ref: UploadRef}} PartsRun */
 
 /** A part's recipe as held while sending: expires is a time in ms. @typedef {Required<SignedRequest> & {expires: number}} HeldRecipe */
+
+// ---- Constants -------------------------------------------------------------
+
+const FORBIDDEN_HEADERS = new Set(['content-length', 'host', 'connection', 'expect', 'keep-alive',
+  'transfer-encoding', 'upgrade', 'te', 'trailer', 'date', 'origin', 'referer', 'cookie']);
+const RESUME_PREFIX = 'valet.upload:';
+const RECIPE_BATCH = 8;
+/** A recipe closer than this (ms) to its expiry is signed again before use. */
+const RECIPE_MARGIN = 30_000;
 
 // ---- Errors ----------------------------------------------------------------
 
@@ -174,13 +188,6 @@ export class ValetError extends Error {
   }
 }
 
-const FORBIDDEN_HEADERS = new Set(['content-length', 'host', 'connection', 'expect', 'keep-alive',
-  'transfer-encoding', 'upgrade', 'te', 'trailer', 'date', 'origin', 'referer', 'cookie']);
-const RESUME_PREFIX = 'valet.upload:';
-const RECIPE_BATCH = 8;
-/** A recipe closer than this (ms) to its expiry is signed again before use. */
-const RECIPE_MARGIN = 30_000;
-
 export class Valet {
   /** @param {ValetOptions} [opts] */
   constructor(opts = {}) {
@@ -189,7 +196,7 @@ export class Valet {
     this.getToken = opts.getToken || (() => null);
     this.retries = opts.retries ?? 4;
     this.stallTimeout = opts.stallTimeout ?? 60_000;
-    /** Resume keys of the uploads under way in this client. @type {Set<string>} */
+    /** Resume keys of the uploads under way in this client. @private @type {Set<string>} */
     this._active = new Set();
     /** @type {Storage|null} */
     this.storage = opts.storage !== undefined ? opts.storage
@@ -274,8 +281,11 @@ export class Valet {
     // plan; a second upload of the same file meanwhile starts its own and
     // is not remembered.
     const resumeKey = this._active.has(fileKey) ? null : fileKey;
+    const signal = eitherSignal(opts.signal, opts.pauseSignal);
     /** @type {Run} */
-    const run = { file, opts, resumeKey, progress: new Meter(file.size, opts.onProgress) };
+    const run = {
+      file, opts: { ...opts, signal }, cancel: opts.signal, resumeKey, progress: new Meter(file.size, opts.onProgress),
+    };
     if (!resumeKey) return this._upload(run);
     this._active.add(fileKey);
     try {
@@ -319,6 +329,7 @@ export class Valet {
   // ---- The steps of an upload ----------------------------------------------
 
   /**
+   * @private
    * One upload, step by step: resume the remembered plan or create the
    * upload; then either one PUT and complete, or the parts and complete.
    * @param {Run} run
@@ -341,6 +352,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * Recalls the remembered plan for the file and keeps, as done, only the
    * parts this browser saw succeed that storage still lists whole. A plan
    * asked for another key, type or metadata is aborted and forgotten; one
@@ -373,6 +385,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * Creates the upload (POST .../uploads), computing the checksum first when asked to.
    * @param {Run} run
    * @returns {Promise<UploadAnswer>}
@@ -389,6 +402,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * Sends the whole file with the create answer's request. That request
    * cannot be signed again here, so only transient failures are retried.
    * @param {Run} run
@@ -407,14 +421,16 @@ export class Valet {
   }
 
   /**
+   * @private
    * Sends the parts not yet stored and completes the upload, forgetting the
    * plan once it is complete. When the caller aborts, the upload is aborted
-   * on the server too and forgotten.
+   * on the server too and forgotten, unless it was paused (pauseSignal) and
+   * is remembered, to be resumed.
    * @param {PartsRun} run
    * @returns {Promise<ObjectInfo>}
    */
   async _uploadParts(run) {
-    const { opts, resumeKey, ref } = run;
+    const { opts, cancel, resumeKey, ref } = run;
     let finished = false;
     try {
       const parts = await this._sendParts(run);
@@ -424,7 +440,8 @@ export class Valet {
       return result;
     } catch (e) {
       if (isAbort(e) || opts.signal?.aborted) {
-        await this._abortUpload(ref, resumeKey);
+        const paused = !!resumeKey && !!opts.pauseSignal?.aborted && !cancel?.aborted;
+        if (!paused) await this._abortUpload(ref, resumeKey);
         throw abortError();
       }
       throw e;
@@ -434,6 +451,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * Sends every part not in plan.done, opts.concurrency at once, and
    * remembers each as it is stored. The first part to fail for good stops
    * the others, and its error is thrown.
@@ -466,6 +484,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * Sends part n: signs it when it has no fresh recipe, PUTs it (abandoned
    * after stallTimeout without progress), and retries transient failures
    * and 403s (most often an expired signature: signed again first). Signing
@@ -496,6 +515,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * Lists the parts storage holds (GET .../parts).
    * @param {UploadRef} ref
    * @param {AbortSignal} [signal]
@@ -506,6 +526,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * Signs a batch of parts (POST .../parts).
    * @param {UploadRef} ref
    * @param {number[]} partNumbers
@@ -517,6 +538,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * Completes the upload (POST .../complete), retrying transient failures:
    * completing again after a lost answer returns the object.
    * @param {UploadRef} ref
@@ -530,6 +552,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * Aborts the upload on the server (DELETE .../uploads/{id}) and forgets its
    * plan. The request is best effort, sent without the caller's signal (it
    * may be aborted already); an upload that is gone already is no failure.
@@ -542,6 +565,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * Runs fn, retrying with backoff the failures retryable says are worth
    * it (by default the transient ones: network, 408, 429, 5xx), up to
    * this.retries times. An abort is never retried.
@@ -565,6 +589,7 @@ export class Valet {
   // ---- Remembered uploads --------------------------------------------------
 
   /**
+   * @private
    * The localStorage key under which an upload of a file is remembered.
    * @param {string} store
    * @param {string} name
@@ -576,6 +601,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * The plan remembered under key, unless it has expired (then it is forgotten).
    * @param {string} key
    * @returns {Plan|null}
@@ -591,6 +617,7 @@ export class Valet {
   }
 
   /**
+   * @private
    * @param {string|null} key
    * @param {Plan} plan
    */
@@ -602,7 +629,7 @@ export class Valet {
     } catch { /* storage full or disabled: the upload still works, it just cannot resume */ }
   }
 
-  /** @param {string|null} key */
+  /** @private @param {string|null} key */
   _forget(key) { if (key) try { this.storage?.removeItem(key); } catch { /* ignore */ } }
 }
 
@@ -974,6 +1001,22 @@ function sleep(ms, signal) {
 function whenAborted(signal, onAbort) {
   signal?.addEventListener('abort', onAbort);
   return () => signal?.removeEventListener('abort', onAbort);
+}
+
+/**
+ * A signal aborted when either of a and b is (a or b itself when the other is unset).
+ * @param {AbortSignal} [a]
+ * @param {AbortSignal} [b]
+ * @returns {AbortSignal|undefined}
+ */
+function eitherSignal(a, b) {
+  if (!a || !b) return a || b;
+  const ctrl = new AbortController();
+  const abort = () => ctrl.abort();
+  if (a.aborted || b.aborted) abort();
+  a.addEventListener('abort', abort, { once: true });
+  b.addEventListener('abort', abort, { once: true });
+  return ctrl.signal;
 }
 
 function abortError() { return new DOMException('Upload aborted', 'AbortError'); }

@@ -1,5 +1,6 @@
 // Package web holds Valet's browser client (valet.js, a dependency-free ES
-// module) and the demo page, embedded into the binary. It serves static
+// module), its Uppy uploader (uppy.js, whose one dependency is Uppy, a peer)
+// and the demo page, embedded into the binary. It serves static
 // files only: it never sees tokens, file bytes or storage credentials.
 package web
 
@@ -12,12 +13,14 @@ import (
 )
 
 // FS holds the embedded browser files: index.html, demo.js, demo.css,
-// valet.js and valet.d.ts.
+// valet.js, uppy.js and their declarations (valet.d.ts, uppy.d.ts,
+// generated from the JSDoc; see types_test.go).
 //
-//go:embed index.html demo.js demo.css valet.js valet.d.ts
+//go:embed index.html demo.js demo.css valet.js valet.d.ts uppy.js uppy.d.ts
 var FS embed.FS
 
-// Handler serves the demo page at "/" and the client at "/valet.js". Any
+// Handler serves the demo page at "/" and the clients at "/valet.js" and
+// "/uppy.js" (which imports ./valet.js). Any
 // other path is 404, so the handler can be mounted at the root of a mux that
 // routes /v1/ elsewhere. Responses are not cached across versions: the page
 // and client are small and must match the server they came from.
