@@ -54,6 +54,18 @@ goinstall versitygw "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSI
 goinstall fake-gcs-server "github.com/fsouza/fake-gcs-server@$FAKEGCS_VERSION" &
 goinstall minio "github.com/minio/minio@$MINIO_VERSION" &
 goinstall helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" &
+# Jaeger's module has replace directives, so `go install mod@version` refuses
+# it; a throwaway tool module (go get -tool) builds it instead.
+gotool() { # name module@version package
+  local name=$1 mod=$2 pkg=$3 stamp="$tools/bin/.$1.version" dir="$tools/mod/$1"
+  if [ -x "$tools/bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$mod" ]; then return; fi
+  log "go build $mod (tool module)"
+  rm -rf "$dir" && mkdir -p "$dir"
+  printf 'module valet.tools/%s\n\ngo 1.26\n' "$name" >"$dir/go.mod"
+  (cd "$dir" && go get -tool "$mod" >/dev/null 2>&1 && go build -o "$tools/bin/$name" "$pkg")
+  echo "$mod" >"$stamp"
+}
+gotool jaeger "github.com/jaegertracing/jaeger/cmd/jaeger@$JAEGER_VERSION" github.com/jaegertracing/jaeger/cmd/jaeger &
 if [ "${1:-}" = bench ]; then goinstall vegeta "github.com/tsenart/vegeta/v12@$VEGETA_VERSION" & fi
 
 pkgs="azurite@$AZURITE_VERSION playwright-core@$PLAYWRIGHT_VERSION @google-cloud/storage@$GCS_NODE_VERSION @azure/storage-blob@$AZBLOB_NODE_VERSION"
