@@ -188,7 +188,7 @@ func TestCompleteMismatchAndIDs(t *testing.T) {
 	if r := h.do("POST", "/v1/stores/media/uploads/"+id+"/complete", alice, map[string]any{}); r.status != 409 || r.code() != "size_mismatch" {
 		t.Fatalf("size mismatch: %d %s", r.status, r.body)
 	}
-	if _, err := h.fake.Head(t.Context(), up["key"].(string)); providers.CodeOf(err) != providers.NotFound {
+	if _, err := h.fake.Head(t.Context(), providers.HeadRequest{Key: up["key"].(string)}); providers.CodeOf(err) != providers.NotFound {
 		t.Fatalf("mismatched object not deleted: %v", err)
 	}
 	// Wrong type.

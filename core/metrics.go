@@ -103,14 +103,14 @@ func (m *metered) SignGet(ctx context.Context, req providers.GetRequest) (provid
 	return rc, err
 }
 
-func (m *metered) SignDelete(ctx context.Context, req providers.DeleteRequest) (providers.Recipe, error) {
+func (m *metered) SignDelete(ctx context.Context, req providers.SignDeleteRequest) (providers.Recipe, error) {
 	rc, err := m.p.SignDelete(ctx, req)
 	m.record("sign_delete", err)
 	return rc, err
 }
 
-func (m *metered) Head(ctx context.Context, key string) (providers.Object, error) {
-	o, err := m.p.Head(ctx, key)
+func (m *metered) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
+	o, err := m.p.Head(ctx, req)
 	m.record("head", err)
 	return o, err
 }
@@ -121,10 +121,10 @@ func (m *metered) List(ctx context.Context, req providers.ListRequest) (provider
 	return page, err
 }
 
-func (m *metered) Delete(ctx context.Context, key string) error {
-	err := m.p.Delete(ctx, key)
+func (m *metered) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
+	res, err := m.p.Delete(ctx, req)
 	m.record("delete", err)
-	return err
+	return res, err
 }
 
 func (m *meteredMultipart) CreateMultipart(ctx context.Context, req providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
@@ -133,7 +133,7 @@ func (m *meteredMultipart) CreateMultipart(ctx context.Context, req providers.Cr
 	return u, err
 }
 
-func (m *meteredMultipart) SignParts(ctx context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+func (m *meteredMultipart) SignParts(ctx context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
 	ps, err := m.mp.SignParts(ctx, req)
 	m.record("sign_parts", err)
 	return ps, err
@@ -145,14 +145,14 @@ func (m *meteredMultipart) CompleteMultipart(ctx context.Context, req providers.
 	return o, err
 }
 
-func (m *meteredMultipart) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
-	err := m.mp.AbortMultipart(ctx, ref)
+func (m *meteredMultipart) AbortMultipart(ctx context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
+	res, err := m.mp.AbortMultipart(ctx, req)
 	m.record("abort_multipart", err)
-	return err
+	return res, err
 }
 
-func (m *meteredMultipart) ListParts(ctx context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
-	ps, err := m.mp.ListParts(ctx, ref)
+func (m *meteredMultipart) ListParts(ctx context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
+	ps, err := m.mp.ListParts(ctx, req)
 	m.record("list_parts", err)
 	return ps, err
 }

@@ -72,7 +72,7 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, c *call) erro
 	if !redirect {
 		// Redirects skip the HEAD: a seeking player asks often, and the
 		// storage server answers 404 itself.
-		obj, err = st.provider.Head(r.Context(), key)
+		obj, err = st.provider.Head(r.Context(), providers.HeadRequest{Key: key})
 		if providers.CodeOf(err) == providers.NotFound {
 			return apiError("object_not_found", "no such object")
 		}
@@ -182,7 +182,7 @@ func (s *Server) deleteObject(w http.ResponseWriter, r *http.Request, c *call) e
 	if err := c.allow(r, policy.Delete, policy.Input{Key: key, Prefix: keys.Dir(key)}); err != nil {
 		return err
 	}
-	if err := c.store.provider.Delete(r.Context(), key); err != nil {
+	if _, err := c.store.provider.Delete(r.Context(), providers.DeleteRequest{Key: key}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

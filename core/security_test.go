@@ -287,7 +287,7 @@ func TestMismatchDeletesOnlyWhatTheUploadWrote(t *testing.T) {
 		if r.status != 409 || r.code() != "size_mismatch" || !strings.Contains(r.json(t)["detail"].(string), "left in place") {
 			t.Errorf("size %d: complete: %d %s", size, r.status, r.body)
 		}
-		if o, err := f.Head(t.Context(), "shared/report.txt"); err != nil || o.Size != 15 {
+		if o, err := f.Head(t.Context(), providers.HeadRequest{Key: "shared/report.txt"}); err != nil || o.Size != 15 {
 			t.Fatalf("size %d: the existing object was deleted or changed: %v %+v", size, err, o)
 		}
 	}
@@ -305,7 +305,7 @@ func TestMismatchDeletesOnlyWhatTheUploadWrote(t *testing.T) {
 	if r := h.do("POST", "/v1/stores/media/uploads/"+trap+"/complete", mallory, nil); r.status != 409 || !strings.Contains(r.json(t)["detail"].(string), "left in place") {
 		t.Errorf("mallory's complete over alice's object: %d %s", r.status, r.body)
 	}
-	if o, err := f.Head(t.Context(), "shared/late.txt"); err != nil || o.Size != 5 {
+	if o, err := f.Head(t.Context(), providers.HeadRequest{Key: "shared/late.txt"}); err != nil || o.Size != 5 {
 		t.Fatalf("alice's object was deleted or changed: %v %+v", err, o)
 	}
 
@@ -323,7 +323,7 @@ func TestMismatchDeletesOnlyWhatTheUploadWrote(t *testing.T) {
 	if r.status != 409 || !strings.Contains(r.json(t)["detail"].(string), "deleted") {
 		t.Errorf("own mismatch: %d %s", r.status, r.body)
 	}
-	if _, err := g.Head(t.Context(), "shared/report.txt"); providers.CodeOf(err) != providers.NotFound {
+	if _, err := g.Head(t.Context(), providers.HeadRequest{Key: "shared/report.txt"}); providers.CodeOf(err) != providers.NotFound {
 		t.Errorf("the upload's own mismatching object stays: %v", err)
 	}
 	// And a gateway-chosen {uuid} key is the upload's alone: deleted
@@ -424,7 +424,7 @@ func TestRetriedCompleteStillVerifies(t *testing.T) {
 	if r.status != 409 || r.code() != "checksum_mismatch" || !strings.Contains(r.json(t)["detail"].(string), "deleted") {
 		t.Fatalf("retried complete: %d %s", r.status, r.body)
 	}
-	if _, err := h.fake.Head(t.Context(), o.Key); providers.CodeOf(err) != providers.NotFound {
+	if _, err := h.fake.Head(t.Context(), providers.HeadRequest{Key: o.Key}); providers.CodeOf(err) != providers.NotFound {
 		t.Errorf("the wrong object stays: %v", err)
 	}
 }

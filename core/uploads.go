@@ -203,7 +203,7 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 			// answers 403 for a missing key without s3:ListBucket) leaves
 			// the prior unknown: then only the delete rule may allow it.
 			tok.Prior = unknownPrior
-			switch o, err := st.provider.Head(r.Context(), key); {
+			switch o, err := st.provider.Head(r.Context(), providers.HeadRequest{Key: key}); {
 			case err == nil:
 				tok.Prior = fingerprint(o)
 			case providers.CodeOf(err) == providers.NotFound:
@@ -253,7 +253,7 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, c *call) e
 		}
 	}
 	// Do not leak an upload nobody can finish.
-	_ = st.multipart.AbortMultipart(r.Context(), providers.MultipartRef{Key: key, UploadID: mu.UploadID})
+	_, _ = st.multipart.AbortMultipart(r.Context(), providers.AbortMultipartRequest{Upload: providers.MultipartRef{Key: key, UploadID: mu.UploadID}})
 	return err
 }
 
@@ -291,14 +291,14 @@ func (s *Server) sign(r *http.Request, c *call, u uploadid.Upload, nums []int) (
 	for i, n := range nums {
 		specs[i] = providers.PartSpec{Number: n, Size: partLen(u.Size, u.PartSize, u.PartCount, n)}
 	}
-	rcs, err := c.store.multipart.SignParts(r.Context(), providers.SignPartsRequest{
+	signed, err := c.store.multipart.SignParts(r.Context(), providers.SignPartsRequest{
 		Key: u.Key, UploadID: u.ProviderUploadID, Parts: specs, TTL: c.store.ttl(0, c.store.cfg.Limits.PutTTL),
 	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]partRecipe, len(rcs))
-	for i, p := range rcs {
+	out := make([]partRecipe, len(signed.Parts))
+	for i, p := range signed.Parts {
 		out[i] = partRecipe{PartNumber: p.Number, Method: p.Recipe.Method, URL: p.Recipe.URL, Headers: nonNil(p.Recipe.Headers), ExpiresAt: p.Recipe.ExpiresAt.UTC()}
 	}
 	return out, nil
@@ -355,12 +355,12 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, c *call) erro
 	if err != nil {
 		return err
 	}
-	parts, err := c.store.multipart.ListParts(r.Context(), providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID})
+	listing, err := c.store.multipart.ListParts(r.Context(), providers.ListPartsRequest{Upload: providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}})
 	if err != nil {
 		return err
 	}
-	out := make([]partJSON, len(parts))
-	for i, p := range parts {
+	out := make([]partJSON, len(listing.Parts))
+	for i, p := range listing.Parts {
 		out[i] = partJSON{PartNumber: p.Number, Size: p.Size, ETag: p.ETag}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"parts": out, "part_size": u.PartSize, "part_count": u.PartCount})
@@ -399,7 +399,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 		ref := providers.MultipartRef{Key: u.Key, UploadID: u.ProviderUploadID}
 		var listed map[int]string
 		if need {
-			ps, err := st.multipart.ListParts(r.Context(), ref)
+			listing, err := st.multipart.ListParts(r.Context(), providers.ListPartsRequest{Upload: ref})
 			if providers.CodeOf(err) == providers.NotFound {
 				return s.uploadGone(w, r, c, u)
 			}
@@ -407,7 +407,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 				return err
 			}
 			listed = map[int]string{}
-			for _, p := range ps {
+			for _, p := range listing.Parts {
 				listed[p.Number] = p.ETag
 			}
 		}
@@ -442,7 +442,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 			return err
 		}
 	} else {
-		obj, err = st.provider.Head(r.Context(), u.Key)
+		obj, err = st.provider.Head(r.Context(), providers.HeadRequest{Key: u.Key})
 		if providers.CodeOf(err) == providers.NotFound {
 			return apiError("object_missing", "nothing was uploaded for this upload id")
 		}
@@ -466,7 +466,7 @@ func (s *Server) uploadGone(w http.ResponseWriter, r *http.Request, c *call, u u
 // finished answers with u's object when an earlier complete of u already
 // made it (see uploadGone), and with missing otherwise.
 func (s *Server) finished(w http.ResponseWriter, r *http.Request, c *call, u uploadid.Upload, missing *problem.Problem) error {
-	o, err := c.store.provider.Head(r.Context(), u.Key)
+	o, err := c.store.provider.Head(r.Context(), providers.HeadRequest{Key: u.Key})
 	if err != nil {
 		return missing
 	}
@@ -509,7 +509,7 @@ func (s *Server) settle(w http.ResponseWriter, r *http.Request, c *call, u uploa
 			return p
 		}
 	}
-	if err := st.provider.Delete(r.Context(), u.Key); err != nil {
+	if _, err := st.provider.Delete(r.Context(), providers.DeleteRequest{Key: u.Key}); err != nil {
 	} else {
 		p.Detail += "; the object was deleted"
 	}
@@ -575,7 +575,7 @@ var abortChecks = []time.Duration{50 * time.Millisecond, 150 * time.Millisecond,
 // half a second in all) and aborts once more whenever parts show up.
 func (s *Server) abortMultipart(ctx context.Context, c *call, ref providers.MultipartRef) error {
 	p := c.store.multipart
-	if err := p.AbortMultipart(ctx, ref); err != nil {
+	if _, err := p.AbortMultipart(ctx, providers.AbortMultipartRequest{Upload: ref}); err != nil {
 		return err
 	}
 	for _, d := range s.abortChecks {
@@ -586,15 +586,15 @@ func (s *Server) abortMultipart(ctx context.Context, c *call, ref providers.Mult
 			return nil
 		case <-t.C:
 		}
-		parts, err := p.ListParts(ctx, ref)
+		listing, err := p.ListParts(ctx, providers.ListPartsRequest{Upload: ref})
 		if err != nil && providers.CodeOf(err) != providers.NotFound {
 			// The abort itself succeeded; a failed look is only counted.
 			continue
 		}
-		if len(parts) == 0 {
+		if len(listing.Parts) == 0 {
 			continue
 		}
-		if err := p.AbortMultipart(ctx, ref); err != nil {
+		if _, err := p.AbortMultipart(ctx, providers.AbortMultipartRequest{Upload: ref}); err != nil {
 			return err
 		}
 	}

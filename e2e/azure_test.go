@@ -163,7 +163,7 @@ func TestAzureRejections(t *testing.T) {
 		})
 	}
 	// Nothing above changed the blob.
-	if o, err := p.Head(ctx, key); err != nil || o.Size != int64(len(body)) {
+	if o, err := p.Head(ctx, providers.HeadRequest{Key: key}); err != nil || o.Size != int64(len(body)) {
 		t.Fatalf("blob after rejected requests: %+v %v", o, err)
 	}
 
@@ -187,7 +187,7 @@ func TestAzureRejections(t *testing.T) {
 		if st, h, _ := azSend(t, "GET", g.URL, nil, nil); st != 403 {
 			t.Fatalf("expired GET: %d %s", st, h.Get("x-ms-error-code"))
 		}
-		if _, err := p.Head(ctx, k); !errors.Is(err, providers.ErrNotFound) {
+		if _, err := p.Head(ctx, providers.HeadRequest{Key: k}); !errors.Is(err, providers.ErrNotFound) {
 			t.Fatalf("expired PUT stored something: %v", err)
 		}
 	})
@@ -225,7 +225,8 @@ func TestAzureMultipart64MiB(t *testing.T) {
 	for i := range specs {
 		specs[i] = providers.PartSpec{Number: i + 1, Size: partSize}
 	}
-	recipes, err := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, Parts: specs, TTL: 10 * time.Minute})
+	signed, err := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, Parts: specs, TTL: 10 * time.Minute})
+	recipes := signed.Parts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +239,8 @@ func TestAzureMultipart64MiB(t *testing.T) {
 		}
 		done = append(done, providers.CompletedPart{Number: r.Number})
 	}
-	parts, err := p.ListParts(ctx, providers.MultipartRef{Key: key, UploadID: up.UploadID})
+	listing, err := p.ListParts(ctx, providers.ListPartsRequest{Upload: providers.MultipartRef{Key: key, UploadID: up.UploadID}})
+	parts := listing.Parts
 	if err != nil || len(parts) != len(specs) {
 		t.Fatalf("ListParts: %d parts, %v", len(parts), err)
 	}
@@ -318,7 +320,7 @@ func TestAzureSASMatchesNodeSDK(t *testing.T) {
 			if recipes["create"], err = p.SignPut(ctx, providers.PutRequest{Key: k, Size: 1, TTL: time.Hour, CreateOnly: true}); err != nil {
 				t.Fatal(err)
 			}
-			if recipes["delete"], err = p.SignDelete(ctx, providers.DeleteRequest{Key: k, TTL: 30 * time.Second}); err != nil {
+			if recipes["delete"], err = p.SignDelete(ctx, providers.SignDeleteRequest{Key: k, TTL: 30 * time.Second}); err != nil {
 				t.Fatal(err)
 			}
 			for _, r := range recipes {

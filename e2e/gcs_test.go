@@ -268,7 +268,7 @@ func TestGCSBindings(t *testing.T) {
 			if s, _, b := gcsSend(t, r, body, nil); s != 200 {
 				t.Fatalf("valid crc32c PUT: %d %s", s, b)
 			}
-			obj, err := p.Head(ctx, key)
+			obj, err := p.Head(ctx, providers.HeadRequest{Key: key})
 			if err != nil || obj.Checksums[providers.CRC32C] != gcsCRC32C(body) || obj.Metadata["owner"] != "alice" {
 				t.Fatalf("Head = %+v, %v", obj, err)
 			}
@@ -286,7 +286,7 @@ func TestGCSBindings(t *testing.T) {
 			if s, _, _ := gcsSend(t, r, []byte("four"), nil); s != 200 {
 				t.Fatalf("unbound length: %d", s)
 			}
-			if obj, err := p.Head(ctx, signer+"/sha.bin"); err != nil || obj.Size != 4 {
+			if obj, err := p.Head(ctx, providers.HeadRequest{Key: signer + "/sha.bin"}); err != nil || obj.Size != 4 {
 				t.Fatalf("Head after an oversized PUT = %+v, %v; want size 4 for complete to reject", obj, err)
 			}
 
@@ -324,7 +324,8 @@ func TestGCSMultipartCompose(t *testing.T) {
 		for i, b := range parts {
 			specs[i] = providers.PartSpec{Number: i + 1, Size: int64(len(b))}
 		}
-		recipes, err := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, Parts: specs, TTL: time.Hour})
+		signed, err := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, Parts: specs, TTL: time.Hour})
+		recipes := signed.Parts
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -416,7 +417,7 @@ func TestGCSSweep(t *testing.T) {
 		}
 		ids = append(ids, up.UploadID)
 		rs, _ := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, Parts: []providers.PartSpec{{Number: 1}}, TTL: time.Minute})
-		if s, _, _ := gcsSend(t, rs[0].Recipe, []byte("part"), nil); s != 200 {
+		if s, _, _ := gcsSend(t, rs.Parts[0].Recipe, []byte("part"), nil); s != 200 {
 			t.Fatalf("part: %d", s)
 		}
 	}
@@ -435,7 +436,7 @@ func TestGCSSweep(t *testing.T) {
 	active := time.Now()
 	// Upload 0 receives another part: it is active, however old it is.
 	rs, _ := p.SignParts(ctx, providers.SignPartsRequest{Key: "sweep/0.bin", UploadID: ids[0], Parts: []providers.PartSpec{{Number: 2}}, TTL: time.Minute})
-	if s, _, _ := gcsSend(t, rs[0].Recipe, []byte("more"), nil); s != 200 {
+	if s, _, _ := gcsSend(t, rs.Parts[0].Recipe, []byte("more"), nil); s != 200 {
 		t.Fatalf("part 2: %d", s)
 	}
 	sent := time.Now()
@@ -443,8 +444,8 @@ func TestGCSSweep(t *testing.T) {
 	if n, err := p.Sweep(ctx, window); err != nil || n != 1 {
 		t.Fatalf("Sweep(%s) removed %d uploads (%v), want 1: the idle one", window, n, err)
 	}
-	if parts, err := p.ListParts(ctx, providers.MultipartRef{Key: "sweep/0.bin", UploadID: ids[0]}); err != nil || len(parts) != 2 {
-		t.Fatalf("the active upload was swept: %v %v", parts, err)
+	if parts, err := p.ListParts(ctx, providers.ListPartsRequest{Upload: providers.MultipartRef{Key: "sweep/0.bin", UploadID: ids[0]}}); err != nil || len(parts.Parts) != 2 {
+		t.Fatalf("the active upload was swept: %v %v", parts.Parts, err)
 	}
 	// Once its last part is older than the window, upload 0 goes too.
 	time.Sleep(time.Until(sent.Add(time.Second + margin)))
@@ -488,7 +489,7 @@ func TestGCSNodeCrossCheck(t *testing.T) {
 	type req struct {
 		put  *providers.PutRequest
 		get  *providers.GetRequest
-		del  *providers.DeleteRequest
+		del  *providers.SignDeleteRequest
 		what string
 	}
 	var reqs []req
@@ -505,7 +506,7 @@ func TestGCSNodeCrossCheck(t *testing.T) {
 		req{what: "GET rcd inline", get: &providers.GetRequest{Key: "r/a+b.pdf", TTL: 60 * time.Second, ResponseContentDisposition: `inline; filename="a+b~c.pdf"`}},
 		req{what: "PUT crc32c", put: &providers.PutRequest{Key: "c/k", ContentType: "text/plain; charset=utf-8", Size: 1, TTL: 300 * time.Second,
 			Checksum: &providers.Checksum{Algorithm: providers.CRC32C, Value: gcsCRC32C([]byte("x"))}}},
-		req{what: "DELETE", del: &providers.DeleteRequest{Key: "d/x y.bin", TTL: 30 * time.Second}},
+		req{what: "DELETE", del: &providers.SignDeleteRequest{Key: "d/x y.bin", TTL: 30 * time.Second}},
 	)
 	for _, signer := range []string{"key", "hmac"} {
 		t.Run(signer, func(t *testing.T) {

@@ -171,7 +171,7 @@ func TestS3Bindings(t *testing.T) {
 				if st, _, rb := sendRecipe(t, r, body, nil); st != 200 {
 					t.Fatalf("exact recipe: status %d: %s", st, rb)
 				}
-				obj, err := env.p.Head(ctx, "bind/meta")
+				obj, err := env.p.Head(ctx, providers.HeadRequest{Key: "bind/meta"})
 				if err != nil || obj.Metadata["owner"] != "alice" || obj.ContentType != "text/plain" || obj.Size != int64(len(body)) {
 					t.Errorf("Head = %+v, %v", obj, err)
 				}
@@ -188,13 +188,13 @@ func TestS3Bindings(t *testing.T) {
 				if st, _, _ := sendRecipe(t, r, other, nil); !rejected(st) {
 					t.Errorf("body not matching the signed crc32c: status %d, want 4xx", st)
 				}
-				if _, err := env.p.Head(ctx, "bind/crc"); !errors.Is(err, providers.ErrNotFound) {
+				if _, err := env.p.Head(ctx, providers.HeadRequest{Key: "bind/crc"}); !errors.Is(err, providers.ErrNotFound) {
 					t.Errorf("object exists after a rejected PUT: %v", err)
 				}
 				if st, _, rb := sendRecipe(t, r, body, nil); st != 200 {
 					t.Fatalf("matching body: status %d: %s", st, rb)
 				}
-				if obj, err := env.p.Head(ctx, "bind/crc"); err != nil || obj.Checksums[providers.CRC32C] != value {
+				if obj, err := env.p.Head(ctx, providers.HeadRequest{Key: "bind/crc"}); err != nil || obj.Checksums[providers.CRC32C] != value {
 					t.Errorf("Head = %+v, %v; want crc32c %s", obj, err, value)
 				}
 			})
@@ -207,7 +207,7 @@ func TestS3Bindings(t *testing.T) {
 				if st, _, rb := sendRecipe(t, r, []byte{}, nil); st != 200 {
 					t.Fatalf("empty body: status %d: %s", st, rb)
 				}
-				if obj, err := env.p.Head(ctx, "bind/empty"); err != nil || obj.Size != 0 {
+				if obj, err := env.p.Head(ctx, providers.HeadRequest{Key: "bind/empty"}); err != nil || obj.Size != 0 {
 					t.Errorf("Head = %+v, %v", obj, err)
 				}
 			})
@@ -247,9 +247,10 @@ func TestS3Bindings(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer env.p.AbortMultipart(context.Background(), providers.MultipartRef{Key: "bind/mp", UploadID: up.UploadID})
-				parts, err := env.p.SignParts(ctx, providers.SignPartsRequest{Key: "bind/mp", UploadID: up.UploadID, TTL: time.Minute,
+				defer env.p.AbortMultipart(context.Background(), providers.AbortMultipartRequest{Upload: providers.MultipartRef{Key: "bind/mp", UploadID: up.UploadID}})
+				signed, err := env.p.SignParts(ctx, providers.SignPartsRequest{Key: "bind/mp", UploadID: up.UploadID, TTL: time.Minute,
 					Parts: []providers.PartSpec{{Number: 1, Size: 1000}}})
+				parts := signed.Parts
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -294,7 +295,8 @@ func TestS3Multipart(t *testing.T) {
 			if len(specs) != 13 {
 				t.Fatalf("%d parts, want 13", len(specs))
 			}
-			recipes, err := env.p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, Parts: specs, TTL: time.Hour})
+			signed, err := env.p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, Parts: specs, TTL: time.Hour})
+			recipes := signed.Parts
 			if err != nil {
 				t.Fatalf("SignParts: %v", err)
 			}
@@ -334,7 +336,8 @@ func TestS3Multipart(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			listed, err := env.p.ListParts(ctx, providers.MultipartRef{Key: key, UploadID: up.UploadID})
+			listing, err := env.p.ListParts(ctx, providers.ListPartsRequest{Upload: providers.MultipartRef{Key: key, UploadID: up.UploadID}})
+			listed := listing.Parts
 			if err != nil || len(listed) != 13 || listed[12].Size != 4<<20 || listed[0].Number != 1 {
 				t.Fatalf("ListParts = %d parts %+v, %v", len(listed), listed, err)
 			}
@@ -367,8 +370,9 @@ func TestS3Multipart(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				parts, err := env.p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, TTL: time.Minute,
+				signed, err := env.p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, TTL: time.Minute,
 					Parts: []providers.PartSpec{{Number: 1, Size: partSize}, {Number: 2, Size: partSize}}})
+				parts := signed.Parts
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -377,17 +381,18 @@ func TestS3Multipart(t *testing.T) {
 						t.Fatalf("part %d: %d %s", pr.Number, st, rb)
 					}
 				}
-				if got, err := env.p.ListParts(ctx, providers.MultipartRef{Key: key, UploadID: up.UploadID}); err != nil || len(got) != 2 {
-					t.Fatalf("before abort: ListParts = %+v, %v", got, err)
+				if got, err := env.p.ListParts(ctx, providers.ListPartsRequest{Upload: providers.MultipartRef{Key: key, UploadID: up.UploadID}}); err != nil || len(got.Parts) != 2 {
+					t.Fatalf("before abort: ListParts = %+v, %v", got.Parts, err)
 				}
-				if err := env.p.AbortMultipart(ctx, providers.MultipartRef{Key: key, UploadID: up.UploadID}); err != nil {
+				if _, err := env.p.AbortMultipart(ctx, providers.AbortMultipartRequest{Upload: providers.MultipartRef{Key: key, UploadID: up.UploadID}}); err != nil {
 					t.Fatalf("AbortMultipart: %v", err)
 				}
 				// Aborting twice is not an error.
-				if err := env.p.AbortMultipart(ctx, providers.MultipartRef{Key: key, UploadID: up.UploadID}); err != nil {
+				if _, err := env.p.AbortMultipart(ctx, providers.AbortMultipartRequest{Upload: providers.MultipartRef{Key: key, UploadID: up.UploadID}}); err != nil {
 					t.Errorf("second AbortMultipart: %v", err)
 				}
-				got, err := env.p.ListParts(ctx, providers.MultipartRef{Key: key, UploadID: up.UploadID})
+				listing, err := env.p.ListParts(ctx, providers.ListPartsRequest{Upload: providers.MultipartRef{Key: key, UploadID: up.UploadID}})
+				got := listing.Parts
 				if len(got) != 0 || (err != nil && !errors.Is(err, providers.ErrNotFound)) {
 					t.Errorf("after abort: ListParts = %+v, %v; want none", got, err)
 				}
@@ -400,7 +405,7 @@ func TestS3Multipart(t *testing.T) {
 						t.Errorf("upload %s still listed after abort", aws.ToString(u.UploadId))
 					}
 				}
-				if _, err := env.p.Head(ctx, key); !errors.Is(err, providers.ErrNotFound) {
+				if _, err := env.p.Head(ctx, providers.HeadRequest{Key: key}); !errors.Is(err, providers.ErrNotFound) {
 					t.Errorf("Head after abort: %v, want NotFound", err)
 				}
 				// A part URL of the aborted upload no longer works. Servers
@@ -425,10 +430,10 @@ func TestS3ErrorsThroughPlugin(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			env := setupS3(t, b)
 			ctx := t.Context()
-			if _, err := env.p.Head(ctx, "missing/key"); !errors.Is(err, providers.ErrNotFound) {
+			if _, err := env.p.Head(ctx, providers.HeadRequest{Key: "missing/key"}); !errors.Is(err, providers.ErrNotFound) {
 				t.Errorf("Head missing: %v, want NotFound", err)
 			}
-			if err := env.p.Delete(ctx, "missing/key"); err != nil {
+			if _, err := env.p.Delete(ctx, providers.DeleteRequest{Key: "missing/key"}); err != nil {
 				t.Errorf("Delete missing: %v", err)
 			}
 			_, err := env.p.CompleteMultipart(ctx, providers.CompleteMultipartRequest{Key: "x", UploadID: "bm90LWFuLXVwbG9hZA",
@@ -444,7 +449,7 @@ func TestS3ErrorsThroughPlugin(t *testing.T) {
 			delete(cfg, "secret_access_key_file")
 			cfg["secret_access_key"] = "wrong-secret-value"
 			p := s3Plugin(t, b.provider, cfg)
-			_, err = p.Head(ctx, "anything")
+			_, err = p.Head(ctx, providers.HeadRequest{Key: "anything"})
 			if providers.CodeOf(err) != providers.PermissionDenied && providers.CodeOf(err) != providers.InvalidArgument {
 				t.Errorf("wrong secret: %v, want PermissionDenied", err)
 			}
@@ -494,7 +499,7 @@ func TestS3DefaultCredentialChain(t *testing.T) {
 	if st, _, rb := sendRecipe(t, r, body, nil); st != 200 {
 		t.Fatalf("PUT: %d %s", st, rb)
 	}
-	obj, err := p.Head(t.Context(), "chain/obj")
+	obj, err := p.Head(t.Context(), providers.HeadRequest{Key: "chain/obj"})
 	if err != nil || obj.Size != int64(len(body)) {
 		t.Fatalf("Head = %+v, %v", obj, err)
 	}

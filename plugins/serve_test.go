@@ -73,13 +73,15 @@ func (nopProvider) SignPut(context.Context, providers.PutRequest) (providers.Rec
 func (nopProvider) SignGet(context.Context, providers.GetRequest) (providers.Recipe, error) {
 	return providers.Recipe{}, nil
 }
-func (nopProvider) SignDelete(context.Context, providers.DeleteRequest) (providers.Recipe, error) {
+func (nopProvider) SignDelete(context.Context, providers.SignDeleteRequest) (providers.Recipe, error) {
 	return providers.Recipe{}, nil
 }
-func (nopProvider) Head(context.Context, string) (providers.Object, error) {
+func (nopProvider) Head(context.Context, providers.HeadRequest) (providers.Object, error) {
 	return providers.Object{}, nil
 }
 func (nopProvider) List(context.Context, providers.ListRequest) (providers.ListPage, error) {
 	return providers.ListPage{}, nil
 }
-func (nopProvider) Delete(context.Context, string) error { return nil }
+func (nopProvider) Delete(context.Context, providers.DeleteRequest) (providers.DeleteResult, error) {
+	return providers.DeleteResult{}, nil
+}

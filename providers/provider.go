@@ -47,17 +47,18 @@ type Provider interface {
 	SignGet(ctx context.Context, req GetRequest) (Recipe, error)
 
 	// SignDelete returns the recipe for deleting one object.
-	SignDelete(ctx context.Context, req DeleteRequest) (Recipe, error)
+	SignDelete(ctx context.Context, req SignDeleteRequest) (Recipe, error)
 
-	// Head returns the object's metadata, or a NotFound error.
-	Head(ctx context.Context, key string) (Object, error)
+	// Head returns the metadata of the object req.Key, or a NotFound error.
+	Head(ctx context.Context, req HeadRequest) (Object, error)
 
 	// List returns one page of objects whose keys start with req.Prefix, in
 	// lexical key order. An empty NextCursor means there are no more pages.
 	List(ctx context.Context, req ListRequest) (ListPage, error)
 
-	// Delete removes an object. Deleting a missing object is not an error.
-	Delete(ctx context.Context, key string) error
+	// Delete removes the object req.Key. Deleting a missing object is not
+	// an error.
+	Delete(ctx context.Context, req DeleteRequest) (DeleteResult, error)
 }
 
 // Multipart is the optional multipart-upload capability. A provider that
@@ -71,20 +72,22 @@ type Multipart interface {
 	// host, since a retry could leak an upload.
 	CreateMultipart(ctx context.Context, req CreateMultipartRequest) (MultipartUpload, error)
 
-	// SignParts returns one recipe per requested part, in the order asked.
-	SignParts(ctx context.Context, req SignPartsRequest) ([]PartRecipe, error)
+	// SignParts returns one recipe per requested part in Parts, in the
+	// order asked.
+	SignParts(ctx context.Context, req SignPartsRequest) (SignPartsResult, error)
 
 	// CompleteMultipart assembles the listed parts, in the listed order, into
 	// the final object and returns its metadata. A missing or mismatched part
 	// gives FailedPrecondition. The object appears atomically or not at all.
 	CompleteMultipart(ctx context.Context, req CompleteMultipartRequest) (Object, error)
 
-	// AbortMultipart discards an upload and its parts. Aborting an unknown or
-	// already finished upload is not an error.
-	AbortMultipart(ctx context.Context, ref MultipartRef) error
+	// AbortMultipart discards the upload req.Upload and its parts. Aborting
+	// an unknown or already finished upload is not an error.
+	AbortMultipart(ctx context.Context, req AbortMultipartRequest) (AbortMultipartResult, error)
 
-	// ListParts returns the parts uploaded so far, ordered by part number.
-	ListParts(ctx context.Context, ref MultipartRef) ([]Part, error)
+	// ListParts returns in Parts the parts of req.Upload uploaded so far,
+	// ordered by part number.
+	ListParts(ctx context.Context, req ListPartsRequest) (ListPartsResult, error)
 }
 
 // StoreConfig is one store's provider configuration, as written under
@@ -223,11 +226,26 @@ type GetRequest struct {
 	ResponseContentDisposition string
 }
 
-// DeleteRequest asks for a signed delete.
-type DeleteRequest struct {
+// SignDeleteRequest asks for a signed delete.
+type SignDeleteRequest struct {
 	Key string
 	TTL time.Duration
 }
+
+// HeadRequest asks for one object's metadata.
+type HeadRequest struct {
+	Key string
+}
+
+// DeleteRequest asks the provider to delete one object now, with its own
+// credentials (SignDeleteRequest, by contrast, asks for a signed delete that
+// the client sends).
+type DeleteRequest struct {
+	Key string
+}
+
+// DeleteResult is what Delete returns: nothing yet.
+type DeleteResult struct{}
 
 // Object is an object's metadata.
 type Object struct {
@@ -297,6 +315,11 @@ type SignPartsRequest struct {
 	TTL      time.Duration
 }
 
+// SignPartsResult holds the part recipes, in the order asked.
+type SignPartsResult struct {
+	Parts []PartRecipe
+}
+
 // PartRecipe is the signed request for one part.
 type PartRecipe struct {
 	Number int
@@ -327,4 +350,22 @@ type Part struct {
 	Number int
 	Size   int64
 	ETag   string
+}
+
+// AbortMultipartRequest discards an upload in progress.
+type AbortMultipartRequest struct {
+	Upload MultipartRef
+}
+
+// AbortMultipartResult is what AbortMultipart returns: nothing yet.
+type AbortMultipartResult struct{}
+
+// ListPartsRequest asks for the parts of an upload in progress.
+type ListPartsRequest struct {
+	Upload MultipartRef
+}
+
+// ListPartsResult holds the uploaded parts, ordered by part number.
+type ListPartsResult struct {
+	Parts []Part
 }

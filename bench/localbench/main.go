@@ -102,7 +102,7 @@ func main() {
 		}
 		d = download(get.URL)
 		localRes.get = append(localRes.get, mbps(*size, d))
-		p.Delete(ctx, key)
+		p.Delete(ctx, providers.DeleteRequest{Key: key})
 	}
 
 	// Peak RSS during a large upload.
@@ -115,7 +115,7 @@ func main() {
 	before := vmHWM(pid)
 	upload(put.Method, put.URL, put.Headers, *rssSize)
 	peak := vmHWM(pid)
-	p.Delete(ctx, key)
+	p.Delete(ctx, providers.DeleteRequest{Key: key})
 
 	best := func(xs []float64) float64 { sort.Float64s(xs); return xs[len(xs)-1] }
 	pp, pg, lp, lg := best(plainRes.put), best(plainRes.get), best(localRes.put), best(localRes.get)

@@ -91,7 +91,7 @@ public_url, which the running gateway serves.`,
 				}
 				r, err = p.SignPut(ctx, req)
 			case "DELETE":
-				r, err = p.SignDelete(ctx, providers.DeleteRequest{Key: key, TTL: ttl})
+				r, err = p.SignDelete(ctx, providers.SignDeleteRequest{Key: key, TTL: ttl})
 			default:
 				return usageError{fmt.Errorf("--method %q: want GET, PUT or DELETE", method)}
 			}

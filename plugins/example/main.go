@@ -145,7 +145,7 @@ func (s *store) SignGet(_ context.Context, r providers.GetRequest) (providers.Re
 	return s.sign(http.MethodGet, r.Key, "", 0, nil, r.TTL)
 }
 
-func (s *store) SignDelete(_ context.Context, r providers.DeleteRequest) (providers.Recipe, error) {
+func (s *store) SignDelete(_ context.Context, r providers.SignDeleteRequest) (providers.Recipe, error) {
 	return s.sign(http.MethodDelete, r.Key, "", 0, nil, r.TTL)
 }
 
@@ -200,14 +200,14 @@ func (s *store) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *store) Head(_ context.Context, key string) (providers.Object, error) {
+func (s *store) Head(_ context.Context, req providers.HeadRequest) (providers.Object, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	o, ok := s.objects[key]
+	o, ok := s.objects[req.Key]
 	if !ok {
-		return providers.Object{}, providers.Errorf(providers.NotFound, "%s: no such object", key)
+		return providers.Object{}, providers.Errorf(providers.NotFound, "%s: no such object", req.Key)
 	}
-	return describe(key, o), nil
+	return describe(req.Key, o), nil
 }
 
 func describe(key string, o object) providers.Object {
@@ -237,9 +237,9 @@ func (s *store) List(_ context.Context, r providers.ListRequest) (providers.List
 	return page, nil
 }
 
-func (s *store) Delete(_ context.Context, key string) error {
+func (s *store) Delete(_ context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.objects, key)
-	return nil
+	delete(s.objects, req.Key)
+	return providers.DeleteResult{}, nil
 }

@@ -48,13 +48,13 @@ func (p *Plugin) SignGet(ctx context.Context, req providers.GetRequest) (provide
 }
 
 // SignDelete implements providers.Provider.
-func (p *Plugin) SignDelete(ctx context.Context, req providers.DeleteRequest) (providers.Recipe, error) {
+func (p *Plugin) SignDelete(ctx context.Context, req providers.SignDeleteRequest) (providers.Recipe, error) {
 	return invoke(ctx, p, wire.SignDelete, req)
 }
 
 // Head implements providers.Provider.
-func (p *Plugin) Head(ctx context.Context, key string) (providers.Object, error) {
-	return invoke(ctx, p, wire.Head, key)
+func (p *Plugin) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
+	return invoke(ctx, p, wire.Head, req)
 }
 
 // List implements providers.Provider.
@@ -63,9 +63,8 @@ func (p *Plugin) List(ctx context.Context, req providers.ListRequest) (providers
 }
 
 // Delete implements providers.Provider.
-func (p *Plugin) Delete(ctx context.Context, key string) error {
-	_, err := invoke(ctx, p, wire.Delete, key)
-	return err
+func (p *Plugin) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
+	return invoke(ctx, p, wire.Delete, req)
 }
 
 // CreateMultipart implements providers.Multipart. It is never retried: a
@@ -75,7 +74,7 @@ func (p *Plugin) CreateMultipart(ctx context.Context, req providers.CreateMultip
 }
 
 // SignParts implements providers.Multipart.
-func (p *Plugin) SignParts(ctx context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+func (p *Plugin) SignParts(ctx context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
 	return invoke(ctx, p, wire.SignParts, req)
 }
 
@@ -85,14 +84,13 @@ func (p *Plugin) CompleteMultipart(ctx context.Context, req providers.CompleteMu
 }
 
 // AbortMultipart implements providers.Multipart.
-func (p *Plugin) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
-	_, err := invoke(ctx, p, wire.AbortMultipart, ref)
-	return err
+func (p *Plugin) AbortMultipart(ctx context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
+	return invoke(ctx, p, wire.AbortMultipart, req)
 }
 
 // ListParts implements providers.Multipart.
-func (p *Plugin) ListParts(ctx context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
-	return invoke(ctx, p, wire.ListParts, ref)
+func (p *Plugin) ListParts(ctx context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
+	return invoke(ctx, p, wire.ListParts, req)
 }
 
 // invoke makes call m on the running plugin, under supervision.

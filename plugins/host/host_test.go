@@ -51,7 +51,7 @@ func TestCallsCrossTheProcessBoundary(t *testing.T) {
 		t.Fatalf("ExpiresAt %v is not a minute after the call (made %v to %v)", rec.ExpiresAt, before, after)
 	}
 	// Provider error codes and messages survive the hop.
-	_, err = p.Head(ctx, "missing")
+	_, err = p.Head(ctx, providers.HeadRequest{Key: "missing"})
 	if !errors.Is(err, providers.ErrNotFound) || !strings.Contains(err.Error(), "missing: no such object") {
 		t.Fatalf("Head(missing) = %v", err)
 	}
@@ -61,7 +61,7 @@ func TestCallsCrossTheProcessBoundary(t *testing.T) {
 	}
 	// A provider's own Unavailable is its answer, not a dead plugin: no restart.
 	blockCtx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	_, err = p.Head(blockCtx, "block")
+	_, err = p.Head(blockCtx, providers.HeadRequest{Key: "block"})
 	cancel()
 	if providers.CodeOf(err) != providers.Unavailable {
 		t.Fatalf("Head(block) past deadline = %v", err)
@@ -115,7 +115,7 @@ func TestPanicBecomesInternalAndPluginSurvives(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, before := whoami(t, p)
-	_, err = p.Head(context.Background(), "panic")
+	_, err = p.Head(context.Background(), providers.HeadRequest{Key: "panic"})
 	if !errors.Is(err, providers.ErrInternal) || !strings.Contains(err.Error(), "panicked") {
 		t.Fatalf("Head(panic) = %v", err)
 	}
@@ -123,7 +123,7 @@ func TestPanicBecomesInternalAndPluginSurvives(t *testing.T) {
 		t.Fatalf("plugin process changed after a panic: %d -> %d", before, after)
 	}
 	// Writing to stdout cannot corrupt the transport either.
-	if _, err := p.Head(context.Background(), "stdout"); err != nil {
+	if _, err := p.Head(context.Background(), providers.HeadRequest{Key: "stdout"}); err != nil {
 		t.Fatalf("Head(stdout) = %v", err)
 	}
 	whoami(t, p)
@@ -146,10 +146,10 @@ func TestPluginOutputEndsUpInHostLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Head(context.Background(), "stdout"); err != nil {
+	if _, err := p.Head(context.Background(), providers.HeadRequest{Key: "stdout"}); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = p.Head(context.Background(), "panic")
+	_, _ = p.Head(context.Background(), providers.HeadRequest{Key: "panic"})
 	waitFor(t, 30*time.Second, "plugin output logged", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -182,7 +182,7 @@ func TestEnvironmentAllowlist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := p.Head(context.Background(), "env")
+	obj, err := p.Head(context.Background(), providers.HeadRequest{Key: "env"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func TestIdempotentCallRetriedAfterRestart(t *testing.T) {
 	}
 	res := make(chan result, 1)
 	go func() {
-		obj, err := p.Head(ctx, "block-once")
+		obj, err := p.Head(ctx, providers.HeadRequest{Key: "block-once"})
 		res <- result{obj, err}
 	}()
 	waitFor(t, 30*time.Second, "plugin entered the blocking call", func() bool {
@@ -465,7 +465,7 @@ func TestCloseLeavesNoOrphans(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		obj, err := p.Head(context.Background(), "spawn")
+		obj, err := p.Head(context.Background(), providers.HeadRequest{Key: "spawn"})
 		if err != nil {
 			t.Fatal(err)
 		}

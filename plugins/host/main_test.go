@@ -145,7 +145,7 @@ func (p *testProvider) SignGet(_ context.Context, r providers.GetRequest) (provi
 	return p.sign("GET", r.Key, "", 0, r.TTL), nil
 }
 
-func (p *testProvider) SignDelete(_ context.Context, r providers.DeleteRequest) (providers.Recipe, error) {
+func (p *testProvider) SignDelete(_ context.Context, r providers.SignDeleteRequest) (providers.Recipe, error) {
 	return p.sign("DELETE", r.Key, "", 0, r.TTL), nil
 }
 
@@ -175,7 +175,8 @@ func (p *testProvider) mark(name string) {
 	}
 }
 
-func (p *testProvider) Head(ctx context.Context, key string) (providers.Object, error) {
+func (p *testProvider) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
+	key := req.Key
 	p.mu.Lock()
 	store, dir := p.store, p.cfg.StateDir
 	p.mu.Unlock()
@@ -220,7 +221,9 @@ func (p *testProvider) List(context.Context, providers.ListRequest) (providers.L
 	return providers.ListPage{}, nil
 }
 
-func (p *testProvider) Delete(context.Context, string) error { return nil }
+func (p *testProvider) Delete(context.Context, providers.DeleteRequest) (providers.DeleteResult, error) {
+	return providers.DeleteResult{}, nil
+}
 
 func (p *testProvider) CreateMultipart(ctx context.Context, r providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
 	if r.Key == "block" {
@@ -231,18 +234,20 @@ func (p *testProvider) CreateMultipart(ctx context.Context, r providers.CreateMu
 	return providers.MultipartUpload{UploadID: "u-" + r.Key}, nil
 }
 
-func (p *testProvider) SignParts(context.Context, providers.SignPartsRequest) ([]providers.PartRecipe, error) {
-	return nil, providers.Errorf(providers.Unimplemented, "no multipart")
+func (p *testProvider) SignParts(context.Context, providers.SignPartsRequest) (providers.SignPartsResult, error) {
+	return providers.SignPartsResult{}, providers.Errorf(providers.Unimplemented, "no multipart")
 }
 
 func (p *testProvider) CompleteMultipart(context.Context, providers.CompleteMultipartRequest) (providers.Object, error) {
 	return providers.Object{}, providers.Errorf(providers.Unimplemented, "no multipart")
 }
 
-func (p *testProvider) AbortMultipart(context.Context, providers.MultipartRef) error { return nil }
+func (p *testProvider) AbortMultipart(context.Context, providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
+	return providers.AbortMultipartResult{}, nil
+}
 
-func (p *testProvider) ListParts(context.Context, providers.MultipartRef) ([]providers.Part, error) {
-	return nil, nil
+func (p *testProvider) ListParts(context.Context, providers.ListPartsRequest) (providers.ListPartsResult, error) {
+	return providers.ListPartsResult{}, nil
 }
 
 // hostAndWait is a stand-in gateway: it starts one plugin through a Host,
@@ -348,7 +353,7 @@ func whoami(t testing.TB, p providers.Provider) (store string, pid int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	obj, err := p.Head(ctx, "whoami")
+	obj, err := p.Head(ctx, providers.HeadRequest{Key: "whoami"})
 	if err != nil {
 		t.Fatalf("Head(whoami): %v", err)
 	}

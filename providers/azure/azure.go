@@ -343,7 +343,7 @@ func (p *Provider) SignGet(ctx context.Context, req providers.GetRequest) (provi
 }
 
 // SignDelete returns a Delete Blob recipe (sp=d).
-func (p *Provider) SignDelete(ctx context.Context, req providers.DeleteRequest) (providers.Recipe, error) {
+func (p *Provider) SignDelete(ctx context.Context, req providers.SignDeleteRequest) (providers.Recipe, error) {
 	s, err := p.current()
 	if err != nil {
 		return providers.Recipe{}, err
@@ -356,7 +356,8 @@ func (p *Provider) SignDelete(ctx context.Context, req providers.DeleteRequest) 
 }
 
 // Head returns the blob's properties.
-func (p *Provider) Head(ctx context.Context, key string) (providers.Object, error) {
+func (p *Provider) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
+	key := req.Key
 	s, err := p.current()
 	if err != nil {
 		return providers.Object{}, err
@@ -446,10 +447,11 @@ func (p *Provider) List(ctx context.Context, req providers.ListRequest) (provide
 }
 
 // Delete removes a blob and its snapshots. A missing blob is not an error.
-func (p *Provider) Delete(ctx context.Context, key string) error {
+func (p *Provider) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
+	key := req.Key
 	s, err := p.current()
 	if err != nil {
-		return err
+		return providers.DeleteResult{}, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
@@ -457,10 +459,10 @@ func (p *Provider) Delete(ctx context.Context, key string) error {
 	_, err = s.client.NewBlobClient(key).Delete(ctx, &blob.DeleteOptions{DeleteSnapshots: &inc})
 	if err != nil {
 		if e := mapError(err, "blob "+key); providers.CodeOf(e) != providers.NotFound {
-			return e
+			return providers.DeleteResult{}, e
 		}
 	}
-	return nil
+	return providers.DeleteResult{}, nil
 }
 
 // Azure metadata names must be C# identifiers, so "owner-id" cannot be

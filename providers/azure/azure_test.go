@@ -317,7 +317,8 @@ func TestMultipartValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := p.SignParts(ctx, providers.SignPartsRequest{Key: "k", UploadID: up.UploadID, TTL: time.Minute, Parts: []providers.PartSpec{{Number: 7}, {Number: 2}}})
+	signed, err := p.SignParts(ctx, providers.SignPartsRequest{Key: "k", UploadID: up.UploadID, TTL: time.Minute, Parts: []providers.PartSpec{{Number: 7}, {Number: 2}}})
+	rs := signed.Parts
 	if err != nil || len(rs) != 2 || rs[0].Number != 7 || rs[1].Number != 2 {
 		t.Fatalf("SignParts = %+v, %v", rs, err)
 	}
@@ -340,10 +341,10 @@ func TestMultipartValidation(t *testing.T) {
 		}
 	}
 	// A reachable-looking but down service gives Unavailable, not a panic.
-	if _, err := p.ListParts(ctx, providers.MultipartRef{Key: "k", UploadID: up.UploadID}); !errors.Is(err, providers.ErrUnavailable) {
+	if _, err := p.ListParts(ctx, providers.ListPartsRequest{Upload: providers.MultipartRef{Key: "k", UploadID: up.UploadID}}); !errors.Is(err, providers.ErrUnavailable) {
 		t.Errorf("ListParts with the service down: %v", err)
 	}
-	if err := p.AbortMultipart(ctx, providers.MultipartRef{Key: "k", UploadID: "garbage"}); !errors.Is(err, providers.ErrInvalidArgument) {
+	if _, err := p.AbortMultipart(ctx, providers.AbortMultipartRequest{Upload: providers.MultipartRef{Key: "k", UploadID: "garbage"}}); !errors.Is(err, providers.ErrInvalidArgument) {
 		t.Errorf("Abort with a foreign id: %v", err)
 	}
 }

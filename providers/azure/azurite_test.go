@@ -61,7 +61,7 @@ func TestAzuriteRoundTrip(t *testing.T) {
 	if resp := put(t, p, key, body, false); resp.Status != 201 {
 		t.Fatalf("PUT: %d %s", resp.Status, resp.Body)
 	}
-	o, err := p.Head(ctx, key)
+	o, err := p.Head(ctx, providers.HeadRequest{Key: key})
 	if err != nil {
 		t.Fatalf("Head: %v", err)
 	}
@@ -97,7 +97,7 @@ func TestAzuriteRoundTrip(t *testing.T) {
 	} else {
 		t.Logf("create-only overwrite refused: %d %s", resp.Status, resp.Header.Get("x-ms-error-code"))
 	}
-	if o, err := p.Head(ctx, key); err != nil || o.Size != int64(len(body)) {
+	if o, err := p.Head(ctx, providers.HeadRequest{Key: key}); err != nil || o.Size != int64(len(body)) {
 		t.Fatalf("blob changed by a refused create-only PUT: %+v %v", o, err)
 	}
 	// Create-only on a new key works.
@@ -113,7 +113,7 @@ func TestAzuriteRoundTrip(t *testing.T) {
 	if resp := providertest.Send(t, nil, mustSignPut(t, p, "nomd5", body), body, nil); resp.Status != 201 {
 		t.Fatalf("PUT without md5: %d", resp.Status)
 	}
-	if o, err := p.Head(ctx, "nomd5"); err != nil || o.Checksums[providers.MD5] != base64.StdEncoding.EncodeToString(sum[:]) {
+	if o, err := p.Head(ctx, providers.HeadRequest{Key: "nomd5"}); err != nil || o.Checksums[providers.MD5] != base64.StdEncoding.EncodeToString(sum[:]) {
 		t.Fatalf("Head without a client md5: %+v %v", o, err)
 	}
 	// The GET URL cannot upload: sp=r.
@@ -121,17 +121,17 @@ func TestAzuriteRoundTrip(t *testing.T) {
 		t.Fatalf("PUT with GET URL: %d, want 403", resp.Status)
 	}
 
-	d, err := p.SignDelete(ctx, providers.DeleteRequest{Key: key, TTL: time.Minute})
+	d, err := p.SignDelete(ctx, providers.SignDeleteRequest{Key: key, TTL: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp := providertest.Send(t, nil, d, nil, nil); resp.Status != 202 {
 		t.Fatalf("DELETE: %d", resp.Status)
 	}
-	if _, err := p.Head(ctx, key); !errors.Is(err, providers.ErrNotFound) {
+	if _, err := p.Head(ctx, providers.HeadRequest{Key: key}); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("Head after delete: %v, want NotFound", err)
 	}
-	if err := p.Delete(ctx, key); err != nil {
+	if _, err := p.Delete(ctx, providers.DeleteRequest{Key: key}); err != nil {
 		t.Fatalf("Delete of missing blob: %v", err)
 	}
 }
@@ -206,8 +206,9 @@ func TestAzuriteMultipart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recipes, err := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, TTL: time.Minute,
+	signed, err := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: up.UploadID, TTL: time.Minute,
 		Parts: []providers.PartSpec{{Number: 1}, {Number: 2}, {Number: 3}}})
+	recipes := signed.Parts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +221,8 @@ func TestAzuriteMultipart(t *testing.T) {
 			t.Fatalf("part %d: %d %s", r.Number, resp.Status, resp.Body)
 		}
 	}
-	parts, err := p.ListParts(ctx, providers.MultipartRef{Key: key, UploadID: up.UploadID})
+	listing, err := p.ListParts(ctx, providers.ListPartsRequest{Upload: providers.MultipartRef{Key: key, UploadID: up.UploadID}})
+	parts := listing.Parts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,13 +231,14 @@ func TestAzuriteMultipart(t *testing.T) {
 	}
 	// Another upload's list does not see these blocks.
 	other, _ := p.CreateMultipart(ctx, providers.CreateMultipartRequest{Key: key})
-	if ps, err := p.ListParts(ctx, providers.MultipartRef{Key: key, UploadID: other.UploadID}); err != nil || len(ps) != 0 {
-		t.Fatalf("other upload's parts = %v, %v", ps, err)
+	if ps, err := p.ListParts(ctx, providers.ListPartsRequest{Upload: providers.MultipartRef{Key: key, UploadID: other.UploadID}}); err != nil || len(ps.Parts) != 0 {
+		t.Fatalf("other upload's parts = %v, %v", ps.Parts, err)
 	}
 	// An aborted upload lists no parts and cannot be completed, although
 	// Azure keeps its blocks for 7 days.
 	ab, _ := p.CreateMultipart(ctx, providers.CreateMultipartRequest{Key: key})
-	abRecipes, err := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: ab.UploadID, TTL: time.Minute, Parts: []providers.PartSpec{{Number: 1}}})
+	abSigned, err := p.SignParts(ctx, providers.SignPartsRequest{Key: key, UploadID: ab.UploadID, TTL: time.Minute, Parts: []providers.PartSpec{{Number: 1}}})
+	abRecipes := abSigned.Parts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,11 +246,11 @@ func TestAzuriteMultipart(t *testing.T) {
 		t.Fatalf("part of aborted upload: %d", resp.Status)
 	}
 	abRef := providers.MultipartRef{Key: key, UploadID: ab.UploadID}
-	if err := p.AbortMultipart(ctx, abRef); err != nil {
+	if _, err := p.AbortMultipart(ctx, providers.AbortMultipartRequest{Upload: abRef}); err != nil {
 		t.Fatalf("abort: %v", err)
 	}
-	if ps, err := p.ListParts(ctx, abRef); err != nil || len(ps) != 0 {
-		t.Fatalf("parts after abort = %v, %v", ps, err)
+	if ps, err := p.ListParts(ctx, providers.ListPartsRequest{Upload: abRef}); err != nil || len(ps.Parts) != 0 {
+		t.Fatalf("parts after abort = %v, %v", ps.Parts, err)
 	}
 	if _, err := p.CompleteMultipart(ctx, providers.CompleteMultipartRequest{Key: key, UploadID: ab.UploadID, Parts: []providers.CompletedPart{{Number: 1}}}); !errors.Is(err, providers.ErrFailedPrecondition) {
 		t.Fatalf("complete after abort: %v, want FailedPrecondition", err)
@@ -259,7 +262,7 @@ func TestAzuriteMultipart(t *testing.T) {
 	if !errors.Is(err, providers.ErrFailedPrecondition) {
 		t.Fatalf("complete with missing part: %v", err)
 	}
-	if _, err := p.Head(ctx, key); !errors.Is(err, providers.ErrNotFound) {
+	if _, err := p.Head(ctx, providers.HeadRequest{Key: key}); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("blob exists after failed complete: %v", err)
 	}
 	o, err := p.CompleteMultipart(ctx, providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID,
@@ -274,7 +277,7 @@ func TestAzuriteMultipart(t *testing.T) {
 	if got := providertest.Send(t, nil, g, nil, nil).Body; !bytes.Equal(got, data) {
 		t.Fatalf("read back %d bytes, not equal to the %d uploaded", len(got), len(data))
 	}
-	if err := p.AbortMultipart(ctx, providers.MultipartRef{Key: key, UploadID: up.UploadID}); err != nil {
+	if _, err := p.AbortMultipart(ctx, providers.AbortMultipartRequest{Upload: providers.MultipartRef{Key: key, UploadID: up.UploadID}}); err != nil {
 		t.Fatalf("abort after complete: %v", err)
 	}
 }

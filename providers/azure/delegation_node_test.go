@@ -72,7 +72,7 @@ func TestUserDelegationSASMatchesNodeSDK(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := p.SignDelete(ctx, providers.DeleteRequest{Key: key, TTL: 24 * time.Hour})
+		d, err := p.SignDelete(ctx, providers.SignDeleteRequest{Key: key, TTL: 24 * time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -124,30 +124,30 @@ func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMult
 
 // SignParts returns one Put Block recipe per part. A block's size is not
 // bound (Azure checks only the 4000 MiB maximum).
-func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
 	s, err := p.current()
 	if err != nil {
-		return nil, err
+		return providers.SignPartsResult{}, err
 	}
 	u, err := decodeUploadID(req.UploadID)
 	if err != nil {
-		return nil, err
+		return providers.SignPartsResult{}, err
 	}
 	if len(req.Parts) == 0 {
-		return nil, invalid("parts: at least one part is required")
+		return providers.SignPartsResult{}, invalid("parts: at least one part is required")
 	}
 	base := s.blobURL(req.Key)
 	out := make([]providers.PartRecipe, 0, len(req.Parts))
 	for _, part := range req.Parts {
 		if part.Number < 1 || part.Number > maxBlocks {
-			return nil, invalid("parts: part number %d is outside 1..%d", part.Number, maxBlocks)
+			return providers.SignPartsResult{}, invalid("parts: part number %d is outside 1..%d", part.Number, maxBlocks)
 		}
 		if part.Size < 0 || part.Size > maxBlockSize {
-			return nil, invalid("parts: part %d size %d is outside 0..%d", part.Number, part.Size, int64(maxBlockSize))
+			return providers.SignPartsResult{}, invalid("parts: part %d size %d is outside 0..%d", part.Number, part.Size, int64(maxBlockSize))
 		}
 		q, exp, err := p.sign(ctx, s, req.Key, "w", req.TTL, "", "")
 		if err != nil {
-			return nil, err
+			return providers.SignPartsResult{}, err
 		}
 		op := url.Values{"comp": {"block"}, "blockid": {blockID(u.Nonce, part.Number)}}
 		out = append(out, providers.PartRecipe{Number: part.Number, Recipe: providers.Recipe{
@@ -157,7 +157,7 @@ func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest
 			ExpiresAt: exp,
 		}})
 	}
-	return out, nil
+	return providers.SignPartsResult{Parts: out}, nil
 }
 
 // CompleteMultipart commits the listed parts, in the listed order, with Put
@@ -219,7 +219,7 @@ func (p *Provider) CompleteMultipart(ctx context.Context, req providers.Complete
 		}
 		return providers.Object{}, e
 	}
-	return p.Head(ctx, req.Key)
+	return p.Head(ctx, providers.HeadRequest{Key: req.Key})
 }
 
 // abortedSuffix replaces the part number in the id of the tombstone block
@@ -236,19 +236,20 @@ func tombstoneID(nonce string) string {
 // them after 7 days. Abort stages a one-byte tombstone block instead: from
 // then on ListParts reports no parts and CompleteMultipart refuses the
 // upload. The tombstone is dropped with the other blocks.
-func (p *Provider) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
+func (p *Provider) AbortMultipart(ctx context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
+	ref := req.Upload
 	s, err := p.current()
 	if err != nil {
-		return err
+		return providers.AbortMultipartResult{}, err
 	}
 	u, err := decodeUploadID(ref.UploadID)
 	if err != nil {
-		return err
+		return providers.AbortMultipartResult{}, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	_, err = s.client.NewBlockBlobClient(ref.Key).StageBlock(cctx, tombstoneID(u.Nonce), streaming.NopCloser(bytes.NewReader([]byte{0})), nil)
-	return mapError(err, "abort "+ref.Key)
+	return providers.AbortMultipartResult{}, mapError(err, "abort "+ref.Key)
 }
 
 // uncommitted returns the blob's uncommitted blocks; a blob with none (or
@@ -279,22 +280,23 @@ func aborted(blocks []*blockblob.Block, nonce string) bool {
 
 // ListParts returns the upload's uncommitted blocks (Get Block List), by
 // part number. ETag is empty: Azure blocks have none.
-func (p *Provider) ListParts(ctx context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
+func (p *Provider) ListParts(ctx context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
+	ref := req.Upload
 	s, err := p.current()
 	if err != nil {
-		return nil, err
+		return providers.ListPartsResult{}, err
 	}
 	u, err := decodeUploadID(ref.UploadID)
 	if err != nil {
-		return nil, err
+		return providers.ListPartsResult{}, err
 	}
 	blocks, err := s.uncommitted(ctx, ref.Key)
 	if err != nil {
-		return nil, err
+		return providers.ListPartsResult{}, err
 	}
 	parts := []providers.Part{}
 	if aborted(blocks, u.Nonce) {
-		return parts, nil
+		return providers.ListPartsResult{Parts: parts}, nil
 	}
 	for _, b := range blocks {
 		if b == nil || b.Name == nil {
@@ -311,5 +313,5 @@ func (p *Provider) ListParts(ctx context.Context, ref providers.MultipartRef) ([
 		parts = append(parts, part)
 	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i].Number < parts[j].Number })
-	return parts, nil
+	return providers.ListPartsResult{Parts: parts}, nil
 }

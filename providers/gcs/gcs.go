@@ -310,7 +310,7 @@ func (p *Provider) SignGet(ctx context.Context, req providers.GetRequest) (provi
 }
 
 // SignDelete implements providers.Provider.
-func (p *Provider) SignDelete(ctx context.Context, req providers.DeleteRequest) (providers.Recipe, error) {
+func (p *Provider) SignDelete(ctx context.Context, req providers.SignDeleteRequest) (providers.Recipe, error) {
 	s, err := p.state()
 	if err != nil {
 		return providers.Recipe{}, err
@@ -322,7 +322,8 @@ func (p *Provider) SignDelete(ctx context.Context, req providers.DeleteRequest) 
 }
 
 // Head implements providers.Provider.
-func (p *Provider) Head(ctx context.Context, key string) (providers.Object, error) {
+func (p *Provider) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
+	key := req.Key
 	s, err := p.state()
 	if err != nil {
 		return providers.Object{}, err
@@ -378,18 +379,19 @@ func (p *Provider) List(ctx context.Context, req providers.ListRequest) (provide
 }
 
 // Delete implements providers.Provider.
-func (p *Provider) Delete(ctx context.Context, key string) error {
+func (p *Provider) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
+	key := req.Key
 	s, err := p.state()
 	if err != nil {
-		return err
+		return providers.DeleteResult{}, err
 	}
 	if err := s.checkKey(key); err != nil {
-		return err
+		return providers.DeleteResult{}, err
 	}
 	if err := s.bucket.Object(key).Delete(ctx); err != nil && !errors.Is(err, storage.ErrObjectNotExist) {
-		return wrapErr(err, "delete "+quoteKey(key))
+		return providers.DeleteResult{}, wrapErr(err, "delete "+quoteKey(key))
 	}
-	return nil
+	return providers.DeleteResult{}, nil
 }
 
 // checkKey refuses keys inside the reserved multipart prefix, so a client

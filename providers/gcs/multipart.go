@@ -102,29 +102,29 @@ func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMult
 // SignParts implements providers.Multipart. A part is a plain signed PUT of
 // its temporary object; its size is not bound (GCS cannot), and completion
 // reads every part's real size.
-func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
 	s, err := p.state()
 	if err != nil {
-		return nil, err
+		return providers.SignPartsResult{}, err
 	}
 	if err := s.checkKey(req.Key); err != nil {
-		return nil, err
+		return providers.SignPartsResult{}, err
 	}
 	if err := checkUploadID(req.UploadID); err != nil {
-		return nil, err
+		return providers.SignPartsResult{}, err
 	}
 	out := make([]providers.PartRecipe, 0, len(req.Parts))
 	for _, ps := range req.Parts {
 		if ps.Number < 1 || ps.Number > maxParts {
-			return nil, providers.Errorf(providers.InvalidArgument, "part number %d is outside 1..%d", ps.Number, maxParts)
+			return providers.SignPartsResult{}, providers.Errorf(providers.InvalidArgument, "part number %d is outside 1..%d", ps.Number, maxParts)
 		}
 		r, err := s.signURL(ctx, http.MethodPut, s.uploadDir(req.UploadID)+partName(ps.Number), req.TTL, nil, nil)
 		if err != nil {
-			return nil, err
+			return providers.SignPartsResult{}, err
 		}
 		out = append(out, providers.PartRecipe{Number: ps.Number, Recipe: r})
 	}
-	return out, nil
+	return providers.SignPartsResult{Parts: out}, nil
 }
 
 // readManifest loads an upload's manifest and checks it belongs to key.
@@ -169,24 +169,25 @@ func (s state) uploadedParts(ctx context.Context, id string) (map[int]*storage.O
 }
 
 // ListParts implements providers.Multipart.
-func (p *Provider) ListParts(ctx context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
+func (p *Provider) ListParts(ctx context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
+	ref := req.Upload
 	s, err := p.state()
 	if err != nil {
-		return nil, err
+		return providers.ListPartsResult{}, err
 	}
 	if _, err := s.readManifest(ctx, ref); err != nil {
-		return nil, err
+		return providers.ListPartsResult{}, err
 	}
 	m, err := s.uploadedParts(ctx, ref.UploadID)
 	if err != nil {
-		return nil, err
+		return providers.ListPartsResult{}, err
 	}
 	out := make([]providers.Part, 0, len(m))
 	for n, a := range m {
 		out = append(out, providers.Part{Number: n, Size: a.Size, ETag: toObject(a).ETag})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
-	return out, nil
+	return providers.ListPartsResult{Parts: out}, nil
 }
 
 // CompleteMultipart implements providers.Multipart. The listed parts are
@@ -280,22 +281,23 @@ func etagMatches(etag string, a *storage.ObjectAttrs) bool {
 }
 
 // AbortMultipart implements providers.Multipart.
-func (p *Provider) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
+func (p *Provider) AbortMultipart(ctx context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
+	ref := req.Upload
 	s, err := p.state()
 	if err != nil {
-		return err
+		return providers.AbortMultipartResult{}, err
 	}
 	if err := checkUploadID(ref.UploadID); err != nil {
-		return err
+		return providers.AbortMultipartResult{}, err
 	}
 	if _, err := s.readManifest(ctx, ref); err != nil {
 		if providers.CodeOf(err) == providers.NotFound {
 			// Unknown or finished: remove stray parts all the same.
-			return s.deleteUpload(ctx, ref.UploadID)
+			return providers.AbortMultipartResult{}, s.deleteUpload(ctx, ref.UploadID)
 		}
-		return err
+		return providers.AbortMultipartResult{}, err
 	}
-	return s.deleteUpload(ctx, ref.UploadID)
+	return providers.AbortMultipartResult{}, s.deleteUpload(ctx, ref.UploadID)
 }
 
 // deleteUpload removes every object of an upload, manifest last, so a

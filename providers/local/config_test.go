@@ -107,7 +107,8 @@ func TestSweepAbandonedUploads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := p.SignParts(t.Context(), providers.SignPartsRequest{Key: "mp/x", UploadID: up.UploadID, Parts: []providers.PartSpec{{Number: 1, Size: 3}}, TTL: time.Minute})
+	signed, err := p.SignParts(t.Context(), providers.SignPartsRequest{Key: "mp/x", UploadID: up.UploadID, Parts: []providers.PartSpec{{Number: 1, Size: 3}}, TTL: time.Minute})
+	rs := signed.Parts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,12 +117,12 @@ func TestSweepAbandonedUploads(t *testing.T) {
 	}
 	st := p.cur.st
 	st.sweep(time.Hour)
-	if parts, err := p.ListParts(t.Context(), providers.MultipartRef{Key: "mp/x", UploadID: up.UploadID}); err != nil || len(parts) != 1 {
-		t.Fatalf("fresh upload swept: %v %v", parts, err)
+	if parts, err := p.ListParts(t.Context(), providers.ListPartsRequest{Upload: providers.MultipartRef{Key: "mp/x", UploadID: up.UploadID}}); err != nil || len(parts.Parts) != 1 {
+		t.Fatalf("fresh upload swept: %v %v", parts.Parts, err)
 	}
 	skew.Store(int64(2 * time.Hour))
 	st.sweep(time.Hour)
-	if _, err := p.ListParts(t.Context(), providers.MultipartRef{Key: "mp/x", UploadID: up.UploadID}); !errors.Is(err, providers.ErrNotFound) {
+	if _, err := p.ListParts(t.Context(), providers.ListPartsRequest{Upload: providers.MultipartRef{Key: "mp/x", UploadID: up.UploadID}}); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("ListParts after sweep: %v, want NotFound", err)
 	}
 	if ents, _ := os.ReadDir(filepath.Join(root, "uploads")); len(ents) != 0 {
@@ -165,7 +166,8 @@ func TestSweepKeepsUploadReceivingAPart(t *testing.T) {
 	if err := os.Chtimes(filepath.Join(dir, "upload.json"), old, old); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := p.SignParts(t.Context(), providers.SignPartsRequest{Key: "mp/slow", UploadID: up.UploadID, Parts: []providers.PartSpec{{Number: 1, Size: 128 << 10}}, TTL: time.Minute})
+	signed, err := p.SignParts(t.Context(), providers.SignPartsRequest{Key: "mp/slow", UploadID: up.UploadID, Parts: []providers.PartSpec{{Number: 1, Size: 128 << 10}}, TTL: time.Minute})
+	rs := signed.Parts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +212,7 @@ func TestSweepKeepsUploadReceivingAPart(t *testing.T) {
 	if r := <-res; r.err != nil || r.status != 200 {
 		t.Fatalf("part PUT across a sweep: %d %v", r.status, r.err)
 	}
-	if parts, err := p.ListParts(t.Context(), providers.MultipartRef{Key: "mp/slow", UploadID: up.UploadID}); err != nil || len(parts) != 1 {
-		t.Fatalf("after the sweep: %v %v", parts, err)
+	if parts, err := p.ListParts(t.Context(), providers.ListPartsRequest{Upload: providers.MultipartRef{Key: "mp/slow", UploadID: up.UploadID}}); err != nil || len(parts.Parts) != 1 {
+		t.Fatalf("after the sweep: %v %v", parts.Parts, err)
 	}
 }

@@ -75,7 +75,7 @@ func TestBodyIdleTimeoutCutsSilentBody(t *testing.T) {
 	if len(got) > 0 && !strings.HasPrefix(string(got), "HTTP/1.1 400 ") {
 		t.Fatalf("answer to a cut body: %q, want a 400", got)
 	}
-	if _, err := p.Head(t.Context(), "slow/cut.bin"); !errors.Is(err, providers.ErrNotFound) {
+	if _, err := p.Head(t.Context(), providers.HeadRequest{Key: "slow/cut.bin"}); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("Head after a cut body: %v, want NotFound", err)
 	}
 	for deadline := time.Now().Add(30 * time.Second); countTemps(t, root) != 0; time.Sleep(20 * time.Millisecond) {

@@ -333,7 +333,7 @@ func (p *Provider) SignGet(_ context.Context, req providers.GetRequest) (provide
 	return in.url(http.MethodGet, req.Key, req.TTL, q), nil
 }
 
-func (p *Provider) SignDelete(_ context.Context, req providers.DeleteRequest) (providers.Recipe, error) {
+func (p *Provider) SignDelete(_ context.Context, req providers.SignDeleteRequest) (providers.Recipe, error) {
 	in, err := p.signer(req.Key, req.TTL)
 	if err != nil {
 		return providers.Recipe{}, err
@@ -341,16 +341,16 @@ func (p *Provider) SignDelete(_ context.Context, req providers.DeleteRequest) (p
 	return in.url(http.MethodDelete, req.Key, req.TTL, url.Values{}), nil
 }
 
-func (p *Provider) Head(_ context.Context, key string) (providers.Object, error) {
+func (p *Provider) Head(_ context.Context, req providers.HeadRequest) (providers.Object, error) {
 	in, err := p.instance()
 	if err != nil {
 		return providers.Object{}, err
 	}
-	sc, err := in.st.stat(key)
+	sc, err := in.st.stat(req.Key)
 	if err != nil {
 		return providers.Object{}, err
 	}
-	return sc.object(key), nil
+	return sc.object(req.Key), nil
 }
 
 func (p *Provider) List(_ context.Context, req providers.ListRequest) (providers.ListPage, error) {
@@ -370,12 +370,12 @@ func (p *Provider) List(_ context.Context, req providers.ListRequest) (providers
 	return page, nil
 }
 
-func (p *Provider) Delete(_ context.Context, key string) error {
+func (p *Provider) Delete(_ context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
 	in, err := p.instance()
 	if err != nil {
-		return err
+		return providers.DeleteResult{}, err
 	}
-	return in.st.remove(key)
+	return providers.DeleteResult{}, in.st.remove(req.Key)
 }
 
 func (p *Provider) CreateMultipart(_ context.Context, req providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
@@ -399,26 +399,26 @@ func (p *Provider) CreateMultipart(_ context.Context, req providers.CreateMultip
 	return providers.MultipartUpload{UploadID: id}, nil
 }
 
-func (p *Provider) SignParts(_ context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+func (p *Provider) SignParts(_ context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
 	in, err := p.instance()
 	if err != nil {
-		return nil, err
+		return providers.SignPartsResult{}, err
 	}
 	if err := in.checkTTL(req.TTL); err != nil {
-		return nil, err
+		return providers.SignPartsResult{}, err
 	}
 	if _, done, err := in.st.loadUpload(req.Key, req.UploadID); err != nil {
-		return nil, err
+		return providers.SignPartsResult{}, err
 	} else if done != nil {
-		return nil, providers.Errorf(providers.FailedPrecondition, "upload %q is already complete", req.UploadID)
+		return providers.SignPartsResult{}, providers.Errorf(providers.FailedPrecondition, "upload %q is already complete", req.UploadID)
 	}
 	out := make([]providers.PartRecipe, 0, len(req.Parts))
 	for _, ps := range req.Parts {
 		if ps.Number < 1 || ps.Number > maxParts {
-			return nil, providers.Errorf(providers.InvalidArgument, "part number %d is outside 1..%d", ps.Number, maxParts)
+			return providers.SignPartsResult{}, providers.Errorf(providers.InvalidArgument, "part number %d is outside 1..%d", ps.Number, maxParts)
 		}
 		if ps.Size < 0 || ps.Size > maxPartSize {
-			return nil, providers.Errorf(providers.InvalidArgument, "part %d size %d is outside 0..%d", ps.Number, ps.Size, int64(maxPartSize))
+			return providers.SignPartsResult{}, providers.Errorf(providers.InvalidArgument, "part %d size %d is outside 0..%d", ps.Number, ps.Size, int64(maxPartSize))
 		}
 		q := url.Values{pUpload: {req.UploadID}, pPart: {strconv.Itoa(ps.Number)}}
 		if ps.Size > 0 {
@@ -426,7 +426,7 @@ func (p *Provider) SignParts(_ context.Context, req providers.SignPartsRequest) 
 		}
 		out = append(out, providers.PartRecipe{Number: ps.Number, Recipe: in.url(http.MethodPut, req.Key, req.TTL, q)})
 	}
-	return out, nil
+	return providers.SignPartsResult{Parts: out}, nil
 }
 
 func (p *Provider) CompleteMultipart(_ context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
@@ -437,20 +437,21 @@ func (p *Provider) CompleteMultipart(_ context.Context, req providers.CompleteMu
 	return in.st.completeSum(req.Key, req.UploadID, req.Parts, req.Checksum)
 }
 
-func (p *Provider) AbortMultipart(_ context.Context, ref providers.MultipartRef) error {
+func (p *Provider) AbortMultipart(_ context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
 	in, err := p.instance()
 	if err != nil {
-		return err
+		return providers.AbortMultipartResult{}, err
 	}
-	return in.st.abort(ref.Key, ref.UploadID)
+	return providers.AbortMultipartResult{}, in.st.abort(req.Upload.Key, req.Upload.UploadID)
 }
 
-func (p *Provider) ListParts(_ context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
+func (p *Provider) ListParts(_ context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
 	in, err := p.instance()
 	if err != nil {
-		return nil, err
+		return providers.ListPartsResult{}, err
 	}
-	return in.st.listParts(ref.Key, ref.UploadID)
+	parts, err := in.st.listParts(req.Upload.Key, req.Upload.UploadID)
+	return providers.ListPartsResult{Parts: parts}, err
 }
 
 var (

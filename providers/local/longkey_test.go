@@ -18,7 +18,7 @@ func roundTrip(t *testing.T, p *Provider, key string) {
 	t.Helper()
 	body := []byte("body of " + key)
 	putObject(t, p, key, "text/plain", body, nil)
-	obj, err := p.Head(t.Context(), key)
+	obj, err := p.Head(t.Context(), providers.HeadRequest{Key: key})
 	if err != nil || obj.Key != key || obj.Size != int64(len(body)) {
 		t.Fatalf("Head(%d-byte key) = %+v, %v", len(key), obj, err)
 	}
@@ -71,11 +71,11 @@ func TestLongKeysRoundTrip(t *testing.T) {
 	// Delete half through the provider, half through signed URLs.
 	for i, key := range keys {
 		if i%2 == 0 {
-			if err := p.Delete(t.Context(), key); err != nil {
+			if _, err := p.Delete(t.Context(), providers.DeleteRequest{Key: key}); err != nil {
 				t.Fatalf("Delete(%d-byte key): %v", len(key), err)
 			}
 		} else {
-			d, err := p.SignDelete(t.Context(), providers.DeleteRequest{Key: key, TTL: time.Hour})
+			d, err := p.SignDelete(t.Context(), providers.SignDeleteRequest{Key: key, TTL: time.Hour})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +83,7 @@ func TestLongKeysRoundTrip(t *testing.T) {
 				t.Fatalf("signed DELETE of a %d-byte key: %d %s", len(key), res.StatusCode, b)
 			}
 		}
-		if _, err := p.Head(t.Context(), key); !errors.Is(err, providers.ErrNotFound) {
+		if _, err := p.Head(t.Context(), providers.HeadRequest{Key: key}); !errors.Is(err, providers.ErrNotFound) {
 			t.Fatalf("Head after Delete of a %d-byte key: %v", len(key), err)
 		}
 	}

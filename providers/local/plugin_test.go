@@ -128,7 +128,7 @@ func TestKillDuringUpload(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if _, err := p.Head(t.Context(), key); !errors.Is(err, providers.ErrNotFound) {
+	if _, err := p.Head(t.Context(), providers.HeadRequest{Key: key}); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("Head after the crash: %v, want NotFound", err)
 	}
 	g, err := p.SignGet(t.Context(), providers.GetRequest{Key: key, TTL: time.Minute})

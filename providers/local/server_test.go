@@ -120,7 +120,7 @@ func TestPutRejections(t *testing.T) {
 			if res.StatusCode != tc.status || errorCode(t, res, b) != tc.code {
 				t.Fatalf("got %d %s, want %d %s", res.StatusCode, b, tc.status, tc.code)
 			}
-			if _, err := p.Head(t.Context(), "k/obj.txt"); err == nil {
+			if _, err := p.Head(t.Context(), providers.HeadRequest{Key: "k/obj.txt"}); err == nil {
 				t.Fatal("a rejected PUT left an object")
 			}
 		})
@@ -130,7 +130,7 @@ func TestPutRejections(t *testing.T) {
 	if res, b := do(t, r.Method, r.URL, r.Headers, body); res.StatusCode != 200 {
 		t.Fatalf("good PUT: %d %s", res.StatusCode, b)
 	}
-	obj, err := p.Head(t.Context(), "k/obj.txt")
+	obj, err := p.Head(t.Context(), providers.HeadRequest{Key: "k/obj.txt"})
 	if err != nil || obj.Checksums[providers.SHA256] != base64.StdEncoding.EncodeToString(sum[:]) {
 		t.Fatalf("Head = %+v, %v", obj, err)
 	}
@@ -216,7 +216,7 @@ func TestPutCutShort(t *testing.T) {
 	if n := countTemps(t, root); n != 0 {
 		t.Fatalf("%d temp files after a cut upload", n)
 	}
-	if _, err := p.Head(t.Context(), "cut"); err == nil {
+	if _, err := p.Head(t.Context(), providers.HeadRequest{Key: "cut"}); err == nil {
 		t.Fatal("a cut upload is visible")
 	}
 }

@@ -297,7 +297,7 @@ func (p *Provider) SignGet(ctx context.Context, req providers.GetRequest) (provi
 }
 
 // SignDelete implements providers.Provider.
-func (p *Provider) SignDelete(ctx context.Context, req providers.DeleteRequest) (providers.Recipe, error) {
+func (p *Provider) SignDelete(ctx context.Context, req providers.SignDeleteRequest) (providers.Recipe, error) {
 	if err := p.fault(ctx, "SignDelete"); err != nil {
 		return providers.Recipe{}, err
 	}
@@ -306,17 +306,17 @@ func (p *Provider) SignDelete(ctx context.Context, req providers.DeleteRequest) 
 }
 
 // Head implements providers.Provider.
-func (p *Provider) Head(ctx context.Context, key string) (providers.Object, error) {
+func (p *Provider) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
 	if err := p.fault(ctx, "Head"); err != nil {
 		return providers.Object{}, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	o, ok := p.objects[key]
+	o, ok := p.objects[req.Key]
 	if !ok {
 		return providers.Object{}, providers.Errorf(providers.NotFound, "no object")
 	}
-	return p.toObject(key, o), nil
+	return p.toObject(req.Key, o), nil
 }
 
 // List implements providers.Provider; the cursor is the last key returned.
@@ -346,12 +346,12 @@ func (p *Provider) List(ctx context.Context, req providers.ListRequest) (provide
 }
 
 // Delete implements providers.Provider.
-func (p *Provider) Delete(ctx context.Context, key string) error {
+func (p *Provider) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
 	if err := p.fault(ctx, "Delete"); err != nil {
-		return err
+		return providers.DeleteResult{}, err
 	}
-	p.set(func() { delete(p.objects, key) })
-	return nil
+	p.set(func() { delete(p.objects, req.Key) })
+	return providers.DeleteResult{}, nil
 }
 
 // CreateMultipart implements providers.Multipart.
@@ -368,16 +368,16 @@ func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMult
 }
 
 // SignParts implements providers.Multipart.
-func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
 	if err := p.fault(ctx, "SignParts"); err != nil {
-		return nil, err
+		return providers.SignPartsResult{}, err
 	}
 	var out []providers.PartRecipe
 	for _, part := range req.Parts {
 		u, exp := p.url("PUT", req.Key, "upload="+req.UploadID+"&part="+strconv.Itoa(part.Number), req.TTL)
 		out = append(out, providers.PartRecipe{Number: part.Number, Recipe: providers.Recipe{Method: "PUT", URL: u, Headers: map[string]string{}, ExpiresAt: exp}})
 	}
-	return out, nil
+	return providers.SignPartsResult{Parts: out}, nil
 }
 
 // CompleteMultipart implements providers.Multipart. Given a sha256
@@ -412,36 +412,36 @@ func (p *Provider) CompleteMultipart(ctx context.Context, req providers.Complete
 }
 
 // AbortMultipart implements providers.Multipart.
-func (p *Provider) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
+func (p *Provider) AbortMultipart(ctx context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
 	if err := p.fault(ctx, "AbortMultipart"); err != nil {
-		return err
+		return providers.AbortMultipartResult{}, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.aborts++
-	delete(p.uploads, ref.UploadID)
+	delete(p.uploads, req.Upload.UploadID)
 	if p.lateParts > 0 {
 		p.lateParts--
-		p.uploads[ref.UploadID] = &upload{key: ref.Key, parts: map[int][]byte{5: []byte("late part")}}
+		p.uploads[req.Upload.UploadID] = &upload{key: req.Upload.Key, parts: map[int][]byte{5: []byte("late part")}}
 	}
-	return nil
+	return providers.AbortMultipartResult{}, nil
 }
 
 // ListParts implements providers.Multipart.
-func (p *Provider) ListParts(ctx context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
+func (p *Provider) ListParts(ctx context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
 	if err := p.fault(ctx, "ListParts"); err != nil {
-		return nil, err
+		return providers.ListPartsResult{}, err
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	up, ok := p.uploads[ref.UploadID]
+	up, ok := p.uploads[req.Upload.UploadID]
 	if !ok {
-		return nil, providers.Errorf(providers.NotFound, "no upload")
+		return providers.ListPartsResult{}, providers.Errorf(providers.NotFound, "no upload")
 	}
 	var out []providers.Part
 	for n, b := range up.parts {
 		out = append(out, providers.Part{Number: n, Size: int64(len(b)), ETag: etag(b)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
-	return out, nil
+	return providers.ListPartsResult{Parts: out}, nil
 }

@@ -134,7 +134,7 @@ func (s *suite) cleanup(t *testing.T, key string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := s.p.Delete(ctx, key); err != nil {
+		if _, err := s.p.Delete(ctx, providers.DeleteRequest{Key: key}); err != nil {
 			t.Logf("cleanup: Delete(%q): %v", key, err)
 		}
 	})
@@ -225,7 +225,7 @@ func (s *suite) mustGet(t *testing.T, key string, want []byte) {
 // mustNotExist asserts that key is absent, by Head and by signed GET.
 func (s *suite) mustNotExist(t *testing.T, key, why string) {
 	t.Helper()
-	if obj, err := s.p.Head(t.Context(), key); !errors.Is(err, providers.ErrNotFound) {
+	if obj, err := s.p.Head(t.Context(), providers.HeadRequest{Key: key}); !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("%s: Head(%q) = (size %d, %v), want a NotFound error", why, key, obj.Size, err)
 	}
 	if res := s.get(t, key); res.Status != http.StatusNotFound {
@@ -288,7 +288,7 @@ func (s *suite) testHeadMetadata(t *testing.T) {
 	before := time.Now().Add(-time.Minute)
 	s.put(t, key, body, putOpts{contentType: "text/plain", metadata: meta})
 
-	obj, err := s.p.Head(t.Context(), key)
+	obj, err := s.p.Head(t.Context(), providers.HeadRequest{Key: key})
 	if err != nil {
 		t.Fatalf("Head(%q): %v", key, err)
 	}
@@ -646,11 +646,11 @@ func (s *suite) testList(t *testing.T) {
 func (s *suite) testDelete(t *testing.T) {
 	key := s.key(t, "doomed.bin")
 	s.put(t, key, []byte("doomed"), putOpts{})
-	if err := s.p.Delete(t.Context(), key); err != nil {
+	if _, err := s.p.Delete(t.Context(), providers.DeleteRequest{Key: key}); err != nil {
 		t.Fatalf("Delete(%q): %v", key, err)
 	}
 	s.mustNotExist(t, key, "after Delete")
-	if err := s.p.Delete(t.Context(), key); err != nil {
+	if _, err := s.p.Delete(t.Context(), providers.DeleteRequest{Key: key}); err != nil {
 		t.Fatalf("Delete of a missing object: %v, want nil", err)
 	}
 }
@@ -661,7 +661,7 @@ func (s *suite) testSignDelete(t *testing.T) {
 	}
 	key := s.key(t, "signed-delete.bin")
 	s.put(t, key, []byte("doomed"), putOpts{})
-	r, err := s.p.SignDelete(t.Context(), providers.DeleteRequest{Key: key, TTL: ttl})
+	r, err := s.p.SignDelete(t.Context(), providers.SignDeleteRequest{Key: key, TTL: ttl})
 	if err != nil {
 		t.Fatalf("SignDelete: %v", err)
 	}
@@ -682,7 +682,8 @@ func (s *suite) uploadParts(t *testing.T, key, id string, parts [][]byte) []prov
 		specs[i] = providers.PartSpec{Number: i + 1, Size: int64(len(p))}
 	}
 	start := time.Now()
-	recipes, err := s.mp.SignParts(t.Context(), providers.SignPartsRequest{Key: key, UploadID: id, Parts: specs, TTL: ttl})
+	signed, err := s.mp.SignParts(t.Context(), providers.SignPartsRequest{Key: key, UploadID: id, Parts: specs, TTL: ttl})
+	recipes := signed.Parts
 	if err != nil {
 		t.Fatalf("SignParts: %v", err)
 	}
@@ -727,10 +728,11 @@ func (s *suite) testMultipartComplete(t *testing.T) {
 		t.Fatal("CreateMultipart: empty UploadID")
 	}
 	ref := providers.MultipartRef{Key: key, UploadID: up.UploadID}
-	t.Cleanup(func() { _ = s.mp.AbortMultipart(context.Background(), ref) })
+	t.Cleanup(func() { _, _ = s.mp.AbortMultipart(context.Background(), providers.AbortMultipartRequest{Upload: ref}) })
 	done := s.uploadParts(t, key, up.UploadID, parts)
 
-	listed, err := s.mp.ListParts(t.Context(), ref)
+	listing, err := s.mp.ListParts(t.Context(), providers.ListPartsRequest{Upload: ref})
+	listed := listing.Parts
 	if err != nil {
 		t.Fatalf("ListParts: %v", err)
 	}
@@ -747,7 +749,7 @@ func (s *suite) testMultipartComplete(t *testing.T) {
 	if obj.Size != total {
 		t.Errorf("CompleteMultipart: Size = %d, want %d", obj.Size, total)
 	}
-	head, err := s.p.Head(t.Context(), key)
+	head, err := s.p.Head(t.Context(), providers.HeadRequest{Key: key})
 	if err != nil {
 		t.Fatalf("Head after complete: %v", err)
 	}
@@ -796,7 +798,7 @@ func (s *suite) startMultipart(t *testing.T, name string) (string, providers.Mul
 
 func (s *suite) testMultipartMissingPart(t *testing.T) {
 	key, up, ref := s.startMultipart(t, "incomplete.bin")
-	t.Cleanup(func() { _ = s.mp.AbortMultipart(context.Background(), ref) })
+	t.Cleanup(func() { _, _ = s.mp.AbortMultipart(context.Background(), providers.AbortMultipartRequest{Upload: ref}) })
 	done := s.uploadParts(t, key, up.UploadID, [][]byte{randomBytes(t, 100)})
 	done = append(done, providers.CompletedPart{Number: 2, ETag: done[0].ETag})
 	_, err := s.mp.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID, Parts: done})
@@ -809,10 +811,11 @@ func (s *suite) testMultipartMissingPart(t *testing.T) {
 func (s *suite) testMultipartAbort(t *testing.T) {
 	key, up, ref := s.startMultipart(t, "aborted.bin")
 	s.uploadParts(t, key, up.UploadID, [][]byte{randomBytes(t, 100)})
-	if err := s.mp.AbortMultipart(t.Context(), ref); err != nil {
+	if _, err := s.mp.AbortMultipart(t.Context(), providers.AbortMultipartRequest{Upload: ref}); err != nil {
 		t.Fatalf("AbortMultipart: %v", err)
 	}
-	parts, err := s.mp.ListParts(t.Context(), ref)
+	listing, err := s.mp.ListParts(t.Context(), providers.ListPartsRequest{Upload: ref})
+	parts := listing.Parts
 	if err != nil && !errors.Is(err, providers.ErrNotFound) {
 		t.Fatalf("ListParts after abort: %v, want no parts or NotFound", err)
 	}
@@ -820,7 +823,7 @@ func (s *suite) testMultipartAbort(t *testing.T) {
 		t.Fatalf("ListParts after abort: %d parts, want none", len(parts))
 	}
 	s.mustNotExist(t, key, "after AbortMultipart")
-	if err := s.mp.AbortMultipart(t.Context(), ref); err != nil {
+	if _, err := s.mp.AbortMultipart(t.Context(), providers.AbortMultipartRequest{Upload: ref}); err != nil {
 		t.Fatalf("second AbortMultipart: %v, want nil", err)
 	}
 }
@@ -853,7 +856,7 @@ func (s *suite) testMultipartChecksum(t *testing.T, alg providers.ChecksumAlgori
 			t.Fatalf("CreateMultipart declaring %s: %v", alg, err)
 		}
 		ref := providers.MultipartRef{Key: key, UploadID: up.UploadID}
-		t.Cleanup(func() { _ = s.mp.AbortMultipart(context.Background(), ref) })
+		t.Cleanup(func() { _, _ = s.mp.AbortMultipart(context.Background(), providers.AbortMultipartRequest{Upload: ref}) })
 		done := s.uploadParts(t, key, up.UploadID, parts)
 		obj, err := s.mp.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{
 			Key: key, UploadID: up.UploadID, Parts: done, Checksum: declared,
@@ -869,7 +872,7 @@ func (s *suite) testMultipartChecksum(t *testing.T, alg providers.ChecksumAlgori
 		if got := obj.Checksums[alg]; got != right.Value {
 			t.Fatalf("CompleteMultipart: Checksums[%s] = %q, want %q (the assembled object's)", alg, got, right.Value)
 		}
-		head, err := s.p.Head(t.Context(), key)
+		head, err := s.p.Head(t.Context(), providers.HeadRequest{Key: key})
 		if err != nil {
 			t.Fatalf("Head after complete: %v", err)
 		}
@@ -898,7 +901,7 @@ func (s *suite) testMultipartChecksum(t *testing.T, alg providers.ChecksumAlgori
 
 func (s *suite) testErrors(t *testing.T) {
 	missing := s.key(t, "never-written.bin")
-	_, err := s.p.Head(t.Context(), missing)
+	_, err := s.p.Head(t.Context(), providers.HeadRequest{Key: missing})
 	if !errors.Is(err, providers.ErrNotFound) {
 		t.Errorf("Head of a missing key: %v (code %s), want NotFound", err, providers.CodeOf(err))
 	}

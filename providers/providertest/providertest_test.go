@@ -216,7 +216,7 @@ func (f *fake) SignGet(_ context.Context, r providers.GetRequest) (providers.Rec
 	return f.sign(http.MethodGet, r.Key, r.TTL, q), nil
 }
 
-func (f *fake) SignDelete(_ context.Context, r providers.DeleteRequest) (providers.Recipe, error) {
+func (f *fake) SignDelete(_ context.Context, r providers.SignDeleteRequest) (providers.Recipe, error) {
 	return f.sign(http.MethodDelete, r.Key, r.TTL, url.Values{}), nil
 }
 
@@ -311,7 +311,8 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fake) Head(_ context.Context, key string) (providers.Object, error) {
+func (f *fake) Head(_ context.Context, req providers.HeadRequest) (providers.Object, error) {
+	key := req.Key
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	o, ok := f.objs[key]
@@ -344,11 +345,11 @@ func (f *fake) List(_ context.Context, r providers.ListRequest) (providers.ListP
 	return page, nil
 }
 
-func (f *fake) Delete(_ context.Context, key string) error {
+func (f *fake) Delete(_ context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.objs, key)
-	return nil
+	delete(f.objs, req.Key)
+	return providers.DeleteResult{}, nil
 }
 
 func (f *fake) CreateMultipart(_ context.Context, r providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
@@ -359,13 +360,13 @@ func (f *fake) CreateMultipart(_ context.Context, r providers.CreateMultipartReq
 	return providers.MultipartUpload{UploadID: id}, nil
 }
 
-func (f *fake) SignParts(_ context.Context, r providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+func (f *fake) SignParts(_ context.Context, r providers.SignPartsRequest) (providers.SignPartsResult, error) {
 	var out []providers.PartRecipe
 	for _, p := range r.Parts {
 		q := url.Values{"upload": {r.UploadID}, "part": {strconv.Itoa(p.Number)}, "len": {strconv.FormatInt(p.Size, 10)}}
 		out = append(out, providers.PartRecipe{Number: p.Number, Recipe: f.sign(http.MethodPut, r.Key, r.TTL, q)})
 	}
-	return out, nil
+	return providers.SignPartsResult{Parts: out}, nil
 }
 
 // CompleteMultipart reports the assembled object's sha256 when one is
@@ -402,24 +403,24 @@ func (f *fake) CompleteMultipart(_ context.Context, r providers.CompleteMultipar
 	return obj, nil
 }
 
-func (f *fake) AbortMultipart(_ context.Context, ref providers.MultipartRef) error {
+func (f *fake) AbortMultipart(_ context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.uploads, ref.UploadID)
-	return nil
+	delete(f.uploads, req.Upload.UploadID)
+	return providers.AbortMultipartResult{}, nil
 }
 
-func (f *fake) ListParts(_ context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
+func (f *fake) ListParts(_ context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	u := f.uploads[ref.UploadID]
+	u := f.uploads[req.Upload.UploadID]
 	if u == nil {
-		return nil, providers.Errorf(providers.NotFound, "upload %s", ref.UploadID)
+		return providers.ListPartsResult{}, providers.Errorf(providers.NotFound, "upload %s", req.Upload.UploadID)
 	}
 	var out []providers.Part
 	for n, b := range u.parts {
 		out = append(out, providers.Part{Number: n, Size: int64(len(b))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
-	return out, nil
+	return providers.ListPartsResult{Parts: out}, nil
 }

@@ -71,7 +71,7 @@ func TestChecksumsOnRealServers(t *testing.T) {
 				if st := sendBody(t, r, body); st != http.StatusOK {
 					t.Fatalf("PUT: %d", st)
 				}
-				o, err := p.Head(ctx, "single.bin")
+				o, err := p.Head(ctx, providers.HeadRequest{Key: "single.bin"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -89,8 +89,9 @@ func TestChecksumsOnRealServers(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				recipes, err := p.SignParts(ctx, providers.SignPartsRequest{Key: "mp.bin", UploadID: up.UploadID, TTL: time.Minute,
+				signed, err := p.SignParts(ctx, providers.SignPartsRequest{Key: "mp.bin", UploadID: up.UploadID, TTL: time.Minute,
 					Parts: []providers.PartSpec{{Number: 1, Size: int64(len(parts[0]))}, {Number: 2, Size: int64(len(parts[1]))}}})
+				recipes := signed.Parts
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -144,7 +145,7 @@ func TestChecksumsOnRealServers(t *testing.T) {
 				}
 				t.Logf("%s: HeadObject of a multipart object with sha256 parts: ChecksumSHA256=%q ChecksumType=%q",
 					b.name, aws.ToString(raw.ChecksumSHA256), raw.ChecksumType)
-				o, err := p.Head(ctx, key)
+				o, err := p.Head(ctx, providers.HeadRequest{Key: key})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -95,43 +95,45 @@ func (p *Provider) CompleteMultipart(ctx context.Context, req providers.Complete
 	if err != nil {
 		return providers.Object{}, mapError("CompleteMultipartUpload", req.Key, err)
 	}
-	return p.Head(ctx, req.Key)
+	return p.Head(ctx, providers.HeadRequest{Key: req.Key})
 }
 
 // AbortMultipart discards the upload and its parts; an unknown upload is
 // not an error.
-func (p *Provider) AbortMultipart(ctx context.Context, ref providers.MultipartRef) error {
+func (p *Provider) AbortMultipart(ctx context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
+	ref := req.Upload
 	st, err := p.configured()
 	if err != nil {
-		return err
+		return providers.AbortMultipartResult{}, err
 	}
 	if ref.UploadID == "" {
-		return providers.Errorf(providers.InvalidArgument, "upload id is empty")
+		return providers.AbortMultipartResult{}, providers.Errorf(providers.InvalidArgument, "upload id is empty")
 	}
 	_, err = st.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 		Bucket: aws.String(st.cfg.Bucket), Key: aws.String(ref.Key), UploadId: aws.String(ref.UploadID),
 	})
 	if err = mapError("AbortMultipartUpload", ref.Key, err); providers.CodeOf(err) == providers.NotFound {
-		return nil
+		return providers.AbortMultipartResult{}, nil
 	}
-	return err
+	return providers.AbortMultipartResult{}, err
 }
 
 // ListParts returns every uploaded part, following S3's pagination.
-func (p *Provider) ListParts(ctx context.Context, ref providers.MultipartRef) ([]providers.Part, error) {
+func (p *Provider) ListParts(ctx context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
+	ref := req.Upload
 	st, err := p.configured()
 	if err != nil {
-		return nil, err
+		return providers.ListPartsResult{}, err
 	}
 	if ref.UploadID == "" {
-		return nil, providers.Errorf(providers.InvalidArgument, "upload id is empty")
+		return providers.ListPartsResult{}, providers.Errorf(providers.InvalidArgument, "upload id is empty")
 	}
 	var parts []providers.Part
 	in := &s3.ListPartsInput{Bucket: aws.String(st.cfg.Bucket), Key: aws.String(ref.Key), UploadId: aws.String(ref.UploadID)}
 	for range maxParts { // bounded: a page holds at least one part
 		out, err := st.client.ListParts(ctx, in)
 		if err != nil {
-			return nil, mapError("ListParts", ref.Key, err)
+			return providers.ListPartsResult{}, mapError("ListParts", ref.Key, err)
 		}
 		for _, part := range out.Parts {
 			parts = append(parts, providers.Part{
@@ -146,5 +148,5 @@ func (p *Provider) ListParts(ctx context.Context, ref providers.MultipartRef) ([
 		in.PartNumberMarker = out.NextPartNumberMarker
 	}
 	slices.SortFunc(parts, func(a, b providers.Part) int { return a.Number - b.Number })
-	return parts, nil
+	return providers.ListPartsResult{Parts: parts}, nil
 }

@@ -13,7 +13,8 @@ import (
 
 // Head returns the object's metadata, with its full-object checksums when
 // the backend stored any (ChecksumMode is enabled for that).
-func (p *Provider) Head(ctx context.Context, key string) (providers.Object, error) {
+func (p *Provider) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
+	key := req.Key
 	st, err := p.configured()
 	if err != nil {
 		return providers.Object{}, err
@@ -98,14 +99,15 @@ func (p *Provider) List(ctx context.Context, req providers.ListRequest) (provide
 
 // Delete removes an object; a missing object is not an error (S3 itself
 // answers 204 for it, some compatible servers 404).
-func (p *Provider) Delete(ctx context.Context, key string) error {
+func (p *Provider) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
+	key := req.Key
 	st, err := p.configured()
 	if err != nil {
-		return err
+		return providers.DeleteResult{}, err
 	}
 	_, err = st.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(st.cfg.Bucket), Key: aws.String(key)})
 	if err = mapError("DeleteObject", key, err); providers.CodeOf(err) == providers.NotFound {
-		return nil
+		return providers.DeleteResult{}, nil
 	}
-	return err
+	return providers.DeleteResult{}, err
 }

@@ -510,8 +510,9 @@ func TestSignPartsValidation(t *testing.T) {
 	f := newFakeS3(t)
 	p := newTestProvider(t, f, nil)
 	ctx := context.Background()
-	parts, err := p.SignParts(ctx, providers.SignPartsRequest{Key: "k", UploadID: "u1", TTL: time.Minute,
+	signed, err := p.SignParts(ctx, providers.SignPartsRequest{Key: "k", UploadID: "u1", TTL: time.Minute,
 		Parts: []providers.PartSpec{{Number: 2, Size: 5 << 20}, {Number: 1}}})
+	parts := signed.Parts
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,7 +571,7 @@ func TestErrorMapping(t *testing.T) {
 		return err
 	}
 	list := func() error { _, err := p.List(ctx, providers.ListRequest{Prefix: "p", Limit: 10}); return err }
-	head := func() error { _, err := p.Head(ctx, "k"); return err }
+	head := func() error { _, err := p.Head(ctx, providers.HeadRequest{Key: "k"}); return err }
 	tests := []struct {
 		name    string
 		handler http.HandlerFunc
@@ -587,9 +588,10 @@ func TestErrorMapping(t *testing.T) {
 		{"complete too small", s3Error(400, "EntityTooSmall"), complete, providers.FailedPrecondition},
 		{"complete no such upload", s3Error(404, "NoSuchUpload"), complete, providers.NotFound},
 		{"complete precondition", s3Error(412, "PreconditionFailed"), complete, providers.AlreadyExists},
-		{"delete missing is fine", s3Error(404, "NoSuchKey"), func() error { return p.Delete(ctx, "k") }, ""},
+		{"delete missing is fine", s3Error(404, "NoSuchKey"), func() error { _, err := p.Delete(ctx, providers.DeleteRequest{Key: "k"}); return err }, ""},
 		{"abort unknown is fine", s3Error(404, "NoSuchUpload"), func() error {
-			return p.AbortMultipart(ctx, providers.MultipartRef{Key: "k", UploadID: "u"})
+			_, err := p.AbortMultipart(ctx, providers.AbortMultipartRequest{Upload: providers.MultipartRef{Key: "k", UploadID: "u"}})
+			return err
 		}, ""},
 	}
 	for _, tc := range tests {
@@ -640,7 +642,7 @@ func TestHeadAndList(t *testing.T) {
 			w.WriteHeader(404)
 		}
 	})
-	obj, err := p.Head(ctx, "v.mp4")
+	obj, err := p.Head(ctx, providers.HeadRequest{Key: "v.mp4"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func (p *Provider) SignGet(ctx context.Context, req providers.GetRequest) (provi
 }
 
 // SignDelete signs a DELETE of one object.
-func (p *Provider) SignDelete(ctx context.Context, req providers.DeleteRequest) (providers.Recipe, error) {
+func (p *Provider) SignDelete(ctx context.Context, req providers.SignDeleteRequest) (providers.Recipe, error) {
 	st, err := p.configured()
 	if err != nil {
 		return providers.Recipe{}, err
@@ -109,29 +109,29 @@ func (p *Provider) SignDelete(ctx context.Context, req providers.DeleteRequest) 
 // SignParts signs one UploadPart PUT per part, binding Content-Length when
 // the part's size is given. Credentials and expiry are resolved once for the
 // whole batch.
-func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) ([]providers.PartRecipe, error) {
+func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
 	st, err := p.configured()
 	if err != nil {
-		return nil, err
+		return providers.SignPartsResult{}, err
 	}
 	if req.UploadID == "" {
-		return nil, providers.Errorf(providers.InvalidArgument, "upload id is empty")
+		return providers.SignPartsResult{}, providers.Errorf(providers.InvalidArgument, "upload id is empty")
 	}
 	if len(req.Parts) == 0 || len(req.Parts) > maxParts {
-		return nil, providers.Errorf(providers.InvalidArgument, "between 1 and %d parts can be signed at once, got %d", maxParts, len(req.Parts))
+		return providers.SignPartsResult{}, providers.Errorf(providers.InvalidArgument, "between 1 and %d parts can be signed at once, got %d", maxParts, len(req.Parts))
 	}
 	for _, part := range req.Parts {
 		if part.Number < 1 || part.Number > maxParts {
-			return nil, providers.Errorf(providers.InvalidArgument, "part number %d out of range 1..%d", part.Number, maxParts)
+			return providers.SignPartsResult{}, providers.Errorf(providers.InvalidArgument, "part number %d out of range 1..%d", part.Number, maxParts)
 		}
 		if part.Size < 0 || part.Size > maxPartSize {
-			return nil, providers.Errorf(providers.InvalidArgument, "part %d: size %d out of range 0..%d", part.Number, part.Size, int64(maxPartSize))
+			return providers.SignPartsResult{}, providers.Errorf(providers.InvalidArgument, "part %d: size %d out of range 0..%d", part.Number, part.Size, int64(maxPartSize))
 		}
 	}
 	now := p.now()
 	secs, creds, err := st.expiry(ctx, now, req.TTL)
 	if err != nil {
-		return nil, err
+		return providers.SignPartsResult{}, err
 	}
 	out := make([]providers.PartRecipe, len(req.Parts))
 	for i, part := range req.Parts {
@@ -141,11 +141,11 @@ func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest
 		}
 		r, err := st.sign(ctx, creds, now, secs, http.MethodPut, req.Key, q, nil, part.Size)
 		if err != nil {
-			return nil, err
+			return providers.SignPartsResult{}, err
 		}
 		out[i] = providers.PartRecipe{Number: part.Number, Recipe: r}
 	}
-	return out, nil
+	return providers.SignPartsResult{Parts: out}, nil
 }
 
 // presign resolves credentials and expiry, then signs one request.

@@ -203,14 +203,34 @@ func GetFromProto(r *pb.SignGetRequest) providers.GetRequest {
 	return providers.GetRequest{Key: r.GetKey(), TTL: time.Duration(r.GetTtlNanos()), ResponseContentType: r.GetResponseContentType(), ResponseContentDisposition: r.GetResponseContentDisposition()}
 }
 
-// DeleteToProto converts DeleteRequest.
-func DeleteToProto(r providers.DeleteRequest) *pb.SignDeleteRequest {
+// SignDeleteToProto converts SignDeleteRequest.
+func SignDeleteToProto(r providers.SignDeleteRequest) *pb.SignDeleteRequest {
 	return &pb.SignDeleteRequest{Key: r.Key, TtlNanos: int64(r.TTL)}
 }
 
+// SignDeleteFromProto converts SignDeleteRequest.
+func SignDeleteFromProto(r *pb.SignDeleteRequest) providers.SignDeleteRequest {
+	return providers.SignDeleteRequest{Key: r.GetKey(), TTL: time.Duration(r.GetTtlNanos())}
+}
+
+// HeadToProto converts HeadRequest.
+func HeadToProto(r providers.HeadRequest) *pb.HeadRequest {
+	return &pb.HeadRequest{Key: r.Key}
+}
+
+// HeadFromProto converts HeadRequest.
+func HeadFromProto(r *pb.HeadRequest) providers.HeadRequest {
+	return providers.HeadRequest{Key: r.GetKey()}
+}
+
+// DeleteToProto converts DeleteRequest.
+func DeleteToProto(r providers.DeleteRequest) *pb.DeleteRequest {
+	return &pb.DeleteRequest{Key: r.Key}
+}
+
 // DeleteFromProto converts DeleteRequest.
-func DeleteFromProto(r *pb.SignDeleteRequest) providers.DeleteRequest {
-	return providers.DeleteRequest{Key: r.GetKey(), TTL: time.Duration(r.GetTtlNanos())}
+func DeleteFromProto(r *pb.DeleteRequest) providers.DeleteRequest {
+	return providers.DeleteRequest{Key: r.GetKey()}
 }
 
 // ObjectToProto converts Object.
@@ -288,14 +308,24 @@ func UploadFromProto(r *pb.CreateMultipartResponse) providers.MultipartUpload {
 	return providers.MultipartUpload{UploadID: r.GetUploadId()}
 }
 
-// RefToProto converts MultipartRef.
-func RefToProto(r providers.MultipartRef) *pb.MultipartRef {
-	return &pb.MultipartRef{Key: r.Key, UploadId: r.UploadID}
+// AbortToProto converts AbortMultipartRequest.
+func AbortToProto(r providers.AbortMultipartRequest) *pb.MultipartRef {
+	return &pb.MultipartRef{Key: r.Upload.Key, UploadId: r.Upload.UploadID}
 }
 
-// RefFromProto converts MultipartRef.
-func RefFromProto(r *pb.MultipartRef) providers.MultipartRef {
-	return providers.MultipartRef{Key: r.GetKey(), UploadID: r.GetUploadId()}
+// AbortFromProto converts AbortMultipartRequest.
+func AbortFromProto(r *pb.MultipartRef) providers.AbortMultipartRequest {
+	return providers.AbortMultipartRequest{Upload: providers.MultipartRef{Key: r.GetKey(), UploadID: r.GetUploadId()}}
+}
+
+// ListPartsToProto converts ListPartsRequest.
+func ListPartsToProto(r providers.ListPartsRequest) *pb.MultipartRef {
+	return &pb.MultipartRef{Key: r.Upload.Key, UploadId: r.Upload.UploadID}
+}
+
+// ListPartsFromProto converts ListPartsRequest.
+func ListPartsFromProto(r *pb.MultipartRef) providers.ListPartsRequest {
+	return providers.ListPartsRequest{Upload: providers.MultipartRef{Key: r.GetKey(), UploadID: r.GetUploadId()}}
 }
 
 // SignPartsToProto converts SignPartsRequest.
@@ -316,22 +346,22 @@ func SignPartsFromProto(r *pb.SignPartsRequest) providers.SignPartsRequest {
 	return providers.SignPartsRequest{Key: r.GetKey(), UploadID: r.GetUploadId(), Parts: parts, TTL: time.Duration(r.GetTtlNanos())}
 }
 
-// PartRecipesToProto converts a SignParts result.
-func PartRecipesToProto(rs []providers.PartRecipe) *pb.SignPartsResponse {
-	out := make([]*pb.PartRecipe, len(rs))
-	for i, r := range rs {
+// PartRecipesToProto converts SignPartsResult.
+func PartRecipesToProto(res providers.SignPartsResult) *pb.SignPartsResponse {
+	out := make([]*pb.PartRecipe, len(res.Parts))
+	for i, r := range res.Parts {
 		out[i] = &pb.PartRecipe{Number: int64(r.Number), Recipe: RecipeToProto(r.Recipe)}
 	}
 	return &pb.SignPartsResponse{Parts: out}
 }
 
-// PartRecipesFromProto converts a SignParts result.
-func PartRecipesFromProto(r *pb.SignPartsResponse) []providers.PartRecipe {
+// PartRecipesFromProto converts SignPartsResult.
+func PartRecipesFromProto(r *pb.SignPartsResponse) providers.SignPartsResult {
 	out := make([]providers.PartRecipe, len(r.GetParts()))
 	for i, p := range r.GetParts() {
 		out[i] = providers.PartRecipe{Number: int(p.GetNumber()), Recipe: RecipeFromProto(p.GetRecipe())}
 	}
-	return out
+	return providers.SignPartsResult{Parts: out}
 }
 
 // CompleteToProto converts CompleteMultipartRequest.
@@ -352,20 +382,20 @@ func CompleteFromProto(r *pb.CompleteMultipartRequest) providers.CompleteMultipa
 	return providers.CompleteMultipartRequest{Key: r.GetKey(), UploadID: r.GetUploadId(), Parts: parts, Checksum: checksumFromProto(r.GetChecksum())}
 }
 
-// PartsToProto converts a ListParts result.
-func PartsToProto(ps []providers.Part) *pb.ListPartsResponse {
-	out := make([]*pb.Part, len(ps))
-	for i, p := range ps {
+// PartsToProto converts ListPartsResult.
+func PartsToProto(res providers.ListPartsResult) *pb.ListPartsResponse {
+	out := make([]*pb.Part, len(res.Parts))
+	for i, p := range res.Parts {
 		out[i] = &pb.Part{Number: int64(p.Number), Size: p.Size, Etag: p.ETag}
 	}
 	return &pb.ListPartsResponse{Parts: out}
 }
 
-// PartsFromProto converts a ListParts result.
-func PartsFromProto(r *pb.ListPartsResponse) []providers.Part {
+// PartsFromProto converts ListPartsResult.
+func PartsFromProto(r *pb.ListPartsResponse) providers.ListPartsResult {
 	out := make([]providers.Part, len(r.GetParts()))
 	for i, p := range r.GetParts() {
 		out[i] = providers.Part{Number: int(p.GetNumber()), Size: p.GetSize(), ETag: p.GetEtag()}
 	}
-	return out
+	return providers.ListPartsResult{Parts: out}
 }

@@ -94,7 +94,7 @@ var (
 		OutToProto:   convert.RecipeToProto,
 		OutFromProto: convert.RecipeFromProto,
 	}
-	SignDelete = &Method[providers.Provider, providers.DeleteRequest, providers.Recipe, *pb.SignDeleteRequest, *pb.Recipe]{
+	SignDelete = &Method[providers.Provider, providers.SignDeleteRequest, providers.Recipe, *pb.SignDeleteRequest, *pb.Recipe]{
 		Name: "SignDelete", Idempotent: true,
 		Call: providers.Provider.SignDelete,
 		Wrap: func(m *pb.SignDeleteRequest) *pb.CallRequest {
@@ -105,12 +105,12 @@ var (
 			return &pb.CallResponse{Result: &pb.CallResponse_Recipe{Recipe: m}}
 		},
 		UnwrapResult: (*pb.CallResponse).GetRecipe,
-		InToProto:    convert.DeleteToProto,
-		InFromProto:  convert.DeleteFromProto,
+		InToProto:    convert.SignDeleteToProto,
+		InFromProto:  convert.SignDeleteFromProto,
 		OutToProto:   convert.RecipeToProto,
 		OutFromProto: convert.RecipeFromProto,
 	}
-	Head = &Method[providers.Provider, string, providers.Object, *pb.HeadRequest, *pb.Object]{
+	Head = &Method[providers.Provider, providers.HeadRequest, providers.Object, *pb.HeadRequest, *pb.Object]{
 		Name: "Head", Idempotent: true,
 		Call:   providers.Provider.Head,
 		Wrap:   func(m *pb.HeadRequest) *pb.CallRequest { return &pb.CallRequest{Call: &pb.CallRequest_Head{Head: m}} },
@@ -119,8 +119,8 @@ var (
 			return &pb.CallResponse{Result: &pb.CallResponse_Object{Object: m}}
 		},
 		UnwrapResult: (*pb.CallResponse).GetObject,
-		InToProto:    func(key string) *pb.HeadRequest { return &pb.HeadRequest{Key: key} },
-		InFromProto:  (*pb.HeadRequest).GetKey,
+		InToProto:    convert.HeadToProto,
+		InFromProto:  convert.HeadFromProto,
 		OutToProto:   convert.ObjectToProto,
 		OutFromProto: convert.ObjectFromProto,
 	}
@@ -138,9 +138,9 @@ var (
 		OutToProto:   convert.PageToProto,
 		OutFromProto: convert.PageFromProto,
 	}
-	Delete = &Method[providers.Provider, string, struct{}, *pb.DeleteRequest, *pb.DeleteResponse]{
+	Delete = &Method[providers.Provider, providers.DeleteRequest, providers.DeleteResult, *pb.DeleteRequest, *pb.DeleteResponse]{
 		Name: "Delete", Idempotent: true,
-		Call: noResult(providers.Provider.Delete),
+		Call: providers.Provider.Delete,
 		Wrap: func(m *pb.DeleteRequest) *pb.CallRequest {
 			return &pb.CallRequest{Call: &pb.CallRequest_Delete{Delete: m}}
 		},
@@ -149,10 +149,10 @@ var (
 			return &pb.CallResponse{Result: &pb.CallResponse_Delete{Delete: m}}
 		},
 		UnwrapResult: (*pb.CallResponse).GetDelete,
-		InToProto:    func(key string) *pb.DeleteRequest { return &pb.DeleteRequest{Key: key} },
-		InFromProto:  (*pb.DeleteRequest).GetKey,
-		OutToProto:   func(struct{}) *pb.DeleteResponse { return &pb.DeleteResponse{} },
-		OutFromProto: none[*pb.DeleteResponse],
+		InToProto:    convert.DeleteToProto,
+		InFromProto:  convert.DeleteFromProto,
+		OutToProto:   func(providers.DeleteResult) *pb.DeleteResponse { return &pb.DeleteResponse{} },
+		OutFromProto: func(*pb.DeleteResponse) providers.DeleteResult { return providers.DeleteResult{} },
 	}
 
 	// The optional multipart capability, providers.Multipart.
@@ -174,7 +174,7 @@ var (
 		OutToProto:   convert.UploadToProto,
 		OutFromProto: convert.UploadFromProto,
 	}
-	SignParts = &Method[providers.Multipart, providers.SignPartsRequest, []providers.PartRecipe, *pb.SignPartsRequest, *pb.SignPartsResponse]{
+	SignParts = &Method[providers.Multipart, providers.SignPartsRequest, providers.SignPartsResult, *pb.SignPartsRequest, *pb.SignPartsResponse]{
 		Name: "SignParts", Idempotent: true,
 		Call: providers.Multipart.SignParts,
 		Wrap: func(m *pb.SignPartsRequest) *pb.CallRequest {
@@ -206,9 +206,9 @@ var (
 		OutToProto:   convert.ObjectToProto,
 		OutFromProto: convert.ObjectFromProto,
 	}
-	AbortMultipart = &Method[providers.Multipart, providers.MultipartRef, struct{}, *pb.MultipartRef, *pb.AbortMultipartResponse]{
+	AbortMultipart = &Method[providers.Multipart, providers.AbortMultipartRequest, providers.AbortMultipartResult, *pb.MultipartRef, *pb.AbortMultipartResponse]{
 		Name: "AbortMultipart", Idempotent: true,
-		Call: noResult(providers.Multipart.AbortMultipart),
+		Call: providers.Multipart.AbortMultipart,
 		Wrap: func(m *pb.MultipartRef) *pb.CallRequest {
 			return &pb.CallRequest{Call: &pb.CallRequest_AbortMultipart{AbortMultipart: m}}
 		},
@@ -217,12 +217,14 @@ var (
 			return &pb.CallResponse{Result: &pb.CallResponse_AbortMultipart{AbortMultipart: m}}
 		},
 		UnwrapResult: (*pb.CallResponse).GetAbortMultipart,
-		InToProto:    convert.RefToProto,
-		InFromProto:  convert.RefFromProto,
-		OutToProto:   func(struct{}) *pb.AbortMultipartResponse { return &pb.AbortMultipartResponse{} },
-		OutFromProto: none[*pb.AbortMultipartResponse],
+		InToProto:    convert.AbortToProto,
+		InFromProto:  convert.AbortFromProto,
+		OutToProto:   func(providers.AbortMultipartResult) *pb.AbortMultipartResponse { return &pb.AbortMultipartResponse{} },
+		OutFromProto: func(*pb.AbortMultipartResponse) providers.AbortMultipartResult {
+			return providers.AbortMultipartResult{}
+		},
 	}
-	ListParts = &Method[providers.Multipart, providers.MultipartRef, []providers.Part, *pb.MultipartRef, *pb.ListPartsResponse]{
+	ListParts = &Method[providers.Multipart, providers.ListPartsRequest, providers.ListPartsResult, *pb.MultipartRef, *pb.ListPartsResponse]{
 		Name: "ListParts", Idempotent: true,
 		Call: providers.Multipart.ListParts,
 		Wrap: func(m *pb.MultipartRef) *pb.CallRequest {
@@ -233,8 +235,8 @@ var (
 			return &pb.CallResponse{Result: &pb.CallResponse_ListParts{ListParts: m}}
 		},
 		UnwrapResult: (*pb.CallResponse).GetListParts,
-		InToProto:    convert.RefToProto,
-		InFromProto:  convert.RefFromProto,
+		InToProto:    convert.ListPartsToProto,
+		InFromProto:  convert.ListPartsFromProto,
 		OutToProto:   convert.PartsToProto,
 		OutFromProto: convert.PartsFromProto,
 	}

@@ -117,13 +117,15 @@ func (r *recorder) SignPut(_ context.Context, req providers.PutRequest) (provide
 func (r *recorder) SignGet(context.Context, providers.GetRequest) (providers.Recipe, error) {
 	return providers.Recipe{}, nil
 }
-func (r *recorder) SignDelete(context.Context, providers.DeleteRequest) (providers.Recipe, error) {
+func (r *recorder) SignDelete(context.Context, providers.SignDeleteRequest) (providers.Recipe, error) {
 	return providers.Recipe{}, nil
 }
-func (r *recorder) Head(context.Context, string) (providers.Object, error) {
+func (r *recorder) Head(context.Context, providers.HeadRequest) (providers.Object, error) {
 	return providers.Object{}, nil
 }
 func (r *recorder) List(context.Context, providers.ListRequest) (providers.ListPage, error) {
 	return providers.ListPage{}, nil
 }
-func (r *recorder) Delete(context.Context, string) error { return nil }
+func (r *recorder) Delete(context.Context, providers.DeleteRequest) (providers.DeleteResult, error) {
+	return providers.DeleteResult{}, nil
+}
