@@ -1,0 +1,327 @@
+package hooks
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Retry schedule within one delivery: at most MaxAttempts requests, the
+// n-th retry after about RetryBackoff·2ⁿ⁻¹ (or the receiver's Retry-After),
+// and only while the hook's timeout leaves at least minAttemptTime for the
+// next request.
+const (
+	MaxAttempts    = 3
+	RetryBackoff   = 250 * time.Millisecond
+	minAttemptTime = 100 * time.Millisecond
+)
+
+// UserAgent is sent with every delivery.
+const UserAgent = "Valet-Hooks/1"
+
+// Options are a Sender's dependencies.
+type Options struct {
+	// Client sends the requests (nil: a client of its own). Redirects are
+	// never followed, whatever its CheckRedirect.
+	Client *http.Client
+	// Now is the clock of webhook-timestamp and the payload's timestamp
+	// (nil: time.Now).
+	Now func() time.Time
+	// Logger receives one line per delivery (nil: discard).
+	Logger *slog.Logger
+	// Metrics counts deliveries (nil: none).
+	Metrics *Metrics
+}
+
+// Sender delivers events to hooks. One Sender serves every store and
+// config; it holds no state about deliveries.
+type Sender struct {
+	client  *http.Client
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *Metrics
+}
+
+// NewSender returns a Sender.
+func NewSender(o Options) *Sender {
+	s := &Sender{now: o.Now, log: o.Logger, metrics: o.Metrics}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	var c http.Client
+	if o.Client != nil {
+		c = *o.Client
+	} else {
+		c.Transport = &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 10 * time.Second,
+			ForceAttemptHTTP2:   true,
+		}
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	s.client = &c
+	return s
+}
+
+// Deliver sends ev to h and returns the receiver's answer. A nil h, or an
+// event h does not want, is not sent: the Answer is empty and the error
+// nil. Any other failure is an *Error (errors.Is it ErrRejected,
+// ErrUnavailable or ErrInvalidAnswer); Deliver retries what may succeed
+// later (timeouts, network errors, 5xx, 408, 429) a few times within
+// h.Timeout(), honouring Retry-After, and never a refusal or an invalid
+// answer. ctx bounds it too.
+func (s *Sender) Deliver(ctx context.Context, h *Hook, ev Event) (Answer, error) {
+	if !h.Wants(ev.Type) {
+		return Answer{}, nil
+	}
+	started := time.Now()
+	identity := ev.identity()
+	if identity == "" {
+		return Answer{}, fmt.Errorf("hooks: a %s event needs an identity, an upload id or a key", ev.Type)
+	}
+	id := ID(h.store, ev.Type, identity)
+	when := ev.Time
+	if when.IsZero() {
+		when = s.now()
+	}
+	ev.Data.Store = h.store
+	body, err := json.Marshal(payload{Type: ev.Type, Timestamp: when.UTC().Format(time.RFC3339Nano), Data: ev.Data})
+	if err != nil {
+		return Answer{}, fmt.Errorf("hooks: encoding the %s payload: %w", ev.Type, err)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	var res result
+	attempts := 0
+	for {
+		attempts++
+		res = s.attempt(ctx, h, ev.Type, id, body)
+		if res.outcome != Unavailable || attempts == MaxAttempts {
+			break
+		}
+		wait := res.retryAfter
+		if wait <= 0 {
+			d := RetryBackoff << (attempts - 1)
+			wait = d/2 + rand.N(d/2+1) // jittered, so replicas do not retry in step
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline)-wait < minAttemptTime {
+			break
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+
+	elapsed := time.Since(started)
+	s.metrics.record(h.store, ev.Type, res.outcome, elapsed)
+	attrs := []slog.Attr{
+		slog.String("event", string(ev.Type)),
+		slog.String("store", h.store),
+		slog.String("id", id),
+		slog.String("outcome", string(res.outcome)),
+		slog.Int("status", res.status),
+		slog.Int("attempts", attempts),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+	}
+	level := slog.LevelInfo
+	if res.outcome != Accepted {
+		attrs = append(attrs, slog.String("error", res.message))
+		if res.outcome != Rejected {
+			level = slog.LevelWarn
+		}
+	}
+	s.log.LogAttrs(ctx, level, "hook delivery", attrs...)
+
+	if res.outcome != Accepted {
+		e := &Error{Outcome: res.outcome, ID: id, Status: res.status, Message: res.message, Attempts: attempts}
+		if res.outcome == Unavailable {
+			e.RetryAfter = DefaultRetryAfter
+			if res.retryAfter > 0 {
+				e.RetryAfter = min(res.retryAfter, MaxRetryAfter)
+			}
+		}
+		return Answer{ID: id, Attempts: attempts}, e
+	}
+	return Answer{ID: id, Status: res.status, Body: res.body, Metadata: res.metadata, Attempts: attempts}, nil
+}
+
+// result is one attempt's outcome.
+type result struct {
+	outcome    Outcome
+	status     int
+	message    string
+	retryAfter time.Duration
+	body       json.RawMessage
+	metadata   map[string]string
+}
+
+// attempt makes one signed request, timestamped now.
+func (s *Sender) attempt(ctx context.Context, h *Hook, t Type, id string, body []byte) result {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
+	if err != nil {
+		return result{outcome: InvalidAnswer, message: "the hook URL cannot be requested"}
+	}
+	ts := strconv.FormatInt(s.now().Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", UserAgent)
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", ts)
+	sig := sign(h.keys, id, ts, body)
+	req.Header.Set("webhook-signature", sig)
+
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return result{outcome: Unavailable, message: transportError(ctx, err)}
+	}
+	defer resp.Body.Close()
+	// One byte more than allowed tells a body that is too long.
+	answer, rerr := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10) // lets the connection be reused
+	st := resp.StatusCode
+	switch {
+	case st >= 200 && st < 300:
+		if rerr != nil {
+			return result{outcome: Unavailable, status: st, message: "reading the answer: " + transportError(ctx, rerr)}
+		}
+		return accepted(t, st, answer)
+	case st >= 300 && st < 400:
+		return result{outcome: InvalidAnswer, status: st, message: fmt.Sprintf("the hook answered a redirect (%d), which is not followed: set hooks.url to the final URL", st)}
+	case st == http.StatusRequestTimeout || st == http.StatusTooManyRequests || st >= 500:
+		return result{outcome: Unavailable, status: st, message: fmt.Sprintf("the hook answered %d", st), retryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+	case st >= 400:
+		msg := ""
+		var m struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(answer, &m) == nil {
+			msg = cleanMessage(scrub(m.Message, h, sig))
+		}
+		if msg == "" {
+			msg = fmt.Sprintf("the application's hook refused this (%d %s)", st, http.StatusText(st))
+		}
+		return result{outcome: Rejected, status: st, message: msg}
+	}
+	return result{outcome: InvalidAnswer, status: st, message: fmt.Sprintf("the hook answered status %d", st)}
+}
+
+// accepted checks a 2xx answer's body: empty, or JSON of at most
+// MaxAnswerBytes; for upload.create, its metadata.
+func accepted(t Type, status int, answer []byte) result {
+	if len(answer) > MaxAnswerBytes {
+		return result{outcome: InvalidAnswer, status: status, message: fmt.Sprintf("the hook's answer exceeds %d KiB", MaxAnswerBytes>>10)}
+	}
+	if len(bytes.TrimSpace(answer)) == 0 {
+		return result{outcome: Accepted, status: status}
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, answer); err != nil {
+		return result{outcome: InvalidAnswer, status: status, message: fmt.Sprintf("the hook answered %d with a body that is not JSON; answer JSON or nothing", status)}
+	}
+	r := result{outcome: Accepted, status: status, body: compact.Bytes()}
+	if t == UploadCreate {
+		var m struct {
+			Metadata json.RawMessage `json:"metadata"`
+		}
+		if json.Unmarshal(answer, &m) == nil && len(m.Metadata) > 0 && string(m.Metadata) != "null" {
+			var md map[string]string
+			if err := json.Unmarshal(m.Metadata, &md); err != nil {
+				return result{outcome: InvalidAnswer, status: status, message: "the hook's metadata is not an object of strings"}
+			}
+			if err := CheckMetadata(md); err != nil {
+				return result{outcome: InvalidAnswer, status: status, message: "the hook's metadata: " + err.Error()}
+			}
+			r.metadata = md
+		}
+	}
+	return r
+}
+
+// sign is the webhook-signature header: "v1," and the base64 HMAC-SHA256 of
+// "id.timestamp.body" with each key, space-separated.
+func sign(keys [][]byte, id, ts string, body []byte) string {
+	sigs := make([]string, len(keys))
+	for i, k := range keys {
+		m := hmac.New(sha256.New, k)
+		m.Write([]byte(id))
+		m.Write([]byte{'.'})
+		m.Write([]byte(ts))
+		m.Write([]byte{'.'})
+		m.Write(body)
+		sigs[i] = "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+	}
+	return strings.Join(sigs, " ")
+}
+
+// scrub hides, in a receiver's message that goes to the client, the
+// signatures and secrets a careless receiver may have echoed.
+func scrub(msg string, h *Hook, sig string) string {
+	var secrets []string
+	for _, v := range strings.Fields(sig) {
+		secrets = append(secrets, strings.TrimPrefix(v, "v1,"))
+	}
+	for _, k := range h.keys {
+		secrets = append(secrets, base64.StdEncoding.EncodeToString(k), base64.RawStdEncoding.EncodeToString(k), string(k))
+	}
+	for _, s := range secrets {
+		if len(s) >= 8 {
+			msg = strings.ReplaceAll(msg, s, "***")
+		}
+	}
+	return msg
+}
+
+// retryAfter parses a Retry-After header (seconds or an HTTP date); 0 when
+// absent or unreadable.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// transportError describes a failed request without its URL, which may
+// carry credentials.
+func transportError(ctx context.Context, err error) string {
+	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded {
+		return "the hook did not answer within its timeout"
+	}
+	if errors.Is(err, context.Canceled) {
+		return "the request was cancelled"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return err.Error()
+}

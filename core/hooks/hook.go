@@ -1,0 +1,97 @@
+// Package hooks delivers a store's events to the application's webhook,
+// synchronously and signed in the Standard Webhooks format
+// (https://www.standardwebhooks.com), so that any of its libraries verifies
+// them.
+//
+// A delivery is one JSON POST {type, timestamp, data} with the headers
+// webhook-id, webhook-timestamp and webhook-signature. Valet keeps no queue
+// and no state: Deliver tries a few times within the hook's timeout and
+// then says why it gave up, and the caller answers its own client, which
+// retries. webhook-id is derived from the event's identity (see ID), so
+// every delivery of one event, from any replica, carries the same id and
+// the receiver can deduplicate.
+//
+// The package never puts a secret, a signature or a signed URL in a
+// payload, an error or a log line. It must not import the HTTP API of core.
+package hooks
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/valetgw/valet/config"
+)
+
+// Type is an event type.
+type Type string
+
+// The event types. Ping is sent only by `valet hooks test`, whatever the
+// hook's events.
+const (
+	UploadCreate   Type = config.EventUploadCreate
+	UploadComplete Type = config.EventUploadComplete
+	ObjectDelete   Type = config.EventObjectDelete
+	Ping           Type = "ping"
+)
+
+// Hook is one store's webhook, compiled from its config: the URL, the
+// decoded signing keys, the events it wants and its timeout. It is
+// immutable; a nil *Hook is a store without a hook.
+type Hook struct {
+	store   string
+	url     string
+	keys    [][]byte
+	events  []Type
+	timeout time.Duration
+}
+
+// New compiles a store's (merged) hooks config. It returns nil and no error
+// when the config has no URL. Errors name the config key and never quote a
+// secret.
+func New(store string, c config.HooksConfig) (*Hook, error) {
+	if c.URL == "" {
+		return nil, nil
+	}
+	key := "stores." + store + ".hooks"
+	secrets := c.SigningSecrets()
+	if len(secrets) == 0 {
+		return nil, fmt.Errorf("%s: url is set but no secret", key)
+	}
+	h := &Hook{store: store, url: c.URL, timeout: c.Timeout}
+	for i, s := range secrets {
+		k, err := config.WebhookSecretKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: secret %d %w", key, i+1, err)
+		}
+		h.keys = append(h.keys, k)
+	}
+	if c.Events == nil {
+		c.Events = config.HookEvents
+	}
+	for _, e := range c.Events {
+		if !slices.Contains(config.HookEvents, e) {
+			return nil, fmt.Errorf("%s.events: unknown event %q", key, e)
+		}
+		h.events = append(h.events, Type(e))
+	}
+	if h.timeout == 0 {
+		h.timeout = config.DefaultHookTimeout
+	}
+	if h.timeout < 0 {
+		return nil, fmt.Errorf("%s.timeout: must be positive", key)
+	}
+	return h, nil
+}
+
+// Wants reports whether events of type t are delivered: a nil Hook wants
+// none, and every Hook wants Ping.
+func (h *Hook) Wants(t Type) bool {
+	return h != nil && (t == Ping || slices.Contains(h.events, t))
+}
+
+// Store is the name of the hook's store.
+func (h *Hook) Store() string { return h.store }
+
+// Timeout bounds one delivery, every attempt included.
+func (h *Hook) Timeout() time.Duration { return h.timeout }
