@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 45m
 HOST_PATH := $(PATH)
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: all build run check test bench fuzz generate fmt vet clean
+.PHONY: all build run check test bench fuzz generate fmt vet clean image
 
 all: build
 
@@ -54,6 +54,11 @@ fuzz:
 
 generate:
 	plugins/proto/generate.sh
+
+# image builds the container image with podman, offline (docs/deploy.md):
+# a static binary (CGO off) from scratch. IMAGE overrides the tag.
+image:
+	VERSION=$(VERSION) deploy/build-image.sh
 
 fmt:
 	gofmt -l -w $$(git ls-files '*.go')

@@ -1,0 +1,104 @@
+{{/* The chart name, or nameOverride. */}}
+{{- define "valet.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* The object name prefix: fullnameOverride, or release-chart (the release alone when it holds the chart name). */}}
+{{- define "valet.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "valet.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "valet.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "valet.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "valet.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "valet.tag" . | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "valet.tag" -}}
+{{- default .Chart.AppVersion .Values.image.tag }}
+{{- end }}
+
+{{- define "valet.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "valet.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The port of a host:port listen address (":8080" -> 8080), or a clear failure naming the key. */}}
+{{- define "valet.port" -}}
+{{- $addr := index . 0 }}{{- $key := index . 1 }}
+{{- if not (regexMatch "^[^:]*:[0-9]+$" (toString $addr)) }}
+{{- fail (printf "%s: %q is not host:port with a numeric port" $key (toString $addr)) }}
+{{- end }}
+{{- regexReplaceAll "^.*:" (toString $addr) "" }}
+{{- end }}
+
+{{- define "valet.apiPort" -}}
+{{- include "valet.port" (list (.Values.config.server.listen | default ":8080") "config.server.listen") }}
+{{- end }}
+
+{{/* The local stores, as a list of {name, port} in store-name order. */}}
+{{- define "valet.localStores" -}}
+{{- $out := list }}
+{{- range $name, $s := .Values.config.stores }}
+{{- if eq (toString $s.provider) "local" }}
+{{- $port := include "valet.port" (list (dig "config" "listen" "" $s) (printf "config.stores.%s.config.listen" $name)) }}
+{{- $out = append $out (dict "name" $name "port" ($port | int)) }}
+{{- end }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
+{{/*
+Refuses a config that holds a secret inline: every secret of Valet's config
+has a *_file form (mount it with secretMounts) and a VALET_ environment form
+(set it with secretEnv). The keys are those of config/ and of each provider's config.go.
+*/}}
+{{- define "valet.checkNoInlineSecrets" -}}
+{{- $c := .Values.config }}
+{{- if dig "tokens" "secret" "" $c }}{{ fail "config.tokens.secret: secrets never go in values; use tokens.secret_file with secretMounts, or VALET_TOKENS__SECRET with secretEnv" }}{{ end }}
+{{- if dig "auth" "jwt" "hs256_secret" "" $c }}{{ fail "config.auth.jwt.hs256_secret: secrets never go in values; use auth.jwt.hs256_secret_file with secretMounts, or VALET_AUTH__JWT__HS256_SECRET with secretEnv" }}{{ end }}
+{{- range $name, $s := $c.stores }}
+{{- range $k := list "secret" "secret_access_key" "access_key_id" "account_key" "credentials" "private_key" }}
+{{- if dig "config" $k "" $s }}
+{{- fail (printf "config.stores.%s.config.%s: secrets never go in values; use %s_file with secretMounts, or VALET_STORES__%s__CONFIG__%s with secretEnv" $name $k $k (upper $name) (upper $k)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Refuses a grace period that does not cover the preStop pause plus server.shutdown_timeout (when written in s or m). */}}
+{{- define "valet.checkGrace" -}}
+{{- $t := toString (dig "server" "shutdown_timeout" "30s" .Values.config) }}
+{{- $secs := -1 }}
+{{- if regexMatch "^[0-9]+s$" $t }}{{ $secs = trimSuffix "s" $t | int }}{{ end }}
+{{- if regexMatch "^[0-9]+m$" $t }}{{ $secs = mul (trimSuffix "m" $t | int) 60 }}{{ end }}
+{{- if and (ge $secs 0) (le (int .Values.terminationGracePeriodSeconds) (add $secs (int .Values.preStopSleepSeconds))) }}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be longer than preStopSleepSeconds (%d) plus server.shutdown_timeout (%s), or in-flight requests are killed" (int .Values.terminationGracePeriodSeconds) (int .Values.preStopSleepSeconds) $t) }}
+{{- end }}
+{{- end }}
+
+{{/* Refuses several pods on one local store whose data is not shared. */}}
+{{- define "valet.checkLocalReplicas" -}}
+{{- $many := or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1) }}
+{{- if and $many (ne (include "valet.localStores" .) "[]") (hasKey .Values.dataVolume "emptyDir") }}
+{{- fail "a local store with more than one replica needs a shared dataVolume (a ReadWriteMany persistentVolumeClaim): with an emptyDir each pod would hold different objects" }}
+{{- end }}
+{{- end }}
