@@ -6,12 +6,13 @@ import (
 	"strings"
 
 	"github.com/valetgw/valet/config"
+	"github.com/valetgw/valet/core/hooks"
 	"github.com/valetgw/valet/core/keys"
 	"github.com/valetgw/valet/core/policy"
 )
 
 // Check compiles what every store of cfg needs at request time, its key
-// template and its rules, checks what the authenticator requires of its
+// template, its rules and its hook, checks what the authenticator requires of its
 // settings, and reports every problem, each naming its config
 // key (stores.NAME.rules.OP: LINE:COL: message). The server does the same
 // when it loads or reloads a config; `valet config check` calls Check.
@@ -25,14 +26,17 @@ func Check(cfg *config.Config) error {
 	return errors.Join(errs...)
 }
 
-// compiled is a store's template and rules, ready for requests.
+// compiled is a store's template, rules and hook, ready for requests.
 type compiled struct {
 	tmpl  *keys.Template
 	rules *policy.Rules
+	// hook is the store's webhook, nil without one; deliver with a
+	// hooks.Sender.
+	hook *hooks.Hook
 }
 
-// compileStore parses the key template and compiles the rules once, and
-// refuses rules that would not keep callers apart.
+// compileStore parses the key template, compiles the rules and the hook
+// once, and refuses rules that would not keep callers apart.
 func compileStore(name string, sc config.StoreConfig) (compiled, error) {
 	var errs []error
 	add := func(key, format string, args ...any) {
@@ -61,8 +65,12 @@ func compileStore(name string, sc config.StoreConfig) (compiled, error) {
 			}
 		}
 	}
+	hook, herr := hooks.New(name, sc.Hooks)
+	if herr != nil {
+		errs = append(errs, herr)
+	}
 	if len(errs) > 0 {
 		return compiled{}, errors.Join(errs...)
 	}
-	return compiled{tmpl: tmpl, rules: rules}, nil
+	return compiled{tmpl: tmpl, rules: rules, hook: hook}, nil
 }
