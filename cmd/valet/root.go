@@ -40,6 +40,7 @@ directly to and from object storage. File bytes never pass through Valet.`,
 	root.AddCommand(
 		newServeCmd(g),
 		newConfigCmd(g),
+		newHooksCmd(g),
 		newPresignCmd(g),
 		newTokenCmd(g),
 		newPluginCmd(),
