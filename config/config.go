@@ -7,6 +7,10 @@
 // "stores.media.limits.max_size: ..."). Secrets may be inline, read from a
 // *_file, or come from the environment; Redacted never prints them.
 //
+// The top-level hooks block is every store's default webhook; Load merges
+// it into each store's hooks (see HooksConfig), and Validate checks the
+// URL, the whsec_ secrets, the events and the timeout.
+//
 // Loading compiles each store's rules and key template, so a bad rule fails
 // `valet config check` with its position. The package never contacts a
 // provider.
