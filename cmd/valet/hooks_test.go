@@ -150,6 +150,9 @@ func TestConfigCheckRefusesBadHooks(t *testing.T) {
 // The real binary's config check (which starts the stores' plugins) passes
 // a config with hooks, and prints them with the secrets hidden.
 func TestConfigCheckPassesHooks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the valet binary")
+	}
 	bin := testenv.ValetBinary(t)
 	cfg := hookConfig(t, `{ url: "https://app.example/valet-hook?token=t0ken", secrets: ["`+testHookSecret+`", "whsec_`+base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("o"), 24))+`"], events: [upload.create, upload.complete], timeout: 3s }`)
 	cmd := exec.Command(bin, "config", "check", "--config", cfg)
