@@ -8,7 +8,9 @@
 //
 // CONFIG: {playwright, gateway, store, token, expired_token, denied_token,
 //          files: {small, large, cancel, resume, video, too_large}, download_dir,
-//          user_data_dir, screenshot?, scenarios: [...], throttle_bps}
+//          user_data_dir, screenshot?, scenarios: [...], throttle_bps, suite?}
+// With suite "uppy" it runs the Uppy suite of uppy.mjs instead, with the same
+// browser and helpers (e2e/uppy_test.go).
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
@@ -481,7 +483,10 @@ async function scenarioIntent(ctx) {
   return out;
 }
 
-const scenarios = { intent: scenarioIntent, stall: scenarioStall, upload: scenarioUpload, cancel: scenarioCancel, resume: scenarioResume, video: scenarioVideo, errors: scenarioErrors, screenshot: scenarioScreenshot };
+const suite = cfg.suite === 'uppy'
+  ? await (await import('./uppy.mjs')).uppySuite({ cfg, log, fail, STACK, throttle, holdPuts, isStorage })
+  : { scenarios: { intent: scenarioIntent, stall: scenarioStall, upload: scenarioUpload, cancel: scenarioCancel, resume: scenarioResume, video: scenarioVideo, errors: scenarioErrors, screenshot: scenarioScreenshot } };
+const { scenarios } = suite;
 
 const ctx = await chromium.launchPersistentContext(cfg.user_data_dir, {
   executablePath: '/usr/bin/chromium', headless: true, args: FLAGS, acceptDownloads: true,
@@ -500,5 +505,6 @@ try {
   }
 } finally {
   await ctx.close();
+  await suite.close?.();
 }
 console.log('REPORT ' + JSON.stringify(report));
