@@ -50,14 +50,30 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- regexReplaceAll "^.*:" (toString $addr) "" }}
 {{- end }}
 
+{{/* The config (a YAML string in values), parsed and checked, as YAML: include "valet.config" . | fromYaml */}}
+{{- define "valet.config" -}}
+{{- $c := fromYaml (toString .Values.config) }}
+{{- if hasKey $c "Error" }}
+{{- fail (printf "config: not a YAML map: %s" (get $c "Error")) }}
+{{- end }}
+{{- toYaml $c }}
+{{- end }}
+
 {{- define "valet.apiPort" -}}
-{{- include "valet.port" (list (.Values.config.server.listen | default ":8080") "config.server.listen") }}
+{{- $c := include "valet.config" . | fromYaml }}
+{{- include "valet.port" (list (dig "server" "listen" ":8080" $c) "config.server.listen") }}
+{{- end }}
+
+{{- define "valet.adminListen" -}}
+{{- $c := include "valet.config" . | fromYaml }}
+{{- dig "server" "admin_listen" "" $c }}
 {{- end }}
 
 {{/* The local stores, as a list of {name, port} in store-name order. */}}
 {{- define "valet.localStores" -}}
 {{- $out := list }}
-{{- range $name, $s := .Values.config.stores }}
+{{- $c := include "valet.config" . | fromYaml }}
+{{- range $name, $s := (get $c "stores" | default dict) }}
 {{- if eq (toString $s.provider) "local" }}
 {{- $port := include "valet.port" (list (dig "config" "listen" "" $s) (printf "config.stores.%s.config.listen" $name)) }}
 {{- $out = append $out (dict "name" $name "port" ($port | int)) }}
@@ -72,10 +88,10 @@ has a *_file form (mount it with secretMounts) and a VALET_ environment form
 (set it with secretEnv). The keys are those of config/ and of each provider's config.go.
 */}}
 {{- define "valet.checkNoInlineSecrets" -}}
-{{- $c := .Values.config }}
+{{- $c := include "valet.config" . | fromYaml }}
 {{- if dig "tokens" "secret" "" $c }}{{ fail "config.tokens.secret: secrets never go in values; use tokens.secret_file with secretMounts, or VALET_TOKENS__SECRET with secretEnv" }}{{ end }}
 {{- if dig "auth" "jwt" "hs256_secret" "" $c }}{{ fail "config.auth.jwt.hs256_secret: secrets never go in values; use auth.jwt.hs256_secret_file with secretMounts, or VALET_AUTH__JWT__HS256_SECRET with secretEnv" }}{{ end }}
-{{- range $name, $s := $c.stores }}
+{{- range $name, $s := (get $c "stores" | default dict) }}
 {{- range $k := list "secret" "secret_access_key" "access_key_id" "account_key" "credentials" "private_key" }}
 {{- if dig "config" $k "" $s }}
 {{- fail (printf "config.stores.%s.config.%s: secrets never go in values; use %s_file with secretMounts, or VALET_STORES__%s__CONFIG__%s with secretEnv" $name $k $k (upper $name) (upper $k)) }}
@@ -86,7 +102,8 @@ has a *_file form (mount it with secretMounts) and a VALET_ environment form
 
 {{/* Refuses a grace period that does not cover the preStop pause plus server.shutdown_timeout (when written in s or m). */}}
 {{- define "valet.checkGrace" -}}
-{{- $t := toString (dig "server" "shutdown_timeout" "30s" .Values.config) }}
+{{- $c := include "valet.config" . | fromYaml }}
+{{- $t := toString (dig "server" "shutdown_timeout" "30s" $c) }}
 {{- $secs := -1 }}
 {{- if regexMatch "^[0-9]+s$" $t }}{{ $secs = trimSuffix "s" $t | int }}{{ end }}
 {{- if regexMatch "^[0-9]+m$" $t }}{{ $secs = mul (trimSuffix "m" $t | int) 60 }}{{ end }}
