@@ -1,4 +1,4 @@
-package hooks_test
+package hooks
 
 import (
 	"context"
@@ -12,17 +12,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/valetgw/valet/config"
-	"github.com/valetgw/valet/core/hooks"
-	"github.com/valetgw/valet/internal/testenv"
 )
 
 // The receivers of docs/hooks.md. The Go one is below, verbatim in the
@@ -119,52 +114,43 @@ func reply(w http.ResponseWriter, status int, v any) {
 
 var exampleSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte("an example secret, 32 bytes long"))
 
-func hook(t *testing.T, url string, secrets ...string) *hooks.Hook {
-	t.Helper()
-	h, err := hooks.New("media", config.HooksConfig{URL: url, Secrets: secrets, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
 // exerciseReceiver sends the guide's receiver at url the events of one
 // upload, twice over for complete, and checks its answers.
 func exerciseReceiver(t *testing.T, url string) {
 	t.Helper()
-	s := hooks.NewSender(hooks.Options{})
-	h := hook(t, url, exampleSecret)
+	s := NewSender(Options{})
+	h := mustHook(t, url, 30*time.Second, exampleSecret)
 	ctx := context.Background()
-	data := hooks.Data{Key: "users/alice/1/cat.png", ContentType: "image/png", Subject: "alice"}
+	data := Data{Key: "users/alice/1/cat.png", ContentType: "image/png", Subject: "alice"}
 
-	ans, err := s.Deliver(ctx, h, hooks.Event{Type: hooks.UploadCreate, Data: data})
+	ans, err := s.Deliver(ctx, h, Event{Type: UploadCreate, Data: data})
 	if err != nil || ans.Metadata["owner"] != "alice" {
 		t.Fatalf("create: %+v %v", ans, err)
 	}
 	pdf := data
 	pdf.ContentType = "application/pdf"
-	if _, err := s.Deliver(ctx, h, hooks.Event{Type: hooks.UploadCreate, Data: pdf}); !errors.Is(err, hooks.ErrRejected) || !strings.Contains(err.Error(), "only images, please") {
+	if _, err := s.Deliver(ctx, h, Event{Type: UploadCreate, Data: pdf}); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "only images, please") {
 		t.Errorf("create of a PDF: %v, want the receiver's refusal", err)
 	}
 	data.UploadID = "u1"
-	first, err := s.Deliver(ctx, h, hooks.Event{Type: hooks.UploadComplete, Data: data})
+	first, err := s.Deliver(ctx, h, Event{Type: UploadComplete, Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.Deliver(ctx, h, hooks.Event{Type: hooks.UploadComplete, Data: data})
+	again, err := s.Deliver(ctx, h, Event{Type: UploadComplete, Data: data})
 	if err != nil || string(again.Body) != string(first.Body) || !strings.Contains(string(first.Body), `"media_id"`) {
 		t.Errorf("complete twice: %s then %s (%v); want one media id", first.Body, again.Body, err)
 	}
 	data.UploadID = "u2"
-	other, err := s.Deliver(ctx, h, hooks.Event{Type: hooks.UploadComplete, Data: data})
+	other, err := s.Deliver(ctx, h, Event{Type: UploadComplete, Data: data})
 	if err != nil || string(other.Body) == string(first.Body) {
 		t.Errorf("another upload: %s (%v), want a new media id", other.Body, err)
 	}
-	if ans, err := s.Deliver(ctx, h, hooks.Event{Type: hooks.Ping}); err != nil || ans.Status != http.StatusNoContent {
+	if ans, err := s.Deliver(ctx, h, Event{Type: Ping}); err != nil || ans.Status != http.StatusNoContent {
 		t.Errorf("ping: %+v %v", ans, err)
 	}
-	wrong := hook(t, url, "whsec_"+base64.StdEncoding.EncodeToString([]byte("not the receiver's secret, at all")))
-	if _, err := s.Deliver(ctx, wrong, hooks.Event{Type: hooks.Ping}); !errors.Is(err, hooks.ErrRejected) || !strings.Contains(err.Error(), "bad signature") {
+	wrong := mustHook(t, url, 30*time.Second, "whsec_"+base64.StdEncoding.EncodeToString([]byte("not the receiver's secret, at all")))
+	if _, err := s.Deliver(ctx, wrong, Event{Type: Ping}); !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "bad signature") {
 		t.Errorf("wrong secret: %v, want a refusal", err)
 	}
 }
@@ -176,21 +162,7 @@ func TestGoReceiverOfTheGuide(t *testing.T) {
 }
 
 func TestNodeReceiverOfTheGuide(t *testing.T) {
-	node := testenv.LookPath(t, "node")
-	pkg := testenv.NodeModule(t, "standardwebhooks/package.json")
-	script, err := filepath.Abs(filepath.Join("testdata", "example_receiver.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, script)
-	cmd.Env = []string{"NODE_PATH=" + filepath.Dir(filepath.Dir(pkg)), "VALET_HOOK_SECRET=" + exampleSecret, "PORT=0"}
-	p, err := testenv.Launch(t, testenv.Spec{Name: "node example_receiver.js", Cmd: cmd, Ready: testenv.LogReady("listening on http://")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, _ := strings.Cut(p.Logs(), "listening on ")
-	url, _, _ := strings.Cut(rest, "\n")
-	exerciseReceiver(t, strings.TrimSpace(url))
+	exerciseReceiver(t, startNode(t, "example_receiver.js", "VALET_HOOK_SECRET="+exampleSecret, "PORT=0"))
 }
 
 // TestGuideShowsTestedCode keeps docs/hooks.md honest: every Go block is

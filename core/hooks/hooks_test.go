@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/valetgw/valet/config"
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 func secret(b byte) string {
@@ -32,25 +33,25 @@ var (
 	secretB = secret('b')
 )
 
-// delivery is one request a test receiver got.
+// delivery is one request a recorder got.
 type delivery struct {
 	header http.Header
 	body   []byte
 	at     time.Time
 }
 
-// receiver is an httptest server that records every delivery and answers
+// recorder is an httptest server that records every delivery and answers
 // with respond(n, w, r) for the n-th request (from 1).
-type receiver struct {
+type recorder struct {
 	*httptest.Server
 	mu   sync.Mutex
 	got  []delivery
 	resp func(n int, w http.ResponseWriter, r *http.Request)
 }
 
-func newReceiver(t *testing.T, respond func(n int, w http.ResponseWriter, r *http.Request)) *receiver {
+func newRecorder(t *testing.T, respond func(n int, w http.ResponseWriter, r *http.Request)) *recorder {
 	t.Helper()
-	rc := &receiver{resp: respond}
+	rc := &recorder{resp: respond}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
@@ -63,7 +64,7 @@ func newReceiver(t *testing.T, respond func(n int, w http.ResponseWriter, r *htt
 	return rc
 }
 
-func (rc *receiver) deliveries() []delivery {
+func (rc *recorder) deliveries() []delivery {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return slices.Clone(rc.got)
@@ -87,28 +88,11 @@ func mustHook(t *testing.T, url string, timeout time.Duration, secrets ...string
 }
 
 // testSender logs JSON into the returned buffer.
-func testSender(t *testing.T, o Options) (*Sender, *syncBuffer) {
+func testSender(t *testing.T, o Options) (*Sender, *testenv.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	o.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	return NewSender(o), logs
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func size(n int64) *int64 { return &n }
@@ -122,7 +106,7 @@ var completeEvent = Event{Type: UploadComplete, Data: Data{
 // The request is the Standard Webhooks one: headers, the signature with
 // every secret over id.timestamp.body, and the {type, timestamp, data} body.
 func TestDeliverSignsStandardWebhooks(t *testing.T) {
-	rc := newReceiver(t, answer(200, `{"media_id": 42}`))
+	rc := newRecorder(t, answer(200, `{"media_id": 42}`))
 	now := time.Date(2026, 11, 25, 10, 30, 0, 123456000, time.UTC)
 	s, _ := testSender(t, Options{Now: func() time.Time { return now }})
 	h := mustHook(t, rc.URL, 10*time.Second, secretA, secretB)
@@ -192,7 +176,7 @@ func mustJSON(t *testing.T, v any) string {
 // webhook-id each time and on the client's retry; another upload has
 // another id.
 func TestRetriesKeepTheID(t *testing.T) {
-	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+	rc := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		if n <= 2 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
@@ -244,7 +228,7 @@ func TestRejected(t *testing.T) {
 		{"long message", `{"message": "` + strings.Repeat("é", 400) + `"}`, strings.Repeat("é", 256), 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rc := newReceiver(t, answer(tc.status, tc.body))
+			rc := newRecorder(t, answer(tc.status, tc.body))
 			s, _ := testSender(t, Options{})
 			_, err := s.Deliver(context.Background(), mustHook(t, rc.URL, 10*time.Second, secretA), completeEvent)
 			var he *Error
@@ -263,7 +247,7 @@ func TestRejected(t *testing.T) {
 
 func TestUnavailable(t *testing.T) {
 	t.Run("5xx every time", func(t *testing.T) {
-		rc := newReceiver(t, answer(500, `{"message":"down"}`))
+		rc := newRecorder(t, answer(500, `{"message":"down"}`))
 		s, _ := testSender(t, Options{})
 		_, err := s.Deliver(context.Background(), mustHook(t, rc.URL, 30*time.Second, secretA), completeEvent)
 		var he *Error
@@ -275,7 +259,7 @@ func TestUnavailable(t *testing.T) {
 		}
 	})
 	t.Run("429 honours Retry-After", func(t *testing.T) {
-		rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		rc := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				w.Header().Set("Retry-After", "1")
 				w.WriteHeader(http.StatusTooManyRequests)
@@ -296,7 +280,7 @@ func TestUnavailable(t *testing.T) {
 		}
 	})
 	t.Run("Retry-After beyond the timeout", func(t *testing.T) {
-		rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		rc := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Retry-After", "600")
 			w.WriteHeader(http.StatusServiceUnavailable)
 		})
@@ -310,7 +294,7 @@ func TestUnavailable(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
 		release := make(chan struct{})
 		t.Cleanup(func() { close(release) })
-		rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		rc := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
 			case <-release:
@@ -327,7 +311,7 @@ func TestUnavailable(t *testing.T) {
 		}
 	})
 	t.Run("network", func(t *testing.T) {
-		rc := newReceiver(t, answer(200, ""))
+		rc := newRecorder(t, answer(200, ""))
 		url := rc.URL + "/hook?token=s3cr3t"
 		rc.Close()
 		s, logs := testSender(t, Options{})
@@ -342,7 +326,7 @@ func TestUnavailable(t *testing.T) {
 }
 
 func TestInvalidAnswer(t *testing.T) {
-	target := newReceiver(t, answer(200, "{}"))
+	target := newRecorder(t, answer(200, "{}"))
 	for _, tc := range []struct {
 		name    string
 		respond func(int, http.ResponseWriter, *http.Request)
@@ -353,7 +337,7 @@ func TestInvalidAnswer(t *testing.T) {
 		{"redirect", func(_ int, w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, target.URL, http.StatusFound) }, "redirect (302)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rc := newReceiver(t, tc.respond)
+			rc := newRecorder(t, tc.respond)
 			s, _ := testSender(t, Options{})
 			_, err := s.Deliver(context.Background(), mustHook(t, rc.URL, 10*time.Second, secretA), completeEvent)
 			if !errors.Is(err, ErrInvalidAnswer) || !strings.Contains(err.Error(), tc.want) {
@@ -368,7 +352,7 @@ func TestInvalidAnswer(t *testing.T) {
 		t.Errorf("the redirect was followed %d times", n)
 	}
 	// Exactly 16 KiB is fine.
-	rc := newReceiver(t, answer(200, `{"x":"`+strings.Repeat("x", MaxAnswerBytes-8)+`"}`))
+	rc := newRecorder(t, answer(200, `{"x":"`+strings.Repeat("x", MaxAnswerBytes-8)+`"}`))
 	s, _ := testSender(t, Options{})
 	if ans, err := s.Deliver(context.Background(), mustHook(t, rc.URL, 10*time.Second, secretA), completeEvent); err != nil || len(ans.Body) != MaxAnswerBytes {
 		t.Errorf("a 16 KiB answer: %d bytes, %v", len(ans.Body), err)
@@ -395,7 +379,7 @@ func TestCreateMetadata(t *testing.T) {
 		{"control character", `{"metadata": {"a": "x\ny"}}`, nil, "printable ASCII"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rc := newReceiver(t, answer(200, tc.body))
+			rc := newRecorder(t, answer(200, tc.body))
 			s, _ := testSender(t, Options{})
 			ans, err := s.Deliver(context.Background(), mustHook(t, rc.URL, 10*time.Second, secretA), create)
 			if tc.invalid != "" {
@@ -412,7 +396,7 @@ func TestCreateMetadata(t *testing.T) {
 			}
 		})
 	}
-	rc := newReceiver(t, answer(200, `{"metadata": {"App_Id": 1}}`))
+	rc := newRecorder(t, answer(200, `{"metadata": {"App_Id": 1}}`))
 	s, _ := testSender(t, Options{})
 	ans, err := s.Deliver(context.Background(), mustHook(t, rc.URL, 10*time.Second, secretA), completeEvent)
 	if err != nil || ans.Metadata != nil || string(ans.Body) != `{"metadata":{"App_Id":1}}` {
@@ -449,7 +433,7 @@ func mapsEqual(a, b map[string]string) bool {
 
 // No hook, or an event it does not want: nothing is sent. Ping always is.
 func TestWants(t *testing.T) {
-	rc := newReceiver(t, answer(200, `{"pong": true}`))
+	rc := newRecorder(t, answer(200, `{"pong": true}`))
 	s, _ := testSender(t, Options{})
 	if ans, err := s.Deliver(context.Background(), nil, completeEvent); err != nil || ans.ID != "" {
 		t.Errorf("nil hook: %+v %v", ans, err)
@@ -490,7 +474,7 @@ func TestWants(t *testing.T) {
 func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 	var sigs []string
 	var mu sync.Mutex
-	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+	rc := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		sigs = append(sigs, strings.Split(r.Header.Get("webhook-signature"), " ")...)
 		mu.Unlock()

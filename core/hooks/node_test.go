@@ -23,24 +23,29 @@ import (
 // returns its URL.
 func nodeReceiver(t *testing.T, secrets ...string) string {
 	t.Helper()
+	return startNode(t, "receiver.js", "HOOK_SECRETS="+strings.Join(secrets, ","))
+}
+
+// startNode runs testdata/script with node, the standardwebhooks package on
+// its NODE_PATH and env, waits until it prints "listening http://..." or
+// "listening on http://...", and returns that URL.
+func startNode(t *testing.T, script string, env ...string) string {
+	t.Helper()
 	node := testenv.LookPath(t, "node")
 	pkg := testenv.NodeModule(t, "standardwebhooks/package.json")
-	script, err := filepath.Abs(filepath.Join("testdata", "receiver.js"))
+	path, err := filepath.Abs(filepath.Join("testdata", script))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(node, script)
-	cmd.Env = []string{
-		"NODE_PATH=" + filepath.Dir(filepath.Dir(pkg)),
-		"HOOK_SECRETS=" + strings.Join(secrets, ","),
-	}
-	p, err := testenv.Launch(t, testenv.Spec{Name: "node receiver.js", Cmd: cmd, Ready: testenv.LogReady("listening http://")})
+	cmd := exec.Command(node, path)
+	cmd.Env = append([]string{"NODE_PATH=" + filepath.Dir(filepath.Dir(pkg))}, env...)
+	p, err := testenv.Launch(t, testenv.Spec{Name: "node " + script, Cmd: cmd, Ready: testenv.LogReady("http://")})
 	if err != nil {
 		t.Fatal(err) // our own script failing is a defect, not a missing tool
 	}
-	_, rest, _ := strings.Cut(p.Logs(), "listening ")
+	_, rest, _ := strings.Cut(p.Logs(), "http://")
 	u, _, _ := strings.Cut(rest, "\n")
-	return strings.TrimSpace(u)
+	return "http://" + strings.TrimSpace(u)
 }
 
 // nodeAnswer is what receiver.js answers a verified delivery.
