@@ -11,13 +11,12 @@ import (
 
 	"github.com/valetgw/valet/core/auth"
 	"github.com/valetgw/valet/core/problem"
-	"github.com/valetgw/valet/providers"
 )
 
 // call is one API request in progress.
 type call struct {
 	st    *state
-	store *store
+	store *Store
 	who   auth.Principal
 	rec   *record
 }
@@ -26,6 +25,17 @@ type call struct {
 type record struct {
 	store, op, key, subject, code string
 	err                           error
+}
+
+type recordKey struct{}
+
+// noteKey tells the request log line, if ctx belongs to a request, which
+// key or prefix the request is about. Store methods call it as soon as
+// they know, so that a refused request is logged with its key too.
+func noteKey(ctx context.Context, key string) {
+	if rec, ok := ctx.Value(recordKey{}).(*record); ok {
+		rec.key = key
+	}
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c *call) error
@@ -152,9 +162,8 @@ func (s *Server) api(op string, needStore bool, h handlerFunc) http.Handler {
 			if needStore {
 				name := r.PathValue("store")
 				rec.store = name
-				c.store = st.stores[name]
-				if c.store == nil {
-					return apiError("store_not_found", "no store named "+strconv.Quote(name))
+				if c.store, err = st.store(name); err != nil {
+					return err
 				}
 				// Bound the provider calls: a provider that hangs gives
 				// 504 instead of holding the request for good.
@@ -162,7 +171,7 @@ func (s *Server) api(op string, needStore bool, h handlerFunc) http.Handler {
 				if op == "upload.complete" {
 					limit = time.Duration(st.cfg.Server.CompleteTimeout)
 				}
-				ctx, cancel := context.WithTimeout(r.Context(), limit)
+				ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), recordKey{}, rec), limit)
 				defer cancel()
 				r = r.WithContext(ctx)
 			}
@@ -192,8 +201,11 @@ func authProblem(w http.ResponseWriter, err error) error {
 // writeError renders err. Only problems and provider codes reach the
 // client; any other error text stays in the log.
 func (s *Server) writeError(w http.ResponseWriter, c *call, err error) {
+	var f *failure
 	var p *problem.Problem
 	switch {
+	case errors.As(err, &f):
+		p, c.rec.err = f.problem, f.cause
 	case errors.As(err, &p):
 	case errors.Is(err, errBody):
 		p = apiError("body_too_large", "request body exceeds 64 KiB")
@@ -206,37 +218,3 @@ func (s *Server) writeError(w http.ResponseWriter, c *call, err error) {
 }
 
 var errBody = errors.New("body too large")
-
-// providerProblem maps a provider error code to a status. The provider's
-// message is shown only for codes that describe the request.
-func providerProblem(err error) *problem.Problem {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return apiError("provider_timeout", "the store's provider did not answer in time")
-	}
-	code := providers.CodeOf(err)
-	msg := ""
-	var pe *providers.Error
-	if errors.As(err, &pe) {
-		msg = pe.Message
-	}
-	switch code {
-	case providers.NotFound:
-		return apiError("not_found", "not found")
-	case providers.InvalidArgument:
-		return apiError("provider_invalid_argument", msg)
-	case providers.AlreadyExists:
-		return apiError("already_exists", "the object already exists")
-	case providers.FailedPrecondition:
-		return apiError("failed_precondition", msg)
-	case providers.Unimplemented:
-		return apiError("unsupported", "the store's provider does not support this")
-	case providers.Unavailable:
-		p := apiError("provider_unavailable", "the store's provider is unavailable; retry shortly")
-		p.RetryAfter = 5 * time.Second
-		return p
-	case providers.PermissionDenied:
-		return apiError("provider_denied", "the storage backend refused the gateway's credentials")
-	default:
-		return apiError("provider_error", "the store's provider failed")
-	}
-}

@@ -1,7 +1,3 @@
-// Package core is the Valet gateway: the REST API that authenticates a
-// caller, applies a store's policy and limits, chooses the object key and
-// asks the store's provider for a signed request. File bytes never pass
-// through it. It knows providers only through providers.Provider.
 package core
 
 import (
@@ -10,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -40,28 +37,35 @@ type Options struct {
 // Reload; requests in flight finish with the state they started with.
 type Server struct {
 	opts    Options
-	now     func() time.Time
 	log     *slog.Logger
 	metrics *metrics
 	state   atomic.Pointer[state]
 	handler http.Handler
-	// abortChecks is when an abort looks again for late parts.
-	abortChecks []time.Duration
+	// env is shared by every Store the server builds.
+	*env
 }
 
 // state is everything a config produces; it is immutable once built.
 type state struct {
 	cfg    *config.Config
-	stores map[string]*store
+	stores map[string]*Store
 	auth   *auth.Authenticator
 	sealer *uploadid.Sealer
+}
+
+// store finds a store by name.
+func (st *state) store(name string) (*Store, error) {
+	if s := st.stores[name]; s != nil {
+		return s, nil
+	}
+	return nil, apiError("store_not_found", "no store named "+strconv.Quote(name))
 }
 
 // New builds a Server for cfg, with one configured provider per store
 // (stores[name] for every name in cfg.Stores). It reads each provider's
 // Info, so a provider must be reachable.
 func New(cfg *config.Config, stores map[string]providers.Provider, opts Options) (*Server, error) {
-	s := &Server{opts: opts, now: opts.Now, log: opts.Logger, abortChecks: abortChecks}
+	s := &Server{opts: opts, log: opts.Logger, env: &env{now: opts.Now, abortChecks: abortChecks}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -122,7 +126,7 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 	if err != nil {
 		return nil, fmt.Errorf("tokens.secret: %w", err)
 	}
-	st := &state{cfg: cfg, stores: map[string]*store{}, sealer: sealer}
+	st := &state{cfg: cfg, stores: map[string]*Store{}, sealer: sealer}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	for _, name := range cfg.StoreNames() {
@@ -144,7 +148,7 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 		if mp == nil {
 			info.Capabilities.Multipart = false
 		}
-		st.stores[name] = &store{name: name, cfg: sc, provider: p, multipart: mp, info: info, rules: cs.rules, tmpl: cs.tmpl}
+		st.stores[name] = &Store{name: name, cfg: sc, provider: p, multipart: mp, info: info, rules: cs.rules, tmpl: cs.tmpl, sealer: sealer, env: s.env}
 	}
 	a, err := auth.New(AuthConfig(cfg.Auth), auth.Options{Now: s.now, HTTPClient: s.opts.HTTPClient})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/valetgw/valet/core/policy"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -54,22 +53,15 @@ type checksumSupport struct {
 func (s *Server) listStores(w http.ResponseWriter, r *http.Request, c *call) error {
 	out := []storeJSON{}
 	for _, name := range c.st.cfg.StoreNames() {
-		st := c.st.stores[name]
-		prefix := st.tmpl.Prefix(c.who.Subject)
-		// A permission is true unless the rule is false for this caller
-		// whatever the request brings (key, prefix, size, content type).
-		in := policy.Input{Subject: c.who.Subject, Claims: c.who.Claims, KeyPrefix: prefix}
-		perms := map[string]bool{}
-		any := false
-		for _, op := range policy.Ops {
-			ok := st.rules.For(op).May(r.Context(), in, policy.RequestVars...)
-			perms[string(op)] = ok
-			any = any || ok
-		}
-		if !any {
+		info, ok := c.st.stores[name].Describe(r.Context(), c.who)
+		if !ok {
 			continue
 		}
-		l, cp := st.cfg.Limits, st.info.Capabilities
+		perms := make(map[string]bool, len(info.Permissions))
+		for op, may := range info.Permissions {
+			perms[string(op)] = may
+		}
+		l, cp := info.Limits, info.Capabilities
 		sums := []string{}
 		for _, a := range cp.BindsChecksums {
 			sums = append(sums, string(a))
@@ -79,11 +71,11 @@ func (s *Server) listStores(w http.ResponseWriter, r *http.Request, c *call) err
 			cts = []string{}
 		}
 		out = append(out, storeJSON{
-			Name: name, Provider: st.cfg.Provider, KeyPrefix: prefix, Permissions: perms,
+			Name: info.Name, Provider: info.Provider, KeyPrefix: info.KeyPrefix, Permissions: perms,
 			Limits: limitsJSON{
-				MaxSize: int64(l.MaxSize), ContentTypes: cts, MultipartThreshold: int64(l.MultipartThreshold), PartSize: int64(l.PartSize),
-				PutTTLSeconds: int64(st.ttl(0, l.PutTTL) / time.Second), GetTTLSeconds: int64(st.ttl(0, l.GetTTL) / time.Second),
-				MaxTTLSeconds: int64(st.ttl(l.MaxTTL, l.MaxTTL) / time.Second), AllowClientKeys: st.cfg.AllowClientKeys,
+				MaxSize: l.MaxSize, ContentTypes: cts, MultipartThreshold: l.MultipartThreshold, PartSize: l.PartSize,
+				PutTTLSeconds: int64(l.PutTTL / time.Second), GetTTLSeconds: int64(l.GetTTL / time.Second),
+				MaxTTLSeconds: int64(l.MaxTTL / time.Second), AllowClientKeys: l.AllowClientKeys,
 			},
 			Capabilities: capsJSON{
 				Multipart: cp.Multipart, MultipartNeedsETags: cp.MultipartNeedsETags, MinPartSize: cp.MinPartSize, MaxPartSize: cp.MaxPartSize,
