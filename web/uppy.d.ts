@@ -24,12 +24,11 @@ export default class ValetUploader extends BasePlugin<ValetUploaderSettings, any
      * @param {string[]} fileIDs
      */
     upload(fileIDs: string[]): Promise<void>;
-    /** A file removed (or every file cancelled): its upload is aborted on the server. @param {any} file */
-    onRemoved(file: any): void;
-    /** @param {any} file @param {boolean} isPaused */
-    onPause(file: any, isPaused: boolean): void;
-    onPauseAll(): void;
-    onResumeAll(): void;
+    /**
+     * The Uppy events the plugin follows while installed.
+     * @type {Array<[string, (...args: any[]) => void]>}
+     */
+    handlers: Array<[string, (...args: any[]) => void]>;
     /** @param {boolean} value */
     setResumable(value: boolean): void;
     /**
@@ -63,6 +62,12 @@ export default class ValetUploader extends BasePlugin<ValetUploaderSettings, any
      * @returns {Record<string,string>|undefined}
      */
     metadataOf(file: any): Record<string, string> | undefined;
+    /** A file removed (or every file cancelled): its upload is aborted on the server. @param {any} file */
+    onRemoved(file: any): void;
+    /** @param {any} file @param {boolean} isPaused */
+    onPause(file: any, isPaused: boolean): void;
+    onPauseAll(): void;
+    onResumeAll(): void;
 }
 export type GetToken = import("./valet.js").ValetOptions["getToken"];
 export type ObjectInfo = import("./valet.js").ObjectInfo;

@@ -104,29 +104,29 @@ export default class ValetUploader extends BasePlugin {
      */
     this.ready = Promise.resolve(null);
     this.upload = this.upload.bind(this);
-    this.onRemoved = this.onRemoved.bind(this);
-    this.onPause = this.onPause.bind(this);
-    this.onPauseAll = this.onPauseAll.bind(this);
-    this.onResumeAll = this.onResumeAll.bind(this);
+    /**
+     * The Uppy events the plugin follows while installed.
+     * @type {Array<[string, (...args: any[]) => void]>}
+     */
+    this.handlers = [
+      ['file-removed', (file) => this.onRemoved(file)],
+      ['upload-pause', (file, isPaused) => this.onPause(file, isPaused)],
+      ['pause-all', () => this.onPauseAll()],
+      ['resume-all', () => this.onResumeAll()],
+    ];
   }
 
   install() {
     this.setResumable(true);
     this.uppy.addUploader(this.upload);
-    this.uppy.on('file-removed', this.onRemoved);
-    this.uppy.on('upload-pause', this.onPause);
-    this.uppy.on('pause-all', this.onPauseAll);
-    this.uppy.on('resume-all', this.onResumeAll);
+    for (const [event, fn] of this.handlers) this.uppy.on(/** @type {any} */ (event), fn);
     this.ready = this.opts.storeLimits ? this.applyLimits() : Promise.resolve(null);
   }
 
   uninstall() {
     this.setResumable(false);
     this.uppy.removeUploader(this.upload);
-    this.uppy.off('file-removed', this.onRemoved);
-    this.uppy.off('upload-pause', this.onPause);
-    this.uppy.off('pause-all', this.onPauseAll);
-    this.uppy.off('resume-all', this.onResumeAll);
+    for (const [event, fn] of this.handlers) this.uppy.off(/** @type {any} */ (event), fn);
     for (const job of this.jobs.values()) stop(job);
   }
 
