@@ -2,28 +2,16 @@ package core
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/valetgw/valet/providers"
-	"github.com/valetgw/valet/providers/local"
 )
 
 // The upload and download flows against the real local provider, in
 // process: the signed requests go to its own HTTP listener.
 func TestLocalProviderFlows(t *testing.T) {
-	p := local.New()
-	raw, _ := json.Marshal(map[string]any{"root": t.TempDir(), "listen": "127.0.0.1:0", "secret": "local-provider-secret-0123456789"})
-	if err := p.Configure(t.Context(), providers.StoreConfig{Store: "media", Config: raw}); err != nil {
-		t.Fatal(err)
-	}
-	if c, ok := p.(interface{ Close() error }); ok {
-		t.Cleanup(func() { c.Close() })
-	}
 	h := &harness{t: t, cfg: testConfig(t, ""), logs: &syncBuffer{}}
-	h.start(p)
+	h.start(localProvider(t))
 	alice := h.token("alice", nil)
 
 	data := []byte("bytes through the local store")
