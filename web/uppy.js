@@ -170,8 +170,13 @@ export default class ValetUploader extends BasePlugin {
   async upload(fileIDs) {
     if (!fileIDs.length) return;
     await this.ready;
-    const files = this.uppy.getFilesByIds(fileIDs)
-      .filter((/** @type {any} */ f) => !f.error && !f.progress.uploadComplete);
+    // A file added before the store's limits arrived is checked against them now.
+    const files = this.uppy.getFilesByIds(fileIDs).filter((/** @type {any} */ f) => {
+      if (f.error || f.progress.uploadComplete) return false;
+      const refused = this.uppy.validateSingleFile(f);
+      if (refused) this.uppy.emit('upload-error', f, new Error(refused));
+      return !refused;
+    });
     this.uppy.emit('upload-start', files.filter((/** @type {any} */ f) => !f.progress?.uploadStarted || !f.isRestored));
     await Promise.allSettled(files.map((/** @type {any} */ f) => this.queued(f.id, () => this.uploadFile(f.id))));
   }
