@@ -52,8 +52,8 @@ type UploadPlan struct {
 	// UploadID is the sealed id the client finishes or aborts with.
 	UploadID string
 	Key      string
-	// Put is the signed single request; nil for a multipart upload.
-	Put *providers.Recipe
+	// Put is the signed single request; zero for a multipart upload.
+	Put providers.Recipe
 	// PartSize and PartCount plan a multipart upload (0 for a single PUT);
 	// Parts are the recipes of its first parts, in order.
 	PartSize  int64
@@ -214,7 +214,7 @@ func (st *Store) signPut(ctx context.Context, tok uploadid.Upload, idExpiry time
 	if err != nil {
 		return UploadPlan{}, err
 	}
-	return UploadPlan{UploadID: id, Key: tok.Key, Put: &rc, ExpiresAt: rc.ExpiresAt}, nil
+	return UploadPlan{UploadID: id, Key: tok.Key, Put: rc, ExpiresAt: rc.ExpiresAt}, nil
 }
 
 // startMultipart plans tok as a multipart upload and signs its first parts.
