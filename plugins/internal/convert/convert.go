@@ -103,6 +103,12 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
+// InfoRequestToProto converts Info's request, which carries nothing yet.
+func InfoRequestToProto(struct{}) *pb.InfoRequest { return &pb.InfoRequest{} }
+
+// InfoRequestFromProto converts Info's request.
+func InfoRequestFromProto(*pb.InfoRequest) struct{} { return struct{}{} }
+
 // InfoToProto converts Info.
 func InfoToProto(i providers.Info) *pb.InfoResponse {
 	c := i.Capabilities
@@ -132,12 +138,18 @@ func InfoFromProto(r *pb.InfoResponse) providers.Info {
 	}}
 }
 
-func algsToProto(as []providers.ChecksumAlgorithm) []string {
-	out := make([]string, len(as))
-	for n, a := range as {
-		out[n] = string(a)
+// each converts every element of in with f, into a slice of the same
+// length (empty, not nil, for none).
+func each[A, B any](in []A, f func(A) B) []B {
+	out := make([]B, len(in))
+	for i, a := range in {
+		out[i] = f(a)
 	}
 	return out
+}
+
+func algsToProto(as []providers.ChecksumAlgorithm) []string {
+	return each(as, func(a providers.ChecksumAlgorithm) string { return string(a) })
 }
 
 // algsFromProto gives nil for none, as an unset Go field is.
@@ -172,6 +184,12 @@ func ConfigToProto(c providers.StoreConfig) *pb.ConfigureRequest {
 func ConfigFromProto(r *pb.ConfigureRequest) providers.StoreConfig {
 	return providers.StoreConfig{Store: r.GetStore(), Config: r.GetConfig()}
 }
+
+// ConfiguredToProto converts Configure's result, which carries nothing yet.
+func ConfiguredToProto(struct{}) *pb.ConfigureResponse { return &pb.ConfigureResponse{} }
+
+// ConfiguredFromProto converts Configure's result.
+func ConfiguredFromProto(*pb.ConfigureResponse) struct{} { return struct{}{} }
 
 // RecipeToProto converts Recipe.
 func RecipeToProto(r providers.Recipe) *pb.Recipe {
@@ -233,6 +251,14 @@ func DeleteFromProto(r *pb.DeleteRequest) providers.DeleteRequest {
 	return providers.DeleteRequest{Key: r.GetKey()}
 }
 
+// DeleteResultToProto converts DeleteResult.
+func DeleteResultToProto(providers.DeleteResult) *pb.DeleteResponse { return &pb.DeleteResponse{} }
+
+// DeleteResultFromProto converts DeleteResult.
+func DeleteResultFromProto(*pb.DeleteResponse) providers.DeleteResult {
+	return providers.DeleteResult{}
+}
+
 // ObjectToProto converts Object.
 func ObjectToProto(o providers.Object) *pb.Object {
 	var sums map[string]string
@@ -269,21 +295,14 @@ func ListFromProto(r *pb.ListRequest) providers.ListRequest {
 
 // PageToProto converts ListPage.
 func PageToProto(p providers.ListPage) *pb.ListResponse {
-	objs := make([]*pb.Object, len(p.Objects))
-	for i, o := range p.Objects {
-		objs[i] = ObjectToProto(o)
-	}
-	return &pb.ListResponse{Objects: objs, NextCursor: p.NextCursor}
+	return &pb.ListResponse{Objects: each(p.Objects, ObjectToProto), NextCursor: p.NextCursor}
 }
 
 // PageFromProto converts ListPage.
 func PageFromProto(r *pb.ListResponse) providers.ListPage {
-	var objs []providers.Object
-	if n := len(r.GetObjects()); n > 0 {
-		objs = make([]providers.Object, n)
-		for i, o := range r.GetObjects() {
-			objs[i] = ObjectFromProto(o)
-		}
+	var objs []providers.Object // nil for none, as a provider's empty page
+	if len(r.GetObjects()) > 0 {
+		objs = each(r.GetObjects(), ObjectFromProto)
 	}
 	return providers.ListPage{Objects: objs, NextCursor: r.GetNextCursor()}
 }
@@ -309,93 +328,89 @@ func UploadFromProto(r *pb.CreateMultipartResponse) providers.MultipartUpload {
 }
 
 // AbortToProto converts AbortMultipartRequest.
-func AbortToProto(r providers.AbortMultipartRequest) *pb.MultipartRef {
-	return &pb.MultipartRef{Key: r.Upload.Key, UploadId: r.Upload.UploadID}
+func AbortToProto(r providers.AbortMultipartRequest) *pb.AbortMultipartRequest {
+	return &pb.AbortMultipartRequest{Key: r.Upload.Key, UploadId: r.Upload.UploadID}
 }
 
 // AbortFromProto converts AbortMultipartRequest.
-func AbortFromProto(r *pb.MultipartRef) providers.AbortMultipartRequest {
+func AbortFromProto(r *pb.AbortMultipartRequest) providers.AbortMultipartRequest {
 	return providers.AbortMultipartRequest{Upload: providers.MultipartRef{Key: r.GetKey(), UploadID: r.GetUploadId()}}
 }
 
+// AbortResultToProto converts AbortMultipartResult.
+func AbortResultToProto(providers.AbortMultipartResult) *pb.AbortMultipartResponse {
+	return &pb.AbortMultipartResponse{}
+}
+
+// AbortResultFromProto converts AbortMultipartResult.
+func AbortResultFromProto(*pb.AbortMultipartResponse) providers.AbortMultipartResult {
+	return providers.AbortMultipartResult{}
+}
+
 // ListPartsToProto converts ListPartsRequest.
-func ListPartsToProto(r providers.ListPartsRequest) *pb.MultipartRef {
-	return &pb.MultipartRef{Key: r.Upload.Key, UploadId: r.Upload.UploadID}
+func ListPartsToProto(r providers.ListPartsRequest) *pb.ListPartsRequest {
+	return &pb.ListPartsRequest{Key: r.Upload.Key, UploadId: r.Upload.UploadID}
 }
 
 // ListPartsFromProto converts ListPartsRequest.
-func ListPartsFromProto(r *pb.MultipartRef) providers.ListPartsRequest {
+func ListPartsFromProto(r *pb.ListPartsRequest) providers.ListPartsRequest {
 	return providers.ListPartsRequest{Upload: providers.MultipartRef{Key: r.GetKey(), UploadID: r.GetUploadId()}}
 }
 
 // SignPartsToProto converts SignPartsRequest.
 func SignPartsToProto(r providers.SignPartsRequest) *pb.SignPartsRequest {
-	parts := make([]*pb.PartSpec, len(r.Parts))
-	for i, p := range r.Parts {
-		parts[i] = &pb.PartSpec{Number: int64(p.Number), Size: p.Size}
-	}
+	parts := each(r.Parts, func(p providers.PartSpec) *pb.PartSpec { return &pb.PartSpec{Number: int64(p.Number), Size: p.Size} })
 	return &pb.SignPartsRequest{Key: r.Key, UploadId: r.UploadID, Parts: parts, TtlNanos: int64(r.TTL)}
 }
 
 // SignPartsFromProto converts SignPartsRequest.
 func SignPartsFromProto(r *pb.SignPartsRequest) providers.SignPartsRequest {
-	parts := make([]providers.PartSpec, len(r.GetParts()))
-	for i, p := range r.GetParts() {
-		parts[i] = providers.PartSpec{Number: int(p.GetNumber()), Size: p.GetSize()}
-	}
+	parts := each(r.GetParts(), func(p *pb.PartSpec) providers.PartSpec {
+		return providers.PartSpec{Number: int(p.GetNumber()), Size: p.GetSize()}
+	})
 	return providers.SignPartsRequest{Key: r.GetKey(), UploadID: r.GetUploadId(), Parts: parts, TTL: time.Duration(r.GetTtlNanos())}
 }
 
 // PartRecipesToProto converts SignPartsResult.
 func PartRecipesToProto(res providers.SignPartsResult) *pb.SignPartsResponse {
-	out := make([]*pb.PartRecipe, len(res.Parts))
-	for i, r := range res.Parts {
-		out[i] = &pb.PartRecipe{Number: int64(r.Number), Recipe: RecipeToProto(r.Recipe)}
-	}
-	return &pb.SignPartsResponse{Parts: out}
+	return &pb.SignPartsResponse{Parts: each(res.Parts, func(r providers.PartRecipe) *pb.PartRecipe {
+		return &pb.PartRecipe{Number: int64(r.Number), Recipe: RecipeToProto(r.Recipe)}
+	})}
 }
 
 // PartRecipesFromProto converts SignPartsResult.
 func PartRecipesFromProto(r *pb.SignPartsResponse) providers.SignPartsResult {
-	out := make([]providers.PartRecipe, len(r.GetParts()))
-	for i, p := range r.GetParts() {
-		out[i] = providers.PartRecipe{Number: int(p.GetNumber()), Recipe: RecipeFromProto(p.GetRecipe())}
-	}
-	return providers.SignPartsResult{Parts: out}
+	return providers.SignPartsResult{Parts: each(r.GetParts(), func(p *pb.PartRecipe) providers.PartRecipe {
+		return providers.PartRecipe{Number: int(p.GetNumber()), Recipe: RecipeFromProto(p.GetRecipe())}
+	})}
 }
 
 // CompleteToProto converts CompleteMultipartRequest.
 func CompleteToProto(r providers.CompleteMultipartRequest) *pb.CompleteMultipartRequest {
-	parts := make([]*pb.CompletedPart, len(r.Parts))
-	for i, p := range r.Parts {
-		parts[i] = &pb.CompletedPart{Number: int64(p.Number), Etag: p.ETag}
-	}
+	parts := each(r.Parts, func(p providers.CompletedPart) *pb.CompletedPart {
+		return &pb.CompletedPart{Number: int64(p.Number), Etag: p.ETag}
+	})
 	return &pb.CompleteMultipartRequest{Key: r.Key, UploadId: r.UploadID, Parts: parts, Checksum: checksumToProto(r.Checksum)}
 }
 
 // CompleteFromProto converts CompleteMultipartRequest.
 func CompleteFromProto(r *pb.CompleteMultipartRequest) providers.CompleteMultipartRequest {
-	parts := make([]providers.CompletedPart, len(r.GetParts()))
-	for i, p := range r.GetParts() {
-		parts[i] = providers.CompletedPart{Number: int(p.GetNumber()), ETag: p.GetEtag()}
-	}
+	parts := each(r.GetParts(), func(p *pb.CompletedPart) providers.CompletedPart {
+		return providers.CompletedPart{Number: int(p.GetNumber()), ETag: p.GetEtag()}
+	})
 	return providers.CompleteMultipartRequest{Key: r.GetKey(), UploadID: r.GetUploadId(), Parts: parts, Checksum: checksumFromProto(r.GetChecksum())}
 }
 
 // PartsToProto converts ListPartsResult.
 func PartsToProto(res providers.ListPartsResult) *pb.ListPartsResponse {
-	out := make([]*pb.Part, len(res.Parts))
-	for i, p := range res.Parts {
-		out[i] = &pb.Part{Number: int64(p.Number), Size: p.Size, Etag: p.ETag}
-	}
-	return &pb.ListPartsResponse{Parts: out}
+	return &pb.ListPartsResponse{Parts: each(res.Parts, func(p providers.Part) *pb.Part {
+		return &pb.Part{Number: int64(p.Number), Size: p.Size, Etag: p.ETag}
+	})}
 }
 
 // PartsFromProto converts ListPartsResult.
 func PartsFromProto(r *pb.ListPartsResponse) providers.ListPartsResult {
-	out := make([]providers.Part, len(r.GetParts()))
-	for i, p := range r.GetParts() {
-		out[i] = providers.Part{Number: int(p.GetNumber()), Size: p.GetSize(), ETag: p.GetEtag()}
-	}
-	return providers.ListPartsResult{Parts: out}
+	return providers.ListPartsResult{Parts: each(r.GetParts(), func(p *pb.Part) providers.Part {
+		return providers.Part{Number: int(p.GetNumber()), Size: p.GetSize(), ETag: p.GetEtag()}
+	})}
 }

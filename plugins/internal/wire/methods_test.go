@@ -3,7 +3,7 @@ package wire
 import (
 	"context"
 	"errors"
-	"reflect"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -28,22 +28,54 @@ func TestTableCoversTheProtocol(t *testing.T) {
 	if call.Fields().Len() != len(Methods) {
 		t.Errorf("%d calls in valet.proto, %d in Methods", call.Fields().Len(), len(Methods))
 	}
-	used := map[reflect.Type]bool{}
+	used := map[protoreflect.Name]bool{}
 	for _, m := range Methods {
 		_, res := m.cases()
-		used[res] = true
+		used[res.Name()] = true
 	}
 	result := (&pb.CallResponse{}).ProtoReflect().Descriptor().Oneofs().ByName("result")
 	for i := range result.Fields().Len() {
-		fd := result.Fields().Get(i)
-		resp := &pb.CallResponse{}
-		resp.ProtoReflect().Set(fd, protoreflect.ValueOfMessage(resp.ProtoReflect().NewField(fd).Message()))
-		if !used[reflect.TypeOf(resp.GetResult())] {
+		if fd := result.Fields().Get(i); !used[fd.Name()] {
 			t.Errorf("CallResponse.%s is no call's result", fd.Name())
 		}
 	}
 	if Lookup(&pb.CallRequest{}) != nil {
 		t.Error("a request without a call found a method")
+	}
+}
+
+// A table whose messages do not match the oneofs is refused, naming the
+// method, before it is used: this is the check the package runs as it loads.
+func TestTableMustMatchTheProtocol(t *testing.T) {
+	stray := &Method[providers.Provider, struct{}, struct{}, *pb.Checksum, *pb.Recipe]{Name: "Stray"}
+	if _, err := index([]Handler{stray}); err == nil || !strings.Contains(err.Error(), "Stray's request") {
+		t.Errorf("a request message in no case of CallRequest.call: %v, want an error naming Stray's request", err)
+	}
+	lost := &Method[providers.Provider, struct{}, struct{}, *pb.HeadRequest, *pb.Checksum]{Name: "Lost"}
+	if _, err := index([]Handler{lost}); err == nil || !strings.Contains(err.Error(), "Lost's result") {
+		t.Errorf("a result message in no case of CallResponse.result: %v, want an error naming Lost's result", err)
+	}
+	twin := &Method[providers.Provider, struct{}, struct{}, *pb.HeadRequest, *pb.Object]{Name: "Twin"}
+	if _, err := index([]Handler{Head, twin}); err == nil || !strings.Contains(err.Error(), "Head and Twin") {
+		t.Errorf("two methods in one case: %v, want an error naming both", err)
+	}
+}
+
+// Every call and result crosses the table's oneof cases and the wire
+// encoding as the message it was sent as.
+func TestEveryCaseRoundTrips(t *testing.T) {
+	for _, m := range Methods {
+		call, result := m.cases()
+		req := &pb.CallRequest{}
+		req.ProtoReflect().Set(call, protoreflect.ValueOfMessage(req.ProtoReflect().NewField(call).Message()))
+		if got := Lookup(roundTripProto(t, req)); got != m {
+			t.Errorf("CallRequest.%s looks up %v, want %s", call.Name(), got, m.MethodName())
+		}
+		resp := &pb.CallResponse{}
+		resp.ProtoReflect().Set(result, protoreflect.ValueOfMessage(resp.ProtoReflect().NewField(result).Message()))
+		if got := roundTripProto(t, resp).ProtoReflect().WhichOneof(result.ContainingOneof()); got != result {
+			t.Errorf("%s's result case %s came back as %v", m.MethodName(), result.Name(), got)
+		}
 	}
 }
 

@@ -4,7 +4,9 @@
 // and its optional capabilities, such as providers.Multipart) as messages
 // on one long-lived stream, Calls: a call is one CallRequest and its answer
 // one CallResponse, matched by id. Each call is one request message and one
-// result, a case of the CallRequest.call and CallResponse.result oneofs;
+// result, a case of the CallRequest.call and CallResponse.result oneofs.
+// Each call has a request message of its own, so that its case of
+// CallRequest.call is found by message type; results may share a message.
 // plugins/internal/wire holds the table of calls that both ends use.
 // Additions within v1 are additive only (new fields, new calls, new
 // capabilities); anything else is a new major version, negotiated by
@@ -226,7 +228,7 @@ func (x *CallRequest) GetCompleteMultipart() *CompleteMultipartRequest {
 	return nil
 }
 
-func (x *CallRequest) GetAbortMultipart() *MultipartRef {
+func (x *CallRequest) GetAbortMultipart() *AbortMultipartRequest {
 	if x != nil {
 		if x, ok := x.Call.(*CallRequest_AbortMultipart); ok {
 			return x.AbortMultipart
@@ -235,7 +237,7 @@ func (x *CallRequest) GetAbortMultipart() *MultipartRef {
 	return nil
 }
 
-func (x *CallRequest) GetListParts() *MultipartRef {
+func (x *CallRequest) GetListParts() *ListPartsRequest {
 	if x != nil {
 		if x, ok := x.Call.(*CallRequest_ListParts); ok {
 			return x.ListParts
@@ -293,11 +295,11 @@ type CallRequest_CompleteMultipart struct {
 }
 
 type CallRequest_AbortMultipart struct {
-	AbortMultipart *MultipartRef `protobuf:"bytes,21,opt,name=abort_multipart,json=abortMultipart,proto3,oneof"`
+	AbortMultipart *AbortMultipartRequest `protobuf:"bytes,21,opt,name=abort_multipart,json=abortMultipart,proto3,oneof"`
 }
 
 type CallRequest_ListParts struct {
-	ListParts *MultipartRef `protobuf:"bytes,22,opt,name=list_parts,json=listParts,proto3,oneof"`
+	ListParts *ListPartsRequest `protobuf:"bytes,22,opt,name=list_parts,json=listParts,proto3,oneof"`
 }
 
 func (*CallRequest_Info) isCallRequest_Call() {}
@@ -1771,7 +1773,10 @@ func (x *CreateMultipartResponse) GetUploadId() string {
 	return ""
 }
 
-type MultipartRef struct {
+// AbortMultipartRequest and ListPartsRequest name an upload in progress.
+// Both were one message, MultipartRef, with the same fields: the encoding
+// is unchanged.
+type AbortMultipartRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
 	UploadId      string                 `protobuf:"bytes,2,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
@@ -1779,20 +1784,20 @@ type MultipartRef struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *MultipartRef) Reset() {
-	*x = MultipartRef{}
+func (x *AbortMultipartRequest) Reset() {
+	*x = AbortMultipartRequest{}
 	mi := &file_v1_valet_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *MultipartRef) String() string {
+func (x *AbortMultipartRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*MultipartRef) ProtoMessage() {}
+func (*AbortMultipartRequest) ProtoMessage() {}
 
-func (x *MultipartRef) ProtoReflect() protoreflect.Message {
+func (x *AbortMultipartRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_v1_valet_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -1804,19 +1809,71 @@ func (x *MultipartRef) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use MultipartRef.ProtoReflect.Descriptor instead.
-func (*MultipartRef) Descriptor() ([]byte, []int) {
+// Deprecated: Use AbortMultipartRequest.ProtoReflect.Descriptor instead.
+func (*AbortMultipartRequest) Descriptor() ([]byte, []int) {
 	return file_v1_valet_proto_rawDescGZIP(), []int{21}
 }
 
-func (x *MultipartRef) GetKey() string {
+func (x *AbortMultipartRequest) GetKey() string {
 	if x != nil {
 		return x.Key
 	}
 	return ""
 }
 
-func (x *MultipartRef) GetUploadId() string {
+func (x *AbortMultipartRequest) GetUploadId() string {
+	if x != nil {
+		return x.UploadId
+	}
+	return ""
+}
+
+type ListPartsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	UploadId      string                 `protobuf:"bytes,2,opt,name=upload_id,json=uploadId,proto3" json:"upload_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPartsRequest) Reset() {
+	*x = ListPartsRequest{}
+	mi := &file_v1_valet_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPartsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPartsRequest) ProtoMessage() {}
+
+func (x *ListPartsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPartsRequest.ProtoReflect.Descriptor instead.
+func (*ListPartsRequest) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListPartsRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ListPartsRequest) GetUploadId() string {
 	if x != nil {
 		return x.UploadId
 	}
@@ -1833,7 +1890,7 @@ type PartSpec struct {
 
 func (x *PartSpec) Reset() {
 	*x = PartSpec{}
-	mi := &file_v1_valet_proto_msgTypes[22]
+	mi := &file_v1_valet_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1845,7 +1902,7 @@ func (x *PartSpec) String() string {
 func (*PartSpec) ProtoMessage() {}
 
 func (x *PartSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[22]
+	mi := &file_v1_valet_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1858,7 +1915,7 @@ func (x *PartSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartSpec.ProtoReflect.Descriptor instead.
 func (*PartSpec) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{22}
+	return file_v1_valet_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PartSpec) GetNumber() int64 {
@@ -1887,7 +1944,7 @@ type SignPartsRequest struct {
 
 func (x *SignPartsRequest) Reset() {
 	*x = SignPartsRequest{}
-	mi := &file_v1_valet_proto_msgTypes[23]
+	mi := &file_v1_valet_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1899,7 +1956,7 @@ func (x *SignPartsRequest) String() string {
 func (*SignPartsRequest) ProtoMessage() {}
 
 func (x *SignPartsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[23]
+	mi := &file_v1_valet_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1912,7 +1969,7 @@ func (x *SignPartsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignPartsRequest.ProtoReflect.Descriptor instead.
 func (*SignPartsRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{23}
+	return file_v1_valet_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SignPartsRequest) GetKey() string {
@@ -1953,7 +2010,7 @@ type PartRecipe struct {
 
 func (x *PartRecipe) Reset() {
 	*x = PartRecipe{}
-	mi := &file_v1_valet_proto_msgTypes[24]
+	mi := &file_v1_valet_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1965,7 +2022,7 @@ func (x *PartRecipe) String() string {
 func (*PartRecipe) ProtoMessage() {}
 
 func (x *PartRecipe) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[24]
+	mi := &file_v1_valet_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1978,7 +2035,7 @@ func (x *PartRecipe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartRecipe.ProtoReflect.Descriptor instead.
 func (*PartRecipe) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{24}
+	return file_v1_valet_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PartRecipe) GetNumber() int64 {
@@ -2004,7 +2061,7 @@ type SignPartsResponse struct {
 
 func (x *SignPartsResponse) Reset() {
 	*x = SignPartsResponse{}
-	mi := &file_v1_valet_proto_msgTypes[25]
+	mi := &file_v1_valet_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2016,7 +2073,7 @@ func (x *SignPartsResponse) String() string {
 func (*SignPartsResponse) ProtoMessage() {}
 
 func (x *SignPartsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[25]
+	mi := &file_v1_valet_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2029,7 +2086,7 @@ func (x *SignPartsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignPartsResponse.ProtoReflect.Descriptor instead.
 func (*SignPartsResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{25}
+	return file_v1_valet_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SignPartsResponse) GetParts() []*PartRecipe {
@@ -2049,7 +2106,7 @@ type CompletedPart struct {
 
 func (x *CompletedPart) Reset() {
 	*x = CompletedPart{}
-	mi := &file_v1_valet_proto_msgTypes[26]
+	mi := &file_v1_valet_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2061,7 +2118,7 @@ func (x *CompletedPart) String() string {
 func (*CompletedPart) ProtoMessage() {}
 
 func (x *CompletedPart) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[26]
+	mi := &file_v1_valet_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2074,7 +2131,7 @@ func (x *CompletedPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompletedPart.ProtoReflect.Descriptor instead.
 func (*CompletedPart) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{26}
+	return file_v1_valet_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CompletedPart) GetNumber() int64 {
@@ -2105,7 +2162,7 @@ type CompleteMultipartRequest struct {
 
 func (x *CompleteMultipartRequest) Reset() {
 	*x = CompleteMultipartRequest{}
-	mi := &file_v1_valet_proto_msgTypes[27]
+	mi := &file_v1_valet_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2117,7 +2174,7 @@ func (x *CompleteMultipartRequest) String() string {
 func (*CompleteMultipartRequest) ProtoMessage() {}
 
 func (x *CompleteMultipartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[27]
+	mi := &file_v1_valet_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2130,7 +2187,7 @@ func (x *CompleteMultipartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteMultipartRequest.ProtoReflect.Descriptor instead.
 func (*CompleteMultipartRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{27}
+	return file_v1_valet_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CompleteMultipartRequest) GetKey() string {
@@ -2169,7 +2226,7 @@ type AbortMultipartResponse struct {
 
 func (x *AbortMultipartResponse) Reset() {
 	*x = AbortMultipartResponse{}
-	mi := &file_v1_valet_proto_msgTypes[28]
+	mi := &file_v1_valet_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2181,7 +2238,7 @@ func (x *AbortMultipartResponse) String() string {
 func (*AbortMultipartResponse) ProtoMessage() {}
 
 func (x *AbortMultipartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[28]
+	mi := &file_v1_valet_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2194,7 +2251,7 @@ func (x *AbortMultipartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortMultipartResponse.ProtoReflect.Descriptor instead.
 func (*AbortMultipartResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{28}
+	return file_v1_valet_proto_rawDescGZIP(), []int{29}
 }
 
 type Part struct {
@@ -2208,7 +2265,7 @@ type Part struct {
 
 func (x *Part) Reset() {
 	*x = Part{}
-	mi := &file_v1_valet_proto_msgTypes[29]
+	mi := &file_v1_valet_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2220,7 +2277,7 @@ func (x *Part) String() string {
 func (*Part) ProtoMessage() {}
 
 func (x *Part) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[29]
+	mi := &file_v1_valet_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2233,7 +2290,7 @@ func (x *Part) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Part.ProtoReflect.Descriptor instead.
 func (*Part) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{29}
+	return file_v1_valet_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Part) GetNumber() int64 {
@@ -2266,7 +2323,7 @@ type ListPartsResponse struct {
 
 func (x *ListPartsResponse) Reset() {
 	*x = ListPartsResponse{}
-	mi := &file_v1_valet_proto_msgTypes[30]
+	mi := &file_v1_valet_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2278,7 +2335,7 @@ func (x *ListPartsResponse) String() string {
 func (*ListPartsResponse) ProtoMessage() {}
 
 func (x *ListPartsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[30]
+	mi := &file_v1_valet_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2291,7 +2348,7 @@ func (x *ListPartsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPartsResponse.ProtoReflect.Descriptor instead.
 func (*ListPartsResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{30}
+	return file_v1_valet_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListPartsResponse) GetParts() []*Part {
@@ -2305,7 +2362,7 @@ var File_v1_valet_proto protoreflect.FileDescriptor
 
 const file_v1_valet_proto_rawDesc = "" +
 	"\n" +
-	"\x0ev1/valet.proto\x12\x0fvalet.plugin.v1\"\xc9\a\n" +
+	"\x0ev1/valet.proto\x12\x0fvalet.plugin.v1\"\xd6\a\n" +
 	"\vCallRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12.\n" +
 	"\x13deadline_unix_nanos\x18\x02 \x01(\x03R\x11deadlineUnixNanos\x12\x16\n" +
@@ -2323,10 +2380,10 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\x10create_multipart\x18\x12 \x01(\v2'.valet.plugin.v1.CreateMultipartRequestH\x00R\x0fcreateMultipart\x12B\n" +
 	"\n" +
 	"sign_parts\x18\x13 \x01(\v2!.valet.plugin.v1.SignPartsRequestH\x00R\tsignParts\x12Z\n" +
-	"\x12complete_multipart\x18\x14 \x01(\v2).valet.plugin.v1.CompleteMultipartRequestH\x00R\x11completeMultipart\x12H\n" +
-	"\x0fabort_multipart\x18\x15 \x01(\v2\x1d.valet.plugin.v1.MultipartRefH\x00R\x0eabortMultipart\x12>\n" +
+	"\x12complete_multipart\x18\x14 \x01(\v2).valet.plugin.v1.CompleteMultipartRequestH\x00R\x11completeMultipart\x12Q\n" +
+	"\x0fabort_multipart\x18\x15 \x01(\v2&.valet.plugin.v1.AbortMultipartRequestH\x00R\x0eabortMultipart\x12B\n" +
 	"\n" +
-	"list_parts\x18\x16 \x01(\v2\x1d.valet.plugin.v1.MultipartRefH\x00R\tlistPartsB\x06\n" +
+	"list_parts\x18\x16 \x01(\v2!.valet.plugin.v1.ListPartsRequestH\x00R\tlistPartsB\x06\n" +
 	"\x04call\"\xde\x05\n" +
 	"\fCallResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
@@ -2449,8 +2506,11 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"6\n" +
 	"\x17CreateMultipartResponse\x12\x1b\n" +
-	"\tupload_id\x18\x01 \x01(\tR\buploadId\"=\n" +
-	"\fMultipartRef\x12\x10\n" +
+	"\tupload_id\x18\x01 \x01(\tR\buploadId\"F\n" +
+	"\x15AbortMultipartRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1b\n" +
+	"\tupload_id\x18\x02 \x01(\tR\buploadId\"A\n" +
+	"\x10ListPartsRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1b\n" +
 	"\tupload_id\x18\x02 \x01(\tR\buploadId\"6\n" +
 	"\bPartSpec\x12\x16\n" +
@@ -2497,7 +2557,7 @@ func file_v1_valet_proto_rawDescGZIP() []byte {
 	return file_v1_valet_proto_rawDescData
 }
 
-var file_v1_valet_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_v1_valet_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_v1_valet_proto_goTypes = []any{
 	(*CallRequest)(nil),              // 0: valet.plugin.v1.CallRequest
 	(*CallResponse)(nil),             // 1: valet.plugin.v1.CallResponse
@@ -2520,21 +2580,22 @@ var file_v1_valet_proto_goTypes = []any{
 	(*DeleteResponse)(nil),           // 18: valet.plugin.v1.DeleteResponse
 	(*CreateMultipartRequest)(nil),   // 19: valet.plugin.v1.CreateMultipartRequest
 	(*CreateMultipartResponse)(nil),  // 20: valet.plugin.v1.CreateMultipartResponse
-	(*MultipartRef)(nil),             // 21: valet.plugin.v1.MultipartRef
-	(*PartSpec)(nil),                 // 22: valet.plugin.v1.PartSpec
-	(*SignPartsRequest)(nil),         // 23: valet.plugin.v1.SignPartsRequest
-	(*PartRecipe)(nil),               // 24: valet.plugin.v1.PartRecipe
-	(*SignPartsResponse)(nil),        // 25: valet.plugin.v1.SignPartsResponse
-	(*CompletedPart)(nil),            // 26: valet.plugin.v1.CompletedPart
-	(*CompleteMultipartRequest)(nil), // 27: valet.plugin.v1.CompleteMultipartRequest
-	(*AbortMultipartResponse)(nil),   // 28: valet.plugin.v1.AbortMultipartResponse
-	(*Part)(nil),                     // 29: valet.plugin.v1.Part
-	(*ListPartsResponse)(nil),        // 30: valet.plugin.v1.ListPartsResponse
-	nil,                              // 31: valet.plugin.v1.Recipe.HeadersEntry
-	nil,                              // 32: valet.plugin.v1.SignPutRequest.MetadataEntry
-	nil,                              // 33: valet.plugin.v1.Object.MetadataEntry
-	nil,                              // 34: valet.plugin.v1.Object.ChecksumsEntry
-	nil,                              // 35: valet.plugin.v1.CreateMultipartRequest.MetadataEntry
+	(*AbortMultipartRequest)(nil),    // 21: valet.plugin.v1.AbortMultipartRequest
+	(*ListPartsRequest)(nil),         // 22: valet.plugin.v1.ListPartsRequest
+	(*PartSpec)(nil),                 // 23: valet.plugin.v1.PartSpec
+	(*SignPartsRequest)(nil),         // 24: valet.plugin.v1.SignPartsRequest
+	(*PartRecipe)(nil),               // 25: valet.plugin.v1.PartRecipe
+	(*SignPartsResponse)(nil),        // 26: valet.plugin.v1.SignPartsResponse
+	(*CompletedPart)(nil),            // 27: valet.plugin.v1.CompletedPart
+	(*CompleteMultipartRequest)(nil), // 28: valet.plugin.v1.CompleteMultipartRequest
+	(*AbortMultipartResponse)(nil),   // 29: valet.plugin.v1.AbortMultipartResponse
+	(*Part)(nil),                     // 30: valet.plugin.v1.Part
+	(*ListPartsResponse)(nil),        // 31: valet.plugin.v1.ListPartsResponse
+	nil,                              // 32: valet.plugin.v1.Recipe.HeadersEntry
+	nil,                              // 33: valet.plugin.v1.SignPutRequest.MetadataEntry
+	nil,                              // 34: valet.plugin.v1.Object.MetadataEntry
+	nil,                              // 35: valet.plugin.v1.Object.ChecksumsEntry
+	nil,                              // 36: valet.plugin.v1.CreateMultipartRequest.MetadataEntry
 }
 var file_v1_valet_proto_depIdxs = []int32{
 	3,  // 0: valet.plugin.v1.CallRequest.info:type_name -> valet.plugin.v1.InfoRequest
@@ -2546,10 +2607,10 @@ var file_v1_valet_proto_depIdxs = []int32{
 	15, // 6: valet.plugin.v1.CallRequest.list:type_name -> valet.plugin.v1.ListRequest
 	17, // 7: valet.plugin.v1.CallRequest.delete:type_name -> valet.plugin.v1.DeleteRequest
 	19, // 8: valet.plugin.v1.CallRequest.create_multipart:type_name -> valet.plugin.v1.CreateMultipartRequest
-	23, // 9: valet.plugin.v1.CallRequest.sign_parts:type_name -> valet.plugin.v1.SignPartsRequest
-	27, // 10: valet.plugin.v1.CallRequest.complete_multipart:type_name -> valet.plugin.v1.CompleteMultipartRequest
-	21, // 11: valet.plugin.v1.CallRequest.abort_multipart:type_name -> valet.plugin.v1.MultipartRef
-	21, // 12: valet.plugin.v1.CallRequest.list_parts:type_name -> valet.plugin.v1.MultipartRef
+	24, // 9: valet.plugin.v1.CallRequest.sign_parts:type_name -> valet.plugin.v1.SignPartsRequest
+	28, // 10: valet.plugin.v1.CallRequest.complete_multipart:type_name -> valet.plugin.v1.CompleteMultipartRequest
+	21, // 11: valet.plugin.v1.CallRequest.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartRequest
+	22, // 12: valet.plugin.v1.CallRequest.list_parts:type_name -> valet.plugin.v1.ListPartsRequest
 	2,  // 13: valet.plugin.v1.CallResponse.error:type_name -> valet.plugin.v1.CallError
 	4,  // 14: valet.plugin.v1.CallResponse.info:type_name -> valet.plugin.v1.InfoResponse
 	7,  // 15: valet.plugin.v1.CallResponse.configure:type_name -> valet.plugin.v1.ConfigureResponse
@@ -2558,24 +2619,24 @@ var file_v1_valet_proto_depIdxs = []int32{
 	16, // 18: valet.plugin.v1.CallResponse.list:type_name -> valet.plugin.v1.ListResponse
 	18, // 19: valet.plugin.v1.CallResponse.delete:type_name -> valet.plugin.v1.DeleteResponse
 	20, // 20: valet.plugin.v1.CallResponse.create_multipart:type_name -> valet.plugin.v1.CreateMultipartResponse
-	25, // 21: valet.plugin.v1.CallResponse.sign_parts:type_name -> valet.plugin.v1.SignPartsResponse
-	28, // 22: valet.plugin.v1.CallResponse.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartResponse
-	30, // 23: valet.plugin.v1.CallResponse.list_parts:type_name -> valet.plugin.v1.ListPartsResponse
+	26, // 21: valet.plugin.v1.CallResponse.sign_parts:type_name -> valet.plugin.v1.SignPartsResponse
+	29, // 22: valet.plugin.v1.CallResponse.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartResponse
+	31, // 23: valet.plugin.v1.CallResponse.list_parts:type_name -> valet.plugin.v1.ListPartsResponse
 	5,  // 24: valet.plugin.v1.InfoResponse.capabilities:type_name -> valet.plugin.v1.Capabilities
-	31, // 25: valet.plugin.v1.Recipe.headers:type_name -> valet.plugin.v1.Recipe.HeadersEntry
+	32, // 25: valet.plugin.v1.Recipe.headers:type_name -> valet.plugin.v1.Recipe.HeadersEntry
 	8,  // 26: valet.plugin.v1.SignPutRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	32, // 27: valet.plugin.v1.SignPutRequest.metadata:type_name -> valet.plugin.v1.SignPutRequest.MetadataEntry
-	33, // 28: valet.plugin.v1.Object.metadata:type_name -> valet.plugin.v1.Object.MetadataEntry
-	34, // 29: valet.plugin.v1.Object.checksums:type_name -> valet.plugin.v1.Object.ChecksumsEntry
+	33, // 27: valet.plugin.v1.SignPutRequest.metadata:type_name -> valet.plugin.v1.SignPutRequest.MetadataEntry
+	34, // 28: valet.plugin.v1.Object.metadata:type_name -> valet.plugin.v1.Object.MetadataEntry
+	35, // 29: valet.plugin.v1.Object.checksums:type_name -> valet.plugin.v1.Object.ChecksumsEntry
 	14, // 30: valet.plugin.v1.ListResponse.objects:type_name -> valet.plugin.v1.Object
-	35, // 31: valet.plugin.v1.CreateMultipartRequest.metadata:type_name -> valet.plugin.v1.CreateMultipartRequest.MetadataEntry
+	36, // 31: valet.plugin.v1.CreateMultipartRequest.metadata:type_name -> valet.plugin.v1.CreateMultipartRequest.MetadataEntry
 	8,  // 32: valet.plugin.v1.CreateMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	22, // 33: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
+	23, // 33: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
 	9,  // 34: valet.plugin.v1.PartRecipe.recipe:type_name -> valet.plugin.v1.Recipe
-	24, // 35: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
-	26, // 36: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
+	25, // 35: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
+	27, // 36: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
 	8,  // 37: valet.plugin.v1.CompleteMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	29, // 38: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
+	30, // 38: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
 	0,  // 39: valet.plugin.v1.ProviderService.Calls:input_type -> valet.plugin.v1.CallRequest
 	1,  // 40: valet.plugin.v1.ProviderService.Calls:output_type -> valet.plugin.v1.CallResponse
 	40, // [40:41] is the sub-list for method output_type
@@ -2623,7 +2684,7 @@ func file_v1_valet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_v1_valet_proto_rawDesc), len(file_v1_valet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -4,7 +4,9 @@
 // and its optional capabilities, such as providers.Multipart) as messages
 // on one long-lived stream, Calls: a call is one CallRequest and its answer
 // one CallResponse, matched by id. Each call is one request message and one
-// result, a case of the CallRequest.call and CallResponse.result oneofs;
+// result, a case of the CallRequest.call and CallResponse.result oneofs.
+// Each call has a request message of its own, so that its case of
+// CallRequest.call is found by message type; results may share a message.
 // plugins/internal/wire holds the table of calls that both ends use.
 // Additions within v1 are additive only (new fields, new calls, new
 // capabilities); anything else is a new major version, negotiated by
