@@ -1,23 +1,18 @@
 // Package uploadid seals upload ids: stateless, authenticated and encrypted
-// (XChaCha20-Poly1305) records of an upload in progress. Any gateway that
-// shares the secret can open an id another one issued, so uploads survive
-// load balancing and restarts without a database. The package never logs
-// and never returns an id's contents in an error.
+// (XChaCha20-Poly1305, by core/internal/seal) records of an upload in
+// progress. Any gateway that shares the secret can open an id another one
+// issued, so uploads survive load balancing and restarts without a
+// database. The package never logs and never returns an id's contents in
+// an error.
 package uploadid
 
 import (
-	"crypto/cipher"
-	"crypto/hkdf"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	"golang.org/x/crypto/chacha20poly1305"
+	"github.com/valetgw/valet/core/internal/seal"
 )
 
 // prefix versions the id format; a new format gets a new prefix.
@@ -59,26 +54,17 @@ var (
 
 // Sealer seals and opens upload ids.
 type Sealer struct {
-	aead cipher.AEAD
+	box *seal.Box
 }
 
 // NewSealer derives the sealing key from secret (at least 32 bytes).
 func NewSealer(secret []byte) (*Sealer, error) {
-	if len(secret) < 32 {
-		return nil, errors.New("uploadid: secret must be at least 32 bytes")
-	}
-	key, err := hkdf.Key(sha256.New, secret, nil, "valet upload id v1", chacha20poly1305.KeySize)
-	if err != nil {
-		return nil, fmt.Errorf("uploadid: derive key: %w", err)
-	}
-	aead, err := chacha20poly1305.NewX(key)
+	box, err := seal.New("valet upload id v1", prefix, secret)
 	if err != nil {
 		return nil, fmt.Errorf("uploadid: %w", err)
 	}
-	return &Sealer{aead: aead}, nil
+	return &Sealer{box: box}, nil
 }
-
-var additional = []byte(prefix)
 
 // Seal returns the upload id for u.
 func (s *Sealer) Seal(u Upload) (string, error) {
@@ -86,32 +72,18 @@ func (s *Sealer) Seal(u Upload) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("uploadid: %w", err)
 	}
-	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
+	id, err := s.box.Seal(plain)
+	if err != nil {
 		return "", fmt.Errorf("uploadid: %w", err)
 	}
-	sealed := s.aead.Seal(nonce, nonce, plain, additional)
-	out := make([]byte, 0, len(prefix)+base64.RawURLEncoding.EncodedLen(len(sealed)))
-	out = append(out, prefix...)
-	return string(base64.RawURLEncoding.AppendEncode(out, sealed)), nil
+	return id, nil
 }
-
-// maxIDLen bounds the work done on hostile input.
-const maxIDLen = 8 << 10
 
 // Open checks and decrypts an id. It returns ErrInvalid for anything that
 // was not sealed by this secret (or was altered) and ErrExpired once now is
 // past the id's expiry.
 func (s *Sealer) Open(id string, now time.Time) (Upload, error) {
-	if len(id) > maxIDLen || !strings.HasPrefix(id, prefix) {
-		return Upload{}, ErrInvalid
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(id[len(prefix):])
-	if err != nil || len(raw) < s.aead.NonceSize()+s.aead.Overhead() {
-		return Upload{}, ErrInvalid
-	}
-	n := s.aead.NonceSize()
-	plain, err := s.aead.Open(nil, raw[:n], raw[n:], additional)
+	plain, err := s.box.Open(id)
 	if err != nil {
 		return Upload{}, ErrInvalid
 	}
