@@ -1,8 +1,12 @@
 package providers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"time"
 )
 
@@ -90,6 +94,192 @@ type Multipart interface {
 	ListParts(ctx context.Context, req ListPartsRequest) (ListPartsResult, error)
 }
 
+// Reader is the optional capability of reading a small object's bytes
+// through the provider's own credentials, for the gateway's own use (an
+// HLS playlist it rewrites, for example); media bytes never take this
+// path. A provider that implements it says so with Capabilities.Reader.
+type Reader interface {
+	// ReadObject returns the object req.Key with its bytes. An object
+	// larger than req.MaxBytes gives a FailedPrecondition error (see
+	// ErrTooLarge) without its bytes being read past the bound; a missing
+	// key gives NotFound; a MaxBytes outside 1..MaxReadBytes gives
+	// InvalidArgument (CheckReadObject).
+	ReadObject(ctx context.Context, req ReadObjectRequest) (ReadObjectResult, error)
+}
+
+// MaxReadBytes bounds ReadObjectRequest.MaxBytes: the bytes travel in one
+// plugin message, whose limit is 16 MiB.
+const MaxReadBytes = 8 << 20
+
+// ReadObjectRequest asks for a small object's bytes.
+type ReadObjectRequest struct {
+	Key string
+	// MaxBytes is the largest object that may be read, 1..MaxReadBytes.
+	MaxBytes int64
+}
+
+// ReadObjectResult is an object's metadata and its bytes
+// (len(Data) == Object.Size).
+type ReadObjectResult struct {
+	Object Object
+	Data   []byte
+}
+
+// CheckReadObject is the check every Reader makes of req.MaxBytes first.
+func CheckReadObject(req ReadObjectRequest) error {
+	if req.MaxBytes < 1 || req.MaxBytes > MaxReadBytes {
+		return Errorf(InvalidArgument, "max_bytes %d is outside 1..%d", req.MaxBytes, MaxReadBytes)
+	}
+	return nil
+}
+
+// TooLarge is the error a Reader returns for an object of size bytes read
+// with a bound of max bytes: FailedPrecondition, and errors.Is(err,
+// ErrTooLarge).
+func TooLarge(key string, size, max int64) error {
+	return &Error{Code: FailedPrecondition, Message: fmt.Sprintf("object %q is %d bytes, more than the %d that may be read", key, size, max), Err: ErrTooLarge}
+}
+
+// ReadBounded reads body, announced as size bytes (-1 if unknown), for
+// ReadObject: an object over max is refused before any byte is read when
+// its size is known, and after max+1 bytes when it is not (or lied). A
+// read error is Unavailable.
+func ReadBounded(key string, body io.Reader, size, max int64) ([]byte, error) {
+	if size > max {
+		return nil, TooLarge(key, size, max)
+	}
+	capHint := max
+	if size >= 0 {
+		capHint = size
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, capHint))
+	n, err := buf.ReadFrom(io.LimitReader(body, max+1))
+	if err != nil {
+		return nil, Errorf(Unavailable, "reading %q: %v", key, err)
+	}
+	if n > max {
+		return nil, TooLarge(key, n, max)
+	}
+	return buf.Bytes(), nil
+}
+
+// ErrTooLarge is in the chain of a ReadObject error for an object over
+// MaxBytes, on this side of the plugin hop (over the wire only the code,
+// FailedPrecondition, travels).
+var ErrTooLarge = errors.New("object larger than max_bytes")
+
+// GetSigner is the optional capability of signing many GETs in one call.
+// A provider implements it when its backend has a faster path than one
+// SignGet per key; every plugin has it anyway, since plugins.Serve answers
+// SignGets with SignGet per item in the plugin process, and the host's
+// Plugin announces Capabilities.SignGets then. SignGets (the function)
+// serves any provider either way.
+type GetSigner interface {
+	// SignGets signs req.Requests, at most MaxSignGets, and answers one
+	// item per request, in order, each with its recipe or its own error.
+	// The call's own error is for a failure of the whole batch.
+	SignGets(ctx context.Context, req SignGetsRequest) (SignGetsResult, error)
+}
+
+// MaxSignGets is the most requests one SignGets call may carry; the plugin
+// hop refuses a larger batch with InvalidArgument.
+const MaxSignGets = 1000
+
+// SignGetsRequest asks for many signed GETs.
+type SignGetsRequest struct {
+	Requests []GetRequest
+}
+
+// SignGetsResult holds one item per request, in the order asked.
+type SignGetsResult struct {
+	Items []SignGetItem
+}
+
+// SignGetItem is one request's answer: Recipe when Err is nil.
+type SignGetItem struct {
+	Recipe Recipe
+	// Err is this item's error, with its code (never a secret).
+	Err *Error
+}
+
+// SignGets signs req with p's own GetSigner when it has one, else with one
+// SignGet per request. An item's error that carries no *Error is reported
+// as Internal.
+func SignGets(ctx context.Context, p Provider, req SignGetsRequest) (SignGetsResult, error) {
+	if len(req.Requests) > MaxSignGets {
+		return SignGetsResult{}, Errorf(InvalidArgument, "%d requests in one SignGets, more than %d", len(req.Requests), MaxSignGets)
+	}
+	if gs, ok := p.(GetSigner); ok {
+		return gs.SignGets(ctx, req)
+	}
+	return SignEach(ctx, p, req), nil
+}
+
+// SignEach answers req with one p.SignGet per request: what SignGets does
+// for a provider without GetSigner.
+func SignEach(ctx context.Context, p Provider, req SignGetsRequest) SignGetsResult {
+	items := make([]SignGetItem, len(req.Requests))
+	for i, r := range req.Requests {
+		rec, err := p.SignGet(ctx, r)
+		if err != nil {
+			items[i].Err = AsError(err)
+			continue
+		}
+		items[i].Recipe = rec
+	}
+	return SignGetsResult{Items: items}
+}
+
+// AsError is err as an *Error: the first in its chain, or Internal with
+// err's text.
+func AsError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return &Error{Code: Internal, Message: err.Error(), Err: err}
+}
+
+// PostPolicySigner is the optional capability of signing a browser form
+// upload (an S3-style POST policy): the client POSTs multipart/form-data
+// with Fields (the content type among them), then the file, to URL. A
+// provider that implements it says so with Capabilities.PostPolicy, and
+// claims it only when the backend itself refuses a body outside
+// MinSize..MaxSize, another content type, another key, a changed policy
+// or signature and an expired policy.
+type PostPolicySigner interface {
+	SignPostPolicy(ctx context.Context, req PostPolicyRequest) (PostPolicy, error)
+}
+
+// PostPolicyRequest asks for a POST policy.
+type PostPolicyRequest struct {
+	Key string
+	// ContentType is bound exactly: the form's Content-Type field must
+	// equal it (Fields carries it, and the client must send it as given).
+	ContentType string
+	// MinSize and MaxSize bound the file's length (content-length-range),
+	// 0 <= MinSize <= MaxSize, MaxSize > 0.
+	MinSize, MaxSize int64
+	Metadata         map[string]string
+	TTL              time.Duration
+	// ExpiresAt, when set, replaces now+TTL as the policy's expiry. It may
+	// lie in the past, which makes a policy the backend must refuse: that
+	// is how the conformance suite tests expiry without waiting.
+	ExpiresAt time.Time
+}
+
+// PostPolicy is a signed form upload: POST to URL a multipart/form-data
+// body whose fields are Fields (every one, unchanged), followed by the
+// file in a field named "file", before ExpiresAt.
+type PostPolicy struct {
+	URL       string
+	Fields    map[string]string
+	ExpiresAt time.Time
+}
+
 // StoreConfig is one store's provider configuration, as written under
 // stores.NAME.config in Valet's config file.
 type StoreConfig struct {
@@ -151,6 +341,13 @@ type Capabilities struct {
 	// an algorithm not listed here cannot be verified after multipart.
 	MultipartChecksums []ChecksumAlgorithm
 
+	// Reader is true when the provider implements Reader.
+	Reader bool
+	// SignGets is true when SignGets is one round trip: a provider that
+	// implements GetSigner, or a plugin (whose server always answers it).
+	SignGets bool
+	// PostPolicy is true when the provider implements PostPolicySigner and
+	// its backend enforces the policy (see PostPolicySigner).
 	PostPolicy bool
 
 	// Notes are short, human-readable remarks for operators (for example

@@ -12,9 +12,15 @@ import (
 // A Plugin always offers Multipart: whether the process behind it has it is
 // known only over the wire, from Info's Capabilities.Multipart, and a
 // plugin without it answers these calls with Unimplemented.
+//
+// Likewise it offers Reader, GetSigner and PostPolicySigner, announced by
+// Capabilities.Reader, SignGets and PostPolicy.
 var (
-	_ providers.Provider  = (*Plugin)(nil)
-	_ providers.Multipart = (*Plugin)(nil)
+	_ providers.Provider         = (*Plugin)(nil)
+	_ providers.Multipart        = (*Plugin)(nil)
+	_ providers.Reader           = (*Plugin)(nil)
+	_ providers.GetSigner        = (*Plugin)(nil)
+	_ providers.PostPolicySigner = (*Plugin)(nil)
 )
 
 // Each method is one call of the method table (plugins/internal/wire) with
@@ -91,6 +97,35 @@ func (p *Plugin) AbortMultipart(ctx context.Context, req providers.AbortMultipar
 // ListParts implements providers.Multipart.
 func (p *Plugin) ListParts(ctx context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
 	return invoke(ctx, p, wire.ListParts, req)
+}
+
+// ReadObject implements providers.Reader.
+func (p *Plugin) ReadObject(ctx context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
+	if err := providers.CheckReadObject(req); err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	return invoke(ctx, p, wire.ReadObject, req)
+}
+
+// SignGets implements providers.GetSigner: one round trip for the whole
+// batch, at most providers.MaxSignGets requests (a plugin older than the
+// call, which does not announce Capabilities.SignGets, gets one SignGet
+// per request instead).
+func (p *Plugin) SignGets(ctx context.Context, req providers.SignGetsRequest) (providers.SignGetsResult, error) {
+	if n := len(req.Requests); n > providers.MaxSignGets {
+		return providers.SignGetsResult{}, providers.Errorf(providers.InvalidArgument, "%d requests in one SignGets, more than %d", n, providers.MaxSignGets)
+	}
+	res, err := invoke(ctx, p, wire.SignGets, req)
+	if providers.CodeOf(err) == providers.Unimplemented {
+		// A plugin built before SignGets: sign one by one over the hop.
+		return providers.SignEach(ctx, p, req), nil
+	}
+	return res, err
+}
+
+// SignPostPolicy implements providers.PostPolicySigner.
+func (p *Plugin) SignPostPolicy(ctx context.Context, req providers.PostPolicyRequest) (providers.PostPolicy, error) {
+	return invoke(ctx, p, wire.SignPostPolicy, req)
 }
 
 // invoke makes call m on the running plugin, under supervision.

@@ -90,6 +90,7 @@ func newProvider(now func() time.Time) *Provider { return &Provider{now: now, re
 var (
 	_ providers.Provider  = (*Provider)(nil)
 	_ providers.Multipart = (*Provider)(nil)
+	_ providers.Reader    = (*Provider)(nil)
 )
 
 // Info reports what Azure Blob Storage enforces. Before Configure it
@@ -121,6 +122,7 @@ func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 			MinPartSize:         0,
 			MaxPartSize:         maxBlockSize,
 			MaxParts:            maxBlocks,
+			Reader:              true,
 			// Put Block List computes no digest of the blob.
 			MultipartChecksums: nil,
 			Notes:              append([]string(nil), notes...),
@@ -385,6 +387,45 @@ func (p *Provider) Head(ctx context.Context, req providers.HeadRequest) (provide
 		o.Checksums = map[providers.ChecksumAlgorithm]string{providers.MD5: base64.StdEncoding.EncodeToString(r.ContentMD5)}
 	}
 	return o, nil
+}
+
+// ReadObject implements providers.Reader with one Get Blob: a blob over
+// MaxBytes is refused from the response's Content-Length, its body closed
+// unread.
+func (p *Provider) ReadObject(ctx context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
+	if err := providers.CheckReadObject(req); err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	s, err := p.current()
+	if err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	r, err := s.client.NewBlobClient(req.Key).DownloadStream(ctx, nil)
+	if err != nil {
+		return providers.ReadObjectResult{}, mapError(err, "blob "+req.Key)
+	}
+	defer r.Body.Close()
+	size := int64(-1)
+	if r.ContentLength != nil {
+		size = *r.ContentLength
+	}
+	data, err := providers.ReadBounded(req.Key, r.Body, size, req.MaxBytes)
+	if err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	o := providers.Object{Key: req.Key, Size: int64(len(data)), Metadata: metadata(r.Metadata)}
+	if r.ContentType != nil {
+		o.ContentType = *r.ContentType
+	}
+	if r.ETag != nil {
+		o.ETag = string(*r.ETag)
+	}
+	if r.LastModified != nil {
+		o.LastModified = r.LastModified.UTC()
+	}
+	return providers.ReadObjectResult{Object: o, Data: data}, nil
 }
 
 // List returns one page of blobs under req.Prefix. The cursor is Azure's

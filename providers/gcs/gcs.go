@@ -107,6 +107,7 @@ func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 			MaxPartSize:            maxObjectSize,
 			MaxParts:               maxParts,
 			PartsBindContentLength: false,
+			Reader:                 true,
 			// GCS reports no sha256 of a composed object (or of any other).
 			MultipartChecksums: nil,
 			Notes:              notes,
@@ -337,6 +338,41 @@ func (p *Provider) Head(ctx context.Context, req providers.HeadRequest) (provide
 	}
 	return toObject(a), nil
 }
+
+// ReadObject implements providers.Reader: the object's attributes first
+// (so an object over MaxBytes is never opened), then that generation's
+// bytes, so the two cannot come from different writes.
+func (p *Provider) ReadObject(ctx context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
+	if err := providers.CheckReadObject(req); err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	s, err := p.state()
+	if err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	if err := s.checkKey(req.Key); err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	a, err := s.bucket.Object(req.Key).Attrs(ctx)
+	if err != nil {
+		return providers.ReadObjectResult{}, wrapErr(err, "read "+quoteKey(req.Key))
+	}
+	if a.Size > req.MaxBytes {
+		return providers.ReadObjectResult{}, providers.TooLarge(req.Key, a.Size, req.MaxBytes)
+	}
+	r, err := s.bucket.Object(req.Key).Generation(a.Generation).NewReader(ctx)
+	if err != nil {
+		return providers.ReadObjectResult{}, wrapErr(err, "read "+quoteKey(req.Key))
+	}
+	defer r.Close()
+	data, err := providers.ReadBounded(req.Key, r, a.Size, req.MaxBytes)
+	if err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	return providers.ReadObjectResult{Object: toObject(a), Data: data}, nil
+}
+
+var _ providers.Reader = (*Provider)(nil)
 
 // List implements providers.Provider. The cursor is GCS's page token.
 // Multipart temporaries are never listed.

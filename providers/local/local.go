@@ -64,6 +64,8 @@ func (p *Provider) Info(context.Context) (providers.Info, error) {
 			GetOverrides:    true,
 			MaxExpiry:       maxExpiry,
 			Multipart:       true, MinPartSize: minPartSize, MaxPartSize: maxPartSize, MaxParts: maxParts,
+			Reader:                 true,
+			SignGets:               true,
 			PartsBindContentLength: true,
 			// Complete hashes the parts as it assembles them.
 			MultipartChecksums: []providers.ChecksumAlgorithm{providers.SHA256},
@@ -454,7 +456,46 @@ func (p *Provider) ListParts(_ context.Context, req providers.ListPartsRequest) 
 	return providers.ListPartsResult{Parts: parts}, err
 }
 
+// ReadObject implements providers.Reader: the sidecar's size is checked
+// before the blob is opened for reading.
+func (p *Provider) ReadObject(_ context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
+	if err := providers.CheckReadObject(req); err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	in, err := p.instance()
+	if err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	if sc, err := in.st.stat(req.Key); err != nil {
+		return providers.ReadObjectResult{}, err
+	} else if sc.Size > req.MaxBytes {
+		return providers.ReadObjectResult{}, providers.TooLarge(req.Key, sc.Size, req.MaxBytes)
+	}
+	sc, f, err := in.st.open(req.Key)
+	if err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	defer f.Close()
+	data, err := providers.ReadBounded(req.Key, f, sc.Size, req.MaxBytes)
+	if err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	return providers.ReadObjectResult{Object: sc.object(req.Key), Data: data}, nil
+}
+
+// SignGets implements providers.GetSigner. Signing is local HMAC work, so
+// the batch is SignGet per item; implementing it makes the provider claim
+// in process what it claims as a plugin (whose server answers SignGets).
+func (p *Provider) SignGets(ctx context.Context, req providers.SignGetsRequest) (providers.SignGetsResult, error) {
+	if n := len(req.Requests); n > providers.MaxSignGets {
+		return providers.SignGetsResult{}, providers.Errorf(providers.InvalidArgument, "%d requests in one SignGets, more than %d", n, providers.MaxSignGets)
+	}
+	return providers.SignEach(ctx, p, req), nil
+}
+
 var (
 	_ providers.Provider  = (*Provider)(nil)
 	_ providers.Multipart = (*Provider)(nil)
+	_ providers.Reader    = (*Provider)(nil)
+	_ providers.GetSigner = (*Provider)(nil)
 )

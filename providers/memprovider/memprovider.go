@@ -31,8 +31,9 @@ import (
 )
 
 // DefaultCapabilities are what New announces unless told otherwise: signed
-// PUT, GET and DELETE with overrides, and multipart with 1 MiB to 64 MiB
-// parts. It lists sha256 in BindsChecksums although it binds nothing, so
+// PUT, GET and DELETE with overrides, multipart with 1 MiB to 64 MiB
+// parts, ReadObject, SignGets and POST policies (which its listener
+// enforces: key, type, size range, expiry and signature). It lists sha256 in BindsChecksums although it binds nothing, so
 // that uploads may declare a checksum: Head (and a multipart complete given
 // a checksum) reports the real digest, and the gateway's complete step is
 // what catches a wrong one. It would not pass providertest with that claim,
@@ -40,6 +41,7 @@ import (
 func DefaultCapabilities() providers.Capabilities {
 	return providers.Capabilities{SignPut: true, SignGet: true, SignDelete: true, GetOverrides: true, MaxExpiry: 2 * time.Hour,
 		Multipart: true, MinPartSize: 1 << 20, MaxPartSize: 64 << 20, MaxParts: 1000,
+		Reader: true, SignGets: true, PostPolicy: true,
 		BindsChecksums:     []providers.ChecksumAlgorithm{providers.SHA256},
 		MultipartChecksums: []providers.ChecksumAlgorithm{providers.SHA256}}
 }
@@ -74,8 +76,11 @@ type upload struct {
 }
 
 var (
-	_ providers.Provider  = (*Provider)(nil)
-	_ providers.Multipart = (*Provider)(nil)
+	_ providers.Provider         = (*Provider)(nil)
+	_ providers.Multipart        = (*Provider)(nil)
+	_ providers.Reader           = (*Provider)(nil)
+	_ providers.GetSigner        = (*Provider)(nil)
+	_ providers.PostPolicySigner = (*Provider)(nil)
 )
 
 // New starts a provider with DefaultCapabilities.
@@ -203,6 +208,10 @@ func (p *Provider) url(method, key, extra string, ttl time.Duration) (string, ti
 }
 
 func (p *Provider) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == "/" {
+		p.servePost(w, r)
+		return
+	}
 	key := strings.TrimPrefix(r.URL.Path, "/")
 	q := r.URL.Query()
 	exp, _ := strconv.ParseInt(q.Get("exp"), 10, 64)
@@ -444,4 +453,108 @@ func (p *Provider) ListParts(ctx context.Context, req providers.ListPartsRequest
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
 	return providers.ListPartsResult{Parts: out}, nil
+}
+
+// ReadObject implements providers.Reader.
+func (p *Provider) ReadObject(ctx context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
+	if err := p.fault(ctx, "ReadObject"); err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	if err := providers.CheckReadObject(req); err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o, ok := p.objects[req.Key]
+	if !ok {
+		return providers.ReadObjectResult{}, providers.Errorf(providers.NotFound, "no object")
+	}
+	if int64(len(o.data)) > req.MaxBytes {
+		return providers.ReadObjectResult{}, providers.TooLarge(req.Key, int64(len(o.data)), req.MaxBytes)
+	}
+	return providers.ReadObjectResult{Object: p.toObject(req.Key, o), Data: append([]byte{}, o.data...)}, nil
+}
+
+// SignGets implements providers.GetSigner: a fault of "SignGets" fails the
+// whole batch, one of "SignGet" every item.
+func (p *Provider) SignGets(ctx context.Context, req providers.SignGetsRequest) (providers.SignGetsResult, error) {
+	if err := p.fault(ctx, "SignGets"); err != nil {
+		return providers.SignGetsResult{}, err
+	}
+	if len(req.Requests) > providers.MaxSignGets {
+		return providers.SignGetsResult{}, providers.Errorf(providers.InvalidArgument, "%d requests, more than %d", len(req.Requests), providers.MaxSignGets)
+	}
+	return providers.SignEach(ctx, p, req), nil
+}
+
+// SignPostPolicy implements providers.PostPolicySigner. The policy is a
+// query-style string of key, type, size range and expiry, HMAC-signed;
+// its listener checks all of them on the form POST.
+func (p *Provider) SignPostPolicy(ctx context.Context, req providers.PostPolicyRequest) (providers.PostPolicy, error) {
+	if err := p.fault(ctx, "SignPostPolicy"); err != nil {
+		return providers.PostPolicy{}, err
+	}
+	if req.MaxSize <= 0 || req.MinSize < 0 || req.MinSize > req.MaxSize {
+		return providers.PostPolicy{}, providers.Errorf(providers.InvalidArgument, "size range %d..%d is invalid", req.MinSize, req.MaxSize)
+	}
+	exp := req.ExpiresAt
+	if exp.IsZero() {
+		exp = time.Now().Add(req.TTL)
+	}
+	exp = exp.Truncate(time.Second)
+	policy := url.Values{"key": {req.Key}, "ct": {req.ContentType}, "min": {strconv.FormatInt(req.MinSize, 10)},
+		"max": {strconv.FormatInt(req.MaxSize, 10)}, "exp": {strconv.FormatInt(exp.Unix(), 10)}}.Encode()
+	fields := map[string]string{"key": req.Key, "Content-Type": req.ContentType, "policy": policy, "signature": p.sig("POST", "", policy, 0)}
+	return providers.PostPolicy{URL: p.srv.URL + "/", Fields: fields, ExpiresAt: exp}, nil
+}
+
+// servePost stores the file of a form POST made with a SignPostPolicy
+// policy, checking everything the policy binds first.
+func (p *Provider) servePost(w http.ResponseWriter, r *http.Request) {
+	mr, err := r.MultipartReader()
+	if err != nil {
+		http.Error(w, "not a form upload", http.StatusBadRequest)
+		return
+	}
+	form := map[string]string{}
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			http.Error(w, "no file in the form", http.StatusBadRequest)
+			return
+		}
+		if part.FormName() != "file" {
+			b, _ := io.ReadAll(io.LimitReader(part, 8<<10))
+			form[part.FormName()] = string(b)
+			continue
+		}
+		policy := form["policy"]
+		if !hmac.Equal([]byte(form["signature"]), []byte(p.sig("POST", "", policy, 0))) {
+			http.Error(w, "bad signature", http.StatusForbidden)
+			return
+		}
+		pq, _ := url.ParseQuery(policy)
+		exp, _ := strconv.ParseInt(pq.Get("exp"), 10, 64)
+		minSize, _ := strconv.ParseInt(pq.Get("min"), 10, 64)
+		maxSize, _ := strconv.ParseInt(pq.Get("max"), 10, 64)
+		switch {
+		case time.Now().Unix() > exp:
+			http.Error(w, "policy expired", http.StatusForbidden)
+			return
+		case form["key"] != pq.Get("key") || form["Content-Type"] != pq.Get("ct"):
+			http.Error(w, "policy condition failed", http.StatusForbidden)
+			return
+		}
+		b, _ := io.ReadAll(io.LimitReader(part, maxSize+1))
+		if int64(len(b)) > maxSize || int64(len(b)) < minSize {
+			http.Error(w, "entity size outside the policy", http.StatusBadRequest)
+			return
+		}
+		p.mu.Lock()
+		p.objects[form["key"]] = object{data: b, ct: form["Content-Type"], mod: time.Now()}
+		p.mu.Unlock()
+		w.Header().Set("ETag", etag(b))
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 }

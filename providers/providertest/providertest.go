@@ -58,6 +58,15 @@ func Run(t *testing.T, h Harness) {
 	if s.caps.Multipart && s.mp == nil {
 		t.Fatalf("providertest: provider %q claims Multipart but does not implement providers.Multipart", info.Name)
 	}
+	if _, ok := h.Provider.(providers.Reader); s.caps.Reader && !ok {
+		t.Fatalf("providertest: provider %q claims Reader but does not implement providers.Reader", info.Name)
+	}
+	if _, ok := h.Provider.(providers.GetSigner); s.caps.SignGets && !ok {
+		t.Fatalf("providertest: provider %q claims SignGets but does not implement providers.GetSigner", info.Name)
+	}
+	if _, ok := h.Provider.(providers.PostPolicySigner); s.caps.PostPolicy && !ok {
+		t.Fatalf("providertest: provider %q claims PostPolicy but does not implement providers.PostPolicySigner", info.Name)
+	}
 	if s.h.Client == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.DisableCompression = true
@@ -107,6 +116,8 @@ func Run(t *testing.T, h Harness) {
 		t.Run("ChecksumMD5", func(t *testing.T) { s.testMultipartChecksum(t, providers.MD5) })
 		t.Run("ChecksumCRC32C", func(t *testing.T) { s.testMultipartChecksum(t, providers.CRC32C) })
 	})
+	t.Run("ReadObject", s.testReadObject)
+	t.Run("SignGets", s.testSignGets)
 	t.Run("Errors", s.testErrors)
 }
 

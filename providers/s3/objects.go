@@ -57,6 +57,41 @@ func (p *Provider) Head(ctx context.Context, req providers.HeadRequest) (provide
 	return obj, nil
 }
 
+// ReadObject implements providers.Reader with one GetObject: an object
+// over MaxBytes is refused from the response's Content-Length, and its
+// body closed unread.
+func (p *Provider) ReadObject(ctx context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
+	if err := providers.CheckReadObject(req); err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	st, err := p.configured()
+	if err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	out, err := st.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(st.cfg.Bucket), Key: aws.String(req.Key)})
+	if err != nil {
+		return providers.ReadObjectResult{}, mapError("GetObject", req.Key, err)
+	}
+	defer out.Body.Close()
+	size := int64(-1)
+	if out.ContentLength != nil {
+		size = *out.ContentLength
+	}
+	data, err := providers.ReadBounded(req.Key, out.Body, size, req.MaxBytes)
+	if err != nil {
+		return providers.ReadObjectResult{}, err
+	}
+	obj := providers.Object{Key: req.Key, Size: int64(len(data)), ContentType: aws.ToString(out.ContentType),
+		ETag: aws.ToString(out.ETag), LastModified: aws.ToTime(out.LastModified)}
+	if len(out.Metadata) > 0 {
+		obj.Metadata = make(map[string]string, len(out.Metadata))
+		for k, v := range out.Metadata {
+			obj.Metadata[strings.ToLower(k)] = v
+		}
+	}
+	return providers.ReadObjectResult{Object: obj, Data: data}, nil
+}
+
 // List returns one page of ListObjectsV2; the cursor is S3's continuation
 // token.
 func (p *Provider) List(ctx context.Context, req providers.ListRequest) (providers.ListPage, error) {

@@ -88,6 +88,7 @@ func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 		MaxPartSize:            maxPartSize,
 		MaxParts:               maxParts,
 		PartsBindContentLength: true,
+		Reader:                 true,
 		// No MultipartChecksums: S3 keeps no full-object sha256 for a
 		// multipart object, only a checksum of part checksums ("...-N").
 		MultipartChecksums: nil,
@@ -262,4 +263,5 @@ func (p *Provider) configured() (*state, error) {
 var (
 	_ providers.Provider  = (*Provider)(nil)
 	_ providers.Multipart = (*Provider)(nil)
+	_ providers.Reader    = (*Provider)(nil)
 )

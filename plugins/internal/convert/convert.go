@@ -119,7 +119,7 @@ func InfoToProto(i providers.Info) *pb.InfoResponse {
 		MaxExpiryNanos: int64(c.MaxExpiry), Multipart: c.Multipart, MultipartNeedsEtags: c.MultipartNeedsETags,
 		MinPartSize: c.MinPartSize, MaxPartSize: c.MaxPartSize, MaxParts: int64(c.MaxParts),
 		PartsBindContentLength: c.PartsBindContentLength, MultipartChecksums: algsToProto(c.MultipartChecksums),
-		PostPolicy: c.PostPolicy, Notes: c.Notes,
+		Reader: c.Reader, SignGets: c.SignGets, PostPolicy: c.PostPolicy, Notes: c.Notes,
 	}}
 }
 
@@ -134,7 +134,7 @@ func InfoFromProto(r *pb.InfoResponse) providers.Info {
 		MultipartNeedsETags: c.GetMultipartNeedsEtags(), MinPartSize: c.GetMinPartSize(),
 		MaxPartSize: c.GetMaxPartSize(), MaxParts: int(c.GetMaxParts()),
 		PartsBindContentLength: c.GetPartsBindContentLength(), MultipartChecksums: algsFromProto(c.GetMultipartChecksums()),
-		PostPolicy: c.GetPostPolicy(), Notes: c.GetNotes(),
+		Reader: c.GetReader(), SignGets: c.GetSignGets(), PostPolicy: c.GetPostPolicy(), Notes: c.GetNotes(),
 	}}
 }
 
@@ -413,4 +413,82 @@ func PartsFromProto(r *pb.ListPartsResponse) providers.ListPartsResult {
 	return providers.ListPartsResult{Parts: each(r.GetParts(), func(p *pb.Part) providers.Part {
 		return providers.Part{Number: int(p.GetNumber()), Size: p.GetSize(), ETag: p.GetEtag()}
 	})}
+}
+
+// ReadObjectToProto converts ReadObjectRequest.
+func ReadObjectToProto(r providers.ReadObjectRequest) *pb.ReadObjectRequest {
+	return &pb.ReadObjectRequest{Key: r.Key, MaxBytes: r.MaxBytes}
+}
+
+// ReadObjectFromProto converts ReadObjectRequest.
+func ReadObjectFromProto(r *pb.ReadObjectRequest) providers.ReadObjectRequest {
+	return providers.ReadObjectRequest{Key: r.GetKey(), MaxBytes: r.GetMaxBytes()}
+}
+
+// ReadResultToProto converts ReadObjectResult.
+func ReadResultToProto(r providers.ReadObjectResult) *pb.ReadObjectResponse {
+	return &pb.ReadObjectResponse{Object: ObjectToProto(r.Object), Data: r.Data}
+}
+
+// ReadResultFromProto converts ReadObjectResult. Data is never nil, so an
+// empty object reads as empty bytes on both sides.
+func ReadResultFromProto(r *pb.ReadObjectResponse) providers.ReadObjectResult {
+	data := r.GetData()
+	if data == nil {
+		data = []byte{}
+	}
+	return providers.ReadObjectResult{Object: ObjectFromProto(r.GetObject()), Data: data}
+}
+
+// SignGetsToProto converts SignGetsRequest.
+func SignGetsToProto(r providers.SignGetsRequest) *pb.SignGetsRequest {
+	return &pb.SignGetsRequest{Requests: each(r.Requests, GetToProto)}
+}
+
+// SignGetsFromProto converts SignGetsRequest.
+func SignGetsFromProto(r *pb.SignGetsRequest) providers.SignGetsRequest {
+	return providers.SignGetsRequest{Requests: each(r.GetRequests(), GetFromProto)}
+}
+
+// SignGetsResultToProto converts SignGetsResult; an item's error keeps
+// its code and message only.
+func SignGetsResultToProto(r providers.SignGetsResult) *pb.SignGetsResponse {
+	return &pb.SignGetsResponse{Items: each(r.Items, func(it providers.SignGetItem) *pb.SignGetItem {
+		if it.Err != nil {
+			return &pb.SignGetItem{Error: ToCallError(it.Err)}
+		}
+		return &pb.SignGetItem{Recipe: RecipeToProto(it.Recipe)}
+	})}
+}
+
+// SignGetsResultFromProto converts SignGetsResult.
+func SignGetsResultFromProto(r *pb.SignGetsResponse) providers.SignGetsResult {
+	return providers.SignGetsResult{Items: each(r.GetItems(), func(it *pb.SignGetItem) providers.SignGetItem {
+		if e := it.GetError(); e != nil {
+			return providers.SignGetItem{Err: FromCallError(e).(*providers.Error)}
+		}
+		return providers.SignGetItem{Recipe: RecipeFromProto(it.GetRecipe())}
+	})}
+}
+
+// PostPolicyToProto converts PostPolicyRequest.
+func PostPolicyToProto(r providers.PostPolicyRequest) *pb.SignPostPolicyRequest {
+	return &pb.SignPostPolicyRequest{Key: r.Key, ContentType: r.ContentType, MinSize: r.MinSize, MaxSize: r.MaxSize,
+		Metadata: r.Metadata, TtlNanos: int64(r.TTL), ExpiresAtUnixNanos: nanos(r.ExpiresAt)}
+}
+
+// PostPolicyFromProto converts PostPolicyRequest.
+func PostPolicyFromProto(r *pb.SignPostPolicyRequest) providers.PostPolicyRequest {
+	return providers.PostPolicyRequest{Key: r.GetKey(), ContentType: r.GetContentType(), MinSize: r.GetMinSize(), MaxSize: r.GetMaxSize(),
+		Metadata: r.GetMetadata(), TTL: time.Duration(r.GetTtlNanos()), ExpiresAt: fromNanos(r.GetExpiresAtUnixNanos())}
+}
+
+// PolicyToProto converts PostPolicy.
+func PolicyToProto(p providers.PostPolicy) *pb.PostPolicy {
+	return &pb.PostPolicy{Url: p.URL, Fields: p.Fields, ExpiresAtUnixNanos: nanos(p.ExpiresAt)}
+}
+
+// PolicyFromProto converts PostPolicy.
+func PolicyFromProto(p *pb.PostPolicy) providers.PostPolicy {
+	return providers.PostPolicy{URL: p.GetUrl(), Fields: p.GetFields(), ExpiresAt: fromNanos(p.GetExpiresAtUnixNanos())}
 }

@@ -145,3 +145,42 @@ func TestChecksumFieldsRoundTrip(t *testing.T) {
 		t.Errorf("object: %+v", got)
 	}
 }
+
+func TestNewCallsRoundTrip(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
+	info := providers.Info{Name: "x", Capabilities: providers.Capabilities{SignGet: true, Reader: true, SignGets: true, PostPolicy: true}}
+	if got := InfoFromProto(wire(t, InfoToProto(info))); !reflect.DeepEqual(got, info) {
+		t.Errorf("info: %+v", got)
+	}
+	rd := providers.ReadObjectRequest{Key: "a/b.m3u8", MaxBytes: 4 << 20}
+	if got := ReadObjectFromProto(wire(t, ReadObjectToProto(rd))); got != rd {
+		t.Errorf("read request: %+v", got)
+	}
+	res := providers.ReadObjectResult{Object: providers.Object{Key: "k", Size: 2, ContentType: "t", LastModified: at}, Data: []byte("ab")}
+	if got := ReadResultFromProto(wire(t, ReadResultToProto(res))); !reflect.DeepEqual(got, res) {
+		t.Errorf("read result: %+v", got)
+	}
+	empty := ReadResultFromProto(wire(t, ReadResultToProto(providers.ReadObjectResult{Data: []byte{}})))
+	if empty.Data == nil || len(empty.Data) != 0 {
+		t.Errorf("an empty object's data came back as %#v, want empty, not nil", empty.Data)
+	}
+	gets := providers.SignGetsRequest{Requests: []providers.GetRequest{{Key: "a", TTL: time.Minute, ResponseContentDisposition: "inline"}, {Key: "b", TTL: time.Hour}}}
+	if got := SignGetsFromProto(wire(t, SignGetsToProto(gets))); !reflect.DeepEqual(got, gets) {
+		t.Errorf("sign gets: %+v", got)
+	}
+	items := providers.SignGetsResult{Items: []providers.SignGetItem{
+		{Recipe: providers.Recipe{Method: "GET", URL: "http://x/a", Headers: map[string]string{"h": "v"}, ExpiresAt: at}},
+		{Err: &providers.Error{Code: providers.PermissionDenied, Message: "no"}},
+	}}
+	if got := SignGetsResultFromProto(wire(t, SignGetsResultToProto(items))); !reflect.DeepEqual(got, items) {
+		t.Errorf("sign gets result: %+v", got)
+	}
+	pp := providers.PostPolicyRequest{Key: "k", ContentType: "image/png", MinSize: 1, MaxSize: 9, Metadata: map[string]string{"a": "b"}, TTL: time.Minute, ExpiresAt: at}
+	if got := PostPolicyFromProto(wire(t, PostPolicyToProto(pp))); !reflect.DeepEqual(got, pp) {
+		t.Errorf("post policy request: %+v", got)
+	}
+	pol := providers.PostPolicy{URL: "http://x/", Fields: map[string]string{"policy": "p"}, ExpiresAt: at}
+	if got := PolicyFromProto(wire(t, PolicyToProto(pol))); !reflect.DeepEqual(got, pol) {
+		t.Errorf("policy: %+v", got)
+	}
+}

@@ -22,6 +22,12 @@ package wire
 //     memprovider, plugins/example if it should), core/metrics.go's metered
 //     decorator, and their tests, above all the conformance suite in
 //     providers/providertest.
+//
+// The optional capabilities so far, each an interface with its flag:
+// providers.Multipart (Capabilities.Multipart), providers.Reader
+// (Reader), providers.PostPolicySigner (PostPolicy), and
+// providers.GetSigner (SignGets), which every plugin answers through
+// providers.SignGets whether or not its provider implements it.
 
 import (
 	"context"
@@ -42,6 +48,7 @@ import (
 var Methods = []Handler{
 	Info, Configure, SignPut, SignGet, SignDelete, Head, List, Delete,
 	CreateMultipart, SignParts, CompleteMultipart, AbortMultipart, ListParts,
+	ReadObject, SignGets, SignPostPolicy,
 }
 
 var (
@@ -53,6 +60,15 @@ var (
 			if _, ok := p.(providers.Multipart); !ok {
 				info.Capabilities.Multipart = false
 			}
+			if _, ok := p.(providers.Reader); !ok {
+				info.Capabilities.Reader = false
+			}
+			if _, ok := p.(providers.PostPolicySigner); !ok {
+				info.Capabilities.PostPolicy = false
+			}
+			// The plugin server answers SignGets for every provider that
+			// signs GETs (SignGets below), so the host has one round trip.
+			info.Capabilities.SignGets = info.Capabilities.SignGet
 			return info, err
 		},
 		InToProto: convert.InfoRequestToProto, InFromProto: convert.InfoRequestFromProto,
@@ -124,6 +140,37 @@ var (
 		Name: "ListParts", Idempotent: true, Call: providers.Multipart.ListParts,
 		InToProto: convert.ListPartsToProto, InFromProto: convert.ListPartsFromProto,
 		OutToProto: convert.PartsToProto, OutFromProto: convert.PartsFromProto,
+	}
+)
+
+// The optional capabilities providers.Reader and providers.PostPolicySigner,
+// and SignGets, which every plugin answers (providers.SignGets falls back
+// to one SignGet per item, in the plugin process).
+var (
+	ReadObject = &Method[providers.Reader, providers.ReadObjectRequest, providers.ReadObjectResult, *pb.ReadObjectRequest, *pb.ReadObjectResponse]{
+		Name: "ReadObject", Idempotent: true,
+		Call: func(r providers.Reader, ctx context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
+			// The bytes travel in one message: refuse a bound it cannot carry.
+			if err := providers.CheckReadObject(req); err != nil {
+				return providers.ReadObjectResult{}, err
+			}
+			return r.ReadObject(ctx, req)
+		},
+		InToProto: convert.ReadObjectToProto, InFromProto: convert.ReadObjectFromProto,
+		OutToProto: convert.ReadResultToProto, OutFromProto: convert.ReadResultFromProto,
+	}
+	SignGets = &Method[providers.Provider, providers.SignGetsRequest, providers.SignGetsResult, *pb.SignGetsRequest, *pb.SignGetsResponse]{
+		Name: "SignGets", Idempotent: true,
+		Call: func(p providers.Provider, ctx context.Context, req providers.SignGetsRequest) (providers.SignGetsResult, error) {
+			return providers.SignGets(ctx, p, req) // refuses more than MaxSignGets
+		},
+		InToProto: convert.SignGetsToProto, InFromProto: convert.SignGetsFromProto,
+		OutToProto: convert.SignGetsResultToProto, OutFromProto: convert.SignGetsResultFromProto,
+	}
+	SignPostPolicy = &Method[providers.PostPolicySigner, providers.PostPolicyRequest, providers.PostPolicy, *pb.SignPostPolicyRequest, *pb.PostPolicy]{
+		Name: "SignPostPolicy", Idempotent: true, Call: providers.PostPolicySigner.SignPostPolicy,
+		InToProto: convert.PostPolicyToProto, InFromProto: convert.PostPolicyFromProto,
+		OutToProto: convert.PolicyToProto, OutFromProto: convert.PolicyFromProto,
 	}
 )
 

@@ -139,15 +139,18 @@ func roundTripProto[M proto.Message](t *testing.T, m M) M {
 type recorder struct{ put providers.PutRequest }
 
 func (r *recorder) Info(context.Context) (providers.Info, error) {
-	return providers.Info{Name: "rec", Capabilities: providers.Capabilities{SignPut: true, Multipart: true}}, nil
+	return providers.Info{Name: "rec", Capabilities: providers.Capabilities{SignPut: true, SignGet: true, Multipart: true}}, nil
 }
 func (r *recorder) Configure(context.Context, providers.StoreConfig) error { return nil }
 func (r *recorder) SignPut(_ context.Context, req providers.PutRequest) (providers.Recipe, error) {
 	r.put = req
 	return providers.Recipe{Method: "PUT", URL: "https://x/" + req.Key}, nil
 }
-func (r *recorder) SignGet(context.Context, providers.GetRequest) (providers.Recipe, error) {
-	return providers.Recipe{}, nil
+func (r *recorder) SignGet(_ context.Context, req providers.GetRequest) (providers.Recipe, error) {
+	if req.Key == "missing" {
+		return providers.Recipe{}, providers.Errorf(providers.NotFound, "no key %s", req.Key)
+	}
+	return providers.Recipe{Method: "GET", URL: "https://x/" + req.Key}, nil
 }
 func (r *recorder) SignDelete(context.Context, providers.SignDeleteRequest) (providers.Recipe, error) {
 	return providers.Recipe{}, nil
@@ -160,4 +163,74 @@ func (r *recorder) List(context.Context, providers.ListRequest) (providers.ListP
 }
 func (r *recorder) Delete(context.Context, providers.DeleteRequest) (providers.DeleteResult, error) {
 	return providers.DeleteResult{}, nil
+}
+
+// SignGets is answered for every provider: one SignGet per item in the
+// plugin process when the provider has no GetSigner, each item with its own
+// error code, and a batch over providers.MaxSignGets is refused whole.
+func TestSignGetsForEveryProvider(t *testing.T) {
+	p := &recorder{}
+	info, err := Info.ReadResult(serve(t, p, Info.NewRequest(struct{}{})))
+	if err != nil || info.Capabilities.SignGets != info.Capabilities.SignGet {
+		t.Fatalf("Info: SignGets = %v with SignGet %v, %v; want SignGets announced wherever SignGet is", info.Capabilities.SignGets, info.Capabilities.SignGet, err)
+	}
+	req := providers.SignGetsRequest{Requests: []providers.GetRequest{{Key: "a"}, {Key: "missing"}, {Key: "b"}}}
+	res, err := SignGets.ReadResult(serve(t, p, SignGets.NewRequest(req)))
+	if err != nil || len(res.Items) != 3 {
+		t.Fatalf("SignGets = %+v, %v", res, err)
+	}
+	if res.Items[0].Err != nil || res.Items[0].Recipe.URL != "https://x/a" || res.Items[2].Recipe.URL != "https://x/b" {
+		t.Errorf("SignGets items 0 and 2 = %+v, %+v; want their recipes", res.Items[0], res.Items[2])
+	}
+	if e := res.Items[1].Err; e == nil || e.Code != providers.NotFound || e.Message != "no key missing" || res.Items[1].Recipe.URL != "" {
+		t.Errorf("SignGets item 1 = %+v (err %v); want NotFound %q and no recipe", res.Items[1], e, "no key missing")
+	}
+	tooMany := providers.SignGetsRequest{Requests: make([]providers.GetRequest, providers.MaxSignGets+1)}
+	if _, err := SignGets.Serve(context.Background(), p, SignGets.NewRequest(tooMany)); !errors.Is(err, providers.ErrInvalidArgument) {
+		t.Errorf("SignGets of %d: %v, want InvalidArgument", len(tooMany.Requests), err)
+	}
+}
+
+// ReadObject and SignPostPolicy are optional: withdrawn from Info and
+// answered Unimplemented by a provider without them, and ReadObject's bound
+// is checked before the provider is called.
+func TestNewCapabilitiesAbsent(t *testing.T) {
+	p := &claimer{}
+	info, err := Info.ReadResult(serve(t, p, Info.NewRequest(struct{}{})))
+	if err != nil || info.Capabilities.Reader || info.Capabilities.PostPolicy {
+		t.Fatalf("Info of a provider without Reader or PostPolicySigner = %+v, %v", info.Capabilities, err)
+	}
+	if _, err := ReadObject.Serve(context.Background(), p, ReadObject.NewRequest(providers.ReadObjectRequest{Key: "k", MaxBytes: 1})); !errors.Is(err, providers.ErrUnimplemented) {
+		t.Errorf("ReadObject: %v, want Unimplemented", err)
+	}
+	if _, err := SignPostPolicy.Serve(context.Background(), p, SignPostPolicy.NewRequest(providers.PostPolicyRequest{Key: "k"})); !errors.Is(err, providers.ErrUnimplemented) {
+		t.Errorf("SignPostPolicy: %v, want Unimplemented", err)
+	}
+	r := &reader{}
+	for _, max := range []int64{0, providers.MaxReadBytes + 1} {
+		if _, err := ReadObject.Serve(context.Background(), r, ReadObject.NewRequest(providers.ReadObjectRequest{Key: "k", MaxBytes: max})); !errors.Is(err, providers.ErrInvalidArgument) || r.called {
+			t.Errorf("ReadObject with MaxBytes %d: %v (provider called: %v), want InvalidArgument before the provider", max, err, r.called)
+		}
+	}
+	got, err := ReadObject.ReadResult(serve(t, r, ReadObject.NewRequest(providers.ReadObjectRequest{Key: "k", MaxBytes: 10})))
+	if err != nil || string(got.Data) != "bytes" || got.Object.Size != 5 || got.Object.Key != "k" {
+		t.Errorf("ReadObject through the table = %+v, %v", got, err)
+	}
+}
+
+// claimer claims every capability in Info and implements none.
+type claimer struct{ recorder }
+
+func (c *claimer) Info(context.Context) (providers.Info, error) {
+	return providers.Info{Name: "claimer", Capabilities: providers.Capabilities{SignPut: true, SignGet: true, Reader: true, PostPolicy: true, Multipart: true}}, nil
+}
+
+type reader struct {
+	recorder
+	called bool
+}
+
+func (r *reader) ReadObject(_ context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
+	r.called = true
+	return providers.ReadObjectResult{Object: providers.Object{Key: req.Key, Size: 5}, Data: []byte("bytes")}, nil
 }

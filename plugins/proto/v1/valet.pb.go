@@ -51,6 +51,9 @@ type CallRequest struct {
 	// cancel asks the plugin to cancel the context of call id; whatever it
 	// still answers for that id is ignored.
 	Cancel bool `protobuf:"varint,3,opt,name=cancel,proto3" json:"cancel,omitempty"`
+	// trace_context is the caller's W3C trace context (traceparent,
+	// tracestate) as a text-map carrier; empty when tracing is off.
+	TraceContext map[string]string `protobuf:"bytes,4,rep,name=trace_context,json=traceContext,proto3" json:"trace_context,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Types that are valid to be assigned to Call:
 	//
 	//	*CallRequest_Info
@@ -66,6 +69,9 @@ type CallRequest struct {
 	//	*CallRequest_CompleteMultipart
 	//	*CallRequest_AbortMultipart
 	//	*CallRequest_ListParts
+	//	*CallRequest_ReadObject
+	//	*CallRequest_SignGets
+	//	*CallRequest_SignPostPolicy
 	Call          isCallRequest_Call `protobuf_oneof:"call"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -120,6 +126,13 @@ func (x *CallRequest) GetCancel() bool {
 		return x.Cancel
 	}
 	return false
+}
+
+func (x *CallRequest) GetTraceContext() map[string]string {
+	if x != nil {
+		return x.TraceContext
+	}
+	return nil
 }
 
 func (x *CallRequest) GetCall() isCallRequest_Call {
@@ -246,6 +259,33 @@ func (x *CallRequest) GetListParts() *ListPartsRequest {
 	return nil
 }
 
+func (x *CallRequest) GetReadObject() *ReadObjectRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_ReadObject); ok {
+			return x.ReadObject
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetSignGets() *SignGetsRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_SignGets); ok {
+			return x.SignGets
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetSignPostPolicy() *SignPostPolicyRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_SignPostPolicy); ok {
+			return x.SignPostPolicy
+		}
+	}
+	return nil
+}
+
 type isCallRequest_Call interface {
 	isCallRequest_Call()
 }
@@ -302,6 +342,18 @@ type CallRequest_ListParts struct {
 	ListParts *ListPartsRequest `protobuf:"bytes,22,opt,name=list_parts,json=listParts,proto3,oneof"`
 }
 
+type CallRequest_ReadObject struct {
+	ReadObject *ReadObjectRequest `protobuf:"bytes,23,opt,name=read_object,json=readObject,proto3,oneof"`
+}
+
+type CallRequest_SignGets struct {
+	SignGets *SignGetsRequest `protobuf:"bytes,24,opt,name=sign_gets,json=signGets,proto3,oneof"`
+}
+
+type CallRequest_SignPostPolicy struct {
+	SignPostPolicy *SignPostPolicyRequest `protobuf:"bytes,25,opt,name=sign_post_policy,json=signPostPolicy,proto3,oneof"`
+}
+
 func (*CallRequest_Info) isCallRequest_Call() {}
 
 func (*CallRequest_Configure) isCallRequest_Call() {}
@@ -328,6 +380,12 @@ func (*CallRequest_AbortMultipart) isCallRequest_Call() {}
 
 func (*CallRequest_ListParts) isCallRequest_Call() {}
 
+func (*CallRequest_ReadObject) isCallRequest_Call() {}
+
+func (*CallRequest_SignGets) isCallRequest_Call() {}
+
+func (*CallRequest_SignPostPolicy) isCallRequest_Call() {}
+
 type CallResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -345,6 +403,9 @@ type CallResponse struct {
 	//	*CallResponse_SignParts
 	//	*CallResponse_AbortMultipart
 	//	*CallResponse_ListParts
+	//	*CallResponse_ReadObject
+	//	*CallResponse_SignGets
+	//	*CallResponse_PostPolicy
 	Result        isCallResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -491,6 +552,33 @@ func (x *CallResponse) GetListParts() *ListPartsResponse {
 	return nil
 }
 
+func (x *CallResponse) GetReadObject() *ReadObjectResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_ReadObject); ok {
+			return x.ReadObject
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetSignGets() *SignGetsResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_SignGets); ok {
+			return x.SignGets
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetPostPolicy() *PostPolicy {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_PostPolicy); ok {
+			return x.PostPolicy
+		}
+	}
+	return nil
+}
+
 type isCallResponse_Result interface {
 	isCallResponse_Result()
 }
@@ -535,6 +623,18 @@ type CallResponse_ListParts struct {
 	ListParts *ListPartsResponse `protobuf:"bytes,19,opt,name=list_parts,json=listParts,proto3,oneof"`
 }
 
+type CallResponse_ReadObject struct {
+	ReadObject *ReadObjectResponse `protobuf:"bytes,20,opt,name=read_object,json=readObject,proto3,oneof"`
+}
+
+type CallResponse_SignGets struct {
+	SignGets *SignGetsResponse `protobuf:"bytes,21,opt,name=sign_gets,json=signGets,proto3,oneof"`
+}
+
+type CallResponse_PostPolicy struct {
+	PostPolicy *PostPolicy `protobuf:"bytes,22,opt,name=post_policy,json=postPolicy,proto3,oneof"`
+}
+
 func (*CallResponse_Info) isCallResponse_Result() {}
 
 func (*CallResponse_Configure) isCallResponse_Result() {}
@@ -554,6 +654,12 @@ func (*CallResponse_SignParts) isCallResponse_Result() {}
 func (*CallResponse_AbortMultipart) isCallResponse_Result() {}
 
 func (*CallResponse_ListParts) isCallResponse_Result() {}
+
+func (*CallResponse_ReadObject) isCallResponse_Result() {}
+
+func (*CallResponse_SignGets) isCallResponse_Result() {}
+
+func (*CallResponse_PostPolicy) isCallResponse_Result() {}
 
 // CallError is a provider error: code is a providers.Code name.
 type CallError struct {
@@ -726,8 +832,13 @@ type Capabilities struct {
 	// multipart_checksums: algorithms whose full-object digest complete
 	// reports in Object.checksums when the declared checksum is passed.
 	MultipartChecksums []string `protobuf:"bytes,18,rep,name=multipart_checksums,json=multipartChecksums,proto3" json:"multipart_checksums,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// reader: the provider implements ReadObject.
+	Reader bool `protobuf:"varint,19,opt,name=reader,proto3" json:"reader,omitempty"`
+	// sign_gets: SignGets is answered in one round trip (every plugin built
+	// with this protocol's SDK answers it).
+	SignGets      bool `protobuf:"varint,20,opt,name=sign_gets,json=signGets,proto3" json:"sign_gets,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Capabilities) Reset() {
@@ -884,6 +995,20 @@ func (x *Capabilities) GetMultipartChecksums() []string {
 		return x.MultipartChecksums
 	}
 	return nil
+}
+
+func (x *Capabilities) GetReader() bool {
+	if x != nil {
+		return x.Reader
+	}
+	return false
+}
+
+func (x *Capabilities) GetSignGets() bool {
+	if x != nil {
+		return x.SignGets
+	}
+	return false
 }
 
 type ConfigureRequest struct {
@@ -2358,15 +2483,420 @@ func (x *ListPartsResponse) GetParts() []*Part {
 	return nil
 }
 
+// ReadObject: a small object's bytes, refused (FailedPrecondition) when
+// the object is larger than max_bytes.
+type ReadObjectRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	MaxBytes      int64                  `protobuf:"varint,2,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadObjectRequest) Reset() {
+	*x = ReadObjectRequest{}
+	mi := &file_v1_valet_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadObjectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadObjectRequest) ProtoMessage() {}
+
+func (x *ReadObjectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadObjectRequest.ProtoReflect.Descriptor instead.
+func (*ReadObjectRequest) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ReadObjectRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ReadObjectRequest) GetMaxBytes() int64 {
+	if x != nil {
+		return x.MaxBytes
+	}
+	return 0
+}
+
+type ReadObjectResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *Object                `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Data          []byte                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadObjectResponse) Reset() {
+	*x = ReadObjectResponse{}
+	mi := &file_v1_valet_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadObjectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadObjectResponse) ProtoMessage() {}
+
+func (x *ReadObjectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadObjectResponse.ProtoReflect.Descriptor instead.
+func (*ReadObjectResponse) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ReadObjectResponse) GetObject() *Object {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *ReadObjectResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// SignGets: many signed GETs in one call, each with its own answer.
+type SignGetsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Requests      []*SignGetRequest      `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignGetsRequest) Reset() {
+	*x = SignGetsRequest{}
+	mi := &file_v1_valet_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignGetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignGetsRequest) ProtoMessage() {}
+
+func (x *SignGetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignGetsRequest.ProtoReflect.Descriptor instead.
+func (*SignGetsRequest) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *SignGetsRequest) GetRequests() []*SignGetRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+// SignGetItem is one request's recipe, or its error (recipe then unset).
+type SignGetItem struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Recipe        *Recipe                `protobuf:"bytes,1,opt,name=recipe,proto3" json:"recipe,omitempty"`
+	Error         *CallError             `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignGetItem) Reset() {
+	*x = SignGetItem{}
+	mi := &file_v1_valet_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignGetItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignGetItem) ProtoMessage() {}
+
+func (x *SignGetItem) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignGetItem.ProtoReflect.Descriptor instead.
+func (*SignGetItem) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *SignGetItem) GetRecipe() *Recipe {
+	if x != nil {
+		return x.Recipe
+	}
+	return nil
+}
+
+func (x *SignGetItem) GetError() *CallError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+type SignGetsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*SignGetItem         `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SignGetsResponse) Reset() {
+	*x = SignGetsResponse{}
+	mi := &file_v1_valet_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignGetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignGetsResponse) ProtoMessage() {}
+
+func (x *SignGetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignGetsResponse.ProtoReflect.Descriptor instead.
+func (*SignGetsResponse) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *SignGetsResponse) GetItems() []*SignGetItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// SignPostPolicy: a signed browser form upload.
+type SignPostPolicyRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Key         string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	ContentType string                 `protobuf:"bytes,2,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	MinSize     int64                  `protobuf:"varint,3,opt,name=min_size,json=minSize,proto3" json:"min_size,omitempty"`
+	MaxSize     int64                  `protobuf:"varint,4,opt,name=max_size,json=maxSize,proto3" json:"max_size,omitempty"`
+	Metadata    map[string]string      `protobuf:"bytes,5,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	TtlNanos    int64                  `protobuf:"varint,6,opt,name=ttl_nanos,json=ttlNanos,proto3" json:"ttl_nanos,omitempty"`
+	// expires_at_unix_nanos, when set, replaces now+ttl (see
+	// providers.PostPolicyRequest.ExpiresAt).
+	ExpiresAtUnixNanos int64 `protobuf:"varint,7,opt,name=expires_at_unix_nanos,json=expiresAtUnixNanos,proto3" json:"expires_at_unix_nanos,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *SignPostPolicyRequest) Reset() {
+	*x = SignPostPolicyRequest{}
+	mi := &file_v1_valet_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SignPostPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SignPostPolicyRequest) ProtoMessage() {}
+
+func (x *SignPostPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SignPostPolicyRequest.ProtoReflect.Descriptor instead.
+func (*SignPostPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *SignPostPolicyRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *SignPostPolicyRequest) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *SignPostPolicyRequest) GetMinSize() int64 {
+	if x != nil {
+		return x.MinSize
+	}
+	return 0
+}
+
+func (x *SignPostPolicyRequest) GetMaxSize() int64 {
+	if x != nil {
+		return x.MaxSize
+	}
+	return 0
+}
+
+func (x *SignPostPolicyRequest) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *SignPostPolicyRequest) GetTtlNanos() int64 {
+	if x != nil {
+		return x.TtlNanos
+	}
+	return 0
+}
+
+func (x *SignPostPolicyRequest) GetExpiresAtUnixNanos() int64 {
+	if x != nil {
+		return x.ExpiresAtUnixNanos
+	}
+	return 0
+}
+
+type PostPolicy struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	Url                string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	Fields             map[string]string      `protobuf:"bytes,2,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ExpiresAtUnixNanos int64                  `protobuf:"varint,3,opt,name=expires_at_unix_nanos,json=expiresAtUnixNanos,proto3" json:"expires_at_unix_nanos,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *PostPolicy) Reset() {
+	*x = PostPolicy{}
+	mi := &file_v1_valet_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostPolicy) ProtoMessage() {}
+
+func (x *PostPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostPolicy.ProtoReflect.Descriptor instead.
+func (*PostPolicy) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *PostPolicy) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *PostPolicy) GetFields() map[string]string {
+	if x != nil {
+		return x.Fields
+	}
+	return nil
+}
+
+func (x *PostPolicy) GetExpiresAtUnixNanos() int64 {
+	if x != nil {
+		return x.ExpiresAtUnixNanos
+	}
+	return 0
+}
+
 var File_v1_valet_proto protoreflect.FileDescriptor
 
 const file_v1_valet_proto_rawDesc = "" +
 	"\n" +
-	"\x0ev1/valet.proto\x12\x0fvalet.plugin.v1\"\xd6\a\n" +
+	"\x0ev1/valet.proto\x12\x0fvalet.plugin.v1\"\xc8\n" +
+	"\n" +
 	"\vCallRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12.\n" +
 	"\x13deadline_unix_nanos\x18\x02 \x01(\x03R\x11deadlineUnixNanos\x12\x16\n" +
-	"\x06cancel\x18\x03 \x01(\bR\x06cancel\x122\n" +
+	"\x06cancel\x18\x03 \x01(\bR\x06cancel\x12S\n" +
+	"\rtrace_context\x18\x04 \x03(\v2..valet.plugin.v1.CallRequest.TraceContextEntryR\ftraceContext\x122\n" +
 	"\x04info\x18\n" +
 	" \x01(\v2\x1c.valet.plugin.v1.InfoRequestH\x00R\x04info\x12A\n" +
 	"\tconfigure\x18\v \x01(\v2!.valet.plugin.v1.ConfigureRequestH\x00R\tconfigure\x12<\n" +
@@ -2383,8 +2913,15 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\x12complete_multipart\x18\x14 \x01(\v2).valet.plugin.v1.CompleteMultipartRequestH\x00R\x11completeMultipart\x12Q\n" +
 	"\x0fabort_multipart\x18\x15 \x01(\v2&.valet.plugin.v1.AbortMultipartRequestH\x00R\x0eabortMultipart\x12B\n" +
 	"\n" +
-	"list_parts\x18\x16 \x01(\v2!.valet.plugin.v1.ListPartsRequestH\x00R\tlistPartsB\x06\n" +
-	"\x04call\"\xde\x05\n" +
+	"list_parts\x18\x16 \x01(\v2!.valet.plugin.v1.ListPartsRequestH\x00R\tlistParts\x12E\n" +
+	"\vread_object\x18\x17 \x01(\v2\".valet.plugin.v1.ReadObjectRequestH\x00R\n" +
+	"readObject\x12?\n" +
+	"\tsign_gets\x18\x18 \x01(\v2 .valet.plugin.v1.SignGetsRequestH\x00R\bsignGets\x12R\n" +
+	"\x10sign_post_policy\x18\x19 \x01(\v2&.valet.plugin.v1.SignPostPolicyRequestH\x00R\x0esignPostPolicy\x1a?\n" +
+	"\x11TraceContextEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x06\n" +
+	"\x04call\"\xa8\a\n" +
 	"\fCallResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.valet.plugin.v1.CallErrorR\x05error\x123\n" +
@@ -2400,7 +2937,12 @@ const file_v1_valet_proto_rawDesc = "" +
 	"sign_parts\x18\x11 \x01(\v2\".valet.plugin.v1.SignPartsResponseH\x00R\tsignParts\x12R\n" +
 	"\x0fabort_multipart\x18\x12 \x01(\v2'.valet.plugin.v1.AbortMultipartResponseH\x00R\x0eabortMultipart\x12C\n" +
 	"\n" +
-	"list_parts\x18\x13 \x01(\v2\".valet.plugin.v1.ListPartsResponseH\x00R\tlistPartsB\b\n" +
+	"list_parts\x18\x13 \x01(\v2\".valet.plugin.v1.ListPartsResponseH\x00R\tlistParts\x12F\n" +
+	"\vread_object\x18\x14 \x01(\v2#.valet.plugin.v1.ReadObjectResponseH\x00R\n" +
+	"readObject\x12@\n" +
+	"\tsign_gets\x18\x15 \x01(\v2!.valet.plugin.v1.SignGetsResponseH\x00R\bsignGets\x12>\n" +
+	"\vpost_policy\x18\x16 \x01(\v2\x1b.valet.plugin.v1.PostPolicyH\x00R\n" +
+	"postPolicyB\b\n" +
 	"\x06result\"9\n" +
 	"\tCallError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
@@ -2409,7 +2951,7 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12A\n" +
-	"\fcapabilities\x18\x03 \x01(\v2\x1d.valet.plugin.v1.CapabilitiesR\fcapabilities\"\xc3\x05\n" +
+	"\fcapabilities\x18\x03 \x01(\v2\x1d.valet.plugin.v1.CapabilitiesR\fcapabilities\"\xf8\x05\n" +
 	"\fCapabilities\x12\x19\n" +
 	"\bsign_put\x18\x01 \x01(\bR\asignPut\x12\x19\n" +
 	"\bsign_get\x18\x02 \x01(\bR\asignGet\x12\x1f\n" +
@@ -2431,7 +2973,9 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\vpost_policy\x18\x10 \x01(\bR\n" +
 	"postPolicy\x12\x14\n" +
 	"\x05notes\x18\x11 \x03(\tR\x05notes\x12/\n" +
-	"\x13multipart_checksums\x18\x12 \x03(\tR\x12multipartChecksums\"@\n" +
+	"\x13multipart_checksums\x18\x12 \x03(\tR\x12multipartChecksums\x12\x16\n" +
+	"\x06reader\x18\x13 \x01(\bR\x06reader\x12\x1b\n" +
+	"\tsign_gets\x18\x14 \x01(\bR\bsignGets\"@\n" +
 	"\x10ConfigureRequest\x12\x14\n" +
 	"\x05store\x18\x01 \x01(\tR\x05store\x12\x16\n" +
 	"\x06config\x18\x02 \x01(\fR\x06config\"\x13\n" +
@@ -2541,7 +3085,39 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x12\n" +
 	"\x04etag\x18\x03 \x01(\tR\x04etag\"@\n" +
 	"\x11ListPartsResponse\x12+\n" +
-	"\x05parts\x18\x01 \x03(\v2\x15.valet.plugin.v1.PartR\x05parts2[\n" +
+	"\x05parts\x18\x01 \x03(\v2\x15.valet.plugin.v1.PartR\x05parts\"B\n" +
+	"\x11ReadObjectRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1b\n" +
+	"\tmax_bytes\x18\x02 \x01(\x03R\bmaxBytes\"Y\n" +
+	"\x12ReadObjectResponse\x12/\n" +
+	"\x06object\x18\x01 \x01(\v2\x17.valet.plugin.v1.ObjectR\x06object\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"N\n" +
+	"\x0fSignGetsRequest\x12;\n" +
+	"\brequests\x18\x01 \x03(\v2\x1f.valet.plugin.v1.SignGetRequestR\brequests\"p\n" +
+	"\vSignGetItem\x12/\n" +
+	"\x06recipe\x18\x01 \x01(\v2\x17.valet.plugin.v1.RecipeR\x06recipe\x120\n" +
+	"\x05error\x18\x02 \x01(\v2\x1a.valet.plugin.v1.CallErrorR\x05error\"F\n" +
+	"\x10SignGetsResponse\x122\n" +
+	"\x05items\x18\x01 \x03(\v2\x1c.valet.plugin.v1.SignGetItemR\x05items\"\xe1\x02\n" +
+	"\x15SignPostPolicyRequest\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12!\n" +
+	"\fcontent_type\x18\x02 \x01(\tR\vcontentType\x12\x19\n" +
+	"\bmin_size\x18\x03 \x01(\x03R\aminSize\x12\x19\n" +
+	"\bmax_size\x18\x04 \x01(\x03R\amaxSize\x12P\n" +
+	"\bmetadata\x18\x05 \x03(\v24.valet.plugin.v1.SignPostPolicyRequest.MetadataEntryR\bmetadata\x12\x1b\n" +
+	"\tttl_nanos\x18\x06 \x01(\x03R\bttlNanos\x121\n" +
+	"\x15expires_at_unix_nanos\x18\a \x01(\x03R\x12expiresAtUnixNanos\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xcd\x01\n" +
+	"\n" +
+	"PostPolicy\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12?\n" +
+	"\x06fields\x18\x02 \x03(\v2'.valet.plugin.v1.PostPolicy.FieldsEntryR\x06fields\x121\n" +
+	"\x15expires_at_unix_nanos\x18\x03 \x01(\x03R\x12expiresAtUnixNanos\x1a9\n" +
+	"\vFieldsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012[\n" +
 	"\x0fProviderService\x12H\n" +
 	"\x05Calls\x12\x1c.valet.plugin.v1.CallRequest\x1a\x1d.valet.plugin.v1.CallResponse(\x010\x01B4Z2github.com/valetgw/valet/plugins/proto/v1;pluginv1b\x06proto3"
 
@@ -2557,7 +3133,7 @@ func file_v1_valet_proto_rawDescGZIP() []byte {
 	return file_v1_valet_proto_rawDescData
 }
 
-var file_v1_valet_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_v1_valet_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
 var file_v1_valet_proto_goTypes = []any{
 	(*CallRequest)(nil),              // 0: valet.plugin.v1.CallRequest
 	(*CallResponse)(nil),             // 1: valet.plugin.v1.CallResponse
@@ -2591,59 +3167,83 @@ var file_v1_valet_proto_goTypes = []any{
 	(*AbortMultipartResponse)(nil),   // 29: valet.plugin.v1.AbortMultipartResponse
 	(*Part)(nil),                     // 30: valet.plugin.v1.Part
 	(*ListPartsResponse)(nil),        // 31: valet.plugin.v1.ListPartsResponse
-	nil,                              // 32: valet.plugin.v1.Recipe.HeadersEntry
-	nil,                              // 33: valet.plugin.v1.SignPutRequest.MetadataEntry
-	nil,                              // 34: valet.plugin.v1.Object.MetadataEntry
-	nil,                              // 35: valet.plugin.v1.Object.ChecksumsEntry
-	nil,                              // 36: valet.plugin.v1.CreateMultipartRequest.MetadataEntry
+	(*ReadObjectRequest)(nil),        // 32: valet.plugin.v1.ReadObjectRequest
+	(*ReadObjectResponse)(nil),       // 33: valet.plugin.v1.ReadObjectResponse
+	(*SignGetsRequest)(nil),          // 34: valet.plugin.v1.SignGetsRequest
+	(*SignGetItem)(nil),              // 35: valet.plugin.v1.SignGetItem
+	(*SignGetsResponse)(nil),         // 36: valet.plugin.v1.SignGetsResponse
+	(*SignPostPolicyRequest)(nil),    // 37: valet.plugin.v1.SignPostPolicyRequest
+	(*PostPolicy)(nil),               // 38: valet.plugin.v1.PostPolicy
+	nil,                              // 39: valet.plugin.v1.CallRequest.TraceContextEntry
+	nil,                              // 40: valet.plugin.v1.Recipe.HeadersEntry
+	nil,                              // 41: valet.plugin.v1.SignPutRequest.MetadataEntry
+	nil,                              // 42: valet.plugin.v1.Object.MetadataEntry
+	nil,                              // 43: valet.plugin.v1.Object.ChecksumsEntry
+	nil,                              // 44: valet.plugin.v1.CreateMultipartRequest.MetadataEntry
+	nil,                              // 45: valet.plugin.v1.SignPostPolicyRequest.MetadataEntry
+	nil,                              // 46: valet.plugin.v1.PostPolicy.FieldsEntry
 }
 var file_v1_valet_proto_depIdxs = []int32{
-	3,  // 0: valet.plugin.v1.CallRequest.info:type_name -> valet.plugin.v1.InfoRequest
-	6,  // 1: valet.plugin.v1.CallRequest.configure:type_name -> valet.plugin.v1.ConfigureRequest
-	10, // 2: valet.plugin.v1.CallRequest.sign_put:type_name -> valet.plugin.v1.SignPutRequest
-	11, // 3: valet.plugin.v1.CallRequest.sign_get:type_name -> valet.plugin.v1.SignGetRequest
-	12, // 4: valet.plugin.v1.CallRequest.sign_delete:type_name -> valet.plugin.v1.SignDeleteRequest
-	13, // 5: valet.plugin.v1.CallRequest.head:type_name -> valet.plugin.v1.HeadRequest
-	15, // 6: valet.plugin.v1.CallRequest.list:type_name -> valet.plugin.v1.ListRequest
-	17, // 7: valet.plugin.v1.CallRequest.delete:type_name -> valet.plugin.v1.DeleteRequest
-	19, // 8: valet.plugin.v1.CallRequest.create_multipart:type_name -> valet.plugin.v1.CreateMultipartRequest
-	24, // 9: valet.plugin.v1.CallRequest.sign_parts:type_name -> valet.plugin.v1.SignPartsRequest
-	28, // 10: valet.plugin.v1.CallRequest.complete_multipart:type_name -> valet.plugin.v1.CompleteMultipartRequest
-	21, // 11: valet.plugin.v1.CallRequest.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartRequest
-	22, // 12: valet.plugin.v1.CallRequest.list_parts:type_name -> valet.plugin.v1.ListPartsRequest
-	2,  // 13: valet.plugin.v1.CallResponse.error:type_name -> valet.plugin.v1.CallError
-	4,  // 14: valet.plugin.v1.CallResponse.info:type_name -> valet.plugin.v1.InfoResponse
-	7,  // 15: valet.plugin.v1.CallResponse.configure:type_name -> valet.plugin.v1.ConfigureResponse
-	9,  // 16: valet.plugin.v1.CallResponse.recipe:type_name -> valet.plugin.v1.Recipe
-	14, // 17: valet.plugin.v1.CallResponse.object:type_name -> valet.plugin.v1.Object
-	16, // 18: valet.plugin.v1.CallResponse.list:type_name -> valet.plugin.v1.ListResponse
-	18, // 19: valet.plugin.v1.CallResponse.delete:type_name -> valet.plugin.v1.DeleteResponse
-	20, // 20: valet.plugin.v1.CallResponse.create_multipart:type_name -> valet.plugin.v1.CreateMultipartResponse
-	26, // 21: valet.plugin.v1.CallResponse.sign_parts:type_name -> valet.plugin.v1.SignPartsResponse
-	29, // 22: valet.plugin.v1.CallResponse.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartResponse
-	31, // 23: valet.plugin.v1.CallResponse.list_parts:type_name -> valet.plugin.v1.ListPartsResponse
-	5,  // 24: valet.plugin.v1.InfoResponse.capabilities:type_name -> valet.plugin.v1.Capabilities
-	32, // 25: valet.plugin.v1.Recipe.headers:type_name -> valet.plugin.v1.Recipe.HeadersEntry
-	8,  // 26: valet.plugin.v1.SignPutRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	33, // 27: valet.plugin.v1.SignPutRequest.metadata:type_name -> valet.plugin.v1.SignPutRequest.MetadataEntry
-	34, // 28: valet.plugin.v1.Object.metadata:type_name -> valet.plugin.v1.Object.MetadataEntry
-	35, // 29: valet.plugin.v1.Object.checksums:type_name -> valet.plugin.v1.Object.ChecksumsEntry
-	14, // 30: valet.plugin.v1.ListResponse.objects:type_name -> valet.plugin.v1.Object
-	36, // 31: valet.plugin.v1.CreateMultipartRequest.metadata:type_name -> valet.plugin.v1.CreateMultipartRequest.MetadataEntry
-	8,  // 32: valet.plugin.v1.CreateMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	23, // 33: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
-	9,  // 34: valet.plugin.v1.PartRecipe.recipe:type_name -> valet.plugin.v1.Recipe
-	25, // 35: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
-	27, // 36: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
-	8,  // 37: valet.plugin.v1.CompleteMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	30, // 38: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
-	0,  // 39: valet.plugin.v1.ProviderService.Calls:input_type -> valet.plugin.v1.CallRequest
-	1,  // 40: valet.plugin.v1.ProviderService.Calls:output_type -> valet.plugin.v1.CallResponse
-	40, // [40:41] is the sub-list for method output_type
-	39, // [39:40] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	39, // 0: valet.plugin.v1.CallRequest.trace_context:type_name -> valet.plugin.v1.CallRequest.TraceContextEntry
+	3,  // 1: valet.plugin.v1.CallRequest.info:type_name -> valet.plugin.v1.InfoRequest
+	6,  // 2: valet.plugin.v1.CallRequest.configure:type_name -> valet.plugin.v1.ConfigureRequest
+	10, // 3: valet.plugin.v1.CallRequest.sign_put:type_name -> valet.plugin.v1.SignPutRequest
+	11, // 4: valet.plugin.v1.CallRequest.sign_get:type_name -> valet.plugin.v1.SignGetRequest
+	12, // 5: valet.plugin.v1.CallRequest.sign_delete:type_name -> valet.plugin.v1.SignDeleteRequest
+	13, // 6: valet.plugin.v1.CallRequest.head:type_name -> valet.plugin.v1.HeadRequest
+	15, // 7: valet.plugin.v1.CallRequest.list:type_name -> valet.plugin.v1.ListRequest
+	17, // 8: valet.plugin.v1.CallRequest.delete:type_name -> valet.plugin.v1.DeleteRequest
+	19, // 9: valet.plugin.v1.CallRequest.create_multipart:type_name -> valet.plugin.v1.CreateMultipartRequest
+	24, // 10: valet.plugin.v1.CallRequest.sign_parts:type_name -> valet.plugin.v1.SignPartsRequest
+	28, // 11: valet.plugin.v1.CallRequest.complete_multipart:type_name -> valet.plugin.v1.CompleteMultipartRequest
+	21, // 12: valet.plugin.v1.CallRequest.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartRequest
+	22, // 13: valet.plugin.v1.CallRequest.list_parts:type_name -> valet.plugin.v1.ListPartsRequest
+	32, // 14: valet.plugin.v1.CallRequest.read_object:type_name -> valet.plugin.v1.ReadObjectRequest
+	34, // 15: valet.plugin.v1.CallRequest.sign_gets:type_name -> valet.plugin.v1.SignGetsRequest
+	37, // 16: valet.plugin.v1.CallRequest.sign_post_policy:type_name -> valet.plugin.v1.SignPostPolicyRequest
+	2,  // 17: valet.plugin.v1.CallResponse.error:type_name -> valet.plugin.v1.CallError
+	4,  // 18: valet.plugin.v1.CallResponse.info:type_name -> valet.plugin.v1.InfoResponse
+	7,  // 19: valet.plugin.v1.CallResponse.configure:type_name -> valet.plugin.v1.ConfigureResponse
+	9,  // 20: valet.plugin.v1.CallResponse.recipe:type_name -> valet.plugin.v1.Recipe
+	14, // 21: valet.plugin.v1.CallResponse.object:type_name -> valet.plugin.v1.Object
+	16, // 22: valet.plugin.v1.CallResponse.list:type_name -> valet.plugin.v1.ListResponse
+	18, // 23: valet.plugin.v1.CallResponse.delete:type_name -> valet.plugin.v1.DeleteResponse
+	20, // 24: valet.plugin.v1.CallResponse.create_multipart:type_name -> valet.plugin.v1.CreateMultipartResponse
+	26, // 25: valet.plugin.v1.CallResponse.sign_parts:type_name -> valet.plugin.v1.SignPartsResponse
+	29, // 26: valet.plugin.v1.CallResponse.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartResponse
+	31, // 27: valet.plugin.v1.CallResponse.list_parts:type_name -> valet.plugin.v1.ListPartsResponse
+	33, // 28: valet.plugin.v1.CallResponse.read_object:type_name -> valet.plugin.v1.ReadObjectResponse
+	36, // 29: valet.plugin.v1.CallResponse.sign_gets:type_name -> valet.plugin.v1.SignGetsResponse
+	38, // 30: valet.plugin.v1.CallResponse.post_policy:type_name -> valet.plugin.v1.PostPolicy
+	5,  // 31: valet.plugin.v1.InfoResponse.capabilities:type_name -> valet.plugin.v1.Capabilities
+	40, // 32: valet.plugin.v1.Recipe.headers:type_name -> valet.plugin.v1.Recipe.HeadersEntry
+	8,  // 33: valet.plugin.v1.SignPutRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	41, // 34: valet.plugin.v1.SignPutRequest.metadata:type_name -> valet.plugin.v1.SignPutRequest.MetadataEntry
+	42, // 35: valet.plugin.v1.Object.metadata:type_name -> valet.plugin.v1.Object.MetadataEntry
+	43, // 36: valet.plugin.v1.Object.checksums:type_name -> valet.plugin.v1.Object.ChecksumsEntry
+	14, // 37: valet.plugin.v1.ListResponse.objects:type_name -> valet.plugin.v1.Object
+	44, // 38: valet.plugin.v1.CreateMultipartRequest.metadata:type_name -> valet.plugin.v1.CreateMultipartRequest.MetadataEntry
+	8,  // 39: valet.plugin.v1.CreateMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	23, // 40: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
+	9,  // 41: valet.plugin.v1.PartRecipe.recipe:type_name -> valet.plugin.v1.Recipe
+	25, // 42: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
+	27, // 43: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
+	8,  // 44: valet.plugin.v1.CompleteMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	30, // 45: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
+	14, // 46: valet.plugin.v1.ReadObjectResponse.object:type_name -> valet.plugin.v1.Object
+	11, // 47: valet.plugin.v1.SignGetsRequest.requests:type_name -> valet.plugin.v1.SignGetRequest
+	9,  // 48: valet.plugin.v1.SignGetItem.recipe:type_name -> valet.plugin.v1.Recipe
+	2,  // 49: valet.plugin.v1.SignGetItem.error:type_name -> valet.plugin.v1.CallError
+	35, // 50: valet.plugin.v1.SignGetsResponse.items:type_name -> valet.plugin.v1.SignGetItem
+	45, // 51: valet.plugin.v1.SignPostPolicyRequest.metadata:type_name -> valet.plugin.v1.SignPostPolicyRequest.MetadataEntry
+	46, // 52: valet.plugin.v1.PostPolicy.fields:type_name -> valet.plugin.v1.PostPolicy.FieldsEntry
+	0,  // 53: valet.plugin.v1.ProviderService.Calls:input_type -> valet.plugin.v1.CallRequest
+	1,  // 54: valet.plugin.v1.ProviderService.Calls:output_type -> valet.plugin.v1.CallResponse
+	54, // [54:55] is the sub-list for method output_type
+	53, // [53:54] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_v1_valet_proto_init() }
@@ -2665,6 +3265,9 @@ func file_v1_valet_proto_init() {
 		(*CallRequest_CompleteMultipart)(nil),
 		(*CallRequest_AbortMultipart)(nil),
 		(*CallRequest_ListParts)(nil),
+		(*CallRequest_ReadObject)(nil),
+		(*CallRequest_SignGets)(nil),
+		(*CallRequest_SignPostPolicy)(nil),
 	}
 	file_v1_valet_proto_msgTypes[1].OneofWrappers = []any{
 		(*CallResponse_Info)(nil),
@@ -2677,6 +3280,9 @@ func file_v1_valet_proto_init() {
 		(*CallResponse_SignParts)(nil),
 		(*CallResponse_AbortMultipart)(nil),
 		(*CallResponse_ListParts)(nil),
+		(*CallResponse_ReadObject)(nil),
+		(*CallResponse_SignGets)(nil),
+		(*CallResponse_PostPolicy)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2684,7 +3290,7 @@ func file_v1_valet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_v1_valet_proto_rawDesc), len(file_v1_valet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   37,
+			NumMessages:   47,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
