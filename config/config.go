@@ -49,6 +49,10 @@ type ServerConfig struct {
 	// CompleteTimeout replaces it for completing an upload, which may
 	// assemble thousands of parts.
 	CompleteTimeout Duration `koanf:"complete_timeout"`
+	// AdminListen, when set, is a second listener (e.g. "127.0.0.1:9090")
+	// for operators: /metrics and the Go profiler (/debug/pprof/). The
+	// public listener then no longer serves /metrics.
+	AdminListen string `koanf:"admin_listen"`
 }
 
 // AuthConfig says who may call the API.

@@ -148,6 +148,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad store name", strings.Replace(base, "  media:", "  Media:", 1), nil, []string{"stores.Media: store names"}},
 		{"bad api key", base + "", []string{}, nil},
 		{"secret twice", strings.Replace(base, `tokens: { secret: "`+secret32+`" }`, `tokens: { secret: "`+secret32+`", secret_file: /nonexistent }`, 1), nil, []string{"tokens.secret_file: set together with tokens.secret"}},
+		{"admin listen without port", base, []string{"VALET_SERVER__ADMIN_LISTEN=localhost"}, []string{"server.admin_listen: must be host:port or :port"}},
+		{"admin listen on the API's address", base, []string{"VALET_SERVER__ADMIN_LISTEN=:9000"}, []string{"server.admin_listen: must differ from server.listen"}},
+		{"admin listen", base, []string{"VALET_SERVER__ADMIN_LISTEN=127.0.0.1:9090"}, nil},
 		{"missing secret file", strings.Replace(base, `tokens: { secret: "`+secret32+`" }`, `tokens: { secret_file: /nonexistent/x }`, 1), nil, []string{"tokens.secret_file: open /nonexistent/x"}},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -54,6 +55,13 @@ func (c *Config) Validate() error {
 	}
 	if c.Server.CompleteTimeout <= 0 {
 		add("server.complete_timeout", "must be positive")
+	}
+	if a := c.Server.AdminListen; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			add("server.admin_listen", "must be host:port or :port (e.g. \"127.0.0.1:9090\"), got %q", a)
+		} else if a == c.Server.Listen {
+			add("server.admin_listen", "must differ from server.listen (%q): the admin listener keeps /metrics and pprof off the public API", a)
+		}
 	}
 
 	// auth
