@@ -88,6 +88,21 @@ func render(t *testing.T, files []string, sets ...string) *chart {
 // unknown and duplicate fields as errors. Each kind may appear once.
 func decodeChart(out string) (*chart, error) {
 	c := &chart{Raw: out}
+	// The kinds the chart renders: each one's apiVersion and its field of c.
+	kinds := map[string]struct {
+		apiVersion string
+		target     any
+	}{
+		"ServiceAccount":          {"v1", &c.ServiceAccount},
+		"ConfigMap":               {"v1", &c.ConfigMap},
+		"Service":                 {"v1", &c.Service},
+		"Deployment":              {"apps/v1", &c.Deployment},
+		"HorizontalPodAutoscaler": {"autoscaling/v2", &c.HPA},
+		"PodDisruptionBudget":     {"policy/v1", &c.PDB},
+		"Ingress":                 {"networking.k8s.io/v1", &c.Ingress},
+		"ServiceMonitor":          {"monitoring.coreos.com/v1", &c.ServiceMonitor},
+	}
+	seen := map[string]bool{}
 	for i, doc := range splitYAML(out) {
 		var tm struct {
 			APIVersion string `json:"apiVersion"`
@@ -96,40 +111,19 @@ func decodeChart(out string) (*chart, error) {
 		if err := yaml.Unmarshal([]byte(doc), &tm); err != nil {
 			return nil, fmt.Errorf("object %d: %v", i, err)
 		}
-		var target any
-		var want string
-		switch tm.Kind {
-		case "ServiceAccount":
-			c.ServiceAccount, want = &corev1.ServiceAccount{}, "v1"
-			target = c.ServiceAccount
-		case "ConfigMap":
-			c.ConfigMap, want = &corev1.ConfigMap{}, "v1"
-			target = c.ConfigMap
-		case "Service":
-			c.Service, want = &corev1.Service{}, "v1"
-			target = c.Service
-		case "Deployment":
-			c.Deployment, want = &appsv1.Deployment{}, "apps/v1"
-			target = c.Deployment
-		case "HorizontalPodAutoscaler":
-			c.HPA, want = &autoscalingv2.HorizontalPodAutoscaler{}, "autoscaling/v2"
-			target = c.HPA
-		case "PodDisruptionBudget":
-			c.PDB, want = &policyv1.PodDisruptionBudget{}, "policy/v1"
-			target = c.PDB
-		case "Ingress":
-			c.Ingress, want = &networkingv1.Ingress{}, "networking.k8s.io/v1"
-			target = c.Ingress
-		case "ServiceMonitor":
-			c.ServiceMonitor, want = &monitoringv1.ServiceMonitor{}, "monitoring.coreos.com/v1"
-			target = c.ServiceMonitor
-		default:
+		kind, ok := kinds[tm.Kind]
+		if !ok {
 			return nil, fmt.Errorf("object %d: unexpected kind %q", i, tm.Kind)
 		}
-		if tm.APIVersion != want {
-			return nil, fmt.Errorf("%s: apiVersion %q, want %q", tm.Kind, tm.APIVersion, want)
+		if seen[tm.Kind] {
+			return nil, fmt.Errorf("object %d: a second %s", i, tm.Kind)
 		}
-		if err := decodeStrict(doc, target); err != nil {
+		seen[tm.Kind] = true
+		if tm.APIVersion != kind.apiVersion {
+			return nil, fmt.Errorf("%s: apiVersion %q, want %q", tm.Kind, tm.APIVersion, kind.apiVersion)
+		}
+		// target is a **T field of c: decoding allocates the *T.
+		if err := decodeStrict(doc, kind.target); err != nil {
 			return nil, fmt.Errorf("%s does not decode strictly into its API type: %v\n%s", tm.Kind, err, doc)
 		}
 	}
