@@ -9,9 +9,11 @@ import (
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/trace"
 )
 
-// ServeOption configures Serve (and, for WithLogger, NewServer).
+// ServeOption configures Serve (and, for WithLogger and
+// WithTracerProvider, NewServer).
 type ServeOption func(*serveConfig) error
 
 type serveConfig struct {
@@ -21,6 +23,23 @@ type serveConfig struct {
 	mode     string
 	ctx      context.Context
 	attached func(Reattach)
+	// tp traces every call when set (WithTracerProvider); otherwise Serve
+	// sets one up from the OTEL_* environment when tracing is on there.
+	tp trace.TracerProvider
+}
+
+// WithTracerProvider makes the server start one span per call,
+// "plugin.<Method>", with tp, in place of the tracer provider Serve would
+// set up from the OTEL_* environment. It applies to NewServer too, which
+// otherwise traces nothing.
+func WithTracerProvider(tp trace.TracerProvider) ServeOption {
+	return func(c *serveConfig) error {
+		if tp == nil {
+			return errors.New("plugins.WithTracerProvider: nil tracer provider")
+		}
+		c.tp = tp
+		return nil
+	}
 }
 
 // WithLogger sets the logger of the plugin's own log (panics, transport

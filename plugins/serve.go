@@ -54,12 +54,33 @@ var ErrNoHost = errors.New("this binary is a Valet provider plugin: the gateway 
 //
 // WithDebug and WithTest serve without a host starting the process: for a
 // debugger, and in process for tests. WithLogger replaces the default log.
+//
+// Tracing is off, and costs nothing, unless the standard OTEL_* variables
+// (which the host passes through) ask for it: OTEL_TRACES_EXPORTER=otlp or
+// an OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT. Serve then sets up an
+// OpenTelemetry SDK tracer provider exporting over OTLP, joins each call
+// to the caller's trace (CallRequest.trace_context), starts one span per
+// call, and flushes the spans when it returns. WithTracerProvider supplies
+// a provider of your own instead.
 func Serve(p providers.Provider, opts ...ServeOption) error {
 	cfg, err := newServeConfig(opts)
 	if err != nil {
 		return err
 	}
-	srv, err := newServer(p, cfg.log)
+	if p == nil {
+		return errors.New("plugins: nil provider")
+	}
+	name := ""
+	if cfg.mode == "" && tracingOn(os.Getenv) {
+		ictx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if info, err := p.Info(ictx); err == nil {
+			name = info.Name
+		}
+		cancel()
+	}
+	flush := setupTracing(cfg, name)
+	defer flush()
+	srv, err := newServer(p, cfg.log, cfg.tp)
 	if err != nil {
 		return err
 	}

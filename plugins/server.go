@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
 	"github.com/valetgw/valet/plugins/internal/convert"
@@ -26,10 +29,15 @@ type Server struct {
 	p       providers.Provider
 	log     hclog.Logger
 	started atomic.Bool // the gRPC server was built (Serve got that far)
+	// tracer starts a span per call; nil traces nothing.
+	tracer trace.Tracer
+	// store is the store name of the last successful Configure, for spans.
+	store atomic.Pointer[string]
 }
 
-// NewServer returns the Server for p. Of the options, only WithLogger
-// applies; the default logs to stderr as Serve does.
+// NewServer returns the Server for p. Of the options, only WithLogger and
+// WithTracerProvider apply; the default logs to stderr as Serve does and
+// traces nothing.
 func NewServer(p providers.Provider, opts ...ServeOption) (*Server, error) {
 	cfg, err := newServeConfig(opts)
 	if err != nil {
@@ -38,14 +46,21 @@ func NewServer(p providers.Provider, opts ...ServeOption) (*Server, error) {
 	if cfg.mode != "" {
 		return nil, fmt.Errorf("plugins.NewServer: %s applies to Serve only", cfg.mode)
 	}
-	return newServer(p, cfg.log)
+	return newServer(p, cfg.log, cfg.tp)
 }
 
-func newServer(p providers.Provider, log hclog.Logger) (*Server, error) {
+// tracerName is the instrumentation scope of the plugin side's spans.
+const tracerName = "github.com/valetgw/valet/plugins"
+
+func newServer(p providers.Provider, log hclog.Logger, tp trace.TracerProvider) (*Server, error) {
 	if p == nil {
 		return nil, errors.New("plugins: nil provider")
 	}
-	return &Server{p: p, log: log}, nil
+	s := &Server{p: p, log: log}
+	if tp != nil {
+		s.tracer = tp.Tracer(tracerName)
+	}
+	return s, nil
 }
 
 // Register adds the provider service to g. A panic in the provider is
@@ -123,12 +138,37 @@ func (s *Server) Calls(stream pb.ProviderService_CallsServer) error {
 	}
 }
 
-// dispatch runs one call, found in the method table, and answers it. A
-// panic is the provider's bug: it is logged with its stack (which may hold
-// request data, so it goes to the plugin's log only) and answered with an
-// Internal error, and the plugin keeps serving.
-func (s *Server) dispatch(ctx context.Context, req *pb.CallRequest) (resp *pb.CallResponse) {
+// dispatch runs one call, found in the method table, in the caller's trace
+// context and, when tracing, its own span: plugin.<Method>, with the
+// method, the store and the outcome code (never a key, URL or secret).
+func (s *Server) dispatch(ctx context.Context, req *pb.CallRequest) *pb.CallResponse {
 	m := wire.Lookup(req)
+	ctx = wire.ExtractTrace(ctx, req)
+	if s.tracer == nil || m == nil {
+		return s.call(ctx, m, req)
+	}
+	store := ""
+	if p := s.store.Load(); p != nil {
+		store = *p
+	}
+	ctx, span := s.tracer.Start(ctx, "plugin."+m.MethodName(), trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(attribute.String("valet.plugin.method", m.MethodName()), attribute.String("valet.store", store)))
+	defer span.End()
+	resp := s.call(ctx, m, req)
+	outcome := "OK"
+	if e := resp.GetError(); e != nil {
+		outcome = e.GetCode()
+		span.SetStatus(codes.Error, outcome)
+	}
+	span.SetAttributes(attribute.String("valet.outcome", outcome))
+	return resp
+}
+
+// call runs one call and answers it. A panic is the provider's bug: it is
+// logged with its stack (which may hold request data, so it goes to the
+// plugin's log only) and answered with an Internal error, and the plugin
+// keeps serving.
+func (s *Server) call(ctx context.Context, m wire.Handler, req *pb.CallRequest) (resp *pb.CallResponse) {
 	defer func() {
 		if r := recover(); r != nil {
 			method := fmt.Sprintf("%T", req.GetCall())
@@ -144,6 +184,10 @@ func (s *Server) dispatch(ctx context.Context, req *pb.CallRequest) (resp *pb.Ca
 		err = providers.Errorf(providers.Unimplemented, "unknown call %T (a newer host than this plugin?)", req.GetCall())
 	} else if resp, err = m.Serve(ctx, s.p, req); err == nil {
 		resp.Id = req.GetId()
+		if c := req.GetConfigure(); c != nil {
+			store := c.GetStore()
+			s.store.Store(&store)
+		}
 		return resp
 	}
 	return &pb.CallResponse{Id: req.GetId(), Error: convert.ToCallError(err)}

@@ -137,7 +137,9 @@ func invoke[P, In, Out any, PIn, POut proto.Message](ctx context.Context, p *Plu
 
 // roundTrip makes call m once on mx: no supervision, no retry.
 func roundTrip[P, In, Out any, PIn, POut proto.Message](ctx context.Context, mx *mux, m *wire.Method[P, In, Out, PIn, POut], in In) (Out, error) {
-	resp, err := mx.roundTrip(ctx, m.NewRequest(in))
+	req := m.NewRequest(in)
+	wire.InjectTrace(ctx, req)
+	resp, err := mx.roundTrip(ctx, req)
 	if err != nil {
 		var zero Out
 		return zero, err

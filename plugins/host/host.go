@@ -49,9 +49,11 @@ import (
 )
 
 // DefaultEnv returns the variables passed to every plugin, whatever
-// Options.EnvAllow says.
+// Options.EnvAllow says. OTEL_* is the standard OpenTelemetry
+// configuration, with which plugins.Serve turns tracing on in the plugin
+// as in the gateway.
 func DefaultEnv() []string {
-	return []string{"PATH", "HOME", "TMPDIR", "TZ", "LANG", plugins.LogLevelEnv}
+	return []string{"PATH", "HOME", "TMPDIR", "TZ", "LANG", plugins.LogLevelEnv, "OTEL_*"}
 }
 
 // Defaults for the supervision settings in Options.
