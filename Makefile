@@ -45,7 +45,7 @@ bench: build
 # Each fuzz target runs for FUZZTIME (not part of `make test`); a crash
 # leaves its input under the package's testdata/fuzz for a regression test.
 FUZZTIME ?= 10m
-FUZZ_TARGETS := ./core:FuzzCreateUpload ./core/keys:FuzzRenderSubject
+FUZZ_TARGETS := ./core:FuzzCreateUpload ./core/keys:FuzzRenderSubject ./core/hls:FuzzRewrite
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "== $$fn ($$pkg, $(FUZZTIME))"; \
