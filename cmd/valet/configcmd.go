@@ -18,11 +18,6 @@ import (
 )
 
 func newConfigCmd(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "config",
-		Short: "Configuration commands",
-		Args:  cobra.NoArgs,
-	}
 	check := &cobra.Command{
 		Use:   "check",
 		Short: "Load and validate the configuration, then print it with secrets as ***",
@@ -75,8 +70,7 @@ holds it, that check is skipped with a note.`,
 		},
 	}
 	addServerFlags(check)
-	cmd.AddCommand(check)
-	return cmd
+	return groupCmd("config", "Configuration commands", check)
 }
 
 // redactedError hides the credentials of any URL its error quotes, as the

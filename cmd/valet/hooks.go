@@ -15,11 +15,6 @@ import (
 )
 
 func newHooksCmd(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "hooks",
-		Short: "Webhook commands",
-		Args:  cobra.NoArgs,
-	}
 	test := &cobra.Command{
 		Use:   "test STORE",
 		Short: "Send a signed ping event to a store's hook and print what came back",
@@ -56,8 +51,7 @@ JSON body), 1 otherwise. The ping is sent whatever the hook's events.`,
 			return pingHook(cmd, h, sc.Hooks)
 		},
 	}
-	cmd.AddCommand(test)
-	return cmd
+	return groupCmd("hooks", "Webhook commands", test)
 }
 
 // pingHook delivers a ping to h and prints the result on stdout.

@@ -16,11 +16,6 @@ import (
 )
 
 func newPluginCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "plugin",
-		Short: "Plugin process commands (used by the gateway)",
-		Args:  cobra.NoArgs,
-	}
 	var debug bool
 	serve := &cobra.Command{
 		Use:   "serve NAME",
@@ -44,8 +39,7 @@ attach to it (for example to run the provider under a debugger).`,
 		},
 	}
 	serve.Flags().BoolVar(&debug, "debug", false, "serve without a gateway starting the process, for a gateway to attach to")
-	cmd.AddCommand(serve)
-	return cmd
+	return groupCmd("plugin", "Plugin process commands (used by the gateway)", serve)
 }
 
 // pluginEntry is one line of `valet plugins`.
@@ -56,6 +50,18 @@ type pluginEntry struct {
 	SHA256  string    `json:"sha256,omitempty"`
 	Info    *infoJSON `json:"info,omitempty"`
 	Error   string    `json:"error,omitempty"`
+}
+
+// ask fills e.Info with what info answers within d, or e.Error.
+func (e *pluginEntry) ask(ctx context.Context, d time.Duration, info func(context.Context) (providers.Info, error)) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	i, err := info(ctx)
+	if err != nil {
+		e.Error = err.Error()
+		return
+	}
+	e.Info = newInfoJSON(i)
 }
 
 // infoJSON is a provider's Info as `valet plugins --json` prints it: the
@@ -90,14 +96,6 @@ type capsJSON struct {
 
 func newInfoJSON(i providers.Info) *infoJSON {
 	c := i.Capabilities
-	sums := []string{}
-	for _, a := range c.BindsChecksums {
-		sums = append(sums, string(a))
-	}
-	mpSums := []string{}
-	for _, a := range c.MultipartChecksums {
-		mpSums = append(mpSums, string(a))
-	}
 	notes := c.Notes
 	if notes == nil {
 		notes = []string{}
@@ -108,9 +106,19 @@ func newInfoJSON(i providers.Info) *infoJSON {
 		MinPartSize: c.MinPartSize, MaxPartSize: c.MaxPartSize, MaxParts: c.MaxParts,
 		PartsBindContentLength: c.PartsBindContentLength,
 		BindsContentLength:     c.BindsContentLength, BindsContentType: c.BindsContentType,
-		BindsChecksums: sums, MultipartChecksums: mpSums, BindsCreateOnly: c.BindsCreateOnly, GetOverrides: c.GetOverrides,
+		BindsChecksums: strs(c.BindsChecksums), MultipartChecksums: strs(c.MultipartChecksums), BindsCreateOnly: c.BindsCreateOnly, GetOverrides: c.GetOverrides,
 		PostPolicy: c.PostPolicy, MaxExpirySeconds: int64(c.MaxExpiry / time.Second), Notes: notes,
 	}}
+}
+
+// strs converts string-typed values (checksum algorithms) to a list that
+// encodes as [] when empty, never null.
+func strs[S ~string](in []S) []string {
+	out := make([]string, 0, len(in))
+	for _, v := range in {
+		out = append(out, string(v))
+	}
+	return out
 }
 
 func newPluginsCmd(g *globalFlags) *cobra.Command {
@@ -138,14 +146,7 @@ is listed with the error and not started.`,
 				e := pluginEntry{Name: name, BuiltIn: true}
 				// Info may be called before Configure, and a built-in's code
 				// is this binary's, so there is no need to start a process.
-				ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-				info, err := builtins[name]().Info(ctx)
-				cancel()
-				if err != nil {
-					e.Error = err.Error()
-				} else {
-					e.Info = newInfoJSON(info)
-				}
+				e.ask(cmd.Context(), 10*time.Second, builtins[name]().Info)
 				list = append(list, e)
 			}
 			found, discoverErr := host.Discover(dirs)
@@ -168,14 +169,7 @@ is listed with the error and not started.`,
 				case builtins[f.Name] != nil:
 					e.Error = "shadowed by the built-in provider of the same name"
 				default:
-					ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
-					info, err := h.Info(ctx, f.Name)
-					cancel()
-					if err != nil {
-						e.Error = err.Error()
-					} else {
-						e.Info = newInfoJSON(info)
-					}
+					e.ask(cmd.Context(), 15*time.Second, func(ctx context.Context) (providers.Info, error) { return h.Info(ctx, f.Name) })
 				}
 				list = append(list, e)
 			}

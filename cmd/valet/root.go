@@ -50,6 +50,14 @@ directly to and from object storage. File bytes never pass through Valet.`,
 	return root
 }
 
+// groupCmd is a command that only holds subcommands: valet config, hooks
+// and plugin.
+func groupCmd(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs}
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
 // flagUsages is fs.FlagUsages with bool flags written as switches
 // ("--json", not "--json[=true|false]"). They still accept --json=false.
 func flagUsages(fs *pflag.FlagSet) string {
