@@ -257,7 +257,7 @@ func checkURL(u string) error {
 	switch {
 	case u == "":
 		return errors.New("is empty")
-	case strings.ContainsAny(u, "\r\n\x00\""):
+	case strings.IndexByte(u, '\n') >= 0 || strings.IndexByte(u, '\r') >= 0 || strings.IndexByte(u, 0) >= 0 || strings.IndexByte(u, '"') >= 0:
 		return errors.New("holds a line break, NUL or quote")
 	case u[0] == '#':
 		return errors.New("starts with \"#\"")
@@ -324,16 +324,15 @@ func Parse(data []byte, key, root string) (*Playlist, error) {
 }
 
 func (ps *parser) run() error {
-	data := ps.p.data
+	data := string(ps.p.data) // one copy; lines and keys are substrings of it
 	for n, off := 1, 0; off < len(data); n++ {
-		end := bytes.IndexByte(data[off:], '\n')
+		end := strings.IndexByte(data[off:], '\n')
 		if end < 0 {
 			end = len(data)
 		} else {
 			end += off
 		}
-		line := string(data[off:end])
-		line = strings.TrimSuffix(line, "\r")
+		line := strings.TrimSuffix(data[off:end], "\r")
 		if err := ps.line(n, off, line); err != nil {
 			return err
 		}
@@ -526,6 +525,9 @@ func resolve(uri, dir, root string) (string, *Error) {
 	case strings.ContainsAny(uri, "?#"):
 		return "", errorf(0, ErrUnsupported, "%.80q has a query or fragment, which an object key cannot carry (percent-encode a \"?\" or \"#\" that is part of the key)", uri)
 	}
+	if plain(uri) {
+		return checkKey(uri, dir+uri, root)
+	}
 	var segs []string
 	if d := strings.TrimSuffix(dir, "/"); d != "" {
 		segs = strings.Split(d, "/")
@@ -554,7 +556,26 @@ func resolve(uri, dir, root string) (string, *Error) {
 			return "", errorf(0, ErrInvalidKey, "%.80q names a folder, not an object", uri)
 		}
 	}
-	key := strings.Join(segs, "/")
+	return checkKey(uri, strings.Join(segs, "/"), root)
+}
+
+// plain reports a URI that resolves by appending it to the folder: no
+// percent-encoding and no empty, "." or ".." segment (the usual case,
+// taken without allocating).
+func plain(uri string) bool {
+	if strings.IndexByte(uri, '%') >= 0 {
+		return false
+	}
+	for seg := range strings.SplitSeq(uri, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+// checkKey is the last check of what uri resolved to.
+func checkKey(uri, key, root string) (string, *Error) {
 	if !strings.HasPrefix(key, root) {
 		return "", errorf(0, ErrOutside, "%.80q resolves to %.80q, outside %q", uri, key, root)
 	}

@@ -78,10 +78,10 @@ https://s.test/v/clip/third.ts?sig
 		media: []string{"v/clip/first.ts", "v/clip/second.ts", "v/clip/third.ts"},
 	},
 	{
-		name: "8.2 live media playlist (CRLF, blank line)",
-		key:  "v/live/index.m3u8",
-		in:   "#EXTM3U\r\n#EXT-X-VERSION:3\r\n#EXT-X-TARGETDURATION:8\r\n#EXT-X-MEDIA-SEQUENCE:2680\r\n\r\n#EXTINF:7.975,\r\nfileSequence2680.ts\r\n#EXTINF:7.941,\r\nfileSequence2681.ts\r\n#EXTINF:7.975,\r\nfileSequence2682.ts\r\n",
-		want: "#EXTM3U\r\n#EXT-X-VERSION:3\r\n#EXT-X-TARGETDURATION:8\r\n#EXT-X-MEDIA-SEQUENCE:2680\r\n\r\n#EXTINF:7.975,\r\nhttps://s.test/v/live/fileSequence2680.ts?sig\r\n#EXTINF:7.941,\r\nhttps://s.test/v/live/fileSequence2681.ts?sig\r\n#EXTINF:7.975,\r\nhttps://s.test/v/live/fileSequence2682.ts?sig\r\n",
+		name:  "8.2 live media playlist (CRLF, blank line)",
+		key:   "v/live/index.m3u8",
+		in:    "#EXTM3U\r\n#EXT-X-VERSION:3\r\n#EXT-X-TARGETDURATION:8\r\n#EXT-X-MEDIA-SEQUENCE:2680\r\n\r\n#EXTINF:7.975,\r\nfileSequence2680.ts\r\n#EXTINF:7.941,\r\nfileSequence2681.ts\r\n#EXTINF:7.975,\r\nfileSequence2682.ts\r\n",
+		want:  "#EXTM3U\r\n#EXT-X-VERSION:3\r\n#EXT-X-TARGETDURATION:8\r\n#EXT-X-MEDIA-SEQUENCE:2680\r\n\r\n#EXTINF:7.975,\r\nhttps://s.test/v/live/fileSequence2680.ts?sig\r\n#EXTINF:7.941,\r\nhttps://s.test/v/live/fileSequence2681.ts?sig\r\n#EXTINF:7.975,\r\nhttps://s.test/v/live/fileSequence2682.ts?sig\r\n",
 		typ:   Media,
 		live:  true,
 		media: []string{"v/live/fileSequence2680.ts", "v/live/fileSequence2681.ts", "v/live/fileSequence2682.ts"},
@@ -412,7 +412,9 @@ func TestRewriteExamples(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	const key = "users/a/v1/720p/index.m3u8"
 	const rootv1 = "users/a/v1/"
-	media := func(uri string) string { return "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\n" + uri + "\n#EXT-X-ENDLIST\n" }
+	media := func(uri string) string {
+		return "#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\n" + uri + "\n#EXT-X-ENDLIST\n"
+	}
 	mapTag := func(attrs string) string { return "#EXTM3U\n#EXT-X-MAP:" + attrs + "\n#EXTINF:6,\ns.ts\n" }
 	for _, c := range []struct {
 		name string
