@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -152,38 +153,10 @@ type browserReport map[string]struct {
 
 func testBrowser(t *testing.T, b backend, demo testenv.Demo, in map[string]browserFile) {
 	port := testenv.FreePort(t)
-	gwURL := "http://" + testenv.Addr(port)
-	origins := []string{gwURL}
-	store := map[string]any{
-		"provider":     b.Provider,
-		"config":       b.Setup(t, origins),
-		"key_template": "users/{subject}/{uuid}/{filename}",
-		"limits": map[string]any{
-			"max_size":            "100MiB",
-			"multipart_threshold": browserThreshold,
-			"part_size":           browserPartSize,
-			"put_ttl":             "15m",
-			"get_ttl":             "10m",
-			"max_ttl":             "1h",
-		},
-		"rules": map[string]any{
-			"upload": `!("role" in claims) || claims.role != "viewer"`,
-			"read":   `key.startsWith(key_prefix)`,
-			"delete": `key.startsWith(key_prefix)`,
-			"list":   `prefix.startsWith(key_prefix)`,
-		},
-	}
-	env := newGatewayEnv(t, map[string]any{"media": store})
-	srv := env.Config["server"].(map[string]any)
-	srv["cors_origins"] = origins
-	env.Config["demo"] = map[string]any{"enabled": true}
-	env.write(t)
-	// The stores' CORS origins must name the page's origin, which is the
-	// gateway's, before it starts: the port is chosen first and not retried.
-	g, err := launchGateway(t, env, port, nil)
-	if err != nil {
-		t.Fatalf("valet serve: %v", err)
-	}
+	// The page's origin is the gateway's.
+	origins := []string{"http://" + testenv.Addr(port)}
+	store := browserStore(t, b, origins, nil)
+	env, g := startDemoGateway(t, port, origins, map[string]any{"media": store})
 
 	token := mint(t, env.HS256, "alice", time.Hour, nil)
 	dir := t.TempDir()
@@ -216,32 +189,15 @@ func testBrowser(t *testing.T, b backend, demo testenv.Demo, in map[string]brows
 	var rep browserReport
 	demo.Run(t, dir, cfg, 12*time.Minute, &rep)
 
-	scenario := func(name string, check func(t *testing.T, facts json.RawMessage)) {
-		t.Run(name, func(t *testing.T) {
-			r, ok := rep[name]
-			if !ok {
-				t.Fatalf("scenario %s did not run", name)
-			}
-			t.Logf("%s: %.1fs, facts: %s", name, r.Seconds, tail(string(r.Facts), 1500))
-			if !r.OK {
-				t.Fatalf("%s failed in the browser: %s", name, r.Error)
-			}
-			if check != nil {
-				check(t, r.Facts)
-			}
-		})
-	}
-
 	type dl struct {
+		digest
 		Key               string `json:"key"`
-		SHA256            string `json:"sha256"`
-		Size              int64  `json:"size"`
 		ListedSize        int64  `json:"listed_size"`
 		SuggestedFilename string `json:"suggested_filename"`
 		StoragePuts       int    `json:"storage_puts"`
 		Parts             int    `json:"parts"`
 	}
-	scenario("upload", func(t *testing.T, raw json.RawMessage) {
+	rep.scenario(t, "upload", func(t *testing.T, raw json.RawMessage) {
 		var f struct{ Small, Large dl }
 		mustJSON(t, raw, &f)
 		for _, c := range []struct {
@@ -249,9 +205,7 @@ func testBrowser(t *testing.T, b backend, demo testenv.Demo, in map[string]brows
 			want browserFile
 		}{{f.Small, in["small-8MiB.bin"]}, {f.Large, in["large-64MiB.bin"]}} {
 			name := filepath.Base(c.want.Path)
-			if c.got.SHA256 != c.want.SHA256 || c.got.Size != c.want.Size {
-				t.Errorf("%s: downloaded %d bytes sha256 %s, want %d bytes %s", name, c.got.Size, c.got.SHA256, c.want.Size, c.want.SHA256)
-			}
+			sameBytes(t, name, c.got.digest, c.want)
 			if c.got.ListedSize != c.want.Size {
 				t.Errorf("%s: listed size %d, want %d", name, c.got.ListedSize, c.want.Size)
 			}
@@ -263,8 +217,8 @@ func testBrowser(t *testing.T, b backend, demo testenv.Demo, in map[string]brows
 			t.Errorf("8 MiB: %d PUTs (want 1); 64 MiB: %d parts (want 8 of 8 MiB)", f.Small.StoragePuts, f.Large.Parts)
 		}
 	})
-	scenario("video", nil)
-	scenario("resume", func(t *testing.T, raw json.RawMessage) {
+	rep.scenario(t, "video", nil)
+	rep.scenario(t, "resume", func(t *testing.T, raw json.RawMessage) {
 		var f struct {
 			SHA256   string `json:"sha256"`
 			Finished []int  `json:"finished_before_reload"`
@@ -277,32 +231,19 @@ func testBrowser(t *testing.T, b backend, demo testenv.Demo, in map[string]brows
 			t.Error("no part had finished before the reload, so nothing was resumed")
 		}
 	})
-	scenario("cancel", func(t *testing.T, raw json.RawMessage) {
+	rep.scenario(t, "cancel", func(t *testing.T, raw json.RawMessage) {
 		var f struct {
 			UploadID string `json:"upload_id"`
 		}
 		mustJSON(t, raw, &f)
-		// The provider no longer knows the upload: listing its parts fails
-		// or finds none. (A part still on the wire at the cancel can land
-		// after the abort; the gateway's abort looks again and aborts once
-		// more, so none may show up here.)
-		r := g.do(t, "GET", "/v1/stores/media/uploads/"+f.UploadID+"/parts", token, nil)
-		if r.Status < 400 {
-			var parts struct {
-				Parts []json.RawMessage `json:"parts"`
-			}
-			_ = json.Unmarshal(r.Body, &parts)
-			if len(parts.Parts) > 0 {
-				t.Errorf("after cancel the upload still lists %d parts: %s", len(parts.Parts), r)
-			}
-		}
+		noParts(t, g, token, f.UploadID)
 		if b.Provider == "local" {
 			if left := localLeftovers(t, store["config"].(map[string]any)); len(left) > 0 {
 				t.Errorf("after cancel the local store keeps temporaries: %v", left)
 			}
 		}
 	})
-	scenario("errors", func(t *testing.T, raw json.RawMessage) {
+	rep.scenario(t, "errors", func(t *testing.T, raw json.RawMessage) {
 		var f map[string]string
 		mustJSON(t, raw, &f)
 		for _, k := range []string{"expired", "denied", "too_large"} {
@@ -312,7 +253,7 @@ func testBrowser(t *testing.T, b backend, demo testenv.Demo, in map[string]brows
 		}
 	})
 	if _, ok := cfg["screenshot"]; ok {
-		scenario("screenshot", nil)
+		rep.scenario(t, "screenshot", nil)
 	}
 	checkNoLeaks(t, g, []string{env.HS256, env.Tokens, token}, nil)
 }
@@ -321,6 +262,92 @@ func mustJSON(t *testing.T, raw json.RawMessage, v any) {
 	t.Helper()
 	if err := json.Unmarshal(raw, v); err != nil {
 		t.Fatalf("decode facts: %v: %s", err, raw)
+	}
+}
+
+// browserStore is the "media" store of both browser suites on backend b:
+// files up to browserMaxSize, multipart from browserThreshold in parts of
+// browserPartSize, each subject's objects under its own prefix. limits adds
+// to (or overrides) its limits.
+func browserStore(t *testing.T, b backend, origins []string, limits map[string]any) map[string]any {
+	l := map[string]any{
+		"max_size":            "100MiB",
+		"multipart_threshold": browserThreshold,
+		"part_size":           browserPartSize,
+		"put_ttl":             "15m",
+		"get_ttl":             "10m",
+		"max_ttl":             "1h",
+	}
+	maps.Copy(l, limits)
+	return subjectStore(t, b, origins, l)
+}
+
+// startDemoGateway starts a gateway on port that serves the demo page and
+// the web files, with stores and CORS for origins. The port is chosen
+// before the stores are set up (their CORS origins may name the gateway's
+// own), so a taken port is not retried on another.
+func startDemoGateway(t *testing.T, port int, origins []string, stores map[string]any) (*gatewayEnv, *gateway) {
+	t.Helper()
+	env := newGatewayEnv(t, stores)
+	env.Config["server"].(map[string]any)["cors_origins"] = origins
+	env.Config["demo"] = map[string]any{"enabled": true}
+	env.write(t)
+	g, err := launchGateway(t, env, port, nil)
+	if err != nil {
+		t.Fatalf("valet serve: %v", err)
+	}
+	return env, g
+}
+
+// scenario checks one scenario of the report as a subtest: it must have
+// run and passed in the browser, then check (if any) reads its facts.
+func (rep browserReport) scenario(t *testing.T, name string, check func(t *testing.T, facts json.RawMessage)) {
+	t.Run(name, func(t *testing.T) {
+		r, ok := rep[name]
+		if !ok {
+			t.Fatalf("scenario %s did not run", name)
+		}
+		t.Logf("%s: %.1fs, facts: %s", name, r.Seconds, tail(string(r.Facts), 1500))
+		if !r.OK {
+			t.Fatalf("%s failed in the browser: %s", name, r.Error)
+		}
+		if check != nil {
+			check(t, r.Facts)
+		}
+	})
+}
+
+// digest is a downloaded file's sha256 and size, as the drivers report it.
+type digest struct {
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+func sameBytes(t *testing.T, what string, got digest, want browserFile) {
+	t.Helper()
+	if got.SHA256 != want.SHA256 || got.Size != want.Size {
+		t.Errorf("%s: downloaded %d bytes sha256 %s, want %d bytes %s", what, got.Size, got.SHA256, want.Size, want.SHA256)
+	}
+}
+
+// noParts checks that the provider no longer knows a cancelled upload:
+// listing its parts fails or finds none. (A part still on the wire at the
+// cancel can land after the abort; the gateway's abort looks again and
+// aborts once more, so none may show up here.)
+func noParts(t *testing.T, g *gateway, token, uploadID string) {
+	t.Helper()
+	if uploadID == "" {
+		t.Fatal("no upload id")
+	}
+	r := g.do(t, "GET", "/v1/stores/media/uploads/"+uploadID+"/parts", token, nil)
+	if r.Status < 400 {
+		var parts struct {
+			Parts []json.RawMessage `json:"parts"`
+		}
+		_ = json.Unmarshal(r.Body, &parts)
+		if len(parts.Parts) > 0 {
+			t.Errorf("the cancelled upload still lists %d parts: %s", len(parts.Parts), r)
+		}
 	}
 }
 

@@ -26,27 +26,35 @@ import (
 // signed dates are truncated to the second.)
 func gatewayStores(t *testing.T, b backend) map[string]any {
 	store := func(ttl string) map[string]any {
-		return map[string]any{
-			"provider":     b.Provider,
-			"config":       b.Setup(t, []string{testOrigin}),
-			"key_template": "users/{subject}/{uuid}/{filename}",
-			"limits": map[string]any{
-				"max_size":      "1MiB",
-				"content_types": []string{"text/plain", "image/*", "video/*", "application/octet-stream"},
-				"put_ttl":       ttl,
-				"upload_ttl":    ttl,
-				"get_ttl":       "5m",
-				"max_ttl":       "1h",
-			},
-			"rules": map[string]any{
-				"upload": `!("role" in claims) || claims.role != "viewer"`,
-				"read":   `key.startsWith(key_prefix)`,
-				"delete": `key.startsWith(key_prefix)`,
-				"list":   `prefix.startsWith(key_prefix)`,
-			},
-		}
+		return subjectStore(t, b, []string{testOrigin}, map[string]any{
+			"max_size":      "1MiB",
+			"content_types": []string{"text/plain", "image/*", "video/*", "application/octet-stream"},
+			"put_ttl":       ttl,
+			"upload_ttl":    ttl,
+			"get_ttl":       "5m",
+			"max_ttl":       "1h",
+		})
 	}
 	return map[string]any{"media": store("5m"), "brief": store("5s")}
+}
+
+// subjectStore is a store on backend b, with CORS for origins and the
+// limits given, whose keys are users/{subject}/{uuid}/{filename}: a subject
+// reads, lists and deletes only under its own prefix, and a token with
+// role "viewer" may not upload.
+func subjectStore(t *testing.T, b backend, origins []string, limits map[string]any) map[string]any {
+	return map[string]any{
+		"provider":     b.Provider,
+		"config":       b.Setup(t, origins),
+		"key_template": "users/{subject}/{uuid}/{filename}",
+		"limits":       limits,
+		"rules": map[string]any{
+			"upload": `!("role" in claims) || claims.role != "viewer"`,
+			"read":   `key.startsWith(key_prefix)`,
+			"delete": `key.startsWith(key_prefix)`,
+			"list":   `prefix.startsWith(key_prefix)`,
+		},
+	}
 }
 
 // mint signs an HS256 JWT the way an identity provider would.

@@ -33,37 +33,10 @@ func TestUppy(t *testing.T) {
 
 func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserFile) {
 	pagePort, gwPort := testenv.FreePort(t), testenv.FreePort(t)
-	pageOrigin := "http://" + testenv.Addr(pagePort)
-	origins := []string{pageOrigin}
-	store := map[string]any{
-		"provider":     b.Provider,
-		"config":       b.Setup(t, origins),
-		"key_template": "users/{subject}/{uuid}/{filename}",
-		"limits": map[string]any{
-			"max_size":            "100MiB",
-			"content_types":       []string{"application/octet-stream"},
-			"multipart_threshold": browserThreshold,
-			"part_size":           browserPartSize,
-			"put_ttl":             "15m",
-			"get_ttl":             "10m",
-			"max_ttl":             "1h",
-		},
-		"rules": map[string]any{
-			"upload": "true",
-			"read":   `key.startsWith(key_prefix)`,
-			"delete": `key.startsWith(key_prefix)`,
-			"list":   `prefix.startsWith(key_prefix)`,
-		},
-	}
-	env := newGatewayEnv(t, map[string]any{"media": store})
-	env.Config["server"].(map[string]any)["cors_origins"] = origins
+	origins := []string{"http://" + testenv.Addr(pagePort)}
+	store := browserStore(t, b, origins, map[string]any{"content_types": []string{"application/octet-stream"}})
 	// The gateway serves /uppy.js and /valet.js with its web files.
-	env.Config["demo"] = map[string]any{"enabled": true}
-	env.write(t)
-	g, err := launchGateway(t, env, gwPort, nil)
-	if err != nil {
-		t.Fatalf("valet serve: %v", err)
-	}
+	env, g := startDemoGateway(t, gwPort, origins, map[string]any{"media": store})
 
 	token := mint(t, env.HS256, "alice", time.Hour, nil)
 	dir := t.TempDir()
@@ -91,50 +64,7 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 	var rep browserReport
 	demo.Run(t, dir, cfg, 12*time.Minute, &rep)
 
-	scenario := func(name string, check func(t *testing.T, facts json.RawMessage)) {
-		t.Run(name, func(t *testing.T) {
-			r, ok := rep[name]
-			if !ok {
-				t.Fatalf("scenario %s did not run", name)
-			}
-			t.Logf("%s: %.1fs, facts: %s", name, r.Seconds, tail(string(r.Facts), 1500))
-			if !r.OK {
-				t.Fatalf("%s failed in the browser: %s", name, r.Error)
-			}
-			check(t, r.Facts)
-		})
-	}
-	type digest struct {
-		SHA256 string `json:"sha256"`
-		Size   int64  `json:"size"`
-	}
-	sameBytes := func(t *testing.T, what string, got digest, want browserFile) {
-		t.Helper()
-		if got.SHA256 != want.SHA256 || got.Size != want.Size {
-			t.Errorf("%s: downloaded %d bytes sha256 %s, want %d bytes %s", what, got.Size, got.SHA256, want.Size, want.SHA256)
-		}
-	}
-	// noParts checks that the provider no longer lists parts of a
-	// cancelled upload (a part on the wire at the cancel may land after
-	// the abort; the gateway's abort looks again, so none may show up).
-	noParts := func(t *testing.T, uploadID string) {
-		t.Helper()
-		if uploadID == "" {
-			t.Fatal("no upload id")
-		}
-		r := g.do(t, "GET", "/v1/stores/media/uploads/"+uploadID+"/parts", token, nil)
-		if r.Status < 400 {
-			var parts struct {
-				Parts []json.RawMessage `json:"parts"`
-			}
-			_ = json.Unmarshal(r.Body, &parts)
-			if len(parts.Parts) > 0 {
-				t.Errorf("the cancelled upload still lists %d parts: %s", len(parts.Parts), r)
-			}
-		}
-	}
-
-	scenario("restrictions", func(t *testing.T, raw json.RawMessage) {
+	rep.scenario(t, "restrictions", func(t *testing.T, raw json.RawMessage) {
 		var f struct {
 			Limits struct {
 				MaxFileSize      int64    `json:"maxFileSize"`
@@ -150,7 +80,7 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 			t.Errorf("%d uploads created for refused files", f.Creates)
 		}
 	})
-	scenario("upload", func(t *testing.T, raw json.RawMessage) {
+	rep.scenario(t, "upload", func(t *testing.T, raw json.RawMessage) {
 		type file struct {
 			digest
 			Key         string `json:"key"`
@@ -185,23 +115,23 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 			t.Errorf("GET object %s: %s", f.Large.Key, r)
 		}
 	})
-	scenario("cancel", func(t *testing.T, raw json.RawMessage) {
+	rep.scenario(t, "cancel", func(t *testing.T, raw json.RawMessage) {
 		var f struct {
 			UploadID string `json:"upload_id"`
 		}
 		mustJSON(t, raw, &f)
-		noParts(t, f.UploadID)
+		noParts(t, g, token, f.UploadID)
 	})
-	scenario("remove", func(t *testing.T, raw json.RawMessage) {
+	rep.scenario(t, "remove", func(t *testing.T, raw json.RawMessage) {
 		var f struct {
 			digest
 			Removed string `json:"removed_upload_id"`
 		}
 		mustJSON(t, raw, &f)
-		noParts(t, f.Removed)
+		noParts(t, g, token, f.Removed)
 		sameBytes(t, "added again after remove", f.digest, in["resume-64MiB.bin"])
 	})
-	scenario("retry", func(t *testing.T, raw json.RawMessage) {
+	rep.scenario(t, "retry", func(t *testing.T, raw json.RawMessage) {
 		var f struct {
 			digest
 			PutsAfter int `json:"puts_after_retry"`
@@ -215,7 +145,7 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 			t.Errorf("retry listed parts %d times and sent %d PUTs; want a resume that sends nothing again", f.Listed, f.PutsAfter)
 		}
 	})
-	scenario("pause", func(t *testing.T, raw json.RawMessage) {
+	rep.scenario(t, "pause", func(t *testing.T, raw json.RawMessage) {
 		var f struct {
 			digest
 			UploadID string `json:"upload_id"`
