@@ -404,7 +404,7 @@ func TestProviderUnavailableAndReadiness(t *testing.T) {
 		t.Fatalf("healthz: %d", r.status)
 	}
 	r = h.do("GET", "/metrics", "", nil)
-	for _, want := range []string{`valet_http_requests_total{method="POST",route="POST /v1/stores/{store}/uploads",status="503"} 1`, `valet_provider_errors_total{code="Unavailable",op="sign_put",store="media"} 1`, "valet_http_request_duration_seconds_bucket"} {
+	for _, want := range []string{`valet_http_requests_total{method="POST",route="POST /v1/stores/{store}/uploads",status="503"} 1`, `valet_provider_calls_total{code="Unavailable",op="sign_put",provider="fake",store="media"} 1`, "valet_http_request_duration_seconds_bucket"} {
 		if !strings.Contains(string(r.body), want) {
 			t.Errorf("metrics lack %s", want)
 		}

@@ -2,17 +2,37 @@ package core
 
 import (
 	"context"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/valetgw/valet/core/hooks"
 	"github.com/valetgw/valet/providers"
 )
 
+// latencyBuckets are the histogram buckets of request and provider call
+// latencies, in seconds.
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}
+
+// metrics are the Server's Prometheus series. Every label has a bounded set
+// of values: route templates, methods, statuses, store and provider names
+// from the config, operation names and outcome codes; never a key, a
+// subject or a URL.
 type metrics struct {
-	gatherer       prometheus.Gatherer
-	requests       *prometheus.CounterVec
-	latency        *prometheus.HistogramVec
-	providerErrors *prometheus.CounterVec
+	gatherer prometheus.Gatherer
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	// calls counts provider calls by outcome: "OK", or the provider's
+	// error code (NotFound included: it is an answer, not a failure).
+	calls        *prometheus.CounterVec
+	callDuration *prometheus.HistogramVec
+	// signed counts the signed URLs (and form policies) handed out.
+	signed *prometheus.CounterVec
+	// hooks counts hook deliveries (core/hooks).
+	hooks *hooks.Metrics
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -22,11 +42,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"route", "method", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "valet_http_request_duration_seconds", Help: "HTTP request latency by route.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+			Buckets: latencyBuckets,
 		}, []string{"route"}),
-		providerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "valet_provider_errors_total", Help: "Failed provider calls by store, operation and error code.",
-		}, []string{"store", "op", "code"}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "valet_provider_calls_total", Help: "Provider calls by store, provider, operation and outcome code (OK, or the provider's error code).",
+		}, []string{"store", "provider", "op", "code"}),
+		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "valet_provider_call_duration_seconds", Help: "Provider call latency by store, provider and operation.",
+			Buckets: latencyBuckets,
+		}, []string{"store", "provider", "op"}),
+		signed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "valet_signed_urls_total", Help: "Signed URLs issued by store and operation (put, get, delete, part, post_policy).",
+		}, []string{"store", "op"}),
+		hooks: hooks.NewMetrics(),
 	}
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -38,7 +66,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	} else {
 		m.gatherer = prometheus.DefaultGatherer
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.providerErrors} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.calls, m.callDuration, m.signed, m.hooks} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -46,113 +74,257 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// metered records every failed call of a store's provider in
-// valet_provider_errors_total, so that handlers need not. A NotFound is an
-// answer (no such object or upload), not a failure, and is not counted.
-type metered struct {
-	p     providers.Provider
-	store string
-	errs  *prometheus.CounterVec
+// meteredStore is a store's provider with every call measured: counted by
+// outcome, timed, and traced as a child span of the request. Each optional
+// capability is wrapped on its own, and is nil when the provider lacks it,
+// so a new capability is one more field, not twice the wrapper types.
+type meteredStore struct {
+	provider   providers.Provider
+	multipart  providers.Multipart
+	reader     providers.Reader
+	getSigner  providers.GetSigner
+	postPolicy providers.PostPolicySigner
 }
 
-// meteredMultipart is metered for a provider with multipart uploads.
-type meteredMultipart struct {
-	metered
-	mp providers.Multipart
-}
-
-// meter wraps p; the result has providers.Multipart exactly when p has.
-func (m *metrics) meter(store string, p providers.Provider) providers.Provider {
-	base := metered{p: p, store: store, errs: m.providerErrors}
+// meter wraps p, the provider (named provider in the config) of store.
+// tracer is nil when tracing is off.
+func (m *metrics) meter(store, provider string, p providers.Provider, tracer trace.Tracer) meteredStore {
+	pr := &probe{m: m, store: store, provider: provider, tracer: tracer}
+	ms := meteredStore{provider: &metered{probe: pr, p: p}}
 	if mp, ok := p.(providers.Multipart); ok {
-		return &meteredMultipart{metered: base, mp: mp}
+		ms.multipart = &meteredMultipart{probe: pr, mp: mp}
 	}
-	return &base
+	if r, ok := p.(providers.Reader); ok {
+		ms.reader = &meteredReader{probe: pr, r: r}
+	}
+	if gs, ok := p.(providers.GetSigner); ok {
+		ms.getSigner = &meteredGetSigner{probe: pr, gs: gs}
+	}
+	if pp, ok := p.(providers.PostPolicySigner); ok {
+		ms.postPolicy = &meteredPostPolicy{probe: pr, pp: pp}
+	}
+	return ms
 }
 
-func (m *metered) record(op string, err error) {
-	if err != nil && providers.CodeOf(err) != providers.NotFound {
-		m.errs.WithLabelValues(m.store, op, string(providers.CodeOf(err))).Inc()
+// probe measures the calls to one store's provider.
+type probe struct {
+	m               *metrics
+	store, provider string
+	tracer          trace.Tracer
+}
+
+// providerCall is one measured provider call; end it with done.
+type providerCall struct {
+	op    string
+	start time.Time
+	span  trace.Span
+}
+
+// begin starts measuring op. With tracing on, the returned context carries
+// the call's span, so the plugin hop propagates it to the plugin.
+func (pr *probe) begin(ctx context.Context, op string) (context.Context, providerCall) {
+	c := providerCall{op: op, start: time.Now()}
+	if pr.tracer != nil {
+		ctx, c.span = pr.tracer.Start(ctx, "provider."+op, trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(
+				attribute.String("valet.store", pr.store),
+				attribute.String("valet.provider", pr.provider),
+				attribute.String("valet.operation", op)))
 	}
+	return ctx, c
+}
+
+// done records c's outcome. Only the error's code is recorded, never its
+// text, which may name a key.
+func (pr *probe) done(c providerCall, err error) {
+	code := "OK"
+	if err != nil {
+		code = string(providers.CodeOf(err))
+	}
+	pr.m.calls.WithLabelValues(pr.store, pr.provider, c.op, code).Inc()
+	pr.m.callDuration.WithLabelValues(pr.store, pr.provider, c.op).Observe(time.Since(c.start).Seconds())
+	if c.span != nil {
+		c.span.SetAttributes(attribute.String("valet.outcome", code))
+		if err != nil && code != string(providers.NotFound) {
+			c.span.SetStatus(codes.Error, code)
+		}
+		c.span.End()
+	}
+}
+
+// issued counts n signed URLs of kind op.
+func (pr *probe) issued(op string, n int) {
+	if n > 0 {
+		pr.m.signed.WithLabelValues(pr.store, op).Add(float64(n))
+	}
+}
+
+// metered is the measured providers.Provider.
+type metered struct {
+	*probe
+	p providers.Provider
 }
 
 // Healthy passes on the provider's own health (see healthy).
 func (m *metered) Healthy() bool { return healthy(m.p) }
 
 func (m *metered) Info(ctx context.Context) (providers.Info, error) {
+	ctx, c := m.begin(ctx, "info")
 	i, err := m.p.Info(ctx)
-	m.record("info", err)
+	m.done(c, err)
 	return i, err
 }
 
 func (m *metered) Configure(ctx context.Context, cfg providers.StoreConfig) error {
+	ctx, c := m.begin(ctx, "configure")
 	err := m.p.Configure(ctx, cfg)
-	m.record("configure", err)
+	m.done(c, err)
 	return err
 }
 
 func (m *metered) SignPut(ctx context.Context, req providers.PutRequest) (providers.Recipe, error) {
+	ctx, c := m.begin(ctx, "sign_put")
 	rc, err := m.p.SignPut(ctx, req)
-	m.record("sign_put", err)
+	m.done(c, err)
+	if err == nil {
+		m.issued("put", 1)
+	}
 	return rc, err
 }
 
 func (m *metered) SignGet(ctx context.Context, req providers.GetRequest) (providers.Recipe, error) {
+	ctx, c := m.begin(ctx, "sign_get")
 	rc, err := m.p.SignGet(ctx, req)
-	m.record("sign_get", err)
+	m.done(c, err)
+	if err == nil {
+		m.issued("get", 1)
+	}
 	return rc, err
 }
 
 func (m *metered) SignDelete(ctx context.Context, req providers.SignDeleteRequest) (providers.Recipe, error) {
+	ctx, c := m.begin(ctx, "sign_delete")
 	rc, err := m.p.SignDelete(ctx, req)
-	m.record("sign_delete", err)
+	m.done(c, err)
+	if err == nil {
+		m.issued("delete", 1)
+	}
 	return rc, err
 }
 
 func (m *metered) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
+	ctx, c := m.begin(ctx, "head")
 	o, err := m.p.Head(ctx, req)
-	m.record("head", err)
+	m.done(c, err)
 	return o, err
 }
 
 func (m *metered) List(ctx context.Context, req providers.ListRequest) (providers.ListPage, error) {
+	ctx, c := m.begin(ctx, "list")
 	page, err := m.p.List(ctx, req)
-	m.record("list", err)
+	m.done(c, err)
 	return page, err
 }
 
 func (m *metered) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
+	ctx, c := m.begin(ctx, "delete")
 	res, err := m.p.Delete(ctx, req)
-	m.record("delete", err)
+	m.done(c, err)
 	return res, err
 }
 
+// meteredMultipart is the measured providers.Multipart.
+type meteredMultipart struct {
+	*probe
+	mp providers.Multipart
+}
+
 func (m *meteredMultipart) CreateMultipart(ctx context.Context, req providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
+	ctx, c := m.begin(ctx, "create_multipart")
 	u, err := m.mp.CreateMultipart(ctx, req)
-	m.record("create_multipart", err)
+	m.done(c, err)
 	return u, err
 }
 
 func (m *meteredMultipart) SignParts(ctx context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
+	ctx, c := m.begin(ctx, "sign_parts")
 	ps, err := m.mp.SignParts(ctx, req)
-	m.record("sign_parts", err)
+	m.done(c, err)
+	if err == nil {
+		m.issued("part", len(ps.Parts))
+	}
 	return ps, err
 }
 
 func (m *meteredMultipart) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
+	ctx, c := m.begin(ctx, "complete_multipart")
 	o, err := m.mp.CompleteMultipart(ctx, req)
-	m.record("complete_multipart", err)
+	m.done(c, err)
 	return o, err
 }
 
 func (m *meteredMultipart) AbortMultipart(ctx context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
+	ctx, c := m.begin(ctx, "abort_multipart")
 	res, err := m.mp.AbortMultipart(ctx, req)
-	m.record("abort_multipart", err)
+	m.done(c, err)
 	return res, err
 }
 
 func (m *meteredMultipart) ListParts(ctx context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
+	ctx, c := m.begin(ctx, "list_parts")
 	ps, err := m.mp.ListParts(ctx, req)
-	m.record("list_parts", err)
+	m.done(c, err)
 	return ps, err
+}
+
+// meteredReader is the measured providers.Reader.
+type meteredReader struct {
+	*probe
+	r providers.Reader
+}
+
+func (m *meteredReader) ReadObject(ctx context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
+	ctx, c := m.begin(ctx, "read_object")
+	res, err := m.r.ReadObject(ctx, req)
+	m.done(c, err)
+	return res, err
+}
+
+// meteredGetSigner is the measured providers.GetSigner. Each item signed
+// counts as a signed URL; the items refused do not.
+type meteredGetSigner struct {
+	*probe
+	gs providers.GetSigner
+}
+
+func (m *meteredGetSigner) SignGets(ctx context.Context, req providers.SignGetsRequest) (providers.SignGetsResult, error) {
+	ctx, c := m.begin(ctx, "sign_gets")
+	res, err := m.gs.SignGets(ctx, req)
+	m.done(c, err)
+	if err == nil {
+		n := 0
+		for _, it := range res.Items {
+			if it.Err == nil {
+				n++
+			}
+		}
+		m.issued("get", n)
+	}
+	return res, err
+}
+
+// meteredPostPolicy is the measured providers.PostPolicySigner.
+type meteredPostPolicy struct {
+	*probe
+	pp providers.PostPolicySigner
+}
+
+func (m *meteredPostPolicy) SignPostPolicy(ctx context.Context, req providers.PostPolicyRequest) (providers.PostPolicy, error) {
+	ctx, c := m.begin(ctx, "sign_post_policy")
+	res, err := m.pp.SignPostPolicy(ctx, req)
+	m.done(c, err)
+	if err == nil {
+		m.issued("post_policy", 1)
+	}
+	return res, err
 }

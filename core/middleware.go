@@ -9,6 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/valetgw/valet/core/auth"
 	"github.com/valetgw/valet/core/problem"
 )
@@ -72,22 +77,26 @@ func (s *Server) instrument(op string, h func(http.ResponseWriter, *http.Request
 		start := s.now()
 		w := &statusWriter{ResponseWriter: rw}
 		rec := &record{op: op}
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		var span trace.Span
+		if s.tracer != nil {
+			r, span = s.startSpan(r, route, op)
+		}
 		s.cors(w, r)
 		h(w, r, rec)
 		if w.status == 0 {
 			w.status = http.StatusOK
 		}
 		elapsed := s.now().Sub(start)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
 		s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(w.status)).Inc()
 		s.metrics.latency.WithLabelValues(route).Observe(elapsed.Seconds())
 		// Only the path is logged: queries may carry an access_token.
 		// The attributes live in a fixed array: one line per request should
 		// not cost a slice and its growth.
-		var buf [10]slog.Attr
+		var buf [11]slog.Attr
 		attrs := append(buf[:0],
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
@@ -104,8 +113,50 @@ func (s *Server) instrument(op string, h func(http.ResponseWriter, *http.Request
 			attrs = append(attrs, slog.String("error", rec.err.Error()))
 			level = slog.LevelError
 		}
+		if span != nil {
+			attrs = append(attrs, slog.String("trace_id", span.SpanContext().TraceID().String()))
+		}
 		s.log.LogAttrs(r.Context(), level, "request", attrs...)
+		if span != nil {
+			endSpan(span, w.status, rec)
+		}
 	})
+}
+
+// traceContext reads and writes W3C trace context (traceparent and
+// tracestate): an incoming traceparent makes the request's span a child of
+// the caller's.
+var traceContext propagation.TraceContext
+
+// startSpan starts the request's server span, named by the route template
+// (never the raw path, which holds keys), as a child of the caller's trace
+// when the request carries a traceparent. Its attributes are the method,
+// the route and the operation; the query, credentials and subject never
+// become attributes.
+func (s *Server) startSpan(r *http.Request, route, op string) (*http.Request, trace.Span) {
+	ctx := traceContext.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx, span := s.tracer.Start(ctx, route, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(
+			attribute.String("http.request.method", r.Method),
+			attribute.String("http.route", route),
+			attribute.String("valet.operation", op)))
+	return r.WithContext(ctx), span
+}
+
+// endSpan records the response on span and ends it: the status, the store
+// and the problem code. A 5xx marks the span failed.
+func endSpan(span trace.Span, status int, rec *record) {
+	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	if rec.store != "" {
+		span.SetAttributes(attribute.String("valet.store", rec.store))
+	}
+	if rec.code != "" {
+		span.SetAttributes(attribute.String("valet.code", rec.code))
+	}
+	if status >= 500 {
+		span.SetStatus(codes.Error, http.StatusText(status))
+	}
+	span.End()
 }
 
 func appendNonEmpty(attrs []slog.Attr, k, v string) []slog.Attr {

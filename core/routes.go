@@ -42,7 +42,9 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}))
 	mux.Handle("GET /readyz", s.plain("readyz", s.readyz))
-	mux.Handle("GET /metrics", s.plain("metrics", promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{}).ServeHTTP))
+	if !s.opts.MetricsElsewhere {
+		mux.Handle("GET /metrics", s.plain("metrics", promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{}).ServeHTTP))
+	}
 	mux.Handle("GET /openapi.json", s.plain("openapi", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(served())

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/core/auth"
@@ -31,6 +32,14 @@ type Options struct {
 	Web http.Handler
 	// HTTPClient fetches the JWKS URL (nil = default).
 	HTTPClient *http.Client
+	// TracerProvider, when set, traces every request (one server span,
+	// honouring an incoming W3C traceparent) and every provider call (a
+	// child span, whose context the plugin hop carries on). nil = no
+	// tracing, at no cost.
+	TracerProvider trace.TracerProvider
+	// MetricsElsewhere says /metrics is served by another listener (the
+	// admin listener, server.admin_listen): the API then answers 404 there.
+	MetricsElsewhere bool
 }
 
 // Server is the gateway. Its configuration can be swapped at run time with
@@ -41,6 +50,8 @@ type Server struct {
 	metrics *metrics
 	state   atomic.Pointer[state]
 	handler http.Handler
+	// tracer is nil when tracing is off.
+	tracer trace.Tracer
 	// env is shared by every Store the server builds.
 	*env
 }
@@ -77,6 +88,9 @@ func New(cfg *config.Config, stores map[string]providers.Provider, opts Options)
 		return nil, err
 	}
 	s.metrics = m
+	if opts.TracerProvider != nil {
+		s.tracer = opts.TracerProvider.Tracer("github.com/valetgw/valet/core")
+	}
 	st, err := s.build(cfg, stores)
 	if err != nil {
 		return nil, err
@@ -143,12 +157,11 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 		if err != nil {
 			return nil, err
 		}
-		p = s.metrics.meter(name, p)
-		mp, _ := p.(providers.Multipart)
-		if mp == nil {
+		ms := s.metrics.meter(name, sc.Provider, p, s.tracer)
+		if ms.multipart == nil {
 			info.Capabilities.Multipart = false
 		}
-		st.stores[name] = &Store{name: name, cfg: sc, provider: p, multipart: mp, info: info, rules: cs.rules, tmpl: cs.tmpl, sealer: sealer, env: s.env}
+		st.stores[name] = &Store{name: name, cfg: sc, provider: ms.provider, multipart: ms.multipart, info: info, rules: cs.rules, tmpl: cs.tmpl, sealer: sealer, env: s.env}
 	}
 	a, err := auth.New(AuthConfig(cfg.Auth), auth.Options{Now: s.now, HTTPClient: s.opts.HTTPClient})
 	if err != nil {
