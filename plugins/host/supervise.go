@@ -229,3 +229,6 @@ func (p *Plugin) wrap(method string, err error) error {
 	}
 	return err
 }
+
+// Restarts is how many times the process was launched again after its first start (failed attempts included).
+func (p *Plugin) Restarts() uint64 { p.mu.Lock(); defer p.mu.Unlock(); return max(p.gen, 1) - 1 }
