@@ -23,7 +23,9 @@ func vodPlaylist() []byte {
 // about as long as an S3 presigned GET.
 type batchSigner struct{ calls int }
 
-func (s *batchSigner) PlaylistURL(key string) (string, error) { return "https://gw.example/p/TOKEN/" + key, nil }
+func (s *batchSigner) PlaylistURL(key string) (string, error) {
+	return "https://gw.example/p/TOKEN/" + key, nil
+}
 
 const sigQuery = "?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20250101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20250101T000000Z&X-Amz-Expires=14400&X-Amz-SignedHeaders=host&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 

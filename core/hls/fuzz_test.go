@@ -38,6 +38,8 @@ func FuzzRewrite(f *testing.F) {
 	f.Add([]byte("#EXTM3U\n#EXTINF:6,\n../../x.ts\n"))
 	f.Add([]byte("#EXTM3U\n#EXT-X-MAP:URI=\"a\",BYTERANGE=\"1@0\"\n#EXTINF:1,\n%2e%2e/b\n"))
 	f.Add([]byte("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttp://h/x\n"))
+	f.Add([]byte("#EXTM3U\r\n#EXT-X-KEY:METHOD=AES-128,URI=\"k\",KEYFORMAT=\"identity\"\r\n#EXTINF:1,t\u2028\r\nx\r"))
+	f.Add([]byte("#EXTM3U\n#EXT-X-DATERANGE:ID=\"a\",X-ASSET-URI=\"a.m3u8\"\n#EXT-X-DEFINE:NAME=\"v\"\n"))
 	const key, root = "a/b/list.m3u8", "a/"
 	kinds := []error{ErrTooLarge, ErrMalformed, ErrAbsoluteURL, ErrOutside, ErrInvalidKey, ErrUnsupported}
 	f.Fuzz(func(t *testing.T, data []byte) {

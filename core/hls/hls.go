@@ -149,7 +149,6 @@ type Playlist struct {
 // for media[idx] or children[idx].
 type ref struct {
 	start, end int
-	line       int
 	child      bool
 	idx        int
 }
@@ -310,6 +309,12 @@ func Parse(data []byte, key, root string) (*Playlist, error) {
 	if !utf8.Valid(data) {
 		return nil, errorf(lineAt(data, invalidUTF8(data)), ErrMalformed, "not valid UTF-8")
 	}
+	if i := oddLineBreak(data); i >= 0 {
+		// hls.js ends a line at a lone CR too (and an #EXTINF title at
+		// U+2028 or U+2029): a player would see a line, perhaps a URI to
+		// another host, that this parser did not.
+		return nil, errorf(lineAt(data, i), ErrMalformed, "a line break other than LF or CRLF (CR alone, U+2028 or U+2029)")
+	}
 	ps := &parser{
 		p:        &Playlist{data: data},
 		dir:      keys.Dir(key),
@@ -422,6 +427,10 @@ func (ps *parser) line(n, off int, line string) error {
 		return ps.attrURI(n, attrOff, attrs, name, false, false)
 	case "EXT-X-CONTENT-STEERING":
 		return errorf(n, ErrUnsupported, "#EXT-X-CONTENT-STEERING (a steering server is not a key of the store)")
+	case "EXT-X-DEFINE":
+		return errorf(n, ErrUnsupported, "#EXT-X-DEFINE (the player would substitute variables into URIs after they were signed)")
+	case "EXT-X-DATERANGE":
+		return ps.dateRange(n, attrs)
 	}
 	return nil // every other tag is kept as it is
 }
@@ -451,6 +460,25 @@ func (ps *parser) uriLine(n, start int, uri string) error {
 		return errorf(n, ErrMalformed, "URI line %.80q without #EXTINF or #EXT-X-STREAM-INF before it", uri)
 	}
 	return ps.add(n, start, uri, child)
+}
+
+// dateRange refuses an HLS interstitial (X-ASSET-URI, X-ASSET-LIST): a
+// player fetches those, and they are not rewritten. Other date ranges are
+// kept as they are.
+func (ps *parser) dateRange(n int, list string) error {
+	if !strings.Contains(list, "X-ASSET-") {
+		return nil
+	}
+	as, err := parseAttrs(list)
+	if err != nil {
+		return errorf(n, ErrMalformed, "#EXT-X-DATERANGE: %s", err)
+	}
+	for _, name := range []string{"X-ASSET-URI", "X-ASSET-LIST"} {
+		if _, ok := as.get(name); ok {
+			return errorf(n, ErrUnsupported, "#EXT-X-DATERANGE with %s (an interstitial)", name)
+		}
+	}
+	return nil
 }
 
 // keyURI handles #EXT-X-KEY and #EXT-X-SESSION-KEY: METHOD=NONE has no
@@ -508,7 +536,7 @@ func (ps *parser) add(n, start int, uri string, child bool) error {
 		idx[key] = i
 		*list = append(*list, key)
 	}
-	ps.p.refs = append(ps.p.refs, ref{start: start, end: start + len(uri), line: n, child: child, idx: i})
+	ps.p.refs = append(ps.p.refs, ref{start: start, end: start + len(uri), child: child, idx: i})
 	return nil
 }
 
@@ -681,6 +709,31 @@ func isNameByte(c byte) bool {
 // lineAt is the 1-based line holding byte i of data.
 func lineAt(data []byte, i int) int {
 	return bytes.Count(data[:i], []byte{'\n'}) + 1
+}
+
+// oddLineBreak is the offset of the first CR not followed by LF, U+2028
+// or U+2029, or -1.
+func oddLineBreak(data []byte) int {
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], '\r')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		if i == len(data) || data[i] != '\n' {
+			return i - 1
+		}
+	}
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte{0xe2, 0x80})
+		if j < 0 {
+			return -1
+		}
+		i += j + 2
+		if i < len(data) && (data[i] == 0xa8 || data[i] == 0xa9) {
+			return i - 2
+		}
+	}
 }
 
 // invalidUTF8 is the offset of the first byte that is not valid UTF-8.

@@ -272,6 +272,7 @@ https://gw.test/p/v/s/a.m3u8
 ./seg%200.m4s
 #EXT-X-DISCONTINUITY
 #EXT-X-PROGRAM-DATE-TIME:2025-01-01T00:00:06Z
+#EXT-X-DATERANGE:ID="chapter-2",START-DATE="2025-01-01T00:00:06Z",X-ASSET-ID="a1"
 #EXTINF:6.000000,
   ../720p/seg1.m4s	
 #EXT-X-KEY:METHOD=NONE
@@ -291,6 +292,7 @@ https://gw.test/p/v/s/a.m3u8
 https://s.test/v/f/720p/seg 0.m4s?sig
 #EXT-X-DISCONTINUITY
 #EXT-X-PROGRAM-DATE-TIME:2025-01-01T00:00:06Z
+#EXT-X-DATERANGE:ID="chapter-2",START-DATE="2025-01-01T00:00:06Z",X-ASSET-ID="a1"
 #EXTINF:6.000000,
   https://s.test/v/f/720p/seg1.m4s?sig	
 #EXT-X-KEY:METHOD=NONE
@@ -452,6 +454,9 @@ func TestRefusals(t *testing.T) {
 		{"too long", media(strings.Repeat("a", keys.MaxKeyBytes)), ErrInvalidKey, 4},
 		{"bad escape", media("seg%zz.ts"), ErrMalformed, 4},
 		{"empty URI attribute", mapTag(`URI=""`), ErrMalformed, 2},
+		{"variables", "#EXTM3U\n#EXT-X-DEFINE:NAME=\"h\",VALUE=\"http://other-host\"\n#EXTINF:6,\n{$h}/s.ts\n", ErrUnsupported, 2},
+		{"interstitial", "#EXTM3U\n#EXT-X-DATERANGE:ID=\"ad\",CLASS=\"com.apple.hls.interstitial\",START-DATE=\"2025-01-01T00:00:00Z\",X-ASSET-URI=\"http://ads/a.m3u8\"\n#EXTINF:6,\ns.ts\n", ErrUnsupported, 2},
+		{"interstitial list", "#EXTM3U\n#EXTINF:6,\ns.ts\n#EXT-X-DATERANGE:ID=\"ad\",X-ASSET-LIST=\"list.json\"\n", ErrUnsupported, 4},
 		{"content steering", "#EXTM3U\n#EXT-X-CONTENT-STEERING:SERVER-URI=\"steer.json\"\n#EXT-X-STREAM-INF:BANDWIDTH=1\na.m3u8\n", ErrUnsupported, 2},
 		// Malformed playlists.
 		{"empty", "", ErrMalformed, 1},
@@ -472,6 +477,10 @@ func TestRefusals(t *testing.T) {
 		{"I-frame stream without URI", "#EXTM3U\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=1\n", ErrMalformed, 2},
 		{"NUL byte", "#EXTM3U\n#EXTINF:6,\ns\x00.ts\n", ErrMalformed, 3},
 		{"NUL in a comment", "#EXTM3U\n#EXTINF:6,\ns.ts\n# \x00\n", ErrMalformed, 4},
+		{"lone CR hiding a URI line", "#EXTM3U\n#EXTINF:6,\ns.ts\n#EXT-X-FOO:1\rhttp://other-host/x.ts\n", ErrMalformed, 4},
+		{"CR at the end", "#EXTM3U\n#EXTINF:6,\ns.ts\r", ErrMalformed, 3},
+		{"U+2028 in a title", "#EXTM3U\n#EXTINF:6,title\u2028http://other-host/x.ts\ns.ts\n", ErrMalformed, 2},
+		{"U+2029", "#EXTM3U\n# \u2029\n", ErrMalformed, 2},
 		{"invalid UTF-8", "#EXTM3U\n#EXTINF:6,\n\xff.ts\n", ErrMalformed, 3},
 		{"overlong UTF-8 in a tag", "#EXTM3U\n#EXT-X-FOO:\xc0\xaf\n", ErrMalformed, 2},
 	} {
