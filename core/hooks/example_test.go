@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // The receivers of docs/hooks.md. The Go one is below, verbatim in the
@@ -178,7 +180,7 @@ func TestGuideShowsTestedCode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		blocks := fenced(string(doc), c.lang)
+		blocks := testenv.Fenced(string(doc), c.lang)
 		if len(blocks) == 0 {
 			t.Errorf("docs/hooks.md has no %s block", c.lang)
 		}
@@ -189,21 +191,4 @@ func TestGuideShowsTestedCode(t *testing.T) {
 			}
 		}
 	}
-}
-
-// fenced returns the bodies of the ```lang fences of a Markdown text.
-func fenced(md, lang string) []string {
-	var out []string
-	lines := strings.Split(md, "\n")
-	for i := 0; i < len(lines); i++ {
-		if strings.TrimSpace(lines[i]) != "```"+lang {
-			continue
-		}
-		var body []string
-		for i++; i < len(lines) && strings.TrimSpace(lines[i]) != "```"; i++ {
-			body = append(body, lines[i])
-		}
-		out = append(out, strings.Join(body, "\n"))
-	}
-	return out
 }

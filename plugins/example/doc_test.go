@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // TestAuthorGuideShowsCompiledCode keeps docs/plugin-authors.md honest:
@@ -23,7 +25,7 @@ func TestAuthorGuideShowsCompiledCode(t *testing.T) {
 		}
 		sources = append(sources, string(b))
 	}
-	blocks := goBlocks(string(doc))
+	blocks := testenv.Fenced(string(doc), "go")
 	if len(blocks) < 3 {
 		t.Fatalf("found %d Go blocks in the guide, want at least 3", len(blocks))
 	}
@@ -46,21 +48,4 @@ func TestAuthorGuideShowsCompiledCode(t *testing.T) {
 	if !whole {
 		t.Error("the guide does not show plugins/example/main.go in full")
 	}
-}
-
-// goBlocks returns the bodies of the ```go fences in a Markdown text.
-func goBlocks(md string) []string {
-	var out []string
-	lines := strings.Split(md, "\n")
-	for i := 0; i < len(lines); i++ {
-		if strings.TrimSpace(lines[i]) != "```go" {
-			continue
-		}
-		var body []string
-		for i++; i < len(lines) && strings.TrimSpace(lines[i]) != "```"; i++ {
-			body = append(body, lines[i])
-		}
-		out = append(out, strings.Join(body, "\n"))
-	}
-	return out
 }
