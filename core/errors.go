@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -12,10 +13,16 @@ import (
 )
 
 // errorCode is one entry of the API's error catalog: a stable code, the
-// status it always comes with, and the sentence that explains it.
+// status it comes with, and the sentence that explains it.
 type errorCode struct {
 	status int
 	about  string
+}
+
+// alsoStatus lists the codes that come with another status for some
+// operation; their sentence says when.
+var alsoStatus = map[string][]int{
+	"hook_rejected": {http.StatusUnprocessableEntity},
 }
 
 // errorCodes is the catalog of every code the API answers with. Clients
@@ -78,6 +85,11 @@ var errorCodes = map[string]errorCode{
 	"provider_timeout":          {http.StatusGatewayTimeout, "The store's provider did not answer in time; retry."},
 	"provider_denied":           {http.StatusBadGateway, "The storage backend refused the gateway's credentials."},
 	"provider_error":            {http.StatusBadGateway, "The store's provider failed."},
+
+	// Hooks.
+	"hook_rejected":       {http.StatusForbidden, "The application's hook refused this: 403 for a new upload (nothing was signed), 422 for a completed upload (the object was deleted) or a delete (the object was kept). detail is the hook's message."},
+	"hook_unavailable":    {http.StatusServiceUnavailable, "The application's hook did not answer in time, failed or asked to retry; the object is kept as it was. Retry after Retry-After."},
+	"hook_invalid_answer": {http.StatusBadGateway, "The application's hook answered something Valet cannot use (not JSON, over 16 KiB, bad metadata, a redirect); the object is kept as it was."},
 }
 
 // apiError returns the problem for a catalogued code. An unknown code is a
@@ -88,6 +100,15 @@ func apiError(code, detail string) *problem.Problem {
 		c.status = http.StatusInternalServerError
 	}
 	return problem.New(c.status, code, detail)
+}
+
+// withStatus gives p another of its code's catalogued statuses (also);
+// any other status is a programming error and leaves p as it was.
+func withStatus(p *problem.Problem, status int) *problem.Problem {
+	if slices.Contains(alsoStatus[p.Code], status) {
+		return problem.New(status, p.Code, p.Detail)
+	}
+	return p
 }
 
 // apiErrorf is apiError with a formatted detail.
@@ -109,9 +130,14 @@ var served = sync.OnceValue(func() []byte {
 	}
 	names := errorCodeNames()
 	var b strings.Builder
-	b.WriteString("Stable machine-readable error code. Each code always comes with the same status:\n")
+	b.WriteString("Stable machine-readable error code. Each code comes with the status given here (a few with one of two, as their sentence says):\n")
 	for _, n := range names {
-		fmt.Fprintf(&b, "\n- `%s` (%d): %s", n, errorCodes[n].status, errorCodes[n].about)
+		c := errorCodes[n]
+		statuses := strconv.Itoa(c.status)
+		for _, st := range alsoStatus[n] {
+			statuses += ", " + strconv.Itoa(st)
+		}
+		fmt.Fprintf(&b, "\n- `%s` (%s): %s", n, statuses, c.about)
 	}
 	code["enum"] = names
 	code["description"] = b.String()

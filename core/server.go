@@ -15,6 +15,7 @@ import (
 
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/core/hooks"
 	"github.com/valetgw/valet/core/uploadid"
 	"github.com/valetgw/valet/providers"
 )
@@ -91,6 +92,7 @@ func New(cfg *config.Config, stores map[string]providers.Provider, opts Options)
 	if opts.TracerProvider != nil {
 		s.tracer = opts.TracerProvider.Tracer("github.com/valetgw/valet/core")
 	}
+	s.hooks = hooks.NewSender(hooks.Options{Logger: s.log, Now: s.now, Metrics: m.hooks})
 	st, err := s.build(cfg, stores)
 	if err != nil {
 		return nil, err
@@ -161,7 +163,7 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 		if ms.multipart == nil {
 			info.Capabilities.Multipart = false
 		}
-		st.stores[name] = &Store{name: name, cfg: sc, provider: ms.provider, multipart: ms.multipart, info: info, rules: cs.rules, tmpl: cs.tmpl, sealer: sealer, env: s.env}
+		st.stores[name] = &Store{name: name, cfg: sc, provider: ms.provider, multipart: ms.multipart, info: info, rules: cs.rules, tmpl: cs.tmpl, sealer: sealer, hook: cs.hook, env: s.env}
 	}
 	a, err := auth.New(AuthConfig(cfg.Auth), auth.Options{Now: s.now, HTTPClient: s.opts.HTTPClient})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/core/hooks"
 	"github.com/valetgw/valet/core/keys"
 	"github.com/valetgw/valet/core/policy"
 	"github.com/valetgw/valet/core/uploadid"
@@ -27,6 +28,8 @@ type Store struct {
 	rules     *policy.Rules
 	tmpl      *keys.Template
 	sealer    *uploadid.Sealer
+	// hook is the store's webhook, nil without one (see hooks.go).
+	hook *hooks.Hook
 	*env
 }
 
@@ -36,6 +39,8 @@ type env struct {
 	now func() time.Time
 	// abortChecks is when an abort looks again for late parts.
 	abortChecks []time.Duration
+	// hooks delivers the stores' hook events.
+	hooks *hooks.Sender
 }
 
 // Name is the store's name in the config.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/core/hooks"
 	"github.com/valetgw/valet/core/keys"
 	"github.com/valetgw/valet/core/policy"
 	"github.com/valetgw/valet/providers"
@@ -91,7 +92,10 @@ func (st *Store) Object(ctx context.Context, who auth.Principal, spec GetSpec) (
 	return link, nil
 }
 
-// Delete deletes the object at key, which the delete rule must allow.
+// Delete deletes the object at key, which the delete rule must allow. With
+// a hook that wants object.delete, the object is looked up and the hook
+// told first: a refusal or an unreachable hook keeps the object. A missing
+// object is no event: nothing is delivered, and deleting it succeeds.
 func (st *Store) Delete(ctx context.Context, who auth.Principal, key string) (err error) {
 	defer catalog(&err)
 	if err := checkKey(ctx, key); err != nil {
@@ -99,6 +103,21 @@ func (st *Store) Delete(ctx context.Context, who auth.Principal, key string) (er
 	}
 	if err := st.allow(ctx, who, policy.Delete, policy.Input{Key: key, Prefix: keys.Dir(key)}); err != nil {
 		return err
+	}
+	if st.hook.Wants(hooks.ObjectDelete) {
+		o, err := st.provider.Head(ctx, providers.HeadRequest{Key: key})
+		switch {
+		case providers.CodeOf(err) == providers.NotFound:
+			return nil
+		case err != nil:
+			return err
+		}
+		if o.Key == "" {
+			o.Key = key
+		}
+		if err := st.hookDelete(ctx, who, o); err != nil {
+			return err
+		}
 	}
 	_, err = st.provider.Delete(ctx, providers.DeleteRequest{Key: key})
 	return err

@@ -4,16 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/core/hooks"
 	"github.com/valetgw/valet/core/keys"
 	"github.com/valetgw/valet/core/policy"
 	"github.com/valetgw/valet/core/problem"
@@ -25,8 +26,6 @@ import (
 // max_size: no storage service keeps a larger object, and sizes up to it
 // leave room in every part computation.
 const MaxObjectSize = 1 << 50
-
-var metaKey = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
 
 // UploadSpec is what a client declares when it starts an upload.
 type UploadSpec struct {
@@ -158,27 +157,24 @@ func (st *Store) CreateUpload(ctx context.Context, who auth.Principal, spec Uplo
 			return plan, apiError("checksum_unverifiable", "this store cannot verify checksum_sha256 on a multipart upload; omit it, or stay below limits.multipart_threshold (see capabilities.verifies_checksum_sha256 in GET /v1/stores)")
 		}
 	}
-	if !multipart {
-		return st.signPut(ctx, tok, idExpiry, spec.Metadata, sum, clientKey)
+	// Last before anything is signed: the application hears only of an
+	// upload the gateway would allow, and may still refuse it.
+	md, err := st.hookCreate(ctx, who, tok, spec.Metadata)
+	if err != nil {
+		return plan, err
 	}
-	return st.startMultipart(ctx, tok, idExpiry, spec.Metadata, sum)
+	if !multipart {
+		return st.signPut(ctx, tok, idExpiry, md, sum, clientKey)
+	}
+	return st.startMultipart(ctx, tok, idExpiry, md, sum)
 }
 
-// checkMetadata bounds metadata: at most 16 entries of lower-case names
-// and printable ASCII values, 2 KiB in all.
+// checkMetadata applies the metadata rules (hooks.CheckMetadata, which a
+// hook's added metadata follows too): at most 16 entries of lower-case
+// names and printable ASCII values, 2 KiB in all.
 func checkMetadata(md map[string]string) error {
-	if len(md) > 16 {
-		return apiError("invalid_metadata", "at most 16 metadata entries")
-	}
-	n := 0
-	for k, v := range md {
-		n += len(k) + len(v)
-		if !metaKey.MatchString(k) || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
-			return apiError("invalid_metadata", "metadata keys are lower-case letters, digits and '-'; values printable ASCII")
-		}
-	}
-	if n > 2048 {
-		return apiError("invalid_metadata", "metadata exceeds 2 KiB")
+	if err := hooks.CheckMetadata(md); err != nil {
+		return apiError("invalid_metadata", err.Error())
 	}
 	return nil
 }
@@ -372,18 +368,35 @@ func (st *Store) ListParts(ctx context.Context, who auth.Principal, uploadID str
 	return PartListing{Parts: listing.Parts, PartSize: u.PartSize, PartCount: u.PartCount}, nil
 }
 
+// Completed is a completed upload: the stored object, and what the store's
+// hook answered to upload.complete (nil without a hook or an answer).
+type Completed struct {
+	providers.Object
+	Hook json.RawMessage
+}
+
 // Complete finishes an upload and checks the stored object against what
-// the upload declared (size, content type, sha256). For a multipart upload,
-// parts is the whole plan, 1 to N in order, or empty; a part without an
-// ETag gets the provider's. A complete whose first answer was lost is
-// answered again with the same object.
-func (st *Store) Complete(ctx context.Context, who auth.Principal, uploadID string, parts []providers.CompletedPart) (obj providers.Object, err error) {
+// the upload declared (size, content type, sha256), then tells the store's
+// hook, which may refuse it (the object is then deleted). For a multipart
+// upload, parts is the whole plan, 1 to N in order, or empty; a part
+// without an ETag gets the provider's. A complete whose first answer was
+// lost is answered again with the same object, and delivered to the hook
+// again with the same webhook-id.
+func (st *Store) Complete(ctx context.Context, who auth.Principal, uploadID string, parts []providers.CompletedPart) (done Completed, err error) {
 	defer catalog(&err)
 	u, err := st.open(ctx, who, uploadID)
 	if err != nil {
-		return obj, err
+		return done, err
 	}
-	return st.complete(ctx, who, u, parts)
+	obj, err := st.complete(ctx, who, u, parts)
+	if err != nil {
+		return done, err
+	}
+	a, err := st.hookComplete(ctx, who, uploadID, u, obj)
+	if err != nil {
+		return done, err
+	}
+	return Completed{Object: obj, Hook: a.Body}, nil
 }
 
 // complete is Complete for an opened upload.

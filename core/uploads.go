@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -115,6 +116,13 @@ func (s *Server) listParts(w http.ResponseWriter, r *http.Request, c *call) erro
 	return nil
 }
 
+// completedJSON is the answer to complete: the object, with the store's
+// hook's answer to upload.complete when it gave one.
+type completedJSON struct {
+	objectJSON
+	Hook json.RawMessage `json:"hook,omitempty"`
+}
+
 func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error {
 	var req struct {
 		Parts []struct {
@@ -132,11 +140,11 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *call) error
 			parts[i] = providers.CompletedPart{Number: p.PartNumber, ETag: p.ETag}
 		}
 	}
-	obj, err := c.store.Complete(r.Context(), c.who, r.PathValue("upload_id"), parts)
+	done, err := c.store.Complete(r.Context(), c.who, r.PathValue("upload_id"), parts)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toObject(obj))
+	writeJSON(w, http.StatusOK, completedJSON{objectJSON: toObject(done.Object), Hook: done.Hook})
 	return nil
 }
 

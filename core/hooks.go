@@ -1,0 +1,106 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"net/http"
+	"strconv"
+
+	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/core/hooks"
+	"github.com/valetgw/valet/core/uploadid"
+	"github.com/valetgw/valet/providers"
+)
+
+// deliver sends ev to the store's hook (nothing without one, or for an
+// event it does not want) and maps a failed delivery to the catalog:
+// refused is hook_rejected with status refused and the receiver's message,
+// unavailable is hook_unavailable with Retry-After, and an unusable answer
+// hook_invalid_answer. The delivery's own timeout bounds it, not the
+// request's provider deadline: a receiver may take its whole timeout, and
+// an event that happened is told even if the client has gone.
+func (st *Store) deliver(ctx context.Context, ev hooks.Event, refused int) (hooks.Answer, error) {
+	if !st.hook.Wants(ev.Type) {
+		return hooks.Answer{}, nil
+	}
+	a, err := st.hooks.Deliver(context.WithoutCancel(ctx), st.hook, ev)
+	if err == nil {
+		return a, nil
+	}
+	var he *hooks.Error
+	if !errors.As(err, &he) {
+		return a, &failure{problem: apiError("hook_invalid_answer", "the hook's event could not be built"), cause: err}
+	}
+	switch he.Outcome {
+	case hooks.Rejected:
+		return a, &failure{problem: withStatus(apiError("hook_rejected", he.Message), refused), cause: err}
+	case hooks.Unavailable:
+		p := apiError("hook_unavailable", "the application's hook is unavailable; retry after Retry-After")
+		p.RetryAfter = he.RetryAfter
+		return a, &failure{problem: p, cause: err}
+	default:
+		return a, &failure{problem: apiError("hook_invalid_answer", he.Message), cause: err}
+	}
+}
+
+// hookCreate delivers upload.create for an upload about to be signed and
+// returns its metadata: the client's, with what the hook's answer added
+// (the hook's value wins a name both give), checked again as a whole.
+func (st *Store) hookCreate(ctx context.Context, who auth.Principal, tok uploadid.Upload, md map[string]string) (map[string]string, error) {
+	size := tok.Size
+	a, err := st.deliver(ctx, hooks.Event{Type: hooks.UploadCreate, Data: hooks.Data{
+		Key: tok.Key, Size: &size, ContentType: tok.ContentType, ChecksumSHA256: tok.ChecksumSHA256, Metadata: md, Subject: who.Subject,
+	}}, http.StatusForbidden)
+	if err != nil || len(a.Metadata) == 0 {
+		return md, err
+	}
+	merged := make(map[string]string, len(md)+len(a.Metadata))
+	maps.Copy(merged, md)
+	maps.Copy(merged, a.Metadata)
+	if err := hooks.CheckMetadata(merged); err != nil {
+		return nil, apiError("hook_invalid_answer", "the hook's metadata with the client's: "+err.Error())
+	}
+	return merged, nil
+}
+
+// hookComplete delivers upload.complete for a verified object o of upload
+// u (id is the upload id the client sent, so that every retry of complete
+// carries the same webhook-id) and returns the hook's answer. A refusal
+// deletes the object, unless it is not this upload's to delete (a shared
+// key still holding what was there before the upload).
+func (st *Store) hookComplete(ctx context.Context, who auth.Principal, id string, u uploadid.Upload, o providers.Object) (hooks.Answer, error) {
+	size := o.Size
+	a, err := st.deliver(ctx, hooks.Event{Type: hooks.UploadComplete, Data: hooks.Data{
+		Key: o.Key, Size: &size, ContentType: o.ContentType, ETag: o.ETag, ChecksumSHA256: u.ChecksumSHA256,
+		Metadata: o.Metadata, Subject: who.Subject, UploadID: id,
+	}}, http.StatusUnprocessableEntity)
+	var f *failure
+	if err == nil || !errors.As(err, &f) || f.problem.Code != "hook_rejected" {
+		return a, err
+	}
+	if u.Guarded && fingerprint(o) == u.Prior {
+		f.problem.Detail += " (the object there was not written by this upload and was left in place)"
+		return a, err
+	}
+	if _, derr := st.provider.Delete(context.WithoutCancel(ctx), providers.DeleteRequest{Key: u.Key}); derr != nil {
+		// The client is told; the application refused the object, so a
+		// retry of complete must not succeed while it stands.
+		return a, &failure{problem: apiError("provider_error", "the hook refused the upload, and deleting the object failed; delete it"), cause: errors.Join(err, derr)}
+	}
+	return a, err
+}
+
+// hookDelete delivers object.delete for o before it is deleted, so that a
+// refusal or an unreachable hook keeps it; its identity is the key with the
+// object's ETag and modification time, the same on every retry of the
+// delete and different for a later object under the key.
+func (st *Store) hookDelete(ctx context.Context, who auth.Principal, o providers.Object) error {
+	size := o.Size
+	_, err := st.deliver(ctx, hooks.Event{
+		Type:     hooks.ObjectDelete,
+		Identity: "key\x00" + o.Key + "\x00etag\x00" + o.ETag + "\x00mtime\x00" + strconv.FormatInt(o.LastModified.UnixNano(), 10),
+		Data:     hooks.Data{Key: o.Key, Size: &size, ContentType: o.ContentType, ETag: o.ETag, Metadata: o.Metadata, Subject: who.Subject},
+	}, http.StatusUnprocessableEntity)
+	return err
+}
