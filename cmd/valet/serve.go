@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -103,6 +103,9 @@ type gateway struct {
 	core *core.Server
 	cur  *generation // guarded by mu
 	mu   sync.Mutex  // serialises reloads
+	// live is cur for readers that must not wait for a reload (metrics).
+	live    atomic.Pointer[generation]
+	metrics *gatewayMetrics
 }
 
 func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Writer) error {
@@ -129,6 +132,27 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 		return fmt.Errorf("server.listen: %w", err)
 	}
 	defer ln.Close()
+	var adminLn net.Listener
+	if cfg.Server.AdminListen != "" {
+		if adminLn, err = listenAdmin(cfg.Server.AdminListen); err != nil {
+			return err
+		}
+		defer adminLn.Close()
+	}
+	tp, err := newTracing(ctx, os.Getenv, logger)
+	if err != nil {
+		return err
+	}
+	if tp != nil {
+		// After the HTTP server's shutdown: the last requests' spans go out.
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tp.Shutdown(sctx); err != nil {
+				logger.Warn("flushing traces", "err", err.Error())
+			}
+		}()
+	}
 	h, err := newHost(cfg, stderr, hclog.Info)
 	if err != nil {
 		return err
@@ -149,12 +173,19 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	gw.core, err = core.New(cfg, provs, core.Options{Logger: logger, Registerer: reg, Web: web.Handler()})
+	if gw.metrics, err = registerGatewayMetrics(reg, gw); err != nil {
+		return err
+	}
+	opts := core.Options{Logger: logger, Registerer: reg, Web: web.Handler(), MetricsElsewhere: adminLn != nil}
+	if tp != nil {
+		opts.TracerProvider = tp
+	}
+	gw.core, err = core.New(cfg, provs, opts)
 	if err != nil {
 		return err
 	}
 	defer gw.core.Close()
-	gw.cur = gen
+	gw.setCurrent(gen)
 
 	srv := newHTTPServer(gw.core.Handler(), logger, apiReadTimeout)
 	if addr, _ := cmd.Flags().GetString("pprof"); addr != "" {
@@ -162,9 +193,15 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 			return err
 		}
 	}
+	if adminLn != nil {
+		admin := newAdminServer(reg, logger)
+		go func() { _ = admin.Serve(adminLn) }()
+		defer admin.Close()
+		logger.Info("admin listener serving /metrics and /debug/pprof/", "admin_listen", adminLn.Addr().String())
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	logger.Info("serving", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "stores", len(cfg.Stores), "version", currentVersion())
+	logger.Info("serving", "listen", ln.Addr().String(), "public_url", cfg.Server.PublicURL, "stores", len(cfg.Stores), "version", currentVersion(), "tracing", tp != nil)
 
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -208,6 +245,7 @@ func (gw *gateway) reload(ctx context.Context, why string) {
 	defer gw.mu.Unlock()
 	old := gw.cur
 	reject := func(err error) {
+		gw.metrics.reloads.WithLabelValues("rejected").Inc()
 		gw.log.Error("reload rejected; keeping the previous configuration", "trigger", why, "err", err.Error())
 	}
 	cfg, err := loadConfig(gw.g, gw.cmd)
@@ -217,6 +255,9 @@ func (gw *gateway) reload(ctx context.Context, why string) {
 	}
 	if cfg.Server.Listen != old.cfg.Server.Listen {
 		gw.log.Warn("server.listen changed; it takes effect after a restart", "listen", old.cfg.Server.Listen)
+	}
+	if cfg.Server.AdminListen != old.cfg.Server.AdminListen {
+		gw.log.Warn("server.admin_listen changed; it takes effect after a restart", "admin_listen", old.cfg.Server.AdminListen)
 	}
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	gen, provs, err := gw.startPlugins(rctx, cfg, old)
@@ -230,7 +271,8 @@ func (gw *gateway) reload(ctx context.Context, why string) {
 		reject(err)
 		return
 	}
-	gw.cur = gen
+	gw.setCurrent(gen)
+	gw.metrics.reloads.WithLabelValues("applied").Inc()
 	// Stop the plugins only the old configuration used, once requests that
 	// started on it have had time to finish.
 	var retired []*storePlugin
@@ -247,6 +289,13 @@ func (gw *gateway) reload(ctx context.Context, why string) {
 		})
 	}
 	gw.log.Info("configuration reloaded", "trigger", why, "stores", len(cfg.Stores), "plugins_started", len(gen.stores)-(len(old.stores)-len(retired)))
+}
+
+// setCurrent makes gen the generation served; gw.mu is held or serving
+// has not begun.
+func (gw *gateway) setCurrent(gen *generation) {
+	gw.cur = gen
+	gw.live.Store(gen)
 }
 
 // stopNew stops the plugins gen started that prev does not use.
@@ -302,11 +351,7 @@ func servePprof(addr string, log *slog.Logger) error {
 		return fmt.Errorf("--pprof: %w", err)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	addPprof(mux)
 	log.Warn("profiling endpoints enabled", "pprof", ln.Addr().String())
 	go func() { _ = http.Serve(ln, mux) }()
 	return nil
