@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,20 +69,9 @@ func TestAttachToPluginServedInProcess(t *testing.T) {
 // makes a gateway attach to it; the host attaches, never kills it, and the
 // plugin stops on SIGINT.
 func TestAttachToDebugPlugin(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "serve-debug", "x")
+	cmd := selfCmd(t, "serve-debug", "x")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no magic cookie: no host started it
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	out := startPiped(t, cmd)
 	var setting string
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {

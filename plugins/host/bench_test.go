@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,22 +36,25 @@ func BenchmarkSignPutInProcess(b *testing.B) {
 	if err := p.Configure(context.Background(), providers.StoreConfig{Store: "bench", Config: []byte(`{}`)}); err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
-	b.ReportAllocs()
-	defer reportCPU(b, pidOf(p)...)()
-	for b.Loop() {
-		if _, err := p.SignPut(ctx, benchPut); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchSignPut(b, p)
 }
 
 func BenchmarkSignPutThroughPlugin(b *testing.B) {
+	benchSignPut(b, startBenchPlugin(b))
+}
+
+// startBenchPlugin starts the test plugin, unconfigured, as store "bench".
+func startBenchPlugin(b *testing.B) *host.Plugin {
 	h := newHost(b, nil)
 	p, err := h.Start(context.Background(), host.Spec{Store: "bench", Plugin: "test", Config: []byte(`{}`)})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return p
+}
+
+// benchSignPut times one SignPut after another on p.
+func benchSignPut(b *testing.B, p providers.Provider) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	defer reportCPU(b, pidOf(p)...)()
@@ -69,23 +71,25 @@ func BenchmarkBareGRPCUnixUnary(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := grpc.NewServer()
-	grpc_health_v1.RegisterHealthServer(srv, health.NewServer())
+	srv := bareGRPCServer()
 	go func() { _ = srv.Serve(ln) }()
 	b.Cleanup(srv.Stop)
 	benchHealthCheck(b, sock)
+}
+
+// bareGRPCServer is a plain gRPC server with only the health service.
+func bareGRPCServer() *grpc.Server {
+	srv := grpc.NewServer()
+	grpc_health_v1.RegisterHealthServer(srv, health.NewServer())
+	return srv
 }
 
 // BenchmarkBareGRPCUnixUnaryCrossProcess is the same bare round trip with
 // the server in another process (this test binary, re-executed), which is
 // what the plugin hop has to cross: the fair reference for it.
 func BenchmarkBareGRPCUnixUnaryCrossProcess(b *testing.B) {
-	exe, err := os.Executable()
-	if err != nil {
-		b.Fatal(err)
-	}
 	sock := filepath.Join(b.TempDir(), "bare.sock")
-	cmd := exec.Command(exe, "bare-grpc-server", sock)
+	cmd := selfCmd(b, "bare-grpc-server", sock)
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
@@ -107,9 +111,7 @@ func serveBareGRPC(sock string) {
 	if err != nil {
 		os.Exit(1)
 	}
-	srv := grpc.NewServer()
-	grpc_health_v1.RegisterHealthServer(srv, health.NewServer())
-	_ = srv.Serve(ln)
+	_ = bareGRPCServer().Serve(ln)
 }
 
 func benchHealthCheck(b *testing.B, sock string, serverPids ...int) {
@@ -171,11 +173,7 @@ func cpuNanos(pids []int) int64 {
 // The parallel variants issue calls from many goroutines at once, as the
 // gateway does under load; calls then share wakeups on the connection.
 func BenchmarkSignPutThroughPluginParallel(b *testing.B) {
-	h := newHost(b, nil)
-	p, err := h.Start(context.Background(), host.Spec{Store: "bench", Plugin: "test", Config: []byte(`{}`)})
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := startBenchPlugin(b)
 	b.ReportAllocs()
 	b.SetParallelism(16) // 32 goroutines on 2 cores, like wrk's 32 connections
 	defer reportCPU(b, p.Pid())()

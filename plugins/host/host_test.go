@@ -532,19 +532,8 @@ func TestPluginExitsWhenParentDies(t *testing.T) {
 
 // A gateway killed outright (SIGKILL, no Close) leaves no plugin behind.
 func TestPluginsExitWhenHostIsKilled(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := exec.Command(exe, "host-and-wait")
-	out, err := gw.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := gw.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gw.Process.Kill(); _ = gw.Wait() })
+	gw := selfCmd(t, "host-and-wait")
+	out := startPiped(t, gw)
 	buf := make([]byte, 32)
 	n, _ := out.Read(buf)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(buf[:n])))
@@ -560,11 +549,7 @@ func TestPluginsExitWhenHostIsKilled(t *testing.T) {
 
 // A plugin whose host died before the plugin got going exits at once.
 func TestPluginExitsWhenParentDiedDuringStartup(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "plugin", "serve", "test")
+	cmd := selfCmd(t, "plugin", "serve", "test")
 	cmd.Env = []string{"VALET_PLUGIN_MAGIC_COOKIE=valet-provider-6c1f0e3a9b", "PLUGIN_PROTOCOL_VERSIONS=1",
 		"VALET_PLUGIN_PARENT_PID=" + strconv.Itoa(os.Getpid()+1_000_000)} // not our pid: the "host" is gone
 	done := make(chan error, 1)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -275,6 +276,31 @@ func servePreStreamPlugin() {
 		VersionedPlugins: wire.Plugins(pb.UnimplementedProviderServiceServer{}),
 		GRPCServer:       plugin.DefaultGRPCServer,
 	})
+}
+
+// selfCmd is this test binary run with args: one of TestMain's modes.
+func selfCmd(t testing.TB, args ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exec.Command(exe, args...)
+}
+
+// startPiped starts cmd with its stdout on the pipe it returns; the test's
+// cleanup kills the process.
+func startPiped(t testing.TB, cmd *exec.Cmd) io.Reader {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return out
 }
 
 // newHost returns a Host whose built-in "test" plugin is this test binary.

@@ -76,6 +76,17 @@ func labelledBinary(t *testing.T, label string) ([]byte, string) {
 	return b, hex.EncodeToString(sum[:])
 }
 
+// installPlugin writes b to dir as the executable of plugin name and
+// returns its path.
+func installPlugin(t *testing.T, dir, name string, b []byte) string {
+	t.Helper()
+	bin := filepath.Join(dir, host.ExternalPrefix+name)
+	if err := os.WriteFile(bin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
 // countExecs installs an exec hook for the rest of the test (it is removed
 // after every Host of the test is closed, as cleanups run last-in first-out)
 // that calls f, if set, and counts the launches of exe.
@@ -102,12 +113,9 @@ func countExecs(t *testing.T, exe string, f func()) *atomic.Int32 {
 // start reads the file again and refuses it.
 func TestPinnedPluginRunsThePinnedBytes(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, host.ExternalPrefix+"img")
 	pinned, pinnedSum := labelledBinary(t, "pinned")
 	swapped, swappedSum := labelledBinary(t, "swapped")
-	if err := os.WriteFile(bin, pinned, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := installPlugin(t, dir, "img", pinned)
 	var swapOnce sync.Once
 	var swapErr error
 	execs := countExecs(t, bin, func() {
@@ -213,12 +221,9 @@ func memfds(t *testing.T, pid int) []string {
 // an error naming the file, the binary's sha256 and the pin.
 func TestWrongPinIsRefusedNamingBothHashes(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, host.ExternalPrefix+"img")
 	b, actual := labelledBinary(t, "actual")
 	_, expected := labelledBinary(t, "expected")
-	if err := os.WriteFile(bin, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := installPlugin(t, dir, "img", b)
 	execs := countExecs(t, bin, nil)
 	h := newHost(t, func(o *host.Options) {
 		o.PluginDirs = []string{dir}
@@ -246,11 +251,8 @@ func TestWrongPinIsRefusedNamingBothHashes(t *testing.T) {
 // interpreter, and the pin would not cover the interpreter anyway.
 func TestPinnedScriptIsRefused(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, host.ExternalPrefix+"script")
 	script := []byte("#!/bin/sh\nexit 0\n")
-	if err := os.WriteFile(bin, script, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	installPlugin(t, dir, "script", script)
 	sum := sha256.Sum256(script)
 	h := newHost(t, func(o *host.Options) {
 		o.PluginDirs = []string{dir}
@@ -266,12 +268,9 @@ func TestPinnedScriptIsRefused(t *testing.T) {
 // file holds by then (replaced by rename, as an upgrade does).
 func TestUnpinnedPluginRestartsFromItsFile(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, host.ExternalPrefix+"img")
 	v1, _ := labelledBinary(t, "v1")
 	v2, _ := labelledBinary(t, "v2")
-	if err := os.WriteFile(bin, v1, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := installPlugin(t, dir, "img", v1)
 	h := newHost(t, func(o *host.Options) { o.PluginDirs = []string{dir} })
 	ctx := context.Background()
 	p, err := h.Start(ctx, host.Spec{Store: "s", Plugin: "img", Config: config(t, testConfig{})})
