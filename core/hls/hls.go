@@ -556,6 +556,12 @@ func resolve(uri, dir, root string) (string, *Error) {
 	if plain(uri) {
 		return checkKey(uri, dir+uri, root)
 	}
+	return resolveSegments(uri, dir, root)
+}
+
+// resolveSegments resolves uri segment by segment: percent-decoding, then
+// "." and "..".
+func resolveSegments(uri, dir, root string) (string, *Error) {
 	var segs []string
 	if d := strings.TrimSuffix(dir, "/"); d != "" {
 		segs = strings.Split(d, "/")

@@ -632,3 +632,24 @@ func TestIsPlaylist(t *testing.T) {
 		}
 	}
 }
+
+// The shortcut for plain URIs resolves as the segment walk does.
+func TestPlainShortcutAgrees(t *testing.T) {
+	for _, uri := range []string{"seg.ts", "a/b/c.m4s", "720p/index.m3u8", "x..y", ".hidden", "a.b/..c", "~u/+s:t@v"} {
+		if !plain(uri) {
+			t.Fatalf("%q not plain", uri)
+		}
+		for _, dir := range []string{"", "v/", "v/w/"} {
+			fast, err1 := resolve(uri, dir, "")
+			slow, err2 := resolveSegments(uri, dir, "")
+			if fast != slow || (err1 == nil) != (err2 == nil) {
+				t.Errorf("%q in %q: %q %v, walk %q %v", uri, dir, fast, err1, slow, err2)
+			}
+		}
+	}
+	for _, uri := range []string{"a//b", "./a", "a/.", "a/../b", "%41", "a/"} {
+		if plain(uri) {
+			t.Errorf("%q plain", uri)
+		}
+	}
+}
