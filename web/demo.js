@@ -33,6 +33,7 @@ function explain(err, what) {
     if (err.status === 415 || err.code === 'unsupported_media_type' || err.code === 'content_type_not_allowed') {
       return `This store does not accept that file type${detail}`;
     }
+    if (err.code === 'hook_rejected') return `The application refused ${what || 'the file'}${detail}`;
     if (err.status === 403 || err.code === 'permission_denied' || err.code === 'policy_denied') {
       return `Not allowed by the store's policy${detail}`;
     }
@@ -244,6 +245,10 @@ async function uploadOne(file) {
     item.dataset.state = 'done';
     if (obj?.key) item.dataset.key = obj.key;
     cancel.remove();
+    if (obj?.hook !== undefined) {
+      // What the application's hook answered to this upload (upload.complete).
+      item.append(el('pre', { className: 'hook muted', title: "The application's answer", textContent: JSON.stringify(obj.hook) }));
+    }
     renderPending();
     await refreshFiles(obj?.key);
   } catch (e) {

@@ -62,9 +62,12 @@ export class Valet {
      * Uploads a file (a Blob with a name) directly to storage.
      * @param {File} file
      * @param {UploadOptions} opts
-     * @returns {Promise<ObjectInfo>} the stored object as the gateway reports it on completion
+     * @returns {Promise<UploadedObject>} the stored object as the gateway reports it on
+     *   completion, with the store's hook's answer as hook. An upload the hook refuses
+     *   fails with code hook_rejected (its message as detail); while the hook is
+     *   unreachable (503 hook_unavailable) completing is retried, honouring Retry-After.
      */
-    upload(file: File, opts: UploadOptions): Promise<ObjectInfo>;
+    upload(file: File, opts: UploadOptions): Promise<UploadedObject>;
     /**
      * Uploads that were started in this browser and can be resumed by
      * uploading the same file (same name, size and modification time) again.
@@ -81,7 +84,7 @@ export class Valet {
      * One upload, step by step: resume the remembered plan or create the
      * upload; then either one PUT and complete, or the parts and complete.
      * @param {Run} run
-     * @returns {Promise<ObjectInfo>}
+     * @returns {Promise<UploadedObject>}
      */
     private _upload;
     /**
@@ -116,7 +119,7 @@ export class Valet {
      * on the server too and forgotten, unless it was paused (pauseSignal) and
      * is remembered, to be resumed.
      * @param {PartsRun} run
-     * @returns {Promise<ObjectInfo>}
+     * @returns {Promise<UploadedObject>}
      */
     private _uploadParts;
     /**
@@ -161,12 +164,13 @@ export class Valet {
     private _signParts;
     /**
      * @private
-     * Completes the upload (POST .../complete), retrying transient failures:
-     * completing again after a lost answer returns the object.
+     * Completes the upload (POST .../complete), retrying transient failures
+     * (an unreachable hook among them): completing again after a lost answer
+     * returns the object, and tells the hook again with the same webhook-id.
      * @param {UploadRef} ref
      * @param {CompletedPart[]|undefined} parts every part of a multipart upload; undefined for a single one
      * @param {AbortSignal} [signal]
-     * @returns {Promise<ObjectInfo>}
+     * @returns {Promise<UploadedObject>}
      */
     private _completeUpload;
     /**
@@ -349,6 +353,14 @@ export type ObjectInfo = {
     content_type: string;
     etag?: string | undefined;
     last_modified?: string | undefined;
+};
+/**
+ * An uploaded object, as completing the upload answers it: with hook, the
+ * JSON the store's hook answered to upload.complete (for example the
+ * application's own id for the file), when it answered any.
+ */
+export type UploadedObject = ObjectInfo & {
+    hook?: unknown;
 };
 /**
  * An object with a short-lived signed URL to fetch it (GET .../objects/{key}).

@@ -87,6 +87,13 @@
  */
 
 /**
+ * An uploaded object, as completing the upload answers it: with hook, the
+ * JSON the store's hook answered to upload.complete (for example the
+ * application's own id for the file), when it answered any.
+ * @typedef {ObjectInfo & {hook?: unknown}} UploadedObject
+ */
+
+/**
  * An object with a short-lived signed URL to fetch it (GET .../objects/{key}).
  * @typedef {ObjectInfo & {url: string, expires_at?: string}} Media
  */
@@ -271,7 +278,10 @@ export class Valet {
    * Uploads a file (a Blob with a name) directly to storage.
    * @param {File} file
    * @param {UploadOptions} opts
-   * @returns {Promise<ObjectInfo>} the stored object as the gateway reports it on completion
+   * @returns {Promise<UploadedObject>} the stored object as the gateway reports it on
+   *   completion, with the store's hook's answer as hook. An upload the hook refuses
+   *   fails with code hook_rejected (its message as detail); while the hook is
+   *   unreachable (503 hook_unavailable) completing is retried, honouring Retry-After.
    */
   async upload(file, opts) {
     if (!opts?.store) throw new ValetError('upload: store is required', { code: 'invalid_argument' });
@@ -333,7 +343,7 @@ export class Valet {
    * One upload, step by step: resume the remembered plan or create the
    * upload; then either one PUT and complete, or the parts and complete.
    * @param {Run} run
-   * @returns {Promise<ObjectInfo>}
+   * @returns {Promise<UploadedObject>}
    */
   async _upload(run) {
     const { opts } = run;
@@ -427,7 +437,7 @@ export class Valet {
    * on the server too and forgotten, unless it was paused (pauseSignal) and
    * is remembered, to be resumed.
    * @param {PartsRun} run
-   * @returns {Promise<ObjectInfo>}
+   * @returns {Promise<UploadedObject>}
    */
   async _uploadParts(run) {
     const { opts, cancel, resumeKey, ref } = run;
@@ -539,12 +549,13 @@ export class Valet {
 
   /**
    * @private
-   * Completes the upload (POST .../complete), retrying transient failures:
-   * completing again after a lost answer returns the object.
+   * Completes the upload (POST .../complete), retrying transient failures
+   * (an unreachable hook among them): completing again after a lost answer
+   * returns the object, and tells the hook again with the same webhook-id.
    * @param {UploadRef} ref
    * @param {CompletedPart[]|undefined} parts every part of a multipart upload; undefined for a single one
    * @param {AbortSignal} [signal]
-   * @returns {Promise<ObjectInfo>}
+   * @returns {Promise<UploadedObject>}
    */
   async _completeUpload(ref, parts, signal) {
     const body = parts ? { parts } : {};
@@ -952,8 +963,14 @@ function defaultCode(status) {
   return codes[status] || 'unknown';
 }
 
-/** Worth retrying: network errors, 408, 429 and 5xx. @param {any} e */
+/**
+ * Worth retrying: network errors, 408, 429 and 5xx, but for a hook's
+ * answer the gateway could not use (502 hook_invalid_answer), which the
+ * same hook would give again.
+ * @param {any} e
+ */
 function transient(e) {
+  if (e.code === 'hook_invalid_answer') return false;
   return e.code === 'network' || e.status === 408 || e.status === 429 || e.status >= 500;
 }
 
