@@ -39,7 +39,7 @@ async function sha256File(p) {
 const gw = new URL(cfg.gateway);
 const isStorage = (u) => { try { return new URL(u).origin !== gw.origin; } catch { return false; } };
 
-/** Opens the demo page with a token and waits until the store list loaded. */
+/** Opens the demo page with a token for the configured store. */
 async function openDemo(ctx, token) {
   const page = await ctx.newPage();
   page.on('pageerror', (e) => log('page error:', e.message));
@@ -47,8 +47,16 @@ async function openDemo(ctx, token) {
   return page;
 }
 
+/** Waits until the page's store list has loaded and selected the store. */
 async function waitStore(page) {
   await page.waitForFunction((s) => document.querySelector('#store')?.value === s, cfg.store, { timeout: 30_000 });
+}
+
+/** Opens the demo page with a token and waits until the store is selected. */
+async function openStore(ctx, token = cfg.token) {
+  const page = await openDemo(ctx, token);
+  await waitStore(page);
+  return page;
 }
 
 /**
@@ -80,6 +88,36 @@ function watchParts(page, state) {
 
 function newPartState() {
   return { partOf: new Map(), puts: [], finishedUrls: [], uploadId: '' };
+}
+
+/** Opens the store's page with the upload token, watching its part requests. */
+async function openWatched(ctx) {
+  const page = await openStore(ctx);
+  const state = newPartState();
+  watchParts(page, state);
+  return { page, state };
+}
+
+/**
+ * Starts a throttled upload of file that cannot finish before the scenario
+ * has acted on it, however slow this driver is: 8 parts, 4 at a time,
+ * storage gets 6 part PUTs and the rest wait on the gate.
+ */
+async function startHeldUpload(ctx, file) {
+  const { page, state } = await openWatched(ctx);
+  await throttle(page);
+  const gate = await holdPuts(page, 6);
+  await page.setInputFiles('#file-input', file);
+  return { page, state, gate };
+}
+
+/** Polls until cond() holds; after two minutes fails with why(). */
+async function pollUntil(page, cond, why) {
+  const start = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - start > 120_000) fail(why());
+    await page.waitForTimeout(50);
+  }
 }
 
 /** Part numbers of urls (unknown ones are left out). */
@@ -152,10 +190,7 @@ async function waitDone(page, name, timeout = 180_000) {
 /** Uploads a file through the file picker, records the progress bar, downloads it back through the page's link. */
 async function uploadAndDownload(ctx, file) {
   const name = basename(file);
-  const page = await openDemo(ctx, cfg.token);
-  await waitStore(page);
-  const state = newPartState();
-  watchParts(page, state);
+  const { page, state } = await openWatched(ctx);
   // Record every progress value the bar shows, to prove it climbs to 100.
   await page.evaluate(() => {
     window.__progress = [];
@@ -203,22 +238,12 @@ async function scenarioUpload(ctx) {
 
 async function scenarioCancel(ctx) {
   const name = basename(cfg.files.cancel);
-  const page = await openDemo(ctx, cfg.token);
-  await waitStore(page);
-  const state = newPartState();
-  watchParts(page, state);
-  await throttle(page);
-  // 8 parts, 4 at a time: storage gets 6 part PUTs, the rest wait, so the
-  // upload is still unfinished at the cancel however slow this driver is.
-  const gate = await holdPuts(page, 6);
-  await page.setInputFiles('#file-input', cfg.files.cancel);
+  // The upload is still unfinished at the cancel.
+  const { page, state, gate } = await startHeldUpload(ctx, cfg.files.cancel);
   // Cancel halfway, once at least one part is stored, so the abort has
   // stored parts to discard as well as requests in flight.
-  const start = Date.now();
-  while (state.finishedUrls.length < 1 || await progressOf(page, name) < 40) {
-    if (Date.now() - start > 120_000) fail('the upload never got halfway');
-    await page.waitForTimeout(50);
-  }
+  await pollUntil(page, async () => state.finishedUrls.length >= 1 && await progressOf(page, name) >= 40,
+    () => 'the upload never got halfway');
   const at = await progressOf(page, name);
   if (at >= 100) fail('upload finished before it could be cancelled');
   const del = page.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().includes('/uploads/'), { timeout: 30_000 });
@@ -242,20 +267,11 @@ async function scenarioCancel(ctx) {
 
 async function scenarioResume(ctx) {
   const name = basename(cfg.files.resume);
-  const page = await openDemo(ctx, cfg.token);
-  await waitStore(page);
-  const state = newPartState();
-  watchParts(page, state);
-  await throttle(page);
-  // As for cancel: the upload cannot finish before the reload.
-  const gate = await holdPuts(page, 6);
-  await page.setInputFiles('#file-input', cfg.files.resume);
+  // The upload cannot finish before the reload.
+  const { page, state, gate } = await startHeldUpload(ctx, cfg.files.resume);
   // Reload once a few parts are stored and others are still in flight.
-  const start = Date.now();
-  while (state.finishedUrls.length < 2) {
-    if (Date.now() - start > 120_000) fail(`no part finished before the reload (${state.puts.length} PUTs sent)`);
-    await page.waitForTimeout(50);
-  }
+  await pollUntil(page, () => state.finishedUrls.length >= 2,
+    () => `no part finished before the reload (${state.puts.length} PUTs sent)`);
   // A finished part is one whose success reached the page (valet.js records
   // it for resuming): storage answered 2xx and the client stored the fact.
   // A part whose answer the reload cut off may be sent again, rightly. The
@@ -323,8 +339,7 @@ async function scenarioResume(ctx) {
 
 async function scenarioVideo(ctx) {
   const name = basename(cfg.files.video);
-  const page = await openDemo(ctx, cfg.token);
-  await waitStore(page);
+  const page = await openStore(ctx);
   const ranges = [];
   page.on('response', async (resp) => {
     const req = resp.request();
@@ -368,8 +383,7 @@ async function scenarioVideo(ctx) {
 
 /** Takes the README screenshot: two uploads done, the clip open in the viewer. */
 async function scenarioScreenshot(ctx) {
-  const page = await openDemo(ctx, cfg.token);
-  await waitStore(page);
+  const page = await openStore(ctx);
   await page.setInputFiles('#file-input', [cfg.files.small, cfg.files.video]);
   await waitDone(page, basename(cfg.files.small));
   const key = await waitDone(page, basename(cfg.files.video));
@@ -409,15 +423,13 @@ async function scenarioErrors(ctx) {
     await page.close();
   }
   {
-    const page = await openDemo(ctx, cfg.denied_token);
-    await waitStore(page);
+    const page = await openStore(ctx, cfg.denied_token);
     await page.setInputFiles('#file-input', cfg.files.small);
     out.denied = await messageOf(page, /not allowed|policy/);
     await page.close();
   }
   {
-    const page = await openDemo(ctx, cfg.token);
-    await waitStore(page);
+    const page = await openStore(ctx);
     await page.setInputFiles('#file-input', cfg.files.too_large);
     out.too_large = await messageOf(page, /too large/);
     await page.close();
@@ -431,8 +443,7 @@ async function scenarioErrors(ctx) {
  * part 2 of "stall.bin"); the upload still completes.
  */
 async function scenarioStall(ctx) {
-  const page = await openDemo(ctx, cfg.token);
-  await waitStore(page);
+  const page = await openStore(ctx);
   const out = await page.evaluate(async (store) => {
     const { Valet } = await import('/valet.js');
     const v = new Valet({ getToken: () => sessionStorage.getItem('valet.demo.token'), stallTimeout: 5000, storage: null });
@@ -454,8 +465,7 @@ async function scenarioStall(ctx) {
  * which aborts it and starts its own.
  */
 async function scenarioIntent(ctx) {
-  const page = await openDemo(ctx, cfg.token);
-  await waitStore(page);
+  const page = await openStore(ctx);
   const out = await page.evaluate(async (store) => {
     const { Valet } = await import('/valet.js');
     const mem = new Map();
