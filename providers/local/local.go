@@ -66,6 +66,7 @@ func (p *Provider) Info(context.Context) (providers.Info, error) {
 			Multipart:       true, MinPartSize: minPartSize, MaxPartSize: maxPartSize, MaxParts: maxParts,
 			Reader:                 true,
 			SignGets:               true,
+			PostPolicy:             true,
 			PartsBindContentLength: true,
 			// Complete hashes the parts as it assembles them.
 			MultipartChecksums: []providers.ChecksumAlgorithm{providers.SHA256},

@@ -89,6 +89,10 @@ func (sv *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := strings.TrimPrefix(r.URL.Path, sv.basePath)
+	if p == postPath && r.Method == http.MethodPost {
+		sv.post(w, r)
+		return
+	}
 	key, ok := strings.CutPrefix(p, "/o/")
 	if !ok {
 		writeError(w, http.StatusNotFound, "NoSuchRoute", "signed URLs start with /o/")
@@ -154,7 +158,7 @@ func (sv *server) preflight(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch method {
-	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
+	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete, http.MethodPost:
 	default:
 		writeError(w, http.StatusForbidden, "CORSMethodNotAllowed", "method "+strconv.Quote(method)+" is not allowed")
 		return
@@ -174,7 +178,7 @@ func (sv *server) preflight(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h := w.Header()
-	h.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, DELETE")
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, DELETE, POST")
 	if len(asked) > 0 {
 		h.Set("Access-Control-Allow-Headers", strings.Join(asked, ", "))
 	}
@@ -263,6 +267,15 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }
 // fsyncs it, hashing on the way when asked. want < 0 means up to limit
 // bytes. It never reads past the limit. On error the file is gone.
 func (sv *server) receive(w http.ResponseWriter, r *http.Request, want, limit int64, h hash.Hash) (string, int64, error) {
+	return sv.receiveFrom(sv.body(w, r), want, limit, h)
+}
+
+// removeTemp drops a received temp file that will not be committed.
+func removeTemp(path string) { os.Remove(path) }
+
+// receiveFrom is receive reading body, for a body that is part of the
+// request's (a form's file field).
+func (sv *server) receiveFrom(body io.Reader, want, limit int64, h hash.Hash) (string, int64, error) {
 	f, err := sv.st.tempFile("put-*")
 	if err != nil {
 		return "", 0, err
@@ -276,7 +289,7 @@ func (sv *server) receive(w http.ResponseWriter, r *http.Request, want, limit in
 		dst = io.MultiWriter(f, h)
 	}
 	bp := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(dst, io.LimitReader(sv.body(w, r), max+1), *bp)
+	n, err := io.CopyBuffer(dst, io.LimitReader(body, max+1), *bp)
 	copyBufs.Put(bp)
 	switch {
 	case err != nil:

@@ -118,6 +118,7 @@ func Run(t *testing.T, h Harness) {
 	})
 	t.Run("ReadObject", s.testReadObject)
 	t.Run("SignGets", s.testSignGets)
+	t.Run("PostPolicy", s.testPostPolicy)
 	t.Run("Errors", s.testErrors)
 }
 
