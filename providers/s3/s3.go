@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/internal/httpspan"
 )
 
 // Version is reported in Info.
@@ -201,6 +202,10 @@ func newState(ctx context.Context, cfg Config) (*state, error) {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 		o.UsePathStyle = bool(*cfg.PathStyle)
+		// Each S3 request is a child span of the call being traced
+		// (httpspan records no URL query and no header). Wrapped here,
+		// after the default config has set up its client (CA bundle).
+		o.HTTPClient = httpspan.Wrap(o.HTTPClient)
 		// Only the calls that need a checksum get one: S3-compatible
 		// servers differ in their support for the newer defaults.
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired

@@ -1,0 +1,95 @@
+package s3
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/valetgw/valet/internal/testenv"
+	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/providertest"
+)
+
+// Against versitygw, the SDK's requests made within a traced call are
+// child spans of it, and no span or attribute holds the secret key, a
+// signature of a signed URL or POST policy, a URL query or a credential.
+func TestSDKSpansKeepSecretsOut(t *testing.T) {
+	srv := testenv.Versitygw(t)
+	bucket := srv.CreateBucket(t, "trace")
+	p := New().(*Provider)
+	if err := configure(t, p, map[string]any{"bucket": bucket, "region": srv.Region, "endpoint": srv.Endpoint,
+		"path_style": true, "access_key_id": srv.AccessKey, "secret_access_key": srv.SecretKey}); err != nil {
+		t.Fatal(err)
+	}
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	ctx, call := tp.Tracer("test").Start(context.Background(), "call")
+
+	body := []byte("traced body")
+	put, err := p.SignPut(ctx, providers.PutRequest{Key: "t/a.txt", ContentType: "text/plain", Size: int64(len(body)), TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := providertest.Send(t, nil, put, body, nil); res.Status != 200 {
+		t.Fatalf("signed PUT: %d", res.Status)
+	}
+	get, err := p.SignGet(ctx, providers.GetRequest{Key: "t/a.txt", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := p.SignPostPolicy(ctx, providers.PostPolicyRequest{Key: "t/b.png", ContentType: "image/png", MaxSize: 10, TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Head(ctx, providers.HeadRequest{Key: "t/a.txt"}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := p.ReadObject(ctx, providers.ReadObjectRequest{Key: "t/a.txt", MaxBytes: 100}); err != nil || string(res.Data) != string(body) {
+		t.Fatalf("ReadObject = %q, %v", res.Data, err)
+	}
+	if _, err := p.List(ctx, providers.ListRequest{Prefix: "t/", Limit: 10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Delete(ctx, providers.DeleteRequest{Key: "t/a.txt"}); err != nil {
+		t.Fatal(err)
+	}
+	call.End()
+
+	secrets := []string{srv.SecretKey, pol.Fields["x-amz-signature"], pol.Fields["policy"], "X-Amz-Signature", "X-Amz-Credential", "Authorization", "AWS4-HMAC-SHA256", "?"}
+	for _, r := range []providers.Recipe{put, get} {
+		u, _ := url.Parse(r.URL)
+		secrets = append(secrets, u.Query().Get("X-Amz-Signature"), u.RawQuery)
+	}
+	children := 0
+	for _, s := range spans.Ended() {
+		if s.Parent().SpanID() == call.SpanContext().SpanID() && strings.HasPrefix(s.Name(), "HTTP ") {
+			children++
+		}
+		texts := []string{s.Name(), s.Status().Description}
+		for _, kv := range s.Attributes() {
+			texts = append(texts, string(kv.Key)+"="+kv.Value.Emit())
+		}
+		for _, e := range s.Events() {
+			texts = append(texts, e.Name)
+			for _, kv := range e.Attributes {
+				texts = append(texts, string(kv.Key)+"="+kv.Value.Emit())
+			}
+		}
+		for _, txt := range texts {
+			for _, secret := range secrets {
+				if secret != "" && strings.Contains(txt, secret) {
+					t.Errorf("span %q holds %q: %q", s.Name(), secret[:min(len(secret), 12)]+"...", txt)
+				}
+			}
+		}
+	}
+	// HeadObject, GetObject, ListObjectsV2 and DeleteObject at least.
+	if children < 4 {
+		t.Fatalf("%d HTTP child spans of the call, want at least 4 (spans: %d)", children, len(spans.Ended()))
+	}
+}
