@@ -185,6 +185,9 @@ type Limits struct {
 	// PartSize is the preferred part size; the planner adjusts it to the
 	// provider's limits.
 	PartSize Size `koanf:"part_size"`
+	// MaxBatch is the most keys one batch signing request may name
+	// (POST /v1/stores/NAME/objects/sign), 1..1000.
+	MaxBatch int `koanf:"max_batch"`
 }
 
 // Rules are CEL expressions; an empty rule denies.
@@ -213,6 +216,10 @@ func Defaults() map[string]any {
 	}
 }
 
+// MaxBatchLimit bounds limits.max_batch: the most GETs one provider call
+// signs (providers.MaxSignGets, which core checks it equals).
+const MaxBatchLimit = 1000
+
 // Store defaults are applied per store after decoding, since koanf cannot
 // default the entries of a map.
 var storeDefaults = Limits{
@@ -223,6 +230,7 @@ var storeDefaults = Limits{
 	UploadTTL:          24 * time.Hour,
 	MultipartThreshold: 64 << 20,
 	PartSize:           16 << 20,
+	MaxBatch:           100,
 }
 
 // DefaultKeyTemplate is used when a store sets no key_template.

@@ -74,6 +74,9 @@ func TestLoadLayers(t *testing.T) {
 	if m.Config["path_style"] != true {
 		t.Errorf("path_style = %#v, want bool true", m.Config["path_style"])
 	}
+	if m.Limits.MaxBatch != 100 {
+		t.Errorf("max_batch = %d, want the default 100", m.Limits.MaxBatch)
+	}
 	if m.Limits.PutTTL != 10*time.Minute || m.Limits.GetTTL != 5*time.Minute || m.Limits.MaxTTL != time.Hour {
 		t.Errorf("ttls = %+v", m.Limits)
 	}
@@ -151,6 +154,9 @@ func TestLoadErrors(t *testing.T) {
 		{"admin listen without port", base, []string{"VALET_SERVER__ADMIN_LISTEN=localhost"}, []string{"server.admin_listen: must be host:port or :port"}},
 		{"admin listen on the API's address", base, []string{"VALET_SERVER__ADMIN_LISTEN=:9000"}, []string{"server.admin_listen: must differ from server.listen"}},
 		{"admin listen", base, []string{"VALET_SERVER__ADMIN_LISTEN=127.0.0.1:9090"}, nil},
+		{"max_batch above the provider call's", base, []string{"VALET_STORES__MEDIA__LIMITS__MAX_BATCH=1001"}, []string{"stores.media.limits.max_batch: must be between 1 and 1000, got 1001"}},
+		{"negative max_batch", base, []string{"VALET_STORES__MEDIA__LIMITS__MAX_BATCH=-1"}, []string{"stores.media.limits.max_batch: must be between 1 and 1000, got -1"}},
+		{"max_batch", base, []string{"VALET_STORES__MEDIA__LIMITS__MAX_BATCH=1000"}, nil},
 		{"missing secret file", strings.Replace(base, `tokens: { secret: "`+secret32+`" }`, `tokens: { secret_file: /nonexistent/x }`, 1), nil, []string{"tokens.secret_file: open /nonexistent/x"}},
 	}
 	for _, tt := range tests {

@@ -354,6 +354,9 @@ func (c *Config) applyDefaults() {
 		if l.PartSize == 0 {
 			l.PartSize = d.PartSize
 		}
+		if l.MaxBatch == 0 {
+			l.MaxBatch = d.MaxBatch
+		}
 		c.Stores[name] = s
 	}
 }

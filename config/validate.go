@@ -176,6 +176,9 @@ func (s StoreConfig) validate(name string) []error {
 	if l.PartSize < 1 {
 		add("limits.part_size", "must be positive")
 	}
+	if l.MaxBatch < 1 || l.MaxBatch > MaxBatchLimit {
+		add("limits.max_batch", "must be between 1 and %d, got %d", MaxBatchLimit, l.MaxBatch)
+	}
 	return errs
 }
 

@@ -49,6 +49,7 @@ var errorCodes = map[string]errorCode{
 	"invalid_ttl":              {http.StatusBadRequest, "ttl is not a duration or a number of seconds."},
 	"invalid_disposition":      {http.StatusBadRequest, "disposition is neither inline nor attachment."},
 	"invalid_redirect":         {http.StatusBadRequest, "redirect is neither true nor false."},
+	"invalid_batch":            {http.StatusBadRequest, "keys is empty or lists more keys than the store's limits.max_batch."},
 
 	// Who and what.
 	"unauthenticated":  {http.StatusUnauthorized, "No credentials were sent."},

@@ -32,6 +32,7 @@ func (s *Server) routes() http.Handler {
 	api("POST /v1/stores/{store}/uploads/{upload_id}/complete", "upload.complete", true, s.complete)
 	api("DELETE /v1/stores/{store}/uploads/{upload_id}", "upload.abort", true, s.abort)
 	api("GET /v1/stores/{store}/objects/{key...}", "object.get", true, s.getObject)
+	api("POST /v1/stores/{store}/objects/sign", "object.sign", true, s.signObjects)
 	api("DELETE /v1/stores/{store}/objects/{key...}", "object.delete", true, s.deleteObject)
 	api("GET /v1/stores/{store}/objects", "object.list", true, s.listObjects)
 	api("GET /v1/stores", "stores.list", false, s.listStores)

@@ -24,6 +24,8 @@ type Store struct {
 	provider providers.Provider
 	// multipart is provider's multipart capability, nil without one.
 	multipart providers.Multipart
+	// getSigner is provider's batch GET signing, nil without one.
+	getSigner providers.GetSigner
 	info      providers.Info
 	rules     *policy.Rules
 	tmpl      *keys.Template
