@@ -59,6 +59,20 @@ export class Valet {
      */
     media(store: string, key: string, opts?: MediaOptions): Promise<Media>;
     /**
+     * Signs GET URLs for many keys of a store in one request (POST .../objects/sign), for a page
+     * of thumbnails or a list of clips. The answer has one item per key, in order: each key is
+     * checked on its own, so a key the store's read rule denies, or a missing one with
+     * checkExists, is its item's error while the others are signed. The call itself fails
+     * (ValetError) only for what concerns every key: no keys or more than the store's
+     * limits.max_batch (default 100; code invalid_batch), a bad ttl or disposition, or the
+     * provider failing.
+     * @param {string} store
+     * @param {string[]} keys
+     * @param {SignGetsOptions} [opts]
+     * @returns {Promise<SignedGet[]>}
+     */
+    signGets(store: string, keys: string[], opts?: SignGetsOptions): Promise<SignedGet[]>;
+    /**
      * Uploads a file (a Blob with a name) directly to storage.
      * @param {File} file
      * @param {UploadOptions} opts
@@ -327,6 +341,27 @@ export type ErrorInfo = {
     retryAfter?: number;
 };
 /**
+ * Options of signGets.
+ */
+export type SignGetsOptions = {
+    /**
+     * Every URL's lifetime: seconds, or a duration such as '5m';
+     * clamped to the store's max_ttl. Default: the store's get_ttl.
+     */
+    ttl?: string | number | undefined;
+    /**
+     * Look every key up first, so that a missing object is its
+     * item's 404 object_not_found (costs the gateway one storage lookup per key).
+     */
+    checkExists?: boolean | undefined;
+    /**
+     * For every URL; an attachment is named after
+     * its key's last segment.
+     */
+    disposition?: "inline" | "attachment" | undefined;
+    signal?: AbortSignal | undefined;
+};
+/**
  * An upload started in this browser that can be resumed by uploading the
  * same file again (see pending()): the upload, its key, and the file's name,
  * size and modification time.
@@ -368,6 +403,23 @@ export type UploadedObject = ObjectInfo & {
 export type Media = ObjectInfo & {
     url: string;
     expires_at?: string;
+};
+/**
+ * One key's answer in signGets: a signed GET (url, method, headers, expires_at), or error,
+ * this key's own refusal (code policy_denied 403, object_not_found 404, invalid_key 400…),
+ * never both.
+ */
+export type SignedGet = {
+    key: string;
+    url?: string | undefined;
+    method?: string | undefined;
+    headers?: Record<string, string> | undefined;
+    expires_at?: string | undefined;
+    error?: {
+        code: string;
+        status: number;
+        detail?: string;
+    } | undefined;
 };
 /**
  * One page of GET .../objects.

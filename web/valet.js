@@ -66,6 +66,18 @@
 /** @typedef {{code?: string, status?: number, title?: string, detail?: string, type?: string, retryAfter?: number}} ErrorInfo */
 
 /**
+ * Options of signGets.
+ * @typedef {Object} SignGetsOptions
+ * @property {number|string} [ttl] Every URL's lifetime: seconds, or a duration such as '5m';
+ *   clamped to the store's max_ttl. Default: the store's get_ttl.
+ * @property {boolean} [checkExists] Look every key up first, so that a missing object is its
+ *   item's 404 object_not_found (costs the gateway one storage lookup per key).
+ * @property {'inline'|'attachment'} [disposition] For every URL; an attachment is named after
+ *   its key's last segment.
+ * @property {AbortSignal} [signal]
+ */
+
+/**
  * An upload started in this browser that can be resumed by uploading the
  * same file again (see pending()): the upload, its key, and the file's name,
  * size and modification time.
@@ -96,6 +108,19 @@
 /**
  * An object with a short-lived signed URL to fetch it (GET .../objects/{key}).
  * @typedef {ObjectInfo & {url: string, expires_at?: string}} Media
+ */
+
+/**
+ * One key's answer in signGets: a signed GET (url, method, headers, expires_at), or error,
+ * this key's own refusal (code policy_denied 403, object_not_found 404, invalid_key 400…),
+ * never both.
+ * @typedef {Object} SignedGet
+ * @property {string} key
+ * @property {string} [url]
+ * @property {string} [method]
+ * @property {Record<string,string>} [headers]
+ * @property {string} [expires_at]
+ * @property {{code: string, status: number, detail?: string}} [error]
  */
 
 /** One page of GET .../objects. @typedef {{objects: ObjectInfo[], next_cursor?: string}} ObjectPage */
@@ -272,6 +297,29 @@ export class Valet {
   async media(store, key, opts = {}) {
     const qs = query({ disposition: opts.disposition, filename: opts.filename });
     return this.api('GET', `${storePath(store)}/objects/${encKey(key)}${qs}`, undefined, opts.signal);
+  }
+
+  /**
+   * Signs GET URLs for many keys of a store in one request (POST .../objects/sign), for a page
+   * of thumbnails or a list of clips. The answer has one item per key, in order: each key is
+   * checked on its own, so a key the store's read rule denies, or a missing one with
+   * checkExists, is its item's error while the others are signed. The call itself fails
+   * (ValetError) only for what concerns every key: no keys or more than the store's
+   * limits.max_batch (default 100; code invalid_batch), a bad ttl or disposition, or the
+   * provider failing.
+   * @param {string} store
+   * @param {string[]} keys
+   * @param {SignGetsOptions} [opts]
+   * @returns {Promise<SignedGet[]>}
+   */
+  async signGets(store, keys, opts = {}) {
+    /** @type {Record<string, unknown>} */
+    const body = { keys };
+    if (opts.ttl !== undefined) body.ttl = opts.ttl;
+    if (opts.checkExists) body.check_exists = true;
+    if (opts.disposition) body.disposition = opts.disposition;
+    const r = await this.api('POST', `${storePath(store)}/objects/sign`, body, opts.signal);
+    return r?.items || [];
   }
 
   /**
