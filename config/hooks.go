@@ -49,7 +49,8 @@ const (
 	// EventUploadComplete is sent once an upload has been verified; the
 	// receiver may refuse it, and its answer is returned to the client.
 	EventUploadComplete = "upload.complete"
-	// EventObjectDelete is sent after an object is deleted through the API.
+	// EventObjectDelete is sent when an object is deleted through the API,
+	// before it is removed, so that a refusal keeps it.
 	EventObjectDelete = "object.delete"
 )
 
