@@ -53,6 +53,17 @@ type ServerConfig struct {
 	// for operators: /metrics and the Go profiler (/debug/pprof/). The
 	// public listener then no longer serves /metrics.
 	AdminListen string `koanf:"admin_listen"`
+	// Companion configures the Companion-compatible routes for
+	// @uppy/aws-s3 (/companion/{store}/s3/...).
+	Companion CompanionConfig `koanf:"companion"`
+}
+
+// CompanionConfig configures the Companion-compatible routes.
+type CompanionConfig struct {
+	// Cookie names the cookie whose value is the caller's JWT on those
+	// routes, for pages that cannot send Authorization (@uppy/aws-s3 sends
+	// no headers). "" reads no cookie.
+	Cookie string `koanf:"cookie"`
 }
 
 // AuthConfig says who may call the API.
@@ -60,6 +71,11 @@ type AuthConfig struct {
 	JWT       JWTConfig       `koanf:"jwt"`
 	APIKeys   []APIKey        `koanf:"api_keys"`
 	Anonymous AnonymousConfig `koanf:"anonymous"`
+	// QueryAccessToken accepts the credential of GET .../objects/KEY in
+	// an access_token query parameter as well (off by default: a JWT in a
+	// URL lands in histories, logs and Referer headers; playback links
+	// replace it).
+	QueryAccessToken bool `koanf:"query_access_token"`
 }
 
 // JWTConfig verifies bearer JWTs: HS256 with a shared secret, and/or
@@ -188,6 +204,11 @@ type Limits struct {
 	// MaxBatch is the most keys one batch signing request may name
 	// (POST /v1/stores/NAME/objects/sign), 1..1000.
 	MaxBatch int `koanf:"max_batch"`
+	// PlaybackTTL is how long a playback link (playback_url) opens, and so
+	// how long the signed URLs it hands out last (clamped to the
+	// provider's maximum expiry), 1s..168h. It is not capped by MaxTTL:
+	// the client does not choose it.
+	PlaybackTTL Duration `koanf:"playback_ttl"`
 }
 
 // Rules are CEL expressions; an empty rule denies.
@@ -231,6 +252,7 @@ var storeDefaults = Limits{
 	MultipartThreshold: 64 << 20,
 	PartSize:           16 << 20,
 	MaxBatch:           100,
+	PlaybackTTL:        4 * time.Hour,
 }
 
 // DefaultKeyTemplate is used when a store sets no key_template.

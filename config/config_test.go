@@ -154,6 +154,8 @@ func TestLoadErrors(t *testing.T) {
 		{"admin listen without port", base, []string{"VALET_SERVER__ADMIN_LISTEN=localhost"}, []string{"server.admin_listen: must be host:port or :port"}},
 		{"admin listen on the API's address", base, []string{"VALET_SERVER__ADMIN_LISTEN=:9000"}, []string{"server.admin_listen: must differ from server.listen"}},
 		{"admin listen", base, []string{"VALET_SERVER__ADMIN_LISTEN=127.0.0.1:9090"}, nil},
+		{"companion cookie", base, []string{"VALET_SERVER__COMPANION__COOKIE=__Host-session"}, nil},
+		{"companion cookie not a token", base, []string{"VALET_SERVER__COMPANION__COOKIE=my session"}, []string{"server.companion.cookie: must be a cookie name"}},
 		{"max_batch above the provider call's", base, []string{"VALET_STORES__MEDIA__LIMITS__MAX_BATCH=1001"}, []string{"stores.media.limits.max_batch: must be between 1 and 1000, got 1001"}},
 		{"negative max_batch", base, []string{"VALET_STORES__MEDIA__LIMITS__MAX_BATCH=-1"}, []string{"stores.media.limits.max_batch: must be between 1 and 1000, got -1"}},
 		{"max_batch", base, []string{"VALET_STORES__MEDIA__LIMITS__MAX_BATCH=1000"}, nil},

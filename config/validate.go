@@ -63,6 +63,9 @@ func (c *Config) Validate() error {
 			add("server.admin_listen", "must differ from server.listen (%q): the admin listener keeps /metrics and pprof off the public API", a)
 		}
 	}
+	if n := c.Server.Companion.Cookie; n != "" && !validCookieName(n) {
+		add("server.companion.cookie", "must be a cookie name (letters, digits and !#$%%&'*+-.^_`|~), got %q", n)
+	}
 
 	// auth
 	j := c.Auth.JWT
@@ -167,6 +170,9 @@ func (s StoreConfig) validate(name string) []error {
 	if l.MaxTTL < time.Second || l.MaxTTL > 7*24*time.Hour {
 		add("limits.max_ttl", "must be between 1s and 168h, got %s", l.MaxTTL)
 	}
+	if l.PlaybackTTL < time.Second || l.PlaybackTTL > 7*24*time.Hour {
+		add("limits.playback_ttl", "must be between 1s and 168h, got %s", l.PlaybackTTL)
+	}
 	if l.UploadTTL < time.Second {
 		add("limits.upload_ttl", "must be at least 1s, got %s", l.UploadTTL)
 	}
@@ -197,4 +203,15 @@ func checkTypePattern(p string) error {
 		return fmt.Errorf("invalid media type %q", p)
 	}
 	return nil
+}
+
+// validCookieName reports whether n is an RFC 6265 cookie name (an HTTP
+// token).
+func validCookieName(n string) bool {
+	for _, r := range n {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune("()<>@,;:\\\"/[]?={}", r) {
+			return false
+		}
+	}
+	return n != ""
 }
