@@ -22,6 +22,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
 	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/internal/httpspan"
 )
 
 // SASVersion is the signed version (sv) of every SAS this provider makes.
@@ -142,6 +143,9 @@ func (p *Provider) Configure(ctx context.Context, cfg providers.StoreConfig) err
 	opts := &container.ClientOptions{}
 	opts.Retry = policy.RetryOptions{MaxRetries: p.retries, TryTimeout: opTimeout}
 	opts.Telemetry.Disabled = true
+	// Each attempt is a child span of the call being traced (httpspan
+	// records no URL query, where a SAS would be, and no header).
+	opts.PerRetryPolicies = append(opts.PerRetryPolicies, spanPolicy{})
 	if p.transport != nil {
 		opts.Transport = p.transport
 	}
@@ -387,6 +391,15 @@ func (p *Provider) Head(ctx context.Context, req providers.HeadRequest) (provide
 		o.Checksums = map[providers.ChecksumAlgorithm]string{providers.MD5: base64.StdEncoding.EncodeToString(r.ContentMD5)}
 	}
 	return o, nil
+}
+
+// spanPolicy puts each HTTP attempt of the SDK in a span (see httpspan).
+type spanPolicy struct{}
+
+func (spanPolicy) Do(req *policy.Request) (*http.Response, error) {
+	return httpspan.Around(req.Raw(), func(r *http.Request) (*http.Response, error) {
+		return req.WithContext(r.Context()).Next()
+	})
 }
 
 // ReadObject implements providers.Reader with one Get Blob: a blob over

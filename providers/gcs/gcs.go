@@ -19,8 +19,10 @@ import (
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
+	htransport "google.golang.org/api/transport/http"
 
 	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/internal/httpspan"
 )
 
 // Version is reported by Info.
@@ -155,7 +157,15 @@ func (p *Provider) Configure(ctx context.Context, cfg providers.StoreConfig) err
 		return err
 	}
 
-	client, err := storage.NewClient(ctx, append(clientOpts, authOpts...)...)
+	// The transport's own telemetry (otelhttp) records each URL with its
+	// query; httpspan records neither, so the authenticated client is
+	// built here without it and wrapped.
+	hc, _, err := htransport.NewClient(ctx, append([]option.ClientOption{option.WithScopes(storage.ScopeFullControl), option.WithTelemetryDisabled()}, authOpts...)...)
+	if err != nil {
+		return providers.Errorf(providers.Unavailable, "store %s: storage client: %v", cfg.Store, err)
+	}
+	hc.Transport = httpspan.Transport(hc.Transport)
+	client, err := storage.NewClient(ctx, append(clientOpts, option.WithHTTPClient(hc))...)
 	if err != nil {
 		return providers.Errorf(providers.Unavailable, "store %s: storage client: %v", cfg.Store, err)
 	}

@@ -28,15 +28,29 @@ func Wrap(next Doer) Doer { return doer{next} }
 
 type doer struct{ next Doer }
 
-func (d doer) Do(r *http.Request) (*http.Response, error) {
+func (d doer) Do(r *http.Request) (*http.Response, error) { return Around(r, d.next.Do) }
+
+// Transport returns next with a span around each request, for SDKs that
+// take an *http.Client.
+func Transport(next http.RoundTripper) http.RoundTripper { return roundTripper{next} }
+
+type roundTripper struct{ next http.RoundTripper }
+
+func (t roundTripper) RoundTrip(r *http.Request) (*http.Response, error) {
+	return Around(r, t.next.RoundTrip)
+}
+
+// Around sends r with next inside a span, for SDKs that take a pipeline
+// step rather than a client (Azure's policies).
+func Around(r *http.Request, next func(*http.Request) (*http.Response, error)) (*http.Response, error) {
 	parent := trace.SpanFromContext(r.Context())
 	if !parent.IsRecording() {
-		return d.next.Do(r)
+		return next(r)
 	}
 	ctx, span := parent.TracerProvider().Tracer("github.com/valetgw/valet/providers").Start(r.Context(), "HTTP "+r.Method,
 		trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs(r)...))
 	defer span.End()
-	res, err := d.next.Do(r.WithContext(ctx))
+	res, err := next(r.WithContext(ctx))
 	switch {
 	case err != nil:
 		span.SetStatus(codes.Error, "transport error")
