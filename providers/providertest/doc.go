@@ -16,9 +16,14 @@
 // not import the plugin host, so that entry lives with the plugins).
 //
 // The suite's helpers are exported for a provider's own tests: Send and
-// SendAs perform a recipe exactly, TamperSignature, TamperQuery, FlipChar
-// and RetargetKey break a signed URL on purpose, and Redact keeps a
-// signature out of a failure message.
+// SendAs perform a recipe exactly, PostForm sends a POST policy's form as
+// a browser does, TamperSignature, TamperQuery, FlipChar and RetargetKey
+// break a signed URL on purpose, Redact keeps a signature out of a failure
+// message, and SpansKeepOut checks recorded trace spans for secrets.
+//
+// The optional capabilities are checked when claimed: Multipart,
+// ReadObject (Reader), SignGets (GetSigner) and PostPolicy
+// (PostPolicySigner); a claim without its interface fails Run.
 //
 // The suite creates objects only under Harness.Prefix and deletes them when
 // it is done. It never logs a signed URL's query, which holds the signature.
