@@ -1,0 +1,137 @@
+package core
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/local"
+)
+
+// BenchmarkHookComplete measures what a hook adds to complete on the local
+// store (in process), beside what that should cost: "no hook" and "hook"
+// complete the same single-PUT upload again and again (open the id, HEAD
+// the file, verify, and with the hook deliver upload.complete to a loopback
+// receiver that answers a small JSON body); "loopback" is one bare POST of
+// a payload of the same size to such a receiver, and "hmac" one signature.
+// bench/hooks.sh runs it and writes the Hooks section of
+// docs/benchmarks.md.
+func BenchmarkHookComplete(b *testing.B) {
+	answer := []byte(`{"media_id":"m1"}`)
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(answer)
+	}))
+	b.Cleanup(rc.Close)
+	key := bytes.Repeat([]byte("k"), 32)
+	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
+
+	for _, c := range []struct {
+		name  string
+		hooks string
+	}{
+		{"no hook", ""},
+		{"hook", "hooks: { url: \"" + rc.URL + "\", secret: \"" + secret + "\", events: [upload.complete] }\n"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			h, tok, path := benchUploaded(b, c.hooks)
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, path, nil)
+				r.Header.Set("Authorization", "Bearer "+tok)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+
+	// What the hook's part should cost: the same payload's round trip and
+	// its signature.
+	payload, _ := json.Marshal(map[string]any{"type": "upload.complete", "timestamp": time.Now().UTC().Format(time.RFC3339Nano), "data": map[string]any{
+		"store": "media", "key": "users/bench/0b6f5a58-1f3e-4f8e-9d0c-2b8f1f2f8f7e/bench.bin", "size": 5, "content_type": "text/plain",
+		"etag": `"5d41402abc4b2a76b9719d911017c592"`, "subject": "bench", "upload_id": string(bytes.Repeat([]byte("u"), 400)),
+	}})
+	b.Run("loopback", func(b *testing.B) {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+		b.ReportAllocs()
+		for b.Loop() {
+			req, _ := http.NewRequest(http.MethodPost, rc.URL, bytes.NewReader(payload))
+			req.Header.Set("Content-Type", "application/json")
+			res, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	})
+	b.Run("hmac", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m := hmac.New(sha256.New, key)
+			m.Write([]byte("msg_0123456789abcdefghijkl.1795602600."))
+			m.Write(payload)
+			_ = base64.StdEncoding.EncodeToString(m.Sum(nil))
+		}
+	})
+}
+
+// benchUploaded serves the test config (with extra) on a local store in
+// process, uploads one small file and returns the handler, a token and the
+// upload's complete path.
+func benchUploaded(b *testing.B, extra string) (http.Handler, string, string) {
+	b.Helper()
+	p := local.New()
+	raw, _ := json.Marshal(map[string]any{"root": b.TempDir(), "listen": "127.0.0.1:0", "secret": "local-provider-secret-0123456789"})
+	if err := p.Configure(b.Context(), providers.StoreConfig{Store: "media", Config: raw}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.(io.Closer).Close() })
+	cfg := testConfig(b, extra)
+	srv, err := New(cfg, map[string]providers.Provider{"media": p}, Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { srv.Close() })
+	tok, err := MintDevToken(cfg, "bench", nil, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	r := httptest.NewRequest(http.MethodPost, "/v1/stores/media/uploads", bytes.NewReader([]byte(`{"filename":"bench.bin","content_type":"text/plain","size":5}`)))
+	r.Header.Set("Authorization", "Bearer "+tok)
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	var up struct {
+		UploadID string            `json:"upload_id"`
+		URL      string            `json:"url"`
+		Headers  map[string]string `json:"headers"`
+	}
+	if w.Code != http.StatusCreated || json.Unmarshal(w.Body.Bytes(), &up) != nil {
+		b.Fatalf("create: %d %s", w.Code, w.Body)
+	}
+	req, _ := http.NewRequest(http.MethodPut, up.URL, bytes.NewReader([]byte("hello")))
+	for k, v := range up.Headers {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode/100 != 2 {
+		b.Fatalf("PUT: %v %v", res, err)
+	}
+	res.Body.Close()
+	return h, tok, "/v1/stores/media/uploads/" + up.UploadID + "/complete"
+}
