@@ -91,6 +91,11 @@ var errorCodes = map[string]errorCode{
 	"hook_rejected":       {http.StatusForbidden, "The application's hook refused this: 403 for a new upload (nothing was signed), 422 for a completed upload (the object was deleted) or a delete (the object was kept). detail is the hook's message."},
 	"hook_unavailable":    {http.StatusServiceUnavailable, "The application's hook did not answer in time, failed or asked to retry; the object is kept as it was. Retry after Retry-After."},
 	"hook_invalid_answer": {http.StatusBadGateway, "The application's hook answered something Valet cannot use (not JSON, over 16 KiB, bad metadata, a redirect); the object is kept as it was."},
+
+	// Companion-compatible routes.
+	"origin_forbidden":        {http.StatusForbidden, "A Companion route was called from an Origin not in server.cors_origins, or cross-site without one."},
+	"key_mismatch":            {http.StatusBadRequest, "The key sent with a Companion upload id is not the upload's key."},
+	"form_upload_unsupported": {http.StatusNotImplemented, "The store cannot sign a form upload (POST policy) for a Companion single upload: its backend has none (Azure), or its key template has no {uuid}."},
 }
 
 // apiError returns the problem for a catalogued code. An unknown code is a

@@ -48,9 +48,12 @@ func (st *Store) deliver(ctx context.Context, ev hooks.Event, refused int) (hook
 // returns its metadata: the client's, with what the hook's answer added
 // (the hook's value wins a name both give), checked again as a whole.
 func (st *Store) hookCreate(ctx context.Context, who auth.Principal, tok uploadid.Upload, md map[string]string) (map[string]string, error) {
-	size := tok.Size
+	var size *int64 // nil when the client declared none (a Companion upload)
+	if tok.Size >= 0 {
+		size = &tok.Size
+	}
 	a, err := st.deliver(ctx, hooks.Event{Type: hooks.UploadCreate, Data: hooks.Data{
-		Key: tok.Key, Size: &size, ContentType: tok.ContentType, ChecksumSHA256: tok.ChecksumSHA256, Metadata: md, Subject: who.Subject,
+		Key: tok.Key, Size: size, ContentType: tok.ContentType, ChecksumSHA256: tok.ChecksumSHA256, Metadata: md, Subject: who.Subject,
 	}}, http.StatusForbidden)
 	if err != nil || len(a.Metadata) == 0 {
 		return md, err

@@ -36,6 +36,7 @@ func (s *Server) routes() http.Handler {
 	api("DELETE /v1/stores/{store}/objects/{key...}", "object.delete", true, s.deleteObject)
 	api("GET /v1/stores/{store}/objects", "object.list", true, s.listObjects)
 	api("GET /v1/stores", "stores.list", false, s.listStores)
+	s.companionRoutes(mux)
 	mux.Handle("OPTIONS /v1/", s.plain("cors.preflight", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))

@@ -163,7 +163,7 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 		if ms.multipart == nil {
 			info.Capabilities.Multipart = false
 		}
-		st.stores[name] = &Store{name: name, cfg: sc, provider: ms.provider, multipart: ms.multipart, getSigner: ms.getSigner, info: info, rules: cs.rules, tmpl: cs.tmpl, sealer: sealer, hook: cs.hook, env: s.env}
+		st.stores[name] = &Store{name: name, cfg: sc, provider: ms.provider, multipart: ms.multipart, getSigner: ms.getSigner, postPolicy: ms.postPolicy, info: info, rules: cs.rules, tmpl: cs.tmpl, sealer: sealer, hook: cs.hook, env: s.env}
 	}
 	a, err := auth.New(AuthConfig(cfg.Auth), auth.Options{Now: s.now, HTTPClient: s.opts.HTTPClient})
 	if err != nil {

@@ -32,6 +32,9 @@ type Store struct {
 	sealer    *uploadid.Sealer
 	// hook is the store's webhook, nil without one (see hooks.go).
 	hook *hooks.Hook
+
+	// postPolicy is provider's form upload signing, nil without one.
+	postPolicy providers.PostPolicySigner
 	*env
 }
 
