@@ -12,101 +12,24 @@
 # from elsewhere on the machine hits all three alike.
 #   ROUNDS=3 DURATION=5s CONNECTIONS=32 THREADS=2 bench/gateway.sh [--write]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
 duration=${DURATION:-5s}
 rounds=${ROUNDS:-3}
 conns=${CONNECTIONS:-32}
 threads=${THREADS:-2}
 write=; [ "${1:-}" = --write ] && write=--write
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+need wrk node
 
-command -v wrk >/dev/null || { echo "bench: wrk missing; run e2e/install.sh bench" >&2; exit 1; }
-companion_dir=.tools/node/node_modules/@uppy/companion
-[ -f "$companion_dir/lib/standalone/start-server.js" ] || { echo "bench: @uppy/companion missing; run e2e/install.sh bench" >&2; exit 1; }
+start_valet
+start_hello
+start_companion
+upload_slot
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitfor() { # url seconds
-  for _ in $(seq 1 $(( $2 * 10 ))); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "bench: $1 not ready after $2s" >&2; return 1
-}
-
-go build -o "$work/valet" ./cmd/valet
-go build -o "$work/hello" ./bench/hello
-
-# Valet with the local provider, the same store shape as examples/local.yaml.
-vport=$(freeport); lport=$(freeport); hport=$(freeport); cport=$(freeport)
-for f in hs256 tokens local; do head -c 32 /dev/urandom | base64 | tr -d '\n' >"$work/$f.secret"; done
-mkdir -p "$work/data"
-cat >"$work/valet.yaml" <<YAML
-server: { listen: "127.0.0.1:$vport", public_url: "http://127.0.0.1:$vport" }
-auth: { jwt: { hs256_secret_file: "$work/hs256.secret" } }
-tokens: { secret_file: "$work/tokens.secret" }
-stores:
-  demo:
-    provider: local
-    config:
-      root: "$work/data"
-      listen: "127.0.0.1:$lport"
-      public_url: "http://127.0.0.1:$lport"
-      secret_file: "$work/local.secret"
-    key_template: "users/{subject}/{uuid}/{filename}"
-    limits: { max_size: 1GiB, content_types: ["application/octet-stream", "video/*", "image/*"], put_ttl: 15m, get_ttl: 5m, max_ttl: 1h }
-    rules: { upload: 'size <= 1073741824', read: 'key.startsWith(key_prefix)' }
-YAML
-pport=$(freeport)
-"$work/valet" serve --config "$work/valet.yaml" --pprof "127.0.0.1:$pport" >"$work/valet.log" 2>&1 &
-pids+=($!)
-"$work/hello" -listen "127.0.0.1:$hport" &
-pids+=($!)
-(cd "$companion_dir" && exec env -i PATH="$PATH" HOME="$work" NODE_ENV=production \
-  COMPANION_PORT="$cport" COMPANION_DOMAIN="127.0.0.1:$cport" COMPANION_DATADIR="$work" \
-  COMPANION_SECRET=bench-secret COMPANION_PREAUTH_SECRET=bench-preauth \
-  COMPANION_UPLOAD_URLS="http://127.0.0.1:1/" COMPANION_CLIENT_ORIGINS=true \
-  COMPANION_AWS_KEY=AKIABENCHEXAMPLE COMPANION_AWS_SECRET=bench-dummy-secret \
-  COMPANION_AWS_BUCKET=bench COMPANION_AWS_REGION=us-east-1 \
-  node lib/standalone/start-server.js >"$work/companion.log" 2>&1) &
-pids+=($!)
-
-waitfor "http://127.0.0.1:$vport/readyz" 60 || { cat "$work/valet.log" >&2; exit 1; }
-waitfor "http://127.0.0.1:$hport/" 10
-waitfor "http://127.0.0.1:$cport/s3/params?filename=a.bin&type=application/octet-stream" 60 || { tail -20 "$work/companion.log" >&2; exit 1; }
-
-TOKEN=$("$work/valet" token --config "$work/valet.yaml" --subject bench --ttl 1h)
-export TOKEN
-# One real request first: the bench measures a working endpoint, not errors.
-status=$(curl -sS -o "$work/slot.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
-  -H 'Content-Type: application/json' --data "$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/upload.lua)" \
-  "http://127.0.0.1:$vport/v1/stores/demo/uploads")
-[ "$status" = 201 ] || { echo "bench: upload slot request gave $status: $(cat "$work/slot.json")" >&2; exit 1; }
-
-run() { # name url [wrk args...]
-  local name=$1 url=$2; shift 2
-  local out
-  out=$(wrk -t"$threads" -c"$conns" -d"$duration" --timeout 10s --latency "$@" "$url")
-  if grep -q 'Non-2xx or 3xx responses' <<<"$out" || grep -q 'Socket errors' <<<"$out"; then
-    echo "bench: $name had failing requests:" >&2; echo "$out" >&2; exit 1
-  fi
-  local rps p50 p99
-  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  echo "$name $rps $p50 $p99"
-}
+run() { wrk_run "$@"; }
 
 # Warm up every server briefly, then measure each in turn.
-for u in "http://127.0.0.1:$hport/" "http://127.0.0.1:$cport/s3/params?filename=a.bin&type=application/octet-stream"; do
+for u in "http://127.0.0.1:$hport/" "http://127.0.0.1:$cport$companion_path"; do
   wrk -t1 -c4 -d1s "$u" >/dev/null
 done
 wrk -t1 -c4 -d1s -s bench/upload.lua "http://127.0.0.1:$vport/v1/stores/demo/uploads" >/dev/null
@@ -116,7 +39,7 @@ load_before=$(cut -d' ' -f1 /proc/loadavg)
 for r in $(seq 1 "$rounds"); do
   run hello "http://127.0.0.1:$hport/" >>"$work/results"
   run valet "http://127.0.0.1:$vport/v1/stores/demo/uploads" -s bench/upload.lua >>"$work/results"
-  run companion "http://127.0.0.1:$cport/s3/params?filename=a.bin&type=application/octet-stream" >>"$work/results"
+  run companion "http://127.0.0.1:$cport$companion_path" >>"$work/results"
 done
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 # median NAME COLUMN: the median of one column over the rounds (by requests/s
@@ -141,7 +64,6 @@ prof_line="CPU profile of the gateway under the same load (5 s): JWT verificatio
 the upload handler $(share 'core\.\(\*Server\)\.createUpload$') (of which the plugin call $(share 'plugins/host\.\(\*Plugin\)\.SignPut$')),
 the request log line $(share 'log/slog\.\(\*Logger\)\.LogAttrs$'); the rest is HTTP, JSON and the runtime."
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 cores=$(nproc)
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 node_v=$(node --version)

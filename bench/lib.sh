@@ -1,0 +1,125 @@
+# bench/lib.sh: the setup the gateway benchmarks share, sourced by
+# gateway.sh, batch.sh and latency.sh (it is not executable, so `make bench`
+# does not run it on its own). It starts, on loopback and on free ports:
+#   start_valet      `valet serve` with one local store, demo, shaped as
+#                    examples/local.yaml (key template users/{subject}/...,
+#                    reads under the caller's own prefix), pprof on $pport;
+#                    sets vport, pport and TOKEN (a JWT for subject bench)
+#   start_hello      the hello-world net/http server; sets hport
+#   start_companion  Uppy Companion with dummy S3 settings; sets cport
+# Everything started is stopped, and $work removed, when the script exits.
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+companion_dir=.tools/node/node_modules/@uppy/companion
+# companion_path is the Companion request every benchmark measures.
+companion_path="/s3/params?filename=a.bin&type=application/octet-stream"
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# need TOOL...: fail unless every tool is on PATH.
+need() {
+  for c in "$@"; do
+    command -v "$c" >/dev/null || { echo "bench: $c missing; run e2e/install.sh bench" >&2; exit 1; }
+  done
+}
+# .tools/bin holds the pinned Go tools (vegeta).
+PATH="$root/.tools/bin:$PATH"
+
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+waitfor() { # url seconds
+  for _ in $(seq 1 $(( $2 * 10 ))); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "bench: $1 not ready after $2s" >&2; return 1
+}
+
+start_valet() {
+  go build -o "$work/valet" ./cmd/valet
+  vport=$(freeport); pport=$(freeport)
+  local lport; lport=$(freeport)
+  for f in hs256 tokens local; do head -c 32 /dev/urandom | base64 | tr -d '\n' >"$work/$f.secret"; done
+  mkdir -p "$work/data"
+  cat >"$work/valet.yaml" <<YAML
+server: { listen: "127.0.0.1:$vport", public_url: "http://127.0.0.1:$vport" }
+auth: { jwt: { hs256_secret_file: "$work/hs256.secret" } }
+tokens: { secret_file: "$work/tokens.secret" }
+stores:
+  demo:
+    provider: local
+    config:
+      root: "$work/data"
+      listen: "127.0.0.1:$lport"
+      public_url: "http://127.0.0.1:$lport"
+      secret_file: "$work/local.secret"
+    key_template: "users/{subject}/{uuid}/{filename}"
+    limits: { max_size: 1GiB, content_types: ["application/octet-stream", "video/*", "image/*"], put_ttl: 15m, get_ttl: 5m, max_ttl: 1h }
+    rules: { upload: 'size <= 1073741824', read: 'key.startsWith(key_prefix)' }
+YAML
+  "$work/valet" serve --config "$work/valet.yaml" --pprof "127.0.0.1:$pport" >"$work/valet.log" 2>&1 &
+  pids+=($!)
+  waitfor "http://127.0.0.1:$vport/readyz" 60 || { cat "$work/valet.log" >&2; exit 1; }
+  TOKEN=$("$work/valet" token --config "$work/valet.yaml" --subject bench --ttl 1h)
+  export TOKEN
+}
+
+# upload_slot: one real upload-slot request (bench/upload.lua's body), so a
+# benchmark measures a working endpoint, not errors; the answer is left in
+# $work/slot.json.
+upload_slot() {
+  local status
+  status=$(curl -sS -o "$work/slot.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' --data "$(slot_body)" "http://127.0.0.1:$vport/v1/stores/demo/uploads")
+  [ "$status" = 201 ] || { echo "bench: upload slot request gave $status: $(cat "$work/slot.json")" >&2; exit 1; }
+}
+slot_body() { sed -n "s/^wrk.body = '\(.*\)'$/\1/p" bench/upload.lua; }
+
+start_hello() {
+  go build -o "$work/hello" ./bench/hello
+  hport=$(freeport)
+  "$work/hello" -listen "127.0.0.1:$hport" &
+  pids+=($!)
+  waitfor "http://127.0.0.1:$hport/" 10
+}
+
+start_companion() {
+  [ -f "$companion_dir/lib/standalone/start-server.js" ] || { echo "bench: @uppy/companion missing; run e2e/install.sh bench" >&2; exit 1; }
+  cport=$(freeport)
+  (cd "$companion_dir" && exec env -i PATH="$PATH" HOME="$work" NODE_ENV=production \
+    COMPANION_PORT="$cport" COMPANION_DOMAIN="127.0.0.1:$cport" COMPANION_DATADIR="$work" \
+    COMPANION_SECRET=bench-secret COMPANION_PREAUTH_SECRET=bench-preauth \
+    COMPANION_UPLOAD_URLS="http://127.0.0.1:1/" COMPANION_CLIENT_ORIGINS=true \
+    COMPANION_AWS_KEY=AKIABENCHEXAMPLE COMPANION_AWS_SECRET=bench-dummy-secret \
+    COMPANION_AWS_BUCKET=bench COMPANION_AWS_REGION=us-east-1 \
+    node lib/standalone/start-server.js >"$work/companion.log" 2>&1) &
+  pids+=($!)
+  waitfor "http://127.0.0.1:$cport$companion_path" 60 || { tail -20 "$work/companion.log" >&2; exit 1; }
+}
+
+# wrk_run NAME URL [wrk args...]: one wrk run, failing on any non-2xx or
+# socket error; prints "NAME requests/s p50 p99".
+wrk_run() {
+  local name=$1 url=$2; shift 2
+  local out
+  out=$(wrk -t"${threads:-2}" -c"${conns:-32}" -d"${duration:-5s}" --timeout 10s --latency "$@" "$url")
+  if grep -q 'Non-2xx or 3xx responses' <<<"$out" || grep -q 'Socket errors' <<<"$out"; then
+    echo "bench: $name had failing requests:" >&2; echo "$out" >&2; exit 1
+  fi
+  local rps p50 p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  echo "$name $rps $p50 $p99"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# machine: one line on where the figures come from.
+machine() { echo "$(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo); $(go env GOVERSION)"; }
