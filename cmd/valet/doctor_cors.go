@@ -146,9 +146,13 @@ func (d *storeDoctor) corsChecks(ctx context.Context, origins []string, from str
 		c := checkResult{Check: "cors " + o, Status: checkFailed}
 		var found, problems []string
 		try := func(what string, r providers.Recipe, asked []string) {
-			pre := d.send(ctx, "preflight", http.MethodOptions, r.URL, nil, nil, map[string]string{
-				"Origin": o, "Access-Control-Request-Method": r.Method, "Access-Control-Request-Headers": strings.Join(asked, ","),
-			})
+			// As a browser sends it: no Access-Control-Request-Headers
+			// when no header needs permission.
+			ask := map[string]string{"Origin": o, "Access-Control-Request-Method": r.Method}
+			if len(asked) > 0 {
+				ask["Access-Control-Request-Headers"] = strings.Join(asked, ",")
+			}
+			pre := d.send(ctx, "preflight", http.MethodOptions, r.URL, nil, nil, ask)
 			desc := fmt.Sprintf("preflight of %s %s (headers: %s)", what, r.Method, orNone(asked))
 			if p := preflightProblem(pre, o, r.Method, asked); p != "" {
 				problems = append(problems, desc+": "+p)

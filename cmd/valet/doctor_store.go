@@ -62,7 +62,7 @@ func (d *storeDoctor) run(ctx context.Context) []checkResult {
 	plugin := d.startPlugin(ctx)
 	out = append(out, plugin)
 	if plugin.Status != checkOK {
-		return skipRest("the plugin did not start", "endpoint", "credentials", "clock", "roundtrip", "cors", "cleanup")
+		return skipRest("the plugin did not start", "endpoint", "clock", "credentials", "roundtrip", "cors", "cleanup")
 	}
 	defer d.p.Close()
 	d.client = &http.Client{Timeout: d.timeout, Transport: &http.Transport{DisableCompression: true, Proxy: http.ProxyFromEnvironment}}
@@ -75,9 +75,12 @@ func (d *storeDoctor) run(ctx context.Context) []checkResult {
 	// One signed GET of the absent probe answers three checks: does the
 	// public endpoint answer, does storage accept the signature, and what
 	// is the storage server's clock.
+	// The clock goes before the credentials: a skewed clock makes storage
+	// refuse good credentials' signatures.
 	get, sent := d.probeGet(ctx)
 	endpoint := d.endpointCheck(get, sent)
-	out = append(out, endpoint, d.credentialsCheck(ctx, sent), d.clockCheck(sent))
+	clock := d.clockCheck(sent)
+	out = append(out, endpoint, clock, d.credentialsCheck(ctx, sent, clock.Status == checkFailed))
 	if endpoint.Status != checkOK {
 		out = skipRest("the public endpoint does not answer from this host", "roundtrip", "cors")
 		return append(out, d.cleanupCheck(ctx, false))
@@ -106,6 +109,8 @@ func (d *storeDoctor) startPlugin(ctx context.Context) checkResult {
 			c.Fix = fmt.Sprintf("give doctor another listen address for this store, e.g. VALET_STORES__%s__CONFIG__LISTEN=127.0.0.1:0, while a gateway holds this one", strings.ToUpper(d.name))
 		case providers.CodeOf(err) == providers.Unavailable:
 			c.Fix = fmt.Sprintf("the storage service does not answer from this host: start it, or fix %s (and the network between them)", d.apiKey())
+		case providers.CodeOf(err) == providers.PermissionDenied:
+			c.Fix = fmt.Sprintf("storage refuses the store's credentials: check %s", d.credentialKeys())
 		case providers.CodeOf(err) == providers.InvalidArgument:
 			c.Fix = "correct the named setting of stores." + d.name + ".config"
 		default:
@@ -264,7 +269,15 @@ func (d *storeDoctor) endpointCheck(r providers.Recipe, s sentRequest) checkResu
 // credentialsCheck: the provider's own credentials (a HEAD of the absent
 // probe through the plugin) and the signing credentials (storage's answer
 // to the signed GET) are accepted; and how long they remain valid.
-func (d *storeDoctor) credentialsCheck(ctx context.Context, get sentRequest) checkResult {
+func (d *storeDoctor) credentialsCheck(ctx context.Context, get sentRequest, skewed bool) checkResult {
+	c := d.credentials(ctx, get)
+	if c.Status == checkFailed && skewed {
+		c.Fix = "first synchronise the clocks (see the clock check), which alone makes storage refuse signatures; then, if this still fails, " + c.Fix
+	}
+	return c
+}
+
+func (d *storeDoctor) credentials(ctx context.Context, get sentRequest) checkResult {
 	c := checkResult{Check: "credentials", Status: checkFailed}
 	cctx, cancel := d.ctx(ctx)
 	_, err := d.p.Head(cctx, providers.HeadRequest{Key: d.probe})
@@ -275,6 +288,10 @@ func (d *storeDoctor) credentialsCheck(ctx context.Context, get sentRequest) che
 		found = append(found, "HEAD of the absent probe through the provider: accepted")
 	case providers.PermissionDenied:
 		c.Found = "HEAD of the absent probe through the provider: " + redactedError{err}.Error()
+		if get.err == nil && get.status != 0 {
+			// A HEAD has no body; the signed GET's answer names the cause.
+			c.Found += "; " + get.answer()
+		}
 		c.Fix = fmt.Sprintf("storage refuses the store's credentials: check %s (a key that exists, its matching secret, and read access to the bucket)", d.credentialKeys())
 		return c
 	case providers.Unavailable:
@@ -390,7 +407,7 @@ func (d *storeDoctor) skewLimit() (time.Duration, string) {
 	switch d.sc.Provider {
 	case "s3", "minio", "gcs":
 		if shortest < 15*time.Minute {
-			return shortest, fmt.Sprintf("the store's shortest TTL; %s refuses 15m", d.sc.Provider)
+			return shortest, fmt.Sprintf("the store's shortest TTL: a storage clock that far ahead sees fresh URLs expired; %s also refuses 15m off", d.sc.Provider)
 		}
 		return 15 * time.Minute, d.sc.Provider + " refuses signatures more than 15m off"
 	}
@@ -520,43 +537,55 @@ func (d *storeDoctor) requestFix(s sentRequest) string {
 	}
 }
 
-// cleanupCheck makes sure the probe is gone, deleting it through the
-// provider if an earlier step left it.
+// cleanupCheck makes sure the probe is gone: when it may have been
+// written, it is deleted again through the provider and, should that
+// fail, with a signed DELETE; then it must be absent, through the provider
+// or, when the provider cannot tell, to a signed GET.
 func (d *storeDoctor) cleanupCheck(ctx context.Context, wrote bool) checkResult {
 	c := checkResult{Check: "cleanup", Status: checkFailed}
-	head := func() error {
+	var tried []string
+	if wrote {
 		cctx, cancel := d.ctx(ctx)
-		defer cancel()
-		_, err := d.p.Head(cctx, providers.HeadRequest{Key: d.probe})
-		return err
-	}
-	err := head()
-	if err == nil {
-		cctx, cancel := d.ctx(ctx)
-		_, derr := d.p.Delete(cctx, providers.DeleteRequest{Key: d.probe})
+		_, err := d.p.Delete(cctx, providers.DeleteRequest{Key: d.probe})
 		cancel()
-		if derr != nil {
-			c.Found = fmt.Sprintf("the probe %s is still there and deleting it failed: %s", d.probe, redactedError{derr}.Error())
-			c.Fix = "delete it by hand; the store's credentials may lack delete permission"
-			return c
+		if err != nil {
+			tried = append(tried, "DELETE through the provider: "+redactedError{err}.Error())
+			if d.info.Capabilities.SignDelete {
+				cctx, cancel := d.ctx(ctx)
+				del, err := d.p.SignDelete(cctx, providers.SignDeleteRequest{Key: d.probe, TTL: d.ttl(d.sc.Limits.DeleteTTL)})
+				cancel()
+				if err == nil {
+					tried = append(tried, d.send(ctx, "signed DELETE", del.Method, del.URL, del.Headers, nil, nil).answer())
+				}
+			}
 		}
-		err = head()
 	}
-	switch providers.CodeOf(err) {
-	case providers.NotFound:
-		c.Status, c.Found = checkOK, fmt.Sprintf("no probe left behind (HEAD %s: NotFound)", d.probe)
-		if !wrote {
-			c.Found = "nothing was written; " + c.Found
+	cctx, cancel := d.ctx(ctx)
+	_, err := d.p.Head(cctx, providers.HeadRequest{Key: d.probe})
+	cancel()
+	gone := providers.CodeOf(err) == providers.NotFound
+	how := "HEAD through the provider: NotFound"
+	if err != nil && !gone {
+		tried = append(tried, "HEAD through the provider: "+redactedError{err}.Error())
+		_, s := d.probeGet(ctx)
+		gone, how = s.err == nil && s.status == http.StatusNotFound, "a signed GET: 404"
+		if !gone {
+			tried = append(tried, s.answer())
 		}
-	case "":
-		c.Found, c.Fix = fmt.Sprintf("the probe %s is still there after a delete", d.probe), "delete it by hand, and check that storage honours deletes"
+	}
+	switch {
+	case gone && !wrote:
+		c.Status, c.Found = checkOK, fmt.Sprintf("nothing was written; %s is absent (%s)", d.probe, how)
+	case gone:
+		c.Status, c.Found = checkOK, fmt.Sprintf("no probe left behind (%s is absent: %s)", d.probe, how)
+	case err == nil:
+		c.Found = fmt.Sprintf("the probe %s is still there after a delete (%s)", d.probe, strings.Join(tried, "; "))
+		c.Fix = "delete it by hand, and check that the store's credentials may delete and that storage honours deletes"
+	case !wrote:
+		c.Status, c.Found = checkOK, "nothing was written ("+strings.Join(tried, "; ")+")"
 	default:
-		if !wrote {
-			c.Status, c.Found = checkOK, "nothing was written (HEAD: "+redactedError{err}.Error()+")"
-			return c
-		}
-		c.Found = fmt.Sprintf("cannot tell whether the probe %s is gone: %s", d.probe, redactedError{err}.Error())
-		c.Fix = "look for it under " + probePrefix + " and delete it by hand"
+		c.Found = fmt.Sprintf("cannot tell whether the probe %s is gone: %s", d.probe, strings.Join(tried, "; "))
+		c.Fix = "look for it under " + probePrefix + " in the bucket and delete it by hand"
 	}
 	return c
 }
