@@ -343,7 +343,7 @@ func (c *Config) applyDefaults() {
 			s.KeyTemplate = DefaultKeyTemplate
 		}
 		l, d := &s.Limits, storeDefaults
-		for _, x := range []struct{ v, def *Duration }{{&l.PutTTL, &d.PutTTL}, {&l.GetTTL, &d.GetTTL}, {&l.DeleteTTL, &d.DeleteTTL}, {&l.MaxTTL, &d.MaxTTL}, {&l.UploadTTL, &d.UploadTTL}} {
+		for _, x := range []struct{ v, def *Duration }{{&l.PutTTL, &d.PutTTL}, {&l.GetTTL, &d.GetTTL}, {&l.DeleteTTL, &d.DeleteTTL}, {&l.MaxTTL, &d.MaxTTL}, {&l.UploadTTL, &d.UploadTTL}, {&l.PlaybackTTL, &d.PlaybackTTL}} {
 			if *x.v == 0 {
 				*x.v = *x.def
 			}

@@ -77,6 +77,9 @@ var errorCodes = map[string]errorCode{
 	"object_not_found":      {http.StatusNotFound, "No such object."},
 	"overrides_unsupported": {http.StatusNotImplemented, "The store's provider cannot set Content-Disposition on downloads."},
 	"unsupported":           {http.StatusNotImplemented, "The store's provider does not support this."},
+	"playback_denied":       {http.StatusForbidden, "The playback link was not made by this gateway, was altered, or is for another store or object."},
+	"playback_expired":      {http.StatusForbidden, "The playback link has expired; ask for a new playback_url."},
+	"playlist_invalid":      {http.StatusUnprocessableEntity, "The HLS playlist cannot be served signed: malformed, over 4 MiB, or a URI outside its folder, to another host or with a query; detail names the line."},
 
 	// Providers.
 	"provider_invalid_argument": {http.StatusBadRequest, "The provider refused the request as invalid."},

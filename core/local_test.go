@@ -28,7 +28,7 @@ func TestLocalProviderFlows(t *testing.T) {
 		t.Fatalf("complete: %d %s", r.status, r.body)
 	}
 	path := "/v1/stores/media/objects/" + escapeKey(up["key"].(string))
-	r = h.do("GET", path+"?redirect=true&access_token="+alice, "", nil)
+	r = h.do("GET", path+"?redirect=true", alice, nil)
 	if r.status != http.StatusFound {
 		t.Fatalf("redirect: %d %s", r.status, r.body)
 	}

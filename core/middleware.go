@@ -201,8 +201,9 @@ func (s *Server) api(op string, needStore bool, h handlerFunc) http.Handler {
 		err := func() error {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 			cred := auth.Credential(r)
-			if cred == "" && op == "object.get" {
-				// <video src> and <a href> cannot send headers.
+			if cred == "" && op == "object.get" && st.cfg.Auth.QueryAccessToken {
+				// Off unless auth.query_access_token: playback links
+				// serve <video src> and <a href> without a JWT in a URL.
 				cred = r.URL.Query().Get("access_token")
 			}
 			who, err := st.auth.Authenticate(r.Context(), cred)

@@ -18,6 +18,10 @@ type objectJSON struct {
 	URL          string            `json:"url,omitempty"`
 	Headers      map[string]string `json:"headers,omitempty"`
 	ExpiresAt    *time.Time        `json:"expires_at,omitempty"`
+	// PlaybackURL is the object's playback link, opened without
+	// credentials until PlaybackExpiresAt (core/store_play.go).
+	PlaybackURL       string     `json:"playback_url,omitempty"`
+	PlaybackExpiresAt *time.Time `json:"playback_expires_at,omitempty"`
 }
 
 func toObject(o providers.Object) objectJSON {
@@ -61,6 +65,10 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, c *call) erro
 	j.URL, j.ExpiresAt = link.Get.URL, &exp
 	if len(link.Get.Headers) > 0 {
 		j.Headers = link.Get.Headers
+	}
+	if link.PlaybackToken != "" {
+		pexp := link.PlaybackExpiresAt.UTC()
+		j.PlaybackURL, j.PlaybackExpiresAt = PlaybackURL(publicBase(c.st, r), c.store.name, link.PlaybackToken, link.Object.Key), &pexp
 	}
 	writeJSON(w, http.StatusOK, j)
 	return nil

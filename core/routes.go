@@ -37,6 +37,7 @@ func (s *Server) routes() http.Handler {
 	api("GET /v1/stores/{store}/objects", "object.list", true, s.listObjects)
 	api("GET /v1/stores", "stores.list", false, s.listStores)
 	s.companionRoutes(mux)
+	mux.Handle("GET "+PlaybackPath+"/{store}/{token}/{key...}", s.playback())
 	mux.Handle("OPTIONS /v1/", s.plain("cors.preflight", func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))

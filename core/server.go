@@ -16,6 +16,7 @@ import (
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/core/auth"
 	"github.com/valetgw/valet/core/hooks"
+	"github.com/valetgw/valet/core/playback"
 	"github.com/valetgw/valet/core/uploadid"
 	"github.com/valetgw/valet/providers"
 )
@@ -142,6 +143,12 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 	if err != nil {
 		return nil, fmt.Errorf("tokens.secret: %w", err)
 	}
+	// Playback tokens share tokens.secret under their own HKDF label, so
+	// every replica with the secret opens them.
+	player, err := playback.NewSealer([]byte(cfg.Tokens.Secret))
+	if err != nil {
+		return nil, fmt.Errorf("tokens.secret: %w", err)
+	}
 	st := &state{cfg: cfg, stores: map[string]*Store{}, sealer: sealer}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -163,7 +170,7 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 		if ms.multipart == nil {
 			info.Capabilities.Multipart = false
 		}
-		st.stores[name] = &Store{name: name, cfg: sc, provider: ms.provider, multipart: ms.multipart, getSigner: ms.getSigner, postPolicy: ms.postPolicy, info: info, rules: cs.rules, tmpl: cs.tmpl, sealer: sealer, hook: cs.hook, env: s.env}
+		st.stores[name] = &Store{name: name, cfg: sc, provider: ms.provider, multipart: ms.multipart, getSigner: ms.getSigner, postPolicy: ms.postPolicy, reader: ms.reader, player: player, info: info, rules: cs.rules, tmpl: cs.tmpl, sealer: sealer, hook: cs.hook, env: s.env}
 	}
 	a, err := auth.New(AuthConfig(cfg.Auth), auth.Options{Now: s.now, HTTPClient: s.opts.HTTPClient})
 	if err != nil {

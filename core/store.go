@@ -8,6 +8,7 @@ import (
 	"github.com/valetgw/valet/core/auth"
 	"github.com/valetgw/valet/core/hooks"
 	"github.com/valetgw/valet/core/keys"
+	"github.com/valetgw/valet/core/playback"
 	"github.com/valetgw/valet/core/policy"
 	"github.com/valetgw/valet/core/uploadid"
 	"github.com/valetgw/valet/providers"
@@ -26,10 +27,15 @@ type Store struct {
 	multipart providers.Multipart
 	// getSigner is provider's batch GET signing, nil without one.
 	getSigner providers.GetSigner
-	info      providers.Info
-	rules     *policy.Rules
-	tmpl      *keys.Template
-	sealer    *uploadid.Sealer
+	// reader is provider's small-object read (HLS playlists), nil without
+	// one.
+	reader providers.Reader
+	// player seals and opens playback tokens (store_play.go).
+	player *playback.Sealer
+	info   providers.Info
+	rules  *policy.Rules
+	tmpl   *keys.Template
+	sealer *uploadid.Sealer
 	// hook is the store's webhook, nil without one (see hooks.go).
 	hook *hooks.Hook
 

@@ -37,6 +37,11 @@ type ObjectLink struct {
 	Object providers.Object
 	// Get is the signed GET.
 	Get providers.Recipe
+	// PlaybackToken, unless SkipHead, opens the object's playback link
+	// (PlaybackURL) until PlaybackExpiresAt; empty for an HLS playlist at
+	// the store's root (see playbackToken).
+	PlaybackToken     string
+	PlaybackExpiresAt time.Time
 }
 
 // checkKey validates an object key from a client.
@@ -88,6 +93,11 @@ func (st *Store) Object(ctx context.Context, who auth.Principal, spec GetSpec) (
 	}
 	if link.Get, err = st.provider.SignGet(ctx, gr); err != nil {
 		return link, err
+	}
+	if !spec.SkipHead {
+		if link.PlaybackToken, link.PlaybackExpiresAt, _, err = st.playbackToken(who.Subject, link.Object); err != nil {
+			return link, err
+		}
 	}
 	return link, nil
 }
