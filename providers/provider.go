@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -280,6 +281,75 @@ type PostPolicy struct {
 	ExpiresAt time.Time
 }
 
+// CORSConfigurer is the optional capability of reading and writing the
+// bucket's CORS rules, for `valet doctor` and `valet cors`. A provider that
+// implements it says so with Capabilities.CORS. Where the backend's CORS is
+// set elsewhere (the local store's config, a MinIO server's environment),
+// PutCORS answers Unimplemented with a message saying what to set instead,
+// and GetCORS answers what is in effect, or Unimplemented when the backend
+// cannot tell.
+type CORSConfigurer interface {
+	// GetCORS returns the bucket's CORS rules in the backend's order; no
+	// rules is an empty Rules, not an error.
+	GetCORS(ctx context.Context, req GetCORSRequest) (CORSResult, error)
+
+	// PutCORS replaces the bucket's CORS rules with req.Rules (none removes
+	// them). Rules that are malformed for the backend (an empty origin or
+	// method list, a negative max age) give InvalidArgument (CheckCORSRules).
+	PutCORS(ctx context.Context, req PutCORSRequest) (PutCORSResult, error)
+}
+
+// GetCORSRequest asks for the bucket's CORS rules.
+type GetCORSRequest struct{}
+
+// CORSResult is the bucket's CORS rules.
+type CORSResult struct {
+	Rules []CORSRule
+}
+
+// PutCORSRequest replaces the bucket's CORS rules.
+type PutCORSRequest struct {
+	Rules []CORSRule
+}
+
+// PutCORSResult is what PutCORS returns: nothing yet.
+type PutCORSResult struct{}
+
+// CORSRule is one CORS rule: requests from AllowedOrigins ("*" for any)
+// with one of AllowedMethods and only AllowedHeaders (request header
+// names, "*" for any) are allowed; ExposeHeaders are the response headers
+// the page may read; a preflight answer may be cached MaxAgeSeconds.
+type CORSRule struct {
+	AllowedOrigins []string
+	AllowedMethods []string
+	AllowedHeaders []string
+	ExposeHeaders  []string
+	MaxAgeSeconds  int
+}
+
+// CheckCORSRules is the check every CORSConfigurer makes of rules before
+// writing them.
+func CheckCORSRules(rules []CORSRule) error {
+	for i, r := range rules {
+		switch {
+		case len(r.AllowedOrigins) == 0:
+			return Errorf(InvalidArgument, "cors rule %d: no allowed origin", i+1)
+		case len(r.AllowedMethods) == 0:
+			return Errorf(InvalidArgument, "cors rule %d: no allowed method", i+1)
+		case r.MaxAgeSeconds < 0:
+			return Errorf(InvalidArgument, "cors rule %d: max age %d is negative", i+1, r.MaxAgeSeconds)
+		}
+		for _, l := range [][]string{r.AllowedOrigins, r.AllowedMethods, r.AllowedHeaders, r.ExposeHeaders} {
+			for _, v := range l {
+				if v == "" || strings.ContainsAny(v, ", \t\r\n") {
+					return Errorf(InvalidArgument, "cors rule %d: %q is not a single origin, method or header name", i+1, v)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // StoreConfig is one store's provider configuration, as written under
 // stores.NAME.config in Valet's config file.
 type StoreConfig struct {
@@ -349,6 +419,8 @@ type Capabilities struct {
 	// PostPolicy is true when the provider implements PostPolicySigner and
 	// its backend enforces the policy (see PostPolicySigner).
 	PostPolicy bool
+	// CORS is true when the provider implements CORSConfigurer.
+	CORS bool
 
 	// Notes are short, human-readable remarks for operators (for example
 	// "aborted uploads leave blocks that Azure drops after 7 days").

@@ -13,14 +13,16 @@ import (
 // known only over the wire, from Info's Capabilities.Multipart, and a
 // plugin without it answers these calls with Unimplemented.
 //
-// Likewise it offers Reader, GetSigner and PostPolicySigner, announced by
-// Capabilities.Reader, SignGets and PostPolicy.
+// Likewise it offers Reader, GetSigner, PostPolicySigner and
+// CORSConfigurer, announced by Capabilities.Reader, SignGets, PostPolicy
+// and CORS.
 var (
 	_ providers.Provider         = (*Plugin)(nil)
 	_ providers.Multipart        = (*Plugin)(nil)
 	_ providers.Reader           = (*Plugin)(nil)
 	_ providers.GetSigner        = (*Plugin)(nil)
 	_ providers.PostPolicySigner = (*Plugin)(nil)
+	_ providers.CORSConfigurer   = (*Plugin)(nil)
 )
 
 // Each method is one call of the method table (plugins/internal/wire) with
@@ -126,6 +128,16 @@ func (p *Plugin) SignGets(ctx context.Context, req providers.SignGetsRequest) (p
 // SignPostPolicy implements providers.PostPolicySigner.
 func (p *Plugin) SignPostPolicy(ctx context.Context, req providers.PostPolicyRequest) (providers.PostPolicy, error) {
 	return invoke(ctx, p, wire.SignPostPolicy, req)
+}
+
+// GetCORS implements providers.CORSConfigurer.
+func (p *Plugin) GetCORS(ctx context.Context, req providers.GetCORSRequest) (providers.CORSResult, error) {
+	return invoke(ctx, p, wire.GetCORS, req)
+}
+
+// PutCORS implements providers.CORSConfigurer.
+func (p *Plugin) PutCORS(ctx context.Context, req providers.PutCORSRequest) (providers.PutCORSResult, error) {
+	return invoke(ctx, p, wire.PutCORS, req)
 }
 
 // invoke makes call m on the running plugin, under supervision.

@@ -119,7 +119,7 @@ func InfoToProto(i providers.Info) *pb.InfoResponse {
 		MaxExpiryNanos: int64(c.MaxExpiry), Multipart: c.Multipart, MultipartNeedsEtags: c.MultipartNeedsETags,
 		MinPartSize: c.MinPartSize, MaxPartSize: c.MaxPartSize, MaxParts: int64(c.MaxParts),
 		PartsBindContentLength: c.PartsBindContentLength, MultipartChecksums: algsToProto(c.MultipartChecksums),
-		Reader: c.Reader, SignGets: c.SignGets, PostPolicy: c.PostPolicy, Notes: c.Notes,
+		Reader: c.Reader, SignGets: c.SignGets, PostPolicy: c.PostPolicy, Cors: c.CORS, Notes: c.Notes,
 	}}
 }
 
@@ -134,7 +134,7 @@ func InfoFromProto(r *pb.InfoResponse) providers.Info {
 		MultipartNeedsETags: c.GetMultipartNeedsEtags(), MinPartSize: c.GetMinPartSize(),
 		MaxPartSize: c.GetMaxPartSize(), MaxParts: int(c.GetMaxParts()),
 		PartsBindContentLength: c.GetPartsBindContentLength(), MultipartChecksums: algsFromProto(c.GetMultipartChecksums()),
-		Reader: c.GetReader(), SignGets: c.GetSignGets(), PostPolicy: c.GetPostPolicy(), Notes: c.GetNotes(),
+		Reader: c.GetReader(), SignGets: c.GetSignGets(), PostPolicy: c.GetPostPolicy(), CORS: c.GetCors(), Notes: c.GetNotes(),
 	}}
 }
 
@@ -491,4 +491,48 @@ func PolicyToProto(p providers.PostPolicy) *pb.PostPolicy {
 // PolicyFromProto converts PostPolicy.
 func PolicyFromProto(p *pb.PostPolicy) providers.PostPolicy {
 	return providers.PostPolicy{URL: p.GetUrl(), Fields: p.GetFields(), ExpiresAt: fromNanos(p.GetExpiresAtUnixNanos())}
+}
+
+// GetCORSToProto converts GetCORSRequest, which carries nothing yet.
+func GetCORSToProto(providers.GetCORSRequest) *pb.GetCORSRequest { return &pb.GetCORSRequest{} }
+
+// GetCORSFromProto converts GetCORSRequest.
+func GetCORSFromProto(*pb.GetCORSRequest) providers.GetCORSRequest { return providers.GetCORSRequest{} }
+
+// CORSResultToProto converts CORSResult.
+func CORSResultToProto(r providers.CORSResult) *pb.CORSResult {
+	return &pb.CORSResult{Rules: each(r.Rules, corsRuleToProto)}
+}
+
+// CORSResultFromProto converts CORSResult.
+func CORSResultFromProto(r *pb.CORSResult) providers.CORSResult {
+	return providers.CORSResult{Rules: each(r.GetRules(), corsRuleFromProto)}
+}
+
+// PutCORSToProto converts PutCORSRequest.
+func PutCORSToProto(r providers.PutCORSRequest) *pb.PutCORSRequest {
+	return &pb.PutCORSRequest{Rules: each(r.Rules, corsRuleToProto)}
+}
+
+// PutCORSFromProto converts PutCORSRequest.
+func PutCORSFromProto(r *pb.PutCORSRequest) providers.PutCORSRequest {
+	return providers.PutCORSRequest{Rules: each(r.GetRules(), corsRuleFromProto)}
+}
+
+// PutCORSResultToProto converts PutCORSResult, which carries nothing yet.
+func PutCORSResultToProto(providers.PutCORSResult) *pb.PutCORSResponse { return &pb.PutCORSResponse{} }
+
+// PutCORSResultFromProto converts PutCORSResult.
+func PutCORSResultFromProto(*pb.PutCORSResponse) providers.PutCORSResult {
+	return providers.PutCORSResult{}
+}
+
+func corsRuleToProto(r providers.CORSRule) *pb.CORSRule {
+	return &pb.CORSRule{AllowedOrigins: r.AllowedOrigins, AllowedMethods: r.AllowedMethods, AllowedHeaders: r.AllowedHeaders,
+		ExposeHeaders: r.ExposeHeaders, MaxAgeSeconds: int64(r.MaxAgeSeconds)}
+}
+
+func corsRuleFromProto(r *pb.CORSRule) providers.CORSRule {
+	return providers.CORSRule{AllowedOrigins: r.GetAllowedOrigins(), AllowedMethods: r.GetAllowedMethods(), AllowedHeaders: r.GetAllowedHeaders(),
+		ExposeHeaders: r.GetExposeHeaders(), MaxAgeSeconds: int(r.GetMaxAgeSeconds())}
 }

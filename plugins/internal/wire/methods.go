@@ -27,7 +27,8 @@ package wire
 // providers.Multipart (Capabilities.Multipart), providers.Reader
 // (Reader), providers.PostPolicySigner (PostPolicy), and
 // providers.GetSigner (SignGets), which every plugin answers through
-// providers.SignGets whether or not its provider implements it.
+// providers.SignGets whether or not its provider implements it, and
+// providers.CORSConfigurer (CORS).
 
 import (
 	"context"
@@ -48,7 +49,7 @@ import (
 var Methods = []Handler{
 	Info, Configure, SignPut, SignGet, SignDelete, Head, List, Delete,
 	CreateMultipart, SignParts, CompleteMultipart, AbortMultipart, ListParts,
-	ReadObject, SignGets, SignPostPolicy,
+	ReadObject, SignGets, SignPostPolicy, GetCORS, PutCORS,
 }
 
 var (
@@ -65,6 +66,9 @@ var (
 			}
 			if _, ok := p.(providers.PostPolicySigner); !ok {
 				info.Capabilities.PostPolicy = false
+			}
+			if _, ok := p.(providers.CORSConfigurer); !ok {
+				info.Capabilities.CORS = false
 			}
 			// The plugin server answers SignGets for every provider that
 			// signs GETs (SignGets below), so the host has one round trip.
@@ -322,3 +326,24 @@ func Lookup(req *pb.CallRequest) Handler {
 	}
 	return byCall[fd.Number()]
 }
+
+// The optional capability providers.CORSConfigurer: the bucket's CORS rules.
+var (
+	GetCORS = &Method[providers.CORSConfigurer, providers.GetCORSRequest, providers.CORSResult, *pb.GetCORSRequest, *pb.CORSResult]{
+		Name: "GetCORS", Idempotent: true, Call: providers.CORSConfigurer.GetCORS,
+		InToProto: convert.GetCORSToProto, InFromProto: convert.GetCORSFromProto,
+		OutToProto: convert.CORSResultToProto, OutFromProto: convert.CORSResultFromProto,
+	}
+	// PutCORS replaces the rules as a whole, so a retry sets the same.
+	PutCORS = &Method[providers.CORSConfigurer, providers.PutCORSRequest, providers.PutCORSResult, *pb.PutCORSRequest, *pb.PutCORSResponse]{
+		Name: "PutCORS", Idempotent: true,
+		Call: func(c providers.CORSConfigurer, ctx context.Context, req providers.PutCORSRequest) (providers.PutCORSResult, error) {
+			if err := providers.CheckCORSRules(req.Rules); err != nil {
+				return providers.PutCORSResult{}, err
+			}
+			return c.PutCORS(ctx, req)
+		},
+		InToProto: convert.PutCORSToProto, InFromProto: convert.PutCORSFromProto,
+		OutToProto: convert.PutCORSResultToProto, OutFromProto: convert.PutCORSResultFromProto,
+	}
+)

@@ -72,6 +72,8 @@ type CallRequest struct {
 	//	*CallRequest_ReadObject
 	//	*CallRequest_SignGets
 	//	*CallRequest_SignPostPolicy
+	//	*CallRequest_GetCors
+	//	*CallRequest_PutCors
 	Call          isCallRequest_Call `protobuf_oneof:"call"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -286,6 +288,24 @@ func (x *CallRequest) GetSignPostPolicy() *SignPostPolicyRequest {
 	return nil
 }
 
+func (x *CallRequest) GetGetCors() *GetCORSRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_GetCors); ok {
+			return x.GetCors
+		}
+	}
+	return nil
+}
+
+func (x *CallRequest) GetPutCors() *PutCORSRequest {
+	if x != nil {
+		if x, ok := x.Call.(*CallRequest_PutCors); ok {
+			return x.PutCors
+		}
+	}
+	return nil
+}
+
 type isCallRequest_Call interface {
 	isCallRequest_Call()
 }
@@ -354,6 +374,14 @@ type CallRequest_SignPostPolicy struct {
 	SignPostPolicy *SignPostPolicyRequest `protobuf:"bytes,25,opt,name=sign_post_policy,json=signPostPolicy,proto3,oneof"`
 }
 
+type CallRequest_GetCors struct {
+	GetCors *GetCORSRequest `protobuf:"bytes,26,opt,name=get_cors,json=getCors,proto3,oneof"`
+}
+
+type CallRequest_PutCors struct {
+	PutCors *PutCORSRequest `protobuf:"bytes,27,opt,name=put_cors,json=putCors,proto3,oneof"`
+}
+
 func (*CallRequest_Info) isCallRequest_Call() {}
 
 func (*CallRequest_Configure) isCallRequest_Call() {}
@@ -386,6 +414,10 @@ func (*CallRequest_SignGets) isCallRequest_Call() {}
 
 func (*CallRequest_SignPostPolicy) isCallRequest_Call() {}
 
+func (*CallRequest_GetCors) isCallRequest_Call() {}
+
+func (*CallRequest_PutCors) isCallRequest_Call() {}
+
 type CallResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -406,6 +438,8 @@ type CallResponse struct {
 	//	*CallResponse_ReadObject
 	//	*CallResponse_SignGets
 	//	*CallResponse_PostPolicy
+	//	*CallResponse_Cors
+	//	*CallResponse_PutCors
 	Result        isCallResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -579,6 +613,24 @@ func (x *CallResponse) GetPostPolicy() *PostPolicy {
 	return nil
 }
 
+func (x *CallResponse) GetCors() *CORSResult {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_Cors); ok {
+			return x.Cors
+		}
+	}
+	return nil
+}
+
+func (x *CallResponse) GetPutCors() *PutCORSResponse {
+	if x != nil {
+		if x, ok := x.Result.(*CallResponse_PutCors); ok {
+			return x.PutCors
+		}
+	}
+	return nil
+}
+
 type isCallResponse_Result interface {
 	isCallResponse_Result()
 }
@@ -635,6 +687,14 @@ type CallResponse_PostPolicy struct {
 	PostPolicy *PostPolicy `protobuf:"bytes,22,opt,name=post_policy,json=postPolicy,proto3,oneof"`
 }
 
+type CallResponse_Cors struct {
+	Cors *CORSResult `protobuf:"bytes,23,opt,name=cors,proto3,oneof"`
+}
+
+type CallResponse_PutCors struct {
+	PutCors *PutCORSResponse `protobuf:"bytes,24,opt,name=put_cors,json=putCors,proto3,oneof"`
+}
+
 func (*CallResponse_Info) isCallResponse_Result() {}
 
 func (*CallResponse_Configure) isCallResponse_Result() {}
@@ -660,6 +720,10 @@ func (*CallResponse_ReadObject) isCallResponse_Result() {}
 func (*CallResponse_SignGets) isCallResponse_Result() {}
 
 func (*CallResponse_PostPolicy) isCallResponse_Result() {}
+
+func (*CallResponse_Cors) isCallResponse_Result() {}
+
+func (*CallResponse_PutCors) isCallResponse_Result() {}
 
 // CallError is a provider error: code is a providers.Code name.
 type CallError struct {
@@ -836,7 +900,9 @@ type Capabilities struct {
 	Reader bool `protobuf:"varint,19,opt,name=reader,proto3" json:"reader,omitempty"`
 	// sign_gets: SignGets is answered in one round trip (every plugin built
 	// with this protocol's SDK answers it).
-	SignGets      bool `protobuf:"varint,20,opt,name=sign_gets,json=signGets,proto3" json:"sign_gets,omitempty"`
+	SignGets bool `protobuf:"varint,20,opt,name=sign_gets,json=signGets,proto3" json:"sign_gets,omitempty"`
+	// cors: the provider implements GetCORS and PutCORS.
+	Cors          bool `protobuf:"varint,21,opt,name=cors,proto3" json:"cors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1007,6 +1073,13 @@ func (x *Capabilities) GetReader() bool {
 func (x *Capabilities) GetSignGets() bool {
 	if x != nil {
 		return x.SignGets
+	}
+	return false
+}
+
+func (x *Capabilities) GetCors() bool {
+	if x != nil {
+		return x.Cors
 	}
 	return false
 }
@@ -2886,12 +2959,248 @@ func (x *PostPolicy) GetExpiresAtUnixNanos() int64 {
 	return 0
 }
 
+// GetCORS and PutCORS: the bucket's CORS rules (providers.CORSConfigurer).
+type GetCORSRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCORSRequest) Reset() {
+	*x = GetCORSRequest{}
+	mi := &file_v1_valet_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCORSRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCORSRequest) ProtoMessage() {}
+
+func (x *GetCORSRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCORSRequest.ProtoReflect.Descriptor instead.
+func (*GetCORSRequest) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{39}
+}
+
+type CORSRule struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	AllowedOrigins []string               `protobuf:"bytes,1,rep,name=allowed_origins,json=allowedOrigins,proto3" json:"allowed_origins,omitempty"`
+	AllowedMethods []string               `protobuf:"bytes,2,rep,name=allowed_methods,json=allowedMethods,proto3" json:"allowed_methods,omitempty"`
+	AllowedHeaders []string               `protobuf:"bytes,3,rep,name=allowed_headers,json=allowedHeaders,proto3" json:"allowed_headers,omitempty"`
+	ExposeHeaders  []string               `protobuf:"bytes,4,rep,name=expose_headers,json=exposeHeaders,proto3" json:"expose_headers,omitempty"`
+	MaxAgeSeconds  int64                  `protobuf:"varint,5,opt,name=max_age_seconds,json=maxAgeSeconds,proto3" json:"max_age_seconds,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CORSRule) Reset() {
+	*x = CORSRule{}
+	mi := &file_v1_valet_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CORSRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CORSRule) ProtoMessage() {}
+
+func (x *CORSRule) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CORSRule.ProtoReflect.Descriptor instead.
+func (*CORSRule) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *CORSRule) GetAllowedOrigins() []string {
+	if x != nil {
+		return x.AllowedOrigins
+	}
+	return nil
+}
+
+func (x *CORSRule) GetAllowedMethods() []string {
+	if x != nil {
+		return x.AllowedMethods
+	}
+	return nil
+}
+
+func (x *CORSRule) GetAllowedHeaders() []string {
+	if x != nil {
+		return x.AllowedHeaders
+	}
+	return nil
+}
+
+func (x *CORSRule) GetExposeHeaders() []string {
+	if x != nil {
+		return x.ExposeHeaders
+	}
+	return nil
+}
+
+func (x *CORSRule) GetMaxAgeSeconds() int64 {
+	if x != nil {
+		return x.MaxAgeSeconds
+	}
+	return 0
+}
+
+type CORSResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rules         []*CORSRule            `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CORSResult) Reset() {
+	*x = CORSResult{}
+	mi := &file_v1_valet_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CORSResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CORSResult) ProtoMessage() {}
+
+func (x *CORSResult) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CORSResult.ProtoReflect.Descriptor instead.
+func (*CORSResult) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *CORSResult) GetRules() []*CORSRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+type PutCORSRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rules         []*CORSRule            `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutCORSRequest) Reset() {
+	*x = PutCORSRequest{}
+	mi := &file_v1_valet_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutCORSRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutCORSRequest) ProtoMessage() {}
+
+func (x *PutCORSRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutCORSRequest.ProtoReflect.Descriptor instead.
+func (*PutCORSRequest) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *PutCORSRequest) GetRules() []*CORSRule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+type PutCORSResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutCORSResponse) Reset() {
+	*x = PutCORSResponse{}
+	mi := &file_v1_valet_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutCORSResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutCORSResponse) ProtoMessage() {}
+
+func (x *PutCORSResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutCORSResponse.ProtoReflect.Descriptor instead.
+func (*PutCORSResponse) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{43}
+}
+
 var File_v1_valet_proto protoreflect.FileDescriptor
 
 const file_v1_valet_proto_rawDesc = "" +
 	"\n" +
-	"\x0ev1/valet.proto\x12\x0fvalet.plugin.v1\"\xc8\n" +
-	"\n" +
+	"\x0ev1/valet.proto\x12\x0fvalet.plugin.v1\"\xc4\v\n" +
 	"\vCallRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12.\n" +
 	"\x13deadline_unix_nanos\x18\x02 \x01(\x03R\x11deadlineUnixNanos\x12\x16\n" +
@@ -2917,11 +3226,13 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\vread_object\x18\x17 \x01(\v2\".valet.plugin.v1.ReadObjectRequestH\x00R\n" +
 	"readObject\x12?\n" +
 	"\tsign_gets\x18\x18 \x01(\v2 .valet.plugin.v1.SignGetsRequestH\x00R\bsignGets\x12R\n" +
-	"\x10sign_post_policy\x18\x19 \x01(\v2&.valet.plugin.v1.SignPostPolicyRequestH\x00R\x0esignPostPolicy\x1a?\n" +
+	"\x10sign_post_policy\x18\x19 \x01(\v2&.valet.plugin.v1.SignPostPolicyRequestH\x00R\x0esignPostPolicy\x12<\n" +
+	"\bget_cors\x18\x1a \x01(\v2\x1f.valet.plugin.v1.GetCORSRequestH\x00R\agetCors\x12<\n" +
+	"\bput_cors\x18\x1b \x01(\v2\x1f.valet.plugin.v1.PutCORSRequestH\x00R\aputCors\x1a?\n" +
 	"\x11TraceContextEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x06\n" +
-	"\x04call\"\xa8\a\n" +
+	"\x04call\"\x9a\b\n" +
 	"\fCallResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.valet.plugin.v1.CallErrorR\x05error\x123\n" +
@@ -2942,7 +3253,9 @@ const file_v1_valet_proto_rawDesc = "" +
 	"readObject\x12@\n" +
 	"\tsign_gets\x18\x15 \x01(\v2!.valet.plugin.v1.SignGetsResponseH\x00R\bsignGets\x12>\n" +
 	"\vpost_policy\x18\x16 \x01(\v2\x1b.valet.plugin.v1.PostPolicyH\x00R\n" +
-	"postPolicyB\b\n" +
+	"postPolicy\x121\n" +
+	"\x04cors\x18\x17 \x01(\v2\x1b.valet.plugin.v1.CORSResultH\x00R\x04cors\x12=\n" +
+	"\bput_cors\x18\x18 \x01(\v2 .valet.plugin.v1.PutCORSResponseH\x00R\aputCorsB\b\n" +
 	"\x06result\"9\n" +
 	"\tCallError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
@@ -2951,7 +3264,7 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\fInfoResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12A\n" +
-	"\fcapabilities\x18\x03 \x01(\v2\x1d.valet.plugin.v1.CapabilitiesR\fcapabilities\"\xf8\x05\n" +
+	"\fcapabilities\x18\x03 \x01(\v2\x1d.valet.plugin.v1.CapabilitiesR\fcapabilities\"\x8c\x06\n" +
 	"\fCapabilities\x12\x19\n" +
 	"\bsign_put\x18\x01 \x01(\bR\asignPut\x12\x19\n" +
 	"\bsign_get\x18\x02 \x01(\bR\asignGet\x12\x1f\n" +
@@ -2975,7 +3288,8 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\x05notes\x18\x11 \x03(\tR\x05notes\x12/\n" +
 	"\x13multipart_checksums\x18\x12 \x03(\tR\x12multipartChecksums\x12\x16\n" +
 	"\x06reader\x18\x13 \x01(\bR\x06reader\x12\x1b\n" +
-	"\tsign_gets\x18\x14 \x01(\bR\bsignGets\"@\n" +
+	"\tsign_gets\x18\x14 \x01(\bR\bsignGets\x12\x12\n" +
+	"\x04cors\x18\x15 \x01(\bR\x04cors\"@\n" +
 	"\x10ConfigureRequest\x12\x14\n" +
 	"\x05store\x18\x01 \x01(\tR\x05store\x12\x16\n" +
 	"\x06config\x18\x02 \x01(\fR\x06config\"\x13\n" +
@@ -3117,7 +3431,20 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\x15expires_at_unix_nanos\x18\x03 \x01(\x03R\x12expiresAtUnixNanos\x1a9\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012[\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x10\n" +
+	"\x0eGetCORSRequest\"\xd4\x01\n" +
+	"\bCORSRule\x12'\n" +
+	"\x0fallowed_origins\x18\x01 \x03(\tR\x0eallowedOrigins\x12'\n" +
+	"\x0fallowed_methods\x18\x02 \x03(\tR\x0eallowedMethods\x12'\n" +
+	"\x0fallowed_headers\x18\x03 \x03(\tR\x0eallowedHeaders\x12%\n" +
+	"\x0eexpose_headers\x18\x04 \x03(\tR\rexposeHeaders\x12&\n" +
+	"\x0fmax_age_seconds\x18\x05 \x01(\x03R\rmaxAgeSeconds\"=\n" +
+	"\n" +
+	"CORSResult\x12/\n" +
+	"\x05rules\x18\x01 \x03(\v2\x19.valet.plugin.v1.CORSRuleR\x05rules\"A\n" +
+	"\x0ePutCORSRequest\x12/\n" +
+	"\x05rules\x18\x01 \x03(\v2\x19.valet.plugin.v1.CORSRuleR\x05rules\"\x11\n" +
+	"\x0fPutCORSResponse2[\n" +
 	"\x0fProviderService\x12H\n" +
 	"\x05Calls\x12\x1c.valet.plugin.v1.CallRequest\x1a\x1d.valet.plugin.v1.CallResponse(\x010\x01B4Z2github.com/valetgw/valet/plugins/proto/v1;pluginv1b\x06proto3"
 
@@ -3133,7 +3460,7 @@ func file_v1_valet_proto_rawDescGZIP() []byte {
 	return file_v1_valet_proto_rawDescData
 }
 
-var file_v1_valet_proto_msgTypes = make([]protoimpl.MessageInfo, 47)
+var file_v1_valet_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_v1_valet_proto_goTypes = []any{
 	(*CallRequest)(nil),              // 0: valet.plugin.v1.CallRequest
 	(*CallResponse)(nil),             // 1: valet.plugin.v1.CallResponse
@@ -3174,17 +3501,22 @@ var file_v1_valet_proto_goTypes = []any{
 	(*SignGetsResponse)(nil),         // 36: valet.plugin.v1.SignGetsResponse
 	(*SignPostPolicyRequest)(nil),    // 37: valet.plugin.v1.SignPostPolicyRequest
 	(*PostPolicy)(nil),               // 38: valet.plugin.v1.PostPolicy
-	nil,                              // 39: valet.plugin.v1.CallRequest.TraceContextEntry
-	nil,                              // 40: valet.plugin.v1.Recipe.HeadersEntry
-	nil,                              // 41: valet.plugin.v1.SignPutRequest.MetadataEntry
-	nil,                              // 42: valet.plugin.v1.Object.MetadataEntry
-	nil,                              // 43: valet.plugin.v1.Object.ChecksumsEntry
-	nil,                              // 44: valet.plugin.v1.CreateMultipartRequest.MetadataEntry
-	nil,                              // 45: valet.plugin.v1.SignPostPolicyRequest.MetadataEntry
-	nil,                              // 46: valet.plugin.v1.PostPolicy.FieldsEntry
+	(*GetCORSRequest)(nil),           // 39: valet.plugin.v1.GetCORSRequest
+	(*CORSRule)(nil),                 // 40: valet.plugin.v1.CORSRule
+	(*CORSResult)(nil),               // 41: valet.plugin.v1.CORSResult
+	(*PutCORSRequest)(nil),           // 42: valet.plugin.v1.PutCORSRequest
+	(*PutCORSResponse)(nil),          // 43: valet.plugin.v1.PutCORSResponse
+	nil,                              // 44: valet.plugin.v1.CallRequest.TraceContextEntry
+	nil,                              // 45: valet.plugin.v1.Recipe.HeadersEntry
+	nil,                              // 46: valet.plugin.v1.SignPutRequest.MetadataEntry
+	nil,                              // 47: valet.plugin.v1.Object.MetadataEntry
+	nil,                              // 48: valet.plugin.v1.Object.ChecksumsEntry
+	nil,                              // 49: valet.plugin.v1.CreateMultipartRequest.MetadataEntry
+	nil,                              // 50: valet.plugin.v1.SignPostPolicyRequest.MetadataEntry
+	nil,                              // 51: valet.plugin.v1.PostPolicy.FieldsEntry
 }
 var file_v1_valet_proto_depIdxs = []int32{
-	39, // 0: valet.plugin.v1.CallRequest.trace_context:type_name -> valet.plugin.v1.CallRequest.TraceContextEntry
+	44, // 0: valet.plugin.v1.CallRequest.trace_context:type_name -> valet.plugin.v1.CallRequest.TraceContextEntry
 	3,  // 1: valet.plugin.v1.CallRequest.info:type_name -> valet.plugin.v1.InfoRequest
 	6,  // 2: valet.plugin.v1.CallRequest.configure:type_name -> valet.plugin.v1.ConfigureRequest
 	10, // 3: valet.plugin.v1.CallRequest.sign_put:type_name -> valet.plugin.v1.SignPutRequest
@@ -3201,49 +3533,55 @@ var file_v1_valet_proto_depIdxs = []int32{
 	32, // 14: valet.plugin.v1.CallRequest.read_object:type_name -> valet.plugin.v1.ReadObjectRequest
 	34, // 15: valet.plugin.v1.CallRequest.sign_gets:type_name -> valet.plugin.v1.SignGetsRequest
 	37, // 16: valet.plugin.v1.CallRequest.sign_post_policy:type_name -> valet.plugin.v1.SignPostPolicyRequest
-	2,  // 17: valet.plugin.v1.CallResponse.error:type_name -> valet.plugin.v1.CallError
-	4,  // 18: valet.plugin.v1.CallResponse.info:type_name -> valet.plugin.v1.InfoResponse
-	7,  // 19: valet.plugin.v1.CallResponse.configure:type_name -> valet.plugin.v1.ConfigureResponse
-	9,  // 20: valet.plugin.v1.CallResponse.recipe:type_name -> valet.plugin.v1.Recipe
-	14, // 21: valet.plugin.v1.CallResponse.object:type_name -> valet.plugin.v1.Object
-	16, // 22: valet.plugin.v1.CallResponse.list:type_name -> valet.plugin.v1.ListResponse
-	18, // 23: valet.plugin.v1.CallResponse.delete:type_name -> valet.plugin.v1.DeleteResponse
-	20, // 24: valet.plugin.v1.CallResponse.create_multipart:type_name -> valet.plugin.v1.CreateMultipartResponse
-	26, // 25: valet.plugin.v1.CallResponse.sign_parts:type_name -> valet.plugin.v1.SignPartsResponse
-	29, // 26: valet.plugin.v1.CallResponse.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartResponse
-	31, // 27: valet.plugin.v1.CallResponse.list_parts:type_name -> valet.plugin.v1.ListPartsResponse
-	33, // 28: valet.plugin.v1.CallResponse.read_object:type_name -> valet.plugin.v1.ReadObjectResponse
-	36, // 29: valet.plugin.v1.CallResponse.sign_gets:type_name -> valet.plugin.v1.SignGetsResponse
-	38, // 30: valet.plugin.v1.CallResponse.post_policy:type_name -> valet.plugin.v1.PostPolicy
-	5,  // 31: valet.plugin.v1.InfoResponse.capabilities:type_name -> valet.plugin.v1.Capabilities
-	40, // 32: valet.plugin.v1.Recipe.headers:type_name -> valet.plugin.v1.Recipe.HeadersEntry
-	8,  // 33: valet.plugin.v1.SignPutRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	41, // 34: valet.plugin.v1.SignPutRequest.metadata:type_name -> valet.plugin.v1.SignPutRequest.MetadataEntry
-	42, // 35: valet.plugin.v1.Object.metadata:type_name -> valet.plugin.v1.Object.MetadataEntry
-	43, // 36: valet.plugin.v1.Object.checksums:type_name -> valet.plugin.v1.Object.ChecksumsEntry
-	14, // 37: valet.plugin.v1.ListResponse.objects:type_name -> valet.plugin.v1.Object
-	44, // 38: valet.plugin.v1.CreateMultipartRequest.metadata:type_name -> valet.plugin.v1.CreateMultipartRequest.MetadataEntry
-	8,  // 39: valet.plugin.v1.CreateMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	23, // 40: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
-	9,  // 41: valet.plugin.v1.PartRecipe.recipe:type_name -> valet.plugin.v1.Recipe
-	25, // 42: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
-	27, // 43: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
-	8,  // 44: valet.plugin.v1.CompleteMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	30, // 45: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
-	14, // 46: valet.plugin.v1.ReadObjectResponse.object:type_name -> valet.plugin.v1.Object
-	11, // 47: valet.plugin.v1.SignGetsRequest.requests:type_name -> valet.plugin.v1.SignGetRequest
-	9,  // 48: valet.plugin.v1.SignGetItem.recipe:type_name -> valet.plugin.v1.Recipe
-	2,  // 49: valet.plugin.v1.SignGetItem.error:type_name -> valet.plugin.v1.CallError
-	35, // 50: valet.plugin.v1.SignGetsResponse.items:type_name -> valet.plugin.v1.SignGetItem
-	45, // 51: valet.plugin.v1.SignPostPolicyRequest.metadata:type_name -> valet.plugin.v1.SignPostPolicyRequest.MetadataEntry
-	46, // 52: valet.plugin.v1.PostPolicy.fields:type_name -> valet.plugin.v1.PostPolicy.FieldsEntry
-	0,  // 53: valet.plugin.v1.ProviderService.Calls:input_type -> valet.plugin.v1.CallRequest
-	1,  // 54: valet.plugin.v1.ProviderService.Calls:output_type -> valet.plugin.v1.CallResponse
-	54, // [54:55] is the sub-list for method output_type
-	53, // [53:54] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	39, // 17: valet.plugin.v1.CallRequest.get_cors:type_name -> valet.plugin.v1.GetCORSRequest
+	42, // 18: valet.plugin.v1.CallRequest.put_cors:type_name -> valet.plugin.v1.PutCORSRequest
+	2,  // 19: valet.plugin.v1.CallResponse.error:type_name -> valet.plugin.v1.CallError
+	4,  // 20: valet.plugin.v1.CallResponse.info:type_name -> valet.plugin.v1.InfoResponse
+	7,  // 21: valet.plugin.v1.CallResponse.configure:type_name -> valet.plugin.v1.ConfigureResponse
+	9,  // 22: valet.plugin.v1.CallResponse.recipe:type_name -> valet.plugin.v1.Recipe
+	14, // 23: valet.plugin.v1.CallResponse.object:type_name -> valet.plugin.v1.Object
+	16, // 24: valet.plugin.v1.CallResponse.list:type_name -> valet.plugin.v1.ListResponse
+	18, // 25: valet.plugin.v1.CallResponse.delete:type_name -> valet.plugin.v1.DeleteResponse
+	20, // 26: valet.plugin.v1.CallResponse.create_multipart:type_name -> valet.plugin.v1.CreateMultipartResponse
+	26, // 27: valet.plugin.v1.CallResponse.sign_parts:type_name -> valet.plugin.v1.SignPartsResponse
+	29, // 28: valet.plugin.v1.CallResponse.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartResponse
+	31, // 29: valet.plugin.v1.CallResponse.list_parts:type_name -> valet.plugin.v1.ListPartsResponse
+	33, // 30: valet.plugin.v1.CallResponse.read_object:type_name -> valet.plugin.v1.ReadObjectResponse
+	36, // 31: valet.plugin.v1.CallResponse.sign_gets:type_name -> valet.plugin.v1.SignGetsResponse
+	38, // 32: valet.plugin.v1.CallResponse.post_policy:type_name -> valet.plugin.v1.PostPolicy
+	41, // 33: valet.plugin.v1.CallResponse.cors:type_name -> valet.plugin.v1.CORSResult
+	43, // 34: valet.plugin.v1.CallResponse.put_cors:type_name -> valet.plugin.v1.PutCORSResponse
+	5,  // 35: valet.plugin.v1.InfoResponse.capabilities:type_name -> valet.plugin.v1.Capabilities
+	45, // 36: valet.plugin.v1.Recipe.headers:type_name -> valet.plugin.v1.Recipe.HeadersEntry
+	8,  // 37: valet.plugin.v1.SignPutRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	46, // 38: valet.plugin.v1.SignPutRequest.metadata:type_name -> valet.plugin.v1.SignPutRequest.MetadataEntry
+	47, // 39: valet.plugin.v1.Object.metadata:type_name -> valet.plugin.v1.Object.MetadataEntry
+	48, // 40: valet.plugin.v1.Object.checksums:type_name -> valet.plugin.v1.Object.ChecksumsEntry
+	14, // 41: valet.plugin.v1.ListResponse.objects:type_name -> valet.plugin.v1.Object
+	49, // 42: valet.plugin.v1.CreateMultipartRequest.metadata:type_name -> valet.plugin.v1.CreateMultipartRequest.MetadataEntry
+	8,  // 43: valet.plugin.v1.CreateMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	23, // 44: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
+	9,  // 45: valet.plugin.v1.PartRecipe.recipe:type_name -> valet.plugin.v1.Recipe
+	25, // 46: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
+	27, // 47: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
+	8,  // 48: valet.plugin.v1.CompleteMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	30, // 49: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
+	14, // 50: valet.plugin.v1.ReadObjectResponse.object:type_name -> valet.plugin.v1.Object
+	11, // 51: valet.plugin.v1.SignGetsRequest.requests:type_name -> valet.plugin.v1.SignGetRequest
+	9,  // 52: valet.plugin.v1.SignGetItem.recipe:type_name -> valet.plugin.v1.Recipe
+	2,  // 53: valet.plugin.v1.SignGetItem.error:type_name -> valet.plugin.v1.CallError
+	35, // 54: valet.plugin.v1.SignGetsResponse.items:type_name -> valet.plugin.v1.SignGetItem
+	50, // 55: valet.plugin.v1.SignPostPolicyRequest.metadata:type_name -> valet.plugin.v1.SignPostPolicyRequest.MetadataEntry
+	51, // 56: valet.plugin.v1.PostPolicy.fields:type_name -> valet.plugin.v1.PostPolicy.FieldsEntry
+	40, // 57: valet.plugin.v1.CORSResult.rules:type_name -> valet.plugin.v1.CORSRule
+	40, // 58: valet.plugin.v1.PutCORSRequest.rules:type_name -> valet.plugin.v1.CORSRule
+	0,  // 59: valet.plugin.v1.ProviderService.Calls:input_type -> valet.plugin.v1.CallRequest
+	1,  // 60: valet.plugin.v1.ProviderService.Calls:output_type -> valet.plugin.v1.CallResponse
+	60, // [60:61] is the sub-list for method output_type
+	59, // [59:60] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_v1_valet_proto_init() }
@@ -3268,6 +3606,8 @@ func file_v1_valet_proto_init() {
 		(*CallRequest_ReadObject)(nil),
 		(*CallRequest_SignGets)(nil),
 		(*CallRequest_SignPostPolicy)(nil),
+		(*CallRequest_GetCors)(nil),
+		(*CallRequest_PutCors)(nil),
 	}
 	file_v1_valet_proto_msgTypes[1].OneofWrappers = []any{
 		(*CallResponse_Info)(nil),
@@ -3283,6 +3623,8 @@ func file_v1_valet_proto_init() {
 		(*CallResponse_ReadObject)(nil),
 		(*CallResponse_SignGets)(nil),
 		(*CallResponse_PostPolicy)(nil),
+		(*CallResponse_Cors)(nil),
+		(*CallResponse_PutCors)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -3290,7 +3632,7 @@ func file_v1_valet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_v1_valet_proto_rawDesc), len(file_v1_valet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   47,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
