@@ -89,10 +89,16 @@ type AuthConfig struct {
 // or AnyIssuer, which only waive the requirement and cannot be combined
 // with a value.
 type JWTConfig struct {
-	HS256Secret     string `koanf:"hs256_secret"`
-	HS256SecretFile string `koanf:"hs256_secret_file"`
-	JWKSURL         string `koanf:"jwks_url"`
-	JWKSFile        string `koanf:"jwks_file"`
+	// HS256Secret, HS256SecretFile and HS256Secrets give the HS256 keys;
+	// set at most one. The first key of the list (or the file's first line)
+	// signs (valet token), every one verifies, so a key is rotated by
+	// putting the new one first and dropping the old one once the tokens it
+	// signed have expired. HS256SecretFile holds one key per line.
+	HS256Secret     string   `koanf:"hs256_secret"`
+	HS256SecretFile string   `koanf:"hs256_secret_file"`
+	HS256Secrets    []string `koanf:"hs256_secrets"`
+	JWKSURL         string   `koanf:"jwks_url"`
+	JWKSFile        string   `koanf:"jwks_file"`
 	// JWKSRefresh is how often the JWKS at JWKSURL is fetched again, and the
 	// longest Valet keeps it whatever the IdP's Cache-Control or Expires say:
 	// a key the IdP withdraws is trusted at most this long. Cache headers
@@ -111,6 +117,10 @@ type JWTConfig struct {
 
 // UsesJWKS reports whether tokens may be verified with JWKS keys.
 func (j JWTConfig) UsesJWKS() bool { return j.JWKSURL != "" || j.JWKSFile != "" }
+
+// HS256Keys returns the HS256 keys, the signing one first: HS256Secrets,
+// or HS256Secret, or what Load read from HS256SecretFile; nil for none.
+func (j JWTConfig) HS256Keys() []string { return secretList(j.HS256Secret, j.HS256Secrets) }
 
 // JWKS refresh bounds: JWKSMinRefresh is the shortest interval between
 // scheduled fetches of a JWKS URL (so a Cache-Control: max-age=0 cannot make
@@ -137,11 +147,34 @@ type AnonymousConfig struct {
 	Subject string `koanf:"subject"`
 }
 
-// TokensConfig holds the secret that seals upload ids. Gateways that share
-// it accept each other's ids.
+// TokensConfig holds the secrets that seal upload ids and playback links.
+// Gateways that share them accept each other's ids.
+//
+// Set one of Secret, SecretFile or Secrets. The first secret of the list
+// (or the file's first line) seals, every one opens: a secret is rotated
+// without breaking uploads in flight by listing the new one first and the
+// old one second on every replica, then dropping the old one once the ids
+// it sealed have expired (limits.upload_ttl, and playback_ttl). SecretFile
+// holds one secret per line.
 type TokensConfig struct {
-	Secret     string `koanf:"secret"`
-	SecretFile string `koanf:"secret_file"`
+	Secret     string   `koanf:"secret"`
+	SecretFile string   `koanf:"secret_file"`
+	Secrets    []string `koanf:"secrets"`
+}
+
+// Keys returns the sealing secrets, the one that seals first: Secrets, or
+// Secret, or what Load read from SecretFile; nil for none.
+func (t TokensConfig) Keys() []string { return secretList(t.Secret, t.Secrets) }
+
+// secretList is list when set, else the single secret (nil when empty).
+func secretList(one string, list []string) []string {
+	if len(list) > 0 {
+		return list
+	}
+	if one != "" {
+		return []string{one}
+	}
+	return nil
 }
 
 // PluginsConfig configures the plugin host.

@@ -142,6 +142,9 @@ func mergeLayer(k *koanf.Koanf, p koanf.Provider, pa koanf.Parser) error {
 			block := key[:strings.LastIndex(key, ".")]
 			others = []string{block + ".secret", block + ".secret_file", block + ".secrets"}
 		}
+		if group, ok := secretGroups[key]; ok {
+			others = group
+		}
 		for _, other := range others {
 			if _, isMap := k.Get(other).(map[string]any); other != key && !isMap && !l.Exists(other) && k.Exists(other) {
 				k.Delete(other)
@@ -150,6 +153,21 @@ func mergeLayer(k *koanf.Koanf, p koanf.Provider, pa koanf.Parser) error {
 	}
 	return k.Merge(l)
 }
+
+// secretGroups are the gateway's own secrets given three ways (inline, as a
+// file, as a list): a higher layer's form replaces a lower layer's others.
+var secretGroups = func() map[string][]string {
+	m := map[string][]string{}
+	for _, g := range [][]string{
+		{"tokens.secret", "tokens.secret_file", "tokens.secrets"},
+		{"auth.jwt.hs256_secret", "auth.jwt.hs256_secret_file", "auth.jwt.hs256_secrets"},
+	} {
+		for _, k := range g {
+			m[k] = g
+		}
+	}
+	return m
+}()
 
 // hookSecretKey reports whether key is one of the secret settings of the
 // top-level hooks block or of a store's (hooks.secrets,
@@ -361,22 +379,25 @@ func (c *Config) applyDefaults() {
 	}
 }
 
-// resolveSecrets reads *_file secrets. A secret given both inline (or by
-// environment) and as a file is an error, so it is clear which one wins.
+// resolveSecrets reads *_file secrets. A secret given in two forms (inline
+// or by environment, as a file, as a list) is an error, so it is clear
+// which one wins. A file holds one secret per line; one line fills the
+// single form, several the list.
 func (c *Config) resolveSecrets() error {
 	var errs []error
 	for _, s := range []struct {
-		key, fileKey string
-		val, file    *string
+		key, fileKey, listKey string
+		val, file             *string
+		list                  *[]string
 	}{
-		{"auth.jwt.hs256_secret", "auth.jwt.hs256_secret_file", &c.Auth.JWT.HS256Secret, &c.Auth.JWT.HS256SecretFile},
-		{"tokens.secret", "tokens.secret_file", &c.Tokens.Secret, &c.Tokens.SecretFile},
+		{"auth.jwt.hs256_secret", "auth.jwt.hs256_secret_file", "auth.jwt.hs256_secrets", &c.Auth.JWT.HS256Secret, &c.Auth.JWT.HS256SecretFile, &c.Auth.JWT.HS256Secrets},
+		{"tokens.secret", "tokens.secret_file", "tokens.secrets", &c.Tokens.Secret, &c.Tokens.SecretFile, &c.Tokens.Secrets},
 	} {
 		if *s.file == "" {
 			continue
 		}
-		if *s.val != "" {
-			errs = append(errs, fmt.Errorf("%s: set together with %s; use one", s.fileKey, s.key))
+		if *s.val != "" || len(*s.list) > 0 {
+			errs = append(errs, fmt.Errorf("%s: set together with %s or %s; use one", s.fileKey, s.key, s.listKey))
 			continue
 		}
 		b, err := os.ReadFile(*s.file)
@@ -384,9 +405,19 @@ func (c *Config) resolveSecrets() error {
 			errs = append(errs, fmt.Errorf("%s: %w", s.fileKey, err))
 			continue
 		}
-		*s.val = strings.TrimRight(string(b), "\r\n \t")
-		if *s.val == "" {
+		var lines []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		switch len(lines) {
+		case 0:
 			errs = append(errs, fmt.Errorf("%s: %s is empty", s.fileKey, *s.file))
+		case 1:
+			*s.val = lines[0]
+		default:
+			*s.list = lines
 		}
 	}
 	errs = append(errs, c.readHookSecrets()...)

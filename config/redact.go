@@ -64,7 +64,7 @@ var secretFields = map[string]bool{"hs256_secret": true, "secret": true}
 
 // secretLists are Config fields that hold lists of secrets; each entry
 // prints as "***".
-var secretLists = map[string]bool{"secrets": true}
+var secretLists = map[string]bool{"secrets": true, "hs256_secrets": true}
 
 // secretWords mark provider config keys whose values are hidden.
 var secretWords = []string{"secret", "password", "passwd", "token", "credential", "private", "key", "sas", "signature", "connection_string"}

@@ -72,6 +72,7 @@ func (c *Config) Validate() error {
 	if j.HS256Secret != "" && len(j.HS256Secret) < MinSecretBytes {
 		add("auth.jwt.hs256_secret", "must be at least %d bytes", MinSecretBytes)
 	}
+	checkSecretList(add, "auth.jwt.hs256_secrets", j.HS256Secret, j.HS256Secrets)
 	if j.JWKSURL != "" && j.JWKSFile != "" {
 		add("auth.jwt.jwks_url", "set together with auth.jwt.jwks_file; use one")
 	}
@@ -104,16 +105,18 @@ func (c *Config) Validate() error {
 	if c.Auth.Anonymous.Enabled && c.Auth.Anonymous.Subject == "" {
 		add("auth.anonymous.subject", "required when anonymous access is enabled")
 	}
-	if j.HS256Secret == "" && j.JWKSURL == "" && j.JWKSFile == "" && len(c.Auth.APIKeys) == 0 && !c.Auth.Anonymous.Enabled {
+	if len(j.HS256Keys()) == 0 && j.JWKSURL == "" && j.JWKSFile == "" && len(c.Auth.APIKeys) == 0 && !c.Auth.Anonymous.Enabled {
 		add("auth", "no way to authenticate: set auth.jwt.hs256_secret(_file), auth.jwt.jwks_url, auth.jwt.jwks_file, auth.api_keys or auth.anonymous.enabled")
 	}
 
 	// tokens
-	if c.Tokens.Secret == "" {
-		add("tokens.secret", "required (or tokens.secret_file, or VALET_TOKENS__SECRET): it seals upload ids")
-	} else if len(c.Tokens.Secret) < MinSecretBytes {
+	switch {
+	case len(c.Tokens.Keys()) == 0:
+		add("tokens.secret", "required (or tokens.secret_file, tokens.secrets, or VALET_TOKENS__SECRET): it seals upload ids")
+	case c.Tokens.Secret != "" && len(c.Tokens.Secret) < MinSecretBytes:
 		add("tokens.secret", "must be at least %d bytes", MinSecretBytes)
 	}
+	checkSecretList(add, "tokens.secrets", c.Tokens.Secret, c.Tokens.Secrets)
 
 	// plugins
 	for name, pin := range c.Plugins.Pins {
@@ -214,4 +217,23 @@ func validCookieName(n string) bool {
 		}
 	}
 	return n != ""
+}
+
+// checkSecretList checks a list form of a secret (tokens.secrets,
+// auth.jwt.hs256_secrets): not beside the single form, and every entry at
+// least MinSecretBytes long and listed once.
+func checkSecretList(add func(key, format string, args ...any), key, single string, list []string) {
+	if len(list) > 0 && single != "" {
+		add(key, "set together with %s; use one", strings.TrimSuffix(key, "s"))
+	}
+	seen := map[string]bool{}
+	for i, v := range list {
+		switch {
+		case len(v) < MinSecretBytes:
+			add(fmt.Sprintf("%s[%d]", key, i), "must be at least %d bytes", MinSecretBytes)
+		case seen[v]:
+			add(fmt.Sprintf("%s[%d]", key, i), "listed twice")
+		}
+		seen[v] = true
+	}
 }

@@ -13,7 +13,7 @@ func AuthConfig(c config.AuthConfig) auth.Config {
 	j := c.JWT
 	out := auth.Config{
 		JWT: auth.JWTConfig{
-			HS256Secret: j.HS256Secret, JWKSURL: j.JWKSURL, JWKSFile: j.JWKSFile, JWKSRefresh: j.JWKSRefresh,
+			HS256Secrets: j.HS256Keys(), JWKSURL: j.JWKSURL, JWKSFile: j.JWKSFile, JWKSRefresh: j.JWKSRefresh,
 			Issuer: j.Issuer, AnyIssuer: j.AnyIssuer, Audience: j.Audience, AnyAudience: j.AnyAudience, Leeway: j.Leeway,
 		},
 		Anonymous: auth.AnonymousConfig{Enabled: c.Anonymous.Enabled, Subject: c.Anonymous.Subject},
@@ -28,4 +28,13 @@ func AuthConfig(c config.AuthConfig) auth.Config {
 // (`valet token`).
 func MintDevToken(cfg *config.Config, subject string, claims map[string]any, ttl time.Duration) (string, error) {
 	return auth.MintDevToken(AuthConfig(cfg.Auth), subject, claims, ttl)
+}
+
+// tokenSecrets are tokens.secret's keys as bytes, the sealing one first.
+func tokenSecrets(cfg *config.Config) [][]byte {
+	var out [][]byte
+	for _, s := range cfg.Tokens.Keys() {
+		out = append(out, []byte(s))
+	}
+	return out
 }

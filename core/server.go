@@ -139,13 +139,13 @@ func (s *Server) build(cfg *config.Config, provs map[string]providers.Provider) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	sealer, err := uploadid.NewSealer([]byte(cfg.Tokens.Secret))
+	sealer, err := uploadid.NewSealer(tokenSecrets(cfg)...)
 	if err != nil {
 		return nil, fmt.Errorf("tokens.secret: %w", err)
 	}
 	// Playback tokens share tokens.secret under their own HKDF label, so
 	// every replica with the secret opens them.
-	player, err := playback.NewSealer([]byte(cfg.Tokens.Secret))
+	player, err := playback.NewSealer(tokenSecrets(cfg)...)
 	if err != nil {
 		return nil, fmt.Errorf("tokens.secret: %w", err)
 	}

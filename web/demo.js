@@ -164,9 +164,25 @@ async function refreshFiles(highlight) {
   }));
 }
 
+let stopPlayback = /** @type {(() => void) | undefined} */ (undefined);
+
+// hls.js is not bundled (about 600 KB): the page's <meta name="valet-hls"> names
+// the ES module to load, by default hls.js 1.7.4 from jsDelivr. Host a copy of
+// hls.js's dist/hls.min.mjs (npm hls.js) and point the meta tag at it to serve
+// the demo without a CDN.
+let hlsModule;
+async function loadHls() {
+  const url = document.querySelector('meta[name="valet-hls"]')?.getAttribute('content');
+  if (!url) throw new Error('no hls.js configured (<meta name="valet-hls">)');
+  hlsModule ||= import(url).then((m) => m.default);
+  return hlsModule;
+}
+
 async function openViewer(o) {
   const name = baseName(o.key);
   const box = $('#viewer-media');
+  stopPlayback?.();
+  stopPlayback = undefined;
   box.replaceChildren();
   $('#viewer-title').textContent = name;
   $('#viewer-info').textContent = `${fmtBytes(o.size)} · ${o.content_type || 'unknown type'}`;
@@ -181,7 +197,13 @@ async function openViewer(o) {
     ]);
     const type = inline.content_type || o.content_type || '';
     let media = null;
-    if (type.startsWith('video/')) media = el('video', { controls: true, preload: 'metadata', src: inline.url });
+    if (/\.m3u8$/i.test(o.key) || /mpegurl/i.test(type)) {
+      // HLS: the playlist's playback link, with hls.js where the browser has no HLS.
+      media = el('video', { controls: true, preload: 'metadata' });
+      box.replaceChildren(media);
+      const pb = await valet.play(media, current.name, o.key, { Hls: media.canPlayType('application/vnd.apple.mpegurl') ? undefined : await loadHls() });
+      stopPlayback = pb.stop;
+    } else if (type.startsWith('video/')) media = el('video', { controls: true, preload: 'metadata', src: inline.url });
     else if (type.startsWith('audio/')) media = el('audio', { controls: true, preload: 'metadata', src: inline.url });
     else if (type.startsWith('image/')) media = el('img', { alt: name, src: inline.url });
     else media = el('p', { className: 'muted', textContent: 'No preview for this type; use the download link.' });

@@ -73,6 +73,30 @@ export class Valet {
      */
     signGets(store: string, keys: string[], opts?: SignGetsOptions): Promise<SignedGet[]>;
     /**
+     * Returns an object's playback link: a gateway URL that needs no credentials until
+     * it expires, for <video src>, <audio src>, <img src>, download links and players.
+     * @param {string} store
+     * @param {string} key
+     * @param {{signal?: AbortSignal}} [opts]
+     * @returns {Promise<string>}
+     */
+    playbackURL(store: string, key: string, opts?: {
+        signal?: AbortSignal;
+    }): Promise<string>;
+    /**
+     * Plays an object in a <video> or <audio> element from its playback link. An HLS
+     * playlist plays natively where the browser can (Safari), else with opts.Hls
+     * (hls.js). When the link expires (storage or the gateway refuses a request), a new
+     * one is asked for and playback resumes where it was, so a player paused past the
+     * store's playback_ttl carries on.
+     * @param {HTMLMediaElement} el
+     * @param {string} store
+     * @param {string} key
+     * @param {PlayOptions} [opts]
+     * @returns {Promise<Playback>}
+     */
+    play(el: HTMLMediaElement, store: string, key: string, opts?: PlayOptions): Promise<Playback>;
+    /**
      * Uploads a file (a Blob with a name) directly to storage.
      * @param {File} file
      * @param {UploadOptions} opts
@@ -332,6 +356,45 @@ export type MediaOptions = {
     filename?: string;
     signal?: AbortSignal;
 };
+/**
+ * How play() plays an HLS playlist where the browser has none of its own: Hls is
+ * hls.js's default export (https://github.com/video-dev/hls.js, npm hls.js; Valet
+ * ships no copy), hlsConfig its options.
+ */
+export type PlayOptions = {
+    Hls?: HlsClass;
+    hlsConfig?: Record<string, unknown>;
+    signal?: AbortSignal;
+};
+/**
+ * The part of hls.js's class play() uses.
+ */
+export type HlsClass = {
+    new (config?: Record<string, unknown>): HlsPlayer;
+    isSupported(): boolean;
+    Events: {
+        ERROR: string;
+    };
+    ErrorTypes: {
+        NETWORK_ERROR: string;
+    };
+};
+export type HlsPlayer = {
+    attachMedia(el: HTMLMediaElement): void;
+    loadSource(url: string): void;
+    on(event: string, cb: (event: string, data: any) => void): void;
+    destroy(): void;
+};
+/**
+ * What play() started: the media data it played, the hls.js instance (null when
+ * the element plays the link itself), and stop(), which detaches it.
+ */
+export type Playback = {
+    media: Media;
+    hls: HlsPlayer | null;
+    refreshes: number;
+    stop(): void;
+};
 export type ErrorInfo = {
     code?: string;
     status?: number;
@@ -399,10 +462,16 @@ export type UploadedObject = ObjectInfo & {
 };
 /**
  * An object with a short-lived signed URL to fetch it (GET .../objects/{key}).
+ * playback_url, when present, is a gateway link that needs no credentials until
+ * playback_expires_at (<video src>, <img src>, downloads; an HLS playlist's link
+ * answers the playlist with signed segments). None is given for a playlist at the
+ * store's root.
  */
 export type Media = ObjectInfo & {
     url: string;
     expires_at?: string;
+    playback_url?: string;
+    playback_expires_at?: string;
 };
 /**
  * One key's answer in signGets: a signed GET (url, method, headers, expires_at), or error,

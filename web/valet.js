@@ -63,6 +63,22 @@
 
 /** @typedef {{cursor?: string, limit?: number, signal?: AbortSignal}} ListOptions cursor: the previous page's next_cursor. */
 /** @typedef {{disposition?: 'inline'|'attachment', filename?: string, signal?: AbortSignal}} MediaOptions */
+/**
+ * How play() plays an HLS playlist where the browser has none of its own: Hls is
+ * hls.js's default export (https://github.com/video-dev/hls.js, npm hls.js; Valet
+ * ships no copy), hlsConfig its options.
+ * @typedef {{Hls?: HlsClass, hlsConfig?: Record<string, unknown>, signal?: AbortSignal}} PlayOptions
+ */
+/**
+ * The part of hls.js's class play() uses.
+ * @typedef {{new (config?: Record<string, unknown>): HlsPlayer, isSupported(): boolean, Events: {ERROR: string}, ErrorTypes: {NETWORK_ERROR: string}}} HlsClass
+ */
+/** @typedef {{attachMedia(el: HTMLMediaElement): void, loadSource(url: string): void, on(event: string, cb: (event: string, data: any) => void): void, destroy(): void}} HlsPlayer */
+/**
+ * What play() started: the media data it played, the hls.js instance (null when
+ * the element plays the link itself), and stop(), which detaches it.
+ * @typedef {{media: Media, hls: HlsPlayer|null, refreshes: number, stop(): void}} Playback
+ */
 /** @typedef {{code?: string, status?: number, title?: string, detail?: string, type?: string, retryAfter?: number}} ErrorInfo */
 
 /**
@@ -107,7 +123,11 @@
 
 /**
  * An object with a short-lived signed URL to fetch it (GET .../objects/{key}).
- * @typedef {ObjectInfo & {url: string, expires_at?: string}} Media
+ * playback_url, when present, is a gateway link that needs no credentials until
+ * playback_expires_at (<video src>, <img src>, downloads; an HLS playlist's link
+ * answers the playlist with signed segments). None is given for a playlist at the
+ * store's root.
+ * @typedef {ObjectInfo & {url: string, expires_at?: string, playback_url?: string, playback_expires_at?: string}} Media
  */
 
 /**
@@ -320,6 +340,93 @@ export class Valet {
     if (opts.disposition) body.disposition = opts.disposition;
     const r = await this.api('POST', `${storePath(store)}/objects/sign`, body, opts.signal);
     return r?.items || [];
+  }
+
+  /**
+   * Returns an object's playback link: a gateway URL that needs no credentials until
+   * it expires, for <video src>, <audio src>, <img src>, download links and players.
+   * @param {string} store
+   * @param {string} key
+   * @param {{signal?: AbortSignal}} [opts]
+   * @returns {Promise<string>}
+   */
+  async playbackURL(store, key, opts = {}) {
+    const m = await this.media(store, key, { signal: opts.signal });
+    if (!m?.playback_url) throw new ValetError('This object has no playback link (an HLS playlist at the store root?)', { code: 'no_playback_url' });
+    return m.playback_url;
+  }
+
+  /**
+   * Plays an object in a <video> or <audio> element from its playback link. An HLS
+   * playlist plays natively where the browser can (Safari), else with opts.Hls
+   * (hls.js). When the link expires (storage or the gateway refuses a request), a new
+   * one is asked for and playback resumes where it was, so a player paused past the
+   * store's playback_ttl carries on.
+   * @param {HTMLMediaElement} el
+   * @param {string} store
+   * @param {string} key
+   * @param {PlayOptions} [opts]
+   * @returns {Promise<Playback>}
+   */
+  async play(el, store, key, opts = {}) {
+    let media = await this.media(store, key, { signal: opts.signal });
+    if (!media?.playback_url) throw new ValetError('This object has no playback link (an HLS playlist at the store root?)', { code: 'no_playback_url' });
+    const isHLS = /\.m3u8$/i.test(key) || /mpegurl/i.test(media.content_type || '');
+    const Hls = opts.Hls;
+    const useHls = isHLS && !el.canPlayType('application/vnd.apple.mpegurl') && !!Hls && Hls.isSupported();
+    if (isHLS && !useHls && !el.canPlayType('application/vnd.apple.mpegurl')) {
+      throw new ValetError('This browser cannot play HLS: pass hls.js as opts.Hls', { code: 'hls_unsupported' });
+    }
+    /** @type {Playback} */
+    const pb = { media, hls: null, refreshes: 0, stop() {} };
+    let refreshing = false;
+    let stopped = false;
+    // A fresh link, resumed where playback was; one refresh at a time.
+    const refresh = async () => {
+      if (refreshing || stopped) return;
+      refreshing = true;
+      try {
+        const at = el.currentTime;
+        const paused = el.paused;
+        media = await this.media(store, key, { signal: opts.signal });
+        if (stopped || !media?.playback_url) return;
+        pb.media = media;
+        pb.refreshes++;
+        start(media.playback_url, at);
+        if (!paused) el.play().catch(() => {});
+      } catch { /* the next failed request tries again */ } finally {
+        refreshing = false;
+      }
+    };
+    /** @param {string} url @param {number} at */
+    const start = (url, at) => {
+      if (useHls && Hls) {
+        pb.hls?.destroy();
+        const hls = new Hls({ ...opts.hlsConfig, startPosition: at > 0 ? at : -1 });
+        hls.on(Hls.Events.ERROR, (_e, data) => {
+          // Expired links answer 403 (or an opaque status 0 without CORS); hls.js
+          // does not retry a 4xx, so ask for a new link instead.
+          const code = data?.response?.code;
+          if (data?.type === Hls.ErrorTypes.NETWORK_ERROR && (data.fatal || code === 0 || (code >= 400 && code < 500))) refresh();
+        });
+        hls.attachMedia(el);
+        hls.loadSource(url);
+        pb.hls = hls;
+        return;
+      }
+      el.src = url;
+      if (at > 0) el.currentTime = at;
+    };
+    const onError = () => { if (!useHls) refresh(); };
+    el.addEventListener('error', onError);
+    pb.stop = () => {
+      stopped = true;
+      el.removeEventListener('error', onError);
+      pb.hls?.destroy();
+      pb.hls = null;
+    };
+    start(media.playback_url, 0);
+    return pb;
   }
 
   /**

@@ -44,7 +44,7 @@ tokens come from your identity provider.
 			if err != nil {
 				return err
 			}
-			if cfg.Auth.JWT.HS256Secret == "" {
+			if len(cfg.Auth.JWT.HS256Keys()) == 0 {
 				return fmt.Errorf("auth.jwt.hs256_secret: not set; `valet token` mints HS256 tokens only")
 			}
 			tok, err := core.MintDevToken(cfg, subject, cl, ttl)

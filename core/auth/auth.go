@@ -49,6 +49,45 @@ var (
 	ErrUnavailable        = errors.New("signing keys unavailable")
 )
 
+// Reasons a credential is refused, for the gateway's log line of a 401
+// (Reason). They name what failed, never the credential.
+const (
+	ReasonMalformed     = "malformed"       // not a JWT, or an unsupported Authorization scheme
+	ReasonAlgorithm     = "algorithm"       // an algorithm Valet does not accept (none, HS384, ...), or one with no key configured
+	ReasonUnknownKey    = "unknown_key"     // no JWKS key with the token's kid (or of its type)
+	ReasonSignature     = "signature"       // the signature does not verify with any configured key
+	ReasonExpired       = "expired"         // exp is past (beyond the leeway)
+	ReasonNotYetValid   = "not_yet_valid"   // nbf or iat is in the future
+	ReasonAudience      = "audience"        // aud is not auth.jwt.audience
+	ReasonIssuer        = "issuer"          // iss is not auth.jwt.issuer
+	ReasonClaims        = "claims"          // sub or exp missing, or the claims do not parse
+	ReasonUnknownAPIKey = "unknown_api_key" // an API key whose sha256 is not configured
+	ReasonNone          = "no_credentials"  // nothing presented and anonymous access is off
+)
+
+// refused is ErrInvalidCredentials with the reason.
+type refused struct{ reason string }
+
+func (e *refused) Error() string        { return "invalid credentials: " + e.reason }
+func (e *refused) Is(target error) bool { return target == ErrInvalidCredentials }
+
+func invalid(reason string) error { return &refused{reason: reason} }
+
+// Reason says why Authenticate refused a credential: one of the Reason*
+// constants, or "" for an error that is not a refusal (ErrUnavailable).
+func Reason(err error) string {
+	var r *refused
+	switch {
+	case errors.As(err, &r):
+		return r.reason
+	case errors.Is(err, ErrNoCredentials):
+		return ReasonNone
+	case errors.Is(err, ErrInvalidCredentials):
+		return ReasonMalformed
+	}
+	return ""
+}
+
 // Options tunes an Authenticator.
 type Options struct {
 	// Now is the clock (nil = time.Now).
@@ -64,7 +103,7 @@ type Options struct {
 type Authenticator struct {
 	cfg     Config
 	now     func() time.Time
-	hs256   []byte
+	hs256   [][]byte
 	apiKeys map[string]APIKey
 
 	jwksFile  jwk.Set
@@ -104,9 +143,7 @@ func New(cfg Config, opts Options) (*Authenticator, error) {
 	if a.fetchWait <= 0 {
 		a.fetchWait = defaultFetchWait
 	}
-	if cfg.JWT.HS256Secret != "" {
-		a.hs256 = []byte(cfg.JWT.HS256Secret)
-	}
+	a.hs256 = cfg.JWT.hs256Keys()
 	for _, k := range cfg.APIKeys {
 		a.apiKeys[strings.ToLower(k.SHA256)] = k
 	}
@@ -228,7 +265,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred string) (Principa
 		sum := sha256.Sum256([]byte(cred))
 		k, ok := a.apiKeys[hex.EncodeToString(sum[:])]
 		if !ok {
-			return Principal{}, ErrInvalidCredentials
+			return Principal{}, invalid(ReasonUnknownAPIKey)
 		}
 		claims := k.Claims
 		if claims == nil {
@@ -242,7 +279,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, cred string) (Principa
 
 func (a *Authenticator) verifyJWT(ctx context.Context, token string) (Principal, error) {
 	if len(token) > 16<<10 || strings.Count(token, ".") != 2 {
-		return Principal{}, ErrInvalidCredentials
+		return Principal{}, invalid(ReasonMalformed)
 	}
 	cacheable := len(token) <= maxCachedToken
 	var sum [sha256.Size]byte
@@ -279,38 +316,39 @@ func (a *Authenticator) verifyJWTFull(ctx context.Context, token string) (Princi
 	fail := func(err error) (Principal, time.Time, jwk.Set, error) { return Principal{}, time.Time{}, nil, err }
 	msg, err := jws.ParseString(token)
 	if err != nil || len(msg.Signatures()) != 1 {
-		return fail(ErrInvalidCredentials)
+		return fail(invalid(ReasonMalformed))
 	}
 	hdr := msg.Signatures()[0].ProtectedHeaders()
 	alg, ok := hdr.Algorithm()
 	if !ok {
-		return fail(ErrInvalidCredentials)
+		return fail(invalid(ReasonMalformed))
 	}
 	kid, _ := hdr.KeyID()
 
-	var key any
+	var keys []any
 	var keySet jwk.Set
 	switch alg {
 	case jwa.HS256():
-		if a.hs256 == nil {
-			return fail(ErrInvalidCredentials)
+		if len(a.hs256) == 0 {
+			return fail(invalid(ReasonAlgorithm))
 		}
-		key = a.hs256
+		for _, k := range a.hs256 {
+			keys = append(keys, k)
+		}
 	case jwa.RS256(), jwa.ES256(), jwa.EdDSA():
 		k, set, err := a.publicKey(ctx, alg, kid)
 		if err != nil {
 			return fail(err)
 		}
-		key = k
+		keys = []any{k}
 		if a.jwksFile == nil {
 			keySet = set
 		}
 	default: // none, HS384, PS256, ...: not accepted from any source
-		return fail(ErrInvalidCredentials)
+		return fail(invalid(ReasonAlgorithm))
 	}
 
 	opts := []jwt.ParseOption{
-		jwt.WithKey(alg, key),
 		jwt.WithValidate(true),
 		jwt.WithClock(jwt.ClockFunc(a.now)),
 		jwt.WithAcceptableSkew(a.cfg.JWT.Leeway),
@@ -323,23 +361,55 @@ func (a *Authenticator) verifyJWTFull(ctx context.Context, token string) (Princi
 	if a.cfg.JWT.Audience != "" {
 		opts = append(opts, jwt.WithAudience(a.cfg.JWT.Audience))
 	}
-	tok, err := jwt.ParseString(token, opts...)
-	if err != nil {
-		return fail(ErrInvalidCredentials)
+	// Every HS256 key of a rotation is tried, the signing one first; the
+	// claims are checked with the key whose signature verifies.
+	var tok jwt.Token
+	for _, key := range keys {
+		if _, err = jws.Verify([]byte(token), jws.WithKey(alg, key)); err != nil {
+			continue
+		}
+		tok, err = jwt.ParseString(token, append(opts, jwt.WithKey(alg, key))...)
+		break
+	}
+	switch {
+	case tok == nil && err == nil:
+		return fail(invalid(ReasonSignature))
+	case err != nil:
+		return fail(invalid(claimReason(err)))
 	}
 	sub, _ := tok.Subject()
 	if sub == "" {
-		return fail(ErrInvalidCredentials)
+		return fail(invalid(ReasonClaims))
 	}
 	claims := map[string]any{}
 	if err := json.Unmarshal(msg.Payload(), &claims); err != nil {
-		return fail(ErrInvalidCredentials)
+		return fail(invalid(ReasonClaims))
 	}
 	exp, ok := tok.Expiration()
 	if !ok {
-		return fail(ErrInvalidCredentials)
+		return fail(invalid(ReasonClaims))
 	}
 	return Principal{Subject: sub, Claims: claims, Method: "jwt"}, exp, keySet, nil
+}
+
+// claimReason classifies an error of jwt.ParseString (after the signature
+// verified, or jws.Verify's own).
+func claimReason(err error) string {
+	switch {
+	case errors.Is(err, jwt.TokenExpiredError()):
+		return ReasonExpired
+	case errors.Is(err, jwt.TokenNotYetValidError()), errors.Is(err, jwt.InvalidIssuedAtError()):
+		return ReasonNotYetValid
+	case errors.Is(err, jwt.InvalidAudienceError()):
+		return ReasonAudience
+	case errors.Is(err, jwt.InvalidIssuerError()):
+		return ReasonIssuer
+	case errors.Is(err, jwt.MissingRequiredClaimError()), errors.Is(err, jwt.ValidateError()):
+		return ReasonClaims
+	case errors.Is(err, jws.VerificationError()), errors.Is(err, jws.VerifyError()):
+		return ReasonSignature
+	}
+	return ReasonClaims
 }
 
 // publicKey finds the JWKS key for kid and checks that its type fits alg,
@@ -359,10 +429,10 @@ func (a *Authenticator) publicKey(ctx context.Context, alg jwa.SignatureAlgorith
 		}
 	}
 	if !ok {
-		return nil, nil, ErrInvalidCredentials
+		return nil, nil, invalid(ReasonUnknownKey)
 	}
 	if ka, ok := k.Algorithm(); ok && ka.String() != alg.String() {
-		return nil, nil, ErrInvalidCredentials
+		return nil, nil, invalid(ReasonUnknownKey)
 	}
 	switch alg {
 	case jwa.RS256():
@@ -375,7 +445,7 @@ func (a *Authenticator) publicKey(ctx context.Context, alg jwa.SignatureAlgorith
 		ok = k.KeyType() == jwa.OKP() && crv == jwa.Ed25519()
 	}
 	if !ok {
-		return nil, nil, ErrInvalidCredentials
+		return nil, nil, invalid(ReasonUnknownKey)
 	}
 	return k, set, nil
 }
@@ -406,7 +476,7 @@ func (a *Authenticator) keySet(ctx context.Context, refresh bool) (jwk.Set, erro
 		return a.jwksFile, nil
 	}
 	if a.cache == nil {
-		return nil, ErrInvalidCredentials
+		return nil, invalid(ReasonAlgorithm) // no JWKS configured for this algorithm
 	}
 	u := a.cfg.JWT.JWKSURL
 	if refresh && a.refreshDue() {
@@ -469,7 +539,7 @@ const (
 
 func checkedSet(set jwk.Set) (jwk.Set, error) {
 	if err := checkPublicSet(set); err != nil {
-		return nil, ErrInvalidCredentials
+		return nil, invalid(ReasonUnknownKey)
 	}
 	return set, nil
 }
@@ -515,5 +585,9 @@ func MintHS256(secret []byte, subject string, claims map[string]any, ttl time.Du
 // signed with its HS256 secret and carrying its issuer and audience.
 func MintDevToken(cfg Config, subject string, claims map[string]any, ttl time.Duration) (string, error) {
 	j := cfg.JWT
-	return MintHS256([]byte(j.HS256Secret), subject, claims, ttl, j.Issuer, j.Audience, time.Now())
+	var key []byte
+	if keys := j.hs256Keys(); len(keys) > 0 {
+		key = keys[0]
+	}
+	return MintHS256(key, subject, claims, ttl, j.Issuer, j.Audience, time.Now())
 }

@@ -22,9 +22,13 @@ type Config struct {
 // a JWKS alone does not say a token was meant for Valet. AnyAudience and
 // AnyIssuer are the explicit opt-outs.
 type JWTConfig struct {
-	HS256Secret string
-	JWKSURL     string
-	JWKSFile    string
+	// HS256Secret is the HS256 key; HS256Secrets, when set, replaces it
+	// with several: the first signs (MintDevToken), every one verifies,
+	// which is how a key is rotated without logging everyone out.
+	HS256Secret  string
+	HS256Secrets []string
+	JWKSURL      string
+	JWKSFile     string
 	// JWKSRefresh is how often the JWKS at JWKSURL is fetched again, and the
 	// longest a key set is trusted whatever the IdP's cache headers say
 	// (0 = DefaultJWKSRefresh).
@@ -38,6 +42,21 @@ type JWTConfig struct {
 
 // UsesJWKS reports whether tokens may be verified with JWKS keys.
 func (j JWTConfig) UsesJWKS() bool { return j.JWKSURL != "" || j.JWKSFile != "" }
+
+// hs256Keys returns the HS256 keys, the signing one first.
+func (j JWTConfig) hs256Keys() [][]byte {
+	list := j.HS256Secrets
+	if len(list) == 0 && j.HS256Secret != "" {
+		list = []string{j.HS256Secret}
+	}
+	var out [][]byte
+	for _, s := range list {
+		if s != "" {
+			out = append(out, []byte(s))
+		}
+	}
+	return out
+}
 
 // JWKS refresh bounds: JWKSMinRefresh is the shortest interval between
 // scheduled fetches of a JWKS URL (so a Cache-Control: max-age=0 cannot make

@@ -57,9 +57,12 @@ type Sealer struct {
 	box *seal.Box
 }
 
-// NewSealer derives the sealing key from secret (at least 32 bytes).
-func NewSealer(secret []byte) (*Sealer, error) {
-	box, err := seal.New("valet upload id v1", prefix, secret)
+// NewSealer derives the sealing keys from secrets (each at least 32
+// bytes): the first seals, every one opens, so tokens.secret is rotated by
+// putting the new secret first and dropping the old one once the ids it
+// sealed have expired.
+func NewSealer(secrets ...[]byte) (*Sealer, error) {
+	box, err := seal.New("valet upload id v1", prefix, secrets...)
 	if err != nil {
 		return nil, fmt.Errorf("uploadid: %w", err)
 	}

@@ -26,10 +26,15 @@ type Config struct {
 	// PublicURL is the base URL that signed URLs point at, as browsers reach
 	// the listener. Empty means "http://" + the listening address.
 	PublicURL string `json:"public_url"`
-	// Secret (or SecretFile, exactly one) keys the URL signatures. At least
-	// 16 bytes; every process serving the same root needs the same one.
-	Secret     string `json:"secret"`
-	SecretFile string `json:"secret_file"`
+	// Secret (or SecretFile, or Secrets: exactly one) keys the URL
+	// signatures. At least 16 bytes; every process serving the same root
+	// needs the same one. With Secrets (or a SecretFile of several lines,
+	// one secret per line) the first signs and the others still verify, so
+	// the secret is rotated by listing the new one first, then dropping the
+	// old one once the URLs it signed have expired.
+	Secret     string   `json:"secret"`
+	SecretFile string   `json:"secret_file"`
+	Secrets    []string `json:"secrets"`
 	// CORSOrigins are the browser origins allowed to use signed URLs, such as
 	// "https://app.example.com", or "*" for any.
 	CORSOrigins []string `json:"cors_origins"`
@@ -59,6 +64,7 @@ type settings struct {
 	listen      string
 	publicURL   *url.URL // nil: derive from the listener
 	secret      []byte
+	older       [][]byte // secrets being rotated out: they still verify
 	origins     []string
 	partMaxAge  time.Duration
 	maxExpiry   time.Duration
@@ -124,26 +130,50 @@ func parseConfig(raw json.RawMessage) (*settings, error) {
 		s.publicURL = u
 	}
 
+	var secrets [][]byte
+	given := 0
+	for _, set := range []bool{c.Secret != "", c.SecretFile != "", len(c.Secrets) > 0} {
+		if set {
+			given++
+		}
+	}
 	switch {
-	case c.Secret != "" && c.SecretFile != "":
-		return nil, invalid("secret", "give secret or secret_file, not both")
+	case given > 1:
+		return nil, invalid("secret", "give one of secret, secret_file or secrets")
 	case c.SecretFile != "":
 		b, err := os.ReadFile(c.SecretFile)
 		if err != nil {
 			return nil, invalid("secret_file", "cannot read %s: %v", c.SecretFile, cause(err))
 		}
-		s.secret = bytes.TrimRight(b, "\r\n")
-		if len(s.secret) < minSecret {
-			return nil, invalid("secret_file", "the secret in %s must be at least %d bytes", c.SecretFile, minSecret)
+		for _, l := range bytes.Split(b, []byte("\n")) {
+			if l = bytes.TrimRight(l, "\r"); len(l) > 0 {
+				secrets = append(secrets, l)
+			}
+		}
+		if len(secrets) == 0 {
+			return nil, invalid("secret_file", "%s is empty", c.SecretFile)
+		}
+		for _, sec := range secrets {
+			if len(sec) < minSecret {
+				return nil, invalid("secret_file", "every secret in %s must be at least %d bytes", c.SecretFile, minSecret)
+			}
 		}
 	case c.Secret != "":
-		s.secret = []byte(c.Secret)
-		if len(s.secret) < minSecret {
+		secrets = [][]byte{[]byte(c.Secret)}
+		if len(c.Secret) < minSecret {
 			return nil, invalid("secret", "must be at least %d bytes", minSecret)
 		}
+	case len(c.Secrets) > 0:
+		for i, sec := range c.Secrets {
+			if len(sec) < minSecret {
+				return nil, invalid(fmt.Sprintf("secrets[%d]", i), "must be at least %d bytes", minSecret)
+			}
+			secrets = append(secrets, []byte(sec))
+		}
 	default:
-		return nil, invalid("secret", "required (or secret_file)")
+		return nil, invalid("secret", "required (or secret_file, or secrets)")
 	}
+	s.secret, s.older = secrets[0], secrets[1:]
 
 	for i, o := range c.CORSOrigins {
 		if o == "*" {

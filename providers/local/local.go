@@ -124,7 +124,7 @@ func (p *Provider) start(set *settings) (*instance, error) {
 	if base == nil {
 		base = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
-	inst := &instance{set: set, st: st, sign: signer{secret: set.secret, now: p.now}, base: base, ln: ln, swept: make(chan struct{})}
+	inst := &instance{set: set, st: st, sign: signer{secret: set.secret, older: set.older, now: p.now}, base: base, ln: ln, swept: make(chan struct{})}
 	// No ReadTimeout: a large PUT may rightly take hours. The server cuts a
 	// body that goes silent for body_idle_timeout instead (idleBody).
 	inst.srv = &http.Server{

@@ -50,11 +50,31 @@ const (
 // signer makes and checks signatures. now is injectable for test vectors.
 type signer struct {
 	secret []byte
-	now    func() time.Time
+	// older are secrets being rotated out: URLs they signed still verify.
+	older [][]byte
+	now   func() time.Time
 }
 
 func (s signer) mac(method, key string, q url.Values) []byte {
-	m := hmac.New(sha256.New, s.secret)
+	return macWith(s.secret, method, key, q)
+}
+
+// verifies reports whether sig is the MAC of the request under the signing
+// secret or one of the older ones.
+func (s signer) verifies(sig []byte, method, key string, q url.Values) bool {
+	if hmac.Equal(sig, s.mac(method, key, q)) {
+		return true
+	}
+	for _, o := range s.older {
+		if hmac.Equal(sig, macWith(o, method, key, q)) {
+			return true
+		}
+	}
+	return false
+}
+
+func macWith(secret []byte, method, key string, q url.Values) []byte {
+	m := hmac.New(sha256.New, secret)
 	io.WriteString(m, sigPrefix)
 	field := func(v string) {
 		io.WriteString(m, strconv.Itoa(len(v)))
@@ -111,7 +131,7 @@ func (s signer) verify(method, key string, q url.Values) *verifyError {
 		return &verifyError{403, "UnsupportedSignatureVersion", "signature version " + strconv.Quote(q.Get(pVersion)) + " is not supported"}
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, s.mac(method, key, q)) {
+	if err != nil || !s.verifies(got, method, key, q) {
 		return &verifyError{403, "SignatureDoesNotMatch",
 			"the signature does not match this request's method, key and parameters"}
 	}
