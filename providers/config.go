@@ -130,4 +130,6 @@ func (s Secret) Resolve() ([]byte, error) {
 }
 
 // String never shows the secret.
-func (s Secret) String() string { return fmt.Sprintf("providers.Secret{Key: %q, File: %q}", s.Key, s.File) }
+func (s Secret) String() string {
+	return fmt.Sprintf("providers.Secret{Key: %q, File: %q}", s.Key, s.File)
+}

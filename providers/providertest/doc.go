@@ -21,6 +21,21 @@
 // break a signed URL on purpose, Redact keeps a signature out of a failure
 // message, and SpansKeepOut checks recorded trace spans for secrets.
 //
+// ErrorCodes runs first: the later checks tell a missing object or a
+// refusal by the error's code, so when Head of a missing key is not
+// NotFound (an error without a code arrives as Internal) it fails once,
+// naming the code, and the checks that depend on it skip, pointing there.
+// Every provider error the suite prints carries its code.
+//
+// With Harness.Config the suite checks Configure: an unknown key is
+// InvalidArgument naming it, a secret given both inline and as KEY_file
+// (Harness.SecretKeys) is refused, a second call with the same config
+// keeps earlier URLs working, and with Harness.Restart the config the host
+// replays after a restart gives a working store. With Harness.CORSOrigin
+// it sends the preflights a browser sends before a signed PUT and a Range
+// GET, and checks that the answers let that origin read ETag and refuse
+// another origin.
+//
 // The optional capabilities are checked when claimed: Multipart,
 // ReadObject (Reader), SignGets (GetSigner) and PostPolicy
 // (PostPolicySigner); a claim without its interface fails Run.

@@ -78,7 +78,7 @@ func (s *suite) signPost(t *testing.T, req providers.PostPolicyRequest) provider
 	start := time.Now()
 	pol, err := s.p.(providers.PostPolicySigner).SignPostPolicy(t.Context(), req)
 	if err != nil {
-		t.Fatalf("SignPostPolicy(%q): %v", req.Key, err)
+		t.Fatalf("SignPostPolicy(%q): %s", req.Key, errText(err))
 	}
 	if u, err := url.Parse(pol.URL); err != nil || !u.IsAbs() {
 		t.Fatalf("SignPostPolicy: URL %q is not absolute", Redact(pol.URL))
@@ -134,7 +134,7 @@ func (s *suite) testPostPolicy(t *testing.T) {
 		}
 		obj, err := s.p.Head(t.Context(), providers.HeadRequest{Key: key})
 		if err != nil {
-			t.Fatalf("Head after the form POST: %v", err)
+			t.Fatalf("Head after the form POST: %s", errText(err))
 		}
 		if obj.Size != maxSize || mediaType(obj.ContentType) != ct {
 			t.Errorf("Head after the form POST: size %d, type %q; want %d and %q", obj.Size, obj.ContentType, maxSize, ct)

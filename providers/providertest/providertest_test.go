@@ -7,6 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,9 +32,15 @@ import (
 // it, so the suite can be shown to catch a dishonest provider.
 const breakEnv = "VALET_PROVIDERTEST_BREAK"
 
+// fakeConfig is the store config TestSuiteOnFake configures the fake with.
+const fakeConfig = `{"secret":"fake secret, 16 bytes or more","cors_origins":["https://app.example"]}`
+
 func TestSuiteOnFake(t *testing.T) {
 	f := newFake(t, os.Getenv(breakEnv))
-	Run(t, Harness{Provider: f})
+	if err := f.Configure(t.Context(), providers.StoreConfig{Store: "fake", Config: []byte(fakeConfig)}); err != nil {
+		t.Fatal(err)
+	}
+	Run(t, Harness{Provider: f, Config: []byte(fakeConfig), SecretKeys: []string{"secret"}, CORSOrigin: "https://app.example"})
 }
 
 // TestSuiteCatchesBrokenProviders runs TestSuiteOnFake in a child process
@@ -52,6 +62,12 @@ func TestSuiteCatchesBrokenProviders(t *testing.T) {
 		{"disposition", "GetContentDisposition"},
 		{"multipart-checksum", "Multipart/ChecksumSHA256/wrong"},
 		{"multipart-no-checksum", "Multipart/ChecksumSHA256/right"},
+		{"strict-config", "Configure/UnknownKey"},
+		{"secret-twice", "Configure/SecretTwice"},
+		{"reconfigure", "Configure/Again"},
+		{"cors-expose", "CORS/Put"},
+		{"cors-any-origin", "CORS/OtherOrigin"},
+		{"cors-range", "CORS/Get"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.broken, func(t *testing.T) {
@@ -67,6 +83,40 @@ func TestSuiteCatchesBrokenProviders(t *testing.T) {
 				t.Fatalf("suite failed, but not in %s:\n%s", tc.failing, out)
 			}
 		})
+	}
+}
+
+// TestOneBugOneFailure runs the suite on a fake whose errors carry no code
+// (the commonest plugin bug): it must fail once, in ErrorCodes, naming the
+// missing code, and the checks that depend on codes must skip pointing
+// there instead of failing one by one.
+func TestOneBugOneFailure(t *testing.T) {
+	if os.Getenv(breakEnv) != "" {
+		t.Skip("child process")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSuiteOnFake$", "-test.v")
+	cmd.Env = append(os.Environ(), breakEnv+"=no-codes")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("suite passed a provider whose errors carry no code:\n%s", out)
+	}
+	failed := regexp.MustCompile(`--- FAIL: TestSuiteOnFake/(\S+)`).FindAllSubmatch(out, -1)
+	var names []string
+	for _, m := range failed {
+		names = append(names, string(m[1]))
+	}
+	if len(names) != 1 || names[0] != "ErrorCodes" {
+		t.Fatalf("failing subtests %q, want only ErrorCodes:\n%s", names, out)
+	}
+	for _, want := range []string{"want code NotFound", "(no code, so Internal)", "providers.Errorf(providers.NotFound"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("the failure does not say %q:\n%s", want, out)
+		}
+	}
+	// The dependent checks ran and skipped, pointing at the cause.
+	skips := regexp.MustCompile(`--- SKIP: TestSuiteOnFake/(Expired|TamperedSignature|Delete|Configure/UnknownKey|Multipart/MissingPart)\b`).FindAll(out, -1)
+	if len(skips) < 5 || !bytes.Contains(out, []byte("the cause is reported by the ErrorCodes subtest")) {
+		t.Errorf("the dependent checks did not skip pointing at ErrorCodes (%d skips):\n%s", len(skips), out)
 	}
 }
 
@@ -124,6 +174,7 @@ type fake struct {
 	secret []byte
 
 	mu      sync.Mutex
+	origins []string // CORS
 	objs    map[string]fakeObj
 	uploads map[string]*fakeUpload
 }
@@ -160,7 +211,48 @@ func (f *fake) Info(context.Context) (providers.Info, error) {
 	}}, nil
 }
 
-func (f *fake) Configure(context.Context, providers.StoreConfig) error { return nil }
+// Configure decodes strictly and takes its secret once, unless broken.
+func (f *fake) Configure(_ context.Context, sc providers.StoreConfig) error {
+	var c struct {
+		Secret      string   `json:"secret"`
+		SecretFile  string   `json:"secret_file"`
+		CORSOrigins []string `json:"cors_origins"`
+	}
+	var err error
+	if f.broken == "strict-config" {
+		err = json.Unmarshal(sc.Config, &c)
+	} else {
+		err = providers.DecodeConfig(sc.Config, &c)
+	}
+	if err != nil {
+		return f.coded(providers.InvalidArgument, err)
+	}
+	if f.broken == "secret-twice" {
+		c.SecretFile = ""
+	}
+	secret, err := providers.Secret{Key: "secret", Value: c.Secret, File: c.SecretFile}.Resolve()
+	if err != nil {
+		return f.coded(providers.InvalidArgument, err)
+	}
+	if f.broken == "reconfigure" {
+		secret = append(secret, randomID()...) // a new key on every call
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(secret) > 0 {
+		f.secret = secret
+	}
+	f.origins = c.CORSOrigins
+	return nil
+}
+
+// coded is err with code, or without any under the no-codes breakage.
+func (f *fake) coded(code providers.Code, err error) error {
+	if f.broken == "no-codes" {
+		return errors.New(err.Error())
+	}
+	return providers.Errorf(code, "%v", err)
+}
 
 // sign builds /o/KEY?params&sig=HMAC(path, sorted params).
 func (f *fake) sign(method, key string, ttl time.Duration, params url.Values) providers.Recipe {
@@ -181,7 +273,9 @@ func (f *fake) mac(path string, q url.Values) string {
 		}
 	}
 	sort.Strings(names)
+	f.mu.Lock()
 	m := hmac.New(sha256.New, f.secret)
+	f.mu.Unlock()
 	io.WriteString(m, path)
 	for _, k := range names {
 		io.WriteString(m, "\n"+k+"="+q.Get(k))
@@ -220,7 +314,41 @@ func (f *fake) SignDelete(_ context.Context, r providers.SignDeleteRequest) (pro
 	return f.sign(http.MethodDelete, r.Key, r.TTL, url.Values{}), nil
 }
 
+// cors answers CORS for the configured origins, and reports whether the
+// request was a preflight it answered.
+func (f *fake) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	f.mu.Lock()
+	allowed := origin != "" && (slices.Contains(f.origins, origin) || f.broken == "cors-any-origin")
+	f.mu.Unlock()
+	if r.Method != http.MethodOptions {
+		if allowed {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			if f.broken != "cors-expose" {
+				w.Header().Set("Access-Control-Expose-Headers", "ETag, Content-Range")
+			}
+		}
+		return false
+	}
+	if !allowed {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return true
+	}
+	asked := r.Header.Get("Access-Control-Request-Headers")
+	if f.broken == "cors-range" {
+		asked = strings.ReplaceAll(asked, "range", "")
+	}
+	w.Header().Set("Access-Control-Allow-Origin", origin)
+	w.Header().Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, DELETE")
+	w.Header().Set("Access-Control-Allow-Headers", asked)
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
 func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
+	if f.cors(w, r) {
+		return
+	}
 	key, ok := strings.CutPrefix(r.URL.Path, "/o/")
 	q := r.URL.Query()
 	switch {
@@ -317,7 +445,7 @@ func (f *fake) Head(_ context.Context, req providers.HeadRequest) (providers.Obj
 	defer f.mu.Unlock()
 	o, ok := f.objs[key]
 	if !ok {
-		return providers.Object{}, providers.Errorf(providers.NotFound, "%s", key)
+		return providers.Object{}, f.coded(providers.NotFound, fmt.Errorf("%s: no such object", key))
 	}
 	sum := sha256.Sum256(o.body)
 	return providers.Object{Key: key, Size: int64(len(o.body)), ContentType: o.ct, ETag: hex.EncodeToString(sum[:8]),
@@ -382,7 +510,7 @@ func (f *fake) CompleteMultipart(_ context.Context, r providers.CompleteMultipar
 	for _, p := range r.Parts {
 		b, ok := u.parts[p.Number]
 		if !ok {
-			return providers.Object{}, providers.Errorf(providers.FailedPrecondition, "part %d missing", p.Number)
+			return providers.Object{}, f.coded(providers.FailedPrecondition, fmt.Errorf("part %d missing", p.Number))
 		}
 		body = append(body, b...)
 	}
@@ -415,7 +543,7 @@ func (f *fake) ListParts(_ context.Context, req providers.ListPartsRequest) (pro
 	defer f.mu.Unlock()
 	u := f.uploads[req.Upload.UploadID]
 	if u == nil {
-		return providers.ListPartsResult{}, providers.Errorf(providers.NotFound, "upload %s", req.Upload.UploadID)
+		return providers.ListPartsResult{}, f.coded(providers.NotFound, fmt.Errorf("upload %s", req.Upload.UploadID))
 	}
 	var out []providers.Part
 	for n, b := range u.parts {
