@@ -60,11 +60,28 @@ calls() { # op: the gateway's provider calls of that operation so far
   curl -fsS "$gw/metrics" | awk -v op="$1" '$1 ~ /^valet_provider_calls_total\{/ && index($1, "op=\"" op "\"") {s += $2} END {print s + 0}'
 }
 
+# Where the CPU goes: the gateway's and its plugin process's CPU time
+# (utime+stime, in clock ticks) is read around every measured run.
+gpid=$(pgrep -f "^$work/valet serve" | head -1)
+ppid_=$(pgrep -P "$gpid" | head -1)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+tck=$(getconf CLK_TCK)
+secs=$(awk -v d="$duration" 'BEGIN { sub(/s$/, "", d); print d }')
+# cpu NAME CMD...: runs CMD (a wrk_run), prints its line plus the gateway's
+# and the plugin's CPU microseconds per request.
+cpu() {
+  local name=$1; shift
+  local g0 p0 line
+  g0=$(ticks "$gpid"); p0=$(ticks "$ppid_")
+  line=$("$@")
+  awk -v l="$line" -v g="$(( $(ticks "$gpid") - g0 ))" -v p="$(( $(ticks "$ppid_") - p0 ))" -v t="$tck" -v s="$secs" \
+    'BEGIN { split(l, f, " "); n = f[2] * s; printf "%s %.0f %.0f\n", l, g / t * 1e6 / n, p / t * 1e6 / n }'
+}
 export BODY_FILE
-single() { wrk_run single "$gw/v1/stores/demo/objects/$key" -H "Authorization: Bearer $TOKEN"; }
-batchrun() { BODY_FILE="$work/$1.json" wrk_run "$1" "$gw/v1/stores/demo/objects/sign" -s bench/sign.lua; }
+single() { cpu single wrk_run single "$gw/v1/stores/demo/objects/$key" -H "Authorization: Bearer $TOKEN"; }
+batchrun() { BODY_FILE="$work/$1.json" cpu "$1" wrk_run "$1" "$gw/v1/stores/demo/objects/sign" -s bench/sign.lua; }
 
-single >/dev/null; BODY_FILE="$work/batch.json" wrk -t1 -c4 -d1s -s bench/sign.lua "$gw/v1/stores/demo/objects/sign" >/dev/null
+wrk_run single "$gw/v1/stores/demo/objects/$key" -H "Authorization: Bearer $TOKEN" >/dev/null; BODY_FILE="$work/batch.json" wrk -t1 -c4 -d1s -s bench/sign.lua "$gw/v1/stores/demo/objects/sign" >/dev/null
 load_before=$(cut -d' ' -f1 /proc/loadavg)
 sg0=$(calls sign_gets); s0=$(calls sign_get)
 : >"$work/results"
@@ -77,9 +94,17 @@ load_after=$(cut -d' ' -f1 /proc/loadavg)
 sg1=$(calls sign_gets); s1=$(calls sign_get)
 median_row() { awk -v n="$1" '$1==n' "$work/results" | sort -k2,2g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 all() { awk -v n="$1" '$1==n {printf "%s%s", sep, $2; sep=", "}' "$work/results"; }
-read -r _ s_rps s_p50 s_p99 <<<"$(median_row single)"
-read -r _ b_rps b_p50 b_p99 <<<"$(median_row batch)"
-read -r _ k_rps k_p50 k_p99 <<<"$(median_row checked)"
+# The gateway's own CPU profile under the batch load, kept out of the figures.
+BODY_FILE="$work/batch.json" wrk -t"$threads" -c"$conns" -d6s --timeout 10s -s bench/sign.lua "$gw/v1/stores/demo/objects/sign" >/dev/null &
+wpid=$!
+curl -fsS -o "$work/cpu.prof" "http://127.0.0.1:$pport/debug/pprof/profile?seconds=5"
+wait "$wpid"
+go tool pprof -top -cum -nodecount=400 "$work/valet" "$work/cpu.prof" >"$work/prof.txt" 2>/dev/null || true
+share() { awk -v re="$1" '$0 ~ re {print $5; exit}' "$work/prof.txt"; }
+read -r _ s_rps s_p50 s_p99 s_gcpu s_pcpu <<<"$(median_row single)"
+read -r _ b_rps b_p50 b_p99 b_gcpu b_pcpu <<<"$(median_row batch)"
+read -r _ k_rps k_p50 k_p99 k_gcpu k_pcpu <<<"$(median_row checked)"
+per() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.1f", a / n }'; }
 urls() { awk -v a="$1" -v n="$2" 'BEGIN { printf "%.0f", a * n }'; }
 s_urls=$(urls "$s_rps" 1); b_urls=$(urls "$b_rps" "$batch"); k_urls=$(urls "$k_rps" "$batch")
 sign_gets=$(( sg1 - sg0 )); sign_get=$(( s1 - s0 ))
@@ -93,16 +118,19 @@ one gateway with the local store in its plugin process ($(machine)); ${rounds} i
 per target, the median round shown (load average ${load_before} before, ${load_after} after: the machine was shared).
 Every answer was checked first: all ${batch} items of a batch carry a URL, and the URLs fetch the seeded bytes.
 
-| request | requests/s | signed URLs/s | p50 | p99 | URLs/s vs single |
-|---|---:|---:|---:|---:|---:|
-| \`GET /v1/stores/demo/objects/{key}\` (Head + SignGet through the plugin) | ${s_rps} | ${s_urls} | ${s_p50} | ${s_p99} | 1.00× |
-| \`POST /v1/stores/demo/objects/sign\`, ${batch} keys (read rule per key, one SignGets) | ${b_rps} | ${b_urls} | ${b_p50} | ${b_p99} | **$(ratio "$b_urls" "$s_urls")×** |
-| the same with \`check_exists\` (also one Head per key, 8 at a time) | ${k_rps} | ${k_urls} | ${k_p50} | ${k_p99} | $(ratio "$k_urls" "$s_urls")× |
+| request | requests/s | signed URLs/s | p50 | p99 | URLs/s vs single | CPU per URL: gateway + plugin |
+|---|---:|---:|---:|---:|---:|---:|
+| \`GET /v1/stores/demo/objects/{key}\` (Head + SignGet through the plugin) | ${s_rps} | ${s_urls} | ${s_p50} | ${s_p99} | 1.00× | ${s_gcpu} + ${s_pcpu} µs |
+| \`POST /v1/stores/demo/objects/sign\`, ${batch} keys (read rule per key, one SignGets) | ${b_rps} | ${b_urls} | ${b_p50} | ${b_p99} | **$(ratio "$b_urls" "$s_urls")×** | $(per "$b_gcpu" "$batch") + $(per "$b_pcpu" "$batch") µs |
+| the same with \`check_exists\` (also one Head per key, 8 at a time) | ${k_rps} | ${k_urls} | ${k_p50} | ${k_p99} | $(ratio "$k_urls" "$s_urls")× | $(per "$k_gcpu" "$batch") + $(per "$k_pcpu" "$batch") µs |
 
 Every round, requests/s: single $(all single); batch $(all batch); checked $(all checked).
 Goal: a batch of 100 signs at least 20× the URLs per second of single requests.
 The gateway's metrics over the measured rounds: ${sign_gets} \`sign_gets\` plugin calls for the batch requests and
 ${sign_get} \`sign_get\` calls, which are the single requests' own (one per request): no batch fell back to per-key signing.
+CPU per URL is the gateway's and the local plugin process's CPU time over the median round, divided by the URLs
+signed. The gateway's own CPU profile under the batch load: the read rule for every key $(share 'core\.\(\*Store\)\.allow$'),
+the JSON answer $(share 'core\.writeJSON$'), the request body $(share 'core\.decode$'), the SignGets call $(share 'plugins/host\.\(\*Plugin\)\.SignGets$').
 \`check_exists\` costs one plugin round trip per key, so it is for pages that must not show a broken link;
 without it a missing object is the storage server's 404 when the URL is fetched.
 MD
