@@ -79,11 +79,11 @@ fails.
   plugin       the store's plugin starts and accepts its config
   endpoint     the host in signed URLs resolves and answers HTTP from here
                (browsers must reach it too)
+  clock        the storage server's Date against this host's clock, with
+               the skew at which signatures start failing
   credentials  a HEAD of a probe key through the provider (not found is
                fine) and a signed GET of it are accepted; how long the
                credentials remain valid, where the provider knows
-  clock        the storage server's Date against this host's clock, with
-               the skew at which signatures start failing
   roundtrip    a probe object is PUT with the recipe's headers, HEADed,
                read with a signed GET and a Range GET, and deleted with a
                signed DELETE, exactly as a browser would
