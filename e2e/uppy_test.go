@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,6 +159,209 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 	if b.Provider == "local" {
 		if left := localLeftovers(t, store["config"].(map[string]any)); len(left) > 0 {
 			t.Errorf("the local store keeps temporaries after the suite: %v", left)
+		}
+	}
+	checkNoLeaks(t, g, []string{env.HS256, env.Tokens, token}, nil)
+	_ = os.RemoveAll(filepath.Join(dir, "chromium"))
+}
+
+// companionCookie is the session cookie the Companion suite's gateway reads
+// the JWT from (server.companion.cookie).
+const companionCookie = "valet_session"
+
+// TestUppyCompanion drives an unchanged @uppy/aws-s3 page in
+// companionEndpoint mode (e2e/browser/uppy-companion.html) against
+// Valet's Companion routes on the backends with form uploads. The page's
+// origin proxies /valet/ to the gateway, as an application puts Valet on
+// its own origin: Uppy's fetches carry no credentials mode, so only a
+// same-origin endpoint gets the session cookie, which the test sets for
+// the page's origin as a login would.
+func TestUppyCompanion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser suite skipped in -short mode")
+	}
+	demo := testenv.DemoDriver(t)
+	testenv.NodeModule(t, "@uppy/aws-s3/package.json")
+	inputs := browserInputs(t)
+	ran := 0
+	for _, b := range backends {
+		if !slices.Contains([]string{"local", "s3-versitygw", "minio"}, b.Name) {
+			continue
+		}
+		ran++
+		t.Run(b.Name, func(t *testing.T) { testUppyCompanion(t, b, demo, inputs) })
+	}
+	if ran != 3 {
+		t.Fatalf("%d of local, s3-versitygw and minio are registered", ran)
+	}
+}
+
+func testUppyCompanion(t *testing.T, b backend, demo testenv.Demo, in map[string]browserFile) {
+	pagePort, gwPort := testenv.FreePort(t), testenv.FreePort(t)
+	pageOrigin := "http://" + testenv.Addr(pagePort)
+	origins := []string{pageOrigin}
+	octets := map[string]any{"content_types": []string{"application/octet-stream"}}
+	media := browserStore(t, b, origins, octets)
+	small := browserStore(t, b, origins, map[string]any{"content_types": []string{"application/octet-stream"}, "max_size": "4MiB"})
+	env := newGatewayEnv(t, map[string]any{"media": media, "small": small})
+	server := env.Config["server"].(map[string]any)
+	server["cors_origins"] = origins
+	server["companion"] = map[string]any{"cookie": companionCookie}
+	env.write(t)
+	g, err := launchGateway(t, env, gwPort, nil)
+	if err != nil {
+		t.Fatalf("valet serve: %v", err)
+	}
+
+	token := mint(t, env.HS256, "alice", time.Hour, nil)
+	dir := t.TempDir()
+	cfg := map[string]any{
+		"suite":      "uppy",
+		"playwright": demo.Playwright,
+		"gateway":    g.URL,
+		"page_port":  pagePort,
+		"store":      "media",
+		"token":      token,
+		"companion":  map[string]any{"cookie": companionCookie, "small_store": "small"},
+		"files": map[string]string{
+			"small": in["small-8MiB.bin"].Path, "large": in["large-64MiB.bin"].Path,
+			// video/mp4: a type the stores refuse.
+			"refused": in["clip.mp4"].Path,
+		},
+		"user_data_dir": filepath.Join(dir, "chromium"),
+		"scenarios":     []string{"companion_upload", "companion_refused"},
+	}
+	var rep browserReport
+	demo.Run(t, dir, cfg, 10*time.Minute, &rep)
+
+	type call struct {
+		Method, Path string
+		Status       int
+	}
+	rep.scenario(t, "companion_upload", func(t *testing.T, raw json.RawMessage) {
+		type file struct {
+			digest
+			Key         string `json:"key"`
+			Location    string `json:"location"`
+			Percent     int    `json:"percent"`
+			MaxProgress int    `json:"max_progress"`
+		}
+		var f struct {
+			Small, Large  file
+			FormPosts     int    `json:"form_posts"`
+			PostStatus    int    `json:"post_status"`
+			PartPuts      int    `json:"part_puts"`
+			Companion     []call `json:"companion"`
+			Authorization int    `json:"authorization_headers"`
+			Cookieless    int    `json:"cookieless"`
+		}
+		mustJSON(t, raw, &f)
+		for _, c := range []struct {
+			got  file
+			want browserFile
+		}{{f.Small, in["small-8MiB.bin"]}, {f.Large, in["large-64MiB.bin"]}} {
+			name := filepath.Base(c.want.Path)
+			sameBytes(t, name, c.got.digest, c.want)
+			if c.got.Percent != 100 || c.got.MaxProgress != 100 {
+				t.Errorf("%s: Uppy's progress ended at %d%% (events up to %d%%)", name, c.got.Percent, c.got.MaxProgress)
+			}
+			if !strings.HasPrefix(c.got.Key, "users/alice/") || !strings.HasSuffix(c.got.Key, "/"+name) || c.got.Location == "" {
+				t.Errorf("%s: upload-success key %q location %q, want the template's key", name, c.got.Key, c.got.Location)
+			}
+		}
+		// One form POST for the single upload, eight 8 MiB parts for the other.
+		if f.FormPosts != 1 || f.PostStatus/100 != 2 || f.PartPuts != 8 {
+			t.Errorf("%d form POSTs (status %d) and %d part PUTs to storage, want 1 (2xx) and 8", f.FormPosts, f.PostStatus, f.PartPuts)
+		}
+		want := map[string]int{"GET /valet/companion/media/s3/params": 1, "POST /valet/companion/media/s3/multipart": 1,
+			"POST /valet/companion/media/s3/multipart/ID/complete": 1}
+		got := map[string]int{}
+		for _, c := range f.Companion {
+			if c.Status != 200 {
+				t.Errorf("%s %s answered %d", c.Method, c.Path, c.Status)
+			}
+			got[c.Method+" "+c.Path]++
+		}
+		for k, n := range want {
+			if got[k] != n {
+				t.Errorf("%s: %d calls, want %d (all: %v)", k, got[k], n, got)
+			}
+		}
+		if f.Authorization != 0 || f.Cookieless != 0 {
+			t.Errorf("%d Companion requests sent Authorization and %d no cookie; the page authenticates by its cookie only", f.Authorization, f.Cookieless)
+		}
+	})
+	rep.scenario(t, "companion_refused", func(t *testing.T, raw json.RawMessage) {
+		type refusal struct {
+			Error      string `json:"error"`
+			Companion  []call `json:"companion"`
+			FormPosts  int    `json:"form_posts"`
+			PostStatus int    `json:"post_status"`
+			PartPuts   int    `json:"part_puts"`
+		}
+		var f struct {
+			Form      refusal `json:"form_too_large"`
+			Multipart refusal `json:"multipart_too_large"`
+			Type      refusal `json:"refused_type"`
+		}
+		mustJSON(t, raw, &f)
+		status := func(r refusal, path string) int {
+			for _, c := range r.Companion {
+				if c.Path == path {
+					return c.Status
+				}
+			}
+			return 0
+		}
+		// The storage server refuses a form POST over the policy's range.
+		if f.Form.FormPosts < 1 || f.Form.PostStatus < 400 || f.Form.PostStatus >= 500 {
+			t.Errorf("8 MiB as a form POST into a 4 MiB store: %d POSTs, status %d; want a 4xx from storage", f.Form.FormPosts, f.Form.PostStatus)
+		}
+		if s := status(f.Multipart, "/valet/companion/small/s3/multipart/ID/complete"); s != http.StatusRequestEntityTooLarge {
+			t.Errorf("8 MiB as multipart into a 4 MiB store: complete answered %d, want 413 (calls %v)", s, f.Multipart.Companion)
+		}
+		if s := status(f.Type, "/valet/companion/small/s3/params"); s != http.StatusUnsupportedMediaType || f.Type.FormPosts != 0 {
+			t.Errorf("video/mp4: params answered %d and %d form POSTs; want 415 and none", s, f.Type.FormPosts)
+		}
+		// Nothing stays behind in the small store.
+		r := g.do(t, "GET", "/v1/stores/small/objects?prefix=users/alice/", token, nil)
+		var page struct {
+			Objects []struct{ Key string } `json:"objects"`
+		}
+		if r.Status != 200 || json.Unmarshal(r.Body, &page) != nil || len(page.Objects) != 0 {
+			t.Errorf("the small store after the refusals: %d %s, want no objects", r.Status, tail(string(r.Body), 500))
+		}
+	})
+
+	// A cookie cannot be ridden from another site: a foreign Origin is
+	// refused before anything is signed, and a listed one is not.
+	for _, c := range []struct {
+		method, path, origin string
+		status               int
+	}{
+		{"POST", "/companion/media/s3/multipart", "http://evil.example", http.StatusForbidden},
+		{"GET", "/companion/media/s3/params?filename=a.bin&type=application/octet-stream", "http://evil.example", http.StatusForbidden},
+		{"GET", "/companion/media/s3/params?filename=a.bin&type=application/octet-stream", pageOrigin, http.StatusOK},
+	} {
+		req, err := http.NewRequest(c.method, g.URL+c.path, strings.NewReader(`{"filename":"a.bin","type":"application/octet-stream"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", c.origin)
+		req.AddCookie(&http.Cookie{Name: companionCookie, Value: token})
+		r := g.send(t, req)
+		var e struct{ Message, Code string }
+		_ = json.Unmarshal(r.Body, &e)
+		if r.Status != c.status || (c.status == http.StatusForbidden && (e.Code != "origin_forbidden" || e.Message == "")) {
+			t.Errorf("%s %s from %s: %d %s, want %d", c.method, c.path, c.origin, r.Status, tail(string(r.Body), 300), c.status)
+		}
+	}
+	if b.Provider == "local" {
+		for _, st := range []map[string]any{media, small} {
+			if left := localLeftovers(t, st["config"].(map[string]any)); len(left) > 0 {
+				t.Errorf("the local store keeps temporaries after the suite: %v", left)
+			}
 		}
 	}
 	checkNoLeaks(t, g, []string{env.HS256, env.Tokens, token}, nil)

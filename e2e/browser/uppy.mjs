@@ -7,7 +7,12 @@
 // CONFIG (besides demo.mjs's playwright, gateway, store, token, expired_token,
 // throttle_bps, user_data_dir, scenarios): page_port, and files: {small, large,
 // cancel, remove, pause, too_large, refused}.
-import { createServer } from 'node:http';
+//
+// The companion_* scenarios drive uppy-companion.html instead: @uppy/aws-s3
+// with companionEndpoint, which the page's own origin proxies to the gateway
+// under /valet/ (as an application would), authenticated by a session
+// cookie. Their CONFIG: companion: {cookie, small_store}.
+import { createServer, request as httpRequest } from 'node:http';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
@@ -110,16 +115,39 @@ export default load(0);
 `;
 }
 
-/** Serves uppy.html at "/", /npm/SPEC as a redirect to the file it names, and /node_modules/ files. */
-function pageServer(nm, port) {
-  const page = readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'uppy.html'));
+/**
+ * Forwards a request under /valet/ to the gateway as it came (method,
+ * headers with the cookie and Origin, body), the way an application's
+ * reverse proxy puts Valet on its own origin.
+ */
+function proxy(gateway, req, res) {
+  const target = new URL(req.url.slice('/valet'.length), gateway);
+  const headers = { ...req.headers, host: target.host };
+  const up = httpRequest(target, { method: req.method, headers }, (r) => {
+    res.writeHead(r.statusCode, r.headers);
+    r.pipe(res);
+  });
+  up.on('error', (e) => { res.writeHead(502, { 'Content-Type': 'text/plain' }); res.end(String(e.message)); });
+  req.pipe(up);
+}
+
+/**
+ * Serves uppy.html at "/", uppy-companion.html at /companion.html, /npm/SPEC
+ * as a redirect to the file it names, /node_modules/ files, and the gateway
+ * under /valet/.
+ */
+function pageServer(nm, port, gateway) {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const page = readFileSync(join(here, 'uppy.html'));
+  const companionPage = readFileSync(join(here, 'uppy-companion.html'));
   const root = realpathSync(nm);
   const server = createServer((req, res) => {
+    if (req.url.startsWith('/valet/')) return proxy(gateway, req, res);
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     try {
-      if (path === '/') {
+      if (path === '/' || path === '/companion.html') {
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-        return res.end(page);
+        return res.end(path === '/' ? page : companionPage);
       }
       if (path.startsWith('/npm/')) {
         res.writeHead(302, { Location: '/node_modules/' + resolveSpec(nm, path.slice(5)) });
@@ -155,7 +183,7 @@ function pageServer(nm, port) {
 export async function uppySuite(h) {
   const { cfg, log, fail } = h;
   const nm = dirname(dirname(cfg.playwright));
-  const server = await pageServer(nm, cfg.page_port);
+  const server = await pageServer(nm, cfg.page_port, cfg.gateway);
   const origin = `http://127.0.0.1:${cfg.page_port}`;
   const toStorage = (u) => h.isStorage(u) && !u.startsWith(origin);
 
@@ -396,8 +424,111 @@ export async function uppySuite(h) {
     return out;
   }
 
+  // ---- @uppy/aws-s3 in companionEndpoint mode ------------------------------
+
+  /**
+   * Opens the Companion page for a store (multipart: always, never or by
+   * size), with the session cookie an application's login would have set
+   * for its origin, and watches its requests.
+   */
+  async function openCompanion(ctx, store, multipart = 'auto') {
+    await ctx.addCookies([{ name: cfg.companion.cookie, value: cfg.token, url: origin, httpOnly: true, sameSite: 'Strict' }]);
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => log('page error:', e.message));
+    page.on('console', (m) => { if (m.type() === 'error') log('console:', m.text()); });
+    const net = { posts: [], puts: [], companion: [], authorization: 0, cookieless: 0 };
+    page.on('request', async (req) => {
+      const u = req.url();
+      if (toStorage(u) && req.method() === 'POST') net.posts.push(u);
+      if (toStorage(u) && req.method() === 'PUT') net.puts.push(u);
+      if (u.startsWith(`${origin}/valet/`)) {
+        const hs = await req.allHeaders();
+        if (hs.authorization) net.authorization++;
+        if (!(hs.cookie || '').includes(`${cfg.companion.cookie}=`)) net.cookieless++;
+      }
+    });
+    page.on('response', (r) => {
+      const u = r.url();
+      if (u.startsWith(`${origin}/valet/`)) net.companion.push({ method: r.request().method(), path: new URL(u).pathname.replace(/\/multipart\/[^/]+/, '/multipart/ID'), status: r.status() });
+      else if (toStorage(u) && r.request().method() === 'POST') net.postStatus = r.status();
+      if (r.status() >= 400) log('HTTP', r.status(), u.replace(/\?.*/, ''));
+    });
+    const hash = new URLSearchParams({ endpoint: `${origin}/valet/companion/${store}`, multipart });
+    await page.goto(`${origin}/companion.html#${hash}`);
+    await page.waitForFunction(() => window.uppy, null, { timeout: 30_000 });
+    await page.evaluate(() => {
+      window.__seen = { progress: {}, success: {}, errors: {} };
+      window.uppy.on('upload-progress', (f, p) => {
+        const pct = p.bytesTotal ? Math.round(100 * p.bytesUploaded / p.bytesTotal) : 0;
+        window.__seen.progress[f.name] = Math.max(window.__seen.progress[f.name] || 0, pct);
+      });
+      window.uppy.on('upload-success', (f, r) => { window.__seen.success[f.name] = { body: r.body, uploadURL: r.uploadURL }; });
+      window.uppy.on('upload-error', (f, e) => { window.__seen.errors[f.name] = String(e?.message || e); });
+    });
+    return { page, net };
+  }
+
+  /** Digests an object as the gateway's signed GET serves it (the test's own request, with the token). */
+  async function downloadKey(ctx, store, key) {
+    const r = await ctx.request.get(`${cfg.gateway}/v1/stores/${store}/objects/${key.split('/').map(encodeURIComponent).join('/')}?redirect=false`, { headers: { Authorization: `Bearer ${cfg.token}` } });
+    if (r.status() !== 200) fail(`GET object ${key}: ${r.status()} ${await r.text()}`);
+    const { url } = await r.json();
+    const resp = await ctx.request.get(url, { timeout: 120_000 });
+    if (resp.status() !== 200) fail(`GET of the signed URL of ${key} answered ${resp.status()}`);
+    const bytes = await resp.body();
+    return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+  }
+
+  /** An 8 MiB single upload (a POST policy) and a 64 MiB multipart upload. */
+  async function companion_upload(ctx) {
+    const { page, net } = await openCompanion(ctx, cfg.store);
+    await addFiles(page, [cfg.files.small, cfg.files.large]);
+    await clickUpload(page);
+    const out = {};
+    for (const [k, file] of [['small', cfg.files.small], ['large', cfg.files.large]]) {
+      const name = basename(file);
+      const ok = await waitSuccess(page, name);
+      out[k] = {
+        ...(await downloadKey(ctx, cfg.store, ok.body.key)), key: ok.body.key, location: String(ok.uploadURL || '').replace(/\?.*/, ''),
+        percent: await percent(page, name), max_progress: await page.evaluate((n) => window.__seen.progress[n], name),
+      };
+    }
+    await page.locator('.uppy-StatusBar.is-complete').waitFor({ timeout: 30_000 });
+    Object.assign(out, { form_posts: net.posts.length, post_status: net.postStatus, part_puts: net.puts.length, companion: net.companion, authorization_headers: net.authorization, cookieless: net.cookieless });
+    await page.close();
+    return out;
+  }
+
+  /** Uploads one file on a fresh page and waits for Uppy's upload-error. */
+  async function refusedUpload(ctx, store, multipart, file) {
+    const { page, net } = await openCompanion(ctx, store, multipart);
+    const name = basename(file);
+    await addFiles(page, [file]);
+    await clickUpload(page);
+    await page.waitForFunction((n) => window.__seen.success[n] || window.__seen.errors[n], name, { timeout: 180_000, polling: 100 });
+    const seen = await page.evaluate((n) => ({ ok: !!window.__seen.success[n], err: window.__seen.errors[n] }), name);
+    if (seen.ok) fail(`${name} (${multipart}) was uploaded to ${store}`);
+    await page.close();
+    return { error: seen.err, companion: net.companion, form_posts: net.posts.length, post_status: net.postStatus, part_puts: net.puts.length };
+  }
+
+  /**
+   * Refusals in the small store (max_size 4 MiB, application/octet-stream):
+   * 8 MiB as a form POST (the storage server refuses it), 8 MiB as
+   * multipart (the gateway refuses it at complete), and a video/mp4 (the
+   * gateway refuses to sign it).
+   */
+  async function companion_refused(ctx) {
+    const store = cfg.companion.small_store;
+    return {
+      form_too_large: await refusedUpload(ctx, store, 'never', cfg.files.small),
+      multipart_too_large: await refusedUpload(ctx, store, 'always', cfg.files.small),
+      refused_type: await refusedUpload(ctx, store, 'auto', cfg.files.refused),
+    };
+  }
+
   return {
-    scenarios: { upload, cancel, remove, retry, pause, restrictions },
+    scenarios: { upload, cancel, remove, retry, pause, restrictions, companion_upload, companion_refused },
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }

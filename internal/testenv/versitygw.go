@@ -98,7 +98,7 @@ func (s *S3Server) SetCORS(t testing.TB, bucket string, origins []string) {
 		Bucket: aws.String(bucket),
 		CORSConfiguration: &types.CORSConfiguration{CORSRules: []types.CORSRule{{
 			AllowedOrigins: origins,
-			AllowedMethods: []string{"PUT", "GET", "HEAD", "DELETE"},
+			AllowedMethods: []string{"PUT", "POST", "GET", "HEAD", "DELETE"}, // POST: form uploads (POST policies)
 			AllowedHeaders: []string{"content-type", "content-md5", "if-none-match", "range", "x-amz-*"},
 			ExposeHeaders:  []string{"ETag", "Content-Length", "Content-Type", "Content-Range", "Accept-Ranges", "Last-Modified"},
 			MaxAgeSeconds:  aws.Int32(600),
