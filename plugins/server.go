@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/valetgw/valet/plugins/internal/convert"
 	"github.com/valetgw/valet/plugins/internal/wire"
@@ -78,13 +79,51 @@ func (s *Server) grpcServer(opts []grpc.ServerOption) *grpc.Server {
 	return grpc.NewServer(opts...)
 }
 
-// Calls serves the multiplexed stream: each request runs in its own
-// goroutine with its own deadline, so a slow call never holds up another,
-// and answers are sent as they finish.
+// Calls serves the multiplexed stream of one call per message: each request
+// runs in its own goroutine with its own deadline, so a slow call never
+// holds up another, and answers are sent as they finish.
 func (s *Server) Calls(stream pb.ProviderService_CallsServer) error {
-	base := stream.Context()
+	var sendMu sync.Mutex
+	return s.serveCalls(stream.Context(), func() ([]*pb.CallRequest, error) {
+		req, err := stream.Recv()
+		if err != nil {
+			return nil, err
+		}
+		return []*pb.CallRequest{req}, nil
+	}, func(resp *pb.CallResponse) {
+		sendMu.Lock()
+		_ = stream.Send(resp) // fails only when the stream is gone
+		sendMu.Unlock()
+	})
+}
+
+// Batches serves Calls with coalesced frames: a message may carry many
+// calls, each run as under Calls, and answers finishing while another
+// message is being sent go out together in the next (wire.Coalescer). It
+// first sends the header wire.BatchesHeader, which tells the host that this
+// plugin serves Batches.
+func (s *Server) Batches(stream pb.ProviderService_BatchesServer) error {
+	if err := stream.SendHeader(metadata.Pairs(wire.BatchesHeader, "1")); err != nil {
+		return err
+	}
+	c := wire.NewCoalescer(stream.Context(), func(resps []*pb.CallResponse) error {
+		return stream.Send(&pb.ResponseBatch{Responses: resps})
+	})
+	return s.serveCalls(stream.Context(), func() ([]*pb.CallRequest, error) {
+		b, err := stream.Recv()
+		if err != nil {
+			return nil, err
+		}
+		return b.GetCalls(), nil
+	}, func(resp *pb.CallResponse) {
+		_ = c.Put(resp) // fails only when the stream is gone
+	})
+}
+
+// serveCalls runs the calls that recv returns until it fails (the host
+// closed the stream or went away) and answers each with send.
+func (s *Server) serveCalls(base context.Context, recv func() ([]*pb.CallRequest, error), send func(*pb.CallResponse)) error {
 	var (
-		sendMu   sync.Mutex
 		mu       sync.Mutex
 		inflight = map[uint64]context.CancelFunc{}
 		wg       sync.WaitGroup
@@ -98,43 +137,43 @@ func (s *Server) Calls(stream pb.ProviderService_CallsServer) error {
 		wg.Wait()
 	}()
 	for {
-		req, err := stream.Recv()
+		reqs, err := recv()
 		if err != nil {
 			return nil // the host closed the stream or went away
 		}
-		id := req.GetId()
-		if req.GetCancel() {
-			mu.Lock()
-			if cancel := inflight[id]; cancel != nil {
-				cancel()
+		for _, req := range reqs {
+			id := req.GetId()
+			if req.GetCancel() {
+				mu.Lock()
+				if cancel := inflight[id]; cancel != nil {
+					cancel()
+				}
+				mu.Unlock()
+				continue
 			}
-			mu.Unlock()
-			continue
-		}
-		var (
-			ctx    context.Context
-			cancel context.CancelFunc
-		)
-		if d := req.GetDeadlineUnixNanos(); d != 0 {
-			ctx, cancel = context.WithDeadline(base, time.Unix(0, d))
-		} else {
-			ctx, cancel = context.WithCancel(base)
-		}
-		mu.Lock()
-		inflight[id] = cancel
-		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp := s.dispatch(ctx, req)
+			var (
+				ctx    context.Context
+				cancel context.CancelFunc
+			)
+			if d := req.GetDeadlineUnixNanos(); d != 0 {
+				ctx, cancel = context.WithDeadline(base, time.Unix(0, d))
+			} else {
+				ctx, cancel = context.WithCancel(base)
+			}
 			mu.Lock()
-			delete(inflight, id)
+			inflight[id] = cancel
 			mu.Unlock()
-			cancel()
-			sendMu.Lock()
-			_ = stream.Send(resp) // fails only when the stream is gone
-			sendMu.Unlock()
-		}()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp := s.dispatch(ctx, req)
+				mu.Lock()
+				delete(inflight, id)
+				mu.Unlock()
+				cancel()
+				send(resp)
+			}()
+		}
 	}
 }
 

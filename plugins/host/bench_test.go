@@ -104,6 +104,41 @@ func BenchmarkBareGRPCUnixUnaryCrossProcess(b *testing.B) {
 	benchHealthCheck(b, sock, cmd.Process.Pid)
 }
 
+// BenchmarkBareGRPCUnixUnaryCrossProcessParallel is that bare round trip
+// from 32 goroutines at once, beside SignPutThroughPluginParallel.
+func BenchmarkBareGRPCUnixUnaryCrossProcessParallel(b *testing.B) {
+	sock := filepath.Join(b.TempDir(), "bare.sock")
+	cmd := selfCmd(b, "bare-grpc-server", sock)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(b, 10*time.Second, "bare server listening", func() bool {
+		c, err := net.Dial("unix", sock)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = conn.Close() })
+	c := grpc_health_v1.NewHealthClient(conn)
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	defer reportCPU(b, cmd.Process.Pid)()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Check(context.Background(), &grpc_health_v1.HealthCheckRequest{}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // serveBareGRPC runs a plain gRPC health service on a unix socket until
 // killed (the cross-process benchmark's server).
 func serveBareGRPC(sock string) {

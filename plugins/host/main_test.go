@@ -60,6 +60,10 @@ func TestMain(m *testing.M) {
 		servePreStreamPlugin()
 		return
 	}
+	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" && os.Args[3] == "calls-only" {
+		serveCallsOnlyPlugin()
+		return
+	}
 	if len(os.Args) == 1 && os.Getenv(wire.Handshake.MagicCookieKey) != "" {
 		// Started without arguments by a host: an external plugin, a copy
 		// of this binary with a label appended (see labelledBinary).
@@ -312,7 +316,7 @@ func newHost(t testing.TB, mod func(*host.Options)) *host.Host {
 	}
 	opts := host.Options{
 		Executable: exe,
-		Builtins:   []string{"test", "legacy"},
+		Builtins:   []string{"test", "legacy", "calls-only"},
 		Logger:     hclog.New(&hclog.LoggerOptions{Name: "host", Level: hclog.Info, Output: testWriter{t}}),
 		// No health check unless a test asks for one: two pings missing
 		// their 1s bound on a loaded machine would restart a healthy plugin

@@ -42,6 +42,96 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CallBatch is one or more calls (or cancels) of the Batches stream.
+type CallBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Calls         []*CallRequest         `protobuf:"bytes,1,rep,name=calls,proto3" json:"calls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallBatch) Reset() {
+	*x = CallBatch{}
+	mi := &file_v1_valet_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallBatch) ProtoMessage() {}
+
+func (x *CallBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallBatch.ProtoReflect.Descriptor instead.
+func (*CallBatch) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CallBatch) GetCalls() []*CallRequest {
+	if x != nil {
+		return x.Calls
+	}
+	return nil
+}
+
+// ResponseBatch is one or more answers of the Batches stream.
+type ResponseBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Responses     []*CallResponse        `protobuf:"bytes,1,rep,name=responses,proto3" json:"responses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResponseBatch) Reset() {
+	*x = ResponseBatch{}
+	mi := &file_v1_valet_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResponseBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResponseBatch) ProtoMessage() {}
+
+func (x *ResponseBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_v1_valet_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResponseBatch.ProtoReflect.Descriptor instead.
+func (*ResponseBatch) Descriptor() ([]byte, []int) {
+	return file_v1_valet_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ResponseBatch) GetResponses() []*CallResponse {
+	if x != nil {
+		return x.Responses
+	}
+	return nil
+}
+
 type CallRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id is chosen by the host, unique among its calls in flight.
@@ -81,7 +171,7 @@ type CallRequest struct {
 
 func (x *CallRequest) Reset() {
 	*x = CallRequest{}
-	mi := &file_v1_valet_proto_msgTypes[0]
+	mi := &file_v1_valet_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -93,7 +183,7 @@ func (x *CallRequest) String() string {
 func (*CallRequest) ProtoMessage() {}
 
 func (x *CallRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[0]
+	mi := &file_v1_valet_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -106,7 +196,7 @@ func (x *CallRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallRequest.ProtoReflect.Descriptor instead.
 func (*CallRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{0}
+	return file_v1_valet_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CallRequest) GetId() uint64 {
@@ -447,7 +537,7 @@ type CallResponse struct {
 
 func (x *CallResponse) Reset() {
 	*x = CallResponse{}
-	mi := &file_v1_valet_proto_msgTypes[1]
+	mi := &file_v1_valet_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +549,7 @@ func (x *CallResponse) String() string {
 func (*CallResponse) ProtoMessage() {}
 
 func (x *CallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[1]
+	mi := &file_v1_valet_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +562,7 @@ func (x *CallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallResponse.ProtoReflect.Descriptor instead.
 func (*CallResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{1}
+	return file_v1_valet_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CallResponse) GetId() uint64 {
@@ -736,7 +826,7 @@ type CallError struct {
 
 func (x *CallError) Reset() {
 	*x = CallError{}
-	mi := &file_v1_valet_proto_msgTypes[2]
+	mi := &file_v1_valet_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +838,7 @@ func (x *CallError) String() string {
 func (*CallError) ProtoMessage() {}
 
 func (x *CallError) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[2]
+	mi := &file_v1_valet_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +851,7 @@ func (x *CallError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallError.ProtoReflect.Descriptor instead.
 func (*CallError) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{2}
+	return file_v1_valet_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CallError) GetCode() string {
@@ -786,7 +876,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_v1_valet_proto_msgTypes[3]
+	mi := &file_v1_valet_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -798,7 +888,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[3]
+	mi := &file_v1_valet_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -811,7 +901,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{3}
+	return file_v1_valet_proto_rawDescGZIP(), []int{5}
 }
 
 type InfoResponse struct {
@@ -825,7 +915,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_v1_valet_proto_msgTypes[4]
+	mi := &file_v1_valet_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +927,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[4]
+	mi := &file_v1_valet_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +940,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{4}
+	return file_v1_valet_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *InfoResponse) GetName() string {
@@ -909,7 +999,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_v1_valet_proto_msgTypes[5]
+	mi := &file_v1_valet_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1011,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[5]
+	mi := &file_v1_valet_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1024,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{5}
+	return file_v1_valet_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Capabilities) GetSignPut() bool {
@@ -1095,7 +1185,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_v1_valet_proto_msgTypes[6]
+	mi := &file_v1_valet_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1197,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[6]
+	mi := &file_v1_valet_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1210,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{6}
+	return file_v1_valet_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConfigureRequest) GetStore() string {
@@ -1145,7 +1235,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_v1_valet_proto_msgTypes[7]
+	mi := &file_v1_valet_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1157,7 +1247,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[7]
+	mi := &file_v1_valet_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1170,7 +1260,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{7}
+	return file_v1_valet_proto_rawDescGZIP(), []int{9}
 }
 
 type Checksum struct {
@@ -1183,7 +1273,7 @@ type Checksum struct {
 
 func (x *Checksum) Reset() {
 	*x = Checksum{}
-	mi := &file_v1_valet_proto_msgTypes[8]
+	mi := &file_v1_valet_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1285,7 @@ func (x *Checksum) String() string {
 func (*Checksum) ProtoMessage() {}
 
 func (x *Checksum) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[8]
+	mi := &file_v1_valet_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1298,7 @@ func (x *Checksum) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checksum.ProtoReflect.Descriptor instead.
 func (*Checksum) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{8}
+	return file_v1_valet_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Checksum) GetAlgorithm() string {
@@ -1237,7 +1327,7 @@ type Recipe struct {
 
 func (x *Recipe) Reset() {
 	*x = Recipe{}
-	mi := &file_v1_valet_proto_msgTypes[9]
+	mi := &file_v1_valet_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1339,7 @@ func (x *Recipe) String() string {
 func (*Recipe) ProtoMessage() {}
 
 func (x *Recipe) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[9]
+	mi := &file_v1_valet_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1352,7 @@ func (x *Recipe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recipe.ProtoReflect.Descriptor instead.
 func (*Recipe) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{9}
+	return file_v1_valet_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Recipe) GetMethod() string {
@@ -1309,7 +1399,7 @@ type SignPutRequest struct {
 
 func (x *SignPutRequest) Reset() {
 	*x = SignPutRequest{}
-	mi := &file_v1_valet_proto_msgTypes[10]
+	mi := &file_v1_valet_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1321,7 +1411,7 @@ func (x *SignPutRequest) String() string {
 func (*SignPutRequest) ProtoMessage() {}
 
 func (x *SignPutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[10]
+	mi := &file_v1_valet_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1334,7 +1424,7 @@ func (x *SignPutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignPutRequest.ProtoReflect.Descriptor instead.
 func (*SignPutRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{10}
+	return file_v1_valet_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SignPutRequest) GetKey() string {
@@ -1398,7 +1488,7 @@ type SignGetRequest struct {
 
 func (x *SignGetRequest) Reset() {
 	*x = SignGetRequest{}
-	mi := &file_v1_valet_proto_msgTypes[11]
+	mi := &file_v1_valet_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1500,7 @@ func (x *SignGetRequest) String() string {
 func (*SignGetRequest) ProtoMessage() {}
 
 func (x *SignGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[11]
+	mi := &file_v1_valet_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1513,7 @@ func (x *SignGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignGetRequest.ProtoReflect.Descriptor instead.
 func (*SignGetRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{11}
+	return file_v1_valet_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SignGetRequest) GetKey() string {
@@ -1464,7 +1554,7 @@ type SignDeleteRequest struct {
 
 func (x *SignDeleteRequest) Reset() {
 	*x = SignDeleteRequest{}
-	mi := &file_v1_valet_proto_msgTypes[12]
+	mi := &file_v1_valet_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1566,7 @@ func (x *SignDeleteRequest) String() string {
 func (*SignDeleteRequest) ProtoMessage() {}
 
 func (x *SignDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[12]
+	mi := &file_v1_valet_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1579,7 @@ func (x *SignDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignDeleteRequest.ProtoReflect.Descriptor instead.
 func (*SignDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{12}
+	return file_v1_valet_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SignDeleteRequest) GetKey() string {
@@ -1515,7 +1605,7 @@ type HeadRequest struct {
 
 func (x *HeadRequest) Reset() {
 	*x = HeadRequest{}
-	mi := &file_v1_valet_proto_msgTypes[13]
+	mi := &file_v1_valet_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1527,7 +1617,7 @@ func (x *HeadRequest) String() string {
 func (*HeadRequest) ProtoMessage() {}
 
 func (x *HeadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[13]
+	mi := &file_v1_valet_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1540,7 +1630,7 @@ func (x *HeadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeadRequest.ProtoReflect.Descriptor instead.
 func (*HeadRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{13}
+	return file_v1_valet_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *HeadRequest) GetKey() string {
@@ -1565,7 +1655,7 @@ type Object struct {
 
 func (x *Object) Reset() {
 	*x = Object{}
-	mi := &file_v1_valet_proto_msgTypes[14]
+	mi := &file_v1_valet_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1667,7 @@ func (x *Object) String() string {
 func (*Object) ProtoMessage() {}
 
 func (x *Object) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[14]
+	mi := &file_v1_valet_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1680,7 @@ func (x *Object) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Object.ProtoReflect.Descriptor instead.
 func (*Object) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{14}
+	return file_v1_valet_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Object) GetKey() string {
@@ -1653,7 +1743,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_v1_valet_proto_msgTypes[15]
+	mi := &file_v1_valet_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1665,7 +1755,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[15]
+	mi := &file_v1_valet_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,7 +1768,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{15}
+	return file_v1_valet_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListRequest) GetPrefix() string {
@@ -1712,7 +1802,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_v1_valet_proto_msgTypes[16]
+	mi := &file_v1_valet_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1724,7 +1814,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[16]
+	mi := &file_v1_valet_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1737,7 +1827,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{16}
+	return file_v1_valet_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListResponse) GetObjects() []*Object {
@@ -1763,7 +1853,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_v1_valet_proto_msgTypes[17]
+	mi := &file_v1_valet_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1775,7 +1865,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[17]
+	mi := &file_v1_valet_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1788,7 +1878,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{17}
+	return file_v1_valet_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *DeleteRequest) GetKey() string {
@@ -1806,7 +1896,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_v1_valet_proto_msgTypes[18]
+	mi := &file_v1_valet_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1818,7 +1908,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[18]
+	mi := &file_v1_valet_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1831,7 +1921,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{18}
+	return file_v1_valet_proto_rawDescGZIP(), []int{20}
 }
 
 type CreateMultipartRequest struct {
@@ -1850,7 +1940,7 @@ type CreateMultipartRequest struct {
 
 func (x *CreateMultipartRequest) Reset() {
 	*x = CreateMultipartRequest{}
-	mi := &file_v1_valet_proto_msgTypes[19]
+	mi := &file_v1_valet_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1862,7 +1952,7 @@ func (x *CreateMultipartRequest) String() string {
 func (*CreateMultipartRequest) ProtoMessage() {}
 
 func (x *CreateMultipartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[19]
+	mi := &file_v1_valet_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1875,7 +1965,7 @@ func (x *CreateMultipartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMultipartRequest.ProtoReflect.Descriptor instead.
 func (*CreateMultipartRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{19}
+	return file_v1_valet_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateMultipartRequest) GetKey() string {
@@ -1936,7 +2026,7 @@ type CreateMultipartResponse struct {
 
 func (x *CreateMultipartResponse) Reset() {
 	*x = CreateMultipartResponse{}
-	mi := &file_v1_valet_proto_msgTypes[20]
+	mi := &file_v1_valet_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1948,7 +2038,7 @@ func (x *CreateMultipartResponse) String() string {
 func (*CreateMultipartResponse) ProtoMessage() {}
 
 func (x *CreateMultipartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[20]
+	mi := &file_v1_valet_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1961,7 +2051,7 @@ func (x *CreateMultipartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateMultipartResponse.ProtoReflect.Descriptor instead.
 func (*CreateMultipartResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{20}
+	return file_v1_valet_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateMultipartResponse) GetUploadId() string {
@@ -1984,7 +2074,7 @@ type AbortMultipartRequest struct {
 
 func (x *AbortMultipartRequest) Reset() {
 	*x = AbortMultipartRequest{}
-	mi := &file_v1_valet_proto_msgTypes[21]
+	mi := &file_v1_valet_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1996,7 +2086,7 @@ func (x *AbortMultipartRequest) String() string {
 func (*AbortMultipartRequest) ProtoMessage() {}
 
 func (x *AbortMultipartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[21]
+	mi := &file_v1_valet_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2009,7 +2099,7 @@ func (x *AbortMultipartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortMultipartRequest.ProtoReflect.Descriptor instead.
 func (*AbortMultipartRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{21}
+	return file_v1_valet_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AbortMultipartRequest) GetKey() string {
@@ -2036,7 +2126,7 @@ type ListPartsRequest struct {
 
 func (x *ListPartsRequest) Reset() {
 	*x = ListPartsRequest{}
-	mi := &file_v1_valet_proto_msgTypes[22]
+	mi := &file_v1_valet_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2138,7 @@ func (x *ListPartsRequest) String() string {
 func (*ListPartsRequest) ProtoMessage() {}
 
 func (x *ListPartsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[22]
+	mi := &file_v1_valet_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2151,7 @@ func (x *ListPartsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPartsRequest.ProtoReflect.Descriptor instead.
 func (*ListPartsRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{22}
+	return file_v1_valet_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListPartsRequest) GetKey() string {
@@ -2088,7 +2178,7 @@ type PartSpec struct {
 
 func (x *PartSpec) Reset() {
 	*x = PartSpec{}
-	mi := &file_v1_valet_proto_msgTypes[23]
+	mi := &file_v1_valet_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2190,7 @@ func (x *PartSpec) String() string {
 func (*PartSpec) ProtoMessage() {}
 
 func (x *PartSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[23]
+	mi := &file_v1_valet_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2203,7 @@ func (x *PartSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartSpec.ProtoReflect.Descriptor instead.
 func (*PartSpec) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{23}
+	return file_v1_valet_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PartSpec) GetNumber() int64 {
@@ -2142,7 +2232,7 @@ type SignPartsRequest struct {
 
 func (x *SignPartsRequest) Reset() {
 	*x = SignPartsRequest{}
-	mi := &file_v1_valet_proto_msgTypes[24]
+	mi := &file_v1_valet_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2154,7 +2244,7 @@ func (x *SignPartsRequest) String() string {
 func (*SignPartsRequest) ProtoMessage() {}
 
 func (x *SignPartsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[24]
+	mi := &file_v1_valet_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2167,7 +2257,7 @@ func (x *SignPartsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignPartsRequest.ProtoReflect.Descriptor instead.
 func (*SignPartsRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{24}
+	return file_v1_valet_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SignPartsRequest) GetKey() string {
@@ -2208,7 +2298,7 @@ type PartRecipe struct {
 
 func (x *PartRecipe) Reset() {
 	*x = PartRecipe{}
-	mi := &file_v1_valet_proto_msgTypes[25]
+	mi := &file_v1_valet_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2220,7 +2310,7 @@ func (x *PartRecipe) String() string {
 func (*PartRecipe) ProtoMessage() {}
 
 func (x *PartRecipe) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[25]
+	mi := &file_v1_valet_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2233,7 +2323,7 @@ func (x *PartRecipe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartRecipe.ProtoReflect.Descriptor instead.
 func (*PartRecipe) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{25}
+	return file_v1_valet_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PartRecipe) GetNumber() int64 {
@@ -2259,7 +2349,7 @@ type SignPartsResponse struct {
 
 func (x *SignPartsResponse) Reset() {
 	*x = SignPartsResponse{}
-	mi := &file_v1_valet_proto_msgTypes[26]
+	mi := &file_v1_valet_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2271,7 +2361,7 @@ func (x *SignPartsResponse) String() string {
 func (*SignPartsResponse) ProtoMessage() {}
 
 func (x *SignPartsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[26]
+	mi := &file_v1_valet_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2284,7 +2374,7 @@ func (x *SignPartsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignPartsResponse.ProtoReflect.Descriptor instead.
 func (*SignPartsResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{26}
+	return file_v1_valet_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SignPartsResponse) GetParts() []*PartRecipe {
@@ -2304,7 +2394,7 @@ type CompletedPart struct {
 
 func (x *CompletedPart) Reset() {
 	*x = CompletedPart{}
-	mi := &file_v1_valet_proto_msgTypes[27]
+	mi := &file_v1_valet_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2316,7 +2406,7 @@ func (x *CompletedPart) String() string {
 func (*CompletedPart) ProtoMessage() {}
 
 func (x *CompletedPart) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[27]
+	mi := &file_v1_valet_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2329,7 +2419,7 @@ func (x *CompletedPart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompletedPart.ProtoReflect.Descriptor instead.
 func (*CompletedPart) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{27}
+	return file_v1_valet_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *CompletedPart) GetNumber() int64 {
@@ -2360,7 +2450,7 @@ type CompleteMultipartRequest struct {
 
 func (x *CompleteMultipartRequest) Reset() {
 	*x = CompleteMultipartRequest{}
-	mi := &file_v1_valet_proto_msgTypes[28]
+	mi := &file_v1_valet_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2372,7 +2462,7 @@ func (x *CompleteMultipartRequest) String() string {
 func (*CompleteMultipartRequest) ProtoMessage() {}
 
 func (x *CompleteMultipartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[28]
+	mi := &file_v1_valet_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2385,7 +2475,7 @@ func (x *CompleteMultipartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteMultipartRequest.ProtoReflect.Descriptor instead.
 func (*CompleteMultipartRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{28}
+	return file_v1_valet_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CompleteMultipartRequest) GetKey() string {
@@ -2424,7 +2514,7 @@ type AbortMultipartResponse struct {
 
 func (x *AbortMultipartResponse) Reset() {
 	*x = AbortMultipartResponse{}
-	mi := &file_v1_valet_proto_msgTypes[29]
+	mi := &file_v1_valet_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2436,7 +2526,7 @@ func (x *AbortMultipartResponse) String() string {
 func (*AbortMultipartResponse) ProtoMessage() {}
 
 func (x *AbortMultipartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[29]
+	mi := &file_v1_valet_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2449,7 +2539,7 @@ func (x *AbortMultipartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortMultipartResponse.ProtoReflect.Descriptor instead.
 func (*AbortMultipartResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{29}
+	return file_v1_valet_proto_rawDescGZIP(), []int{31}
 }
 
 type Part struct {
@@ -2463,7 +2553,7 @@ type Part struct {
 
 func (x *Part) Reset() {
 	*x = Part{}
-	mi := &file_v1_valet_proto_msgTypes[30]
+	mi := &file_v1_valet_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2565,7 @@ func (x *Part) String() string {
 func (*Part) ProtoMessage() {}
 
 func (x *Part) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[30]
+	mi := &file_v1_valet_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2578,7 @@ func (x *Part) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Part.ProtoReflect.Descriptor instead.
 func (*Part) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{30}
+	return file_v1_valet_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *Part) GetNumber() int64 {
@@ -2521,7 +2611,7 @@ type ListPartsResponse struct {
 
 func (x *ListPartsResponse) Reset() {
 	*x = ListPartsResponse{}
-	mi := &file_v1_valet_proto_msgTypes[31]
+	mi := &file_v1_valet_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2533,7 +2623,7 @@ func (x *ListPartsResponse) String() string {
 func (*ListPartsResponse) ProtoMessage() {}
 
 func (x *ListPartsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[31]
+	mi := &file_v1_valet_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2546,7 +2636,7 @@ func (x *ListPartsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPartsResponse.ProtoReflect.Descriptor instead.
 func (*ListPartsResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{31}
+	return file_v1_valet_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListPartsResponse) GetParts() []*Part {
@@ -2568,7 +2658,7 @@ type ReadObjectRequest struct {
 
 func (x *ReadObjectRequest) Reset() {
 	*x = ReadObjectRequest{}
-	mi := &file_v1_valet_proto_msgTypes[32]
+	mi := &file_v1_valet_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2580,7 +2670,7 @@ func (x *ReadObjectRequest) String() string {
 func (*ReadObjectRequest) ProtoMessage() {}
 
 func (x *ReadObjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[32]
+	mi := &file_v1_valet_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2593,7 +2683,7 @@ func (x *ReadObjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadObjectRequest.ProtoReflect.Descriptor instead.
 func (*ReadObjectRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{32}
+	return file_v1_valet_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReadObjectRequest) GetKey() string {
@@ -2620,7 +2710,7 @@ type ReadObjectResponse struct {
 
 func (x *ReadObjectResponse) Reset() {
 	*x = ReadObjectResponse{}
-	mi := &file_v1_valet_proto_msgTypes[33]
+	mi := &file_v1_valet_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2632,7 +2722,7 @@ func (x *ReadObjectResponse) String() string {
 func (*ReadObjectResponse) ProtoMessage() {}
 
 func (x *ReadObjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[33]
+	mi := &file_v1_valet_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2645,7 +2735,7 @@ func (x *ReadObjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadObjectResponse.ProtoReflect.Descriptor instead.
 func (*ReadObjectResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{33}
+	return file_v1_valet_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ReadObjectResponse) GetObject() *Object {
@@ -2672,7 +2762,7 @@ type SignGetsRequest struct {
 
 func (x *SignGetsRequest) Reset() {
 	*x = SignGetsRequest{}
-	mi := &file_v1_valet_proto_msgTypes[34]
+	mi := &file_v1_valet_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2684,7 +2774,7 @@ func (x *SignGetsRequest) String() string {
 func (*SignGetsRequest) ProtoMessage() {}
 
 func (x *SignGetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[34]
+	mi := &file_v1_valet_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2697,7 +2787,7 @@ func (x *SignGetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignGetsRequest.ProtoReflect.Descriptor instead.
 func (*SignGetsRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{34}
+	return file_v1_valet_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SignGetsRequest) GetRequests() []*SignGetRequest {
@@ -2718,7 +2808,7 @@ type SignGetItem struct {
 
 func (x *SignGetItem) Reset() {
 	*x = SignGetItem{}
-	mi := &file_v1_valet_proto_msgTypes[35]
+	mi := &file_v1_valet_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2730,7 +2820,7 @@ func (x *SignGetItem) String() string {
 func (*SignGetItem) ProtoMessage() {}
 
 func (x *SignGetItem) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[35]
+	mi := &file_v1_valet_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2743,7 +2833,7 @@ func (x *SignGetItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignGetItem.ProtoReflect.Descriptor instead.
 func (*SignGetItem) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{35}
+	return file_v1_valet_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *SignGetItem) GetRecipe() *Recipe {
@@ -2769,7 +2859,7 @@ type SignGetsResponse struct {
 
 func (x *SignGetsResponse) Reset() {
 	*x = SignGetsResponse{}
-	mi := &file_v1_valet_proto_msgTypes[36]
+	mi := &file_v1_valet_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2781,7 +2871,7 @@ func (x *SignGetsResponse) String() string {
 func (*SignGetsResponse) ProtoMessage() {}
 
 func (x *SignGetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[36]
+	mi := &file_v1_valet_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2794,7 +2884,7 @@ func (x *SignGetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignGetsResponse.ProtoReflect.Descriptor instead.
 func (*SignGetsResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{36}
+	return file_v1_valet_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SignGetsResponse) GetItems() []*SignGetItem {
@@ -2822,7 +2912,7 @@ type SignPostPolicyRequest struct {
 
 func (x *SignPostPolicyRequest) Reset() {
 	*x = SignPostPolicyRequest{}
-	mi := &file_v1_valet_proto_msgTypes[37]
+	mi := &file_v1_valet_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2834,7 +2924,7 @@ func (x *SignPostPolicyRequest) String() string {
 func (*SignPostPolicyRequest) ProtoMessage() {}
 
 func (x *SignPostPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[37]
+	mi := &file_v1_valet_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2847,7 +2937,7 @@ func (x *SignPostPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignPostPolicyRequest.ProtoReflect.Descriptor instead.
 func (*SignPostPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{37}
+	return file_v1_valet_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SignPostPolicyRequest) GetKey() string {
@@ -2910,7 +3000,7 @@ type PostPolicy struct {
 
 func (x *PostPolicy) Reset() {
 	*x = PostPolicy{}
-	mi := &file_v1_valet_proto_msgTypes[38]
+	mi := &file_v1_valet_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2922,7 +3012,7 @@ func (x *PostPolicy) String() string {
 func (*PostPolicy) ProtoMessage() {}
 
 func (x *PostPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[38]
+	mi := &file_v1_valet_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2935,7 +3025,7 @@ func (x *PostPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostPolicy.ProtoReflect.Descriptor instead.
 func (*PostPolicy) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{38}
+	return file_v1_valet_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PostPolicy) GetUrl() string {
@@ -2968,7 +3058,7 @@ type GetCORSRequest struct {
 
 func (x *GetCORSRequest) Reset() {
 	*x = GetCORSRequest{}
-	mi := &file_v1_valet_proto_msgTypes[39]
+	mi := &file_v1_valet_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2980,7 +3070,7 @@ func (x *GetCORSRequest) String() string {
 func (*GetCORSRequest) ProtoMessage() {}
 
 func (x *GetCORSRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[39]
+	mi := &file_v1_valet_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2993,7 +3083,7 @@ func (x *GetCORSRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCORSRequest.ProtoReflect.Descriptor instead.
 func (*GetCORSRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{39}
+	return file_v1_valet_proto_rawDescGZIP(), []int{41}
 }
 
 type CORSRule struct {
@@ -3009,7 +3099,7 @@ type CORSRule struct {
 
 func (x *CORSRule) Reset() {
 	*x = CORSRule{}
-	mi := &file_v1_valet_proto_msgTypes[40]
+	mi := &file_v1_valet_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3021,7 +3111,7 @@ func (x *CORSRule) String() string {
 func (*CORSRule) ProtoMessage() {}
 
 func (x *CORSRule) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[40]
+	mi := &file_v1_valet_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3034,7 +3124,7 @@ func (x *CORSRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CORSRule.ProtoReflect.Descriptor instead.
 func (*CORSRule) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{40}
+	return file_v1_valet_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CORSRule) GetAllowedOrigins() []string {
@@ -3081,7 +3171,7 @@ type CORSResult struct {
 
 func (x *CORSResult) Reset() {
 	*x = CORSResult{}
-	mi := &file_v1_valet_proto_msgTypes[41]
+	mi := &file_v1_valet_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3093,7 +3183,7 @@ func (x *CORSResult) String() string {
 func (*CORSResult) ProtoMessage() {}
 
 func (x *CORSResult) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[41]
+	mi := &file_v1_valet_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3106,7 +3196,7 @@ func (x *CORSResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CORSResult.ProtoReflect.Descriptor instead.
 func (*CORSResult) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{41}
+	return file_v1_valet_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *CORSResult) GetRules() []*CORSRule {
@@ -3125,7 +3215,7 @@ type PutCORSRequest struct {
 
 func (x *PutCORSRequest) Reset() {
 	*x = PutCORSRequest{}
-	mi := &file_v1_valet_proto_msgTypes[42]
+	mi := &file_v1_valet_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3137,7 +3227,7 @@ func (x *PutCORSRequest) String() string {
 func (*PutCORSRequest) ProtoMessage() {}
 
 func (x *PutCORSRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[42]
+	mi := &file_v1_valet_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3150,7 +3240,7 @@ func (x *PutCORSRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCORSRequest.ProtoReflect.Descriptor instead.
 func (*PutCORSRequest) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{42}
+	return file_v1_valet_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PutCORSRequest) GetRules() []*CORSRule {
@@ -3168,7 +3258,7 @@ type PutCORSResponse struct {
 
 func (x *PutCORSResponse) Reset() {
 	*x = PutCORSResponse{}
-	mi := &file_v1_valet_proto_msgTypes[43]
+	mi := &file_v1_valet_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3180,7 +3270,7 @@ func (x *PutCORSResponse) String() string {
 func (*PutCORSResponse) ProtoMessage() {}
 
 func (x *PutCORSResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_v1_valet_proto_msgTypes[43]
+	mi := &file_v1_valet_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3193,14 +3283,18 @@ func (x *PutCORSResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutCORSResponse.ProtoReflect.Descriptor instead.
 func (*PutCORSResponse) Descriptor() ([]byte, []int) {
-	return file_v1_valet_proto_rawDescGZIP(), []int{43}
+	return file_v1_valet_proto_rawDescGZIP(), []int{45}
 }
 
 var File_v1_valet_proto protoreflect.FileDescriptor
 
 const file_v1_valet_proto_rawDesc = "" +
 	"\n" +
-	"\x0ev1/valet.proto\x12\x0fvalet.plugin.v1\"\xc4\v\n" +
+	"\x0ev1/valet.proto\x12\x0fvalet.plugin.v1\"?\n" +
+	"\tCallBatch\x122\n" +
+	"\x05calls\x18\x01 \x03(\v2\x1c.valet.plugin.v1.CallRequestR\x05calls\"L\n" +
+	"\rResponseBatch\x12;\n" +
+	"\tresponses\x18\x01 \x03(\v2\x1d.valet.plugin.v1.CallResponseR\tresponses\"\xc4\v\n" +
 	"\vCallRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12.\n" +
 	"\x13deadline_unix_nanos\x18\x02 \x01(\x03R\x11deadlineUnixNanos\x12\x16\n" +
@@ -3444,9 +3538,10 @@ const file_v1_valet_proto_rawDesc = "" +
 	"\x05rules\x18\x01 \x03(\v2\x19.valet.plugin.v1.CORSRuleR\x05rules\"A\n" +
 	"\x0ePutCORSRequest\x12/\n" +
 	"\x05rules\x18\x01 \x03(\v2\x19.valet.plugin.v1.CORSRuleR\x05rules\"\x11\n" +
-	"\x0fPutCORSResponse2[\n" +
+	"\x0fPutCORSResponse2\xa6\x01\n" +
 	"\x0fProviderService\x12H\n" +
-	"\x05Calls\x12\x1c.valet.plugin.v1.CallRequest\x1a\x1d.valet.plugin.v1.CallResponse(\x010\x01B4Z2github.com/valetgw/valet/plugins/proto/v1;pluginv1b\x06proto3"
+	"\x05Calls\x12\x1c.valet.plugin.v1.CallRequest\x1a\x1d.valet.plugin.v1.CallResponse(\x010\x01\x12I\n" +
+	"\aBatches\x12\x1a.valet.plugin.v1.CallBatch\x1a\x1e.valet.plugin.v1.ResponseBatch(\x010\x01B4Z2github.com/valetgw/valet/plugins/proto/v1;pluginv1b\x06proto3"
 
 var (
 	file_v1_valet_proto_rawDescOnce sync.Once
@@ -3460,128 +3555,134 @@ func file_v1_valet_proto_rawDescGZIP() []byte {
 	return file_v1_valet_proto_rawDescData
 }
 
-var file_v1_valet_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_v1_valet_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_v1_valet_proto_goTypes = []any{
-	(*CallRequest)(nil),              // 0: valet.plugin.v1.CallRequest
-	(*CallResponse)(nil),             // 1: valet.plugin.v1.CallResponse
-	(*CallError)(nil),                // 2: valet.plugin.v1.CallError
-	(*InfoRequest)(nil),              // 3: valet.plugin.v1.InfoRequest
-	(*InfoResponse)(nil),             // 4: valet.plugin.v1.InfoResponse
-	(*Capabilities)(nil),             // 5: valet.plugin.v1.Capabilities
-	(*ConfigureRequest)(nil),         // 6: valet.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),        // 7: valet.plugin.v1.ConfigureResponse
-	(*Checksum)(nil),                 // 8: valet.plugin.v1.Checksum
-	(*Recipe)(nil),                   // 9: valet.plugin.v1.Recipe
-	(*SignPutRequest)(nil),           // 10: valet.plugin.v1.SignPutRequest
-	(*SignGetRequest)(nil),           // 11: valet.plugin.v1.SignGetRequest
-	(*SignDeleteRequest)(nil),        // 12: valet.plugin.v1.SignDeleteRequest
-	(*HeadRequest)(nil),              // 13: valet.plugin.v1.HeadRequest
-	(*Object)(nil),                   // 14: valet.plugin.v1.Object
-	(*ListRequest)(nil),              // 15: valet.plugin.v1.ListRequest
-	(*ListResponse)(nil),             // 16: valet.plugin.v1.ListResponse
-	(*DeleteRequest)(nil),            // 17: valet.plugin.v1.DeleteRequest
-	(*DeleteResponse)(nil),           // 18: valet.plugin.v1.DeleteResponse
-	(*CreateMultipartRequest)(nil),   // 19: valet.plugin.v1.CreateMultipartRequest
-	(*CreateMultipartResponse)(nil),  // 20: valet.plugin.v1.CreateMultipartResponse
-	(*AbortMultipartRequest)(nil),    // 21: valet.plugin.v1.AbortMultipartRequest
-	(*ListPartsRequest)(nil),         // 22: valet.plugin.v1.ListPartsRequest
-	(*PartSpec)(nil),                 // 23: valet.plugin.v1.PartSpec
-	(*SignPartsRequest)(nil),         // 24: valet.plugin.v1.SignPartsRequest
-	(*PartRecipe)(nil),               // 25: valet.plugin.v1.PartRecipe
-	(*SignPartsResponse)(nil),        // 26: valet.plugin.v1.SignPartsResponse
-	(*CompletedPart)(nil),            // 27: valet.plugin.v1.CompletedPart
-	(*CompleteMultipartRequest)(nil), // 28: valet.plugin.v1.CompleteMultipartRequest
-	(*AbortMultipartResponse)(nil),   // 29: valet.plugin.v1.AbortMultipartResponse
-	(*Part)(nil),                     // 30: valet.plugin.v1.Part
-	(*ListPartsResponse)(nil),        // 31: valet.plugin.v1.ListPartsResponse
-	(*ReadObjectRequest)(nil),        // 32: valet.plugin.v1.ReadObjectRequest
-	(*ReadObjectResponse)(nil),       // 33: valet.plugin.v1.ReadObjectResponse
-	(*SignGetsRequest)(nil),          // 34: valet.plugin.v1.SignGetsRequest
-	(*SignGetItem)(nil),              // 35: valet.plugin.v1.SignGetItem
-	(*SignGetsResponse)(nil),         // 36: valet.plugin.v1.SignGetsResponse
-	(*SignPostPolicyRequest)(nil),    // 37: valet.plugin.v1.SignPostPolicyRequest
-	(*PostPolicy)(nil),               // 38: valet.plugin.v1.PostPolicy
-	(*GetCORSRequest)(nil),           // 39: valet.plugin.v1.GetCORSRequest
-	(*CORSRule)(nil),                 // 40: valet.plugin.v1.CORSRule
-	(*CORSResult)(nil),               // 41: valet.plugin.v1.CORSResult
-	(*PutCORSRequest)(nil),           // 42: valet.plugin.v1.PutCORSRequest
-	(*PutCORSResponse)(nil),          // 43: valet.plugin.v1.PutCORSResponse
-	nil,                              // 44: valet.plugin.v1.CallRequest.TraceContextEntry
-	nil,                              // 45: valet.plugin.v1.Recipe.HeadersEntry
-	nil,                              // 46: valet.plugin.v1.SignPutRequest.MetadataEntry
-	nil,                              // 47: valet.plugin.v1.Object.MetadataEntry
-	nil,                              // 48: valet.plugin.v1.Object.ChecksumsEntry
-	nil,                              // 49: valet.plugin.v1.CreateMultipartRequest.MetadataEntry
-	nil,                              // 50: valet.plugin.v1.SignPostPolicyRequest.MetadataEntry
-	nil,                              // 51: valet.plugin.v1.PostPolicy.FieldsEntry
+	(*CallBatch)(nil),                // 0: valet.plugin.v1.CallBatch
+	(*ResponseBatch)(nil),            // 1: valet.plugin.v1.ResponseBatch
+	(*CallRequest)(nil),              // 2: valet.plugin.v1.CallRequest
+	(*CallResponse)(nil),             // 3: valet.plugin.v1.CallResponse
+	(*CallError)(nil),                // 4: valet.plugin.v1.CallError
+	(*InfoRequest)(nil),              // 5: valet.plugin.v1.InfoRequest
+	(*InfoResponse)(nil),             // 6: valet.plugin.v1.InfoResponse
+	(*Capabilities)(nil),             // 7: valet.plugin.v1.Capabilities
+	(*ConfigureRequest)(nil),         // 8: valet.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),        // 9: valet.plugin.v1.ConfigureResponse
+	(*Checksum)(nil),                 // 10: valet.plugin.v1.Checksum
+	(*Recipe)(nil),                   // 11: valet.plugin.v1.Recipe
+	(*SignPutRequest)(nil),           // 12: valet.plugin.v1.SignPutRequest
+	(*SignGetRequest)(nil),           // 13: valet.plugin.v1.SignGetRequest
+	(*SignDeleteRequest)(nil),        // 14: valet.plugin.v1.SignDeleteRequest
+	(*HeadRequest)(nil),              // 15: valet.plugin.v1.HeadRequest
+	(*Object)(nil),                   // 16: valet.plugin.v1.Object
+	(*ListRequest)(nil),              // 17: valet.plugin.v1.ListRequest
+	(*ListResponse)(nil),             // 18: valet.plugin.v1.ListResponse
+	(*DeleteRequest)(nil),            // 19: valet.plugin.v1.DeleteRequest
+	(*DeleteResponse)(nil),           // 20: valet.plugin.v1.DeleteResponse
+	(*CreateMultipartRequest)(nil),   // 21: valet.plugin.v1.CreateMultipartRequest
+	(*CreateMultipartResponse)(nil),  // 22: valet.plugin.v1.CreateMultipartResponse
+	(*AbortMultipartRequest)(nil),    // 23: valet.plugin.v1.AbortMultipartRequest
+	(*ListPartsRequest)(nil),         // 24: valet.plugin.v1.ListPartsRequest
+	(*PartSpec)(nil),                 // 25: valet.plugin.v1.PartSpec
+	(*SignPartsRequest)(nil),         // 26: valet.plugin.v1.SignPartsRequest
+	(*PartRecipe)(nil),               // 27: valet.plugin.v1.PartRecipe
+	(*SignPartsResponse)(nil),        // 28: valet.plugin.v1.SignPartsResponse
+	(*CompletedPart)(nil),            // 29: valet.plugin.v1.CompletedPart
+	(*CompleteMultipartRequest)(nil), // 30: valet.plugin.v1.CompleteMultipartRequest
+	(*AbortMultipartResponse)(nil),   // 31: valet.plugin.v1.AbortMultipartResponse
+	(*Part)(nil),                     // 32: valet.plugin.v1.Part
+	(*ListPartsResponse)(nil),        // 33: valet.plugin.v1.ListPartsResponse
+	(*ReadObjectRequest)(nil),        // 34: valet.plugin.v1.ReadObjectRequest
+	(*ReadObjectResponse)(nil),       // 35: valet.plugin.v1.ReadObjectResponse
+	(*SignGetsRequest)(nil),          // 36: valet.plugin.v1.SignGetsRequest
+	(*SignGetItem)(nil),              // 37: valet.plugin.v1.SignGetItem
+	(*SignGetsResponse)(nil),         // 38: valet.plugin.v1.SignGetsResponse
+	(*SignPostPolicyRequest)(nil),    // 39: valet.plugin.v1.SignPostPolicyRequest
+	(*PostPolicy)(nil),               // 40: valet.plugin.v1.PostPolicy
+	(*GetCORSRequest)(nil),           // 41: valet.plugin.v1.GetCORSRequest
+	(*CORSRule)(nil),                 // 42: valet.plugin.v1.CORSRule
+	(*CORSResult)(nil),               // 43: valet.plugin.v1.CORSResult
+	(*PutCORSRequest)(nil),           // 44: valet.plugin.v1.PutCORSRequest
+	(*PutCORSResponse)(nil),          // 45: valet.plugin.v1.PutCORSResponse
+	nil,                              // 46: valet.plugin.v1.CallRequest.TraceContextEntry
+	nil,                              // 47: valet.plugin.v1.Recipe.HeadersEntry
+	nil,                              // 48: valet.plugin.v1.SignPutRequest.MetadataEntry
+	nil,                              // 49: valet.plugin.v1.Object.MetadataEntry
+	nil,                              // 50: valet.plugin.v1.Object.ChecksumsEntry
+	nil,                              // 51: valet.plugin.v1.CreateMultipartRequest.MetadataEntry
+	nil,                              // 52: valet.plugin.v1.SignPostPolicyRequest.MetadataEntry
+	nil,                              // 53: valet.plugin.v1.PostPolicy.FieldsEntry
 }
 var file_v1_valet_proto_depIdxs = []int32{
-	44, // 0: valet.plugin.v1.CallRequest.trace_context:type_name -> valet.plugin.v1.CallRequest.TraceContextEntry
-	3,  // 1: valet.plugin.v1.CallRequest.info:type_name -> valet.plugin.v1.InfoRequest
-	6,  // 2: valet.plugin.v1.CallRequest.configure:type_name -> valet.plugin.v1.ConfigureRequest
-	10, // 3: valet.plugin.v1.CallRequest.sign_put:type_name -> valet.plugin.v1.SignPutRequest
-	11, // 4: valet.plugin.v1.CallRequest.sign_get:type_name -> valet.plugin.v1.SignGetRequest
-	12, // 5: valet.plugin.v1.CallRequest.sign_delete:type_name -> valet.plugin.v1.SignDeleteRequest
-	13, // 6: valet.plugin.v1.CallRequest.head:type_name -> valet.plugin.v1.HeadRequest
-	15, // 7: valet.plugin.v1.CallRequest.list:type_name -> valet.plugin.v1.ListRequest
-	17, // 8: valet.plugin.v1.CallRequest.delete:type_name -> valet.plugin.v1.DeleteRequest
-	19, // 9: valet.plugin.v1.CallRequest.create_multipart:type_name -> valet.plugin.v1.CreateMultipartRequest
-	24, // 10: valet.plugin.v1.CallRequest.sign_parts:type_name -> valet.plugin.v1.SignPartsRequest
-	28, // 11: valet.plugin.v1.CallRequest.complete_multipart:type_name -> valet.plugin.v1.CompleteMultipartRequest
-	21, // 12: valet.plugin.v1.CallRequest.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartRequest
-	22, // 13: valet.plugin.v1.CallRequest.list_parts:type_name -> valet.plugin.v1.ListPartsRequest
-	32, // 14: valet.plugin.v1.CallRequest.read_object:type_name -> valet.plugin.v1.ReadObjectRequest
-	34, // 15: valet.plugin.v1.CallRequest.sign_gets:type_name -> valet.plugin.v1.SignGetsRequest
-	37, // 16: valet.plugin.v1.CallRequest.sign_post_policy:type_name -> valet.plugin.v1.SignPostPolicyRequest
-	39, // 17: valet.plugin.v1.CallRequest.get_cors:type_name -> valet.plugin.v1.GetCORSRequest
-	42, // 18: valet.plugin.v1.CallRequest.put_cors:type_name -> valet.plugin.v1.PutCORSRequest
-	2,  // 19: valet.plugin.v1.CallResponse.error:type_name -> valet.plugin.v1.CallError
-	4,  // 20: valet.plugin.v1.CallResponse.info:type_name -> valet.plugin.v1.InfoResponse
-	7,  // 21: valet.plugin.v1.CallResponse.configure:type_name -> valet.plugin.v1.ConfigureResponse
-	9,  // 22: valet.plugin.v1.CallResponse.recipe:type_name -> valet.plugin.v1.Recipe
-	14, // 23: valet.plugin.v1.CallResponse.object:type_name -> valet.plugin.v1.Object
-	16, // 24: valet.plugin.v1.CallResponse.list:type_name -> valet.plugin.v1.ListResponse
-	18, // 25: valet.plugin.v1.CallResponse.delete:type_name -> valet.plugin.v1.DeleteResponse
-	20, // 26: valet.plugin.v1.CallResponse.create_multipart:type_name -> valet.plugin.v1.CreateMultipartResponse
-	26, // 27: valet.plugin.v1.CallResponse.sign_parts:type_name -> valet.plugin.v1.SignPartsResponse
-	29, // 28: valet.plugin.v1.CallResponse.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartResponse
-	31, // 29: valet.plugin.v1.CallResponse.list_parts:type_name -> valet.plugin.v1.ListPartsResponse
-	33, // 30: valet.plugin.v1.CallResponse.read_object:type_name -> valet.plugin.v1.ReadObjectResponse
-	36, // 31: valet.plugin.v1.CallResponse.sign_gets:type_name -> valet.plugin.v1.SignGetsResponse
-	38, // 32: valet.plugin.v1.CallResponse.post_policy:type_name -> valet.plugin.v1.PostPolicy
-	41, // 33: valet.plugin.v1.CallResponse.cors:type_name -> valet.plugin.v1.CORSResult
-	43, // 34: valet.plugin.v1.CallResponse.put_cors:type_name -> valet.plugin.v1.PutCORSResponse
-	5,  // 35: valet.plugin.v1.InfoResponse.capabilities:type_name -> valet.plugin.v1.Capabilities
-	45, // 36: valet.plugin.v1.Recipe.headers:type_name -> valet.plugin.v1.Recipe.HeadersEntry
-	8,  // 37: valet.plugin.v1.SignPutRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	46, // 38: valet.plugin.v1.SignPutRequest.metadata:type_name -> valet.plugin.v1.SignPutRequest.MetadataEntry
-	47, // 39: valet.plugin.v1.Object.metadata:type_name -> valet.plugin.v1.Object.MetadataEntry
-	48, // 40: valet.plugin.v1.Object.checksums:type_name -> valet.plugin.v1.Object.ChecksumsEntry
-	14, // 41: valet.plugin.v1.ListResponse.objects:type_name -> valet.plugin.v1.Object
-	49, // 42: valet.plugin.v1.CreateMultipartRequest.metadata:type_name -> valet.plugin.v1.CreateMultipartRequest.MetadataEntry
-	8,  // 43: valet.plugin.v1.CreateMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	23, // 44: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
-	9,  // 45: valet.plugin.v1.PartRecipe.recipe:type_name -> valet.plugin.v1.Recipe
-	25, // 46: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
-	27, // 47: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
-	8,  // 48: valet.plugin.v1.CompleteMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
-	30, // 49: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
-	14, // 50: valet.plugin.v1.ReadObjectResponse.object:type_name -> valet.plugin.v1.Object
-	11, // 51: valet.plugin.v1.SignGetsRequest.requests:type_name -> valet.plugin.v1.SignGetRequest
-	9,  // 52: valet.plugin.v1.SignGetItem.recipe:type_name -> valet.plugin.v1.Recipe
-	2,  // 53: valet.plugin.v1.SignGetItem.error:type_name -> valet.plugin.v1.CallError
-	35, // 54: valet.plugin.v1.SignGetsResponse.items:type_name -> valet.plugin.v1.SignGetItem
-	50, // 55: valet.plugin.v1.SignPostPolicyRequest.metadata:type_name -> valet.plugin.v1.SignPostPolicyRequest.MetadataEntry
-	51, // 56: valet.plugin.v1.PostPolicy.fields:type_name -> valet.plugin.v1.PostPolicy.FieldsEntry
-	40, // 57: valet.plugin.v1.CORSResult.rules:type_name -> valet.plugin.v1.CORSRule
-	40, // 58: valet.plugin.v1.PutCORSRequest.rules:type_name -> valet.plugin.v1.CORSRule
-	0,  // 59: valet.plugin.v1.ProviderService.Calls:input_type -> valet.plugin.v1.CallRequest
-	1,  // 60: valet.plugin.v1.ProviderService.Calls:output_type -> valet.plugin.v1.CallResponse
-	60, // [60:61] is the sub-list for method output_type
-	59, // [59:60] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	2,  // 0: valet.plugin.v1.CallBatch.calls:type_name -> valet.plugin.v1.CallRequest
+	3,  // 1: valet.plugin.v1.ResponseBatch.responses:type_name -> valet.plugin.v1.CallResponse
+	46, // 2: valet.plugin.v1.CallRequest.trace_context:type_name -> valet.plugin.v1.CallRequest.TraceContextEntry
+	5,  // 3: valet.plugin.v1.CallRequest.info:type_name -> valet.plugin.v1.InfoRequest
+	8,  // 4: valet.plugin.v1.CallRequest.configure:type_name -> valet.plugin.v1.ConfigureRequest
+	12, // 5: valet.plugin.v1.CallRequest.sign_put:type_name -> valet.plugin.v1.SignPutRequest
+	13, // 6: valet.plugin.v1.CallRequest.sign_get:type_name -> valet.plugin.v1.SignGetRequest
+	14, // 7: valet.plugin.v1.CallRequest.sign_delete:type_name -> valet.plugin.v1.SignDeleteRequest
+	15, // 8: valet.plugin.v1.CallRequest.head:type_name -> valet.plugin.v1.HeadRequest
+	17, // 9: valet.plugin.v1.CallRequest.list:type_name -> valet.plugin.v1.ListRequest
+	19, // 10: valet.plugin.v1.CallRequest.delete:type_name -> valet.plugin.v1.DeleteRequest
+	21, // 11: valet.plugin.v1.CallRequest.create_multipart:type_name -> valet.plugin.v1.CreateMultipartRequest
+	26, // 12: valet.plugin.v1.CallRequest.sign_parts:type_name -> valet.plugin.v1.SignPartsRequest
+	30, // 13: valet.plugin.v1.CallRequest.complete_multipart:type_name -> valet.plugin.v1.CompleteMultipartRequest
+	23, // 14: valet.plugin.v1.CallRequest.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartRequest
+	24, // 15: valet.plugin.v1.CallRequest.list_parts:type_name -> valet.plugin.v1.ListPartsRequest
+	34, // 16: valet.plugin.v1.CallRequest.read_object:type_name -> valet.plugin.v1.ReadObjectRequest
+	36, // 17: valet.plugin.v1.CallRequest.sign_gets:type_name -> valet.plugin.v1.SignGetsRequest
+	39, // 18: valet.plugin.v1.CallRequest.sign_post_policy:type_name -> valet.plugin.v1.SignPostPolicyRequest
+	41, // 19: valet.plugin.v1.CallRequest.get_cors:type_name -> valet.plugin.v1.GetCORSRequest
+	44, // 20: valet.plugin.v1.CallRequest.put_cors:type_name -> valet.plugin.v1.PutCORSRequest
+	4,  // 21: valet.plugin.v1.CallResponse.error:type_name -> valet.plugin.v1.CallError
+	6,  // 22: valet.plugin.v1.CallResponse.info:type_name -> valet.plugin.v1.InfoResponse
+	9,  // 23: valet.plugin.v1.CallResponse.configure:type_name -> valet.plugin.v1.ConfigureResponse
+	11, // 24: valet.plugin.v1.CallResponse.recipe:type_name -> valet.plugin.v1.Recipe
+	16, // 25: valet.plugin.v1.CallResponse.object:type_name -> valet.plugin.v1.Object
+	18, // 26: valet.plugin.v1.CallResponse.list:type_name -> valet.plugin.v1.ListResponse
+	20, // 27: valet.plugin.v1.CallResponse.delete:type_name -> valet.plugin.v1.DeleteResponse
+	22, // 28: valet.plugin.v1.CallResponse.create_multipart:type_name -> valet.plugin.v1.CreateMultipartResponse
+	28, // 29: valet.plugin.v1.CallResponse.sign_parts:type_name -> valet.plugin.v1.SignPartsResponse
+	31, // 30: valet.plugin.v1.CallResponse.abort_multipart:type_name -> valet.plugin.v1.AbortMultipartResponse
+	33, // 31: valet.plugin.v1.CallResponse.list_parts:type_name -> valet.plugin.v1.ListPartsResponse
+	35, // 32: valet.plugin.v1.CallResponse.read_object:type_name -> valet.plugin.v1.ReadObjectResponse
+	38, // 33: valet.plugin.v1.CallResponse.sign_gets:type_name -> valet.plugin.v1.SignGetsResponse
+	40, // 34: valet.plugin.v1.CallResponse.post_policy:type_name -> valet.plugin.v1.PostPolicy
+	43, // 35: valet.plugin.v1.CallResponse.cors:type_name -> valet.plugin.v1.CORSResult
+	45, // 36: valet.plugin.v1.CallResponse.put_cors:type_name -> valet.plugin.v1.PutCORSResponse
+	7,  // 37: valet.plugin.v1.InfoResponse.capabilities:type_name -> valet.plugin.v1.Capabilities
+	47, // 38: valet.plugin.v1.Recipe.headers:type_name -> valet.plugin.v1.Recipe.HeadersEntry
+	10, // 39: valet.plugin.v1.SignPutRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	48, // 40: valet.plugin.v1.SignPutRequest.metadata:type_name -> valet.plugin.v1.SignPutRequest.MetadataEntry
+	49, // 41: valet.plugin.v1.Object.metadata:type_name -> valet.plugin.v1.Object.MetadataEntry
+	50, // 42: valet.plugin.v1.Object.checksums:type_name -> valet.plugin.v1.Object.ChecksumsEntry
+	16, // 43: valet.plugin.v1.ListResponse.objects:type_name -> valet.plugin.v1.Object
+	51, // 44: valet.plugin.v1.CreateMultipartRequest.metadata:type_name -> valet.plugin.v1.CreateMultipartRequest.MetadataEntry
+	10, // 45: valet.plugin.v1.CreateMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	25, // 46: valet.plugin.v1.SignPartsRequest.parts:type_name -> valet.plugin.v1.PartSpec
+	11, // 47: valet.plugin.v1.PartRecipe.recipe:type_name -> valet.plugin.v1.Recipe
+	27, // 48: valet.plugin.v1.SignPartsResponse.parts:type_name -> valet.plugin.v1.PartRecipe
+	29, // 49: valet.plugin.v1.CompleteMultipartRequest.parts:type_name -> valet.plugin.v1.CompletedPart
+	10, // 50: valet.plugin.v1.CompleteMultipartRequest.checksum:type_name -> valet.plugin.v1.Checksum
+	32, // 51: valet.plugin.v1.ListPartsResponse.parts:type_name -> valet.plugin.v1.Part
+	16, // 52: valet.plugin.v1.ReadObjectResponse.object:type_name -> valet.plugin.v1.Object
+	13, // 53: valet.plugin.v1.SignGetsRequest.requests:type_name -> valet.plugin.v1.SignGetRequest
+	11, // 54: valet.plugin.v1.SignGetItem.recipe:type_name -> valet.plugin.v1.Recipe
+	4,  // 55: valet.plugin.v1.SignGetItem.error:type_name -> valet.plugin.v1.CallError
+	37, // 56: valet.plugin.v1.SignGetsResponse.items:type_name -> valet.plugin.v1.SignGetItem
+	52, // 57: valet.plugin.v1.SignPostPolicyRequest.metadata:type_name -> valet.plugin.v1.SignPostPolicyRequest.MetadataEntry
+	53, // 58: valet.plugin.v1.PostPolicy.fields:type_name -> valet.plugin.v1.PostPolicy.FieldsEntry
+	42, // 59: valet.plugin.v1.CORSResult.rules:type_name -> valet.plugin.v1.CORSRule
+	42, // 60: valet.plugin.v1.PutCORSRequest.rules:type_name -> valet.plugin.v1.CORSRule
+	2,  // 61: valet.plugin.v1.ProviderService.Calls:input_type -> valet.plugin.v1.CallRequest
+	0,  // 62: valet.plugin.v1.ProviderService.Batches:input_type -> valet.plugin.v1.CallBatch
+	3,  // 63: valet.plugin.v1.ProviderService.Calls:output_type -> valet.plugin.v1.CallResponse
+	1,  // 64: valet.plugin.v1.ProviderService.Batches:output_type -> valet.plugin.v1.ResponseBatch
+	63, // [63:65] is the sub-list for method output_type
+	61, // [61:63] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_v1_valet_proto_init() }
@@ -3589,7 +3690,7 @@ func file_v1_valet_proto_init() {
 	if File_v1_valet_proto != nil {
 		return
 	}
-	file_v1_valet_proto_msgTypes[0].OneofWrappers = []any{
+	file_v1_valet_proto_msgTypes[2].OneofWrappers = []any{
 		(*CallRequest_Info)(nil),
 		(*CallRequest_Configure)(nil),
 		(*CallRequest_SignPut)(nil),
@@ -3609,7 +3710,7 @@ func file_v1_valet_proto_init() {
 		(*CallRequest_GetCors)(nil),
 		(*CallRequest_PutCors)(nil),
 	}
-	file_v1_valet_proto_msgTypes[1].OneofWrappers = []any{
+	file_v1_valet_proto_msgTypes[3].OneofWrappers = []any{
 		(*CallResponse_Info)(nil),
 		(*CallResponse_Configure)(nil),
 		(*CallResponse_Recipe)(nil),
@@ -3632,7 +3733,7 @@ func file_v1_valet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_v1_valet_proto_rawDesc), len(file_v1_valet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -40,7 +40,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ProviderService_Calls_FullMethodName = "/valet.plugin.v1.ProviderService/Calls"
+	ProviderService_Calls_FullMethodName   = "/valet.plugin.v1.ProviderService/Calls"
+	ProviderService_Batches_FullMethodName = "/valet.plugin.v1.ProviderService/Batches"
 )
 
 // ProviderServiceClient is the client API for ProviderService service.
@@ -51,6 +52,13 @@ type ProviderServiceClient interface {
 	// call costs one message each way instead of a new HTTP/2 stream.
 	// Answers come back in any order, matched by id.
 	Calls(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallRequest, CallResponse], error)
+	// Batches is Calls with coalesced frames: each message carries every
+	// call (or answer) queued while the previous one was being sent, so
+	// concurrent calls share a message, a write and a wake-up, and a lone
+	// call goes out at once, alone. The server sends the header
+	// "valet-batches: 1" as soon as the stream opens; a host that gets
+	// Unimplemented instead (a plugin built before Batches) uses Calls.
+	Batches(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallBatch, ResponseBatch], error)
 }
 
 type providerServiceClient struct {
@@ -74,6 +82,19 @@ func (c *providerServiceClient) Calls(ctx context.Context, opts ...grpc.CallOpti
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ProviderService_CallsClient = grpc.BidiStreamingClient[CallRequest, CallResponse]
 
+func (c *providerServiceClient) Batches(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[CallBatch, ResponseBatch], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ProviderService_ServiceDesc.Streams[1], ProviderService_Batches_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[CallBatch, ResponseBatch]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ProviderService_BatchesClient = grpc.BidiStreamingClient[CallBatch, ResponseBatch]
+
 // ProviderServiceServer is the server API for ProviderService service.
 // All implementations must embed UnimplementedProviderServiceServer
 // for forward compatibility.
@@ -82,6 +103,13 @@ type ProviderServiceServer interface {
 	// call costs one message each way instead of a new HTTP/2 stream.
 	// Answers come back in any order, matched by id.
 	Calls(grpc.BidiStreamingServer[CallRequest, CallResponse]) error
+	// Batches is Calls with coalesced frames: each message carries every
+	// call (or answer) queued while the previous one was being sent, so
+	// concurrent calls share a message, a write and a wake-up, and a lone
+	// call goes out at once, alone. The server sends the header
+	// "valet-batches: 1" as soon as the stream opens; a host that gets
+	// Unimplemented instead (a plugin built before Batches) uses Calls.
+	Batches(grpc.BidiStreamingServer[CallBatch, ResponseBatch]) error
 	mustEmbedUnimplementedProviderServiceServer()
 }
 
@@ -94,6 +122,9 @@ type UnimplementedProviderServiceServer struct{}
 
 func (UnimplementedProviderServiceServer) Calls(grpc.BidiStreamingServer[CallRequest, CallResponse]) error {
 	return status.Errorf(codes.Unimplemented, "method Calls not implemented")
+}
+func (UnimplementedProviderServiceServer) Batches(grpc.BidiStreamingServer[CallBatch, ResponseBatch]) error {
+	return status.Errorf(codes.Unimplemented, "method Batches not implemented")
 }
 func (UnimplementedProviderServiceServer) mustEmbedUnimplementedProviderServiceServer() {}
 func (UnimplementedProviderServiceServer) testEmbeddedByValue()                         {}
@@ -123,6 +154,13 @@ func _ProviderService_Calls_Handler(srv interface{}, stream grpc.ServerStream) e
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ProviderService_CallsServer = grpc.BidiStreamingServer[CallRequest, CallResponse]
 
+func _ProviderService_Batches_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ProviderServiceServer).Batches(&grpc.GenericServerStream[CallBatch, ResponseBatch]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ProviderService_BatchesServer = grpc.BidiStreamingServer[CallBatch, ResponseBatch]
+
 // ProviderService_ServiceDesc is the grpc.ServiceDesc for ProviderService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -134,6 +172,12 @@ var ProviderService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Calls",
 			Handler:       _ProviderService_Calls_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "Batches",
+			Handler:       _ProviderService_Batches_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},
