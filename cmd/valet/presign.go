@@ -41,6 +41,11 @@ Prints the URL for a GET, and a curl command for a PUT or DELETE (the
 headers the storage expects are part of the signature). --json prints the
 recipe: method, url, headers, expires_at.
 
+--ttl is clamped as the API clamps a client's ttl: to the store's
+limits.max_ttl (default 1h) and to the provider's maximum expiry (7 days
+for S3 SigV4). The expiry actually signed is printed on stderr, with a note
+when --ttl was clamped.
+
 The command starts the store's plugin for the time it takes to sign. A local
 store's plugin needs its listener port, so while a gateway serves the same
 config give this one another port, e.g.
@@ -80,6 +85,13 @@ public_url, which the running gateway serves.`,
 			if err != nil {
 				return err
 			}
+			info, err := p.Info(ctx)
+			if err != nil {
+				return fmt.Errorf("stores.%s: provider info: %w", store, err)
+			}
+			asked := ttl
+			var by string
+			ttl, by = clampTTL(ttl, cfg.Stores[store].Limits.MaxTTL, info.Capabilities.MaxExpiry, store)
 			var r providers.Recipe
 			switch method {
 			case "GET":
@@ -98,6 +110,10 @@ public_url, which the running gateway serves.`,
 			if err != nil {
 				return fmt.Errorf("stores.%s: sign %s: %w", store, method, err)
 			}
+			if by != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "valet: --ttl %s clamped to %s by %s\n", asked, ttl, by)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "valet: expires at %s (in %s)\n", r.ExpiresAt.UTC().Format(time.RFC3339), ttl)
 			out := cmd.OutOrStdout()
 			if asJSON {
 				if r.Headers == nil {
@@ -124,9 +140,23 @@ public_url, which the running gateway serves.`,
 	f.Int64Var(&size, "size", 0, "PUT (required): the exact size in bytes")
 	f.StringVar(&checksum, "checksum-sha256", "", "PUT: base64 SHA-256 of the content, where the provider binds it")
 	f.StringVar(&disposition, "disposition", "", "GET: a Content-Disposition for the response")
-	f.DurationVar(&ttl, "ttl", 15*time.Minute, "how long the signature is valid")
+	f.DurationVar(&ttl, "ttl", 15*time.Minute, "how long the signature is valid, at most the store's limits.max_ttl and the provider's maximum expiry")
 	f.BoolVar(&asJSON, "json", false, "print the recipe as JSON")
 	return cmd
+}
+
+// clampTTL bounds ttl as the API bounds a client's: by the store's
+// limits.max_ttl, then the provider's MaxExpiry (0 = none). by names what
+// clamped it, "" when nothing did.
+func clampTTL(ttl, maxTTL, maxExpiry time.Duration, store string) (time.Duration, string) {
+	by := ""
+	if maxTTL > 0 && ttl > maxTTL {
+		ttl, by = maxTTL, "stores."+store+".limits.max_ttl"
+	}
+	if maxExpiry > 0 && ttl > maxExpiry {
+		ttl, by = maxExpiry, "the provider's maximum expiry"
+	}
+	return ttl, by
 }
 
 // validKey applies the key rules the gateway enforces everywhere
