@@ -11,14 +11,16 @@ import (
 
 // TestAuthorGuideShowsCompiledCode keeps docs/plugin-authors.md honest:
 // every Go block in it must be a verbatim part of a file this package
-// compiles and runs, and one block must be the whole of main.go.
+// compiles and runs, one block must be the whole of main.go and one the
+// whole of conformance_test.go (e2e TestPluginAuthorGuide builds a plugin
+// module of its own from those two).
 func TestAuthorGuideShowsCompiledCode(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "plugin-authors.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sources []string
-	for _, f := range []string{"main.go", "example_test.go"} {
+	for _, f := range []string{"main.go", "conformance_test.go"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -29,10 +31,12 @@ func TestAuthorGuideShowsCompiledCode(t *testing.T) {
 	if len(blocks) < 3 {
 		t.Fatalf("found %d Go blocks in the guide, want at least 3", len(blocks))
 	}
-	whole := false
+	whole := make([]bool, len(sources))
 	for i, b := range blocks {
-		if b == strings.TrimRight(sources[0], "\n") {
-			whole = true
+		for j, src := range sources {
+			if b == strings.TrimRight(src, "\n") {
+				whole[j] = true
+			}
 		}
 		found := false
 		for _, src := range sources {
@@ -42,10 +46,12 @@ func TestAuthorGuideShowsCompiledCode(t *testing.T) {
 		}
 		if !found {
 			first, _, _ := strings.Cut(b, "\n")
-			t.Errorf("Go block %d (starting %q) is not verbatim in plugins/example/main.go or example_test.go", i+1, first)
+			t.Errorf("Go block %d (starting %q) is not verbatim in plugins/example/main.go or conformance_test.go", i+1, first)
 		}
 	}
-	if !whole {
-		t.Error("the guide does not show plugins/example/main.go in full")
+	for j, f := range []string{"main.go", "conformance_test.go"} {
+		if !whole[j] {
+			t.Errorf("the guide does not show plugins/example/%s in full", f)
+		}
 	}
 }

@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/valetgw/valet/plugins"
 	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/plugins/plugintest"
 	"github.com/valetgw/valet/providers"
-	"github.com/valetgw/valet/providers/providertest"
 )
 
 // buildPlugin builds this package as valet-plugin-example in a plugin
@@ -23,20 +24,20 @@ func buildPlugin(t *testing.T) (dir, sum string) {
 	return filepath.Dir(bin), sum
 }
 
-// The provider passes the conformance suite in process...
-func TestConformanceInProcess(t *testing.T) {
-	s := &store{objects: map[string]object{}}
-	if err := s.Configure(t.Context(), providers.StoreConfig{Store: "demo", Config: []byte(`{}`)}); err != nil {
-		t.Fatal(err)
+// Run by hand, the binary says what it is and how to debug it, and exits
+// 1, instead of go-plugin's generic message.
+func TestRunByHandPrintsTheHint(t *testing.T) {
+	bin, _ := plugintest.Build(t, ".")
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")} // no go-plugin cookie
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("run by hand: %v, want exit status 1; output:\n%s", err, out)
 	}
-	providertest.Run(t, providertest.Harness{Provider: s})
-}
-
-// ...and through a real plugin process: built from this folder, found in
-// a plugin directory, pinned, and started by a plugin host, as the gateway
-// runs it.
-func TestConformanceThroughPlugin(t *testing.T) {
-	plugintest.Run(t, ".", plugintest.Options{StoreConfig: []byte(`{"secret":"s3cret"}`)})
+	if !strings.Contains(string(out), plugins.ErrNoHost.Error()) || strings.Contains(string(out), "This binary is a plugin") {
+		t.Fatalf("run by hand printed %q, want Valet's hint %q", out, plugins.ErrNoHost)
+	}
 }
 
 // Discover finds the built binary under its plugin name, with the sha256
@@ -103,7 +104,7 @@ func TestWrongPinIsRefused(t *testing.T) {
 
 func TestBadConfigNamesTheKey(t *testing.T) {
 	for cfg, want := range map[string]string{
-		`{"bucket":"x"}`:                        `"bucket"`,
+		`{"bucket":"x"}`:                        "config.bucket",
 		`{"secret_file":"/nonexistent/secret"}`: "config.secret_file",
 		`{"secret":"a","secret_file":"` + filepath.Join(t.TempDir(), "x") + `"}`: "config.secret_file",
 		`{"listen":"256.0.0.1:0"}`: "config.listen",

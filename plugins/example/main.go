@@ -12,14 +12,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -40,9 +38,10 @@ const maxExpiry = time.Hour
 
 // config is the store's `config:` block in Valet's config file.
 type config struct {
-	Listen     string `json:"listen"`      // default 127.0.0.1:0 (any free port)
-	Secret     string `json:"secret"`      // HMAC key; default random per process
-	SecretFile string `json:"secret_file"` // or the key, read from a file
+	Listen      string   `json:"listen"`       // default 127.0.0.1:0 (any free port)
+	Secret      string   `json:"secret"`       // HMAC key; default random per process
+	SecretFile  string   `json:"secret_file"`  // or the key, read from a file
+	CORSOrigins []string `json:"cors_origins"` // browser origins that may use the URLs
 }
 
 type object struct {
@@ -56,6 +55,7 @@ type store struct {
 	mu      sync.Mutex
 	objects map[string]object
 	secret  []byte
+	origins []string
 	base    string // http://host:port of our listener
 }
 
@@ -70,28 +70,23 @@ func (s *store) Info(context.Context) (providers.Info, error) {
 
 func (s *store) Configure(_ context.Context, cfg providers.StoreConfig) error {
 	c := config{Listen: "127.0.0.1:0"}
-	dec := json.NewDecoder(bytes.NewReader(cfg.Config))
-	dec.DisallowUnknownFields() // unknown keys are errors, as in all of Valet
-	if len(cfg.Config) > 0 {
-		if err := dec.Decode(&c); err != nil {
-			return providers.Errorf(providers.InvalidArgument, "config: %v", err)
-		}
+	if err := providers.DecodeConfig(cfg.Config, &c); err != nil {
+		return err // strict: an unknown key is InvalidArgument naming it
 	}
-	secret := []byte(c.Secret)
-	if c.SecretFile != "" {
-		b, err := os.ReadFile(c.SecretFile)
-		if err != nil || c.Secret != "" {
-			return providers.Errorf(providers.InvalidArgument, "config.secret_file: unreadable, or given with secret (%v)", err)
-		}
-		secret = bytes.TrimSpace(b)
-	}
-	if len(secret) == 0 {
-		secret = make([]byte, 32)
-		_, _ = rand.Read(secret)
+	secret, err := providers.Secret{Key: "secret", Value: c.Secret, File: c.SecretFile}.Resolve()
+	if err != nil {
+		return err // both given, or an unreadable file
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.secret = secret
+	switch {
+	case secret != nil:
+		s.secret = secret
+	case s.secret == nil: // a second call keeps the random key, and its URLs
+		s.secret = make([]byte, 32)
+		_, _ = rand.Read(s.secret)
+	}
+	s.origins = c.CORSOrigins
 	if s.base != "" {
 		return nil // Configure may be called again; keep the listener.
 	}
@@ -149,8 +144,38 @@ func (s *store) SignDelete(_ context.Context, r providers.SignDeleteRequest) (pr
 	return s.sign(http.MethodDelete, r.Key, "", 0, nil, r.TTL)
 }
 
+// cors lets the configured origins use signed URLs from a browser: it
+// answers the preflight a browser sends first, and lets the page read the
+// answer, ETag included. It reports whether r was a preflight.
+func (s *store) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	s.mu.Lock()
+	allowed := origin != "" && slices.Contains(s.origins, origin)
+	s.mu.Unlock()
+	w.Header().Add("Vary", "Origin")
+	if allowed {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Set("Access-Control-Expose-Headers", "ETag, Content-Length, Content-Range, Content-Type")
+	}
+	if r.Method != http.MethodOptions {
+		return false
+	}
+	if !allowed {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return true
+	}
+	// The signature covers every header that matters, so any may be sent.
+	w.Header().Set("Access-Control-Allow-Methods", "GET, HEAD, PUT, DELETE")
+	w.Header().Set("Access-Control-Allow-Headers", r.Header.Get("Access-Control-Request-Headers"))
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
 // serve is the storage endpoint that signed URLs point at.
 func (s *store) serve(w http.ResponseWriter, r *http.Request) {
+	if s.cors(w, r) {
+		return
+	}
 	key, _ := strings.CutPrefix(r.URL.Path, "/o/")
 	exp, _ := strconv.ParseInt(r.URL.Query().Get("exp"), 10, 64)
 	ctype, size, meta := "", int64(0), url.Values{}
@@ -178,9 +203,11 @@ func (s *store) serve(w http.ResponseWriter, r *http.Request) {
 		for k := range meta {
 			md[k] = meta.Get(k)
 		}
+		o := object{data: data, ctype: ctype, meta: md, modified: time.Now().UTC()}
 		s.mu.Lock()
-		s.objects[key] = object{data: data, ctype: ctype, meta: md, modified: time.Now().UTC()}
+		s.objects[key] = o
 		s.mu.Unlock()
+		w.Header().Set("ETag", describe(key, o).ETag)
 		w.WriteHeader(http.StatusOK)
 	case http.MethodGet:
 		s.mu.Lock()
@@ -191,6 +218,7 @@ func (s *store) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		w.Header().Set("Content-Type", o.ctype)
+		w.Header().Set("ETag", describe(key, o).ETag)
 		http.ServeContent(w, r, "", o.modified, bytes.NewReader(o.data)) // Range, If-*
 	case http.MethodDelete:
 		s.mu.Lock()

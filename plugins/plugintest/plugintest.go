@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -37,7 +38,10 @@ type Options struct {
 	// EnvAllow names variables of the test's environment the plugin may
 	// see, as plugins.env_allow does (globs such as "AWS_*" work).
 	EnvAllow []string
-	// Suite is handed to providertest.Run, with Provider set to the plugin.
+	// Suite is handed to providertest.Run, with Provider set to the plugin,
+	// Config to StoreConfig (so the suite checks Configure) and Restart to
+	// killing the plugin process (so it checks the replayed config).
+	// Set Suite.SecretKeys and Suite.CORSOrigin for those checks.
 	Suite providertest.Harness
 }
 
@@ -80,8 +84,31 @@ func Run(t *testing.T, dir string, opts Options) *host.Plugin {
 	}
 	hs := opts.Suite
 	hs.Provider = p
+	if hs.Config == nil {
+		hs.Config = config
+	}
+	if hs.Restart == nil {
+		hs.Restart = func(t *testing.T) { restart(t, p) }
+	}
 	providertest.Run(t, hs)
 	return p
+}
+
+// restart kills the plugin process as a crash would and waits until the
+// host has started a new one and replayed its config.
+func restart(t *testing.T, p *host.Plugin) {
+	t.Helper()
+	old := p.Pid()
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatalf("plugintest: killing plugin pid %d: %v", old, err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !(p.Healthy() && p.Pid() != old && p.Pid() != 0) {
+		if time.Now().After(deadline) {
+			t.Fatalf("plugintest: the plugin was not restarted within a minute of killing pid %d (gave up: %v)", old, p.GaveUp())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Build runs `go build` in dir, into a plugin directory of the test's own
