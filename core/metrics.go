@@ -84,6 +84,7 @@ type meteredStore struct {
 	reader     providers.Reader
 	getSigner  providers.GetSigner
 	postPolicy providers.PostPolicySigner
+	cors       providers.CORSConfigurer
 }
 
 // meter wraps p, the provider (named provider in the config) of store.
@@ -102,6 +103,9 @@ func (m *metrics) meter(store, provider string, p providers.Provider, tracer tra
 	}
 	if pp, ok := p.(providers.PostPolicySigner); ok {
 		ms.postPolicy = &meteredPostPolicy{probe: pr, pp: pp}
+	}
+	if cc, ok := p.(providers.CORSConfigurer); ok {
+		ms.cors = &meteredCORS{probe: pr, cc: cc}
 	}
 	return ms
 }
@@ -326,5 +330,25 @@ func (m *meteredPostPolicy) SignPostPolicy(ctx context.Context, req providers.Po
 	if err == nil {
 		m.issued("post_policy", 1)
 	}
+	return res, err
+}
+
+// meteredCORS is the measured providers.CORSConfigurer.
+type meteredCORS struct {
+	*probe
+	cc providers.CORSConfigurer
+}
+
+func (m *meteredCORS) GetCORS(ctx context.Context, req providers.GetCORSRequest) (providers.CORSResult, error) {
+	ctx, c := m.begin(ctx, "get_cors")
+	res, err := m.cc.GetCORS(ctx, req)
+	m.done(c, err)
+	return res, err
+}
+
+func (m *meteredCORS) PutCORS(ctx context.Context, req providers.PutCORSRequest) (providers.PutCORSResult, error) {
+	ctx, c := m.begin(ctx, "put_cors")
+	res, err := m.cc.PutCORS(ctx, req)
+	m.done(c, err)
 	return res, err
 }

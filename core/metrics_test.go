@@ -211,11 +211,11 @@ func TestMeterWrapsEachCapability(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := m.meter("media", "memory", newFake(t), nil)
-	if full.multipart == nil || full.reader == nil || full.getSigner == nil || full.postPolicy == nil {
+	if full.multipart == nil || full.reader == nil || full.getSigner == nil || full.postPolicy == nil || full.cors == nil {
 		t.Errorf("the in-memory provider has every capability, got %+v", full)
 	}
 	bare := m.meter("media", "memory", providerOnly{newFake(t)}, nil)
-	if bare.provider == nil || bare.multipart != nil || bare.reader != nil || bare.getSigner != nil || bare.postPolicy != nil {
+	if bare.provider == nil || bare.multipart != nil || bare.reader != nil || bare.getSigner != nil || bare.postPolicy != nil || bare.cors != nil {
 		t.Errorf("a bare provider has no optional capability, got %+v", bare)
 	}
 }

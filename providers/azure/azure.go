@@ -79,6 +79,7 @@ type store struct {
 	settings
 	name      string
 	client    *container.Client
+	svc       *service.Client          // the account's Blob service: CORS
 	sharedKey *sas.SharedKeyCredential // account_key mode
 	keys      *delegationCache         // azure_ad mode
 }
@@ -124,6 +125,7 @@ func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 			MaxPartSize:         maxBlockSize,
 			MaxParts:            maxBlocks,
 			Reader:              true,
+			CORS:                true,
 			// Put Block List computes no digest of the blob.
 			MultipartChecksums: nil,
 			Notes:              append([]string(nil), notes...),
@@ -157,6 +159,9 @@ func (p *Provider) Configure(ctx context.Context, cfg providers.StoreConfig) err
 			return invalid("config.account_key: %v", err)
 		}
 		st.client, err = container.NewClientWithSharedKeyCredential(containerURL, st.sharedKey, opts)
+		if err == nil {
+			st.svc, err = service.NewClientWithSharedKeyCredential(s.serviceURL+"/", st.sharedKey, &service.ClientOptions{ClientOptions: opts.ClientOptions})
+		}
 	case CredentialAzureAD:
 		var cred azcore.TokenCredential
 		cred, err = azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{TenantID: s.tenantID})
@@ -173,6 +178,7 @@ func (p *Provider) Configure(ctx context.Context, cfg providers.StoreConfig) err
 			return svc.GetUserDelegationCredential(ctx, service.KeyInfo{Start: &startS, Expiry: &expS}, nil)
 		}, p.now)
 		st.client, err = container.NewClient(containerURL, cred, opts)
+		st.svc = svc
 	}
 	if err != nil {
 		return invalid("config.endpoint: %v", err)

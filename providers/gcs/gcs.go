@@ -110,6 +110,7 @@ func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 			MaxParts:               maxParts,
 			PartsBindContentLength: false,
 			Reader:                 true,
+			CORS:                   true,
 			// GCS reports no sha256 of a composed object (or of any other).
 			MultipartChecksums: nil,
 			Notes:              notes,

@@ -67,6 +67,7 @@ func (p *Provider) Info(context.Context) (providers.Info, error) {
 			Reader:                 true,
 			SignGets:               true,
 			PostPolicy:             true,
+			CORS:                   true,
 			PartsBindContentLength: true,
 			// Complete hashes the parts as it assembles them.
 			MultipartChecksums: []providers.ChecksumAlgorithm{providers.SHA256},

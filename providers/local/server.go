@@ -182,7 +182,7 @@ func (sv *server) preflight(w http.ResponseWriter, r *http.Request) {
 	if len(asked) > 0 {
 		h.Set("Access-Control-Allow-Headers", strings.Join(asked, ", "))
 	}
-	h.Set("Access-Control-Max-Age", "600")
+	h.Set("Access-Control-Max-Age", strconv.Itoa(preflightMaxAge))
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -32,7 +32,8 @@ import (
 
 // DefaultCapabilities are what New announces unless told otherwise: signed
 // PUT, GET and DELETE with overrides, multipart with 1 MiB to 64 MiB
-// parts, ReadObject, SignGets and POST policies (which its listener
+// parts, ReadObject, SignGets, bucket CORS (which its listener answers by)
+// and POST policies (which its listener
 // enforces: key, type, size range, expiry and signature). It lists sha256 in BindsChecksums although it binds nothing, so
 // that uploads may declare a checksum: Head (and a multipart complete given
 // a checksum) reports the real digest, and the gateway's complete step is
@@ -41,7 +42,7 @@ import (
 func DefaultCapabilities() providers.Capabilities {
 	return providers.Capabilities{SignPut: true, SignGet: true, SignDelete: true, GetOverrides: true, MaxExpiry: 2 * time.Hour,
 		Multipart: true, MinPartSize: 1 << 20, MaxPartSize: 64 << 20, MaxParts: 1000,
-		Reader: true, SignGets: true, PostPolicy: true,
+		Reader: true, SignGets: true, PostPolicy: true, CORS: true,
 		BindsChecksums:     []providers.ChecksumAlgorithm{providers.SHA256},
 		MultipartChecksums: []providers.ChecksumAlgorithm{providers.SHA256}}
 }
@@ -61,6 +62,7 @@ type Provider struct {
 	unhealthy bool
 	hang      map[string]bool
 	lateParts int
+	cors      []providers.CORSRule
 }
 
 type object struct {
@@ -208,6 +210,9 @@ func (p *Provider) url(method, key, extra string, ttl time.Duration) (string, ti
 }
 
 func (p *Provider) serve(w http.ResponseWriter, r *http.Request) {
+	if p.serveCORS(w, r) {
+		return
+	}
 	if r.Method == http.MethodPost && r.URL.Path == "/" {
 		p.servePost(w, r)
 		return

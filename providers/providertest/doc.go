@@ -37,8 +37,11 @@
 // another origin.
 //
 // The optional capabilities are checked when claimed: Multipart,
-// ReadObject (Reader), SignGets (GetSigner) and PostPolicy
-// (PostPolicySigner); a claim without its interface fails Run.
+// ReadObject (Reader), SignGets (GetSigner), PostPolicy
+// (PostPolicySigner) and CORSRules (CORSConfigurer: a rule put is read
+// back, a preflight from its origin is allowed and one from another origin
+// refused, ETag is exposed; the bucket's own rules are kept and put back);
+// a claim without its interface fails Run.
 //
 // The suite creates objects only under Harness.Prefix and deletes them when
 // it is done. It never logs a signed URL's query, which holds the signature.

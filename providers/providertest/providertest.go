@@ -155,6 +155,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("Get", s.testCORSGet)
 		t.Run("OtherOrigin", s.testCORSOtherOrigin)
 	})
+	t.Run("CORSRules", s.testCORSRules)
 }
 
 type suite struct {

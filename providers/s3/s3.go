@@ -91,6 +91,7 @@ func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 		PartsBindContentLength: true,
 		Reader:                 true,
 		PostPolicy:             true,
+		CORS:                   true,
 		// No MultipartChecksums: S3 keeps no full-object sha256 for a
 		// multipart object, only a checksum of part checksums ("...-N").
 		MultipartChecksums: nil,
