@@ -393,3 +393,36 @@ func TestCompanionMetadata(t *testing.T) {
 		t.Errorf("query metadata %v, %v", md, err)
 	}
 }
+
+// An upload id from the Companion routes declares no size, so Valet's own
+// routes, which plan and verify sizes, refuse it rather than sign unbounded
+// parts or judge the object against a size of -1.
+func TestCompanionUploadIDsStayOnCompanionRoutes(t *testing.T) {
+	h := companionHarness(t, companionConfig)
+	tok := h.token("alice", nil)
+	r := h.companion(companionCall{method: "POST", path: "/multipart", cookie: tok, body: map[string]any{"filename": "big.bin", "type": "application/octet-stream"}})
+	var up struct{ UploadID, Key string }
+	if r.status != 200 || json.Unmarshal(r.body, &up) != nil {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	base := "/v1/stores/media/uploads/" + url.PathEscape(up.UploadID)
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", base + "/parts", map[string]any{"part_numbers": []int{1}}},
+		{"GET", base + "/parts", nil},
+		{"POST", base + "/complete", map[string]any{}},
+	} {
+		res := h.do(c.method, c.path, tok, c.body)
+		var p struct{ Code string }
+		if json.Unmarshal(res.body, &p); res.status != http.StatusConflict || p.Code != "companion_upload" {
+			t.Errorf("%s %s: %d %s, want 409 companion_upload", c.method, c.path, res.status, res.body)
+		}
+	}
+	// The Companion routes still carry it to the end.
+	key := url.Values{"key": {up.Key}}.Encode()
+	if r := h.companion(companionCall{method: "DELETE", path: "/multipart/" + url.PathEscape(up.UploadID) + "?" + key, cookie: tok}); r.status != 200 {
+		t.Fatalf("abort on the Companion route: %d %s", r.status, r.body)
+	}
+}

@@ -98,6 +98,7 @@ var errorCodes = map[string]errorCode{
 	// Companion-compatible routes.
 	"origin_forbidden":        {http.StatusForbidden, "A Companion route was called from an Origin not in server.cors_origins, or cross-site without one."},
 	"key_mismatch":            {http.StatusBadRequest, "The key sent with a Companion upload id is not the upload's key."},
+	"companion_upload":        {http.StatusConflict, "The upload id was issued by the Companion routes, which sign and complete it; Valet's own upload routes refuse it."},
 	"form_upload_unsupported": {http.StatusNotImplemented, "The store cannot sign a form upload (POST policy) for a Companion single upload: its backend has none (Azure), or its key template has no {uuid}."},
 }
 

@@ -299,6 +299,11 @@ func (st *Store) open(ctx context.Context, who auth.Principal, id string) (uploa
 	if err != nil {
 		return u, err
 	}
+	if u.Size < 0 {
+		// An unsized upload (started on the Companion routes) is signed
+		// and verified there; Valet's own routes plan and check sizes.
+		return u, apiError("companion_upload", "this upload was started on the Companion routes; continue it there")
+	}
 	mt, _, _ := mime.ParseMediaType(u.ContentType)
 	if err := st.allow(ctx, who, policy.Upload, policy.Input{Key: u.Key, Prefix: keys.Dir(u.Key), Size: u.Size, ContentType: mt}); err != nil {
 		return u, err
