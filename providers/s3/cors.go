@@ -19,7 +19,8 @@ var _ providers.CORSConfigurer = (*Provider)(nil)
 const minioCORS = "MinIO has no bucket CORS (its S3 API answers 501 NotImplemented): set the server's MINIO_API_CORS_ALLOW_ORIGIN to the page origins (MinIO then allows any method and request header and exposes ETag), or answer CORS in the proxy in front of it"
 
 // GetCORS implements providers.CORSConfigurer with GetBucketCors. A bucket
-// without a CORS configuration has no rules.
+// without a CORS configuration has no rules, except on MinIO, where that
+// answer means its server-wide CORS applies: Unimplemented, saying so.
 func (p *Provider) GetCORS(ctx context.Context, _ providers.GetCORSRequest) (providers.CORSResult, error) {
 	st, err := p.configured()
 	if err != nil {
@@ -29,6 +30,11 @@ func (p *Provider) GetCORS(ctx context.Context, _ providers.GetCORSRequest) (pro
 	if err != nil {
 		var ae smithy.APIError
 		if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchCORSConfiguration" {
+			if p.minio {
+				// MinIO keeps no bucket CORS to report: its server-wide
+				// setting (any origin by default) is what applies.
+				return providers.CORSResult{}, &providers.Error{Code: providers.Unimplemented, Message: "s3 GetBucketCors: " + minioCORS}
+			}
 			return providers.CORSResult{Rules: []providers.CORSRule{}}, nil
 		}
 		return providers.CORSResult{}, p.corsError("GetBucketCors", err)
@@ -79,9 +85,9 @@ func (p *Provider) corsError(op string, err error) error {
 	if providers.CodeOf(err) != providers.Unimplemented {
 		return err
 	}
-	msg := err.Error() + ": this S3 server has no bucket CORS; answer CORS where it is served (its own setting, or the proxy in front of it)"
+	msg := providers.AsError(err).Message + ": this S3 server has no bucket CORS; answer CORS where it is served (its own setting, or the proxy in front of it)"
 	if p.minio {
-		msg = err.Error() + ": " + minioCORS
+		msg = providers.AsError(err).Message + ": " + minioCORS
 	}
 	return &providers.Error{Code: providers.Unimplemented, Message: msg}
 }
