@@ -50,8 +50,17 @@ var FlagAliases = map[string]string{
 }
 
 // Load reads, merges, decodes and validates the configuration. Every error
-// names the offending key; several problems are reported together.
+// names the offending key, and the environment variable when one set it;
+// several problems are reported together.
 func Load(opts Options) (*Config, error) {
+	if opts.Environ == nil {
+		opts.Environ = os.Environ()
+	}
+	cfg, err := load(opts)
+	return cfg, nameEnvSources(err, envSources(opts.Environ))
+}
+
+func load(opts Options) (*Config, error) {
 	k := koanf.New(".")
 	if err := k.Load(confmap.Provider(Defaults(), "."), nil); err != nil {
 		return nil, fmt.Errorf("defaults: %w", err)
@@ -79,13 +88,14 @@ func Load(opts Options) (*Config, error) {
 		}
 	}
 
-	if errs := unknownKeys("", k.Raw(), reflect.TypeFor[Config]()); len(errs) > 0 {
+	raw := k.Raw()
+	if errs := append(unknownKeys("", raw, reflect.TypeFor[Config]()), unquotedRules(raw)...); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	var cfg Config
 	dc := &mapstructure.DecoderConfig{
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
-			mapstructure.StringToTimeDurationHookFunc(),
+			durationHook(),
 			mapstructure.StringToSliceHookFunc(","),
 			mapstructure.TextUnmarshallerHookFunc(),
 		),
@@ -311,7 +321,7 @@ func unknownKeys(path string, v any, t reflect.Type) []error {
 		for _, k := range names {
 			f, ok := fieldByTag(t, k)
 			if !ok {
-				errs = append(errs, fmt.Errorf("%s: unknown key", join(k)))
+				errs = append(errs, fmt.Errorf("%s: unknown key%s", join(k), suggestKey(k, t)))
 				continue
 			}
 			errs = append(errs, unknownKeys(join(k), m[k], f.Type)...)

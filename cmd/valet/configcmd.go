@@ -47,6 +47,9 @@ holds it, that check is skipped with a note.`,
 					fmt.Fprintln(cmd.ErrOrStderr(), "valet: warning: auth.jwt.any_issuer is true: JWKS-signed tokens are accepted whatever their iss")
 				}
 			}
+			for _, w := range cfg.Warnings() {
+				fmt.Fprintln(cmd.ErrOrStderr(), "valet: warning:", w)
+			}
 			var errs []error
 			// The authenticator as serve builds it, less the JWKS URL, which
 			// it fetches in the background and never fails on.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -134,7 +135,9 @@ capabilities), and the external plugins (valet-plugin-NAME) found in the
 plugin directories (--plugin-dir, and plugins.dirs from --config), with the
 sha256 to pin them by. Each external plugin is started once, unconfigured,
 to ask for its Info; one whose sha256 differs from its pin in plugins.pins
-is listed with the error and not started.`,
+is listed with the error and not started. The exit status is 1 when an
+external plugin fails its pin or does not start (a shadowed one is only
+listed), so a CI script can check an installed plugin.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dirs, pins, err := pluginDirs(g, cmd, dirs)
@@ -161,6 +164,7 @@ is listed with the error and not started.`,
 				}
 				defer h.Close()
 			}
+			var failed []string
 			for _, f := range found {
 				e := pluginEntry{Name: f.Name, Path: f.Path, SHA256: f.SHA256}
 				switch {
@@ -170,6 +174,9 @@ is listed with the error and not started.`,
 					e.Error = "shadowed by the built-in provider of the same name"
 				default:
 					e.ask(cmd.Context(), 15*time.Second, func(ctx context.Context) (providers.Info, error) { return h.Info(ctx, f.Name) })
+					if e.Error != "" {
+						failed = append(failed, f.Name)
+					}
 				}
 				list = append(list, e)
 			}
@@ -177,10 +184,18 @@ is listed with the error and not started.`,
 				fmt.Fprintln(cmd.ErrOrStderr(), "valet: warning:", discoverErr)
 			}
 			out := cmd.OutOrStdout()
+			// The listing is printed in full either way; a plugin that
+			// failed its pin or its start fails the command after it.
+			failure := func(err error) error {
+				if err == nil && len(failed) > 0 {
+					err = fmt.Errorf("%d plugin(s) failed their pin or did not start: %s", len(failed), strings.Join(failed, ", "))
+				}
+				return err
+			}
 			if asJSON {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				return enc.Encode(list)
+				return failure(enc.Encode(list))
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tKIND\tVERSION\tCAPABILITIES\tSOURCE")
@@ -195,7 +210,7 @@ is listed with the error and not started.`,
 					fmt.Fprintf(tw, "%s\t%s\t-\terror: %s\t%s\n", p.Name, kind, p.Error, source)
 				}
 			}
-			return tw.Flush()
+			return failure(tw.Flush())
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")

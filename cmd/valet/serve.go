@@ -253,11 +253,8 @@ func (gw *gateway) reload(ctx context.Context, why string) {
 		reject(err)
 		return
 	}
-	if cfg.Server.Listen != old.cfg.Server.Listen {
-		gw.log.Warn("server.listen changed; it takes effect after a restart", "listen", old.cfg.Server.Listen)
-	}
-	if cfg.Server.AdminListen != old.cfg.Server.AdminListen {
-		gw.log.Warn("server.admin_listen changed; it takes effect after a restart", "admin_listen", old.cfg.Server.AdminListen)
+	for _, msg := range config.RestartOnly(old.cfg, cfg) {
+		gw.log.Warn(msg, "trigger", why)
 	}
 	rctx, cancel := context.WithTimeout(ctx, time.Minute)
 	gen, provs, err := gw.startPlugins(rctx, cfg, old)
