@@ -201,7 +201,7 @@ async function openViewer(o) {
       // HLS: the playlist's playback link, with hls.js where the browser has no HLS.
       media = el('video', { controls: true, preload: 'metadata' });
       box.replaceChildren(media);
-      const pb = await valet.play(media, current.name, o.key, { Hls: media.canPlayType('application/vnd.apple.mpegurl') ? undefined : await loadHls() });
+      const pb = await valet.play(media, current.name, o.key, { Hls: await loadHls().catch(() => undefined) });
       stopPlayback = pb.stop;
     } else if (type.startsWith('video/')) media = el('video', { controls: true, preload: 'metadata', src: inline.url });
     else if (type.startsWith('audio/')) media = el('audio', { controls: true, preload: 'metadata', src: inline.url });

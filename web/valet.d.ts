@@ -85,10 +85,10 @@ export class Valet {
     }): Promise<string>;
     /**
      * Plays an object in a <video> or <audio> element from its playback link. An HLS
-     * playlist plays natively where the browser can (Safari), else with opts.Hls
-     * (hls.js). When the link expires (storage or the gateway refuses a request), a new
-     * one is asked for and playback resumes where it was, so a player paused past the
-     * store's playback_ttl carries on.
+     * playlist plays with opts.Hls (hls.js) where it is supported, else natively
+     * where the browser can (iOS Safari). When the link expires (storage or the
+     * gateway refuses a request), a new one is asked for and playback resumes where it
+     * was, so a player paused past the store's playback_ttl carries on.
      * @param {HTMLMediaElement} el
      * @param {string} store
      * @param {string} key

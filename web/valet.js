@@ -358,10 +358,10 @@ export class Valet {
 
   /**
    * Plays an object in a <video> or <audio> element from its playback link. An HLS
-   * playlist plays natively where the browser can (Safari), else with opts.Hls
-   * (hls.js). When the link expires (storage or the gateway refuses a request), a new
-   * one is asked for and playback resumes where it was, so a player paused past the
-   * store's playback_ttl carries on.
+   * playlist plays with opts.Hls (hls.js) where it is supported, else natively
+   * where the browser can (iOS Safari). When the link expires (storage or the
+   * gateway refuses a request), a new one is asked for and playback resumes where it
+   * was, so a player paused past the store's playback_ttl carries on.
    * @param {HTMLMediaElement} el
    * @param {string} store
    * @param {string} key
@@ -373,7 +373,8 @@ export class Valet {
     if (!media?.playback_url) throw new ValetError('This object has no playback link (an HLS playlist at the store root?)', { code: 'no_playback_url' });
     const isHLS = /\.m3u8$/i.test(key) || /mpegurl/i.test(media.content_type || '');
     const Hls = opts.Hls;
-    const useHls = isHLS && !el.canPlayType('application/vnd.apple.mpegurl') && !!Hls && Hls.isSupported();
+    // hls.js where it runs (MSE), as its authors advise; native HLS otherwise (iOS).
+    const useHls = isHLS && !!Hls && Hls.isSupported();
     if (isHLS && !useHls && !el.canPlayType('application/vnd.apple.mpegurl')) {
       throw new ValetError('This browser cannot play HLS: pass hls.js as opts.Hls', { code: 'hls_unsupported' });
     }
@@ -381,10 +382,13 @@ export class Valet {
     const pb = { media, hls: null, refreshes: 0, stop() {} };
     let refreshing = false;
     let stopped = false;
-    // A fresh link, resumed where playback was; one refresh at a time.
+    let last = 0;
+    // A fresh link, resumed where playback was; one refresh at a time, and at
+    // most one every 5 s, so a link that keeps failing does not loop.
     const refresh = async () => {
-      if (refreshing || stopped) return;
+      if (refreshing || stopped || Date.now() - last < 5000) return;
       refreshing = true;
+      last = Date.now();
       try {
         const at = el.currentTime;
         const paused = el.paused;
