@@ -7,24 +7,6 @@ import (
 	"testing"
 )
 
-func TestTracingWanted(t *testing.T) {
-	for _, tt := range []struct {
-		env  map[string]string
-		want bool
-	}{
-		{nil, false},
-		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, true},
-		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:4318/v1/traces"}, true},
-		{map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, true},
-		{map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, false},
-		{map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}, false},
-	} {
-		if got := tracingWanted(func(k string) string { return tt.env[k] }); got != tt.want {
-			t.Errorf("tracingWanted(%v) = %v, want %v", tt.env, got, tt.want)
-		}
-	}
-}
-
 func TestTracingRefusesOtherExporters(t *testing.T) {
 	for _, tt := range []struct {
 		env  map[string]string
