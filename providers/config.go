@@ -37,7 +37,10 @@ func DecodeConfig(raw json.RawMessage, v any) error {
 func configError(err error, v any) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return Errorf(InvalidArgument, "config.%s: want %s, got a JSON %s", te.Field, te.Type, te.Value)
+		// The JSON kind only ("number", not "number 5"): a misplaced
+		// secret must not be echoed.
+		kind, _, _ := strings.Cut(te.Value, " ")
+		return Errorf(InvalidArgument, "config.%s: want %s, got a JSON %s", te.Field, te.Type, kind)
 	}
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		key := strings.Trim(f, `"`)

@@ -36,6 +36,7 @@ func TestDecodeConfig(t *testing.T) {
 		`{"listen":`:                 `config: unexpected EOF`,
 		`["not", "an", "object"]`:    `config: json: cannot unmarshal array`,
 		`{"zzzzzzzzzzzzzzzzzzzz":1}`: `unknown key`,
+		`{"listen":123456789}`:       `config.listen: want string, got a JSON number`,
 	} {
 		err := providers.DecodeConfig([]byte(raw), &sampleConfig{})
 		if !errors.Is(err, providers.ErrInvalidArgument) || !strings.Contains(err.Error(), want) {
@@ -43,6 +44,9 @@ func TestDecodeConfig(t *testing.T) {
 		}
 		if strings.Contains(raw, "zzzz") && strings.Contains(err.Error(), "did you mean") {
 			t.Errorf("DecodeConfig(%s) suggests a key nothing like it: %v", raw, err)
+		}
+		if strings.Contains(err.Error(), "123456789") {
+			t.Errorf("DecodeConfig(%s) echoes the value: %v", raw, err)
 		}
 	}
 }
