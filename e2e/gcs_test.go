@@ -50,12 +50,14 @@ const gcsEmail = "valet-e2e@valet-test.iam.gserviceaccount.com"
 
 // gcsEnv is fake-gcs-server behind the verifying proxy (testenv.VerifiedGCS),
 // with one service-account key and one HMAC key that the proxy trusts.
-// Signed URLs point at the proxy; the provider's JSON API calls go to
-// fake-gcs-server directly, unauthenticated.
+// Signed URLs point at the proxy; the provider's JSON API calls go,
+// unauthenticated, through the proxy's JSON front to fake-gcs-server (the
+// front keeps the bucket CORS, which fake-gcs-server drops).
 type gcsEnv struct {
 	fake       *testenv.FakeGCSServer
 	proxy      *gcsproxy.Proxy
 	proxyHost  string // 127.0.0.1:PORT
+	jsonAPI    string // the JSON API through the proxy, which keeps bucket CORS
 	bucket     string
 	key        *rsa.PrivateKey
 	creds      []byte // service-account key JSON
@@ -80,7 +82,7 @@ func startGCS(t *testing.T, origins []string) *gcsEnv {
 	})
 	keys := gcsproxy.Keys{RSA: map[string]*rsa.PublicKey{gcsEmail: &e.key.PublicKey}, HMAC: map[string]string{e.hmacID: e.hmacSecret}}
 	gcs := testenv.VerifiedGCS(t, keys, origins)
-	e.fake, e.proxy, e.proxyHost = gcs.FakeGCSServer, gcs.Proxy, gcs.ProxyHost
+	e.fake, e.proxy, e.proxyHost, e.jsonAPI = gcs.FakeGCSServer, gcs.Proxy, gcs.ProxyHost, gcs.ProxyJSONEndpoint
 	e.bucket = e.fake.CreateBucket(t, "valet")
 
 	// A stand-in for the IAM credentials API's signBlob, holding the key
@@ -116,7 +118,7 @@ func (e *gcsEnv) config(t *testing.T, signer string) map[string]any {
 	cfg := map[string]any{
 		"bucket":                 e.bucket,
 		"signer":                 signer,
-		"endpoint":               e.fake.JSONEndpoint(),
+		"endpoint":               e.jsonAPI,
 		"without_authentication": true,
 		"signing_host":           e.proxyHost,
 		"signing_scheme":         "http",

@@ -47,6 +47,9 @@ type GCS struct {
 	*FakeGCSServer
 	Proxy     *gcsproxy.Proxy
 	ProxyHost string // 127.0.0.1:PORT
+	// ProxyJSONEndpoint is the JSON API through the proxy's front
+	// (gcsproxy.JSONAPI), which keeps bucket CORS as GCS does.
+	ProxyJSONEndpoint string
 }
 
 // VerifiedGCS starts fake-gcs-server and, in process, gcsproxy in front of
@@ -62,6 +65,9 @@ func VerifiedGCS(t testing.TB, keys gcsproxy.Keys, origins []string) *GCS {
 	srv := httptest.NewServer(g.Proxy)
 	t.Cleanup(srv.Close)
 	g.ProxyHost = strings.TrimPrefix(srv.URL, "http://")
+	api := httptest.NewServer(g.Proxy.JSONAPI())
+	t.Cleanup(api.Close)
+	g.ProxyJSONEndpoint = api.URL + "/storage/v1/"
 	return g
 }
 

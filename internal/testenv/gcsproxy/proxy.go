@@ -9,7 +9,9 @@
 //   - enforces x-goog-if-generation-match: 0 (412), and Content-MD5 and
 //     x-goog-hash (400 BadDigest), which fake-gcs-server ignores;
 //   - answers CORS preflights and exposes ETag, which fake-gcs-server does
-//     not, and adds the ETag header GCS's XML API returns on PUT.
+//     not, and adds the ETag header GCS's XML API returns on PUT;
+//   - keeps the bucket CORS set through its JSON API front (JSONAPI,
+//     bucketcors.go) and answers by it.
 //
 // Every rejection carries the header X-Gcsproxy-Check naming the check, so
 // a test can show that the proxy, not the emulator, refused a request.
@@ -33,6 +35,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,6 +67,7 @@ type Proxy struct {
 	mu         sync.Mutex
 	rejections []Rejection
 	forwarded  int
+	cors       map[string][]corsRule // by bucket, set through JSONAPI
 }
 
 // New returns a proxy in front of o.Upstream.
@@ -114,7 +118,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.preflight(w, r, origin)
 		return
 	}
-	if origin != "" && p.originAllowed(origin) {
+	if rule, ok := p.bucketRule(r, origin, r.Method, nil); ok {
+		if rule != nil && origin != "" {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Add("Vary", "Origin")
+			if len(rule.ResponseHeader) > 0 {
+				w.Header().Set("Access-Control-Expose-Headers", strings.Join(rule.ResponseHeader, ", "))
+			}
+		}
+	} else if origin != "" && p.originAllowed(origin) {
 		setCORS(w.Header(), origin)
 	}
 	if rej := Verify(r, p.opts.Keys, p.opts.Now()); rej != nil {
@@ -151,6 +163,24 @@ func setCORS(h http.Header, origin string) {
 // origins, any method Valet signs, and any request header.
 func (p *Proxy) preflight(w http.ResponseWriter, r *http.Request, origin string) {
 	m := r.Header.Get("Access-Control-Request-Method")
+	if rule, ok := p.bucketRule(r, origin, m, requestHeaders(r)); ok {
+		if rule == nil || origin == "" {
+			p.reject(w, &Rejection{Check: CheckCORS, Status: 403, Code: "AccessDenied", Message: "CORS preflight not allowed by the bucket's rules", Method: r.Method, Path: r.URL.Path})
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Allow-Methods", strings.Join(rule.Method, ", "))
+		if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+			h.Set("Access-Control-Allow-Headers", rh)
+		}
+		if rule.MaxAgeSeconds > 0 {
+			h.Set("Access-Control-Max-Age", strconv.Itoa(rule.MaxAgeSeconds))
+		}
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	if origin == "" || !p.originAllowed(origin) || !slices.Contains([]string{"GET", "HEAD", "PUT", "DELETE"}, m) {
 		p.reject(w, &Rejection{Check: CheckCORS, Status: 403, Code: "AccessDenied", Message: "CORS preflight not allowed", Method: r.Method, Path: r.URL.Path})
 		return
