@@ -32,6 +32,12 @@ const (
 // UserAgent is sent with every delivery.
 const UserAgent = "Valet-Hooks/1"
 
+// Header values shared by every request (the transport only reads them).
+var (
+	contentTypeJSON = []string{"application/json"}
+	userAgent       = []string{UserAgent}
+)
+
 // Options are a Sender's dependencies.
 type Options struct {
 	// Client sends the requests (nil: a client of its own). Redirects are
@@ -139,23 +145,27 @@ func (s *Sender) Deliver(ctx context.Context, h *Hook, ev Event) (Answer, error)
 
 	elapsed := time.Since(started)
 	s.metrics.record(h.store, ev.Type, res.outcome, elapsed)
-	attrs := []slog.Attr{
-		slog.String("event", string(ev.Type)),
-		slog.String("store", h.store),
-		slog.String("id", id),
-		slog.String("outcome", string(res.outcome)),
-		slog.Int("status", res.status),
-		slog.Int("attempts", attempts),
-		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-	}
 	level := slog.LevelInfo
-	if res.outcome != Accepted {
-		attrs = append(attrs, slog.String("error", res.message))
-		if res.outcome != Rejected {
-			level = slog.LevelWarn
-		}
+	if res.outcome != Accepted && res.outcome != Rejected {
+		level = slog.LevelWarn
 	}
-	s.log.LogAttrs(ctx, level, "hook delivery", attrs...)
+	if s.log.Enabled(ctx, level) {
+		// A fixed array: the attributes stay on the stack.
+		var buf [8]slog.Attr
+		attrs := append(buf[:0],
+			slog.String("event", string(ev.Type)),
+			slog.String("store", h.store),
+			slog.String("id", id),
+			slog.String("outcome", string(res.outcome)),
+			slog.Int("status", res.status),
+			slog.Int("attempts", attempts),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		)
+		if res.outcome != Accepted {
+			attrs = append(attrs, slog.String("error", res.message))
+		}
+		s.log.LogAttrs(ctx, level, "hook delivery", attrs...)
+	}
 
 	if res.outcome != Accepted {
 		e := &Error{Outcome: res.outcome, ID: id, Status: res.status, Message: res.message, Attempts: attempts}
@@ -187,12 +197,16 @@ func (s *Sender) attempt(ctx context.Context, h *Hook, t Type, id string, body [
 		return result{outcome: InvalidAnswer, message: "the hook URL cannot be requested"}
 	}
 	ts := strconv.FormatInt(s.now().Unix(), 10)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", UserAgent)
-	req.Header.Set("webhook-id", id)
-	req.Header.Set("webhook-timestamp", ts)
 	sig := sign(h.keys, id, ts, body)
-	req.Header.Set("webhook-signature", sig)
+	// Canonical keys set directly: Header.Set would canonicalize (and
+	// allocate) each name on every request.
+	req.Header = http.Header{
+		"Content-Type":      contentTypeJSON,
+		"User-Agent":        userAgent,
+		"Webhook-Id":        {id},
+		"Webhook-Timestamp": {ts},
+		"Webhook-Signature": {sig},
+	}
 
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -201,7 +215,11 @@ func (s *Sender) attempt(ctx context.Context, h *Hook, t Type, id string, body [
 	defer resp.Body.Close()
 	// One byte more than allowed tells a body that is too long.
 	answer, rerr := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes+1))
-	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10) // lets the connection be reused
+	if rerr == nil && len(answer) > MaxAnswerBytes {
+		// The body did not end within the limit: drain some more so that
+		// the connection can be reused.
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	}
 	st := resp.StatusCode
 	switch {
 	case st >= 200 && st < 300:
