@@ -24,10 +24,11 @@ import (
 )
 
 // The hooks suite runs the real gateway with a store hook pointing at a Node
-// receiver (e2e/hooks/receiver.js) that verifies every delivery with the
-// published standardwebhooks package, on every backend: uploads single and
-// multipart, through the API and through valet.js in Chromium, refusals,
-// and a receiver that is down for the first complete. The gateway is
+// receiver (core/hooks/testdata/receiver.js, the one core/hooks' unit tests
+// run) that verifies every delivery with the published standardwebhooks
+// package, on every backend: uploads single and multipart, through the API
+// and through valet.js in Chromium, refusals, and a receiver that is down
+// for the first complete. The gateway is
 // configured with two secrets (rotation): the receiver knows only the new
 // one. That the library refuses a wrong secret, a changed body or id and a
 // timestamp older than five minutes, and accepts either secret of a
@@ -48,7 +49,7 @@ func TestHooks(t *testing.T) {
 	}
 }
 
-// receiver is a running e2e/hooks/receiver.js.
+// receiver is a running core/hooks/testdata/receiver.js.
 type receiver struct {
 	URL string
 }
@@ -76,7 +77,7 @@ type receiverState struct {
 
 func startReceiver(t *testing.T, node, lib string, secrets ...string) *receiver {
 	t.Helper()
-	cmd := exec.Command(node, filepath.Join(testenv.Root(), "e2e", "hooks", "receiver.js"))
+	cmd := exec.Command(node, filepath.Join(testenv.Root(), "core", "hooks", "testdata", "receiver.js"))
 	cmd.Env = []string{"NODE_PATH=" + filepath.Dir(filepath.Dir(lib)), "HOOK_SECRETS=" + strings.Join(secrets, ",")}
 	p, err := testenv.Launch(t, testenv.Spec{Name: "hook receiver", Cmd: cmd, Ready: testenv.LogReady("listening http://")})
 	if err != nil {
