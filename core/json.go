@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -45,7 +46,9 @@ func decodeBytes(body []byte, v any, optional bool) error {
 		return invalidBody("empty body")
 	}
 	// One value, an object, and nothing after it, decoded in one pass.
-	dec := jsontext.NewDecoder(bytes.NewReader(body))
+	dec := decoders.Get().(*jsontext.Decoder)
+	dec.Reset(bytes.NewReader(body))
+	defer putDecoder(dec, len(body))
 	if k := dec.PeekKind(); k != '{' && k != 0 { // 0: a syntax error, reported below
 		return invalidBody("the body must be a JSON object")
 	}
@@ -56,6 +59,25 @@ func decodeBytes(body []byte, v any, optional bool) error {
 		return invalidBody("trailing data after the JSON object at byte " + strconv.FormatInt(dec.InputOffset(), 10))
 	}
 	return nil
+}
+
+// decoders holds jsontext Decoders for reuse: a fresh one allocates its
+// read buffer and, for the first string it unmarshals, a 4 KiB string
+// cache, which was a third of the bytes an upload-slot request allocated.
+var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(noInput) }}
+
+// noInput is what a pooled Decoder points at between uses; it is never
+// read (every use starts with Reset).
+var noInput = bytes.NewReader(nil)
+
+// putDecoder returns dec to the pool unless the body it read was large, so
+// that the pool does not keep big buffers alive.
+func putDecoder(dec *jsontext.Decoder, n int) {
+	if n > 64<<10 {
+		return
+	}
+	dec.Reset(noInput)
+	decoders.Put(dec)
 }
 
 func invalidBody(why string) error {

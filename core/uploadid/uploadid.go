@@ -71,7 +71,7 @@ func NewSealer(secrets ...[]byte) (*Sealer, error) {
 
 // Seal returns the upload id for u.
 func (s *Sealer) Seal(u Upload) (string, error) {
-	plain, err := json.Marshal(u)
+	plain, err := json.Marshal(&u) // a pointer: no copy of u to box
 	if err != nil {
 		return "", fmt.Errorf("uploadid: %w", err)
 	}
