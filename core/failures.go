@@ -66,6 +66,8 @@ func providerProblem(err error) *problem.Problem {
 		return p
 	case providers.PermissionDenied:
 		return apiError("provider_denied", "the storage backend refused the gateway's credentials")
+	case providers.Unauthenticated:
+		return apiError("provider_denied", "the storage backend does not accept the gateway's credentials (a wrong key or secret?)")
 	default:
 		return apiError("provider_error", "the store's provider failed")
 	}

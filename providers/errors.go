@@ -9,9 +9,15 @@ import (
 type Code string
 
 const (
-	NotFound           Code = "NotFound"
-	InvalidArgument    Code = "InvalidArgument"
-	PermissionDenied   Code = "PermissionDenied"
+	NotFound         Code = "NotFound"
+	InvalidArgument  Code = "InvalidArgument"
+	PermissionDenied Code = "PermissionDenied"
+	// Unauthenticated: the backend does not accept the store's credentials
+	// at all (a wrong access key or secret, an expired token, a revoked
+	// service account key), as opposed to PermissionDenied, where it knows
+	// them but refuses this operation (a least-privilege key). A provider's
+	// Configure fails on it; the gateway answers 502 provider_denied.
+	Unauthenticated    Code = "Unauthenticated"
 	AlreadyExists      Code = "AlreadyExists"
 	FailedPrecondition Code = "FailedPrecondition"
 	Unavailable        Code = "Unavailable"
@@ -47,6 +53,7 @@ var (
 	ErrNotFound           = &Error{Code: NotFound}
 	ErrInvalidArgument    = &Error{Code: InvalidArgument}
 	ErrPermissionDenied   = &Error{Code: PermissionDenied}
+	ErrUnauthenticated    = &Error{Code: Unauthenticated}
 	ErrAlreadyExists      = &Error{Code: AlreadyExists}
 	ErrFailedPrecondition = &Error{Code: FailedPrecondition}
 	ErrUnavailable        = &Error{Code: Unavailable}

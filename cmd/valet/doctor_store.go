@@ -109,7 +109,7 @@ func (d *storeDoctor) startPlugin(ctx context.Context) checkResult {
 			c.Fix = fmt.Sprintf("give doctor another listen address for this store, e.g. VALET_STORES__%s__CONFIG__LISTEN=127.0.0.1:0, while a gateway holds this one", strings.ToUpper(d.name))
 		case providers.CodeOf(err) == providers.Unavailable:
 			c.Fix = fmt.Sprintf("the storage service does not answer from this host: start it, or fix %s (and the network between them)", d.apiKey())
-		case providers.CodeOf(err) == providers.PermissionDenied:
+		case providers.CodeOf(err) == providers.PermissionDenied, providers.CodeOf(err) == providers.Unauthenticated:
 			c.Fix = fmt.Sprintf("storage refuses the store's credentials: check %s", d.credentialKeys())
 		case providers.CodeOf(err) == providers.InvalidArgument:
 			c.Fix = "correct the named setting of stores." + d.name + ".config"
@@ -286,7 +286,7 @@ func (d *storeDoctor) credentials(ctx context.Context, get sentRequest) checkRes
 	switch providers.CodeOf(err) {
 	case "", providers.NotFound:
 		found = append(found, "HEAD of the absent probe through the provider: accepted")
-	case providers.PermissionDenied:
+	case providers.PermissionDenied, providers.Unauthenticated:
 		c.Found = "HEAD of the absent probe through the provider: " + redactedError{err}.Error()
 		if get.err == nil && get.status != 0 {
 			// A HEAD has no body; the signed GET's answer names the cause.

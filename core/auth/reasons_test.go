@@ -60,7 +60,9 @@ func TestRefusalReasons(t *testing.T) {
 	}
 	a := newAuth(t, Config{JWT: JWTConfig{HS256Secret: secret, JWKSFile: jwks, Issuer: "iss", Audience: "aud"},
 		APIKeys: []APIKey{{SHA256: "00", Subject: "robot"}}})
-	hs := func(mod func(*jwt.Builder) *jwt.Builder) string { return signWith(t, jwa.HS256(), []byte(secret), "", mod) }
+	hs := func(mod func(*jwt.Builder) *jwt.Builder) string {
+		return signWith(t, jwa.HS256(), []byte(secret), "", mod)
+	}
 	other := newECKey(t, "k2")
 	for _, tc := range []struct{ name, cred, want string }{
 		{"garbage", "not-a-jwt", ReasonMalformed},

@@ -194,15 +194,29 @@ func (p *Provider) Configure(ctx context.Context, cfg providers.StoreConfig) err
 }
 
 // probe checks that the container exists and, in azure_ad mode, fetches
-// the first delegation key, so that a missing container or role shows at
-// start rather than at the first upload.
+// the first delegation key, so that a missing container, a wrong key or a
+// missing role shows at start rather than at the first upload. Credentials
+// Azure does not accept (AuthenticationFailed) fail it, and so does any
+// refusal of an account key, which grants everything (Azurite answers a
+// wrong one AuthorizationFailure); an Azure AD identity refused the
+// container's properties (AuthorizationPermissionMismatch, a
+// least-privilege role) does not, since its uploads may still be allowed.
 func (p *Provider) probe(ctx context.Context, st *store) error {
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	if _, err := st.client.GetProperties(ctx, nil); err != nil {
 		e := mapError(err, "container "+st.container)
-		if providers.CodeOf(e) == providers.NotFound {
+		code := providers.CodeOf(e)
+		if code == providers.PermissionDenied && st.credential != CredentialAzureAD {
+			code = providers.Unauthenticated
+		}
+		switch code {
+		case providers.NotFound:
 			return invalid("config.container: container %q does not exist in account %q", st.settings.container, st.account)
+		case providers.Unauthenticated:
+			return providers.Errorf(providers.Unauthenticated, "Azure does not accept the credentials of account %q (config.account_name and config.account_key, or the azure_ad identity): %s", st.account, strings.TrimPrefix(strings.TrimPrefix(e.Error(), string(providers.Unauthenticated)+": "), string(providers.PermissionDenied)+": "))
+		case providers.PermissionDenied:
+			return nil
 		}
 		return e
 	}

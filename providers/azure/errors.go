@@ -32,7 +32,7 @@ func mapError(err error, what string) error {
 	}
 	var authErr *azidentity.AuthenticationFailedError
 	if errors.As(err, &authErr) {
-		return &providers.Error{Code: providers.PermissionDenied, Message: what + ": Azure AD authentication failed", Err: err}
+		return &providers.Error{Code: providers.Unauthenticated, Message: what + ": Azure AD authentication failed", Err: err}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
@@ -52,8 +52,10 @@ func codeForResponse(azCode string, status int) providers.Code {
 		return providers.NotFound
 	case bloberror.BlobAlreadyExists, bloberror.ContainerAlreadyExists:
 		return providers.AlreadyExists
-	case bloberror.AuthorizationFailure, bloberror.AuthenticationFailed,
-		bloberror.AuthorizationPermissionMismatch, bloberror.AuthorizationProtocolMismatch,
+	case bloberror.AuthenticationFailed, bloberror.InvalidAuthenticationInfo:
+		// A wrong account key or SAS signature, an unknown account.
+		return providers.Unauthenticated
+	case bloberror.AuthorizationFailure, bloberror.AuthorizationPermissionMismatch, bloberror.AuthorizationProtocolMismatch,
 		bloberror.AuthorizationSourceIPMismatch, bloberror.AuthorizationResourceTypeMismatch,
 		bloberror.AuthorizationServiceMismatch, bloberror.InsufficientAccountPermissions:
 		return providers.PermissionDenied
@@ -68,7 +70,9 @@ func codeForResponse(azCode string, status int) providers.Code {
 		return providers.NotFound
 	case status == http.StatusConflict:
 		return providers.AlreadyExists
-	case status == http.StatusForbidden || status == http.StatusUnauthorized:
+	case status == http.StatusUnauthorized:
+		return providers.Unauthenticated
+	case status == http.StatusForbidden:
 		return providers.PermissionDenied
 	case status == http.StatusPreconditionFailed:
 		return providers.FailedPrecondition

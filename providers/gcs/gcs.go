@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"cloud.google.com/go/auth"
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
@@ -177,11 +180,18 @@ func (p *Provider) Configure(ctx context.Context, cfg providers.StoreConfig) err
 	it := client.Bucket(st.Bucket).Objects(cctx, &storage.Query{Prefix: st.PartsPrefix})
 	it.PageInfo().MaxSize = 1
 	if _, err := it.Next(); err != nil && !errors.Is(err, iterator.Done) {
-		client.Close()
 		if errors.Is(err, storage.ErrBucketNotExist) {
+			client.Close()
 			return invalid("bucket: bucket %q does not exist", st.Bucket)
 		}
-		return wrapErr(err, fmt.Sprintf("store %s: bucket %s", cfg.Store, st.Bucket))
+		// Credentials Google does not accept (invalid_grant, 401) fail
+		// here; a known account refused the listing (403: a
+		// least-privilege role such as objectCreator) does not, since its
+		// uploads may still be allowed.
+		if e := wrapErr(err, fmt.Sprintf("store %s: bucket %s", cfg.Store, st.Bucket)); providers.CodeOf(e) != providers.PermissionDenied {
+			client.Close()
+			return e
+		}
 	}
 
 	p.mu.Lock()
@@ -518,16 +528,29 @@ func quoteKey(k string) string { return strconv.Quote(k) }
 // wrapErr maps storage and transport errors to provider codes.
 func wrapErr(err error, what string) error {
 	var ge *googleapi.Error
+	var re *auth.Error
 	var ne net.Error
 	switch {
 	case errors.Is(err, storage.ErrObjectNotExist), errors.Is(err, storage.ErrBucketNotExist):
 		return &providers.Error{Code: providers.NotFound, Message: what + ": not found", Err: err}
+	case errors.As(err, &re):
+		// The token exchange refused the service account: invalid_grant is
+		// a deleted or wrong key (or a clock far off), invalid_client and
+		// unauthorized_client an unknown account. Only the OAuth error
+		// code is quoted: the response body may echo request details.
+		code := providers.Unavailable
+		if re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {
+			code = providers.Unauthenticated
+		}
+		return &providers.Error{Code: code, Message: fmt.Sprintf("%s: Google OAuth refused the service account credentials: %s", what, oauthCode(re))}
 	case errors.As(err, &ge):
 		code := providers.Internal
 		switch {
 		case ge.Code == http.StatusNotFound:
 			code = providers.NotFound
-		case ge.Code == http.StatusUnauthorized || ge.Code == http.StatusForbidden:
+		case ge.Code == http.StatusUnauthorized:
+			code = providers.Unauthenticated
+		case ge.Code == http.StatusForbidden:
 			code = providers.PermissionDenied
 		case ge.Code == http.StatusPreconditionFailed:
 			code = providers.FailedPrecondition
@@ -541,4 +564,28 @@ func wrapErr(err error, what string) error {
 		return &providers.Error{Code: providers.Unavailable, Message: what + ": " + err.Error(), Err: err}
 	}
 	return &providers.Error{Code: providers.Unavailable, Message: what + ": " + err.Error(), Err: err}
+}
+
+// oauthCode is the OAuth error code of a failed token exchange
+// ("invalid_grant"): from the answer's JSON body, or from the error's text
+// (`auth: "invalid_grant" "..."`; cloud.google.com/go/auth keeps the code
+// unexported), else the HTTP status. The description is left out.
+func oauthCode(re *auth.Error) string {
+	var body struct {
+		Error any `json:"error"`
+	}
+	if json.Unmarshal(re.Body, &body) == nil {
+		if code, ok := body.Error.(string); ok && code != "" && len(code) < 64 {
+			return code
+		}
+	}
+	if rest, ok := strings.CutPrefix(re.Error(), `auth: "`); ok {
+		if code, _, ok := strings.Cut(rest, `"`); ok && code != "" {
+			return code
+		}
+	}
+	if re.Response != nil {
+		return re.Response.Status
+	}
+	return "no answer"
 }

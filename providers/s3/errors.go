@@ -21,13 +21,20 @@ var codes = map[string]providers.Code{
 	"NoSuchBucket": providers.NotFound,
 	"NoSuchUpload": providers.NotFound,
 
-	"AccessDenied":          providers.PermissionDenied,
-	"Forbidden":             providers.PermissionDenied,
-	"InvalidAccessKeyId":    providers.PermissionDenied,
-	"SignatureDoesNotMatch": providers.PermissionDenied,
-	"ExpiredToken":          providers.PermissionDenied,
-	"InvalidToken":          providers.PermissionDenied,
-	"AllAccessDisabled":     providers.PermissionDenied,
+	// A key the backend knows, refused this operation (least privilege).
+	// "Forbidden" is the bare 403 of a HEAD, which has no body to tell
+	// the two apart (see Configure's probe).
+	"AccessDenied":      providers.PermissionDenied,
+	"Forbidden":         providers.PermissionDenied,
+	"AllAccessDisabled": providers.PermissionDenied,
+
+	// Credentials the backend does not accept at all.
+	"InvalidAccessKeyId":    providers.Unauthenticated,
+	"SignatureDoesNotMatch": providers.Unauthenticated,
+	"ExpiredToken":          providers.Unauthenticated,
+	"InvalidToken":          providers.Unauthenticated,
+	"TokenRefreshRequired":  providers.Unauthenticated,
+	"InvalidSecurity":       providers.Unauthenticated,
 
 	"PreconditionFailed":         providers.AlreadyExists,
 	"ConditionalRequestConflict": providers.AlreadyExists,
@@ -114,7 +121,9 @@ func statusCode(status int) providers.Code {
 	switch {
 	case status == http.StatusNotFound:
 		return providers.NotFound
-	case status == http.StatusForbidden || status == http.StatusUnauthorized:
+	case status == http.StatusUnauthorized:
+		return providers.Unauthenticated
+	case status == http.StatusForbidden:
 		return providers.PermissionDenied
 	case status == http.StatusPreconditionFailed:
 		return providers.AlreadyExists

@@ -118,8 +118,12 @@ func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 
 // Configure validates the store config, builds the S3 client and checks that
 // the bucket is reachable. A missing bucket is InvalidArgument; an
-// unreachable endpoint is Unavailable. Access denied on the check is
-// accepted, since a least-privilege key may lack s3:ListBucket.
+// unreachable endpoint is Unavailable. A bare 403 on the HeadBucket check
+// (which has no body to say why) is followed by a ranged GET of
+// probeKey, whose error body tells a wrong key (InvalidAccessKeyId,
+// SignatureDoesNotMatch: Unauthenticated, refused) from a least-privilege
+// key without s3:ListBucket (AccessDenied: accepted; the first real call
+// will tell).
 func (p *Provider) Configure(ctx context.Context, sc providers.StoreConfig) error {
 	cfg, err := decodeConfig(sc.Config, p.minio)
 	if err != nil {
@@ -133,8 +137,17 @@ func (p *Provider) Configure(ctx context.Context, sc providers.StoreConfig) erro
 	if err != nil {
 		switch providers.CodeOf(mapError("HeadBucket", "", err)) {
 		case providers.PermissionDenied:
-			// Cannot check; the first real call will tell.
+			if err := probeCredentials(ctx, st); err != nil {
+				return err
+			}
+		case providers.Unauthenticated:
+			return credentialsRefused(mapError("HeadBucket", "", err))
 		case providers.NotFound:
+			// Some servers (versitygw) answer an unknown access key's
+			// HeadBucket with a bare 404; the probe's body tells.
+			if err := probeCredentials(ctx, st); providers.CodeOf(err) == providers.Unauthenticated {
+				return err
+			}
 			return invalid("bucket", "bucket %q not found at %s", cfg.Bucket, endpointName(cfg))
 		case providers.Unavailable:
 			return mapError("HeadBucket", "", err)
@@ -148,6 +161,40 @@ func (p *Provider) Configure(ctx context.Context, sc providers.StoreConfig) erro
 	}
 	p.st.Store(st)
 	return nil
+}
+
+// probeKey is the reserved key Configure reads to check the credentials;
+// it need not exist.
+const probeKey = ".valet-probe/credentials"
+
+// probeCredentials GETs the first byte of probeKey. An absent key, an
+// existing one, or AccessDenied (a key without s3:GetObject there, or
+// without s3:ListBucket, which turns NoSuchKey into AccessDenied) prove
+// the credentials are known; an Unauthenticated answer is the error.
+func probeCredentials(ctx context.Context, st *state) error {
+	out, err := st.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(st.cfg.Bucket), Key: aws.String(probeKey), Range: aws.String("bytes=0-0")})
+	if err == nil {
+		out.Body.Close()
+		return nil
+	}
+	e := mapError("GetObject", probeKey, err)
+	switch providers.CodeOf(e) {
+	case providers.NotFound, providers.PermissionDenied, providers.InvalidArgument:
+		return nil
+	case providers.Unauthenticated:
+		return credentialsRefused(e)
+	}
+	return e
+}
+
+// credentialsRefused words an Unauthenticated error for the operator.
+func credentialsRefused(err error) error {
+	msg := err.Error()
+	var pe *providers.Error
+	if errors.As(err, &pe) {
+		msg = pe.Message
+	}
+	return &providers.Error{Code: providers.Unauthenticated, Message: "the storage server does not accept the credentials (config.access_key_id and config.secret_access_key, or the SDK's default chain): " + msg}
 }
 
 func endpointName(c Config) string {

@@ -582,6 +582,8 @@ func TestErrorMapping(t *testing.T) {
 		{"head 403", s3Error(403, "Forbidden"), head, providers.PermissionDenied},
 		{"list no such bucket", s3Error(404, "NoSuchBucket"), list, providers.NotFound},
 		{"list access denied", s3Error(403, "AccessDenied"), list, providers.PermissionDenied},
+		{"list wrong secret", s3Error(403, "SignatureDoesNotMatch"), list, providers.Unauthenticated},
+		{"list unknown key", s3Error(403, "InvalidAccessKeyId"), list, providers.Unauthenticated},
 		{"list slow down", s3Error(503, "SlowDown"), list, providers.Unavailable},
 		{"list unknown 400", s3Error(400, "Weird"), list, providers.InvalidArgument},
 		{"complete invalid part", s3Error(400, "InvalidPart"), complete, providers.FailedPrecondition},

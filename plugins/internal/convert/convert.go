@@ -20,6 +20,7 @@ var toGRPC = map[providers.Code]codes.Code{
 	providers.NotFound:           codes.NotFound,
 	providers.InvalidArgument:    codes.InvalidArgument,
 	providers.PermissionDenied:   codes.PermissionDenied,
+	providers.Unauthenticated:    codes.Unauthenticated,
 	providers.AlreadyExists:      codes.AlreadyExists,
 	providers.FailedPrecondition: codes.FailedPrecondition,
 	providers.Unavailable:        codes.Unavailable,
