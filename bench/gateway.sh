@@ -58,7 +58,8 @@ curl -fsS -o "$work/cpu.prof" "http://127.0.0.1:$pport/debug/pprof/profile?secon
 wait "$wpid"
 go tool pprof -top -cum -nodecount=400 "$work/valet" "$work/cpu.prof" >"$work/prof.txt" 2>/dev/null || true
 share() { # regexp: the cumulative share of the first matching function
-  awk -v re="$1" '$0 ~ re {print $5; exit}' "$work/prof.txt"
+  local v; v=$(awk -v re="$1" '$0 ~ re {print $5; exit}' "$work/prof.txt")
+  echo "${v:-too small to be sampled}"
 }
 prof_line="CPU profile of the gateway under the same load (5 s): JWT verification $(share 'auth\.\(\*Authenticator\)\.Authenticate$'),
 the upload handler $(share 'core\.\(\*Server\)\.createUpload$') (of which the plugin call $(share 'plugins/host\.\(\*Plugin\)\.SignPut$')),
