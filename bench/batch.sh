@@ -11,14 +11,9 @@
 # replaces the "Batch signing" section of docs/benchmarks.md.
 #   ROUNDS=3 DURATION=5s CONNECTIONS=32 THREADS=2 BATCH=100 bench/batch.sh [--write]
 set -euo pipefail
-duration=${DURATION:-5s}
-rounds=${ROUNDS:-3}
-conns=${CONNECTIONS:-32}
-threads=${THREADS:-2}
-batch=${BATCH:-100}
-write=; [ "${1:-}" = --write ] && write=--write
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
+batch=${BATCH:-100}
 need wrk
 
 start_valet
@@ -92,8 +87,6 @@ for r in $(seq 1 "$rounds"); do
 done
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 sg1=$(calls sign_gets); s1=$(calls sign_get)
-median_row() { awk -v n="$1" '$1==n' "$work/results" | sort -k2,2g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
-all() { awk -v n="$1" '$1==n {printf "%s%s", sep, $2; sep=", "}' "$work/results"; }
 # The gateway's own CPU profile under the batch load, kept out of the figures.
 BODY_FILE="$work/batch.json" wrk -t"$threads" -c"$conns" -d6s --timeout 10s -s bench/sign.lua "$gw/v1/stores/demo/objects/sign" >/dev/null &
 wpid=$!

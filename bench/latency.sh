@@ -16,15 +16,12 @@
 # slow down, and on 2 cores it then measures itself, not the server.
 #   PEAK_DURATION=5s DURATION=15s LOAD=0.5 WORKERS=16 CONNECTIONS=32 THREADS=2 bench/latency.sh [--write]
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 peak_duration=${PEAK_DURATION:-5s}
 attack=${DURATION:-15s}
 load=${LOAD:-0.5}
-conns=${CONNECTIONS:-32}
-threads=${THREADS:-2}
 workers=${WORKERS:-16}
-write=; [ "${1:-}" = --write ] && write=--write
-# shellcheck source=bench/lib.sh
-. "$(dirname "$0")/lib.sh"
 need wrk vegeta node
 
 start_valet

@@ -1,13 +1,26 @@
 # bench/lib.sh: the setup the gateway benchmarks share, sourced by
-# gateway.sh, batch.sh and latency.sh (it is not executable, so `make bench`
-# does not run it on its own). It starts, on loopback and on free ports:
+# gateway.sh, batch.sh, latency.sh and tracing.sh (it is not executable, so
+# `make bench` does not run it on its own). It starts, on loopback and on
+# free ports:
 #   start_valet      `valet serve` with one local store, demo, shaped as
 #                    examples/local.yaml (key template users/{subject}/...,
 #                    reads under the caller's own prefix), pprof on $pport;
 #                    sets vport, pport and TOKEN (a JWT for subject bench)
+#   valet_config     writes such a gateway's config, for a script that
+#                    starts gateways of its own
 #   start_hello      the hello-world net/http server; sets hport
 #   start_companion  Uppy Companion with dummy S3 settings; sets cport
 # Everything started is stopped, and $work removed, when the script exits.
+#
+# The settings every benchmark takes from its environment: DURATION of a
+# wrk run, ROUNDS of interleaved runs, CONNECTIONS and THREADS for wrk, and
+# --write as the script's first argument (a script that sources this file
+# without arguments passes its own). Set after sourcing to differ.
+duration=${DURATION:-5s}
+rounds=${ROUNDS:-3}
+conns=${CONNECTIONS:-32}
+threads=${THREADS:-2}
+write=; [ "${1:-}" = --write ] && write=--write
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -42,13 +55,18 @@ waitfor() { # url seconds
   echo "bench: $1 not ready after $2s" >&2; return 1
 }
 
-start_valet() {
-  go build -o "$work/valet" ./cmd/valet
-  vport=$(freeport); pport=$(freeport)
-  local lport; lport=$(freeport)
-  for f in hs256 tokens local; do head -c 32 /dev/urandom | base64 | tr -d '\n' >"$work/$f.secret"; done
-  mkdir -p "$work/data"
-  cat >"$work/valet.yaml" <<YAML
+# valet_config FILE VPORT DATA: writes FILE, the config of a gateway on
+# 127.0.0.1:VPORT with one local store, demo, its files under DATA and its
+# listener on a free port. The gateways of one run share the secrets in
+# $work, so one TOKEN is good for all of them.
+valet_config() {
+  local file=$1 vport=$2 data=$3 lport
+  lport=$(freeport)
+  for f in hs256 tokens local; do
+    [ -f "$work/$f.secret" ] || head -c 32 /dev/urandom | base64 | tr -d '\n' >"$work/$f.secret"
+  done
+  mkdir -p "$data"
+  cat >"$file" <<YAML
 server: { listen: "127.0.0.1:$vport", public_url: "http://127.0.0.1:$vport" }
 auth: { jwt: { hs256_secret_file: "$work/hs256.secret" } }
 tokens: { secret_file: "$work/tokens.secret" }
@@ -56,7 +74,7 @@ stores:
   demo:
     provider: local
     config:
-      root: "$work/data"
+      root: "$data"
       listen: "127.0.0.1:$lport"
       public_url: "http://127.0.0.1:$lport"
       secret_file: "$work/local.secret"
@@ -64,6 +82,12 @@ stores:
     limits: { max_size: 1GiB, content_types: ["application/octet-stream", "video/*", "image/*"], put_ttl: 15m, get_ttl: 5m, max_ttl: 1h }
     rules: { upload: 'size <= 1073741824', read: 'key.startsWith(key_prefix)' }
 YAML
+}
+
+start_valet() {
+  go build -o "$work/valet" ./cmd/valet
+  vport=$(freeport); pport=$(freeport)
+  valet_config "$work/valet.yaml" "$vport" "$work/data"
   "$work/valet" serve --config "$work/valet.yaml" --pprof "127.0.0.1:$pport" >"$work/valet.log" 2>&1 &
   pids+=($!)
   waitfor "http://127.0.0.1:$vport/readyz" 60 || { cat "$work/valet.log" >&2; exit 1; }
@@ -119,6 +143,11 @@ wrk_run() {
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   echo "$name $rps $p50 $p99"
 }
+
+# median_row NAME: the line of $work/results (wrk_run's, one a run) of
+# NAME's median round by requests/s; all NAME: every round's requests/s.
+median_row() { awk -v n="$1" '$1==n' "$work/results" | sort -k2,2g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
+all() { awk -v n="$1" '$1==n {printf "%s%s", sep, $2; sep=", "}' "$work/results"; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # machine: one line on where the figures come from.

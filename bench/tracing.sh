@@ -11,35 +11,11 @@
 # figure is the median over the rounds.
 #   ROUNDS=3 DURATION=5s CONNECTIONS=32 THREADS=2 bench/tracing.sh [--write]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-duration=${DURATION:-5s}
-rounds=${ROUNDS:-3}
-conns=${CONNECTIONS:-32}
-threads=${THREADS:-2}
-write=; [ "${1:-}" = --write ] && write=--write
-
-command -v wrk >/dev/null || { echo "bench: wrk missing; run e2e/install.sh bench" >&2; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+need wrk
 jaeger=.tools/bin/jaeger
 [ -x "$jaeger" ] || { echo "bench: $jaeger missing; run e2e/install.sh" >&2; exit 1; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitfor() { # url seconds
-  for _ in $(seq 1 $(( $2 * 10 ))); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "bench: $1 not ready after $2s" >&2; return 1
-}
 
 go build -o "$work/valet" ./cmd/valet
 
@@ -64,30 +40,13 @@ YAML
 "$jaeger" --config "file:$work/jaeger.yaml" >"$work/jaeger.log" 2>&1 &
 pids+=($!)
 
-for f in hs256 tokens local; do head -c 32 /dev/urandom | base64 | tr -d '\n' >"$work/$f.secret"; done
-# gateway NAME [env...]: a gateway with its own local store, in the
-# background; sets port_NAME.
+# gateway NAME [env...]: a gateway with its own local store (lib.sh's
+# demo store), in the background; sets port_NAME.
 gateway() {
   local name=$1; shift
-  local vport lport
-  vport=$(freeport); lport=$(freeport)
-  mkdir -p "$work/data-$name"
-  cat >"$work/$name.yaml" <<YAML
-server: { listen: "127.0.0.1:$vport", public_url: "http://127.0.0.1:$vport" }
-auth: { jwt: { hs256_secret_file: "$work/hs256.secret" } }
-tokens: { secret_file: "$work/tokens.secret" }
-stores:
-  demo:
-    provider: local
-    config:
-      root: "$work/data-$name"
-      listen: "127.0.0.1:$lport"
-      public_url: "http://127.0.0.1:$lport"
-      secret_file: "$work/local.secret"
-    key_template: "users/{subject}/{uuid}/{filename}"
-    limits: { max_size: 1GiB, content_types: ["application/octet-stream", "video/*", "image/*"], put_ttl: 15m, get_ttl: 5m, max_ttl: 1h }
-    rules: { upload: 'size <= 1073741824', read: 'key.startsWith(key_prefix)' }
-YAML
+  local vport
+  vport=$(freeport)
+  valet_config "$work/$name.yaml" "$vport" "$work/data-$name"
   env "$@" "$work/valet" serve --config "$work/$name.yaml" >"$work/$name.log" 2>&1 &
   pids+=($!)
   printf -v "port_$name" %s "$vport"
@@ -110,28 +69,18 @@ logged "$work/off.log" '"tracing":false' || { echo "bench: the untraced gateway 
 TOKEN=$("$work/valet" token --config "$work/off.yaml" --subject bench --ttl 1h)
 export TOKEN
 
-run() { # name url
-  local name=$1 url=$2 out
-  out=$(wrk -t"$threads" -c"$conns" -d"$duration" --timeout 10s --latency -s bench/upload.lua "$url")
-  if grep -q 'Non-2xx or 3xx responses' <<<"$out" || grep -q 'Socket errors' <<<"$out"; then
-    echo "bench: $name had failing requests:" >&2; echo "$out" >&2; exit 1
-  fi
-  echo "$name $(awk '/^Requests\/sec:/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out")"
-}
 url() { local p="port_$1"; echo "http://127.0.0.1:${!p}/v1/stores/demo/uploads"; }
 
 for n in off on; do wrk -t1 -c4 -d1s -s bench/upload.lua "$(url "$n")" >/dev/null; done
 load_before=$(cut -d' ' -f1 /proc/loadavg)
 : >"$work/results"
 for _ in $(seq 1 "$rounds"); do
-  run off "$(url off)" >>"$work/results"
-  run on "$(url on)" >>"$work/results"
+  wrk_run off "$(url off)" -s bench/upload.lua >>"$work/results"
+  wrk_run on "$(url on)" -s bench/upload.lua >>"$work/results"
 done
 load_after=$(cut -d' ' -f1 /proc/loadavg)
-median_row() { awk -v n="$1" '$1==n' "$work/results" | sort -k2,2g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 read -r _ off_rps off_p50 off_p99 <<<"$(median_row off)"
 read -r _ on_rps on_p50 on_p99 <<<"$(median_row on)"
-all() { awk -v n="$1" '$1==n {printf "%s%s", sep, $2; sep=", "}' "$work/results"; }
 
 # The traces really went out: Jaeger knows both services, and a recent
 # trace of the gateway has the request, provider-call and plugin spans.
@@ -145,16 +94,13 @@ import json, sys
 t = json.load(sys.stdin)["data"][0]
 print(", ".join(sorted({s["operationName"] for s in t["spans"]})))')
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 cost() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (1 - a / b) * 100 }'; }
-cores=$(nproc)
-cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 table=$(cat <<MD
 ## Tracing
 
 \`bench/tracing.sh\` (run by \`make bench\`): the same gateway and config twice in one run, wrk ${threads} threads,
 ${conns} connections on loopback, \`POST /v1/stores/demo/uploads\` with a JWT (one provider call through the local
-plugin per request); ${cores} cores, ${cpu}; $(go env GOVERSION); ${rounds} interleaved rounds of ${duration}, median
+plugin per request); $(machine); ${rounds} interleaved rounds of ${duration}, median
 round per target (load average ${load_before} before, ${load_after} after).
 
 | tracing | requests/s | p50 | p99 | vs off |
