@@ -13,6 +13,26 @@ import (
 
 const secret32 = "0123456789abcdef0123456789abcdef"
 
+// redacted is cfg.Redacted() as text, failing t on an error.
+func redacted(t *testing.T, cfg *Config) string {
+	t.Helper()
+	out, err := cfg.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// noLeaks fails t for each of leaked that the redacted config s holds.
+func noLeaks(t *testing.T, s string, leaked ...string) {
+	t.Helper()
+	for _, l := range leaked {
+		if strings.Contains(s, l) {
+			t.Errorf("Redacted leaks %q:\n%s", l, s)
+		}
+	}
+}
+
 func write(t *testing.T, name, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
@@ -115,16 +135,8 @@ func TestSecretsFromFilesAndEnv(t *testing.T) {
 	if cfg.Auth.JWT.HS256Secret != secret32 || cfg.Tokens.Secret != tok {
 		t.Fatalf("secrets not resolved: %q %q", cfg.Auth.JWT.HS256Secret, cfg.Tokens.Secret)
 	}
-	out, err := cfg.Redacted()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(out)
-	for _, leaked := range []string{secret32, tok, "hunter2hunter2", "p4ss"} {
-		if strings.Contains(s, leaked) {
-			t.Errorf("Redacted leaks %q:\n%s", leaked, s)
-		}
-	}
+	s := redacted(t, cfg)
+	noLeaks(t, s, secret32, tok, "hunter2hunter2", "p4ss")
 	for _, want := range []string{"hs256_secret: '***'", "secret: '***'", "secret_key: '***'", "password: '***'", "region: eu", "max_size: 10GiB", "put_ttl: 10m0s", sf} {
 		if !strings.Contains(s, want) {
 			t.Errorf("Redacted lacks %q:\n%s", want, s)
@@ -345,11 +357,7 @@ func TestRedactedEffective(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := cfg.Redacted()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(out)
+	s := redacted(t, cfg)
 	for _, want := range []string{"max_size: 0\n", "multipart_threshold: 64MiB", "delete_on_mismatch: null # unset: true unless", "delete_on_mismatch: false\n"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("Redacted lacks %q:\n%s", want, s)
@@ -368,7 +376,7 @@ func TestRedactedEffective(t *testing.T) {
 	var back struct {
 		Stores map[string]struct{ Limits map[string]any }
 	}
-	if err := yamlv3.Unmarshal(out, &back); err != nil || back.Stores["media"].Limits["max_size"] != 0 {
+	if err := yamlv3.Unmarshal([]byte(s), &back); err != nil || back.Stores["media"].Limits["max_size"] != 0 {
 		t.Errorf("max_size round trip: %v %#v", err, back.Stores["media"].Limits["max_size"])
 	}
 }
@@ -394,16 +402,8 @@ func TestRedactedHidesURLCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := cfg.Redacted()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(out)
-	for _, leaked := range []string{"secretpw", "abc123", "tok987xyz", "listsecret", "ghp_usertoken456", "frag789", "hunter2hunter2"} {
-		if strings.Contains(s, leaked) {
-			t.Errorf("Redacted leaks %q:\n%s", leaked, s)
-		}
-	}
+	s := redacted(t, cfg)
+	noLeaks(t, s, "secretpw", "abc123", "tok987xyz", "listsecret", "ghp_usertoken456", "frag789", "hunter2hunter2")
 	for _, want := range []string{
 		"jwks_url: https://***:***@idp.example/jwks?sig=***&kid=***",
 		"endpoint: https://s3.example.com:9000/base?X-Amz-Security-Token=***&region=***",
