@@ -26,8 +26,9 @@ const corsMaxAge = 3600
 var corsExposed = []string{"ETag", "Content-Length", "Content-Range", "Accept-Ranges"}
 
 // corsMetaProbe is the metadata name signed into the probe recipes, so the
-// metadata header's name can be told apart and widened to a prefix.
-const corsMetaProbe = "valet-cors-probe"
+// metadata header's name can be told apart and widened to a prefix. It is
+// one word: Azure encodes a hyphen in a metadata name.
+const corsMetaProbe = "valetcorsprobe"
 
 func newCORSCmd(g *globalFlags) *cobra.Command {
 	return groupCmd("cors", "Show or set the bucket CORS rules a store's browser uploads and downloads need",
@@ -233,6 +234,10 @@ func runCORS(cmd *cobra.Command, g *globalFlags, store string, timeout time.Dura
 		rep.Plan = []corsRule{rep.Needed}
 		rep.Add = rep.Plan
 	}
+	if rep.Satisfied {
+		// Nothing to change: the current rules already allow it.
+		rep.Plan, rep.Add, rep.Remove = rep.Current, nil, nil
+	}
 	if !write || rep.Satisfied {
 		return rep, nil
 	}
@@ -285,7 +290,11 @@ func (d *storeDoctor) neededRule(ctx context.Context, origins []string) (provide
 		methods = append(methods, http.MethodPost)
 	}
 	var notes []string
-	headers := []string{"range"} // players and ranged downloads
+	// range: players and ranged downloads. content-type: XMLHttpRequest
+	// sends the file's type as Content-Type when the recipe sets none (as
+	// on Azure), and a browser asks for it whenever the type is not a
+	// CORS-safelisted one.
+	headers := []string{"content-type", "range"}
 	add := func(names []string) {
 		for _, n := range names {
 			if !slices.Contains(headers, n) {
