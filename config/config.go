@@ -56,7 +56,14 @@ type ServerConfig struct {
 	// Companion configures the Companion-compatible routes for
 	// @uppy/aws-s3 (/companion/{store}/s3/...).
 	Companion CompanionConfig `koanf:"companion"`
+	// LogLevel is the least severe level the gateway logs: debug, info
+	// (the default), warn or error. It applies to the gateway's own lines
+	// and to the plugins' lines it relays, and is read at start.
+	LogLevel string `koanf:"log_level"`
 }
+
+// LogLevels are the accepted values of server.log_level, least severe first.
+var LogLevels = []string{"debug", "info", "warn", "error"}
 
 // CompanionConfig configures the Companion-compatible routes.
 type CompanionConfig struct {
@@ -264,6 +271,7 @@ func Defaults() map[string]any {
 		"server.shutdown_timeout": "30s",
 		"server.provider_timeout": "30s",
 		"server.complete_timeout": "10m",
+		"server.log_level":        "info",
 		"auth.jwt.leeway":         "30s",
 		"auth.jwt.jwks_refresh":   DefaultJWKSRefresh.String(),
 		"auth.anonymous.subject":  "anonymous",

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -46,6 +47,9 @@ func (c *Config) Validate() error {
 		if p, err := url.Parse(o); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || (p.Path != "" && p.Path != "/") || p.RawQuery != "" {
 			add(fmt.Sprintf("server.cors_origins[%d]", i), "must be an origin like https://app.example.com, got %q", RedactURL(o))
 		}
+	}
+	if l := c.Server.LogLevel; l != "" && !slices.Contains(LogLevels, l) {
+		add("server.log_level", "must be one of %s, got %q", strings.Join(LogLevels, ", "), l)
 	}
 	if c.Server.ShutdownTimeout < 0 {
 		add("server.shutdown_timeout", "must not be negative")

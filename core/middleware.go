@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -29,7 +31,13 @@ type call struct {
 // record collects what the request log line reports.
 type record struct {
 	store, op, key, subject, code string
-	err                           error
+	// authReason says why a credential was refused (auth.Reason), never
+	// the credential itself.
+	authReason string
+	// refusedOrigin is the Origin of a request whose origin is not in
+	// server.cors_origins.
+	refusedOrigin string
+	err           error
 }
 
 type recordKey struct{}
@@ -85,7 +93,11 @@ func (s *Server) instrument(op string, h func(http.ResponseWriter, *http.Request
 		if s.tracer != nil {
 			r, span = s.startSpan(r, route, op)
 		}
-		s.cors(w, r)
+		id := requestID(r, span)
+		w.Header().Set(RequestIDHeader, id)
+		if !s.cors(w, r) {
+			rec.refusedOrigin = r.Header.Get("Origin")
+		}
 		h(w, r, rec)
 		if w.status == 0 {
 			w.status = http.StatusOK
@@ -96,8 +108,9 @@ func (s *Server) instrument(op string, h func(http.ResponseWriter, *http.Request
 		// Only the path is logged: queries may carry an access_token.
 		// The attributes live in a fixed array: one line per request should
 		// not cost a slice and its growth.
-		var buf [11]slog.Attr
+		var buf [14]slog.Attr
 		attrs := append(buf[:0],
+			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("op", rec.op),
@@ -108,7 +121,16 @@ func (s *Server) instrument(op string, h func(http.ResponseWriter, *http.Request
 		attrs = appendNonEmpty(attrs, "key", rec.key)
 		attrs = appendNonEmpty(attrs, "subject", rec.subject)
 		attrs = appendNonEmpty(attrs, "code", rec.code)
+		attrs = appendNonEmpty(attrs, "auth_reason", rec.authReason)
 		level := slog.LevelInfo
+		if rec.refusedOrigin != "" {
+			// A browser on this origin is refused: most often a
+			// server.cors_origins entry that is missing or misspelt.
+			attrs = append(attrs, slog.String("origin", rec.refusedOrigin), slog.String("cors", "origin not allowed"))
+			if r.Method == http.MethodOptions {
+				level = slog.LevelWarn
+			}
+		}
 		if rec.err != nil {
 			attrs = append(attrs, slog.String("error", rec.err.Error()))
 			level = slog.LevelError
@@ -166,10 +188,12 @@ func appendNonEmpty(attrs []slog.Attr, k, v string) []slog.Attr {
 	return append(attrs, slog.String(k, v))
 }
 
-func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
+// cors adds the CORS headers for an allowed Origin. It reports false for
+// a request whose Origin is not allowed, true otherwise (none is fine).
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		return
+		return true
 	}
 	h := w.Header()
 	h.Add("Vary", "Origin")
@@ -181,15 +205,55 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !allowed {
-		return
+		return false
 	}
 	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Expose-Headers", "Retry-After, Location")
+	h.Set("Access-Control-Expose-Headers", "Retry-After, Location, "+RequestIDHeader)
 	if r.Method == http.MethodOptions {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-API-Key")
+		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-API-Key, "+RequestIDHeader)
 		h.Set("Access-Control-Max-Age", "600")
 	}
+	return true
+}
+
+// RequestIDHeader carries the request id on every response (and may on a
+// request: see requestID).
+const RequestIDHeader = "X-Request-Id"
+
+// requestID is the id of the request, on its response and its log line:
+// the caller's X-Request-Id when it is sane (1 to 128 characters of
+// letters, digits and -_.:), else the trace id of its traceparent (or of
+// the request's span), else a random one.
+func requestID(r *http.Request, span trace.Span) string {
+	if id := r.Header.Get(RequestIDHeader); saneRequestID(id) {
+		return id
+	}
+	if span != nil && span.SpanContext().HasTraceID() {
+		return span.SpanContext().TraceID().String()
+	}
+	if tp := r.Header.Get("Traceparent"); tp != "" {
+		sc := trace.SpanContextFromContext(traceContext.Extract(context.Background(), propagation.HeaderCarrier(r.Header)))
+		if sc.HasTraceID() {
+			return sc.TraceID().String()
+		}
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
 }
 
 // api wraps an API handler: it authenticates, finds the store, bounds the
@@ -208,6 +272,7 @@ func (s *Server) api(op string, needStore bool, h handlerFunc) http.Handler {
 			}
 			who, err := st.auth.Authenticate(r.Context(), cred)
 			if err != nil {
+				rec.authReason = auth.Reason(err)
 				return authProblem(w, err)
 			}
 			c.who, rec.subject = who, who.Subject

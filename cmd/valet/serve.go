@@ -115,11 +115,13 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 	lw := newLogWriter(stderr, logFlushDelay)
 	defer lw.Close()
 	stderr = lw
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var level slog.LevelVar // info until the config says otherwise
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: &level}))
 	cfg, err := loadConfig(g, cmd)
 	if err != nil {
 		return err
 	}
+	_ = level.UnmarshalText([]byte(cfg.Server.LogLevel)) // validated by Load
 	// Signals that arrive during start-up wait until serving begins, so a
 	// SIGTERM then still stops the plugins.
 	sigs := make(chan os.Signal, 4)
@@ -153,7 +155,7 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 			}
 		}()
 	}
-	h, err := newHost(cfg, stderr, hclog.Info)
+	h, err := newHost(cfg, stderr, hclogLevel(cfg.Server.LogLevel))
 	if err != nil {
 		return err
 	}
@@ -352,4 +354,13 @@ func servePprof(addr string, log *slog.Logger) error {
 	log.Warn("profiling endpoints enabled", "pprof", ln.Addr().String())
 	go func() { _ = http.Serve(ln, mux) }()
 	return nil
+}
+
+// hclogLevel is server.log_level for the plugin host's logger, which
+// relays the plugins' lines ("" = info).
+func hclogLevel(l string) hclog.Level {
+	if l == "" {
+		return hclog.Info
+	}
+	return hclog.LevelFromString(l)
 }
