@@ -321,12 +321,10 @@ func checkPod(t *testing.T, c *chart) {
 	checkNoInlineSecrets(t, c)
 }
 
-// secretKeys are the config keys that hold a secret inline (each has a
-// *_file form); see config/config.go and each provider's config.go.
-var secretKeys = map[string]bool{
-	"secret": true, "hs256_secret": true, "secret_access_key": true, "access_key_id": true,
-	"account_key": true, "credentials": true, "private_key": true,
-}
+// secretKey matches the config keys that hold a secret inline (each has a
+// *_file form), rotation lists included; see config/config.go,
+// config/hooks.go and each provider's config.go.
+var secretKey = regexp.MustCompile(`(?i)^(secrets?|.*_secrets?|secret_access_key|access_key_id|session_token|account_key|credentials|private_key|password)$`)
 
 // checkNoInlineSecrets asserts that no secret value is in the rendering: no
 // Secret object, no secret-looking environment value, and no inline secret
@@ -347,7 +345,7 @@ func checkNoInlineSecrets(t *testing.T, c *chart) {
 		switch x := v.(type) {
 		case map[string]any:
 			for k, vv := range x {
-				if secretKeys[k] && vv != nil && vv != "" {
+				if secretKey.MatchString(k) && vv != nil && vv != "" {
 					t.Errorf("config %s.%s holds a secret inline", path, k)
 				}
 				walk(path+"."+k, vv)
@@ -615,6 +613,21 @@ func TestHelmRefuses(t *testing.T) {
 		{"inline hs256 secret", "auth:\n  jwt:\n    hs256_secret: " + value + "\n", nil, "config.auth.jwt.hs256_secret:"},
 		{"inline store secret", edit(t, def, "secret_file: /run/secrets/valet/local-store", "secret: "+value), nil, "config.stores.demo.config.secret:"},
 		{"inline s3 key", "stores:\n  media:\n    provider: s3\n    config:\n      secret_access_key: " + value + "\n", nil, "VALET_STORES__MEDIA__CONFIG__SECRET_ACCESS_KEY"},
+		// Every secret key at any depth, rotation lists and hooks included.
+		{"inline tokens secrets", "tokens:\n  secrets: [" + value + "]\n", nil, "config.tokens.secrets: secrets never go in values; use tokens.secret_file"},
+		{"inline hs256 secrets", "auth:\n  jwt:\n    hs256_secrets:\n      - " + value + "\n", nil, "config.auth.jwt.hs256_secrets: secrets never go in values; use auth.jwt.hs256_secret_file"},
+		{"inline hooks secret", "hooks:\n  url: https://hooks.test/\n  secret: whsec_" + value + "\n", nil, "config.hooks.secret: secrets never go in values; use hooks.secret_file with secretMounts, or VALET_HOOKS__SECRET with secretEnv"},
+		{"inline hooks secrets", "hooks:\n  url: https://hooks.test/\n  secrets: [whsec_" + value + "]\n", nil, "config.hooks.secrets:"},
+		{"inline store hooks secret", edit(t, def, "    key_template:", "    hooks:\n      secret: whsec_"+value+"\n    key_template:"), nil, "config.stores.demo.hooks.secret: secrets never go in values; use stores.demo.hooks.secret_file with secretMounts, or VALET_STORES__DEMO__HOOKS__SECRET with secretEnv"},
+		{"inline store hooks secrets", edit(t, def, "    key_template:", "    hooks:\n      secrets: [whsec_"+value+"]\n    key_template:"), nil, "config.stores.demo.hooks.secrets:"},
+		{"inline local secrets", edit(t, def, "secret_file: /run/secrets/valet/local-store", "secrets: ["+value+"]"), nil, "config.stores.demo.config.secrets:"},
+		{"inline s3 session token", "stores:\n  media:\n    provider: s3\n    config:\n      session_token: " + value + "\n", nil, "config.stores.media.config.session_token: secrets never go in values; use stores.media.config.session_token_file with secretMounts, or VALET_STORES__MEDIA__CONFIG__SESSION_TOKEN with secretEnv"},
+		{"inline azure key", "stores:\n  media:\n    provider: azure\n    config:\n      account_key: " + value + "\n", nil, "config.stores.media.config.account_key:"},
+		{"inline gcs credentials object", "stores:\n  media:\n    provider: gcs\n    config:\n      credentials:\n        private_key: " + value + "\n", nil, "config.stores.media.config.credentials"},
+		{"inline plugin store secret", "stores:\n  media:\n    provider: example\n    config:\n      nested:\n        api_secret: " + value + "\n", nil, "config.stores.media.config.nested.api_secret:"},
+		// The chart does not know every plugin's schema: any key of that name, even in a list.
+		{"inline secret in a list", "plugins:\n  dir: /plugins\n  extra:\n    - name: x\n      client_secret: " + value + "\n", nil, "config.plugins.extra[0].client_secret: secrets never go in values"},
+		{"inline secret of another case", "tokens:\n  Secret: " + value + "\n", nil, "config.tokens.Secret:"},
 		{"config not a map", "- just\n- a list\n", nil, "config: not a YAML map"},
 		{"grace shorter than the drain", "", []string{"terminationGracePeriodSeconds=30"}, "terminationGracePeriodSeconds (30) must be longer"},
 		{"grace shorter than a longer drain", edit(t, def, "server:\n", "server:\n  shutdown_timeout: 1m\n"), nil, "server.shutdown_timeout (1m)"},

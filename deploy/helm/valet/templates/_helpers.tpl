@@ -85,17 +85,38 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/*
 Refuses a config that holds a secret inline: every secret of Valet's config
 has a *_file form (mount it with secretMounts) and a VALET_ environment form
-(set it with secretEnv). The keys are those of config/ and of each provider's config.go.
+(set it with secretEnv). It walks the whole config, so a key of a secret's
+name is refused at any depth (a store's or a plugin's config, hooks, lists):
+secret, secrets, *_secret, *_secrets and the providers' credential keys
+(config/ and each provider's config.go).
 */}}
 {{- define "valet.checkNoInlineSecrets" -}}
 {{- $c := include "valet.config" . | fromYaml }}
-{{- if dig "tokens" "secret" "" $c }}{{ fail "config.tokens.secret: secrets never go in values; use tokens.secret_file with secretMounts, or VALET_TOKENS__SECRET with secretEnv" }}{{ end }}
-{{- if dig "auth" "jwt" "hs256_secret" "" $c }}{{ fail "config.auth.jwt.hs256_secret: secrets never go in values; use auth.jwt.hs256_secret_file with secretMounts, or VALET_AUTH__JWT__HS256_SECRET with secretEnv" }}{{ end }}
-{{- range $name, $s := (get $c "stores" | default dict) }}
-{{- range $k := list "secret" "secret_access_key" "access_key_id" "account_key" "credentials" "private_key" }}
-{{- if dig "config" $k "" $s }}
-{{- fail (printf "config.stores.%s.config.%s: secrets never go in values; use %s_file with secretMounts, or VALET_STORES__%s__CONFIG__%s with secretEnv" $name $k $k (upper $name) (upper $k)) }}
+{{- include "valet.noInlineSecrets" (list "" $c) }}
 {{- end }}
+
+{{/* valet.noInlineSecrets (list PATH VALUE) fails on the first secret key under VALUE, naming its path. */}}
+{{- define "valet.noInlineSecrets" -}}
+{{- $path := index . 0 }}{{- $v := index . 1 }}
+{{- if kindIs "map" $v }}
+{{- range $k, $vv := $v }}
+{{- $p := ternary $k (printf "%s.%s" $path $k) (eq $path "") }}
+{{- if and (regexMatch "(?i)^(secrets?|.*_secrets?|secret_access_key|access_key_id|session_token|account_key|credentials|private_key|password)$" $k) (not (empty $vv)) }}
+{{- if contains "[" $p }}
+{{- fail (printf "config.%s: secrets never go in values; use a *_file key with secretMounts, or a VALET_ variable with secretEnv" $p) }}
+{{- end }}
+{{- $one := regexReplaceAll "(?i)secrets$" $p "secret" }}
+{{- $env := printf "VALET_%s" (replace "." "__" $one | upper) }}
+{{- if ne $one $p }}
+{{- fail (printf "config.%s: secrets never go in values; use %s_file (one secret per line) with secretMounts, or %s with secretEnv" $p $one $env) }}
+{{- end }}
+{{- fail (printf "config.%s: secrets never go in values; use %s_file with secretMounts, or %s with secretEnv" $p $p $env) }}
+{{- end }}
+{{- include "valet.noInlineSecrets" (list $p $vv) }}
+{{- end }}
+{{- else if kindIs "slice" $v }}
+{{- range $i, $vv := $v }}
+{{- include "valet.noInlineSecrets" (list (printf "%s[%d]" $path $i) $vv) }}
 {{- end }}
 {{- end }}
 {{- end }}
