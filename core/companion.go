@@ -162,17 +162,24 @@ func companionCredential(r *http.Request, cookie string) (cred string, fromCooki
 // route is checked, the GETs too: they sign, and they deliver the store's
 // upload.create hook, so a cross-site <img> must not trigger them even if
 // it cannot read the answer. A browser sends Origin on every cross-origin
-// fetch and on every POST and DELETE; without one, Sec-Fetch-Site (sent by
-// current browsers) tells a same-origin fetch from a cross-site one. A
-// request with neither is not a browser's, and a cookie cannot be ridden
-// there. The origin must be in server.cors_origins or be public_url's; "*"
-// counts only for a credential the page itself sent (Authorization), never
-// for a cookie the browser adds.
+// fetch and on every POST and DELETE; without one, Sec-Fetch-Site tells a
+// same-origin fetch from a cross-site one. A request that carries the
+// cookie must show one or the other: an older browser sends neither on a
+// no-cors GET (old Safari on a cross-site <img>), so neither is not proof
+// of a same-origin page. A request with neither and a credential of its
+// own (Authorization) is not a ridden cookie. The origin must be in
+// server.cors_origins or be public_url's; "*" counts only for a
+// credential the page itself sent (Authorization), never for a cookie the
+// browser adds.
 func checkOrigin(cfg *config.Config, r *http.Request, fromCookie bool) error {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
-		switch r.Header.Get("Sec-Fetch-Site") {
-		case "", "same-origin", "none":
+		switch site := r.Header.Get("Sec-Fetch-Site"); {
+		case site == "same-origin":
+			return nil
+		case fromCookie:
+			return apiError("origin_forbidden", "a request with the session cookie must come from an allowed Origin or be same-origin (Sec-Fetch-Site); this one shows neither")
+		case site == "" || site == "none":
 			return nil
 		}
 		return apiError("origin_forbidden", "a cross-site request without Origin is refused on the Companion routes")
@@ -340,7 +347,7 @@ func (s *Server) companionComplete(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	// Uppy shows location as the file's uploadURL: a signed GET where the
 	// caller may read the object, else the object's API path.
-	location := strings.TrimSuffix(c.st.cfg.Server.PublicURL, "/") + "/v1/stores/" + store.Name() + "/objects/" + done.Key
+	location := publicBase(c.st, r) + "/v1/stores/" + url.PathEscape(store.Name()) + "/objects/" + escapeKeyPath(done.Key)
 	if link, err := store.Object(r.Context(), c.who, GetSpec{Key: done.Key, SkipHead: true}); err == nil {
 		location = link.Get.URL
 	}
@@ -349,6 +356,16 @@ func (s *Server) companionComplete(w http.ResponseWriter, r *http.Request, c *ca
 		out["hook"] = done.Hook
 	}
 	return out, nil
+}
+
+// escapeKeyPath escapes each of a key's segments for a URL path, keeping
+// its slashes.
+func escapeKeyPath(key string) string {
+	segs := strings.Split(key, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return strings.Join(segs, "/")
 }
 
 func (s *Server) companionAbort(w http.ResponseWriter, r *http.Request, c *call) (any, error) {
@@ -458,7 +475,8 @@ func (st *Store) CreateUnsizedMultipart(ctx context.Context, who auth.Principal,
 	if st.multipart == nil || !st.info.Capabilities.Multipart {
 		return plan, apiError("multipart_unsupported", "this store's provider has no multipart uploads")
 	}
-	tok, err := st.prepareUnsized(ctx, who, spec, st.unsizedMax(MaxObjectSize))
+	bound := st.unsizedMax(MaxObjectSize)
+	tok, err := st.prepareUnsized(ctx, who, spec, bound)
 	if err != nil {
 		return plan, err
 	}
@@ -473,10 +491,7 @@ func (st *Store) CreateUnsizedMultipart(ctx context.Context, who auth.Principal,
 	if err != nil {
 		return plan, err
 	}
-	count := st.info.Capabilities.MaxParts
-	if count <= 0 {
-		count = defaultMaxParts
-	}
+	count := unsizedParts(bound, st.info.Capabilities)
 	tok.ProviderUploadID, tok.PartCount = mu.UploadID, count
 	tok.ExpiresAt = st.now().Add(lim.UploadTTL).Truncate(time.Millisecond)
 	id, err := st.sealer.Seal(tok)
@@ -485,6 +500,21 @@ func (st *Store) CreateUnsizedMultipart(ctx context.Context, who auth.Principal,
 		return plan, err
 	}
 	return UploadPlan{UploadID: id, Key: tok.Key, PartCount: count, ExpiresAt: tok.ExpiresAt}, nil
+}
+
+// unsizedParts is how many parts an unsized upload of at most bound bytes
+// may have: every part but the last holds at least the provider's
+// MinPartSize, so more would only let unbound parts pile up in storage
+// beyond max_size until complete. Never more than the provider takes.
+func unsizedParts(bound int64, c providers.Capabilities) int {
+	n := int64(c.MaxParts)
+	if n <= 0 {
+		n = defaultMaxParts
+	}
+	if c.MinPartSize > 0 {
+		n = min(n, ceilDiv(bound, c.MinPartSize)+1)
+	}
+	return int(n)
 }
 
 // openCompanion opens a multipart upload for a Companion route: the id
@@ -602,8 +632,13 @@ func (st *Store) CompleteCompanion(ctx context.Context, who auth.Principal, id, 
 		return done, apiError("parts_invalid", "the parts are missing or do not match what was uploaded")
 	case providers.NotFound:
 		// A retried complete whose first answer was lost finds the upload
-		// gone and the object in place.
+		// gone and the object in place. An unsized upload declared no size
+		// to check it by, so only a key no other upload writes is taken
+		// (finished refuses a Guarded one).
 		missing := apiError("upload_missing", "the provider no longer knows this upload")
+		if u.Guarded {
+			return done, shared(missing)
+		}
 		o, herr := st.provider.Head(ctx, providers.HeadRequest{Key: ref.Key})
 		if herr != nil || o.Size > bound {
 			return done, missing
@@ -612,7 +647,7 @@ func (st *Store) CompleteCompanion(ctx context.Context, who auth.Principal, id, 
 		if obj, err = st.finished(ctx, who, u, missing); err != nil {
 			return done, err
 		}
-		return st.completed(ctx, who, id, u, obj)
+		return st.completed(ctx, who, id, u, obj, false)
 	default:
 		return done, err
 	}
@@ -620,24 +655,27 @@ func (st *Store) CompleteCompanion(ctx context.Context, who auth.Principal, id, 
 		obj.Key = u.Key
 	}
 	if obj.Size > bound {
+		// This complete assembled it, so it is deleted whatever
+		// delete_on_mismatch says: no object over max_size stays.
 		p := apiErrorf("too_large", "the object has %d bytes, more than the store's limit of %d", obj.Size, bound)
-		if st.cfg.ShouldDeleteOnMismatch(false) {
-			if _, derr := st.provider.Delete(ctx, providers.DeleteRequest{Key: u.Key}); derr == nil {
-				p.Detail += "; the object was deleted"
-			}
+		if _, derr := st.provider.Delete(context.WithoutCancel(ctx), providers.DeleteRequest{Key: u.Key}); derr != nil {
+			p.Detail += "; deleting it failed"
+			return done, &failure{problem: p, cause: derr}
 		}
+		p.Detail += "; the object was deleted"
 		return done, p
 	}
 	u.Size = obj.Size
 	if obj, err = st.settle(ctx, who, u, obj, true); err != nil {
 		return done, err
 	}
-	return st.completed(ctx, who, id, u, obj)
+	return st.completed(ctx, who, id, u, obj, true)
 }
 
-// completed tells the store's hook of a verified object and answers with it.
-func (st *Store) completed(ctx context.Context, who auth.Principal, id string, u uploadid.Upload, obj providers.Object) (Completed, error) {
-	a, err := st.hookComplete(ctx, who, id, u, obj)
+// completed tells the store's hook of a verified object and answers with
+// it; ours is whether this complete assembled it.
+func (st *Store) completed(ctx context.Context, who auth.Principal, id string, u uploadid.Upload, obj providers.Object, ours bool) (Completed, error) {
+	a, err := st.hookComplete(ctx, who, id, u, obj, ours)
 	if err != nil {
 		return Completed{}, err
 	}

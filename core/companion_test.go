@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,8 +38,8 @@ func companionHarness(t *testing.T, body string) *harness {
 }
 
 // companionCall is one request to a Companion route, sent as @uppy/aws-s3
-// sends it from a page at http://app.test: the cookie, the Origin on POST
-// and DELETE, no Authorization.
+// sends it from a page at http://app.test: the cookie, the Origin (a
+// browser sends it on every cross-origin fetch), no Authorization.
 type companionCall struct {
 	method, path string
 	body         any
@@ -57,9 +58,7 @@ func (h *harness) companion(c companionCall) resp {
 	if c.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.method != http.MethodGet {
-		req.Header.Set("Origin", "http://app.test")
-	}
+	req.Header.Set("Origin", "http://app.test")
 	if c.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: "session", Value: c.cookie})
 	}
@@ -266,9 +265,18 @@ func TestCompanionMultipart(t *testing.T) {
 }
 
 // Uppy declares no size: a multipart upload that ends above max_size is
-// refused at complete and its object deleted.
+// refused at complete and its object deleted, even with
+// delete_on_mismatch: false (the complete assembled it: it is the
+// upload's own).
 func TestCompanionMultipartOverMaxSize(t *testing.T) {
-	h := companionHarness(t, companionConfig)
+	for name, store := range map[string]string{"default": "", "delete_on_mismatch_false": "\n    delete_on_mismatch: false"} {
+		t.Run(name, func(t *testing.T) {
+			overMaxSize(t, companionHarness(t, strings.Replace(companionConfig, `{filename}"`, `{filename}"`+store, 1)))
+		})
+	}
+}
+
+func overMaxSize(t *testing.T, h *harness) {
 	tok := h.token("alice", nil)
 	r := h.companion(companionCall{method: "POST", path: "/multipart", cookie: tok, body: map[string]any{"filename": "big.bin", "type": "application/octet-stream"}})
 	var up struct{ UploadID, Key string }
@@ -306,13 +314,18 @@ func TestCompanionOrigin(t *testing.T) {
 	}{
 		{"foreign Origin on create", companionCall{method: "POST", path: "/multipart", body: create, header: map[string]string{"Origin": "http://evil.test"}}, 403},
 		{"foreign Origin on params", companionCall{method: "GET", path: "/params?filename=a.txt", header: map[string]string{"Origin": "http://evil.test"}}, 403},
-		{"cross-site GET without Origin", companionCall{method: "GET", path: "/params?filename=a.txt", header: map[string]string{"Sec-Fetch-Site": "cross-site"}}, 403},
-		{"same-site GET without Origin", companionCall{method: "GET", path: "/params?filename=a.txt", header: map[string]string{"Sec-Fetch-Site": "same-site"}}, 403},
+		{"cross-site GET without Origin", companionCall{method: "GET", path: "/params?filename=a.txt", header: map[string]string{"Origin": "", "Sec-Fetch-Site": "cross-site"}}, 403},
+		{"same-site GET without Origin", companionCall{method: "GET", path: "/params?filename=a.txt", header: map[string]string{"Origin": "", "Sec-Fetch-Site": "same-site"}}, 403},
+		// Old Safari sends neither on a cross-site <img>: a cookie is not
+		// taken on faith.
+		{"cookie without Origin or Sec-Fetch-Site", companionCall{method: "GET", path: "/params?filename=a.txt", header: map[string]string{"Origin": ""}}, 403},
+		{"cookie on a typed-in URL", companionCall{method: "GET", path: "/params?filename=a.txt", header: map[string]string{"Origin": "", "Sec-Fetch-Site": "none"}}, 403},
+		{"cookie on a POST without Origin", companionCall{method: "POST", path: "/multipart", body: create, header: map[string]string{"Origin": ""}}, 403},
 		{"null Origin", companionCall{method: "POST", path: "/multipart", body: create, header: map[string]string{"Origin": "null"}}, 403},
 		{"listed Origin", companionCall{method: "POST", path: "/multipart", body: create}, 200},
+		{"listed Origin on a GET", companionCall{method: "GET", path: "/params?filename=a.txt"}, 200},
 		{"public_url's origin", companionCall{method: "POST", path: "/multipart", body: create, header: map[string]string{"Origin": "http://valet.test"}}, 200},
-		{"same-origin GET", companionCall{method: "GET", path: "/params?filename=a.txt", header: map[string]string{"Sec-Fetch-Site": "same-origin"}}, 200},
-		{"not a browser", companionCall{method: "POST", path: "/multipart", body: create, header: map[string]string{"Origin": ""}}, 200},
+		{"same-origin GET", companionCall{method: "GET", path: "/params?filename=a.txt", header: map[string]string{"Origin": "", "Sec-Fetch-Site": "same-origin"}}, 200},
 	}
 	for _, c := range cases {
 		c.c.cookie = tok
@@ -325,6 +338,15 @@ func TestCompanionOrigin(t *testing.T) {
 	}
 	if n := len(h.fake.Objects()); n != 0 {
 		t.Errorf("%d objects after refused requests", n)
+	}
+	// A credential the client sent itself is not a ridden cookie: a
+	// server-side client sends neither header.
+	bearer := map[string]string{"Origin": "", "Authorization": "Bearer " + tok}
+	if r := h.companion(companionCall{method: "POST", path: "/multipart", body: create, header: bearer}); r.status != 200 {
+		t.Errorf("not a browser: %d %s, want 200", r.status, r.body)
+	}
+	if r := h.companion(companionCall{method: "GET", path: "/params?filename=a.txt", header: bearer}); r.status != 200 {
+		t.Errorf("not a browser, GET: %d %s, want 200", r.status, r.body)
 	}
 
 	h = companionHarness(t, strings.Replace(companionConfig, `cors_origins: ["http://app.test"]`, `cors_origins: ["*"]`, 1))
@@ -424,5 +446,100 @@ func TestCompanionUploadIDsStayOnCompanionRoutes(t *testing.T) {
 	key := url.Values{"key": {up.Key}}.Encode()
 	if r := h.companion(companionCall{method: "DELETE", path: "/multipart/" + url.PathEscape(up.UploadID) + "?" + key, cookie: tok}); r.status != 200 {
 		t.Fatalf("abort on the Companion route: %d %s", r.status, r.body)
+	}
+}
+
+// companionCreate starts an unsized multipart upload as the caller with
+// this cookie and returns its escaped id and key query.
+func (h *harness) companionCreate(t *testing.T, cookie, filename string) (id, keyQuery, key string) {
+	t.Helper()
+	r := h.companion(companionCall{method: "POST", path: "/multipart", cookie: cookie, body: map[string]any{"filename": filename, "type": "text/plain"}})
+	var up struct{ UploadID, Key string }
+	if r.status != 200 || json.Unmarshal(r.body, &up) != nil {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	return url.PathEscape(up.UploadID), url.Values{"key": {up.Key}}.Encode(), up.Key
+}
+
+// companionSend signs and uploads the parts of a Companion upload and
+// completes it.
+func (h *harness) companionSend(t *testing.T, cookie, id, keyQuery string, parts ...[]byte) resp {
+	t.Helper()
+	var done []map[string]any
+	for i, p := range parts {
+		r := h.companion(companionCall{method: "GET", path: "/multipart/" + id + "/" + strconv.Itoa(i+1) + "?" + keyQuery, cookie: cookie})
+		var signed struct{ URL string }
+		if r.status != 200 || json.Unmarshal(r.body, &signed) != nil {
+			t.Fatalf("sign part %d: %d %s", i+1, r.status, r.body)
+		}
+		done = append(done, map[string]any{"PartNumber": i + 1, "ETag": companionPut(t, signed.URL, p)})
+	}
+	return h.companion(companionCall{method: "POST", path: "/multipart/" + id + "/complete?" + keyQuery, cookie: cookie, body: map[string]any{"parts": done}})
+}
+
+// A key template without {uuid} lets every caller's upload name one key.
+// Mallory, whom the hook refuses and who may not delete, starts an upload
+// of the shared key and aborts it; Alice then stores her object there;
+// Mallory completes her aborted upload with any ETag. The provider no
+// longer knows the upload, and the object under the key is not Mallory's:
+// the complete is upload_missing, the hook hears nothing from Mallory, and
+// Alice's object stays. Mallory's own assembled object is still deleted
+// when the hook refuses it.
+func TestCompanionCompleteNeverDeletesAnothersObject(t *testing.T) {
+	rc := newRefusingReceiver(t, "mallory")
+	cfg := strings.NewReplacer(
+		`"users/{subject}/{uuid}/{filename}"`, `"shared/{filename}"`,
+		`upload: 'subject != "mallory"'`, `upload: "true"`,
+		`read:   'key.startsWith(key_prefix)'`, `read: "true"`+"\n      delete: 'false'\n    hooks: { url: \""+rc.URL+"\", secret: \""+hookSecret+"\", timeout: 3s }",
+	).Replace(companionConfig)
+	h := companionHarness(t, cfg)
+	alice, mallory := h.token("alice", nil), h.token("mallory", nil)
+
+	trap, trapKey, key := h.companionCreate(t, mallory, "report.txt")
+	if key != "shared/report.txt" {
+		t.Fatalf("key %q, want the shared key", key)
+	}
+	if r := h.companion(companionCall{method: "DELETE", path: "/multipart/" + trap + "?" + trapKey, cookie: mallory}); r.status != 200 {
+		t.Fatalf("abort: %d %s", r.status, r.body)
+	}
+	id, keyQuery, _ := h.companionCreate(t, alice, "report.txt")
+	if r := h.companionSend(t, alice, id, keyQuery, []byte("alice's report")); r.status != 200 {
+		t.Fatalf("alice's complete: %d %s", r.status, r.body)
+	}
+	r := h.companion(companionCall{method: "POST", path: "/multipart/" + trap + "/complete?" + trapKey, cookie: mallory,
+		body: map[string]any{"parts": []any{map[string]any{"PartNumber": 1, "ETag": "anything"}}}})
+	wantMessage(t, "mallory completes her aborted upload", r, http.StatusConflict, "upload_missing")
+	if o, err := h.fake.Head(t.Context(), providers.HeadRequest{Key: key}); err != nil || o.Size != int64(len("alice's report")) {
+		t.Fatalf("alice's object was deleted or changed: %+v, %v", o, err)
+	}
+	for _, c := range rc.of("upload.complete") {
+		if c.event.Data["subject"] == "mallory" {
+			t.Fatalf("the hook was told of alice's object as mallory's: %s", c.body)
+		}
+	}
+
+	// What Mallory's own complete assembled is hers: the refusal deletes it.
+	id, keyQuery, _ = h.companionCreate(t, mallory, "own.txt")
+	r = h.companionSend(t, mallory, id, keyQuery, []byte("mallory's"))
+	wantMessage(t, "mallory's own upload", r, http.StatusUnprocessableEntity, "hook_rejected")
+	if _, err := h.fake.Head(t.Context(), providers.HeadRequest{Key: "shared/own.txt"}); providers.CodeOf(err) != providers.NotFound {
+		t.Fatalf("the refused object mallory's complete assembled stays: %v", err)
+	}
+}
+
+// An unsized multipart upload gets no more parts than max_size needs at
+// the provider's minimum part size, plus the last: a 4 MiB store on a
+// provider with 1 MiB parts signs part 5 and refuses part 6, however
+// large the provider's own part limit.
+func TestCompanionPartCountIsBounded(t *testing.T) {
+	h := companionHarness(t, strings.Replace(companionConfig, "max_size: 3MiB", "max_size: 4MiB", 1))
+	tok := h.token("alice", nil)
+	id, keyQuery, _ := h.companionCreate(t, tok, "big.txt")
+	if r := h.companion(companionCall{method: "GET", path: "/multipart/" + id + "/5?" + keyQuery, cookie: tok}); r.status != 200 {
+		t.Fatalf("sign part 5: %d %s", r.status, r.body)
+	}
+	for _, n := range []string{"6", "1000"} {
+		r := h.companion(companionCall{method: "GET", path: "/multipart/" + id + "/" + n + "?" + keyQuery, cookie: tok})
+		wantMessage(t, "sign part "+n, r, http.StatusBadRequest, "invalid_parts")
 	}
 }

@@ -70,9 +70,11 @@ func (st *Store) hookCreate(ctx context.Context, who auth.Principal, tok uploadi
 // hookComplete delivers upload.complete for a verified object o of upload
 // u (id is the upload id the client sent, so that every retry of complete
 // carries the same webhook-id) and returns the hook's answer. A refusal
-// deletes the object, unless it is not this upload's to delete (a shared
-// key still holding what was there before the upload).
-func (st *Store) hookComplete(ctx context.Context, who auth.Principal, id string, u uploadid.Upload, o providers.Object) (hooks.Answer, error) {
+// deletes the object only as settle would delete a mismatch: when ours
+// (this complete assembled it) or the key is this upload's alone, else
+// only what notOurs allows, so that a refusal never deletes an object the
+// caller could not delete.
+func (st *Store) hookComplete(ctx context.Context, who auth.Principal, id string, u uploadid.Upload, o providers.Object, ours bool) (hooks.Answer, error) {
 	size := o.Size
 	a, err := st.deliver(ctx, hooks.Event{Type: hooks.UploadComplete, Data: hooks.Data{
 		Key: o.Key, Size: &size, ContentType: o.ContentType, ETag: o.ETag, ChecksumSHA256: u.ChecksumSHA256,
@@ -82,8 +84,8 @@ func (st *Store) hookComplete(ctx context.Context, who auth.Principal, id string
 	if err == nil || !errors.As(err, &f) || f.problem.Code != "hook_rejected" {
 		return a, err
 	}
-	if u.Guarded && fingerprint(o) == u.Prior {
-		f.problem.Detail += " (the object there was not written by this upload and was left in place)"
+	if why := st.notOurs(ctx, who, u, o, ours); why != "" {
+		f.problem.Detail += " (" + why + ")"
 		return a, err
 	}
 	if _, derr := st.provider.Delete(context.WithoutCancel(ctx), providers.DeleteRequest{Key: u.Key}); derr != nil {

@@ -35,11 +35,27 @@ type hookReceiver struct {
 	mu     sync.Mutex
 	calls  []hookCall
 	answer func(n int, typ string, w http.ResponseWriter)
+	// refuse, when set, is a subject whose upload.complete is refused
+	// (400 "not from SUBJECT") before answer is asked.
+	refuse string
 }
 
 func newHookReceiver(t *testing.T, answer func(n int, typ string, w http.ResponseWriter)) *hookReceiver {
 	t.Helper()
-	rc := &hookReceiver{answer: answer}
+	return startHookReceiver(t, &hookReceiver{answer: answer})
+}
+
+// newRefusingReceiver is a hook that refuses subject's upload.complete and
+// answers every other event 204.
+func newRefusingReceiver(t *testing.T, subject string) *hookReceiver {
+	t.Helper()
+	return startHookReceiver(t, &hookReceiver{refuse: subject, answer: func(n int, typ string, w http.ResponseWriter) {
+		w.WriteHeader(http.StatusNoContent)
+	}})
+}
+
+func startHookReceiver(t *testing.T, rc *hookReceiver) *hookReceiver {
+	t.Helper()
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var c hookCall
 		c.header = r.Header.Clone()
@@ -51,6 +67,10 @@ func newHookReceiver(t *testing.T, answer func(n int, typ string, w http.Respons
 		rc.calls = append(rc.calls, c)
 		n := len(rc.calls)
 		rc.mu.Unlock()
+		if rc.refuse != "" && c.event.Type == "upload.complete" && c.event.Data["subject"] == rc.refuse {
+			answerJSON(w, 400, map[string]string{"message": "not from " + rc.refuse})
+			return
+		}
 		rc.answer(n, c.event.Type, w)
 	}))
 	t.Cleanup(rc.Close)
@@ -395,5 +415,82 @@ func TestNoHookSecretsInLogsOrErrors(t *testing.T) {
 		if strings.Contains(bodies, s) {
 			t.Errorf("%s in an error body", name)
 		}
+	}
+}
+
+// The REST routes keep the promise of docs/security.md too: an upload
+// never deletes an object its caller could not delete. On a key template
+// without {uuid}, with delete 'false' and a hook that refuses Mallory,
+// Alice's object under the shared key survives Mallory completing an
+// upload of that key declared at its exact size: a multipart one she
+// aborted before Alice wrote (the provider no longer knows it, so it is
+// upload_missing, and the hook hears nothing), and a single PUT she never
+// sent (the hook refuses, and the object is left in place). Mallory's own
+// assembled multipart object is still deleted on a refusal.
+func TestCompleteNeverDeletesAnothersObject(t *testing.T) {
+	rc := newRefusingReceiver(t, "mallory")
+	h := storeHarness(t, `
+    provider: fake
+    key_template: "shared/{filename}"
+    limits: { multipart_threshold: 4MiB, part_size: 1MiB }
+    rules: { upload: "true", read: "true", delete: "false" }
+    hooks: { url: "`+rc.URL+`", secret: "`+hookSecret+`", timeout: 3s }
+`, newFake(t))
+	alice, mallory := h.token("alice", nil), h.token("mallory", nil)
+	data := []byte("alice's report")
+	create := func(tok, name string, multipart bool) map[string]any {
+		t.Helper()
+		r := h.do("POST", "/v1/stores/media/uploads", tok, map[string]any{"filename": name, "content_type": "text/plain", "size": len(data), "multipart": multipart})
+		if r.status != 201 {
+			t.Fatalf("create %s: %d %s", name, r.status, r.body)
+		}
+		return r.json(t)
+	}
+	aliceWrites := func(name string) {
+		t.Helper()
+		up := create(alice, name, false)
+		put(t, up["method"].(string), up["url"].(string), up["headers"].(map[string]any), data)
+		if r := h.do("POST", "/v1/stores/media/uploads/"+up["upload_id"].(string)+"/complete", alice, nil); r.status != 200 {
+			t.Fatalf("alice's complete: %d %s", r.status, r.body)
+		}
+	}
+	survives := func(what, key string) {
+		t.Helper()
+		if o, err := h.fake.Head(t.Context(), providers.HeadRequest{Key: key}); err != nil || o.Size != int64(len(data)) {
+			t.Errorf("%s: alice's object was deleted or changed: %+v, %v", what, o, err)
+		}
+	}
+
+	trap := create(mallory, "a.txt", true)["upload_id"].(string)
+	if r := h.do("DELETE", "/v1/stores/media/uploads/"+trap, mallory, nil); r.status != 204 {
+		t.Fatalf("abort: %d %s", r.status, r.body)
+	}
+	aliceWrites("a.txt")
+	if r := h.do("POST", "/v1/stores/media/uploads/"+trap+"/complete", mallory, nil); r.status != 409 || r.code() != "upload_missing" {
+		t.Errorf("mallory completes her aborted multipart upload: %d %s, want 409 upload_missing", r.status, r.body)
+	}
+	survives("aborted multipart", "shared/a.txt")
+	for _, c := range rc.of("upload.complete") {
+		if c.event.Data["subject"] == "mallory" {
+			t.Errorf("the hook was told of alice's object as mallory's: %s", c.body)
+		}
+	}
+
+	trap = create(mallory, "b.txt", false)["upload_id"].(string)
+	aliceWrites("b.txt")
+	r := h.do("POST", "/v1/stores/media/uploads/"+trap+"/complete", mallory, nil)
+	if r.status != 422 || r.code() != "hook_rejected" || !strings.Contains(r.json(t)["detail"].(string), "left in place") {
+		t.Errorf("mallory completes a single PUT she never sent: %d %s, want 422 hook_rejected, left in place", r.status, r.body)
+	}
+	survives("single PUT", "shared/b.txt")
+
+	up := create(mallory, "c.txt", true)
+	mp := up["parts"].([]any)[0].(map[string]any)
+	put(t, mp["method"].(string), mp["url"].(string), mp["headers"].(map[string]any), data)
+	if r := h.do("POST", "/v1/stores/media/uploads/"+up["upload_id"].(string)+"/complete", mallory, nil); r.status != 422 || r.code() != "hook_rejected" {
+		t.Fatalf("mallory's own multipart: %d %s, want 422 hook_rejected", r.status, r.body)
+	}
+	if _, err := h.fake.Head(t.Context(), providers.HeadRequest{Key: "shared/c.txt"}); providers.CodeOf(err) != providers.NotFound {
+		t.Errorf("the refused object mallory's complete assembled stays: %v", err)
 	}
 }

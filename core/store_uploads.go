@@ -393,38 +393,41 @@ func (st *Store) Complete(ctx context.Context, who auth.Principal, uploadID stri
 	if err != nil {
 		return done, err
 	}
-	obj, err := st.complete(ctx, who, u, parts)
+	obj, ours, err := st.complete(ctx, who, u, parts)
 	if err != nil {
 		return done, err
 	}
-	a, err := st.hookComplete(ctx, who, uploadID, u, obj)
+	a, err := st.hookComplete(ctx, who, uploadID, u, obj, ours)
 	if err != nil {
 		return done, err
 	}
 	return Completed{Object: obj, Hook: a.Body}, nil
 }
 
-// complete is Complete for an opened upload.
-func (st *Store) complete(ctx context.Context, who auth.Principal, u uploadid.Upload, parts []providers.CompletedPart) (obj providers.Object, err error) {
+// complete is Complete for an opened upload. ours is whether this
+// complete assembled the object itself; an object merely found under the
+// key (a single PUT's, or a retried complete's) may be another's.
+func (st *Store) complete(ctx context.Context, who auth.Principal, u uploadid.Upload, parts []providers.CompletedPart) (obj providers.Object, ours bool, err error) {
 	if !u.Multipart() {
 		obj, err = st.provider.Head(ctx, providers.HeadRequest{Key: u.Key})
 		if providers.CodeOf(err) == providers.NotFound {
-			return obj, apiError("object_missing", "nothing was uploaded for this upload id")
+			return obj, false, apiError("object_missing", "nothing was uploaded for this upload id")
 		}
 		if err != nil {
-			return obj, err
+			return obj, false, err
 		}
-		return st.settle(ctx, who, u, obj, false)
+		obj, err = st.settle(ctx, who, u, obj, false)
+		return obj, false, err
 	}
 	// The parts must be the whole plan, 1 to N in order; a client may leave
 	// them out, or leave out ETags, which the provider knows.
 	if len(parts) > 0 && len(parts) != u.PartCount {
-		return obj, apiErrorf("invalid_parts", "parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount)
+		return obj, false, apiErrorf("invalid_parts", "parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount)
 	}
 	need := len(parts) == 0
 	for i, p := range parts {
 		if p.Number != i+1 {
-			return obj, apiErrorf("invalid_parts", "parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount)
+			return obj, false, apiErrorf("invalid_parts", "parts must list every part of the plan, 1 to %d, in ascending order", u.PartCount)
 		}
 		need = need || p.ETag == ""
 	}
@@ -433,10 +436,11 @@ func (st *Store) complete(ctx context.Context, who auth.Principal, u uploadid.Up
 	if need {
 		listing, err := st.multipart.ListParts(ctx, providers.ListPartsRequest{Upload: ref})
 		if providers.CodeOf(err) == providers.NotFound {
-			return st.uploadGone(ctx, who, u)
+			obj, err := st.uploadGone(ctx, who, u)
+			return obj, false, err
 		}
 		if err != nil {
-			return obj, err
+			return obj, false, err
 		}
 		listed = map[int]string{}
 		for _, p := range listing.Parts {
@@ -454,7 +458,8 @@ func (st *Store) complete(ctx context.Context, who auth.Principal, u uploadid.Up
 			if etag, ok = listed[n]; !ok {
 				// A retried complete whose first answer was lost finds the
 				// parts gone and the object in place.
-				return st.finished(ctx, who, u, apiErrorf("parts_missing", "part %d has not been uploaded", n))
+				obj, err := st.finished(ctx, who, u, apiErrorf("parts_missing", "part %d has not been uploaded", n))
+				return obj, false, err
 			}
 		}
 		all[n-1] = providers.CompletedPart{Number: n, ETag: etag}
@@ -467,21 +472,25 @@ func (st *Store) complete(ctx context.Context, who auth.Principal, u uploadid.Up
 	if err != nil {
 		switch providers.CodeOf(err) {
 		case providers.FailedPrecondition, providers.InvalidArgument:
-			return obj, apiError("parts_invalid", "the parts are missing or do not match what was uploaded")
+			return obj, false, apiError("parts_invalid", "the parts are missing or do not match what was uploaded")
 		case providers.NotFound:
-			return st.uploadGone(ctx, who, u)
+			obj, err := st.uploadGone(ctx, who, u)
+			return obj, false, err
 		}
-		return obj, err
+		return obj, false, err
 	}
-	return st.settle(ctx, who, u, obj, true)
+	obj, err = st.settle(ctx, who, u, obj, true)
+	return obj, true, err
 }
 
 // uploadGone answers a complete for a multipart upload the provider no
 // longer knows. A retried complete whose first answer was lost finds its
 // object in place: when it stands as u declared it and was written since u
-// was created, it is answered again. Keys the gateway picks are unique, and
-// the time check keeps an older object under a client-chosen key from
-// passing. Otherwise the upload is missing.
+// was created, it is answered again. Only under a key no other upload
+// writes: under a shared key (Guarded) the object may be another caller's,
+// written after this upload was created (or aborted), and answering it
+// would tell the hook of it as this caller's and let a refusal delete it.
+// Otherwise the upload is missing.
 func (st *Store) uploadGone(ctx context.Context, who auth.Principal, u uploadid.Upload) (providers.Object, error) {
 	return st.finished(ctx, who, u, apiError("upload_missing", "the provider no longer knows this upload"))
 }
@@ -489,6 +498,9 @@ func (st *Store) uploadGone(ctx context.Context, who auth.Principal, u uploadid.
 // finished answers with u's object when an earlier complete of u already
 // made it (see uploadGone), and with missing otherwise.
 func (st *Store) finished(ctx context.Context, who auth.Principal, u uploadid.Upload, missing *problem.Problem) (providers.Object, error) {
+	if u.Guarded {
+		return providers.Object{}, shared(missing)
+	}
 	o, err := st.provider.Head(ctx, providers.HeadRequest{Key: u.Key})
 	if err != nil {
 		return providers.Object{}, missing
@@ -500,13 +512,17 @@ func (st *Store) finished(ctx context.Context, who auth.Principal, u uploadid.Up
 	return st.settle(ctx, who, u, o, false)
 }
 
+// shared is missing for an upload under a shared key, which finished
+// never answers with the object found there.
+func shared(missing *problem.Problem) *problem.Problem {
+	missing.Detail += "; other uploads may write this key, so an object there is not taken as this upload's"
+	return missing
+}
+
 // settle answers a complete with the stored object o, or with how it
 // differs from what u declared. On a mismatch the object is deleted (as
-// delete_on_mismatch says) only when it is this upload's: ours (assembled
-// by this complete), or under a key no other upload writes. Under a shared
-// key (Guarded) an object that is still the one found at creation is
-// never deleted, and any other only when the caller may delete the key, so
-// an upload never deletes what its caller could not.
+// delete_on_mismatch says) only when it is this upload's to delete (see
+// notOurs; ours is whether this complete assembled it).
 func (st *Store) settle(ctx context.Context, who auth.Principal, u uploadid.Upload, o providers.Object, ours bool) (providers.Object, error) {
 	if o.Key == "" {
 		o.Key = u.Key
@@ -521,20 +537,33 @@ func (st *Store) settle(ctx context.Context, who auth.Principal, u uploadid.Uplo
 	if !st.cfg.ShouldDeleteOnMismatch(caps.BindsContentLength && caps.BindsContentType && !u.Multipart()) {
 		return providers.Object{}, p
 	}
-	if !ours && u.Guarded {
-		if fingerprint(o) == u.Prior {
-			p.Detail += "; the object there was not written by this upload and was left in place"
-			return providers.Object{}, p
-		}
-		if st.allow(ctx, who, policy.Delete, policy.Input{Key: u.Key, Prefix: keys.Dir(u.Key)}) != nil {
-			p.Detail += "; the object was left in place: other uploads may write this key, and the store's delete rule does not allow this caller to delete it"
-			return providers.Object{}, p
-		}
+	if why := st.notOurs(ctx, who, u, o, ours); why != "" {
+		p.Detail += "; " + why
+		return providers.Object{}, p
 	}
 	if _, err := st.provider.Delete(ctx, providers.DeleteRequest{Key: u.Key}); err == nil {
 		p.Detail += "; the object was deleted"
 	}
 	return providers.Object{}, p
+}
+
+// notOurs says why o, found under u's key, must not be deleted on u's
+// behalf, or "" when it may be: ours (assembled by this complete), or
+// under a key no other upload writes. Under a shared key (Guarded) an
+// object that is still the one found at creation is never deleted, and any
+// other only when the caller may delete the key, so that an upload never
+// deletes what its caller could not (docs/security.md).
+func (st *Store) notOurs(ctx context.Context, who auth.Principal, u uploadid.Upload, o providers.Object, ours bool) string {
+	if ours || !u.Guarded {
+		return ""
+	}
+	if fingerprint(o) == u.Prior {
+		return "the object there was not written by this upload and was left in place"
+	}
+	if st.allow(ctx, who, policy.Delete, policy.Input{Key: u.Key, Prefix: keys.Dir(u.Key)}) != nil {
+		return "the object was left in place: other uploads may write this key, and the store's delete rule does not allow this caller to delete it"
+	}
+	return ""
 }
 
 // unknownPrior is an Upload.Prior that matches no object.
