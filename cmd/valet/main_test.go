@@ -108,7 +108,7 @@ func TestPluginsJSON(t *testing.T) {
 			continue
 		}
 		caps := p["info"].(map[string]any)["capabilities"].(map[string]any)
-		for _, k := range []string{"multipart", "multipart_needs_etags", "min_part_size", "max_part_size", "max_parts", "binds_content_length", "binds_content_type", "binds_checksums", "get_overrides", "max_expiry_seconds"} {
+		for _, k := range []string{"multipart", "multipart_needs_etags", "min_part_size", "max_part_size", "max_parts", "binds_content_length", "binds_content_type", "binds_checksums", "get_overrides", "max_expiry_seconds", "cors"} {
 			if _, ok := caps[k]; !ok {
 				t.Errorf("capabilities lack %q: %v", k, caps)
 			}

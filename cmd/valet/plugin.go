@@ -67,7 +67,8 @@ func (e *pluginEntry) ask(ctx context.Context, d time.Duration, info func(contex
 
 // infoJSON is a provider's Info as `valet plugins --json` prints it: the
 // snake_case names and units of GET /v1/stores' capabilities, plus what
-// that API does not show (sign_*, binds_create_only, post_policy, notes).
+// that API does not show (sign_*, binds_create_only, post_policy, cors,
+// notes).
 type infoJSON struct {
 	Name         string   `json:"name"`
 	Version      string   `json:"version"`
@@ -91,6 +92,7 @@ type capsJSON struct {
 	BindsCreateOnly        bool     `json:"binds_create_only"`
 	GetOverrides           bool     `json:"get_overrides"`
 	PostPolicy             bool     `json:"post_policy"`
+	CORS                   bool     `json:"cors"`
 	MaxExpirySeconds       int64    `json:"max_expiry_seconds"`
 	Notes                  []string `json:"notes"`
 }
@@ -108,7 +110,7 @@ func newInfoJSON(i providers.Info) *infoJSON {
 		PartsBindContentLength: c.PartsBindContentLength,
 		BindsContentLength:     c.BindsContentLength, BindsContentType: c.BindsContentType,
 		BindsChecksums: strs(c.BindsChecksums), MultipartChecksums: strs(c.MultipartChecksums), BindsCreateOnly: c.BindsCreateOnly, GetOverrides: c.GetOverrides,
-		PostPolicy: c.PostPolicy, MaxExpirySeconds: int64(c.MaxExpiry / time.Second), Notes: notes,
+		PostPolicy: c.PostPolicy, CORS: c.CORS, MaxExpirySeconds: int64(c.MaxExpiry / time.Second), Notes: notes,
 	}}
 }
 
