@@ -543,3 +543,21 @@ func TestCompanionPartCountIsBounded(t *testing.T) {
 		wantMessage(t, "sign part "+n, r, http.StatusBadRequest, "invalid_parts")
 	}
 }
+
+// Where the caller may not read the object, location is its API path
+// below public_url, each key segment escaped: a key with "?" or "#" still
+// names the object.
+func TestCompanionLocationEscapesTheKey(t *testing.T) {
+	h := companionHarness(t, strings.Replace(companionConfig, `read:   'key.startsWith(key_prefix)'`, `read: "false"`, 1))
+	tok := h.token("alice", nil)
+	id, keyQuery, key := h.companionCreate(t, tok, "notes #1?.txt")
+	r := h.companionSend(t, tok, id, keyQuery, []byte("notes"))
+	var fin struct{ Location, Key string }
+	if r.status != 200 || json.Unmarshal(r.body, &fin) != nil || fin.Key != key {
+		t.Fatalf("complete: %d %s", r.status, r.body)
+	}
+	u, err := url.Parse(fin.Location)
+	if err != nil || u.Scheme+"://"+u.Host != "http://valet.test" || u.Path != "/v1/stores/media/objects/"+key || u.RawQuery != "" || u.Fragment != "" {
+		t.Fatalf("location %q (key %q), want the object's API path below public_url", fin.Location, key)
+	}
+}

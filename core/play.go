@@ -10,7 +10,12 @@ import (
 )
 
 // publicBase is the gateway's URL as clients reach it: server.public_url,
-// else the request's own host.
+// else the request's own scheme and Host. Without public_url the links in
+// an answer (playback_url, a playlist's child links, Companion's location)
+// name whatever Host the request named; the answer goes back only to that
+// client and is never cached (no-store), so a forged Host misleads only
+// the client that forged it. Behind a proxy that rewrites Host, or with a
+// shared cache in front, set public_url (docs/security.md).
 func publicBase(st *state, r *http.Request) string {
 	if u := st.cfg.Server.PublicURL; u != "" {
 		return strings.TrimSuffix(u, "/")
