@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valetgw/valet/providers"
@@ -30,10 +31,20 @@ const (
 	postPath = "/post"
 	pMin     = "min"
 	pMax     = "max"
-	// maxFormFields and maxFieldBytes bound what precedes the file.
-	maxFormFields = 64
-	maxFieldBytes = 16 << 10
+	// maxFormFields and maxFieldBytes bound the fields before the file;
+	// maxPreFileBytes bounds all the bytes before it (a preamble, part
+	// headers), and formSlack what the multipart reader reads ahead of the
+	// file's bytes and its closing boundary.
+	maxFormFields   = 64
+	maxFieldBytes   = 16 << 10
+	formSlack       = 64 << 10
+	maxPreFileBytes = maxFormFields*maxFieldBytes + formSlack
 )
+
+// signedFields are the form fields the server reads; each may appear once,
+// so no two readers of the form (a proxy, this server) can see different
+// values.
+var signedFields = map[string]bool{"key": true, "Content-Type": true, "policy": true}
 
 // SignPostPolicy implements providers.PostPolicySigner.
 func (p *Provider) SignPostPolicy(_ context.Context, req providers.PostPolicyRequest) (providers.PostPolicy, error) {
@@ -45,6 +56,10 @@ func (p *Provider) SignPostPolicy(_ context.Context, req providers.PostPolicyReq
 		return providers.PostPolicy{}, err
 	}
 	switch {
+	case strings.Contains(req.Key, "${"):
+		// S3 fills ${filename} in a form's key from the file's name; no
+		// store of Valet's takes a key the client can still change.
+		return providers.PostPolicy{}, providers.Errorf(providers.InvalidArgument, "key %q: a POST policy's key may not hold \"${\"", req.Key)
 	case req.MaxSize <= 0 || req.MinSize < 0 || req.MinSize > req.MaxSize:
 		return providers.PostPolicy{}, providers.Errorf(providers.InvalidArgument, "size range %d..%d: want 0 <= min <= max and max > 0", req.MinSize, req.MaxSize)
 	case req.MaxSize > maxPartSize:
@@ -85,39 +100,89 @@ func (p *Provider) SignPostPolicy(_ context.Context, req providers.PostPolicyReq
 
 // post answers a form upload made with a SignPostPolicy policy: 204 with
 // the stored object's ETag, or the refusal; nothing is stored unless every
-// check passed and the whole file arrived.
+// check passed and the whole file arrived. Until the file starts at most
+// maxPreFileBytes of the body are read, whatever its Content-Length (or
+// none, chunked); the file is then read to the policy's max.
 func (sv *server) post(w http.ResponseWriter, r *http.Request) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
 		writeError(w, http.StatusBadRequest, "MalformedPOSTRequest", "a form upload is multipart/form-data")
 		return
 	}
-	mr := multipart.NewReader(sv.body(w, r), params["boundary"])
+	body := &budgetReader{r: sv.body(w, r), left: maxPreFileBytes}
+	mr := multipart.NewReader(body, params["boundary"])
 	fields := map[string]string{}
-	for {
+	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
+		if errors.Is(err, errOverBudget) {
+			writePreFileTooLarge(w)
+			return
+		}
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "MalformedPOSTRequest", "the form ended before its file field")
 			return
 		}
-		if part.FormName() == "file" {
-			sv.postFile(w, r, fields, part)
+		name := part.FormName()
+		if name == "file" {
+			sv.postFile(w, r, fields, part, body)
 			return
 		}
-		if len(fields) == maxFormFields {
+		if parts == maxFormFields {
 			writeError(w, http.StatusBadRequest, "MalformedPOSTRequest", "too many form fields")
 			return
 		}
-		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
-		if err != nil || len(b) > maxFieldBytes {
-			writeError(w, http.StatusBadRequest, "MalformedPOSTRequest", "form field "+strconv.Quote(part.FormName())+" is too long or unreadable")
+		if _, seen := fields[name]; seen && signedFields[name] {
+			writeError(w, http.StatusBadRequest, "MalformedPOSTRequest", "form field "+strconv.Quote(name)+" appears more than once")
 			return
 		}
-		fields[part.FormName()] = string(b)
+		b, err := io.ReadAll(io.LimitReader(part, maxFieldBytes+1))
+		if errors.Is(err, errOverBudget) {
+			writePreFileTooLarge(w)
+			return
+		}
+		if err != nil || len(b) > maxFieldBytes {
+			writeError(w, http.StatusBadRequest, "MalformedPOSTRequest", "form field "+strconv.Quote(name)+" is too long or unreadable")
+			return
+		}
+		fields[name] = string(b)
 	}
 }
 
-func (sv *server) postFile(w http.ResponseWriter, r *http.Request, fields map[string]string, file io.Reader) {
+// writePreFileTooLarge is S3's answer to fields too large before the file.
+func writePreFileTooLarge(w http.ResponseWriter) {
+	writeError(w, http.StatusBadRequest, "MaxPostPreDataLengthExceededError", "the form's fields before its file are over "+strconv.Itoa(maxPreFileBytes)+" bytes")
+}
+
+// errOverBudget is a budgetReader's error once its budget is spent.
+var errOverBudget = errors.New("form body over its budget")
+
+// budgetReader reads r while left lasts, then fails with errOverBudget
+// (a body that ends exactly at the budget ends with r's own EOF).
+type budgetReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if b.left <= 0 {
+		var one [1]byte
+		if n, err := b.r.Read(one[:]); n == 0 {
+			return 0, err
+		}
+		return 0, errOverBudget
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (sv *server) postFile(w http.ResponseWriter, r *http.Request, fields map[string]string, file io.Reader, body *budgetReader) {
 	key := fields["key"]
 	if _, err := keyPath(key); err != nil {
 		writeError(w, http.StatusBadRequest, "InvalidArgument", "the form's key is not a valid key")
@@ -149,10 +214,12 @@ func (sv *server) postFile(w http.ResponseWriter, r *http.Request, fields map[st
 		return
 	}
 	// A body far over the range is refused before any of it is read.
-	if r.ContentLength > maxSize+maxFormFields*maxFieldBytes+(64<<10) {
+	if r.ContentLength > maxSize+maxPreFileBytes {
 		writeError(w, http.StatusBadRequest, "EntityTooLarge", "the form is larger than the policy allows")
 		return
 	}
+	// The file's own bytes, and what the multipart reader reads past them.
+	body.left += maxSize + formSlack
 	tmp, n, err := sv.receiveFrom(file, -1, maxSize, nil)
 	if err != nil {
 		if errors.Is(err, errTooLong) {
