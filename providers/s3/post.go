@@ -3,6 +3,7 @@ package s3
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -77,6 +78,10 @@ func (p *Provider) SignPostPolicy(ctx context.Context, req providers.PostPolicyR
 // checkPostPolicy validates what every POST policy needs.
 func checkPostPolicy(req providers.PostPolicyRequest) error {
 	switch {
+	case strings.Contains(req.Key, "${"):
+		// S3 fills ${filename} in a form's key field from the file's name:
+		// the signed key would no longer be the one stored.
+		return providers.Errorf(providers.InvalidArgument, "key %q: a POST policy's key may not hold \"${\"", req.Key)
 	case req.MaxSize <= 0 || req.MinSize < 0 || req.MinSize > req.MaxSize:
 		return providers.Errorf(providers.InvalidArgument, "size range %d..%d: want 0 <= min <= max and max > 0", req.MinSize, req.MaxSize)
 	case req.MaxSize > maxPutSize:
