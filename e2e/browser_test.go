@@ -130,17 +130,8 @@ func fileSHA256(path string) (string, int64, error) {
 }
 
 func TestBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser suite skipped in -short mode")
-	}
-	demo := testenv.DemoDriver(t)
-	inputs := browserInputs(t)
-	if len(backends) == 0 {
-		t.Fatal("no backends registered")
-	}
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) { testBrowser(t, b, demo, inputs) })
-	}
+	demo, inputs := browserSuite(t)
+	onEveryBackend(t, func(t *testing.T, b backend) { testBrowser(t, b, demo, inputs) })
 }
 
 // browserReport is what demo.mjs prints: per scenario, ok or the error, and facts.
@@ -200,17 +191,12 @@ func testBrowser(t *testing.T, b backend, demo testenv.Demo, in map[string]brows
 	rep.scenario(t, "upload", func(t *testing.T, raw json.RawMessage) {
 		var f struct{ Small, Large dl }
 		mustJSON(t, raw, &f)
-		for _, c := range []struct {
-			got  dl
-			want browserFile
-		}{{f.Small, in["small-8MiB.bin"]}, {f.Large, in["large-64MiB.bin"]}} {
-			name := filepath.Base(c.want.Path)
-			sameBytes(t, name, c.got.digest, c.want)
+		for _, c := range smallAndLarge(t, in, f.Small, f.Large) {
 			if c.got.ListedSize != c.want.Size {
-				t.Errorf("%s: listed size %d, want %d", name, c.got.ListedSize, c.want.Size)
+				t.Errorf("%s: listed size %d, want %d", c.name, c.got.ListedSize, c.want.Size)
 			}
-			if c.got.SuggestedFilename != name {
-				t.Errorf("%s: download saved as %q", name, c.got.SuggestedFilename)
+			if c.got.SuggestedFilename != c.name {
+				t.Errorf("%s: download saved as %q", c.name, c.got.SuggestedFilename)
 			}
 		}
 		if f.Small.StoragePuts != 1 || f.Large.Parts != 8 {

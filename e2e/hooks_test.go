@@ -41,12 +41,7 @@ func TestHooks(t *testing.T) {
 	node := testenv.LookPath(t, "node")
 	lib := testenv.NodeModule(t, "standardwebhooks/package.json")
 	demo := testenv.DemoDriver(t)
-	if len(backends) == 0 {
-		t.Fatal("no backends registered")
-	}
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) { testHooks(t, b, node, lib, demo) })
-	}
+	onEveryBackend(t, func(t *testing.T, b backend) { testHooks(t, b, node, lib, demo) })
 }
 
 // receiver is a running core/hooks/testdata/receiver.js.

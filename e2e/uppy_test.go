@@ -20,18 +20,8 @@ import (
 // are both cross-origin to it.
 
 func TestUppy(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser suite skipped in -short mode")
-	}
-	demo := testenv.DemoDriver(t)
-	testenv.NodeModule(t, "@uppy/dashboard/package.json")
-	inputs := browserInputs(t)
-	if len(backends) == 0 {
-		t.Fatal("no backends registered")
-	}
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) { testUppy(t, b, demo, inputs) })
-	}
+	demo, inputs := browserSuite(t, "@uppy/dashboard/package.json")
+	onEveryBackend(t, func(t *testing.T, b backend) { testUppy(t, b, demo, inputs) })
 }
 
 func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserFile) {
@@ -86,28 +76,20 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 	rep.scenario(t, "upload", func(t *testing.T, raw json.RawMessage) {
 		type file struct {
 			digest
-			Key         string `json:"key"`
-			ListedSize  int64  `json:"listed_size"`
-			UploadURL   bool   `json:"upload_url"`
-			Percent     int    `json:"percent"`
-			MaxProgress int    `json:"max_progress"`
+			uppyProgress
+			Key        string `json:"key"`
+			ListedSize int64  `json:"listed_size"`
+			UploadURL  bool   `json:"upload_url"`
 		}
 		var f struct {
 			Small, Large file
 			Puts         int `json:"puts"`
 		}
 		mustJSON(t, raw, &f)
-		for _, c := range []struct {
-			got  file
-			want browserFile
-		}{{f.Small, in["small-8MiB.bin"]}, {f.Large, in["large-64MiB.bin"]}} {
-			name := filepath.Base(c.want.Path)
-			sameBytes(t, name, c.got.digest, c.want)
-			if c.got.Percent != 100 || c.got.MaxProgress != 100 {
-				t.Errorf("%s: Uppy's progress ended at %d%% (events up to %d%%)", name, c.got.Percent, c.got.MaxProgress)
-			}
+		for _, c := range smallAndLarge(t, in, f.Small, f.Large) {
+			c.got.complete(t, c.name)
 			if c.got.ListedSize != c.want.Size || c.got.Key == "" || !c.got.UploadURL {
-				t.Errorf("%s: upload-success body key %q size %d, uploadURL is the signed URL: %v", name, c.got.Key, c.got.ListedSize, c.got.UploadURL)
+				t.Errorf("%s: upload-success body key %q size %d, uploadURL is the signed URL: %v", c.name, c.got.Key, c.got.ListedSize, c.got.UploadURL)
 			}
 		}
 		// One PUT for the single upload, eight 8 MiB parts for the other.
@@ -170,19 +152,14 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 const companionCookie = "valet_session"
 
 // TestUppyCompanion drives an unchanged @uppy/aws-s3 page in
-// companionEndpoint mode (e2e/browser/uppy-companion.html) against
+// companionEndpoint mode (e2e/browser/uppy.html, given an endpoint) against
 // Valet's Companion routes on the backends with form uploads. The page's
 // origin proxies /valet/ to the gateway, as an application puts Valet on
 // its own origin: Uppy's fetches carry no credentials mode, so only a
 // same-origin endpoint gets the session cookie, which the test sets for
 // the page's origin as a login would.
 func TestUppyCompanion(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser suite skipped in -short mode")
-	}
-	demo := testenv.DemoDriver(t)
-	testenv.NodeModule(t, "@uppy/aws-s3/package.json")
-	inputs := browserInputs(t)
+	demo, inputs := browserSuite(t, "@uppy/aws-s3/package.json")
 	ran := 0
 	for _, b := range backends {
 		if !slices.Contains([]string{"local", "s3-versitygw", "minio"}, b.Name) {
@@ -241,10 +218,9 @@ func testUppyCompanion(t *testing.T, b backend, demo testenv.Demo, in map[string
 	rep.scenario(t, "companion_upload", func(t *testing.T, raw json.RawMessage) {
 		type file struct {
 			digest
-			Key         string `json:"key"`
-			Location    string `json:"location"`
-			Percent     int    `json:"percent"`
-			MaxProgress int    `json:"max_progress"`
+			uppyProgress
+			Key      string `json:"key"`
+			Location string `json:"location"`
 		}
 		var f struct {
 			Small, Large  file
@@ -256,17 +232,10 @@ func testUppyCompanion(t *testing.T, b backend, demo testenv.Demo, in map[string
 			Cookieless    int    `json:"cookieless"`
 		}
 		mustJSON(t, raw, &f)
-		for _, c := range []struct {
-			got  file
-			want browserFile
-		}{{f.Small, in["small-8MiB.bin"]}, {f.Large, in["large-64MiB.bin"]}} {
-			name := filepath.Base(c.want.Path)
-			sameBytes(t, name, c.got.digest, c.want)
-			if c.got.Percent != 100 || c.got.MaxProgress != 100 {
-				t.Errorf("%s: Uppy's progress ended at %d%% (events up to %d%%)", name, c.got.Percent, c.got.MaxProgress)
-			}
-			if !strings.HasPrefix(c.got.Key, "users/alice/") || !strings.HasSuffix(c.got.Key, "/"+name) || c.got.Location == "" {
-				t.Errorf("%s: upload-success key %q location %q, want the template's key", name, c.got.Key, c.got.Location)
+		for _, c := range smallAndLarge(t, in, f.Small, f.Large) {
+			c.got.complete(t, c.name)
+			if !strings.HasPrefix(c.got.Key, "users/alice/") || !strings.HasSuffix(c.got.Key, "/"+c.name) || c.got.Location == "" {
+				t.Errorf("%s: upload-success key %q location %q, want the template's key", c.name, c.got.Key, c.got.Location)
 			}
 		}
 		// One form POST for the single upload, eight 8 MiB parts for the other.

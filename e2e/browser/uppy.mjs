@@ -8,10 +8,10 @@
 // throttle_bps, user_data_dir, scenarios): page_port, and files: {small, large,
 // cancel, remove, pause, too_large, refused}.
 //
-// The companion_* scenarios drive uppy-companion.html instead: @uppy/aws-s3
-// with companionEndpoint, which the page's own origin proxies to the gateway
-// under /valet/ (as an application would), authenticated by a session
-// cookie. Their CONFIG: companion: {cookie, small_store}.
+// The companion_* scenarios open the same page with @uppy/aws-s3 in
+// companionEndpoint mode instead, at an endpoint the page's own origin
+// proxies to the gateway under /valet/ (as an application would),
+// authenticated by a session cookie. Their CONFIG: companion: {cookie, small_store}.
 import { createServer, request as httpRequest } from 'node:http';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -132,22 +132,21 @@ function proxy(gateway, req, res) {
 }
 
 /**
- * Serves uppy.html at "/", uppy-companion.html at /companion.html, /npm/SPEC
+ * Serves uppy.html at "/", /npm/SPEC
  * as a redirect to the file it names, /node_modules/ files, and the gateway
  * under /valet/.
  */
 function pageServer(nm, port, gateway) {
   const here = dirname(fileURLToPath(import.meta.url));
   const page = readFileSync(join(here, 'uppy.html'));
-  const companionPage = readFileSync(join(here, 'uppy-companion.html'));
   const root = realpathSync(nm);
   const server = createServer((req, res) => {
     if (req.url.startsWith('/valet/')) return proxy(gateway, req, res);
     const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
     try {
-      if (path === '/' || path === '/companion.html') {
+      if (path === '/') {
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-        return res.end(path === '/' ? page : companionPage);
+        return res.end(page);
       }
       if (path.startsWith('/npm/')) {
         res.writeHead(302, { Location: '/node_modules/' + resolveSpec(nm, path.slice(5)) });
@@ -454,8 +453,9 @@ export async function uppySuite(h) {
       if (r.status() >= 400) log('HTTP', r.status(), u.replace(/\?.*/, ''));
     });
     const hash = new URLSearchParams({ endpoint: `${origin}/valet/companion/${store}`, multipart });
-    await page.goto(`${origin}/companion.html#${hash}`);
-    await page.waitForFunction(() => window.uppy, null, { timeout: 30_000 });
+    await page.goto(`${origin}/#${hash}`);
+    // window.uppy is the page's <div id="uppy"> until the module sets it.
+    await page.waitForFunction(() => typeof window.uppy?.on === 'function', null, { timeout: 30_000 });
     await page.evaluate(() => {
       window.__seen = { progress: {}, success: {}, errors: {} };
       window.uppy.on('upload-progress', (f, p) => {
