@@ -37,6 +37,23 @@ func preflightHeaders(headers map[string]string) []string {
 	return out
 }
 
+// withBodyType is the headers of a single PUT as a browser sends it: a
+// recipe that sets no Content-Type (Azure's) still goes out with the File
+// body's own type, which the browser then asks the preflight to allow.
+func withBodyType(headers map[string]string) map[string]string {
+	for k := range headers {
+		if strings.EqualFold(k, "content-type") {
+			return headers
+		}
+	}
+	out := make(map[string]string, len(headers)+1)
+	for k, v := range headers {
+		out[k] = v
+	}
+	out["Content-Type"] = probeType
+	return out
+}
+
 // safelisted reports whether a request header needs no preflight
 // (Fetch's CORS-safelisted request-headers, for the names a recipe can
 // carry).
@@ -139,7 +156,7 @@ func (d *storeDoctor) corsChecks(ctx context.Context, origins []string, from str
 		}
 		return out
 	}
-	putHeaders := preflightHeaders(put.Headers)
+	putHeaders := preflightHeaders(withBodyType(put.Headers))
 	part, partHeaders, partNote := d.partRecipe(ctx)
 	var out []checkResult
 	for i, o := range origins {

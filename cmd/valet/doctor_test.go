@@ -143,3 +143,20 @@ func TestDoctorReportText(t *testing.T) {
 		t.Errorf("failures = %d, want 1", rep.failures())
 	}
 }
+
+// A single PUT whose recipe sets no Content-Type (Azure's) still goes out
+// with the File body's type, so doctor preflights content-type as a
+// browser would.
+func TestPreflightAddsTheBodyType(t *testing.T) {
+	azure := map[string]string{"x-ms-blob-type": "BlockBlob", "x-ms-blob-content-type": "video/mp4"}
+	if got, want := preflightHeaders(withBodyType(azure)), []string{"content-type", "x-ms-blob-content-type", "x-ms-blob-type"}; !slices.Equal(got, want) {
+		t.Fatalf("azure PUT preflight %q, want %q", got, want)
+	}
+	if len(azure) != 2 {
+		t.Fatalf("withBodyType changed the recipe's headers: %v", azure)
+	}
+	s3 := map[string]string{"Content-Type": "text/plain"}
+	if got := preflightHeaders(withBodyType(s3)); got != nil {
+		t.Fatalf("a recipe's own safelisted Content-Type is kept: %q", got)
+	}
+}
