@@ -156,6 +156,15 @@ func (pr *probe) done(c providerCall, err error) {
 	}
 }
 
+// measure runs one provider call as op: begun, timed and its outcome
+// recorded, with the call's span in the context it passes on.
+func measure[Req, Res any](pr *probe, ctx context.Context, op string, call func(context.Context, Req) (Res, error), req Req) (Res, error) {
+	ctx, c := pr.begin(ctx, op)
+	res, err := call(ctx, req)
+	pr.done(c, err)
+	return res, err
+}
+
 // issued counts n signed URLs of kind op.
 func (pr *probe) issued(op string, n int) {
 	if n > 0 {
@@ -180,16 +189,14 @@ func (m *metered) Info(ctx context.Context) (providers.Info, error) {
 }
 
 func (m *metered) Configure(ctx context.Context, cfg providers.StoreConfig) error {
-	ctx, c := m.begin(ctx, "configure")
-	err := m.p.Configure(ctx, cfg)
-	m.done(c, err)
+	_, err := measure(m.probe, ctx, "configure", func(ctx context.Context, cfg providers.StoreConfig) (struct{}, error) {
+		return struct{}{}, m.p.Configure(ctx, cfg)
+	}, cfg)
 	return err
 }
 
 func (m *metered) SignPut(ctx context.Context, req providers.PutRequest) (providers.Recipe, error) {
-	ctx, c := m.begin(ctx, "sign_put")
-	rc, err := m.p.SignPut(ctx, req)
-	m.done(c, err)
+	rc, err := measure(m.probe, ctx, "sign_put", m.p.SignPut, req)
 	if err == nil {
 		m.issued("put", 1)
 	}
@@ -197,9 +204,7 @@ func (m *metered) SignPut(ctx context.Context, req providers.PutRequest) (provid
 }
 
 func (m *metered) SignGet(ctx context.Context, req providers.GetRequest) (providers.Recipe, error) {
-	ctx, c := m.begin(ctx, "sign_get")
-	rc, err := m.p.SignGet(ctx, req)
-	m.done(c, err)
+	rc, err := measure(m.probe, ctx, "sign_get", m.p.SignGet, req)
 	if err == nil {
 		m.issued("get", 1)
 	}
@@ -207,9 +212,7 @@ func (m *metered) SignGet(ctx context.Context, req providers.GetRequest) (provid
 }
 
 func (m *metered) SignDelete(ctx context.Context, req providers.SignDeleteRequest) (providers.Recipe, error) {
-	ctx, c := m.begin(ctx, "sign_delete")
-	rc, err := m.p.SignDelete(ctx, req)
-	m.done(c, err)
+	rc, err := measure(m.probe, ctx, "sign_delete", m.p.SignDelete, req)
 	if err == nil {
 		m.issued("delete", 1)
 	}
@@ -217,24 +220,15 @@ func (m *metered) SignDelete(ctx context.Context, req providers.SignDeleteReques
 }
 
 func (m *metered) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
-	ctx, c := m.begin(ctx, "head")
-	o, err := m.p.Head(ctx, req)
-	m.done(c, err)
-	return o, err
+	return measure(m.probe, ctx, "head", m.p.Head, req)
 }
 
 func (m *metered) List(ctx context.Context, req providers.ListRequest) (providers.ListPage, error) {
-	ctx, c := m.begin(ctx, "list")
-	page, err := m.p.List(ctx, req)
-	m.done(c, err)
-	return page, err
+	return measure(m.probe, ctx, "list", m.p.List, req)
 }
 
 func (m *metered) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
-	ctx, c := m.begin(ctx, "delete")
-	res, err := m.p.Delete(ctx, req)
-	m.done(c, err)
-	return res, err
+	return measure(m.probe, ctx, "delete", m.p.Delete, req)
 }
 
 // meteredMultipart is the measured providers.Multipart.
@@ -244,16 +238,11 @@ type meteredMultipart struct {
 }
 
 func (m *meteredMultipart) CreateMultipart(ctx context.Context, req providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
-	ctx, c := m.begin(ctx, "create_multipart")
-	u, err := m.mp.CreateMultipart(ctx, req)
-	m.done(c, err)
-	return u, err
+	return measure(m.probe, ctx, "create_multipart", m.mp.CreateMultipart, req)
 }
 
 func (m *meteredMultipart) SignParts(ctx context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
-	ctx, c := m.begin(ctx, "sign_parts")
-	ps, err := m.mp.SignParts(ctx, req)
-	m.done(c, err)
+	ps, err := measure(m.probe, ctx, "sign_parts", m.mp.SignParts, req)
 	if err == nil {
 		m.issued("part", len(ps.Parts))
 	}
@@ -261,24 +250,15 @@ func (m *meteredMultipart) SignParts(ctx context.Context, req providers.SignPart
 }
 
 func (m *meteredMultipart) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
-	ctx, c := m.begin(ctx, "complete_multipart")
-	o, err := m.mp.CompleteMultipart(ctx, req)
-	m.done(c, err)
-	return o, err
+	return measure(m.probe, ctx, "complete_multipart", m.mp.CompleteMultipart, req)
 }
 
 func (m *meteredMultipart) AbortMultipart(ctx context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
-	ctx, c := m.begin(ctx, "abort_multipart")
-	res, err := m.mp.AbortMultipart(ctx, req)
-	m.done(c, err)
-	return res, err
+	return measure(m.probe, ctx, "abort_multipart", m.mp.AbortMultipart, req)
 }
 
 func (m *meteredMultipart) ListParts(ctx context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
-	ctx, c := m.begin(ctx, "list_parts")
-	ps, err := m.mp.ListParts(ctx, req)
-	m.done(c, err)
-	return ps, err
+	return measure(m.probe, ctx, "list_parts", m.mp.ListParts, req)
 }
 
 // meteredReader is the measured providers.Reader.
@@ -288,10 +268,7 @@ type meteredReader struct {
 }
 
 func (m *meteredReader) ReadObject(ctx context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
-	ctx, c := m.begin(ctx, "read_object")
-	res, err := m.r.ReadObject(ctx, req)
-	m.done(c, err)
-	return res, err
+	return measure(m.probe, ctx, "read_object", m.r.ReadObject, req)
 }
 
 // meteredGetSigner is the measured providers.GetSigner. Each item signed
@@ -302,9 +279,7 @@ type meteredGetSigner struct {
 }
 
 func (m *meteredGetSigner) SignGets(ctx context.Context, req providers.SignGetsRequest) (providers.SignGetsResult, error) {
-	ctx, c := m.begin(ctx, "sign_gets")
-	res, err := m.gs.SignGets(ctx, req)
-	m.done(c, err)
+	res, err := measure(m.probe, ctx, "sign_gets", m.gs.SignGets, req)
 	if err == nil {
 		n := 0
 		for _, it := range res.Items {
@@ -324,9 +299,7 @@ type meteredPostPolicy struct {
 }
 
 func (m *meteredPostPolicy) SignPostPolicy(ctx context.Context, req providers.PostPolicyRequest) (providers.PostPolicy, error) {
-	ctx, c := m.begin(ctx, "sign_post_policy")
-	res, err := m.pp.SignPostPolicy(ctx, req)
-	m.done(c, err)
+	res, err := measure(m.probe, ctx, "sign_post_policy", m.pp.SignPostPolicy, req)
 	if err == nil {
 		m.issued("post_policy", 1)
 	}
@@ -340,15 +313,9 @@ type meteredCORS struct {
 }
 
 func (m *meteredCORS) GetCORS(ctx context.Context, req providers.GetCORSRequest) (providers.CORSResult, error) {
-	ctx, c := m.begin(ctx, "get_cors")
-	res, err := m.cc.GetCORS(ctx, req)
-	m.done(c, err)
-	return res, err
+	return measure(m.probe, ctx, "get_cors", m.cc.GetCORS, req)
 }
 
 func (m *meteredCORS) PutCORS(ctx context.Context, req providers.PutCORSRequest) (providers.PutCORSResult, error) {
-	ctx, c := m.begin(ctx, "put_cors")
-	res, err := m.cc.PutCORS(ctx, req)
-	m.done(c, err)
-	return res, err
+	return measure(m.probe, ctx, "put_cors", m.cc.PutCORS, req)
 }
