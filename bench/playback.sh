@@ -9,14 +9,11 @@
 # section of docs/benchmarks.md.
 #   ROUNDS=3 BENCHTIME=2s bench/playback.sh [--write]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-write=; [ "${1:-}" = --write ] && write=--write
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 go test -c -o "$work/core.test" ./core
-for _ in $(seq "${ROUNDS:-3}"); do
+for _ in $(seq "$rounds"); do
   (cd core && "$work/core.test" -test.run '^$' -test.bench '^BenchmarkPlayback$' \
     -test.benchtime "${BENCHTIME:-2s}" -test.benchmem) >>"$work/out.txt"
 done
