@@ -19,15 +19,16 @@ func TestREADMEWalkthrough(t *testing.T) {
 	for _, tool := range []string{"curl", "jq", "openssl", "bash"} {
 		testenv.LookPath(t, tool)
 	}
-	readme, err := os.ReadFile(filepath.Join(testenv.Root(), "README.md"))
-	if err != nil {
-		t.Fatal(err)
+	script := ""
+	for _, b := range docSection(t, "README.md", "Walkthrough") {
+		if b.Lang == "sh" {
+			script = b.Body
+			break
+		}
 	}
-	m := regexp.MustCompile("(?s)## Walkthrough[^\n]*\n.*?```sh\n(.*?)```").FindSubmatch(readme)
-	if m == nil {
+	if script == "" {
 		t.Fatal("README.md has no ```sh block under \"## Walkthrough\"")
 	}
-	script := string(m[1])
 
 	dir := t.TempDir()
 	secret := func(name string) string {
@@ -56,25 +57,81 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if err := os.Mkdir(work, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	out := runDocScript(t, "README walkthrough", work, script, overrides)
+	checkDownloaded(t, work, out)
+}
+
+// fence is one fenced code block of a Markdown document.
+type fence struct{ Lang, Body string }
+
+// docSection returns the fenced code blocks under the heading "## TITLE..."
+// of the Markdown file rel (relative to the repository root), in order, up
+// to the next "## " heading.
+func docSection(t testing.TB, rel, title string) []fence {
+	t.Helper()
+	md, err := os.ReadFile(filepath.Join(testenv.Root(), rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []fence
+	found, in := false, false
+	lines := strings.Split(string(md), "\n")
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		if lang, ok := strings.CutPrefix(line, "```"); ok && lang != "" {
+			var body []string
+			for i++; i < len(lines) && lines[i] != "```"; i++ {
+				body = append(body, lines[i])
+			}
+			if in {
+				out = append(out, fence{Lang: lang, Body: strings.Join(body, "\n") + "\n"})
+			}
+			continue
+		}
+		if strings.HasPrefix(line, "## ") {
+			in = strings.HasPrefix(line, "## "+title)
+			found = found || in
+		}
+	}
+	if !found {
+		t.Fatalf("%s has no section \"## %s\"", rel, title)
+	}
+	return out
+}
+
+// runDocScript runs a document's shell snippet as a reader pasting it
+// would: with bash -euo pipefail (a failing command stops it) in dir, with
+// env added to the environment and TMPDIR=dir, so that its mktemp -d lands
+// there. A failure fails t; the output is returned.
+func runDocScript(t testing.TB, name, dir, script string, env []string) string {
+	t.Helper()
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
-	cmd.Dir = work
-	cmd.Env = append(os.Environ(), overrides...)
-	cmd.Env = append(cmd.Env, "TMPDIR="+work) // the script's mktemp -d lands here
-	p, err := testenv.Launch(t, testenv.Spec{Name: "README walkthrough", Cmd: cmd})
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cmd.Env, "TMPDIR="+dir)
+	p, err := testenv.Launch(t, testenv.Spec{Name: name, Cmd: cmd})
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = p.Wait(2 * time.Minute)
 	out := p.Logs()
 	if err != nil {
-		t.Fatalf("walkthrough failed: %v\n%s", err, out)
+		t.Fatalf("%s failed: %v\n%s\n--- script ---\n%s", name, err, out, script)
 	}
+	return out
+}
+
+// checkDownloaded checks the end of a walkthrough (README or provider
+// page): it printed "same bytes", and the one downloaded.txt it left in a
+// mktemp -d folder under dir holds the uploaded text.
+func checkDownloaded(t testing.TB, dir string, out string) {
+	t.Helper()
 	if !strings.Contains(out, "same bytes") {
 		t.Fatalf("walkthrough did not end with \"same bytes\":\n%s", out)
 	}
-	files, _ := filepath.Glob(filepath.Join(work, "*", "downloaded.txt"))
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "downloaded.txt"))
 	if len(files) != 1 {
-		t.Fatalf("want one downloaded.txt under %s, found %v", work, files)
+		t.Fatalf("want one downloaded.txt under %s, found %v", dir, files)
 	}
 	if got, err := os.ReadFile(files[0]); err != nil || string(got) != "hello, valet\n" {
 		t.Fatalf("downloaded.txt = %q, %v", got, err)
