@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,9 +34,17 @@ type metrics struct {
 	signed *prometheus.CounterVec
 	// hooks counts hook deliveries (core/hooks).
 	hooks *hooks.Metrics
+
+	// now is the clock of the stores' backend states (storestate.go).
+	now func() time.Time
+	// backends are the stores' backend states, kept across reloads while
+	// a store keeps its provider instance.
+	mu       sync.Mutex
+	backends map[string]*backend
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+// newMetrics registers the series on reg, and extra collectors with them.
+func newMetrics(reg prometheus.Registerer, extra ...prometheus.Collector) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "valet_http_requests_total", Help: "HTTP requests by route, method and status.",
@@ -54,7 +63,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		signed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "valet_signed_urls_total", Help: "Signed URLs issued by store and operation (put, get, delete, part, post_policy).",
 		}, []string{"store", "op"}),
-		hooks: hooks.NewMetrics(),
+		hooks:    hooks.NewMetrics(),
+		now:      time.Now,
+		backends: map[string]*backend{},
 	}
 	if reg == nil {
 		r := prometheus.NewRegistry()
@@ -66,7 +77,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	} else {
 		m.gatherer = prometheus.DefaultGatherer
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.calls, m.callDuration, m.signed, m.hooks} {
+	for _, c := range append([]prometheus.Collector{m.requests, m.latency, m.calls, m.callDuration, m.signed, m.hooks}, extra...) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -90,7 +101,7 @@ type meteredStore struct {
 // meter wraps p, the provider (named provider in the config) of store.
 // tracer is nil when tracing is off.
 func (m *metrics) meter(store, provider string, p providers.Provider, tracer trace.Tracer) meteredStore {
-	pr := &probe{m: m, store: store, provider: provider, tracer: tracer}
+	pr := &probe{m: m, store: store, provider: provider, tracer: tracer, backend: m.backend(store, p)}
 	ms := meteredStore{provider: &metered{probe: pr, p: p}}
 	if mp, ok := p.(providers.Multipart); ok {
 		ms.multipart = &meteredMultipart{probe: pr, mp: mp}
@@ -110,11 +121,27 @@ func (m *metrics) meter(store, provider string, p providers.Provider, tracer tra
 	return ms
 }
 
+// backend is store's backend state for provider instance p: the one it
+// had, when a reload kept p, else a fresh one.
+func (m *metrics) backend(store string, p providers.Provider) *backend {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if b := m.backends[store]; b != nil && b.p == p {
+		return b
+	}
+	b := newBackend(p, m.now)
+	m.backends[store] = b
+	return b
+}
+
 // probe measures the calls to one store's provider.
 type probe struct {
 	m               *metrics
 	store, provider string
 	tracer          trace.Tracer
+	// backend records each call's outcome and may refuse a call at once
+	// (storestate.go).
+	backend *backend
 }
 
 // providerCall is one measured provider call; end it with done.
@@ -122,6 +149,8 @@ type providerCall struct {
 	op    string
 	start time.Time
 	span  trace.Span
+	// trial is true for the one call an open circuit lets through.
+	trial bool
 }
 
 // begin starts measuring op. With tracing on, the returned context carries
@@ -145,6 +174,7 @@ func (pr *probe) done(c providerCall, err error) {
 	if err != nil {
 		code = string(providers.CodeOf(err))
 	}
+	pr.backend.record(c.op, err, c.trial)
 	pr.m.calls.WithLabelValues(pr.store, pr.provider, c.op, code).Inc()
 	pr.m.callDuration.WithLabelValues(pr.store, pr.provider, c.op).Observe(time.Since(c.start).Seconds())
 	if c.span != nil {
@@ -157,9 +187,17 @@ func (pr *probe) done(c providerCall, err error) {
 }
 
 // measure runs one provider call as op: begun, timed and its outcome
-// recorded, with the call's span in the context it passes on.
+// recorded, with the call's span in the context it passes on. A store
+// whose plugin is down or whose circuit is open fails it at once with
+// Unavailable, without calling the provider (storestate.go).
 func measure[Req, Res any](pr *probe, ctx context.Context, op string, call func(context.Context, Req) (Res, error), req Req) (Res, error) {
+	trial, err := pr.backend.admit()
+	if err != nil {
+		var zero Res
+		return zero, err
+	}
 	ctx, c := pr.begin(ctx, op)
+	c.trial = trial
 	res, err := call(ctx, req)
 	pr.done(c, err)
 	return res, err

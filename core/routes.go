@@ -124,8 +124,14 @@ func (w *problemWriter) finish() {
 	}
 }
 
+// readyz says whether this replica can serve: 503 while some store's
+// plugin is not running (a local fault, which another replica may not
+// have), 200 otherwise, even while a backend is unreachable (an outage
+// every replica shares; taking them all out of rotation would not help).
+// Each store's plugin and backend state is in "stores" (storestate.go).
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
+	stores := s.storeStates(st)
 	var down []string
 	for _, name := range st.cfg.StoreNames() {
 		if !healthy(st.stores[name].provider) {
@@ -134,8 +140,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(down) > 0 {
 		w.Header().Set("Retry-After", "5")
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "unhealthy_stores": down})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "unhealthy_stores": down, "stores": stores})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "stores": stores})
 }

@@ -85,10 +85,11 @@ func New(cfg *config.Config, stores map[string]providers.Provider, opts Options)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	m, err := newMetrics(opts.Registerer)
+	m, err := newMetrics(opts.Registerer, storeCollector{s})
 	if err != nil {
 		return nil, err
 	}
+	m.now = s.now
 	s.metrics = m
 	if opts.TracerProvider != nil {
 		s.tracer = opts.TracerProvider.Tracer("github.com/valetgw/valet/core")
