@@ -10,16 +10,14 @@
 # and are deleted.
 #   SIZE=1073741824 RSS_SIZE=4294967296 ROUNDS=2 bench/local.sh [--write]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-write=; [ "${1:-}" = --write ] && write=--write
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+rounds=${ROUNDS:-2}
 
 go build -o "$work/valet" ./cmd/valet
 go build -o "$work/localbench" ./bench/localbench
 result=$("$work/localbench" -valet "$work/valet" -dir "${DIR:-/tmp}" \
-  -size "${SIZE:-1073741824}" -rss-size "${RSS_SIZE:-4294967296}" -rounds "${ROUNDS:-2}")
+  -size "${SIZE:-1073741824}" -rss-size "${RSS_SIZE:-4294967296}" -rounds "$rounds")
 
 section="## Local store
 
