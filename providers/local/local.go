@@ -485,16 +485,6 @@ func (p *Provider) ReadObject(_ context.Context, req providers.ReadObjectRequest
 	return providers.ReadObjectResult{Object: sc.object(req.Key), Data: data}, nil
 }
 
-// SignGets implements providers.GetSigner. Signing is local HMAC work, so
-// the batch is SignGet per item; implementing it makes the provider claim
-// in process what it claims as a plugin (whose server answers SignGets).
-func (p *Provider) SignGets(ctx context.Context, req providers.SignGetsRequest) (providers.SignGetsResult, error) {
-	if n := len(req.Requests); n > providers.MaxSignGets {
-		return providers.SignGetsResult{}, providers.Errorf(providers.InvalidArgument, "%d requests in one SignGets, more than %d", n, providers.MaxSignGets)
-	}
-	return providers.SignEach(ctx, p, req), nil
-}
-
 var (
 	_ providers.Provider  = (*Provider)(nil)
 	_ providers.Multipart = (*Provider)(nil)
