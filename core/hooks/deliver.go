@@ -40,13 +40,15 @@ var (
 
 // Options are a Sender's dependencies.
 type Options struct {
-	// Client sends the requests (nil: a client of its own). Redirects are
-	// never followed, whatever its CheckRedirect.
-	Client *http.Client
+	// Transport sends the requests (nil: a transport of its own). Each
+	// attempt is one RoundTrip: redirects are never followed.
+	Transport http.RoundTripper
 	// Now is the clock of webhook-timestamp and the payload's timestamp
 	// (nil: time.Now).
 	Now func() time.Time
-	// Logger receives one line per delivery (nil: discard).
+	// Logger receives one line per delivery (nil: discard): an accepted
+	// delivery at debug level, a refusal at info, any other outcome at
+	// warn.
 	Logger *slog.Logger
 	// Metrics counts deliveries (nil: none).
 	Metrics *Metrics
@@ -55,7 +57,7 @@ type Options struct {
 // Sender delivers events to hooks. One Sender serves every store and
 // config; it holds no state about deliveries.
 type Sender struct {
-	client  *http.Client
+	rt      http.RoundTripper
 	now     func() time.Time
 	log     *slog.Logger
 	metrics *Metrics
@@ -63,18 +65,15 @@ type Sender struct {
 
 // NewSender returns a Sender.
 func NewSender(o Options) *Sender {
-	s := &Sender{now: o.Now, log: o.Logger, metrics: o.Metrics}
+	s := &Sender{rt: o.Transport, now: o.Now, log: o.Logger, metrics: o.Metrics}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	var c http.Client
-	if o.Client != nil {
-		c = *o.Client
-	} else {
-		c.Transport = &http.Transport{
+	if s.rt == nil {
+		s.rt = &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			MaxIdleConnsPerHost: 16,
 			IdleConnTimeout:     90 * time.Second,
@@ -82,8 +81,6 @@ func NewSender(o Options) *Sender {
 			ForceAttemptHTTP2:   true,
 		}
 	}
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	s.client = &c
 	return s
 }
 
@@ -145,9 +142,12 @@ func (s *Sender) Deliver(ctx context.Context, h *Hook, ev Event) (Answer, error)
 
 	elapsed := time.Since(started)
 	s.metrics.record(h.store, ev.Type, res.outcome, elapsed)
-	level := slog.LevelInfo
-	if res.outcome != Accepted && res.outcome != Rejected {
-		level = slog.LevelWarn
+	level := slog.LevelWarn
+	switch res.outcome {
+	case Accepted:
+		level = slog.LevelDebug
+	case Rejected:
+		level = slog.LevelInfo
 	}
 	if s.log.Enabled(ctx, level) {
 		// A fixed array: the attributes stay on the stack.
@@ -192,23 +192,39 @@ type result struct {
 
 // attempt makes one signed request, timestamped now.
 func (s *Sender) attempt(ctx context.Context, h *Hook, t Type, id string, body []byte) result {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.url, bytes.NewReader(body))
-	if err != nil {
+	if h.target == nil {
 		return result{outcome: InvalidAnswer, message: "the hook URL cannot be requested"}
 	}
 	ts := strconv.FormatInt(s.now().Unix(), 10)
 	sig := sign(h.keys, id, ts, body)
 	// Canonical keys set directly: Header.Set would canonicalize (and
 	// allocate) each name on every request.
-	req.Header = http.Header{
+	header := http.Header{
 		"Content-Type":      contentTypeJSON,
 		"User-Agent":        userAgent,
 		"Webhook-Id":        {id},
 		"Webhook-Timestamp": {ts},
 		"Webhook-Signature": {sig},
 	}
+	if h.basicAuth != nil {
+		header["Authorization"] = h.basicAuth
+	}
+	// What http.NewRequest and http.Client would build, without parsing the
+	// URL again or cloning the headers for redirects, which are not followed.
+	req := (&http.Request{
+		Method:        http.MethodPost,
+		URL:           h.target,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        header,
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		ContentLength: int64(len(body)),
+		Host:          h.target.Host,
+	}).WithContext(ctx)
 
-	resp, err := s.client.Do(req)
+	resp, err := s.rt.RoundTrip(req)
 	if err != nil {
 		return result{outcome: Unavailable, message: transportError(ctx, err)}
 	}

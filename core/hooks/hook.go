@@ -16,8 +16,11 @@
 package hooks
 
 import (
+	"encoding/base64"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/valetgw/valet/config"
@@ -39,11 +42,15 @@ const (
 // decoded signing keys, the events it wants and its timeout. It is
 // immutable; a nil *Hook is a store without a hook.
 type Hook struct {
-	store   string
-	url     string
-	keys    [][]byte
-	events  []Type
-	timeout time.Duration
+	store string
+	// target is the URL, parsed once (nil when it does not parse: every
+	// delivery is then an InvalidAnswer), and basicAuth the Authorization
+	// header its user info asks for, as http.Client would send it.
+	target    *url.URL
+	basicAuth []string
+	keys      [][]byte
+	events    []Type
+	timeout   time.Duration
 }
 
 // New compiles a store's (merged) hooks config. It returns nil and no error
@@ -58,7 +65,15 @@ func New(store string, c config.HooksConfig) (*Hook, error) {
 	if len(secrets) == 0 {
 		return nil, fmt.Errorf("%s: url is set but no secret", key)
 	}
-	h := &Hook{store: store, url: c.URL, timeout: c.Timeout}
+	h := &Hook{store: store, timeout: c.Timeout}
+	if u, err := url.Parse(c.URL); err == nil {
+		u.Host = strings.TrimSuffix(u.Host, ":") // as http.NewRequest does
+		h.target = u
+		if u.User != nil {
+			pass, _ := u.User.Password()
+			h.basicAuth = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))}
+		}
+	}
 	for i, s := range secrets {
 		k, err := config.WebhookSecretKey(s)
 		if err != nil {

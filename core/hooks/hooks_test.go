@@ -520,3 +520,34 @@ func TestCleanMessage(t *testing.T) {
 		}
 	}
 }
+
+// A hook URL's user info is sent as Basic authorization (as http.Client
+// sends it) and never in the request line; an accepted delivery logs at
+// debug level, a refusal at info.
+func TestDeliverURLUserInfoAndLogLevels(t *testing.T) {
+	rc := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if r.URL.User != nil || strings.Contains(r.RequestURI, "pa55word") {
+			t.Errorf("user info in the request line: %s", r.RequestURI)
+		}
+		answer([]int{200, 403}[(n-1)%2], `{}`)(n, w, r)
+	})
+	logs := &testenv.Buffer{}
+	s := NewSender(Options{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	h := mustHook(t, strings.Replace(rc.URL, "http://", "http://user:pa55word@", 1)+"/h", 10*time.Second, secretA)
+	if _, err := s.Deliver(context.Background(), h, completeEvent); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Deliver(context.Background(), h, completeEvent); !errors.Is(err, ErrRejected) {
+		t.Fatalf("second delivery: %v, want a refusal", err)
+	}
+	for _, d := range rc.deliveries() {
+		if got, want := d.header.Get("Authorization"), "Basic "+base64.StdEncoding.EncodeToString([]byte("user:pa55word")); got != want {
+			t.Errorf("Authorization %q, want %q", got, want)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"level":"DEBUG"`) || !strings.Contains(lines[0], `"outcome":"accepted"`) ||
+		!strings.Contains(lines[1], `"level":"INFO"`) || !strings.Contains(lines[1], `"outcome":"rejected"`) {
+		t.Errorf("log lines:\n%s", logs)
+	}
+}
