@@ -368,12 +368,7 @@ func TestAzureSASMatchesNodeSDK(t *testing.T) {
 // wrong size or with another x-ms-blob-content-type, and the gateway's
 // complete must catch it by HEAD, delete the blob, and answer 409.
 func TestAzureCompleteCatchesMismatch(t *testing.T) {
-	var b backend
-	for _, x := range backends {
-		if x.Name == "azure" {
-			b = x
-		}
-	}
+	b := backendNamed(t, "azure")
 	stores := gatewayStores(t, b)
 	env := newGatewayEnv(t, stores)
 	g := startGateway(t, env)
@@ -436,12 +431,7 @@ func TestAzureCompleteCatchesMismatch(t *testing.T) {
 // an allowed origin may PUT with x-ms-blob-type and read ETag; another
 // origin is refused.
 func TestAzureCORS(t *testing.T) {
-	var b backend
-	for _, x := range backends {
-		if x.Name == "azure" {
-			b = x
-		}
-	}
+	b := backendNamed(t, "azure")
 	const origin = "http://127.0.0.1:8181"
 	cfg := b.Setup(t, []string{origin})
 	p := azurePlugin(t, cfg)

@@ -37,17 +37,6 @@ func TestBatchSigning(t *testing.T) {
 	}
 }
 
-func backendNamed(t *testing.T, name string) backend {
-	t.Helper()
-	for _, b := range backends {
-		if b.Name == name {
-			return b
-		}
-	}
-	t.Fatalf("no backend %q registered", name)
-	return backend{}
-}
-
 func testBatchSigning(t *testing.T, b backend) {
 	env := newGatewayEnv(t, map[string]any{"media": subjectStore(t, b, []string{testOrigin}, map[string]any{
 		"max_size": "1MiB", "content_types": []string{"application/octet-stream"}, "get_ttl": "5m", "max_ttl": "1h", "max_batch": 8,

@@ -181,6 +181,39 @@ func noLeftovers(t *testing.T, r doctorRun, list func() []string) {
 	}
 }
 
+// doctorCase is one run of doctor on the store setup makes: every check ✔
+// when check is "", else check is the first to fail, with a fix naming fix
+// and, when found is set, a finding that says found. After the run,
+// leftovers (when setup gives one) finds nothing doctor wrote.
+type doctorCase struct {
+	name              string
+	setup             func(t *testing.T) (cfg map[string]any, leftovers func() []string)
+	check, fix, found string
+}
+
+// runDoctorCases runs each case, in order, as a subtest on provider.
+func runDoctorCases(t *testing.T, provider string, cases []doctorCase) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, leftovers := tc.setup(t)
+			r := runDoctor(t, provider, cfg)
+			if tc.check == "" {
+				r.healthy(t)
+			} else {
+				r.fault(t, tc.check, tc.fix)
+			}
+			if tc.found != "" {
+				if c := r.check(t, tc.check); !strings.Contains(c.Found, tc.found) {
+					t.Fatalf("the %s check does not say %q: %s", tc.check, tc.found, c.Found)
+				}
+			}
+			if leftovers != nil {
+				noLeftovers(t, r, leftovers)
+			}
+		})
+	}
+}
+
 // TestDoctor runs `valet doctor` on every backend: first on a healthy
 // store (every check ✔), then with one fault at a time, each named by the
 // first check that fails, with its fix. After every run the bucket is
@@ -196,13 +229,7 @@ func TestDoctor(t *testing.T) {
 
 func testDoctorLocal(t *testing.T) {
 	cfg := func(t *testing.T, origins []string) map[string]any {
-		for _, b := range backends {
-			if b.Name == "local" {
-				return b.Setup(t, origins)
-			}
-		}
-		t.Fatal("no local backend registered")
-		return nil
+		return localBackend(t).Setup(t, origins)
 	}
 	leftovers := func(c map[string]any) func() []string {
 		return func() []string {
@@ -217,42 +244,35 @@ func testDoctorLocal(t *testing.T) {
 			return left
 		}
 	}
-	t.Run("healthy", func(t *testing.T) {
-		c := cfg(t, []string{testOrigin})
-		r := runDoctor(t, "local", c)
-		r.healthy(t)
-		noLeftovers(t, r, leftovers(c))
-	})
-	t.Run("cors missing", func(t *testing.T) {
-		c := cfg(t, []string{"http://elsewhere.example"})
-		r := runDoctor(t, "local", c)
-		r.fault(t, "cors", "cors_origins")
-		noLeftovers(t, r, leftovers(c))
-	})
-	t.Run("wrong secret", func(t *testing.T) {
-		// The store's local server runs elsewhere with its own secret: a
-		// plugin serving the root, and doctor's copy of the store signing
-		// with another secret for that server's public_url.
-		c := cfg(t, []string{testOrigin})
-		startPlugin(t, "local", "probe", c)
-		wrong := map[string]any{}
-		for k, v := range c {
-			wrong[k] = v
+	withOrigin := func(origin string) func(t *testing.T) (map[string]any, func() []string) {
+		return func(t *testing.T) (map[string]any, func() []string) {
+			c := cfg(t, []string{origin})
+			return c, leftovers(c)
 		}
-		wrong["secret"] = randomSecret(t)
-		wrong["listen"] = "127.0.0.1:0"
-		wrong["root"] = t.TempDir()
-		r := runDoctor(t, "local", wrong)
-		r.fault(t, "credentials", "secret")
-		noLeftovers(t, r, leftovers(c))
-		noLeftovers(t, r, leftovers(wrong))
-	})
-	t.Run("public endpoint does not answer", func(t *testing.T) {
-		c := cfg(t, []string{testOrigin})
-		c["public_url"] = closedEndpoint(t)
-		r := runDoctor(t, "local", c)
-		r.fault(t, "endpoint", "public_url")
-		noLeftovers(t, r, leftovers(c))
+	}
+	runDoctorCases(t, "local", []doctorCase{
+		{name: "healthy", setup: withOrigin(testOrigin)},
+		{name: "cors missing", setup: withOrigin("http://elsewhere.example"), check: "cors", fix: "cors_origins"},
+		{name: "wrong secret", check: "credentials", fix: "secret", setup: func(t *testing.T) (map[string]any, func() []string) {
+			// The store's local server runs elsewhere with its own secret: a
+			// plugin serving the root, and doctor's copy of the store signing
+			// with another secret for that server's public_url.
+			c := cfg(t, []string{testOrigin})
+			startPlugin(t, "local", "probe", c)
+			wrong := map[string]any{}
+			for k, v := range c {
+				wrong[k] = v
+			}
+			wrong["secret"] = randomSecret(t)
+			wrong["listen"] = "127.0.0.1:0"
+			wrong["root"] = t.TempDir()
+			return wrong, func() []string { return append(leftovers(c)(), leftovers(wrong)()...) }
+		}},
+		{name: "public endpoint does not answer", check: "endpoint", fix: "public_url", setup: func(t *testing.T) (map[string]any, func() []string) {
+			c := cfg(t, []string{testOrigin})
+			c["public_url"] = closedEndpoint(t)
+			return c, leftovers(c)
+		}},
 	})
 	// The local store is its own server, run by the plugin doctor starts on
 	// this host: it cannot be stopped apart from the plugin, nor have
@@ -285,81 +305,59 @@ func s3Leftovers(t *testing.T, srv *testenv.S3Server, bucket string) func() []st
 
 func testDoctorVersitygw(t *testing.T) {
 	srv := testenv.Versitygw(t)
-	bucket := func(t *testing.T, cors bool) (string, map[string]any) {
-		b := srv.CreateBucket(t, "doctor")
-		if cors {
-			srv.SetCORS(t, b, []string{testOrigin})
+	// bucket makes a bucket (with the CORS rule testOrigin needs when cors
+	// is set) and its store config, changed by edit.
+	bucket := func(cors bool, edit func(t *testing.T, c map[string]any)) func(t *testing.T) (map[string]any, func() []string) {
+		return func(t *testing.T) (map[string]any, func() []string) {
+			b := srv.CreateBucket(t, "doctor")
+			if cors {
+				srv.SetCORS(t, b, []string{testOrigin})
+			}
+			c := s3StoreConfig(t, srv, b)
+			if edit != nil {
+				edit(t, c)
+			}
+			return c, s3Leftovers(t, srv, b)
 		}
-		return b, s3StoreConfig(t, srv, b)
 	}
-	t.Run("healthy", func(t *testing.T) {
-		b, c := bucket(t, true)
-		r := runDoctor(t, "s3", c)
-		r.healthy(t)
-		noLeftovers(t, r, s3Leftovers(t, srv, b))
-	})
-	t.Run("cors missing", func(t *testing.T) {
-		b, c := bucket(t, false)
-		r := runDoctor(t, "s3", c)
-		r.fault(t, "cors", "PutBucketCors")
-		noLeftovers(t, r, s3Leftovers(t, srv, b))
-	})
-	t.Run("cors does not expose etag", func(t *testing.T) {
+	runDoctorCases(t, "s3", []doctorCase{
+		{name: "healthy", setup: bucket(true, nil)},
+		{name: "cors missing", setup: bucket(false, nil), check: "cors", fix: "PutBucketCors"},
 		// versitygw 1.8.0 adds ETag to every CORS answer's
 		// Access-Control-Expose-Headers whatever the bucket's rule says,
 		// so the rule cannot take it away: a proxy in front of it does,
 		// as a CDN with its own CORS settings would.
-		b, c := bucket(t, true)
-		c["endpoint"] = faultProxy(t, srv.Endpoint, func(h http.Header) {
-			if h.Get("Access-Control-Expose-Headers") != "" {
-				h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Type")
-			}
-		})
-		r := runDoctor(t, "s3", c)
-		r.fault(t, "cors", "expose ETag")
-		if cors := r.check(t, "cors"); !strings.Contains(cors.Found, "ETag is not exposed") {
-			t.Fatalf("the cors check does not say ETag is not exposed: %s", cors.Found)
-		}
-		noLeftovers(t, r, s3Leftovers(t, srv, b))
-	})
-	t.Run("wrong secret key", func(t *testing.T) {
-		b, c := bucket(t, true)
-		delete(c, "secret_access_key_file")
-		c["secret_access_key"] = "not-the-secret-" + randomSecret(t)
+		{name: "cors does not expose etag", check: "cors", fix: "expose ETag", found: "ETag is not exposed", setup: bucket(true, func(t *testing.T, c map[string]any) {
+			c["endpoint"] = faultProxy(t, srv.Endpoint, func(h http.Header) {
+				if h.Get("Access-Control-Expose-Headers") != "" {
+					h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Type")
+				}
+			})
+		})},
 		// The provider's Configure probes the credentials (a GET whose
 		// error body says SignatureDoesNotMatch), so the plugin already
 		// refuses the key.
-		r := runDoctor(t, "s3", c)
-		r.fault(t, "plugin", "secret_access_key")
-		noLeftovers(t, r, s3Leftovers(t, srv, b))
-	})
-	t.Run("public endpoint does not answer", func(t *testing.T) {
-		b, c := bucket(t, true)
-		c["public_endpoint"] = closedEndpoint(t)
-		r := runDoctor(t, "s3", c)
-		r.fault(t, "endpoint", "public_endpoint")
-		noLeftovers(t, r, s3Leftovers(t, srv, b))
-	})
-	t.Run("clock skew", func(t *testing.T) {
+		{name: "wrong secret key", check: "plugin", fix: "secret_access_key", setup: bucket(true, func(t *testing.T, c map[string]any) {
+			delete(c, "secret_access_key_file")
+			c["secret_access_key"] = "not-the-secret-" + randomSecret(t)
+		})},
+		{name: "public endpoint does not answer", check: "endpoint", fix: "public_endpoint", setup: bucket(true, func(t *testing.T, c map[string]any) {
+			c["public_endpoint"] = closedEndpoint(t)
+		})},
 		// A storage server whose clock is an hour ahead, as its Date header
 		// tells: a proxy in front of versitygw rewrites Date.
-		b, c := bucket(t, true)
-		c["endpoint"] = faultProxy(t, srv.Endpoint, func(h http.Header) {
-			h.Set("Date", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))
-		})
-		r := runDoctor(t, "s3", c)
-		r.fault(t, "clock", "NTP")
-		if clock := r.check(t, "clock"); !strings.Contains(clock.Found, "1h0m0s ahead") {
-			t.Fatalf("the clock check does not report the hour: %s", clock.Found)
-		}
-		noLeftovers(t, r, s3Leftovers(t, srv, b))
-	})
-	t.Run("storage stopped", func(t *testing.T) {
-		_, c := bucket(t, true)
-		srv.Process.Stop()
+		{name: "clock skew", check: "clock", fix: "NTP", found: "1h0m0s ahead", setup: bucket(true, func(t *testing.T, c map[string]any) {
+			c["endpoint"] = faultProxy(t, srv.Endpoint, func(h http.Header) {
+				h.Set("Date", time.Now().Add(time.Hour).UTC().Format(http.TimeFormat))
+			})
+		})},
 		// Nothing can be written to a stopped server; the plugin refuses
 		// to configure, so doctor tries nothing else.
-		runDoctor(t, "s3", c).fault(t, "plugin", "endpoint")
+		{name: "storage stopped", check: "plugin", fix: "endpoint", setup: func(t *testing.T) (map[string]any, func() []string) {
+			c, _ := bucket(true, nil)(t)
+			srv.Process.Stop()
+			return c, nil
+		}},
 	})
 }
 
@@ -390,80 +388,66 @@ func faultProxy(t *testing.T, upstream string, modify func(http.Header)) string 
 
 func testDoctorMinIO(t *testing.T) {
 	srv := testenv.MinIO(t)
-	bucket := func(t *testing.T) (string, map[string]any) {
-		b := srv.CreateBucket(t, "doctor")
-		return b, s3StoreConfig(t, srv, b)
+	bucket := func(edit func(t *testing.T, c map[string]any)) func(t *testing.T) (map[string]any, func() []string) {
+		return func(t *testing.T) (map[string]any, func() []string) {
+			b := srv.CreateBucket(t, "doctor")
+			c := s3StoreConfig(t, srv, b)
+			if edit != nil {
+				edit(t, c)
+			}
+			return c, s3Leftovers(t, srv, b)
+		}
 	}
 	// MinIO's CORS is always open (PutBucketCors is 501), so there is no
 	// CORS fault to inject here.
-	t.Run("healthy", func(t *testing.T) {
-		b, c := bucket(t)
-		r := runDoctor(t, "minio", c)
-		r.healthy(t)
-		noLeftovers(t, r, s3Leftovers(t, srv, b))
-	})
-	t.Run("wrong secret key", func(t *testing.T) {
-		b, c := bucket(t)
-		c["secret_access_key"] = "not-the-secret-" + randomSecret(t)
+	runDoctorCases(t, "minio", []doctorCase{
+		{name: "healthy", setup: bucket(nil)},
 		// Refused at Configure, as for s3 above.
-		r := runDoctor(t, "minio", c)
-		r.fault(t, "plugin", "secret_access_key")
-		noLeftovers(t, r, s3Leftovers(t, srv, b))
-	})
-	t.Run("public endpoint does not answer", func(t *testing.T) {
-		b, c := bucket(t)
-		c["public_endpoint"] = closedEndpoint(t)
-		r := runDoctor(t, "minio", c)
-		r.fault(t, "endpoint", "public_endpoint")
-		noLeftovers(t, r, s3Leftovers(t, srv, b))
-	})
-	t.Run("storage stopped", func(t *testing.T) {
-		_, c := bucket(t)
-		srv.Process.Stop()
-		runDoctor(t, "minio", c).fault(t, "plugin", "endpoint")
+		{name: "wrong secret key", check: "plugin", fix: "secret_access_key", setup: bucket(func(t *testing.T, c map[string]any) {
+			c["secret_access_key"] = "not-the-secret-" + randomSecret(t)
+		})},
+		{name: "public endpoint does not answer", check: "endpoint", fix: "public_endpoint", setup: bucket(func(t *testing.T, c map[string]any) {
+			c["public_endpoint"] = closedEndpoint(t)
+		})},
+		{name: "storage stopped", check: "plugin", fix: "endpoint", setup: func(t *testing.T) (map[string]any, func() []string) {
+			c, _ := bucket(nil)(t)
+			srv.Process.Stop()
+			return c, nil
+		}},
 	})
 }
 
 func testDoctorGCS(t *testing.T) {
-	gcsLeftovers := func(e *gcsEnv) func() []string {
-		return func() []string { return e.fake.ObjectNames(t, e.bucket, "") }
+	// store starts the verifying proxy answering CORS for origins, and
+	// gives its store config, changed by edit.
+	store := func(origins []string, edit func(t *testing.T, c map[string]any)) func(t *testing.T) (map[string]any, func() []string) {
+		return func(t *testing.T) (map[string]any, func() []string) {
+			e := startGCS(t, origins)
+			c := e.config(t, "key")
+			if edit != nil {
+				edit(t, c)
+			}
+			return c, func() []string { return e.fake.ObjectNames(t, e.bucket, "") }
+		}
 	}
-	t.Run("healthy", func(t *testing.T) {
-		e := startGCS(t, []string{testOrigin})
-		r := runDoctor(t, "gcs", e.config(t, "key"))
-		r.healthy(t)
-		noLeftovers(t, r, gcsLeftovers(e))
-	})
-	t.Run("cors missing", func(t *testing.T) {
+	runDoctorCases(t, "gcs", []doctorCase{
+		{name: "healthy", setup: store([]string{testOrigin}, nil)},
 		// The proxy answers CORS like a bucket whose rules allow another
 		// origin only.
-		e := startGCS(t, []string{"http://elsewhere.example"})
-		r := runDoctor(t, "gcs", e.config(t, "key"))
-		r.fault(t, "cors", "--cors-file")
-		noLeftovers(t, r, gcsLeftovers(e))
-	})
-	t.Run("wrong signing key", func(t *testing.T) {
-		e := startGCS(t, []string{testOrigin})
-		c := e.config(t, "key")
-		c["credentials_file"] = otherServiceAccount(t)
-		r := runDoctor(t, "gcs", c)
-		r.fault(t, "credentials", "credentials_file")
-		noLeftovers(t, r, gcsLeftovers(e))
-	})
-	t.Run("public endpoint does not answer", func(t *testing.T) {
-		e := startGCS(t, []string{testOrigin})
-		c := e.config(t, "key")
-		c["signing_host"] = strings.TrimPrefix(closedEndpoint(t), "http://")
-		r := runDoctor(t, "gcs", c)
-		r.fault(t, "endpoint", "signing_host")
-		noLeftovers(t, r, gcsLeftovers(e))
-	})
-	t.Run("storage stopped", func(t *testing.T) {
-		e := startGCS(t, []string{testOrigin})
-		c := e.config(t, "key")
-		e.fake.Process.Stop()
+		{name: "cors missing", check: "cors", fix: "--cors-file", setup: store([]string{"http://elsewhere.example"}, nil)},
+		{name: "wrong signing key", check: "credentials", fix: "credentials_file", setup: store([]string{testOrigin}, func(t *testing.T, c map[string]any) {
+			c["credentials_file"] = otherServiceAccount(t)
+		})},
+		{name: "public endpoint does not answer", check: "endpoint", fix: "signing_host", setup: store([]string{testOrigin}, func(t *testing.T, c map[string]any) {
+			c["signing_host"] = strings.TrimPrefix(closedEndpoint(t), "http://")
+		})},
 		// The provider's Configure looks at the bucket through the JSON API.
-		runDoctor(t, "gcs", c).fault(t, "plugin", "endpoint")
+		{name: "storage stopped", check: "plugin", fix: "endpoint", setup: func(t *testing.T) (map[string]any, func() []string) {
+			e := startGCS(t, []string{testOrigin})
+			c := e.config(t, "key")
+			e.fake.Process.Stop()
+			return c, nil
+		}},
 	})
 }
 
@@ -500,10 +484,6 @@ func testDoctorAzure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	store := func(t *testing.T) (string, map[string]any) {
-		cont := az.NewContainer(t)
-		return cont, azureStoreConfig(t, az, cont)
-	}
 	leftovers := func(cont string) func() []string {
 		return func() []string {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -523,52 +503,47 @@ func testDoctorAzure(t *testing.T) {
 			return left
 		}
 	}
-	t.Run("cors missing", func(t *testing.T) {
-		cont, c := store(t)
-		r := runDoctor(t, "azure", c)
-		r.fault(t, "cors", "Blob service CORS")
-		noLeftovers(t, r, leftovers(cont))
-	})
-	t.Run("cors does not expose etag", func(t *testing.T) {
-		setCORS(t, &service.CORSRule{
-			AllowedOrigins:  to.Ptr(testOrigin),
-			AllowedMethods:  to.Ptr("GET,HEAD,PUT,DELETE,OPTIONS"),
-			AllowedHeaders:  to.Ptr("*"),
-			ExposedHeaders:  to.Ptr("content-length"),
-			MaxAgeInSeconds: to.Ptr(int32(60)),
-		})
-		cont, c := store(t)
-		r := runDoctor(t, "azure", c)
-		r.fault(t, "cors", "expose ETag")
-		if cors := r.check(t, "cors"); !strings.Contains(cors.Found, "ETag is not exposed") {
-			t.Fatalf("the cors check does not say ETag is not exposed: %s", cors.Found)
+	// store makes a container and its store config, changed by edit.
+	store := func(edit func(t *testing.T, c map[string]any)) func(t *testing.T) (map[string]any, func() []string) {
+		return func(t *testing.T) (map[string]any, func() []string) {
+			cont := az.NewContainer(t)
+			c := azureStoreConfig(t, az, cont)
+			if edit != nil {
+				edit(t, c)
+			}
+			return c, leftovers(cont)
 		}
-		noLeftovers(t, r, leftovers(cont))
-	})
-	t.Run("healthy", func(t *testing.T) {
-		az.SetCORS(t, []string{testOrigin})
-		cont, c := store(t)
-		r := runDoctor(t, "azure", c)
-		r.healthy(t)
-		noLeftovers(t, r, leftovers(cont))
-	})
-	t.Run("wrong account key", func(t *testing.T) {
-		cont, c := store(t)
-		delete(c, "account_key_file")
-		wrong := make([]byte, 64)
-		_, _ = rand.Read(wrong)
-		c["account_key"] = base64.StdEncoding.EncodeToString(wrong)
+	}
+	runDoctorCases(t, "azure", []doctorCase{
+		{name: "cors missing", check: "cors", fix: "Blob service CORS", setup: store(nil)},
+		{name: "cors does not expose etag", check: "cors", fix: "expose ETag", found: "ETag is not exposed", setup: func(t *testing.T) (map[string]any, func() []string) {
+			setCORS(t, &service.CORSRule{
+				AllowedOrigins:  to.Ptr(testOrigin),
+				AllowedMethods:  to.Ptr("GET,HEAD,PUT,DELETE,OPTIONS"),
+				AllowedHeaders:  to.Ptr("*"),
+				ExposedHeaders:  to.Ptr("content-length"),
+				MaxAgeInSeconds: to.Ptr(int32(60)),
+			})
+			return store(nil)(t)
+		}},
+		{name: "healthy", setup: func(t *testing.T) (map[string]any, func() []string) {
+			az.SetCORS(t, []string{testOrigin})
+			return store(nil)(t)
+		}},
 		// The provider's Configure reads the container's properties, so
 		// the plugin already refuses the key.
-		r := runDoctor(t, "azure", c)
-		r.fault(t, "plugin", "account_key")
-		noLeftovers(t, r, leftovers(cont))
-	})
-	// Azure has one endpoint for the API and signed URLs, so an endpoint
-	// that does not answer is the stopped server below.
-	t.Run("storage stopped", func(t *testing.T) {
-		_, c := store(t)
-		az.Process.Stop()
-		runDoctor(t, "azure", c).fault(t, "plugin", "endpoint")
+		{name: "wrong account key", check: "plugin", fix: "account_key", setup: store(func(t *testing.T, c map[string]any) {
+			delete(c, "account_key_file")
+			wrong := make([]byte, 64)
+			_, _ = rand.Read(wrong)
+			c["account_key"] = base64.StdEncoding.EncodeToString(wrong)
+		})},
+		// Azure has one endpoint for the API and signed URLs, so an endpoint
+		// that does not answer is the stopped server below.
+		{name: "storage stopped", check: "plugin", fix: "endpoint", setup: func(t *testing.T) (map[string]any, func() []string) {
+			c, _ := store(nil)(t)
+			az.Process.Stop()
+			return c, nil
+		}},
 	})
 }

@@ -18,13 +18,7 @@ import (
 // localBackend returns the registered local backend.
 func localBackend(t *testing.T) backend {
 	t.Helper()
-	for _, b := range backends {
-		if b.Provider == "local" {
-			return b
-		}
-	}
-	t.Fatal("local backend not registered")
-	return backend{}
+	return backendNamed(t, "local")
 }
 
 // SIGTERM while a request is in flight: the request still gets its answer,

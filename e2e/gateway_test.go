@@ -209,12 +209,7 @@ func fetch(t testing.TB, u string, hdr map[string]string) (int, []byte, http.Hea
 }
 
 func TestGateway(t *testing.T) {
-	if len(backends) == 0 {
-		t.Fatal("no backends registered")
-	}
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) { testGateway(t, b) })
-	}
+	onEveryBackend(t, testGateway)
 }
 
 func testGateway(t *testing.T, b backend) {
