@@ -91,9 +91,6 @@ func doctorOn(t *testing.T, config, store string) doctorRun {
 // upload) and downloads through the bucket it configured. On MinIO apply
 // says it cannot and what to set instead.
 func TestCORSApply(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser suite skipped in -short mode")
-	}
 	demo := testenv.DemoDriver(t)
 	inputs := browserInputs(t)
 	cases := []struct {

@@ -97,18 +97,10 @@ func hlsPackage(t *testing.T) []hlsFile {
 }
 
 func TestHLS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser suite skipped in -short mode")
-	}
 	demo := testenv.DemoDriver(t)
 	hlsJS := testenv.NodeModule(t, "hls.js/dist/hls.mjs")
 	files := hlsPackage(t)
-	if len(backends) == 0 {
-		t.Fatal("no backends registered")
-	}
-	for _, b := range backends {
-		t.Run(b.Name, func(t *testing.T) { testHLS(t, b, demo, hlsJS, files) })
-	}
+	onEveryBackend(t, func(t *testing.T, b backend) { testHLS(t, b, demo, hlsJS, files) })
 }
 
 // hlsReport is what hls.mjs prints.
@@ -166,7 +158,7 @@ func testHLS(t *testing.T, b backend, demo testenv.Demo, hlsJS string, files []h
 		"user_data_dir": filepath.Join(dir, "chromium"),
 	}
 	var rep hlsReport
-	runBrowserScript(t, demo, dir, "hls.mjs", cfg, 5*time.Minute, &rep)
+	demo.RunScript(t, dir, "browser/hls.mjs", cfg, 5*time.Minute, &rep)
 
 	for _, name := range []string{"play", "byterange"} {
 		s, ok := rep[name]
@@ -208,36 +200,4 @@ func testHLS(t *testing.T, b backend, demo testenv.Demo, hlsJS string, files []h
 		t.Errorf("the gateway logged %d playlist requests, want at least the master, two variants and the byte-range playlist", plays)
 	}
 	checkNoLeaks(t, g, []string{env.HS256, env.Tokens, alice}, nil)
-}
-
-// runBrowserScript runs e2e/browser/NAME with cfg, for at most timeout, and
-// decodes its "REPORT {...}" line into report.
-func runBrowserScript(t *testing.T, demo testenv.Demo, dir, name string, cfg map[string]any, timeout time.Duration, report any) {
-	t.Helper()
-	p := filepath.Join(dir, name+".json")
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(demo.Node, filepath.Join(testenv.Root(), "e2e", "browser", name), p)
-	cmd.Dir = dir
-	var out testenv.Buffer
-	proc, err := testenv.Launch(t, testenv.Spec{Name: name, Cmd: cmd, Stdout: &out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	werr := proc.Wait(timeout)
-	t.Logf("%s log:\n%s", name, tail(proc.Logs(), 6000))
-	for _, line := range strings.Split(out.String(), "\n") {
-		if rest, ok := strings.CutPrefix(line, "REPORT "); ok {
-			if err := json.Unmarshal([]byte(rest), report); err != nil {
-				t.Fatalf("%s report: %v", name, err)
-			}
-			return
-		}
-	}
-	t.Fatalf("%s printed no report (%v)", name, werr)
 }

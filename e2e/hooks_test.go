@@ -35,13 +35,8 @@ import (
 // rotation, is shown against the same library by core/hooks'
 // TestNodeLibraryRejects and TestNodeLibraryRotation.
 func TestHooks(t *testing.T) {
-	if testing.Short() {
-		t.Skip("hooks suite skipped in -short mode")
-	}
-	node := testenv.LookPath(t, "node")
-	lib := testenv.NodeModule(t, "standardwebhooks/package.json")
 	demo := testenv.DemoDriver(t)
-	onEveryBackend(t, func(t *testing.T, b backend) { testHooks(t, b, node, lib, demo) })
+	onEveryBackend(t, func(t *testing.T, b backend) { testHooks(t, b, demo) })
 }
 
 // receiver is a running core/hooks/testdata/receiver.js.
@@ -70,8 +65,9 @@ type receiverState struct {
 	} `json:"accepted"`
 }
 
-func startReceiver(t *testing.T, node, lib string, secrets ...string) *receiver {
+func startReceiver(t *testing.T, node string, secrets ...string) *receiver {
 	t.Helper()
+	lib := testenv.NodeModule(t, "standardwebhooks/package.json")
 	cmd := exec.Command(node, filepath.Join(testenv.Root(), "core", "hooks", "testdata", "receiver.js"))
 	cmd.Env = []string{"NODE_PATH=" + filepath.Dir(filepath.Dir(lib)), "HOOK_SECRETS=" + strings.Join(secrets, ",")}
 	p, err := testenv.Launch(t, testenv.Spec{Name: "hook receiver", Cmd: cmd, Ready: testenv.LogReady("listening http://")})
@@ -208,9 +204,9 @@ type completedHook struct {
 	Hook map[string]any `json:"hook"`
 }
 
-func testHooks(t *testing.T, b backend, node, lib string, demo testenv.Demo) {
+func testHooks(t *testing.T, b backend, demo testenv.Demo) {
 	newSecret, oldSecret := webhookSecret(t), webhookSecret(t)
-	rc := startReceiver(t, node, lib, newSecret) // knows only the new secret
+	rc := startReceiver(t, demo.Node, newSecret) // knows only the new secret
 	port := testenv.FreePort(t)
 	origins := []string{"http://" + testenv.Addr(port)}
 	store := browserStore(t, b, origins, nil)
@@ -358,10 +354,10 @@ func testHooks(t *testing.T, b backend, node, lib string, demo testenv.Demo) {
 				Message string `json:"message"`
 			} `json:"demo_refused"`
 		}
-		runHooksBrowser(t, demo, dir, map[string]any{
+		demo.RunScript(t, dir, "hooks/browser.mjs", map[string]any{
 			"playwright": demo.Playwright, "gateway": g.URL, "store": "media", "token": alice,
 			"uploads": uploads, "demo_file": demoFile, "demo_refused": refused,
-		}, &rep)
+		}, 3*time.Minute, &rep)
 		if len(rep.Uploads) != len(uploads) {
 			t.Fatalf("%d uploads reported, want %d", len(rep.Uploads), len(uploads))
 		}
@@ -417,35 +413,4 @@ func testHooks(t *testing.T, b backend, node, lib string, demo testenv.Demo) {
 			t.Fatalf("no hook delivery log line; logs:\n%s", tail(g.Logs(), 3000))
 		}
 	})
-}
-
-// runHooksBrowser runs e2e/hooks/browser.mjs with cfg and decodes its report.
-func runHooksBrowser(t *testing.T, demo testenv.Demo, dir string, cfg map[string]any, report any) {
-	t.Helper()
-	path := filepath.Join(dir, "hooks-browser.json")
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(demo.Node, filepath.Join(testenv.Root(), "e2e", "hooks", "browser.mjs"), path)
-	cmd.Dir = dir
-	var out testenv.Buffer
-	p, err := testenv.Launch(t, testenv.Spec{Name: "hooks browser", Cmd: cmd, Stdout: &out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	werr := p.Wait(3 * time.Minute)
-	t.Logf("browser log:\n%s", tail(p.Logs(), 4000))
-	for _, line := range strings.Split(out.String(), "\n") {
-		if rest, ok := strings.CutPrefix(line, "REPORT "); ok {
-			if err := json.Unmarshal([]byte(rest), report); err != nil {
-				t.Fatalf("browser report: %v", err)
-			}
-			return
-		}
-	}
-	t.Fatalf("the browser driver printed no report (%v)", werr)
 }

@@ -19,14 +19,24 @@ func onEveryBackend(t *testing.T, suite func(t *testing.T, b backend)) {
 	}
 }
 
+// backendNamed is the registered backend called name; the test fails when
+// there is none.
+func backendNamed(t *testing.T, name string) backend {
+	t.Helper()
+	for _, b := range backends {
+		if b.Name == name {
+			return b
+		}
+	}
+	t.Fatalf("no backend %q registered", name)
+	return backend{}
+}
+
 // browserSuite starts a suite that drives Chromium with the upload inputs
-// (browserInputs): skipped in -short mode, it needs the browser driver and
-// the npm packages named (paths below node_modules) besides.
+// (browserInputs): it needs the browser driver (so it is skipped in -short
+// mode) and the npm packages named (paths below node_modules) besides.
 func browserSuite(t *testing.T, packages ...string) (testenv.Demo, map[string]browserFile) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("browser suite skipped in -short mode")
-	}
 	demo := testenv.DemoDriver(t)
 	for _, p := range packages {
 		testenv.NodeModule(t, p)

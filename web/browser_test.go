@@ -21,9 +21,6 @@ import (
 // and the demo page themselves: progress, per-part retry, resume without
 // re-sending, abort on the server, and the messages a person sees.
 func TestDemoInBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
 	demo := testenv.DemoDriver(t)
 	f := newFakeGateway(t)
 	// The first PUT of part 3 of every multipart upload fails once with 500,
