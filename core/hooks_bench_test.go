@@ -16,8 +16,6 @@ import (
 
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/core/hooks"
-	"github.com/valetgw/valet/providers"
-	"github.com/valetgw/valet/providers/local"
 )
 
 // BenchmarkHookComplete measures what a hook adds to complete on the local
@@ -72,17 +70,13 @@ func BenchmarkHookComplete(b *testing.B) {
 		{"no hook then deliver", "", deliver},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			h, tok, path := benchUploaded(b, c.hooks)
+			h, tok := benchServer(b, benchLocal(b), c.hooks)
+			id, _ := benchUpload(b, h, tok, "bench.bin", []byte("hello"))
+			path := "/v1/stores/media/uploads/" + id + "/complete"
 			b.ReportAllocs()
 			defer reportCPU(b)()
 			for b.Loop() {
-				r := httptest.NewRequest(http.MethodPost, path, nil)
-				r.Header.Set("Authorization", "Bearer "+tok)
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, r)
-				if w.Code != http.StatusOK {
-					b.Fatalf("status %d: %s", w.Code, w.Body)
-				}
+				benchCall(b, h, tok, http.MethodPost, path, nil, http.StatusOK)
 				if c.then != nil {
 					c.then(b)
 				}
@@ -151,51 +145,4 @@ func processCPU(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// benchUploaded serves the test config (with extra) on a local store in
-// process, uploads one small file and returns the handler, a token and the
-// upload's complete path.
-func benchUploaded(b *testing.B, extra string) (http.Handler, string, string) {
-	b.Helper()
-	p := local.New()
-	raw, _ := json.Marshal(map[string]any{"root": b.TempDir(), "listen": "127.0.0.1:0", "secret": "local-provider-secret-0123456789"})
-	if err := p.Configure(b.Context(), providers.StoreConfig{Store: "media", Config: raw}); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { p.(io.Closer).Close() })
-	cfg := testConfig(b, extra)
-	srv, err := New(cfg, map[string]providers.Provider{"media": p}, Options{Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close() })
-	tok, err := MintDevToken(cfg, "bench", nil, time.Hour)
-	if err != nil {
-		b.Fatal(err)
-	}
-	h := srv.Handler()
-	r := httptest.NewRequest(http.MethodPost, "/v1/stores/media/uploads", bytes.NewReader([]byte(`{"filename":"bench.bin","content_type":"text/plain","size":5}`)))
-	r.Header.Set("Authorization", "Bearer "+tok)
-	r.Header.Set("Content-Type", "application/json")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	var up struct {
-		UploadID string            `json:"upload_id"`
-		URL      string            `json:"url"`
-		Headers  map[string]string `json:"headers"`
-	}
-	if w.Code != http.StatusCreated || json.Unmarshal(w.Body.Bytes(), &up) != nil {
-		b.Fatalf("create: %d %s", w.Code, w.Body)
-	}
-	req, _ := http.NewRequest(http.MethodPut, up.URL, bytes.NewReader([]byte("hello")))
-	for k, v := range up.Headers {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil || res.StatusCode/100 != 2 {
-		b.Fatalf("PUT: %v %v", res, err)
-	}
-	res.Body.Close()
-	return h, tok, "/v1/stores/media/uploads/" + up.UploadID + "/complete"
 }

@@ -22,43 +22,48 @@ func init() {
 	openapi3filter.RegisterBodyDecoder(hls.ContentType, openapi3filter.PlainBodyDecoder)
 }
 
-// playCounter counts the calls a playback request makes.
-type playCounter struct {
-	*fakeProvider
+// callCounter counts a provider's calls a playback request makes, by
+// method, keeping its Reader and GetSigner.
+type callCounter struct {
+	providers.Provider
 	signGet, signGets, read, head atomic.Int64
 }
 
-func (c *playCounter) SignGet(ctx context.Context, req providers.GetRequest) (providers.Recipe, error) {
+func (c *callCounter) SignGet(ctx context.Context, req providers.GetRequest) (providers.Recipe, error) {
 	c.signGet.Add(1)
-	return c.fakeProvider.SignGet(ctx, req)
+	return c.Provider.SignGet(ctx, req)
 }
 
-func (c *playCounter) SignGets(ctx context.Context, req providers.SignGetsRequest) (providers.SignGetsResult, error) {
+func (c *callCounter) SignGets(ctx context.Context, req providers.SignGetsRequest) (providers.SignGetsResult, error) {
 	c.signGets.Add(1)
-	return c.fakeProvider.SignGets(ctx, req)
+	return c.Provider.(providers.GetSigner).SignGets(ctx, req)
 }
 
-func (c *playCounter) ReadObject(ctx context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
+func (c *callCounter) ReadObject(ctx context.Context, req providers.ReadObjectRequest) (providers.ReadObjectResult, error) {
 	c.read.Add(1)
-	return c.fakeProvider.ReadObject(ctx, req)
+	return c.Provider.(providers.Reader).ReadObject(ctx, req)
 }
 
-func (c *playCounter) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
+func (c *callCounter) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
 	c.head.Add(1)
-	return c.fakeProvider.Head(ctx, req)
+	return c.Provider.Head(ctx, req)
 }
 
-func (c *playCounter) reset() {
+func (c *callCounter) reset() {
 	c.signGet.Store(0)
 	c.signGets.Store(0)
 	c.read.Store(0)
 	c.head.Store(0)
 }
 
-func newPlayHarness(t *testing.T) (*harness, *playCounter) {
+func (c *callCounter) total() int64 {
+	return c.read.Load() + c.signGets.Load() + c.signGet.Load() + c.head.Load()
+}
+
+func newPlayHarness(t *testing.T) (*harness, *callCounter) {
 	t.Helper()
 	fake := newFake(t)
-	cp := &playCounter{fakeProvider: fake}
+	cp := &callCounter{Provider: fake}
 	h := &harness{t: t, fake: fake, cfg: testConfig(t, ""), logs: &syncBuffer{}}
 	return h.start(cp), cp
 }
