@@ -2,9 +2,15 @@ package core
 
 import (
 	"bytes"
+	stdjson "encoding/json"
+	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -18,24 +24,6 @@ type signRequest struct {
 	TTL         jsontext.Value `json:"ttl,omitempty"`
 	CheckExists bool           `json:"check_exists,omitempty"`
 	Disposition string         `json:"disposition,omitempty"`
-}
-
-// signedItem is one key's answer: a recipe, or its own problem.
-type signedItem struct {
-	Key       string            `json:"key"`
-	URL       string            `json:"url,omitempty"`
-	Method    string            `json:"method,omitempty"`
-	Headers   map[string]string `json:"headers,omitempty"`
-	ExpiresAt *time.Time        `json:"expires_at,omitempty"`
-	Error     *itemError        `json:"error,omitempty"`
-}
-
-// itemError is a refused key's problem, without the document's type and
-// title.
-type itemError struct {
-	Code   string `json:"code"`
-	Status int    `json:"status"`
-	Detail string `json:"detail,omitempty"`
 }
 
 func (s *Server) signObjects(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -54,20 +42,7 @@ func (s *Server) signObjects(w http.ResponseWriter, r *http.Request, c *call) er
 	if err != nil {
 		return err
 	}
-	out := make([]signedItem, len(items))
-	for i, it := range items {
-		out[i].Key = it.Key
-		if it.Err != nil {
-			out[i].Error = &itemError{Code: it.Err.Code, Status: it.Err.Status, Detail: it.Err.Detail}
-			continue
-		}
-		exp := it.Get.ExpiresAt.UTC()
-		out[i].URL, out[i].Method, out[i].ExpiresAt = it.Get.URL, it.Get.Method, &exp
-		if len(it.Get.Headers) > 0 {
-			out[i].Headers = it.Get.Headers
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+	writeSigned(w, items)
 	return nil
 }
 
@@ -86,4 +61,94 @@ func jsonTTL(v jsontext.Value) (time.Duration, error) {
 		return 0, strconv.ErrSyntax
 	}
 	return time.Duration(n) * time.Second, nil
+}
+
+// writeSigned writes the answer {"items": [...]}: for each item its key,
+// then url, method, headers (when any) and expires_at, or error (code,
+// status, detail). It writes with a jsontext.Encoder token by token, the
+// bytes encoding/json wrote from a []signedItem by reflection (HTML and
+// JS escaping, invalid UTF-8 as \ufffd, RFC 3339 times with nanoseconds,
+// headers sorted, a final newline; TestWriteSignedIsEncodingJSON).
+func writeSigned(w http.ResponseWriter, items []SignedGet) {
+	buf := answerBufs.Get().(*bytes.Buffer)
+	defer putAnswerBuf(buf)
+	enc := answerEncoders.Get().(*jsontext.Encoder)
+	defer answerEncoders.Put(enc)
+	enc.Reset(buf, answerOpts...)
+	var tb []byte // a time's text
+	tok := func(t jsontext.Token) { _ = enc.WriteToken(t) }
+	str := func(name, v string) {
+		tok(jsontext.String(name))
+		if utf8.ValidString(v) {
+			tok(jsontext.String(v))
+			return
+		}
+		// encoding/json writes invalid UTF-8 as an escaped \ufffd.
+		raw, _ := stdjson.Marshal(v)
+		_ = enc.WriteValue(raw)
+	}
+	tok(jsontext.BeginObject)
+	tok(jsontext.String("items"))
+	tok(jsontext.BeginArray)
+	for _, it := range items {
+		tok(jsontext.BeginObject)
+		str("key", it.Key)
+		if p := it.Err; p != nil {
+			tok(jsontext.String("error"))
+			tok(jsontext.BeginObject)
+			str("code", p.Code)
+			tok(jsontext.String("status"))
+			tok(jsontext.Int(int64(p.Status)))
+			if p.Detail != "" {
+				str("detail", p.Detail)
+			}
+			tok(jsontext.EndObject)
+			tok(jsontext.EndObject)
+			continue
+		}
+		if it.Get.URL != "" {
+			str("url", it.Get.URL)
+		}
+		if it.Get.Method != "" {
+			str("method", it.Get.Method)
+		}
+		if len(it.Get.Headers) > 0 {
+			tok(jsontext.String("headers"))
+			tok(jsontext.BeginObject)
+			for _, k := range slices.Sorted(maps.Keys(it.Get.Headers)) {
+				str(k, it.Get.Headers[k])
+			}
+			tok(jsontext.EndObject)
+		}
+		tb = it.Get.ExpiresAt.UTC().AppendFormat(tb[:0], time.RFC3339Nano)
+		str("expires_at", string(tb))
+		tok(jsontext.EndObject)
+	}
+	tok(jsontext.EndArray)
+	tok(jsontext.EndObject)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// answerOpts make jsontext write what encoding/json writes; the answer's
+// member names are unique by construction, so they are not checked.
+var answerOpts = []jsontext.Options{
+	jsontext.EscapeForHTML(true), jsontext.EscapeForJS(true),
+	jsontext.AllowDuplicateNames(true), jsontext.PreserveRawStrings(true),
+}
+
+var (
+	answerBufs     = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	answerEncoders = sync.Pool{New: func() any { return jsontext.NewEncoder(io.Discard) }}
+)
+
+// putAnswerBuf returns buf to the pool unless it grew large.
+func putAnswerBuf(buf *bytes.Buffer) {
+	if buf.Cap() > 1<<20 {
+		return
+	}
+	buf.Reset()
+	answerBufs.Put(buf)
 }

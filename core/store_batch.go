@@ -65,15 +65,25 @@ func (st *Store) SignGets(ctx context.Context, who auth.Principal, spec SignSpec
 		return nil, apiError("overrides_unsupported", "this store's provider cannot set Content-Disposition on downloads")
 	}
 	items = make([]SignedGet, len(spec.Keys))
+	// A read rule that reads neither key nor prefix has one answer for
+	// the whole batch: it is evaluated once, for the first valid key.
+	perKey := st.rules.For(policy.Read).Uses("key") || st.rules.For(policy.Read).Uses("prefix")
+	var once *problem.Problem
+	evaluated := false
 	for i, key := range spec.Keys {
 		items[i].Key = key
 		if err := keys.Validate(key); err != nil {
 			items[i].Err = apiError("invalid_key", err.Error())
 			continue
 		}
+		if !perKey && evaluated {
+			items[i].Err = once
+			continue
+		}
 		if err := st.allow(ctx, who, policy.Read, policy.Input{Key: key, Prefix: keys.Dir(key)}); err != nil {
 			items[i].Err = asProblem(err)
 		}
+		once, evaluated = items[i].Err, true
 	}
 	if spec.CheckExists {
 		st.headEach(ctx, items)
