@@ -402,8 +402,20 @@ func (st *Store) unsizedMax(limit int64) int64 {
 
 // prepareUnsized checks an unsized upload as CreateUpload checks a sized
 // one (type, metadata, the key from the store's template, the upload rule
-// with size at its bound) and returns its upload record, Size -1.
-func (st *Store) prepareUnsized(ctx context.Context, who auth.Principal, spec UnsizedSpec, bound int64) (uploadid.Upload, error) {
+// with size at its bound, unsizedMax(limit)), then tells the store's
+// upload.create hook. It returns the upload record (Size -1), the metadata
+// with what the hook added, and the bound.
+func (st *Store) prepareUnsized(ctx context.Context, who auth.Principal, spec UnsizedSpec, limit int64) (tok uploadid.Upload, md map[string]string, bound int64, err error) {
+	bound = st.unsizedMax(limit)
+	if tok, err = st.checkUnsized(ctx, who, spec, bound); err != nil {
+		return tok, nil, bound, err
+	}
+	md, err = st.hookCreate(ctx, who, tok, spec.Metadata)
+	return tok, md, bound, err
+}
+
+// checkUnsized is prepareUnsized's checks, before the hook.
+func (st *Store) checkUnsized(ctx context.Context, who auth.Principal, spec UnsizedSpec, bound int64) (uploadid.Upload, error) {
 	if spec.Filename == "" {
 		return uploadid.Upload{}, apiError("invalid_request", `the "filename" is required and must be a non-empty string`)
 	}
@@ -448,12 +460,7 @@ func (st *Store) SignFormUpload(ctx context.Context, who auth.Principal, spec Un
 		// A form POST replaces what is there; only {uuid} keeps uploads apart.
 		return fu, apiError("form_upload_unsupported", "a form upload cannot be create-only, and this store's key_template has no {uuid}: another upload could replace the object; add {uuid} to the template, or use multipart for every file (shouldUseMultipart: true)")
 	}
-	bound := st.unsizedMax(maxFormSize)
-	tok, err := st.prepareUnsized(ctx, who, spec, bound)
-	if err != nil {
-		return fu, err
-	}
-	md, err := st.hookCreate(ctx, who, tok, spec.Metadata)
+	tok, md, bound, err := st.prepareUnsized(ctx, who, spec, maxFormSize)
 	if err != nil {
 		return fu, err
 	}
@@ -475,12 +482,7 @@ func (st *Store) CreateUnsizedMultipart(ctx context.Context, who auth.Principal,
 	if st.multipart == nil || !st.info.Capabilities.Multipart {
 		return plan, apiError("multipart_unsupported", "this store's provider has no multipart uploads")
 	}
-	bound := st.unsizedMax(MaxObjectSize)
-	tok, err := st.prepareUnsized(ctx, who, spec, bound)
-	if err != nil {
-		return plan, err
-	}
-	md, err := st.hookCreate(ctx, who, tok, spec.Metadata)
+	tok, md, bound, err := st.prepareUnsized(ctx, who, spec, MaxObjectSize)
 	if err != nil {
 		return plan, err
 	}
