@@ -20,8 +20,9 @@ type providerDoc struct {
 	// need checks the tools the page uses beyond curl, jq, openssl and
 	// bash (testenv.Tool and friends skip, or fail with CI=true).
 	need func(t *testing.T)
-	// ports are the page's fixed 127.0.0.1 ports, each replaced by a free
-	// one (8080, Valet's, is always replaced).
+	// ports are the page's fixed ports (127.0.0.1:P, localhost:P, or a
+	// --somethingPort P flag), each replaced by a free one (8080, Valet's,
+	// is always replaced).
 	ports []int
 	// ready has one URL per block the page runs in its own terminal, in
 	// order, that answers below 500 once that server is up.
@@ -94,7 +95,8 @@ func runProviderDoc(t *testing.T, d providerDoc) {
 			free = testenv.FreePort(t)
 		}
 		from, to := ":"+strconv.Itoa(p), ":"+strconv.Itoa(free)
-		pairs = append(pairs, "127.0.0.1"+from, "127.0.0.1"+to, "localhost"+from, "localhost"+to)
+		pairs = append(pairs, "127.0.0.1"+from, "127.0.0.1"+to, "localhost"+from, "localhost"+to,
+			"Port "+from[1:], "Port "+to[1:]) // Azurite's --blobPort 10000
 	}
 	ports := strings.NewReplacer(pairs...)
 
