@@ -110,11 +110,20 @@ func newHarness(t *testing.T, extra string) *harness {
 }
 
 func (h *harness) start(p providers.Provider) *harness {
+	return h.startWith(p, Options{})
+}
+
+// startWith is start with o (its Logger and Now, when unset, are the
+// harness's).
+func (h *harness) startWith(p providers.Provider, o Options) *harness {
 	t := h.t
-	srv, err := New(h.cfg, map[string]providers.Provider{"media": p}, Options{
-		Logger: slog.New(slog.NewJSONHandler(h.logs, nil)),
-		Now:    func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) },
-	})
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewJSONHandler(h.logs, nil))
+	}
+	if o.Now == nil {
+		o.Now = func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) }
+	}
+	srv, err := New(h.cfg, map[string]providers.Provider{"media": p}, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,15 +152,7 @@ func TestNoTracesByDefault(t *testing.T) {
 func TestProviderCallMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &syncBuffer{}}
-	srv, err := New(h.cfg, map[string]providers.Provider{"media": h.fake}, Options{Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	h.srv = srv
-	h.http = httptest.NewServer(srv.Handler())
-	t.Cleanup(h.http.Close)
-	h.loadDoc()
+	h.startWith(h.fake, Options{Registerer: reg})
 
 	tok := h.token("alice", nil)
 	if r := h.do("POST", "/v1/stores/media/uploads", tok, map[string]any{"size": 1, "content_type": "text/plain"}); r.status != 201 {
@@ -177,7 +169,7 @@ func TestProviderCallMetrics(t *testing.T) {
 	if r := h.do("POST", "/v1/stores/media/uploads", tok, map[string]any{"size": 1, "content_type": "text/plain"}); r.status != 503 {
 		t.Fatalf("down: %d %s", r.status, r.body)
 	}
-	calls := srv.metrics.calls
+	calls := h.srv.metrics.calls
 	for _, c := range []struct {
 		op, code string
 		want     float64
@@ -191,10 +183,10 @@ func TestProviderCallMetrics(t *testing.T) {
 			t.Errorf("valet_provider_calls_total{op=%s,code=%s} = %v, want %v", c.op, c.code, got, c.want)
 		}
 	}
-	if got := testutil.ToFloat64(srv.metrics.signed.WithLabelValues("media", "put")); got != 1 {
+	if got := testutil.ToFloat64(h.srv.metrics.signed.WithLabelValues("media", "put")); got != 1 {
 		t.Errorf("signed put URLs = %v, want 1 (the failed call issued none)", got)
 	}
-	if got := testutil.ToFloat64(srv.metrics.signed.WithLabelValues("media", "part")); got < 1 {
+	if got := testutil.ToFloat64(h.srv.metrics.signed.WithLabelValues("media", "part")); got < 1 {
 		t.Errorf("signed part URLs = %v, want the multipart upload's first parts", got)
 	}
 	n, err := testutil.GatherAndCount(reg, "valet_provider_call_duration_seconds")
