@@ -80,7 +80,7 @@ func TestKeyTokenOpensThatKeyOnly(t *testing.T) {
 	if _, err := s.Open(tok, "media", "users/alice/clip.mp4", now); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []struct{ store, key string }{
+	refusesScope(t, s, tok, []storeKey{
 		{"other", "users/alice/clip.mp4"},
 		{"media", "users/alice/clip.mp4.m3u8"},
 		{"media", "users/alice/clip.mp"},
@@ -88,11 +88,7 @@ func TestKeyTokenOpensThatKeyOnly(t *testing.T) {
 		{"media", "users/alice/"},
 		{"media", "users/bob/clip.mp4"},
 		{"media", ""},
-	} {
-		if _, err := s.Open(tok, c.store, c.key, now); !errors.Is(err, ErrScope) {
-			t.Errorf("Open for %s/%q = %v, want ErrScope", c.store, c.key, err)
-		}
-	}
+	})
 }
 
 func TestFolderTokenOpensItsFolderOnly(t *testing.T) {
@@ -103,7 +99,7 @@ func TestFolderTokenOpensItsFolderOnly(t *testing.T) {
 			t.Errorf("%s: %v", key, err)
 		}
 	}
-	for _, c := range []struct{ store, key string }{
+	refusesScope(t, s, tok, []storeKey{
 		{"other", "users/alice/v1/master.m3u8"},
 		{"media", "users/alice/v1"},
 		{"media", "users/alice/v1/"},
@@ -113,11 +109,7 @@ func TestFolderTokenOpensItsFolderOnly(t *testing.T) {
 		{"media", "users/alice/v1//master.m3u8"},
 		{"media", "users/alice/other.mp4"},
 		{"media", "users/bob/v1/master.m3u8"},
-	} {
-		if _, err := s.Open(tok, c.store, c.key, now); !errors.Is(err, ErrScope) {
-			t.Errorf("Open for %s/%q = %v, want ErrScope", c.store, c.key, err)
-		}
-	}
+	})
 }
 
 func TestExpiry(t *testing.T) {
@@ -230,6 +222,19 @@ func TestSealRefusesBadGrants(t *testing.T) {
 	for _, bad := range [][][]byte{nil, {[]byte("short")}, {secret, []byte("short")}} {
 		if _, err := NewSealer(bad...); err == nil {
 			t.Errorf("NewSealer(%d secrets) accepted", len(bad))
+		}
+	}
+}
+
+// storeKey is a store and a key a token is opened for.
+type storeKey struct{ store, key string }
+
+// refusesScope checks that tok opens none of cases: each is ErrScope.
+func refusesScope(t *testing.T, s *Sealer, tok string, cases []storeKey) {
+	t.Helper()
+	for _, c := range cases {
+		if _, err := s.Open(tok, c.store, c.key, now); !errors.Is(err, ErrScope) {
+			t.Errorf("Open for %s/%q = %v, want ErrScope", c.store, c.key, err)
 		}
 	}
 }
