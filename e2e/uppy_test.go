@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,15 +32,7 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 	// The gateway serves /uppy.js and /valet.js with its web files.
 	env, g := startDemoGateway(t, gwPort, origins, map[string]any{"media": store})
 
-	token := mint(t, env.HS256, "alice", time.Hour, nil)
-	dir := t.TempDir()
-	cfg := map[string]any{
-		"suite":         "uppy",
-		"playwright":    demo.Playwright,
-		"gateway":       g.URL,
-		"page_port":     pagePort,
-		"store":         "media",
-		"token":         token,
+	rep, token := runUppy(t, demo, env, g, pagePort, 12*time.Minute, map[string]any{
 		"expired_token": mint(t, env.HS256, "alice", -10*time.Minute, nil),
 		"files": map[string]string{
 			"small": in["small-8MiB.bin"].Path, "large": in["large-64MiB.bin"].Path,
@@ -48,14 +41,11 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 			// video/mp4: a type the store refuses.
 			"refused": in["clip.mp4"].Path,
 		},
-		"user_data_dir": filepath.Join(dir, "chromium"),
 		// 12 MiB/s: a 64 MiB upload takes about 5 s; the scenarios that act
 		// in the middle of one hold its last part PUTs until they have.
 		"throttle_bps": 12 * mib,
 		"scenarios":    []string{"restrictions", "upload", "cancel", "remove", "retry", "pause"},
-	}
-	var rep browserReport
-	demo.Run(t, dir, cfg, 12*time.Minute, &rep)
+	})
 
 	rep.scenario(t, "restrictions", func(t *testing.T, raw json.RawMessage) {
 		var f struct {
@@ -144,7 +134,6 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 		}
 	}
 	checkNoLeaks(t, g, []string{env.HS256, env.Tokens, token}, nil)
-	_ = os.RemoveAll(filepath.Join(dir, "chromium"))
 }
 
 // companionCookie is the session cookie the Companion suite's gateway reads
@@ -190,26 +179,15 @@ func testUppyCompanion(t *testing.T, b backend, demo testenv.Demo, in map[string
 		t.Fatalf("valet serve: %v", err)
 	}
 
-	token := mint(t, env.HS256, "alice", time.Hour, nil)
-	dir := t.TempDir()
-	cfg := map[string]any{
-		"suite":      "uppy",
-		"playwright": demo.Playwright,
-		"gateway":    g.URL,
-		"page_port":  pagePort,
-		"store":      "media",
-		"token":      token,
-		"companion":  map[string]any{"cookie": companionCookie, "small_store": "small"},
+	rep, token := runUppy(t, demo, env, g, pagePort, 10*time.Minute, map[string]any{
+		"companion": map[string]any{"cookie": companionCookie, "small_store": "small"},
 		"files": map[string]string{
 			"small": in["small-8MiB.bin"].Path, "large": in["large-64MiB.bin"].Path,
 			// video/mp4: a type the stores refuse.
 			"refused": in["clip.mp4"].Path,
 		},
-		"user_data_dir": filepath.Join(dir, "chromium"),
-		"scenarios":     []string{"companion_upload", "companion_refused"},
-	}
-	var rep browserReport
-	demo.Run(t, dir, cfg, 10*time.Minute, &rep)
+		"scenarios": []string{"companion_upload", "companion_refused"},
+	})
 
 	type call struct {
 		Method, Path string
@@ -334,5 +312,28 @@ func testUppyCompanion(t *testing.T, b backend, demo testenv.Demo, in map[string
 		}
 	}
 	checkNoLeaks(t, g, []string{env.HS256, env.Tokens, token}, nil)
+}
+
+// runUppy runs e2e/browser/uppy.mjs for at most timeout against g's store
+// media as alice (a token good for an hour, which it returns with the
+// report), with settings (files, scenarios, ...) beside the common ones;
+// Chromium's profile is removed once the driver is done.
+func runUppy(t *testing.T, demo testenv.Demo, env *gatewayEnv, g *gateway, pagePort int, timeout time.Duration, settings map[string]any) (browserReport, string) {
+	t.Helper()
+	token := mint(t, env.HS256, "alice", time.Hour, nil)
+	dir := t.TempDir()
+	cfg := map[string]any{
+		"suite":         "uppy",
+		"playwright":    demo.Playwright,
+		"gateway":       g.URL,
+		"page_port":     pagePort,
+		"store":         "media",
+		"token":         token,
+		"user_data_dir": filepath.Join(dir, "chromium"),
+	}
+	maps.Copy(cfg, settings)
+	var rep browserReport
+	demo.Run(t, dir, cfg, timeout, &rep)
 	_ = os.RemoveAll(filepath.Join(dir, "chromium"))
+	return rep, token
 }

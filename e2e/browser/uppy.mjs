@@ -260,22 +260,32 @@ export async function uppySuite(h) {
     }
   }
 
-  async function upload(ctx) {
-    const { page, net } = await openUppy(ctx);
+  /**
+   * Uploads cfg.files.small and cfg.files.large on page and waits until the
+   * Dashboard says the batch is complete. Each file's entry (small, large)
+   * is what detail(success) gives, with its final and highest progress.
+   */
+  async function uploadSmallAndLarge(page, detail) {
     await addFiles(page, [cfg.files.small, cfg.files.large]);
     await clickUpload(page);
     const out = {};
     for (const [k, file] of [['small', cfg.files.small], ['large', cfg.files.large]]) {
       const name = basename(file);
       const ok = await waitSuccess(page, name);
-      const got = await download(page, ok.body);
       out[k] = {
-        ...got, key: ok.body.key, listed_size: ok.body.size, upload_url: ok.uploadURL === ok.body.url,
+        ...(await detail(ok)),
         percent: await percent(page, name), max_progress: await page.evaluate((n) => window.__seen.progress[n], name),
       };
     }
-    // The Dashboard says the batch is complete.
     await page.locator('.uppy-StatusBar.is-complete').waitFor({ timeout: 30_000 });
+    return out;
+  }
+
+  async function upload(ctx) {
+    const { page, net } = await openUppy(ctx);
+    const out = await uploadSmallAndLarge(page, async (ok) => ({
+      ...(await download(page, ok.body)), key: ok.body.key, listed_size: ok.body.size, upload_url: ok.uploadURL === ok.body.url,
+    }));
     out.status_bar = (await page.locator('.uppy-StatusBar').innerText()).trim();
     out.puts = net.puts.length;
     out.creates = net.creates.length;
@@ -482,18 +492,9 @@ export async function uppySuite(h) {
   /** An 8 MiB single upload (a POST policy) and a 64 MiB multipart upload. */
   async function companion_upload(ctx) {
     const { page, net } = await openCompanion(ctx, cfg.store);
-    await addFiles(page, [cfg.files.small, cfg.files.large]);
-    await clickUpload(page);
-    const out = {};
-    for (const [k, file] of [['small', cfg.files.small], ['large', cfg.files.large]]) {
-      const name = basename(file);
-      const ok = await waitSuccess(page, name);
-      out[k] = {
-        ...(await downloadKey(ctx, cfg.store, ok.body.key)), key: ok.body.key, location: String(ok.uploadURL || '').replace(/\?.*/, ''),
-        percent: await percent(page, name), max_progress: await page.evaluate((n) => window.__seen.progress[n], name),
-      };
-    }
-    await page.locator('.uppy-StatusBar.is-complete').waitFor({ timeout: 30_000 });
+    const out = await uploadSmallAndLarge(page, async (ok) => ({
+      ...(await downloadKey(ctx, cfg.store, ok.body.key)), key: ok.body.key, location: String(ok.uploadURL || '').replace(/\?.*/, ''),
+    }));
     Object.assign(out, { form_posts: net.posts.length, post_status: net.postStatus, part_puts: net.puts.length, companion: net.companion, authorization_headers: net.authorization, cookieless: net.cookieless });
     await page.close();
     return out;
