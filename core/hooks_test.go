@@ -132,11 +132,17 @@ func newHookHarness(t *testing.T, rc *hookReceiver, events string) (*harness, *s
 	return h, sp
 }
 
-// uploadSingle creates a single-PUT upload as alice and sends its bytes;
-// it returns the create answer.
+// uploadSingle creates a single-PUT upload of a.txt (text/plain) with
+// token and sends its bytes; it returns the create answer.
 func (h *harness) uploadSingle(t *testing.T, token string, body []byte, md map[string]string) map[string]any {
 	t.Helper()
-	req := map[string]any{"filename": "a.txt", "content_type": "text/plain", "size": len(body)}
+	return h.uploadFile(t, token, "a.txt", "text/plain", body, md)
+}
+
+// uploadFile is uploadSingle of a file name and content type.
+func (h *harness) uploadFile(t *testing.T, token, name, contentType string, body []byte, md map[string]string) map[string]any {
+	t.Helper()
+	req := map[string]any{"filename": name, "content_type": contentType, "size": len(body)}
 	if md != nil {
 		req["metadata"] = md
 	}
@@ -145,7 +151,7 @@ func (h *harness) uploadSingle(t *testing.T, token string, body []byte, md map[s
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
 	up := r.json(t)
-	if res := put(t, "PUT", up["url"].(string), up["headers"].(map[string]any), body); res.StatusCode/100 != 2 {
+	if res := put(t, up["method"].(string), up["url"].(string), up["headers"].(map[string]any), body); res.StatusCode/100 != 2 {
 		t.Fatalf("PUT: %d", res.StatusCode)
 	}
 	return up

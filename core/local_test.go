@@ -15,15 +15,8 @@ func TestLocalProviderFlows(t *testing.T) {
 	alice := h.token("alice", nil)
 
 	data := []byte("bytes through the local store")
-	r := h.do("POST", "/v1/stores/media/uploads", alice, map[string]any{"filename": "clip.mp4", "content_type": "video/mp4", "size": len(data)})
-	if r.status != 201 {
-		t.Fatalf("create: %d %s", r.status, r.body)
-	}
-	up := r.json(t)
-	if res := put(t, up["method"].(string), up["url"].(string), up["headers"].(map[string]any), data); res.StatusCode/100 != 2 {
-		t.Fatalf("PUT: %d", res.StatusCode)
-	}
-	r = h.do("POST", "/v1/stores/media/uploads/"+up["upload_id"].(string)+"/complete", alice, nil)
+	up := h.uploadFile(t, alice, "clip.mp4", "video/mp4", data, nil)
+	r := h.do("POST", "/v1/stores/media/uploads/"+up["upload_id"].(string)+"/complete", alice, nil)
 	if r.status != 200 {
 		t.Fatalf("complete: %d %s", r.status, r.body)
 	}

@@ -18,14 +18,7 @@ func TestSecretRotation(t *testing.T) {
 	old.start(old.fake)
 	alice := old.token("alice", nil)
 	data := []byte("uploaded across a rotation")
-	r := old.do("POST", "/v1/stores/media/uploads", alice, map[string]any{"filename": "a.txt", "content_type": "text/plain", "size": len(data)})
-	if r.status != 201 {
-		t.Fatalf("create: %d %s", r.status, r.body)
-	}
-	up := r.json(t)
-	if res := put(t, up["method"].(string), up["url"].(string), up["headers"].(map[string]any), data); res.StatusCode/100 != 2 {
-		t.Fatalf("PUT: %d", res.StatusCode)
-	}
+	up := old.uploadSingle(t, alice, data, nil)
 	id := up["upload_id"].(string)
 
 	// The same config with both secrets rotated: new first, old second.
@@ -53,7 +46,7 @@ stores:
 	}
 	// A new upload id is sealed with the new secret: the old gateway cannot
 	// open it, the rotated one can.
-	r = rotated.do("POST", "/v1/stores/media/uploads", fresh, map[string]any{"filename": "b.txt", "content_type": "text/plain", "size": len(data)})
+	r := rotated.do("POST", "/v1/stores/media/uploads", fresh, map[string]any{"filename": "b.txt", "content_type": "text/plain", "size": len(data)})
 	if r.status != 201 {
 		t.Fatalf("create after rotation: %d %s", r.status, r.body)
 	}
