@@ -437,14 +437,21 @@ async function scenarioErrors(ctx) {
   return out;
 }
 
+/** Runs fn(cfg.store) in a fresh page of the demo on cfg.store, closes it, and returns what fn did. */
+async function inStorePage(ctx, fn) {
+  const page = await openStore(ctx);
+  const out = await page.evaluate(fn, cfg.store);
+  await page.close();
+  return out;
+}
+
 /**
  * A part request that storage never answers is abandoned after the client's
  * stall timeout and sent again (the fake gateway stalls the first PUT of
  * part 2 of "stall.bin"); the upload still completes.
  */
 async function scenarioStall(ctx) {
-  const page = await openStore(ctx);
-  const out = await page.evaluate(async (store) => {
+  const out = await inStorePage(ctx, async (store) => {
     const { Valet } = await import('/valet.js');
     const v = new Valet({ getToken: () => sessionStorage.getItem('valet.demo.token'), stallTimeout: 5000, storage: null });
     const data = new Uint8Array(20 << 20);
@@ -452,9 +459,8 @@ async function scenarioStall(ctx) {
     const t0 = performance.now();
     const obj = await v.upload(new File([data], 'stall.bin', { type: 'application/octet-stream' }), { store });
     return { key: obj.key, size: obj.size, seconds: (performance.now() - t0) / 1000 };
-  }, cfg.store);
+  });
   if (out.size !== 20 << 20) fail(`stalled upload stored ${out.size} bytes`);
-  await page.close();
   return out;
 }
 
@@ -465,8 +471,7 @@ async function scenarioStall(ctx) {
  * which aborts it and starts its own.
  */
 async function scenarioIntent(ctx) {
-  const page = await openStore(ctx);
-  const out = await page.evaluate(async (store) => {
+  const out = await inStorePage(ctx, async (store) => {
     const { Valet } = await import('/valet.js');
     const mem = new Map();
     const storage = {
@@ -484,12 +489,11 @@ async function scenarioIntent(ctx) {
     const rememberedKeys = v.pending().map((p) => p.key);
     const obj = await v.upload(file, { store, metadata: { version: '2' } });
     return { first_error: firstError, remembered, remembered_keys: rememberedKeys, key: obj.key, size: obj.size, pending_after: v.pending().length };
-  }, cfg.store);
+  });
   if (!out.first_error) fail('the first upload of intent.bin did not fail');
   if (out.remembered.length !== 1) fail(`failed upload not remembered: ${JSON.stringify(out)}`);
   if (out.remembered_keys.includes(out.key)) fail(`the upload with other metadata resumed the remembered one: ${JSON.stringify(out)}`);
   if (out.size !== 20 << 20 || out.pending_after !== 0) fail(`second upload: ${JSON.stringify(out)}`);
-  await page.close();
   return out;
 }
 
