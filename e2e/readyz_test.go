@@ -62,6 +62,12 @@ func TestReadyzReportsEachStore(t *testing.T) {
 	ready := func() (int, readiness) {
 		t.Helper()
 		r := g.do(t, "GET", "/readyz", "", nil)
+		// Fixed words only: no endpoint, key, secret or error text.
+		for _, leak := range []string{srv.Endpoint, srv.AccessKey, srv.SecretKey, "refused"} {
+			if strings.Contains(string(r.Body), leak) {
+				t.Fatalf("/readyz carries %q: %s", leak, r.Body)
+			}
+		}
 		return r.Status, decodeJSON[readiness](t, r)
 	}
 
