@@ -11,7 +11,6 @@
 package playback
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -134,11 +133,7 @@ func (s *Sealer) Seal(g Grant) (string, error) {
 	if err := g.check(); err != nil {
 		return "", err
 	}
-	plain, err := json.Marshal(wire{Store: g.Store, Key: g.Key, Folder: g.Folder, Subject: g.Subject, Expires: g.ExpiresAt.Unix()})
-	if err != nil {
-		return "", fmt.Errorf("playback: %w", err)
-	}
-	tok, err := s.box.Seal(plain)
+	tok, err := s.box.SealJSON(wire{Store: g.Store, Key: g.Key, Folder: g.Folder, Subject: g.Subject, Expires: g.ExpiresAt.Unix()})
 	if err != nil {
 		return "", fmt.Errorf("playback: %w", err)
 	}
@@ -150,12 +145,8 @@ func (s *Sealer) Seal(g Grant) (string, error) {
 // (or that was altered), ErrExpired once now is at or past the expiry, and
 // ErrScope when the grant does not cover store and key.
 func (s *Sealer) Open(token, store, key string, now time.Time) (Grant, error) {
-	plain, err := s.box.Open(token)
-	if err != nil {
-		return Grant{}, ErrInvalid
-	}
 	var w wire
-	if err := json.Unmarshal(plain, &w); err != nil {
+	if err := s.box.OpenJSON(token, &w); err != nil {
 		return Grant{}, ErrInvalid
 	}
 	g := Grant{Store: w.Store, Key: w.Key, Folder: w.Folder, Subject: w.Subject, ExpiresAt: time.Unix(w.Expires, 0).UTC()}

@@ -7,7 +7,6 @@
 package uploadid
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -71,11 +70,7 @@ func NewSealer(secrets ...[]byte) (*Sealer, error) {
 
 // Seal returns the upload id for u.
 func (s *Sealer) Seal(u Upload) (string, error) {
-	plain, err := json.Marshal(&u) // a pointer: no copy of u to box
-	if err != nil {
-		return "", fmt.Errorf("uploadid: %w", err)
-	}
-	id, err := s.box.Seal(plain)
+	id, err := s.box.SealJSON(&u) // a pointer: no copy of u to box
 	if err != nil {
 		return "", fmt.Errorf("uploadid: %w", err)
 	}
@@ -86,12 +81,8 @@ func (s *Sealer) Seal(u Upload) (string, error) {
 // was not sealed by this secret (or was altered) and ErrExpired once now is
 // past the id's expiry.
 func (s *Sealer) Open(id string, now time.Time) (Upload, error) {
-	plain, err := s.box.Open(id)
-	if err != nil {
-		return Upload{}, ErrInvalid
-	}
 	var u Upload
-	if err := json.Unmarshal(plain, &u); err != nil {
+	if err := s.box.OpenJSON(id, &u); err != nil {
 		return Upload{}, ErrInvalid
 	}
 	if !now.Before(u.ExpiresAt) {

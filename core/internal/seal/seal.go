@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -101,4 +102,23 @@ func (b *Box) Open(token string) ([]byte, error) {
 		}
 	}
 	return nil, ErrInvalid
+}
+
+// SealJSON seals the JSON encoding of v.
+func (b *Box) SealJSON(v any) (string, error) {
+	plain, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return b.Seal(plain)
+}
+
+// OpenJSON opens token into v (a pointer), or returns ErrInvalid, also
+// when the plaintext does not decode into v.
+func (b *Box) OpenJSON(token string, v any) error {
+	plain, err := b.Open(token)
+	if err != nil || json.Unmarshal(plain, v) != nil {
+		return ErrInvalid
+	}
+	return nil
 }

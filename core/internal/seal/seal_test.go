@@ -102,3 +102,28 @@ func TestNewRefuses(t *testing.T) {
 		}
 	}
 }
+
+// SealJSON and OpenJSON round-trip a record; a plaintext that does not
+// decode into the target, or a token of another box, is ErrInvalid.
+func TestJSONRecords(t *testing.T) {
+	b, _ := New("p", "x1.", secretA)
+	type rec struct{ A string }
+	tok, err := b.SealJSON(rec{A: "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got rec
+	if err := b.OpenJSON(tok, &got); err != nil || got.A != "v" {
+		t.Fatalf("OpenJSON = %+v, %v", got, err)
+	}
+	notJSON, _ := b.Seal([]byte("not json"))
+	other, _ := New("q", "x1.", secretA)
+	for _, tk := range []string{notJSON, tok[:len(tok)-1]} {
+		if err := b.OpenJSON(tk, &got); !errors.Is(err, ErrInvalid) {
+			t.Errorf("OpenJSON(%q) = %v, want ErrInvalid", tk, err)
+		}
+	}
+	if err := other.OpenJSON(tok, &got); !errors.Is(err, ErrInvalid) {
+		t.Errorf("another purpose's OpenJSON = %v, want ErrInvalid", err)
+	}
+}
