@@ -32,7 +32,8 @@ type providerDoc struct {
 	storeURL string
 }
 
-// TestProviderDocs follows docs/providers/minio.md and azure.md literally:
+// TestProviderDocs follows docs/providers/minio.md, s3.md (versitygw) and
+// azure.md literally:
 // start the emulator, write the config, make the secrets and the bucket or
 // container, set CORS, start Valet, upload, download and compare. Only the
 // ports are replaced (a shared machine may be using the page's), and
@@ -50,6 +51,13 @@ func TestProviderDocs(t *testing.T) {
 			ports:    []int{9000, 9001},
 			ready:    []string{"http://127.0.0.1:9000/minio/health/ready", "http://127.0.0.1:8080/readyz"},
 			storeURL: "http://127.0.0.1:9000/demo/probe",
+		},
+		{
+			page:     "s3.md",
+			need:     func(t *testing.T) { testenv.Tool(t, "versitygw") },
+			ports:    []int{7070},
+			ready:    []string{"http://127.0.0.1:7070/", "http://127.0.0.1:8080/readyz"},
+			storeURL: "http://127.0.0.1:7070/demo/probe",
 		},
 		{
 			page: "azure.md",
