@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/pflag"
 	yamlv3 "go.yaml.in/yaml/v3"
+
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 const secret32 = "0123456789abcdef0123456789abcdef"
@@ -189,11 +191,7 @@ func TestLoadErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error, want %q", tt.want)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
+			testenv.ErrorMentions(t, err, tt.want, nil)
 		})
 	}
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // Errors that say what to do (issue M2.9, item 5).
@@ -46,16 +48,7 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error, want %q", tt.want)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			for _, w := range tt.not {
-				if strings.Contains(err.Error(), w) {
-					t.Errorf("error %q has %q", err, w)
-				}
-			}
+			testenv.ErrorMentions(t, err, tt.want, tt.not)
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/valetgw/valet/config"
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // checkBody loads a config whose only store is given and runs Check.
@@ -123,16 +124,7 @@ func TestJWKSRequiresAudienceAndIssuer(t *testing.T) {
 			if err == nil {
 				t.Fatalf("loaded; want errors %q", tt.want)
 			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
-				}
-			}
-			for _, w := range tt.notWant {
-				if strings.Contains(err.Error(), w) {
-					t.Errorf("error %q has %q", err, w)
-				}
-			}
+			testenv.ErrorMentions(t, err, tt.want, tt.notWant)
 		})
 	}
 	cfg, err := loadAndCheck(t, jwksBody(`{ jwks_url: "https://idp.example/jwks", any_audience: true, any_issuer: true, jwks_refresh: 5m }`), []string{})
