@@ -9,7 +9,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -42,10 +41,7 @@ func init() {
 // azureStoreConfig reads the account key from a file, so that path is
 // exercised end to end; https_only is off because Azurite speaks http.
 func azureStoreConfig(t *testing.T, az *testenv.Azurite, container string) map[string]any {
-	f := filepath.Join(t.TempDir(), "azure-key")
-	if err := os.WriteFile(f, []byte(testenv.AzuriteKey+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	f := writeFile(t, filepath.Join(t.TempDir(), "azure-key"), []byte(testenv.AzuriteKey+"\n"))
 	return map[string]any{
 		"account_name":     testenv.AzuriteAccount,
 		"account_key_file": f,

@@ -123,9 +123,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitLog(t, g, "configuration reloaded", 1, "the reload")
-	if err := os.WriteFile(env.ConfigPath, []byte("server: [not, a, map]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, env.ConfigPath, []byte("server: [not, a, map]\n"))
 	if err := g.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}

@@ -45,18 +45,22 @@ func randomSecret(t testing.TB) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
+// writeFile writes data to path (mode 0600), failing the test if it cannot,
+// and returns path.
+func writeFile(t testing.TB, path string, data []byte) string {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // newGatewayEnv writes a gateway config with fresh secrets and the given
 // stores (stores.NAME blocks). Listen addresses are given per process.
 func newGatewayEnv(t testing.TB, stores map[string]any) *gatewayEnv {
 	t.Helper()
 	e := &gatewayEnv{Dir: t.TempDir(), HS256: randomSecret(t), Tokens: randomSecret(t)}
-	write := func(name, content string) string {
-		p := filepath.Join(e.Dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, content string) string { return writeFile(t, filepath.Join(e.Dir, name), []byte(content)) }
 	e.Config = map[string]any{
 		"server": map[string]any{
 			"listen":       "127.0.0.1:0",
@@ -84,10 +88,7 @@ func (e *gatewayEnv) write(t testing.TB) {
 func (e *gatewayEnv) writeRaw(t testing.TB, b []byte) {
 	t.Helper()
 	e.ConfigPath = filepath.Join(e.Dir, "valet.yaml")
-	tmp := e.ConfigPath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tmp := writeFile(t, e.ConfigPath+".tmp", b)
 	if err := os.Rename(tmp, e.ConfigPath); err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -127,18 +126,10 @@ func (e *gcsEnv) config(t *testing.T, signer string) map[string]any {
 	dir := t.TempDir()
 	switch signer {
 	case "key":
-		f := filepath.Join(dir, "sa.json")
-		if err := os.WriteFile(f, e.creds, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg["credentials_file"] = f
+		cfg["credentials_file"] = writeFile(t, filepath.Join(dir, "sa.json"), e.creds)
 	case "hmac":
-		f := filepath.Join(dir, "hmac-secret")
-		if err := os.WriteFile(f, []byte(e.hmacSecret+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
 		cfg["hmac_access_id"] = e.hmacID
-		cfg["secret_file"] = f
+		cfg["secret_file"] = writeFile(t, filepath.Join(dir, "hmac-secret"), []byte(e.hmacSecret+"\n"))
 	case "iam":
 		cfg["google_access_id"] = gcsEmail
 		cfg["iam_endpoint"] = e.iamURL

@@ -416,11 +416,7 @@ func withConfig(t *testing.T, text string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "config-values.yaml")
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return []string{p}
+	return []string{writeFile(t, filepath.Join(t.TempDir(), "config-values.yaml"), b)}
 }
 
 // edit replaces old by new in text once, failing if old is not there.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -328,9 +327,7 @@ func testHooks(t *testing.T, b backend, demo testenv.Demo) {
 		dir := t.TempDir()
 		demoFile, refused := filepath.Join(dir, "demo-photo.bin"), filepath.Join(dir, "refuse-create-demo.bin")
 		for _, f := range []string{demoFile, refused} {
-			if err := os.WriteFile(f, randomBytes(t, 32<<10), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, f, randomBytes(t, 32<<10))
 		}
 		uploads := []map[string]any{
 			{"name": "browser-single.bin", "size": 100 << 10, "type": "application/octet-stream"},

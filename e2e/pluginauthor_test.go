@@ -144,10 +144,7 @@ func TestPluginAuthorGuide(t *testing.T) {
 	secretFile := func(old string) string {
 		p := filepath.Join(secretDir, filepath.Base(old))
 		secrets[old] = randomSecret(t)
-		if err := os.WriteFile(p, []byte(secrets[old]+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return writeFile(t, p, []byte(secrets[old]+"\n"))
 	}
 	replaced := strings.NewReplacer("/usr/local/lib/valet/plugins", pluginDir, "3f5c...e1", pin, "127.0.0.1:9400", testenv.Addr(testenv.FreePort(t)))
 	cfgText := replaced.Replace(cfgBlock)
@@ -156,10 +153,7 @@ func TestPluginAuthorGuide(t *testing.T) {
 			cfgText = strings.ReplaceAll(cfgText, f, secretFile(f))
 		}
 	}
-	cfgPath := filepath.Join(work, "valet.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeFile(t, filepath.Join(work, "valet.yaml"), []byte(cfgText))
 	if stdout, stderr, code := valet(t, "config", "check", "--config", cfgPath); code != 0 {
 		t.Fatalf("valet config check of the guide's config: exit %d\n%s\n%s\nconfig:\n%s", code, stdout, stderr, cfgText)
 	}

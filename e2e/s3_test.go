@@ -13,7 +13,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -68,11 +67,7 @@ func s3StoreConfig(t *testing.T, srv *testenv.S3Server, bucket string) map[strin
 		"access_key_id": srv.AccessKey,
 	}
 	if srv.Name == "versitygw" {
-		f := filepath.Join(t.TempDir(), "s3-secret")
-		if err := os.WriteFile(f, []byte(srv.SecretKey+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		cfg["secret_access_key_file"] = f
+		cfg["secret_access_key_file"] = writeFile(t, filepath.Join(t.TempDir(), "s3-secret"), []byte(srv.SecretKey+"\n"))
 		cfg["path_style"] = true
 	} else {
 		cfg["secret_access_key"] = srv.SecretKey // minio defaults to path style

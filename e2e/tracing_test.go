@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -64,10 +63,7 @@ processors:
 exporters:
   jaeger_storage_exporter: { trace_storage: mem }
 `, testenv.Addr(queryPort), testenv.Addr(queryGRPC), testenv.Addr(grpcPort), testenv.Addr(httpPort))
-	path := filepath.Join(t.TempDir(), "jaeger.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeFile(t, filepath.Join(t.TempDir(), "jaeger.yaml"), []byte(cfg))
 	j := &jaeger{OTLP: "http://" + testenv.Addr(httpPort), Query: "http://" + testenv.Addr(queryPort)}
 	testenv.Start(t, testenv.Spec{
 		Name:       "jaeger",
