@@ -32,8 +32,8 @@ type providerDoc struct {
 	storeURL string
 }
 
-// TestProviderDocs follows docs/providers/minio.md, s3.md (versitygw) and
-// azure.md literally:
+// TestProviderDocs follows docs/providers/minio.md, s3.md (versitygw),
+// azure.md and local.md literally:
 // start the emulator, write the config, make the secrets and the bucket or
 // container, set CORS, start Valet, upload, download and compare. Only the
 // ports are replaced (a shared machine may be using the page's), and
@@ -51,6 +51,13 @@ func TestProviderDocs(t *testing.T) {
 			ports:    []int{9000, 9001},
 			ready:    []string{"http://127.0.0.1:9000/minio/health/ready", "http://127.0.0.1:8080/readyz"},
 			storeURL: "http://127.0.0.1:9000/demo/probe",
+		},
+		{
+			page:     "local.md",
+			need:     func(*testing.T) {},
+			ports:    []int{8081},
+			ready:    []string{"http://127.0.0.1:8080/readyz"},
+			storeURL: "http://127.0.0.1:8081/o/probe",
 		},
 		{
 			page:     "s3.md",
