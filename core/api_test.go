@@ -13,6 +13,7 @@ import (
 
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -228,7 +229,7 @@ func TestCompleteMismatchAndIDs(t *testing.T) {
 // Two gateways that share the token secret accept each other's upload ids.
 func TestTwoServersShareIDs(t *testing.T) {
 	a := newHarness(t, "")
-	b := &harness{t: t, fake: a.fake, cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	b := &harness{t: t, fake: a.fake, cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	b.start(a.fake)
 	alice := a.token("alice", nil)
 	r := a.do("POST", "/v1/stores/media/uploads", alice, map[string]any{"filename": "x.txt", "content_type": "text/plain", "size": 3})
@@ -238,7 +239,7 @@ func TestTwoServersShareIDs(t *testing.T) {
 		t.Fatalf("complete on the other server: %d %s", r.status, r.body)
 	}
 	// A gateway with another secret does not.
-	c := &harness{t: t, fake: a.fake, cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	c := &harness{t: t, fake: a.fake, cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	c.cfg.Tokens.Secret = "a-completely-different-secret-0123456789"
 	c.start(a.fake)
 	if r := c.do("POST", "/v1/stores/media/uploads/"+up["upload_id"].(string)+"/complete", alice, nil); r.status != 404 {
@@ -374,7 +375,7 @@ func TestAbortCatchesLateParts(t *testing.T) {
 // A provider that never answers holds no request past
 // server.provider_timeout: the caller gets 504 provider_timeout.
 func TestProviderTimeout(t *testing.T) {
-	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	// Not shorter: the same timeout bounds the healthy call below, which a
 	// loaded machine may take a while to answer.
 	h.cfg.Server.ProviderTimeout = config.Duration(2 * time.Second)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/valetgw/valet/core/problem"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -75,7 +76,7 @@ func TestWriteSignedIsEncodingJSON(t *testing.T) {
 func TestSignGetsKeyIndependentRule(t *testing.T) {
 	for _, rule := range []string{`claims.role == "admin"`, `subject != "mallory" && claims.role == "admin"`} {
 		t.Run(rule, func(t *testing.T) {
-			h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &syncBuffer{}}
+			h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 			sc := h.cfg.Stores["media"]
 			sc.Rules.Read = rule
 			h.cfg.Stores["media"] = sc

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/providertest"
 )
@@ -33,7 +34,7 @@ stores:
 
 func companionHarness(t *testing.T, body string) *harness {
 	t.Helper()
-	h := &harness{t: t, fake: newFake(t), cfg: loadBody(t, body), logs: &syncBuffer{}}
+	h := &harness{t: t, fake: newFake(t), cfg: loadBody(t, body), logs: &testenv.Buffer{}}
 	return h.start(h.fake)
 }
 

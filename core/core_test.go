@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/valetgw/valet/config"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -72,31 +72,13 @@ func hexs(b []byte) string {
 	return string(out)
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type harness struct {
 	t      *testing.T
 	srv    *Server
 	http   *httptest.Server
 	fake   *fakeProvider
 	cfg    *config.Config
-	logs   *syncBuffer
+	logs   *testenv.Buffer
 	bodies bytes.Buffer // every response body, for the leak test
 	skew   atomic.Int64 // added to the server clock
 	router routers.Router
@@ -105,7 +87,7 @@ type harness struct {
 
 func newHarness(t *testing.T, extra string) *harness {
 	t.Helper()
-	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, extra), logs: &syncBuffer{}}
+	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, extra), logs: &testenv.Buffer{}}
 	return h.start(h.fake)
 }
 

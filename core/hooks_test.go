@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -125,7 +126,7 @@ func (s *signing) CreateMultipart(ctx context.Context, req providers.CreateMulti
 // fake provider wrapped in signing.
 func newHookHarness(t *testing.T, rc *hookReceiver, events string) (*harness, *signing) {
 	t.Helper()
-	h := &harness{t: t, fake: newFake(t), logs: &syncBuffer{}}
+	h := &harness{t: t, fake: newFake(t), logs: &testenv.Buffer{}}
 	h.cfg = testConfig(t, "hooks: { url: \""+rc.URL+"\", secret: \""+hookSecret+"\", timeout: 3s"+events+" }\n")
 	sp := &signing{fakeProvider: h.fake}
 	h.start(sp)

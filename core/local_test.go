@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // The upload and download flows against the real local provider, in
 // process: the signed requests go to its own HTTP listener.
 func TestLocalProviderFlows(t *testing.T) {
-	h := &harness{t: t, cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h := &harness{t: t, cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	h.start(localProvider(t))
 	alice := h.token("alice", nil)
 

@@ -16,17 +16,18 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
 // tracedServer is a Server over the in-memory provider that records its
 // spans and its log.
-func tracedServer(t *testing.T) (*httptest.Server, *tracetest.SpanRecorder, *syncBuffer) {
+func tracedServer(t *testing.T) (*httptest.Server, *tracetest.SpanRecorder, *testenv.Buffer) {
 	t.Helper()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	srv, err := New(testConfig(t, ""), map[string]providers.Provider{"media": newFake(t)}, Options{
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)), TracerProvider: tp,
 	})
@@ -151,7 +152,7 @@ func TestNoTracesByDefault(t *testing.T) {
 // handed out is counted by operation.
 func TestProviderCallMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	h.startWith(h.fake, Options{Registerer: reg})
 
 	tok := h.token("alice", nil)

@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/valetgw/valet/core/hls"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -64,7 +65,7 @@ func newPlayHarness(t *testing.T) (*harness, *callCounter) {
 	t.Helper()
 	fake := newFake(t)
 	cp := &callCounter{Provider: fake}
-	h := &harness{t: t, fake: fake, cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h := &harness{t: t, fake: fake, cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	return h.start(cp), cp
 }
 
@@ -151,7 +152,7 @@ func TestPlaybackLink(t *testing.T) {
 	wantCode(h.do("GET", refused["another store"], "", nil), http.StatusNotFound, "store_not_found")
 
 	// A second replica with the same tokens.secret opens it.
-	h2 := &harness{t: t, fake: h.fake, cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h2 := &harness{t: t, fake: h.fake, cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	h2.start(h.fake)
 	if r := h2.do("GET", link, "", nil); r.status != http.StatusFound {
 		t.Fatalf("second replica: %d %s", r.status, r.body)
@@ -307,7 +308,7 @@ func TestPlaybackHLSBatches(t *testing.T) {
 
 // access_token in the query works only with auth.query_access_token.
 func TestQueryAccessToken(t *testing.T) {
-	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	h.cfg.Auth.QueryAccessToken = true
 	h.start(h.fake)
 	alice := h.token("alice", nil)

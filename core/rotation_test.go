@@ -2,6 +2,8 @@ package core
 
 import (
 	"testing"
+
+	"github.com/valetgw/valet/internal/testenv"
 )
 
 // Rotating tokens.secret and the HS256 secret without downtime: an upload
@@ -14,7 +16,7 @@ func TestSecretRotation(t *testing.T) {
 		newTok = "rotated-token-secret-0123456789abcdef"
 		newHS  = "rotated-hs256-secret-0123456789abcdef"
 	)
-	old := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	old := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	old.start(old.fake)
 	alice := old.token("alice", nil)
 	data := []byte("uploaded across a rotation")
@@ -34,7 +36,7 @@ stores:
     rules: { upload: 'true', read: 'true', delete: 'true' }
 `
 	}
-	rotated := &harness{t: t, fake: old.fake, logs: &syncBuffer{},
+	rotated := &harness{t: t, fake: old.fake, logs: &testenv.Buffer{},
 		cfg: loadBody(t, body(`tokens: { secrets: ["`+newTok+`", "`+tokSecret+`"] }`, `hs256_secrets: ["`+newHS+`", "`+hsSecret+`"]`))}
 	rotated.start(old.fake)
 	if r := rotated.do("GET", "/v1/stores", alice, nil); r.status != 200 {
@@ -56,7 +58,7 @@ stores:
 	}
 
 	// The old secrets dropped.
-	dropped := &harness{t: t, fake: old.fake, logs: &syncBuffer{},
+	dropped := &harness{t: t, fake: old.fake, logs: &testenv.Buffer{},
 		cfg: loadBody(t, body(`tokens: { secrets: ["`+newTok+`"] }`, `hs256_secrets: ["`+newHS+`"]`))}
 	dropped.start(old.fake)
 	if r := dropped.do("GET", "/v1/stores", alice, nil); r.status != 401 {

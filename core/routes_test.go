@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/valetgw/valet/core/problem"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -87,7 +88,7 @@ func TestUnmatchedRoutesAreProblems(t *testing.T) {
 // GET /v1/stores reports a permission unless the rule is false for the
 // caller whatever the request: `size > 0` may allow an upload.
 func TestStoresPermissionsMay(t *testing.T) {
-	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	sc := h.cfg.Stores["media"]
 	sc.Rules.Upload = `size > 0 && content_type.startsWith("video/") && subject != "mallory"`
 	sc.Rules.Read = `key.startsWith("shared/") || claims.role == "admin"`

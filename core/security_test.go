@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/valetgw/valet/config"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/local"
 	"github.com/valetgw/valet/providers/memprovider"
@@ -33,7 +34,7 @@ stores:
 
 func storeHarness(t *testing.T, store string, p providers.Provider) *harness {
 	t.Helper()
-	h := &harness{t: t, cfg: storeConfig(t, store), logs: &syncBuffer{}}
+	h := &harness{t: t, cfg: storeConfig(t, store), logs: &testenv.Buffer{}}
 	if f, ok := p.(*fakeProvider); ok {
 		h.fake = f
 	}
@@ -515,7 +516,7 @@ func TestChecksumIsVerifiedOrRefused(t *testing.T) {
 	caps := memprovider.DefaultCapabilities()
 	caps.BindsChecksums, caps.MultipartChecksums = nil, nil
 	blind.SetCapabilities(caps)
-	h := &harness{t: t, fake: blind, cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h := &harness{t: t, fake: blind, cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	h.start(blind)
 	alice := h.token("alice", nil)
 	for _, size := range []int{5, len(data)} {
@@ -543,7 +544,7 @@ func TestChecksumIsVerifiedOrRefused(t *testing.T) {
 	// A provider that claims the capability but reports no digest does
 	// not pass an upload unverified.
 	liar := newFake(t)
-	h = &harness{t: t, fake: liar, cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h = &harness{t: t, fake: liar, cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	h.start(noDigest{liar})
 	id, _ = startMultipart(t, h, alice, data, map[string]any{"checksum_sha256": b64(good[:])})
 	if r := h.do("POST", "/v1/stores/media/uploads/"+id+"/complete", alice, nil); r.status != 409 || r.code() != "checksum_unverified" {

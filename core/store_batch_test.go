@@ -11,6 +11,7 @@ import (
 
 	"github.com/valetgw/valet/config"
 	"github.com/valetgw/valet/core/auth"
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/memprovider"
 )
@@ -68,7 +69,7 @@ func (c *countingProvider) counts() (signGet, heads, batches int) {
 // store's limits.max_batch set when maxBatch > 0.
 func batchHarness(t *testing.T, maxBatch int) (*harness, *countingProvider) {
 	t.Helper()
-	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &syncBuffer{}}
+	h := &harness{t: t, fake: newFake(t), cfg: testConfig(t, ""), logs: &testenv.Buffer{}}
 	if maxBatch > 0 {
 		sc := h.cfg.Stores["media"]
 		sc.Limits.MaxBatch = maxBatch
