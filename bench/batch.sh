@@ -88,12 +88,7 @@ done
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 sg1=$(calls sign_gets); s1=$(calls sign_get)
 # The gateway's own CPU profile under the batch load, kept out of the figures.
-BODY_FILE="$work/batch.json" wrk -t"$threads" -c"$conns" -d6s --timeout 10s -s bench/sign.lua "$gw/v1/stores/demo/objects/sign" >/dev/null &
-wpid=$!
-curl -fsS -o "$work/cpu.prof" "http://127.0.0.1:$pport/debug/pprof/profile?seconds=5"
-wait "$wpid"
-go tool pprof -top -cum -nodecount=400 "$work/valet" "$work/cpu.prof" >"$work/prof.txt" 2>/dev/null || true
-share() { awk -v re="$1" '$0 ~ re {print $5; exit}' "$work/prof.txt"; }
+BODY_FILE="$work/batch.json" profile batch "$gw/v1/stores/demo/objects/sign" -s bench/sign.lua
 read -r _ s_rps s_p50 s_p99 s_gcpu s_pcpu <<<"$(median_row single)"
 read -r _ b_rps b_p50 b_p99 b_gcpu b_pcpu <<<"$(median_row batch)"
 read -r _ k_rps k_p50 k_p99 k_gcpu k_pcpu <<<"$(median_row checked)"
@@ -123,7 +118,7 @@ The gateway's metrics over the measured rounds: ${sign_gets} \`sign_gets\` plugi
 ${sign_get} \`sign_get\` calls, which are the single requests' own (one per request): no batch fell back to per-key signing.
 CPU per URL is the gateway's and the local plugin process's CPU time over the median round, divided by the URLs
 signed. The gateway's own CPU profile under the batch load: the read rule for every key $(share 'core\.\(\*Store\)\.allow$'),
-the JSON answer $(share 'core\.writeJSON$'), the request body $(share 'core\.decode$'), the SignGets call $(share 'plugins/host\.\(\*Plugin\)\.SignGets$').
+the JSON answer $(share 'core\.writeSigned$'), the request body $(share 'core\.decode$'), the SignGets call $(share 'plugins/host\.\(\*Plugin\)\.SignGets$').
 \`check_exists\` costs one plugin round trip per key, so it is for pages that must not show a broken link;
 without it a missing object is the storage server's 404 when the URL is fetched.
 MD

@@ -48,19 +48,10 @@ median_row() { awk -v n="$1" '$1==n' "$work/results" | sort -k2,2g | awk '{a[NR]
 read -r _ h_rps h_p50 h_p99 <<<"$(median_row hello)"
 read -r _ v_rps v_p50 v_p99 <<<"$(median_row valet)"
 read -r _ c_rps c_p50 c_p99 <<<"$(median_row companion)"
-all() { awk -v n="$1" '$1==n {printf "%s%s", sep, $2; sep=", "}' "$work/results"; }
 
 # Where the gateway's CPU goes: one extra, unmeasured Valet run under the
 # profiler (profiling costs a little, so it is kept out of the figures).
-wrk -t"$threads" -c"$conns" -d6s --timeout 10s -s bench/upload.lua "http://127.0.0.1:$vport/v1/stores/demo/uploads" >/dev/null &
-wpid=$!
-curl -fsS -o "$work/cpu.prof" "http://127.0.0.1:$pport/debug/pprof/profile?seconds=5"
-wait "$wpid"
-go tool pprof -top -cum -nodecount=400 "$work/valet" "$work/cpu.prof" >"$work/prof.txt" 2>/dev/null || true
-share() { # regexp: the cumulative share of the first matching function
-  local v; v=$(awk -v re="$1" '$0 ~ re {print $5; exit}' "$work/prof.txt")
-  echo "${v:-too small to be sampled}"
-}
+profile upload "http://127.0.0.1:$vport/v1/stores/demo/uploads" -s bench/upload.lua
 prof_line="CPU profile of the gateway under the same load (5 s): JWT verification $(share 'auth\.\(\*Authenticator\)\.Authenticate$'),
 the upload handler $(share 'core\.\(\*Server\)\.createUpload$') (of which the plugin call $(share 'plugins/host\.\(\*Plugin\)\.SignPut$')),
 the request log line $(share 'log/slog\.\(\*Logger\)\.LogAttrs$'); the rest is HTTP, JSON and the runtime."

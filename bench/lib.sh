@@ -149,6 +149,29 @@ wrk_run() {
 median_row() { awk -v n="$1" '$1==n' "$work/results" | sort -k2,2g | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 all() { awk -v n="$1" '$1==n {printf "%s%s", sep, $2; sep=", "}' "$work/results"; }
 
+# profile NAME URL [wrk args...]: one unmeasured wrk run (6 s) while the
+# gateway's CPU profiler records 5 s of it (profiling costs a little, so it
+# is kept out of the figures); its top, by cumulative share, goes to
+# $work/prof.txt for share. With PROFILE_DIR set, the profile and the
+# binary are kept there (NAME.prof, valet) for go tool pprof.
+profile() {
+  local name=$1 url=$2; shift 2
+  wrk -t"$threads" -c"$conns" -d6s --timeout 10s "$@" "$url" >/dev/null &
+  local wpid=$!
+  curl -fsS -o "$work/cpu.prof" "http://127.0.0.1:$pport/debug/pprof/profile?seconds=5"
+  wait "$wpid"
+  go tool pprof -top -cum -nodecount=400 "$work/valet" "$work/cpu.prof" >"$work/prof.txt" 2>/dev/null || true
+  if [ -n "${PROFILE_DIR:-}" ]; then
+    mkdir -p "$PROFILE_DIR" && cp "$work/cpu.prof" "$PROFILE_DIR/$name.prof" && cp "$work/valet" "$PROFILE_DIR/valet"
+  fi
+}
+# share REGEXP: the cumulative share of the first matching function in the
+# last profile.
+share() {
+  local v; v=$(awk -v re="$1" '$0 ~ re {print $5; exit}' "$work/prof.txt")
+  echo "${v:-too small to be sampled}"
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # machine: one line on where the figures come from.
 machine() { echo "$(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo); $(go env GOVERSION)"; }

@@ -128,6 +128,9 @@ func writeSigned(w http.ResponseWriter, items []SignedGet) {
 	tok(jsontext.EndObject)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	// The whole answer is known: with its length, net/http writes it as
+	// it is rather than in chunks.
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
 }

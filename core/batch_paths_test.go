@@ -3,6 +3,7 @@ package core
 import (
 	stdjson "encoding/json"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestWriteSignedIsEncodingJSON(t *testing.T) {
 		if got.Body.String() != want.Body.String() {
 			t.Fatalf("round %d:\n got %s\nwant %s", round, got.Body, want.Body)
 		}
-		if got.Code != want.Code || got.Header().Get("Content-Type") != want.Header().Get("Content-Type") || got.Header().Get("Cache-Control") != want.Header().Get("Cache-Control") {
+		if got.Code != want.Code || got.Header().Get("Content-Length") != strconv.Itoa(want.Body.Len()) || got.Header().Get("Content-Type") != want.Header().Get("Content-Type") || got.Header().Get("Cache-Control") != want.Header().Get("Cache-Control") {
 			t.Fatalf("round %d: status %d, headers %v; want %d, %v", round, got.Code, got.Header(), want.Code, want.Header())
 		}
 	}

@@ -61,7 +61,7 @@ func (st *Store) Name() string { return st.name }
 func (st *Store) allow(ctx context.Context, who auth.Principal, op policy.Op, in policy.Input) error {
 	in.Subject, in.Claims, in.KeyPrefix = who.Subject, who.Claims, st.tmpl.Prefix(who.Subject)
 	if err := st.rules.For(op).Allow(ctx, in); err != nil {
-		return apiErrorf("policy_denied", "the store's %s rule does not allow this", op)
+		return deniedBy(op)
 	}
 	return nil
 }

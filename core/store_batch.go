@@ -65,25 +65,14 @@ func (st *Store) SignGets(ctx context.Context, who auth.Principal, spec SignSpec
 		return nil, apiError("overrides_unsupported", "this store's provider cannot set Content-Disposition on downloads")
 	}
 	items = make([]SignedGet, len(spec.Keys))
-	// A read rule that reads neither key nor prefix has one answer for
-	// the whole batch: it is evaluated once, for the first valid key.
-	perKey := st.rules.For(policy.Read).Uses("key") || st.rules.For(policy.Read).Uses("prefix")
-	var once *problem.Problem
-	evaluated := false
+	reads := st.readsFor(ctx, who)
 	for i, key := range spec.Keys {
 		items[i].Key = key
 		if err := keys.Validate(key); err != nil {
 			items[i].Err = apiError("invalid_key", err.Error())
 			continue
 		}
-		if !perKey && evaluated {
-			items[i].Err = once
-			continue
-		}
-		if err := st.allow(ctx, who, policy.Read, policy.Input{Key: key, Prefix: keys.Dir(key)}); err != nil {
-			items[i].Err = asProblem(err)
-		}
-		once, evaluated = items[i].Err, true
+		items[i].Err = reads.allow(key)
 	}
 	if spec.CheckExists {
 		st.headEach(ctx, items)
@@ -121,6 +110,62 @@ func (st *Store) SignGets(ctx context.Context, who auth.Principal, spec SignSpec
 		it.Get = r.Recipe
 	}
 	return items, nil
+}
+
+// batchReads evaluates the read rule for many keys of one caller: what
+// Store.allow does per key, with the caller's part of the input (subject,
+// claims, key_prefix) made once.
+type batchReads struct {
+	st   *Store
+	ctx  context.Context
+	eval context.Context
+	rule *policy.Program
+	in   policy.Input
+	// perKey is false for a rule that reads neither key nor prefix: it
+	// has one answer for the whole batch, evaluated for the first key.
+	perKey    bool
+	evaluated bool
+	once      *problem.Problem
+}
+
+func (st *Store) readsFor(ctx context.Context, who auth.Principal) *batchReads {
+	rule := st.rules.For(policy.Read)
+	return &batchReads{
+		st: st, ctx: ctx, rule: rule,
+		// CEL derives a cancelable context from this one for every
+		// evaluation; from a request's context, which can be canceled,
+		// that registers and unregisters a child each time. The batch
+		// evaluates under the request's values without its cancelation,
+		// and checks it before each key instead (one evaluation is
+		// bounded by the rule's cost limit).
+		eval:   context.WithoutCancel(ctx),
+		in:     policy.Input{Subject: who.Subject, Claims: who.Claims, KeyPrefix: st.tmpl.Prefix(who.Subject)},
+		perKey: rule.Uses("key") || rule.Uses("prefix"),
+	}
+}
+
+// allow is Store.allow(ctx, who, policy.Read, {key, its prefix}).
+func (b *batchReads) allow(key string) *problem.Problem {
+	if !b.perKey && b.evaluated {
+		return b.once
+	}
+	eval := b.eval
+	if b.ctx.Err() != nil {
+		eval = b.ctx // canceled: evaluate as Store.allow would, and fail
+	}
+	in := b.in
+	in.Key, in.Prefix = key, keys.Dir(key)
+	var p *problem.Problem
+	if err := b.rule.Allow(eval, in); err != nil {
+		p = deniedBy(policy.Read)
+	}
+	b.once, b.evaluated = p, true
+	return p
+}
+
+// deniedBy is the problem of a request that op's rule does not allow.
+func deniedBy(op policy.Op) *problem.Problem {
+	return apiErrorf("policy_denied", "the store's %s rule does not allow this", op)
 }
 
 // signGets asks the provider for reqs in one call and checks that it
