@@ -1,15 +1,9 @@
 package e2e
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io"
 	"maps"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -65,7 +59,7 @@ func browserInputs(t *testing.T) map[string]browserFile {
 		}{{"small-8MiB.bin", 8 * mib}, {"large-64MiB.bin", 64 * mib}, {"cancel-64MiB.bin", 64 * mib}, {"resume-64MiB.bin", 64 * mib}} {
 			seed++
 			p := filepath.Join(browserFilesDir, f.name)
-			if browserFilesErr = writeRandom(p, f.size, seed); browserFilesErr != nil {
+			if browserFilesErr = testenv.WriteRandom(p, f.size, seed); browserFilesErr != nil {
 				return
 			}
 		}
@@ -77,21 +71,13 @@ func browserInputs(t *testing.T) map[string]browserFile {
 		if browserFilesErr = os.Truncate(tooLarge, browserMaxSize+mib); browserFilesErr != nil {
 			return
 		}
-		// 12 s of 720p at a high bitrate (~9 MB), so the player cannot have
-		// buffered the end before the seek and must ask for a new range.
-		clip := filepath.Join(browserFilesDir, "clip.mp4")
-		out, err := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
-			"-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25", "-t", "12",
-			"-c:v", "libx264", "-preset", "ultrafast", "-b:v", "6M", "-g", "25",
-			"-pix_fmt", "yuv420p", "-movflags", "+faststart", clip).CombinedOutput()
-		if err != nil {
-			browserFilesErr = fmt.Errorf("ffmpeg: %v: %s", err, out)
+		if browserFilesErr = testenv.MakeClip(ffmpeg, filepath.Join(browserFilesDir, "clip.mp4")); browserFilesErr != nil {
 			return
 		}
 		ents, _ := os.ReadDir(browserFilesDir)
 		for _, e := range ents {
 			p := filepath.Join(browserFilesDir, e.Name())
-			sum, size, err := fileSHA256(p)
+			sum, size, err := testenv.FileSHA256(p)
 			if err != nil {
 				browserFilesErr = err
 				return
@@ -103,30 +89,6 @@ func browserInputs(t *testing.T) map[string]browserFile {
 		t.Fatalf("generate browser inputs: %v", browserFilesErr)
 	}
 	return browserFilesMap
-}
-
-func writeRandom(path string, size int64, seed uint64) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16), byte(seed >> 24), 0x76, 0x61, 0x6c})
-	if _, err := io.CopyN(f, r, size); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func fileSHA256(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil)), n, err
 }
 
 func TestBrowser(t *testing.T) {

@@ -1,9 +1,6 @@
 package web
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -36,23 +33,19 @@ func TestDemoInBrowser(t *testing.T) {
 	f.failFile, f.failFileLeft = "intent.bin", 1
 
 	dir := t.TempDir()
+	seed := uint64(time.Now().UnixNano())
 	file := func(name string, size int64, random bool) string {
 		p := filepath.Join(dir, name)
-		fh, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
+		var err error
 		if random {
-			buf := make([]byte, size)
-			_, _ = rand.Read(buf)
-			_, err = fh.Write(buf)
-		} else {
-			err = fh.Truncate(size)
+			seed++
+			err = testenv.WriteRandom(p, size, seed)
+		} else if err = os.WriteFile(p, nil, 0o600); err == nil {
+			err = os.Truncate(p, size)
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		fh.Close()
 		return p
 	}
 	cfg := map[string]any{
@@ -69,10 +62,8 @@ func TestDemoInBrowser(t *testing.T) {
 	}
 	if ffmpeg, err := exec.LookPath("ffmpeg"); err == nil {
 		clip := filepath.Join(dir, "clip.mp4")
-		out, err := exec.Command(ffmpeg, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=25",
-			"-t", "12", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "6M", "-g", "25", "-pix_fmt", "yuv420p", "-movflags", "+faststart", clip).CombinedOutput()
-		if err != nil {
-			t.Fatalf("ffmpeg: %v: %s", err, out)
+		if err := testenv.MakeClip(ffmpeg, clip); err != nil {
+			t.Fatal(err)
 		}
 		cfg["files"].(map[string]string)["video"] = clip
 		cfg["scenarios"] = append(cfg["scenarios"].([]string), "video")
@@ -108,8 +99,12 @@ func TestDemoInBrowser(t *testing.T) {
 		SHA256 string `json:"sha256"`
 	}
 	_ = json.Unmarshal(rep["resume"].Facts, &resumed)
-	if want := sha256File(t, cfg["files"].(map[string]string)["resume"]); resumed.SHA256 != want {
-		t.Errorf("resumed object sha256 %q, want %q", resumed.SHA256, want)
+	wantSHA, _, err := testenv.FileSHA256(cfg["files"].(map[string]string)["resume"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resumed.SHA256 != wantSHA {
+		t.Errorf("resumed object sha256 %q, want %q", resumed.SHA256, wantSHA)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -154,14 +149,4 @@ func TestDemoInBrowser(t *testing.T) {
 	if len(f.uploads) != 0 {
 		t.Errorf("uploads left open on the server: %d", len(f.uploads))
 	}
-}
-
-func sha256File(t *testing.T, p string) string {
-	t.Helper()
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
