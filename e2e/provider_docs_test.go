@@ -21,19 +21,20 @@ type providerDoc struct {
 	// bash (testenv.Tool and friends skip, or fail with CI=true).
 	need func(t *testing.T)
 	// ports are the page's fixed ports (127.0.0.1:P, localhost:P, or a
-	// --somethingPort P flag), each replaced by a free one (8080, Valet's,
+	// --blobPort P or -port P flag), each replaced by a free one (8080, Valet's,
 	// is always replaced).
 	ports []int
 	// ready has one URL per block the page runs in its own terminal, in
 	// order, that answers below 500 once that server is up.
 	ready []string
 	// storeURL is the URL a browser uploads to, checked with preflights
-	// from the page's origin and another after the page set CORS.
+	// from the page's origin and another after the page set CORS ("" for
+	// a server that has no CORS to set).
 	storeURL string
 }
 
 // TestProviderDocs follows docs/providers/minio.md, s3.md (versitygw),
-// azure.md and local.md literally:
+// azure.md, gcs.md (fake-gcs-server) and local.md literally:
 // start the emulator, write the config, make the secrets and the bucket or
 // container, set CORS, start Valet, upload, download and compare. Only the
 // ports are replaced (a shared machine may be using the page's), and
@@ -65,6 +66,15 @@ func TestProviderDocs(t *testing.T) {
 			ports:    []int{7070},
 			ready:    []string{"http://127.0.0.1:7070/", "http://127.0.0.1:8080/readyz"},
 			storeURL: "http://127.0.0.1:7070/demo/probe",
+		},
+		{
+			page:  "gcs.md",
+			need:  func(t *testing.T) { testenv.Tool(t, "fake-gcs-server") },
+			ports: []int{4443},
+			ready: []string{"http://127.0.0.1:4443/_internal/healthcheck", "http://127.0.0.1:8080/readyz"},
+			// No storeURL: fake-gcs-server ignores bucket CORS and allows
+			// every origin, so there is no CORS step to check (the page
+			// says so).
 		},
 		{
 			page: "azure.md",
@@ -111,7 +121,7 @@ func runProviderDoc(t *testing.T, d providerDoc) {
 		}
 		from, to := ":"+strconv.Itoa(p), ":"+strconv.Itoa(free)
 		pairs = append(pairs, "127.0.0.1"+from, "127.0.0.1"+to, "localhost"+from, "localhost"+to,
-			"Port "+from[1:], "Port "+to[1:]) // Azurite's --blobPort 10000
+			"Port "+from[1:], "Port "+to[1:], "port "+from[1:], "port "+to[1:]) // --blobPort 10000, -port 4443
 	}
 	ports := strings.NewReplacer(pairs...)
 
@@ -153,6 +163,9 @@ func runProviderDoc(t *testing.T, d providerDoc) {
 	}
 	checkDownloaded(t, work, out)
 
+	if d.storeURL == "" {
+		return
+	}
 	// The page's CORS step took: a browser on the gateway's origin may PUT
 	// to the store, one on another origin may not.
 	allowed := "http://127.0.0.1:" + strconv.Itoa(gatewayPort)
