@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valetgw/valet/providers"
@@ -55,6 +56,7 @@ type batchSigner struct {
 	base string    // in.base.String() + "/o/"
 	buf  []byte    // the string to sign, then the URL
 	sum  []byte
+	ms   []byte // the expiry, Unix milliseconds in decimal
 }
 
 func newBatchSigner(in *instance) *batchSigner {
@@ -65,13 +67,15 @@ func newBatchSigner(in *instance) *batchSigner {
 		base: in.base.String() + "/o/",
 		buf:  make([]byte, 0, 512),
 		sum:  make([]byte, 0, sha256.Size),
+		ms:   make([]byte, 0, 20),
 	}
 }
 
 // signGet is SignGet for r: the same checks in the same order, and the
 // URL sign and url build, without the url.Values.
 func (b *batchSigner) signGet(r providers.GetRequest) (providers.Recipe, error) {
-	if _, err := keyPath(r.Key); err != nil {
+	if !keyMaps(r.Key) {
+		_, err := keyPath(r.Key) // its error, for a key it refuses
 		return providers.Recipe{}, err
 	}
 	if err := b.in.checkTTL(r.TTL); err != nil {
@@ -87,7 +91,8 @@ func (b *batchSigner) signGet(r providers.GetRequest) (providers.Recipe, error) 
 		return providers.Recipe{}, providers.Errorf(providers.InvalidArgument, "response content disposition is not a valid header value")
 	}
 	exp := b.now.Add(r.TTL).Truncate(time.Millisecond)
-	ms := strconv.FormatInt(exp.UnixMilli(), 10)
+	b.ms = strconv.AppendInt(b.ms[:0], exp.UnixMilli(), 10)
+	ms := b.ms
 
 	// The string macWith signs: the method, the key, then every parameter
 	// but sig sorted by name (exp < response-content-disposition <
@@ -95,7 +100,7 @@ func (b *batchSigner) signGet(r providers.GetRequest) (providers.Recipe, error) 
 	s := append(b.buf[:0], sigPrefix...)
 	s = appendField(s, http.MethodGet)
 	s = appendField(s, r.Key)
-	s = appendField(appendField(s, pExpires), ms)
+	s = appendField(appendField(s, pExpires), string(ms)) // no copy: appended at once
 	if cd != "" {
 		s = appendField(appendField(s, pRespDisp), cd)
 	}
@@ -171,4 +176,19 @@ func needsPathEscape(s string) bool {
 		}
 	}
 	return false
+}
+
+// keyMaps reports whether keyPath accepts key (it refuses only these),
+// without building the path: not empty, at most maxKey bytes, no NUL, and
+// no empty, "." or ".." segment.
+func keyMaps(key string) bool {
+	if key == "" || len(key) > maxKey || strings.IndexByte(key, 0) >= 0 {
+		return false
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }

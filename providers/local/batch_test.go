@@ -27,6 +27,9 @@ func TestSignGetsIsSignGet(t *testing.T) {
 		{Key: "", TTL: time.Minute},
 		{Key: "a//b", TTL: time.Minute},
 		{Key: "a/../b", TTL: time.Minute},
+		{Key: "/lead", TTL: time.Minute},
+		{Key: "trail/", TTL: time.Minute},
+		{Key: ".", TTL: time.Minute},
 		{Key: "nul\x00", TTL: time.Minute},
 		{Key: strings.Repeat("k", 1025), TTL: time.Minute},
 		{Key: "a/b.txt", TTL: 0},
@@ -63,8 +66,8 @@ func TestSignGetsIsSignGet(t *testing.T) {
 			t.Errorf("%s:\n got %+v\nwant %+v", name, got.Recipe, want)
 		}
 	}
-	if fails != 11 {
-		t.Errorf("%d requests refused by SignGet, want the 11 bad ones", fails)
+	if fails != 14 {
+		t.Errorf("%d requests refused by SignGet, want the 14 bad ones", fails)
 	}
 }
 
