@@ -80,7 +80,7 @@ when the hook is compiled), logs an accepted delivery at debug level only, and o
 the payload, derives the webhook-id, signs, arms its one timeout, compacts the answer and counts
 the metrics; the rest of its cost over the bare round trip is the receiver parsing four more headers
 (the three webhook-* and User-Agent). The hook's path in core adds no provider call, no second
-HEAD, no metadata read and no goroutine: the row "then \`Deliver\` alone" does the same work
+HEAD, no metadata read and no goroutine: the row \"then \`Deliver\` alone\" does the same work
 without that path and costs about as much as complete with the hook. What grows is everything
 around the round trip: in the profiles (per op, complete with the hook against complete without
 and \`Deliver\` alone), opening and checking the upload id takes about 2.4x as long, the local
