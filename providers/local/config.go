@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,16 +79,8 @@ func invalid(key, format string, args ...any) error {
 // does not need the listener; the root's writability is checked here too.
 func parseConfig(raw json.RawMessage) (*settings, error) {
 	var c Config
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = json.RawMessage("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, decodeError(err)
-	}
-	if dec.More() {
-		return nil, providers.Errorf(providers.InvalidArgument, "config: trailing data after the JSON object")
+	if err := providers.DecodeConfig(raw, &c); err != nil {
+		return nil, err
 	}
 	s := &settings{partMaxAge: defaultPartMaxAge, maxExpiry: defaultMaxExpiry, bodyIdle: defaultBodyIdle}
 
@@ -130,47 +121,11 @@ func parseConfig(raw json.RawMessage) (*settings, error) {
 		s.publicURL = u
 	}
 
-	var secrets [][]byte
-	given := 0
-	for _, set := range []bool{c.Secret != "", c.SecretFile != "", len(c.Secrets) > 0} {
-		if set {
-			given++
-		}
+	secrets, err := providers.Secret{Key: "secret", Value: c.Secret, File: c.SecretFile, Values: c.Secrets, Min: minSecret}.ResolveAll()
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case given > 1:
-		return nil, invalid("secret", "give one of secret, secret_file or secrets")
-	case c.SecretFile != "":
-		b, err := os.ReadFile(c.SecretFile)
-		if err != nil {
-			return nil, invalid("secret_file", "cannot read %s: %v", c.SecretFile, cause(err))
-		}
-		for _, l := range bytes.Split(b, []byte("\n")) {
-			if l = bytes.TrimRight(l, "\r"); len(l) > 0 {
-				secrets = append(secrets, l)
-			}
-		}
-		if len(secrets) == 0 {
-			return nil, invalid("secret_file", "%s is empty", c.SecretFile)
-		}
-		for _, sec := range secrets {
-			if len(sec) < minSecret {
-				return nil, invalid("secret_file", "every secret in %s must be at least %d bytes", c.SecretFile, minSecret)
-			}
-		}
-	case c.Secret != "":
-		secrets = [][]byte{[]byte(c.Secret)}
-		if len(c.Secret) < minSecret {
-			return nil, invalid("secret", "must be at least %d bytes", minSecret)
-		}
-	case len(c.Secrets) > 0:
-		for i, sec := range c.Secrets {
-			if len(sec) < minSecret {
-				return nil, invalid(fmt.Sprintf("secrets[%d]", i), "must be at least %d bytes", minSecret)
-			}
-			secrets = append(secrets, []byte(sec))
-		}
-	default:
+	if len(secrets) == 0 {
 		return nil, invalid("secret", "required (or secret_file, or secrets)")
 	}
 	s.secret, s.older = secrets[0], secrets[1:]
@@ -214,19 +169,6 @@ func parseConfig(raw json.RawMessage) (*settings, error) {
 	fp, _ := json.Marshal(c)
 	s.fingerprint = string(fp)
 	return s, nil
-}
-
-// decodeError turns a JSON decoding error into one naming the config key.
-func decodeError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return invalid(te.Field, "want %s, got a JSON %s", te.Type, te.Value)
-	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return invalid(strings.Trim(f, `"`), "unknown key")
-	}
-	return providers.Errorf(providers.InvalidArgument, "config: %v", err)
 }
 
 // checkWritable creates root if needed and proves a file can be created in it.
