@@ -1,14 +1,12 @@
 package s3
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
-	"os"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -51,7 +49,8 @@ func (b *flexBool) UnmarshalJSON(data []byte) error {
 	s := strings.Trim(string(data), `"`)
 	v, err := strconv.ParseBool(s)
 	if err != nil {
-		return fmt.Errorf("expected true or false, got %s", data)
+		// DecodeConfig names the key of a type error.
+		return &json.UnmarshalTypeError{Value: "string", Type: reflect.TypeFor[bool]()}
 	}
 	*b = flexBool(v)
 	return nil
@@ -61,16 +60,12 @@ func (b *flexBool) UnmarshalJSON(data []byte) error {
 // registration. Errors are InvalidArgument and name the offending key.
 func decodeConfig(raw json.RawMessage, minio bool) (Config, error) {
 	var c Config
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = json.RawMessage("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return c, configDecodeError(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return c, providers.Errorf(providers.InvalidArgument, "config: trailing data after the JSON object")
+	if err := providers.DecodeConfig(raw, &c); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return c, invalid(te.Field, "expected %s", te.Type)
+		}
+		return c, err
 	}
 
 	if c.Bucket == "" {
@@ -133,48 +128,15 @@ func invalid(key, format string, args ...any) error {
 	return &providers.Error{Code: providers.InvalidArgument, Message: "config." + key + ": " + fmt.Sprintf(format, args...)}
 }
 
-// configDecodeError turns encoding/json errors into messages that name the
-// key, without echoing values (a misplaced secret must not be printed).
-func configDecodeError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return invalid(te.Field, "expected %s", te.Type.String())
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return invalid(strings.Trim(name, `"`), "unknown key")
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return providers.Errorf(providers.InvalidArgument, "config: not a JSON object (syntax error at offset %d)", se.Offset)
-	}
-	if strings.Contains(err.Error(), "expected true or false") {
-		return invalid("path_style", "expected true or false")
-	}
-	return providers.Errorf(providers.InvalidArgument, "config: cannot decode: not a JSON object of settings")
-}
-
-// inlineOrFile returns the inline value or the trimmed content of the file,
-// and rejects having both so that it is clear which one is used.
+// inlineOrFile returns the inline value or the content of the file
+// (providers.Secret), and rejects having both so that it is clear which
+// one is used.
 func inlineOrFile(inline, file, key string) (string, error) {
-	if file == "" {
-		return inline, nil
-	}
-	if inline != "" {
+	if inline != "" && file != "" {
 		return "", invalid(key, "set either %s or %s_file, not both", key, key)
 	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return "", invalid(key+"_file", "cannot read %s: %v", file, err)
-	}
-	v := strings.TrimSpace(string(b))
-	if v == "" {
-		return "", invalid(key+"_file", "%s is empty", file)
-	}
-	return v, nil
+	v, err := providers.Secret{Key: key, Value: inline, File: file}.Resolve()
+	return string(v), err
 }
 
 // checkEndpoint accepts an absolute http(s) URL with a host and an optional
