@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -94,19 +93,8 @@ func invalid(format string, args ...any) error {
 // parseConfig decodes and validates raw, reading credential files.
 func parseConfig(raw json.RawMessage) (*settings, error) {
 	var c config
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, invalid("bucket: required")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		if key, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return nil, invalid("%s: unknown key", strings.Trim(key, `"`))
-		}
-		return nil, providers.Errorf(providers.InvalidArgument, "config: %v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, providers.Errorf(providers.InvalidArgument, "config: trailing data after the object")
+	if err := providers.DecodeConfig(raw, &c); err != nil {
+		return nil, err
 	}
 	s := &settings{config: c}
 
@@ -195,18 +183,14 @@ func parseConfig(raw json.RawMessage) (*settings, error) {
 		if c.HMACAccessID == "" {
 			return nil, invalid("hmac_access_id: required with signer hmac")
 		}
-		switch {
-		case c.Secret != "" && c.SecretFile != "":
+		if c.Secret != "" && c.SecretFile != "" {
 			return nil, invalid("secret: give secret or secret_file, not both")
-		case c.Secret != "":
-			s.hmacSecret = c.Secret
-		case c.SecretFile != "":
-			b, err := os.ReadFile(c.SecretFile)
-			if err != nil {
-				return nil, invalid("secret_file: %v", err)
-			}
-			s.hmacSecret = strings.TrimSpace(string(b))
 		}
+		secret, err := providers.Secret{Key: "secret", Value: c.Secret, File: c.SecretFile}.Resolve()
+		if err != nil {
+			return nil, err
+		}
+		s.hmacSecret = string(secret)
 		if s.hmacSecret == "" {
 			return nil, invalid("secret: required with signer hmac (or secret_file)")
 		}
