@@ -1,14 +1,9 @@
 package azure
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 
@@ -75,16 +70,8 @@ func invalid(format string, args ...any) error {
 // never echo a secret.
 func parseConfig(raw json.RawMessage) (settings, error) {
 	var c Config
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return settings{}, invalid("config: required (account_name, container, ...)")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return settings{}, invalid("%s", jsonError(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return settings{}, invalid("config: trailing data after the JSON object")
+	if err := providers.DecodeConfig(raw, &c); err != nil {
+		return settings{}, err
 	}
 
 	s := settings{
@@ -113,28 +100,21 @@ func parseConfig(raw json.RawMessage) (settings, error) {
 		if c.TenantID != "" {
 			return settings{}, invalid("config.tenant_id: only used with credential: azure_ad")
 		}
-		key := c.AccountKey
-		switch {
-		case key != "" && c.AccountKeyFile != "":
+		if c.AccountKey != "" && c.AccountKeyFile != "" {
 			return settings{}, invalid("config.account_key_file: give account_key or account_key_file, not both")
-		case c.AccountKeyFile != "":
-			b, err := os.ReadFile(c.AccountKeyFile)
-			if err != nil {
-				// The path is not secret; the error from os names it.
-				return settings{}, invalid("config.account_key_file: %v", err)
-			}
-			key = strings.TrimSpace(string(b))
-			if key == "" {
-				return settings{}, invalid("config.account_key_file: %s is empty", c.AccountKeyFile)
-			}
-		case key == "":
+		}
+		key, err := providers.Secret{Key: "account_key", Value: c.AccountKey, File: c.AccountKeyFile}.Resolve()
+		if err != nil {
+			return settings{}, err
+		}
+		if key == nil {
 			return settings{}, invalid("config.account_key: required with credential: account_key (or account_key_file)")
 		}
-		dk, err := base64.StdEncoding.DecodeString(key)
+		dk, err := base64.StdEncoding.DecodeString(string(key))
 		if err != nil || len(dk) == 0 {
 			return settings{}, invalid("config.account_key: not a base64 storage account key")
 		}
-		s.key, s.keyB64 = dk, key
+		s.key, s.keyB64 = dk, string(key)
 	case CredentialAzureAD:
 		if c.AccountKey != "" || c.AccountKeyFile != "" {
 			return settings{}, invalid("config.account_key: not used with credential: azure_ad; remove it")
@@ -167,18 +147,4 @@ func parseConfig(raw json.RawMessage) (settings, error) {
 	}
 	s.serviceURL = strings.TrimRight(u.String(), "/")
 	return s, nil
-}
-
-// jsonError turns a decoder error into a message naming the key.
-func jsonError(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return fmt.Sprintf("config.%s: expected %s, got %s", te.Field, te.Type, te.Value)
-	}
-	msg := err.Error()
-	// `json: unknown field "x"` -> `config.x: unknown key`.
-	if rest, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return "config." + strings.Trim(rest, `"`) + ": unknown key"
-	}
-	return "config: " + strings.TrimPrefix(msg, "json: ")
 }
