@@ -99,16 +99,23 @@ func docSection(t testing.TB, rel, title string) []fence {
 	return out
 }
 
-// runDocScript runs a document's shell snippet as a reader pasting it
-// would: with bash -euo pipefail (a failing command stops it) in dir, with
-// env added to the environment and TMPDIR=dir, so that its mktemp -d lands
-// there. A failure fails t; the output is returned.
-func runDocScript(t testing.TB, name, dir, script string, env []string) string {
-	t.Helper()
+// docScript is the command that runs a document's shell snippet as a
+// reader pasting it would: bash -euo pipefail (a failing command stops it)
+// in dir, with env added to the environment and TMPDIR=dir, so that its
+// mktemp -d lands there.
+func docScript(dir, script string, env []string) *exec.Cmd {
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Env = append(cmd.Env, "TMPDIR="+dir)
+	return cmd
+}
+
+// runDocScript runs a snippet (docScript) to its end. A failure fails t;
+// the output is returned.
+func runDocScript(t testing.TB, name, dir, script string, env []string) string {
+	t.Helper()
+	cmd := docScript(dir, script, env)
 	p, err := testenv.Launch(t, testenv.Spec{Name: name, Cmd: cmd})
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -146,11 +145,9 @@ func runProviderDoc(t *testing.T, d providerDoc) {
 			if servers == len(d.ready) {
 				t.Fatalf("%s: more blocks to keep running than the %d the test expects:\n%s", d.page, len(d.ready), body)
 			}
-			cmd := exec.Command("bash", "-euo", "pipefail", "-c", body)
-			cmd.Dir = work
 			testenv.Start(t, testenv.Spec{
 				Name:  d.page + " " + first,
-				Cmd:   cmd,
+				Cmd:   docScript(work, body, nil),
 				Ready: testenv.HTTPReady(ports.Replace(d.ready[servers])),
 			})
 			servers++
