@@ -50,27 +50,22 @@ func TamperQuery(t testing.TB, raw, name string, f func(string) string) string {
 	if err != nil {
 		t.Fatalf("recipe URL: %v", err)
 	}
-	var out []string
-	found := false
-	for _, kv := range strings.Split(u.RawQuery, "&") {
-		k, v, _ := strings.Cut(kv, "=")
-		if dk, err := url.QueryUnescape(k); err == nil && dk == name && !found {
-			found = true
-			if f == nil {
-				continue
-			}
-			dv, err := url.QueryUnescape(v)
-			if err != nil {
-				t.Fatalf("query value of %s: %v", name, err)
-			}
-			kv = k + "=" + url.QueryEscape(f(dv))
+	found := editQuery(u, func(k, v string) (string, bool) {
+		if dk, err := url.QueryUnescape(k); err != nil || dk != name {
+			return "", false
 		}
-		out = append(out, kv)
-	}
+		if f == nil {
+			return "", true
+		}
+		dv, err := url.QueryUnescape(v)
+		if err != nil {
+			t.Fatalf("query value of %s: %v", name, err)
+		}
+		return k + "=" + url.QueryEscape(f(dv)), true
+	})
 	if !found {
 		t.Fatalf("query parameter %q not found", name)
 	}
-	u.RawQuery = strings.Join(out, "&")
 	return u.String()
 }
 
@@ -118,18 +113,37 @@ func replaceQueryValue(raw, old, repl string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
+	found := editQuery(u, func(k, v string) (string, bool) {
+		if dv, err := url.QueryUnescape(v); err != nil || dv != old {
+			return "", false
+		}
+		return k + "=" + url.QueryEscape(repl), true
+	})
+	return u.String(), found
+}
+
+// editQuery offers each name=value pair of u's query, still encoded, to
+// edit until edit reports a match; the matched pair becomes what edit
+// returns, or is dropped when that is "". Every other pair keeps its exact
+// encoding. It reports whether a pair matched.
+func editQuery(u *url.URL, edit func(k, v string) (string, bool)) bool {
 	var out []string
 	found := false
 	for _, kv := range strings.Split(u.RawQuery, "&") {
-		k, v, _ := strings.Cut(kv, "=")
-		if dv, err := url.QueryUnescape(v); err == nil && dv == old && !found {
-			found = true
-			kv = k + "=" + url.QueryEscape(repl)
+		if !found {
+			k, v, _ := strings.Cut(kv, "=")
+			if repl, ok := edit(k, v); ok {
+				found = true
+				if repl == "" {
+					continue
+				}
+				kv = repl
+			}
 		}
 		out = append(out, kv)
 	}
 	u.RawQuery = strings.Join(out, "&")
-	return u.String(), found
+	return found
 }
 
 // RetargetKey points a signed URL at another key by replacing the last
