@@ -154,7 +154,7 @@ func TestKillDuringUpload(t *testing.T) {
 	if len(names) != 2 { // the new process's directory and its lock
 		t.Fatalf("tmp/ holds %v, want only the new process's directory and lock", names)
 	}
-	if n := filesUnder(filepath.Join(root, "blobs")) + filesUnder(filepath.Join(root, "objects")); n != 0 {
+	if n := local.CountFiles(t, filepath.Join(root, "blobs")) + local.CountFiles(t, filepath.Join(root, "objects")); n != 0 {
 		t.Fatalf("%d files in blobs/ and objects/ after a killed upload", n)
 	}
 	// And the store works again.
@@ -173,17 +173,6 @@ func tempBytes(root string) int64 {
 			if fi, err := d.Info(); err == nil {
 				n += fi.Size()
 			}
-		}
-		return nil
-	})
-	return n
-}
-
-func filesUnder(dir string) int {
-	n := 0
-	filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			n++
 		}
 		return nil
 	})
