@@ -20,6 +20,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -103,15 +104,7 @@ func TestConfigErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := func(kv ...any) map[string]any {
-		m := map[string]any{"bucket": "media", "endpoint": f.URL, "access_key_id": testKeyID, "secret_access_key": testSecret}
-		for i := 0; i < len(kv); i += 2 {
-			if kv[i+1] == nil {
-				delete(m, kv[i].(string))
-			} else {
-				m[kv[i].(string)] = kv[i+1]
-			}
-		}
-		return m
+		return testenv.ConfigWith(map[string]any{"bucket": "media", "endpoint": f.URL, "access_key_id": testKeyID, "secret_access_key": testSecret}, kv...)
 	}
 	tests := []struct {
 		name  string
