@@ -394,23 +394,7 @@ func (p *Provider) Head(ctx context.Context, req providers.HeadRequest) (provide
 	if err != nil {
 		return providers.Object{}, mapError(err, "blob "+key)
 	}
-	o := providers.Object{Key: key, Metadata: metadata(r.Metadata)}
-	if r.ContentLength != nil {
-		o.Size = *r.ContentLength
-	}
-	if r.ContentType != nil {
-		o.ContentType = *r.ContentType
-	}
-	if r.ETag != nil {
-		o.ETag = string(*r.ETag)
-	}
-	if r.LastModified != nil {
-		o.LastModified = r.LastModified.UTC()
-	}
-	if len(r.ContentMD5) == 16 {
-		o.Checksums = map[providers.ChecksumAlgorithm]string{providers.MD5: base64.StdEncoding.EncodeToString(r.ContentMD5)}
-	}
-	return o, nil
+	return blobObject(key, r.Metadata, blobProps{r.ContentLength, r.ContentType, r.ETag, r.LastModified, r.ContentMD5}), nil
 }
 
 // spanPolicy puts each HTTP attempt of the SDK in a span (see httpspan).
@@ -493,25 +477,11 @@ func (p *Provider) List(ctx context.Context, req providers.ListRequest) (provide
 			if b == nil || b.Name == nil {
 				continue
 			}
-			o := providers.Object{Key: *b.Name, Metadata: metadata(b.Metadata)}
+			var props blobProps
 			if pr := b.Properties; pr != nil {
-				if pr.ContentLength != nil {
-					o.Size = *pr.ContentLength
-				}
-				if pr.ContentType != nil {
-					o.ContentType = *pr.ContentType
-				}
-				if pr.ETag != nil {
-					o.ETag = string(*pr.ETag)
-				}
-				if pr.LastModified != nil {
-					o.LastModified = pr.LastModified.UTC()
-				}
-				if len(pr.ContentMD5) == 16 {
-					o.Checksums = map[providers.ChecksumAlgorithm]string{providers.MD5: base64.StdEncoding.EncodeToString(pr.ContentMD5)}
-				}
+				props = blobProps{pr.ContentLength, pr.ContentType, pr.ETag, pr.LastModified, pr.ContentMD5}
 			}
-			out.Objects = append(out.Objects, o)
+			out.Objects = append(out.Objects, blobObject(*b.Name, b.Metadata, props))
 		}
 	}
 	if page.NextMarker != nil {
@@ -583,6 +553,28 @@ func encodeMetadata(m map[string]string) (map[string]string, error) {
 }
 
 // metadata decodes Azure metadata names (see encodeMetadata).
+// blobProps are the properties of a blob that an Object reports, as Get
+// Blob Properties and List Blobs both give them (any may be missing).
+type blobProps struct {
+	size         *int64
+	contentType  *string
+	etag         *azcore.ETag
+	lastModified *time.Time
+	md5          []byte
+}
+
+// blobObject is the Object of the blob key.
+func blobObject(key string, meta map[string]*string, pr blobProps) providers.Object {
+	o := providers.Object{Key: key, Metadata: metadata(meta), Size: deref(pr.size), ContentType: deref(pr.contentType), ETag: string(deref(pr.etag))}
+	if pr.lastModified != nil {
+		o.LastModified = pr.lastModified.UTC()
+	}
+	if len(pr.md5) == 16 {
+		o.Checksums = map[providers.ChecksumAlgorithm]string{providers.MD5: base64.StdEncoding.EncodeToString(pr.md5)}
+	}
+	return o
+}
+
 func metadata(m map[string]*string) map[string]string {
 	if len(m) == 0 {
 		return nil
