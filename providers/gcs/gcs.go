@@ -72,6 +72,18 @@ func (p *Provider) state() (state, error) {
 	return state{st: p.st, bucket: p.client.Bucket(p.st.Bucket), signer: p.signer}, nil
 }
 
+// stateFor is state for a call on key, which checkKey has accepted.
+func (p *Provider) stateFor(key string) (state, error) {
+	s, err := p.state()
+	if err != nil {
+		return state{}, err
+	}
+	if err := s.checkKey(key); err != nil {
+		return state{}, err
+	}
+	return s, nil
+}
+
 // Info implements providers.Provider.
 func (p *Provider) Info(ctx context.Context) (providers.Info, error) {
 	notes := []string{
@@ -262,11 +274,8 @@ func expiresAt(signed string) (time.Time, error) {
 // (x-goog-if-generation-match: 0). A sha256 checksum is not bound: GCS
 // cannot verify one.
 func (p *Provider) SignPut(ctx context.Context, req providers.PutRequest) (providers.Recipe, error) {
-	s, err := p.state()
+	s, err := p.stateFor(req.Key)
 	if err != nil {
-		return providers.Recipe{}, err
-	}
-	if err := s.checkKey(req.Key); err != nil {
 		return providers.Recipe{}, err
 	}
 	if req.Size < 0 || req.Size > maxObjectSize {
@@ -308,11 +317,8 @@ func (p *Provider) SignPut(ctx context.Context, req providers.PutRequest) (provi
 
 // SignGet implements providers.Provider.
 func (p *Provider) SignGet(ctx context.Context, req providers.GetRequest) (providers.Recipe, error) {
-	s, err := p.state()
+	s, err := p.stateFor(req.Key)
 	if err != nil {
-		return providers.Recipe{}, err
-	}
-	if err := s.checkKey(req.Key); err != nil {
 		return providers.Recipe{}, err
 	}
 	q := url.Values{}
@@ -333,11 +339,8 @@ func (p *Provider) SignGet(ctx context.Context, req providers.GetRequest) (provi
 
 // SignDelete implements providers.Provider.
 func (p *Provider) SignDelete(ctx context.Context, req providers.SignDeleteRequest) (providers.Recipe, error) {
-	s, err := p.state()
+	s, err := p.stateFor(req.Key)
 	if err != nil {
-		return providers.Recipe{}, err
-	}
-	if err := s.checkKey(req.Key); err != nil {
 		return providers.Recipe{}, err
 	}
 	return s.signURL(ctx, http.MethodDelete, req.Key, req.TTL, nil, nil)
@@ -346,11 +349,8 @@ func (p *Provider) SignDelete(ctx context.Context, req providers.SignDeleteReque
 // Head implements providers.Provider.
 func (p *Provider) Head(ctx context.Context, req providers.HeadRequest) (providers.Object, error) {
 	key := req.Key
-	s, err := p.state()
+	s, err := p.stateFor(key)
 	if err != nil {
-		return providers.Object{}, err
-	}
-	if err := s.checkKey(key); err != nil {
 		return providers.Object{}, err
 	}
 	a, err := s.bucket.Object(key).Attrs(ctx)
@@ -367,11 +367,8 @@ func (p *Provider) ReadObject(ctx context.Context, req providers.ReadObjectReque
 	if err := providers.CheckReadObject(req); err != nil {
 		return providers.ReadObjectResult{}, err
 	}
-	s, err := p.state()
+	s, err := p.stateFor(req.Key)
 	if err != nil {
-		return providers.ReadObjectResult{}, err
-	}
-	if err := s.checkKey(req.Key); err != nil {
 		return providers.ReadObjectResult{}, err
 	}
 	a, err := s.bucket.Object(req.Key).Attrs(ctx)
@@ -438,11 +435,8 @@ func (p *Provider) List(ctx context.Context, req providers.ListRequest) (provide
 // Delete implements providers.Provider.
 func (p *Provider) Delete(ctx context.Context, req providers.DeleteRequest) (providers.DeleteResult, error) {
 	key := req.Key
-	s, err := p.state()
+	s, err := p.stateFor(key)
 	if err != nil {
-		return providers.DeleteResult{}, err
-	}
-	if err := s.checkKey(key); err != nil {
 		return providers.DeleteResult{}, err
 	}
 	if err := s.bucket.Object(key).Delete(ctx); err != nil && !errors.Is(err, storage.ErrObjectNotExist) {

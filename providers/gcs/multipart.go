@@ -60,11 +60,8 @@ var _ providers.Multipart = (*Provider)(nil)
 // CreateMultipart implements providers.Multipart. It writes the manifest
 // create-only, so two uploads can never share an id.
 func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMultipartRequest) (providers.MultipartUpload, error) {
-	s, err := p.state()
+	s, err := p.stateFor(req.Key)
 	if err != nil {
-		return providers.MultipartUpload{}, err
-	}
-	if err := s.checkKey(req.Key); err != nil {
 		return providers.MultipartUpload{}, err
 	}
 	if req.ContentType != "" {
@@ -103,11 +100,8 @@ func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMult
 // its temporary object; its size is not bound (GCS cannot), and completion
 // reads every part's real size.
 func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
-	s, err := p.state()
+	s, err := p.stateFor(req.Key)
 	if err != nil {
-		return providers.SignPartsResult{}, err
-	}
-	if err := s.checkKey(req.Key); err != nil {
 		return providers.SignPartsResult{}, err
 	}
 	if err := checkUploadID(req.UploadID); err != nil {
@@ -197,11 +191,8 @@ func (p *Provider) ListParts(ctx context.Context, req providers.ListPartsRequest
 // deleted afterwards; any left behind are removed by the sweep. A declared
 // req.Checksum is ignored: GCS computes no sha256.
 func (p *Provider) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
-	s, err := p.state()
+	s, err := p.stateFor(req.Key)
 	if err != nil {
-		return providers.Object{}, err
-	}
-	if err := s.checkKey(req.Key); err != nil {
 		return providers.Object{}, err
 	}
 	ref := providers.MultipartRef{Key: req.Key, UploadID: req.UploadID}

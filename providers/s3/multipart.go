@@ -63,12 +63,9 @@ func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMult
 // req.Checksum is ignored: S3 has no full-object sha256 of a multipart
 // object, and Head never reports the composite value it has instead.
 func (p *Provider) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
-	st, err := p.configured()
+	st, err := p.configuredFor(req.UploadID)
 	if err != nil {
 		return providers.Object{}, err
-	}
-	if req.UploadID == "" {
-		return providers.Object{}, providers.Errorf(providers.InvalidArgument, "upload id is empty")
 	}
 	if len(req.Parts) == 0 || len(req.Parts) > maxParts {
 		return providers.Object{}, providers.Errorf(providers.InvalidArgument, "between 1 and %d parts are needed, got %d", maxParts, len(req.Parts))
@@ -102,12 +99,9 @@ func (p *Provider) CompleteMultipart(ctx context.Context, req providers.Complete
 // not an error.
 func (p *Provider) AbortMultipart(ctx context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
 	ref := req.Upload
-	st, err := p.configured()
+	st, err := p.configuredFor(ref.UploadID)
 	if err != nil {
 		return providers.AbortMultipartResult{}, err
-	}
-	if ref.UploadID == "" {
-		return providers.AbortMultipartResult{}, providers.Errorf(providers.InvalidArgument, "upload id is empty")
 	}
 	_, err = st.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 		Bucket: aws.String(st.cfg.Bucket), Key: aws.String(ref.Key), UploadId: aws.String(ref.UploadID),
@@ -121,12 +115,9 @@ func (p *Provider) AbortMultipart(ctx context.Context, req providers.AbortMultip
 // ListParts returns every uploaded part, following S3's pagination.
 func (p *Provider) ListParts(ctx context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
 	ref := req.Upload
-	st, err := p.configured()
+	st, err := p.configuredFor(ref.UploadID)
 	if err != nil {
 		return providers.ListPartsResult{}, err
-	}
-	if ref.UploadID == "" {
-		return providers.ListPartsResult{}, providers.Errorf(providers.InvalidArgument, "upload id is empty")
 	}
 	var parts []providers.Part
 	in := &s3.ListPartsInput{Bucket: aws.String(st.cfg.Bucket), Key: aws.String(ref.Key), UploadId: aws.String(ref.UploadID)}

@@ -314,6 +314,19 @@ func (p *Provider) configured() (*state, error) {
 	return st, nil
 }
 
+// configuredFor is configured for a call on a multipart upload, whose id
+// must be given.
+func (p *Provider) configuredFor(uploadID string) (*state, error) {
+	st, err := p.configured()
+	if err != nil {
+		return nil, err
+	}
+	if uploadID == "" {
+		return nil, providers.Errorf(providers.InvalidArgument, "upload id is empty")
+	}
+	return st, nil
+}
+
 var (
 	_ providers.Provider  = (*Provider)(nil)
 	_ providers.Multipart = (*Provider)(nil)

@@ -110,12 +110,9 @@ func (p *Provider) SignDelete(ctx context.Context, req providers.SignDeleteReque
 // the part's size is given. Credentials and expiry are resolved once for the
 // whole batch.
 func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
-	st, err := p.configured()
+	st, err := p.configuredFor(req.UploadID)
 	if err != nil {
 		return providers.SignPartsResult{}, err
-	}
-	if req.UploadID == "" {
-		return providers.SignPartsResult{}, providers.Errorf(providers.InvalidArgument, "upload id is empty")
 	}
 	if len(req.Parts) == 0 || len(req.Parts) > maxParts {
 		return providers.SignPartsResult{}, providers.Errorf(providers.InvalidArgument, "between 1 and %d parts can be signed at once, got %d", maxParts, len(req.Parts))
