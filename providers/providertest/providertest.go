@@ -131,9 +131,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Binding", func(t *testing.T) {
 		t.Run("ContentLength", s.testBindContentLength)
 		t.Run("ContentType", s.testBindContentType)
-		t.Run("ChecksumSHA256", func(t *testing.T) { s.testBindChecksum(t, providers.SHA256) })
-		t.Run("ChecksumMD5", func(t *testing.T) { s.testBindChecksum(t, providers.MD5) })
-		t.Run("ChecksumCRC32C", func(t *testing.T) { s.testBindChecksum(t, providers.CRC32C) })
+		eachChecksum(t, s.testBindChecksum)
 		t.Run("CreateOnly", s.testBindCreateOnly)
 	})
 	t.Run("List", s.testList)
@@ -143,9 +141,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("Complete", s.testMultipartComplete)
 		t.Run("MissingPart", s.testMultipartMissingPart)
 		t.Run("Abort", s.testMultipartAbort)
-		t.Run("ChecksumSHA256", func(t *testing.T) { s.testMultipartChecksum(t, providers.SHA256) })
-		t.Run("ChecksumMD5", func(t *testing.T) { s.testMultipartChecksum(t, providers.MD5) })
-		t.Run("ChecksumCRC32C", func(t *testing.T) { s.testMultipartChecksum(t, providers.CRC32C) })
+		eachChecksum(t, s.testMultipartChecksum)
 	})
 	t.Run("ReadObject", s.testReadObject)
 	t.Run("SignGets", s.testSignGets)
@@ -156,6 +152,14 @@ func Run(t *testing.T, h Harness) {
 		t.Run("OtherOrigin", s.testCORSOtherOrigin)
 	})
 	t.Run("CORSRules", s.testCORSRules)
+}
+
+// eachChecksum runs check for each algorithm, as ChecksumSHA256,
+// ChecksumMD5 and ChecksumCRC32C.
+func eachChecksum(t *testing.T, check func(*testing.T, providers.ChecksumAlgorithm)) {
+	for _, alg := range []providers.ChecksumAlgorithm{providers.SHA256, providers.MD5, providers.CRC32C} {
+		t.Run("Checksum"+strings.ToUpper(string(alg)), func(t *testing.T) { check(t, alg) })
+	}
 }
 
 type suite struct {
