@@ -145,11 +145,16 @@ func runProviderDoc(t *testing.T, d providerDoc) {
 			if servers == len(d.ready) {
 				t.Fatalf("%s: more blocks to keep running than the %d the test expects:\n%s", d.page, len(d.ready), body)
 			}
-			testenv.Start(t, testenv.Spec{
+			// need found the tools, so a server that does not come up was
+			// started wrongly by the page: a failure, never a skip.
+			_, err := testenv.Launch(t, testenv.Spec{
 				Name:  d.page + " " + first,
 				Cmd:   docScript(work, body, nil),
 				Ready: testenv.HTTPReady(ports.Replace(d.ready[servers])),
 			})
+			if err != nil {
+				t.Fatal(err)
+			}
 			servers++
 		case b.Lang == "sh":
 			out = runDocScript(t, d.page+" block "+strconv.Itoa(i), work, body, nil)
