@@ -81,8 +81,8 @@ func TestSignGetsURLsFetch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res, b := do(t, "PUT", put.URL, put.Headers, []byte(k)); res.StatusCode != 200 {
-			t.Fatalf("PUT %q: %d %s", k, res.StatusCode, b)
+		if res, b := do(t, "PUT", put.URL, put.Headers, []byte(k)); res.Status != 200 {
+			t.Fatalf("PUT %q: %d %s", k, res.Status, b)
 		}
 	}
 	reqs := make([]providers.GetRequest, len(keys))
@@ -98,8 +98,8 @@ func TestSignGetsURLsFetch(t *testing.T) {
 			t.Fatalf("item %d: %v", i, it.Err)
 		}
 		got, body := do(t, "GET", it.Recipe.URL, nil, nil)
-		if got.StatusCode != 200 || string(body) != keys[i] || got.Header.Get("Content-Disposition") != "attachment" {
-			t.Errorf("GET %q: %d %q disposition %q", keys[i], got.StatusCode, body, got.Header.Get("Content-Disposition"))
+		if got.Status != 200 || string(body) != keys[i] || got.Header.Get("Content-Disposition") != "attachment" {
+			t.Errorf("GET %q: %d %q disposition %q", keys[i], got.Status, body, got.Header.Get("Content-Disposition"))
 		}
 	}
 }

@@ -112,8 +112,8 @@ func TestSweepAbandonedUploads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, b := do(t, "PUT", rs[0].Recipe.URL, nil, []byte("abc")); res.StatusCode != 200 {
-		t.Fatalf("part PUT: %d %s", res.StatusCode, b)
+	if res, b := do(t, "PUT", rs[0].Recipe.URL, nil, []byte("abc")); res.Status != 200 {
+		t.Fatalf("part PUT: %d %s", res.Status, b)
 	}
 	st := p.cur.st
 	st.sweep(time.Hour)

@@ -111,7 +111,7 @@ func TestBodyIdleTimeoutSparesSteadyTrickle(t *testing.T) {
 		t.Fatalf("the body took only %s, not longer than the limit; the test proves nothing", took)
 	}
 	g, _ := p.SignGet(t.Context(), providers.GetRequest{Key: "slow/steady.bin", TTL: time.Hour})
-	if res, b := do(t, "GET", g.URL, nil, nil); res.StatusCode != 200 || string(b) != "abcdefghijklmnopqrstuvwxy" {
-		t.Fatalf("GET after a steady trickle: %d %q", res.StatusCode, b)
+	if res, b := do(t, "GET", g.URL, nil, nil); res.Status != 200 || string(b) != "abcdefghijklmnopqrstuvwxy" {
+		t.Fatalf("GET after a steady trickle: %d %q", res.Status, b)
 	}
 }

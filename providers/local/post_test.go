@@ -31,8 +31,8 @@ func TestPostPolicyFromBrowser(t *testing.T) {
 	fw.Write([]byte("png bytes"))
 	mw.Close()
 	res, b := do(t, http.MethodPost, pol.URL, map[string]string{"Origin": "http://app.test", "Content-Type": mw.FormDataContentType()}, body.Bytes())
-	if res.StatusCode != http.StatusNoContent {
-		t.Fatalf("form POST: %d %s", res.StatusCode, b)
+	if res.Status != http.StatusNoContent {
+		t.Fatalf("form POST: %d %s", res.Status, b)
 	}
 	obj, err := p.Head(t.Context(), providers.HeadRequest{Key: "forms/a.png"})
 	if err != nil || obj.Size != 9 || obj.ContentType != "image/png" {
@@ -43,8 +43,8 @@ func TestPostPolicyFromBrowser(t *testing.T) {
 		t.Fatalf("form POST answer headers %v, want ETag %s exposed to http://app.test", res.Header, obj.ETag)
 	}
 	pre, _ := do(t, http.MethodOptions, pol.URL, map[string]string{"Origin": "http://app.test", "Access-Control-Request-Method": "POST"}, nil)
-	if pre.StatusCode != http.StatusNoContent || !strings.Contains(pre.Header.Get("Access-Control-Allow-Methods"), "POST") {
-		t.Fatalf("POST preflight: %d %v", pre.StatusCode, pre.Header)
+	if pre.Status != http.StatusNoContent || !strings.Contains(pre.Header.Get("Access-Control-Allow-Methods"), "POST") {
+		t.Fatalf("POST preflight: %d %v", pre.Status, pre.Header)
 	}
 
 	over := providertest.PostForm(t, nil, pol.URL, pol.Fields, bytes.Repeat([]byte("x"), 101))

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/providertest"
 )
 
 func newLocal(t *testing.T, edit func(cfg map[string]any)) (*Provider, string) {
@@ -30,26 +30,12 @@ func newLocal(t *testing.T, edit func(cfg map[string]any)) (*Provider, string) {
 	return p, cfg["root"].(string)
 }
 
-func do(t *testing.T, method, url string, hdr map[string]string, body []byte) (*http.Response, []byte) {
+// do sends one request as a browser would (providertest.SendAs) and
+// returns the answer and its body.
+func do(t *testing.T, method, url string, hdr map[string]string, body []byte) (providertest.Response, []byte) {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res, b
+	res := providertest.SendAs(t, nil, method, url, hdr, body, nil)
+	return res, res.Body
 }
 
 func putObject(t *testing.T, p *Provider, key, ct string, body []byte, meta map[string]string) {
@@ -58,12 +44,12 @@ func putObject(t *testing.T, p *Provider, key, ct string, body []byte, meta map[
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, b := do(t, r.Method, r.URL, r.Headers, body); res.StatusCode != 200 {
-		t.Fatalf("PUT: %d %s", res.StatusCode, b)
+	if res, b := do(t, r.Method, r.URL, r.Headers, body); res.Status != 200 {
+		t.Fatalf("PUT: %d %s", res.Status, b)
 	}
 }
 
-func errorCode(t *testing.T, res *http.Response, body []byte) string {
+func errorCode(t *testing.T, res providertest.Response, body []byte) string {
 	t.Helper()
 	if ct := res.Header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("error body type %q, want application/json: %s", ct, body)
@@ -117,8 +103,8 @@ func TestPutRejections(t *testing.T) {
 				hdr[k] = v
 			}
 			res, b := do(t, tc.r.Method, tc.r.URL, hdr, tc.body)
-			if res.StatusCode != tc.status || errorCode(t, res, b) != tc.code {
-				t.Fatalf("got %d %s, want %d %s", res.StatusCode, b, tc.status, tc.code)
+			if res.Status != tc.status || errorCode(t, res, b) != tc.code {
+				t.Fatalf("got %d %s, want %d %s", res.Status, b, tc.status, tc.code)
 			}
 			if _, err := p.Head(t.Context(), providers.HeadRequest{Key: "k/obj.txt"}); err == nil {
 				t.Fatal("a rejected PUT left an object")
@@ -127,8 +113,8 @@ func TestPutRejections(t *testing.T) {
 	}
 	// The right body with the signed digest works, and records the digest.
 	r := sign(providers.PutRequest{Checksum: &providers.Checksum{Algorithm: providers.SHA256, Value: base64.StdEncoding.EncodeToString(sum[:])}})
-	if res, b := do(t, r.Method, r.URL, r.Headers, body); res.StatusCode != 200 {
-		t.Fatalf("good PUT: %d %s", res.StatusCode, b)
+	if res, b := do(t, r.Method, r.URL, r.Headers, body); res.Status != 200 {
+		t.Fatalf("good PUT: %d %s", res.Status, b)
 	}
 	obj, err := p.Head(t.Context(), providers.HeadRequest{Key: "k/obj.txt"})
 	if err != nil || obj.Checksums[providers.SHA256] != base64.StdEncoding.EncodeToString(sum[:]) {
@@ -237,8 +223,8 @@ func TestConcurrentPuts(t *testing.T) {
 	wg.Wait()
 	g, _ := p.SignGet(t.Context(), providers.GetRequest{Key: "race/obj", TTL: time.Minute})
 	res, b := do(t, "GET", g.URL, nil, nil)
-	if res.StatusCode != 200 || len(b) != size || !bytes.Equal(b, bytes.Repeat(b[:1], size)) {
-		t.Fatalf("GET after concurrent PUTs: %d, %d bytes, mixed=%v", res.StatusCode, len(b), !bytes.Equal(b, bytes.Repeat(b[:1], size)))
+	if res.Status != 200 || len(b) != size || !bytes.Equal(b, bytes.Repeat(b[:1], size)) {
+		t.Fatalf("GET after concurrent PUTs: %d, %d bytes, mixed=%v", res.Status, len(b), !bytes.Equal(b, bytes.Repeat(b[:1], size)))
 	}
 	if c := countFiles(t, filepath.Join(root, "blobs")); c != 1 {
 		t.Fatalf("%d blobs after concurrent overwrites, want 1", c)
@@ -253,33 +239,33 @@ func TestGetConditionalAndRange(t *testing.T) {
 
 	res, b := do(t, "GET", g.URL, nil, nil)
 	etag, lm := res.Header.Get("ETag"), res.Header.Get("Last-Modified")
-	if res.StatusCode != 200 || string(b) != string(body) || etag == "" || lm == "" ||
+	if res.Status != 200 || string(b) != string(body) || etag == "" || lm == "" ||
 		res.Header.Get("Content-Type") != "text/plain" || res.Header.Get("X-Valet-Meta-Owner") != "ann" {
-		t.Fatalf("GET: %d %q headers %v", res.StatusCode, b, res.Header)
+		t.Fatalf("GET: %d %q headers %v", res.Status, b, res.Header)
 	}
-	if res, _ := do(t, "GET", g.URL, map[string]string{"If-None-Match": etag}, nil); res.StatusCode != 304 {
-		t.Errorf("If-None-Match: %d, want 304", res.StatusCode)
+	if res, _ := do(t, "GET", g.URL, map[string]string{"If-None-Match": etag}, nil); res.Status != 304 {
+		t.Errorf("If-None-Match: %d, want 304", res.Status)
 	}
-	if res, _ := do(t, "GET", g.URL, map[string]string{"If-None-Match": `"other"`}, nil); res.StatusCode != 200 {
-		t.Errorf("If-None-Match other: %d, want 200", res.StatusCode)
+	if res, _ := do(t, "GET", g.URL, map[string]string{"If-None-Match": `"other"`}, nil); res.Status != 200 {
+		t.Errorf("If-None-Match other: %d, want 200", res.Status)
 	}
-	if res, _ := do(t, "GET", g.URL, map[string]string{"If-Modified-Since": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, nil); res.StatusCode != 304 {
-		t.Errorf("If-Modified-Since: %d, want 304", res.StatusCode)
+	if res, _ := do(t, "GET", g.URL, map[string]string{"If-Modified-Since": time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)}, nil); res.Status != 304 {
+		t.Errorf("If-Modified-Since: %d, want 304", res.Status)
 	}
-	if res, b := do(t, "GET", g.URL, map[string]string{"Range": "bytes=2-4"}, nil); res.StatusCode != 206 || string(b) != "234" {
-		t.Errorf("Range: %d %q", res.StatusCode, b)
+	if res, b := do(t, "GET", g.URL, map[string]string{"Range": "bytes=2-4"}, nil); res.Status != 206 || string(b) != "234" {
+		t.Errorf("Range: %d %q", res.Status, b)
 	}
-	if res, _ := do(t, "GET", g.URL, map[string]string{"Range": "bytes=50-60"}, nil); res.StatusCode != 416 {
-		t.Errorf("unsatisfiable Range: %d, want 416", res.StatusCode)
+	if res, _ := do(t, "GET", g.URL, map[string]string{"Range": "bytes=50-60"}, nil); res.Status != 416 {
+		t.Errorf("unsatisfiable Range: %d, want 416", res.Status)
 	}
 	res, b = do(t, "HEAD", g.URL, nil, nil)
-	if res.StatusCode != 200 || len(b) != 0 || res.ContentLength != 10 || res.Header.Get("X-Valet-Meta-Owner") != "ann" {
-		t.Errorf("HEAD: %d len %d meta %q", res.StatusCode, res.ContentLength, res.Header.Get("X-Valet-Meta-Owner"))
+	if res.Status != 200 || len(b) != 0 || res.Header.Get("Content-Length") != "10" || res.Header.Get("X-Valet-Meta-Owner") != "ann" {
+		t.Errorf("HEAD: %d len %s meta %q", res.Status, res.Header.Get("Content-Length"), res.Header.Get("X-Valet-Meta-Owner"))
 	}
 	// Unsigned and expired requests get a JSON error.
 	res, b = do(t, "GET", p.URL()+"/o/c/obj.txt", nil, nil)
-	if res.StatusCode != 403 || errorCode(t, res, b) != "MissingSignature" {
-		t.Errorf("unsigned GET: %d %s", res.StatusCode, b)
+	if res.Status != 403 || errorCode(t, res, b) != "MissingSignature" {
+		t.Errorf("unsigned GET: %d %s", res.Status, b)
 	}
 }
 
@@ -299,7 +285,7 @@ func TestCreateOnlyRace(t *testing.T) {
 			defer wg.Done()
 			res, _ := do(t, r.Method, r.URL, r.Headers, []byte(fmt.Sprintf("w%03d", i)))
 			mu.Lock()
-			codes[res.StatusCode]++
+			codes[res.Status]++
 			mu.Unlock()
 		}()
 	}
@@ -313,22 +299,22 @@ func TestCORS(t *testing.T) {
 	p, _ := newLocal(t, func(c map[string]any) { c["cors_origins"] = []string{"http://app.test"} })
 	putObject(t, p, "cors.txt", "text/plain", []byte("x"), nil)
 	r, _ := p.SignPut(t.Context(), providers.PutRequest{Key: "cors2.txt", ContentType: "text/plain", Size: 1, TTL: time.Minute})
-	pre := func(origin, method, headers string) *http.Response {
+	pre := func(origin, method, headers string) providertest.Response {
 		res, _ := do(t, "OPTIONS", r.URL, map[string]string{"Origin": origin,
 			"Access-Control-Request-Method": method, "Access-Control-Request-Headers": headers}, nil)
 		return res
 	}
 	res := pre("http://app.test", "PUT", "content-type")
-	if res.StatusCode != 204 || res.Header.Get("Access-Control-Allow-Origin") != "http://app.test" ||
+	if res.Status != 204 || res.Header.Get("Access-Control-Allow-Origin") != "http://app.test" ||
 		!strings.Contains(res.Header.Get("Access-Control-Allow-Methods"), "PUT") ||
 		res.Header.Get("Access-Control-Allow-Headers") != "content-type" {
-		t.Fatalf("allowed preflight: %d %v", res.StatusCode, res.Header)
+		t.Fatalf("allowed preflight: %d %v", res.Status, res.Header)
 	}
-	if res := pre("http://evil.test", "PUT", "content-type"); res.StatusCode != 403 || res.Header.Get("Access-Control-Allow-Origin") != "" {
-		t.Fatalf("foreign origin preflight: %d %v", res.StatusCode, res.Header)
+	if res := pre("http://evil.test", "PUT", "content-type"); res.Status != 403 || res.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("foreign origin preflight: %d %v", res.Status, res.Header)
 	}
-	if res := pre("http://app.test", "PUT", "x-custom"); res.StatusCode != 403 {
-		t.Fatalf("unknown header preflight: %d", res.StatusCode)
+	if res := pre("http://app.test", "PUT", "x-custom"); res.Status != 403 {
+		t.Fatalf("unknown header preflight: %d", res.Status)
 	}
 	g, _ := p.SignGet(t.Context(), providers.GetRequest{Key: "cors.txt", TTL: time.Minute})
 	res, _ = do(t, "GET", g.URL, map[string]string{"Origin": "http://app.test"}, nil)
@@ -364,8 +350,8 @@ func TestObjectResponsesAreSandboxed(t *testing.T) {
 		{"missing object", "GET", missing.URL, nil, 404},
 	} {
 		res, b := do(t, tc.method, tc.url, tc.hdr, nil)
-		if res.StatusCode != tc.status {
-			t.Errorf("%s: status %d, want %d: %s", tc.name, res.StatusCode, tc.status, b)
+		if res.Status != tc.status {
+			t.Errorf("%s: status %d, want %d: %s", tc.name, res.Status, tc.status, b)
 			continue
 		}
 		if csp := res.Header.Values("Content-Security-Policy"); len(csp) != 1 || csp[0] != "sandbox" {
