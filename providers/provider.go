@@ -536,6 +536,18 @@ type ListRequest struct {
 	Limit int
 }
 
+// MaxPageSize is the most objects one List page holds.
+const MaxPageSize = 1000
+
+// PageSize is Limit, or MaxPageSize when Limit is outside 1..MaxPageSize
+// (a caller that did not clamp it).
+func (r ListRequest) PageSize() int {
+	if r.Limit < 1 || r.Limit > MaxPageSize {
+		return MaxPageSize
+	}
+	return r.Limit
+}
+
 // ListPage is one page of a listing.
 type ListPage struct {
 	Objects    []Object

@@ -452,10 +452,7 @@ func (p *Provider) List(ctx context.Context, req providers.ListRequest) (provide
 	if err != nil {
 		return providers.ListPage{}, err
 	}
-	limit := req.Limit
-	if limit < 1 || limit > 1000 {
-		limit = 1000
-	}
+	limit := req.PageSize()
 	n := int32(limit)
 	opts := &container.ListBlobsFlatOptions{MaxResults: &n, Include: container.ListBlobsInclude{Metadata: true}}
 	if req.Prefix != "" {

@@ -399,10 +399,7 @@ func (p *Provider) List(ctx context.Context, req providers.ListRequest) (provide
 	if err != nil {
 		return providers.ListPage{}, err
 	}
-	limit := req.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
-	}
+	limit := req.PageSize()
 	q := &storage.Query{Prefix: req.Prefix}
 	if err := q.SetAttrSelection([]string{"Name", "Size", "ContentType", "Etag", "Updated", "Metadata", "MD5", "CRC32C"}); err != nil {
 		return providers.ListPage{}, providers.Errorf(providers.Internal, "list: %v", err)

@@ -99,10 +99,7 @@ func (p *Provider) List(ctx context.Context, req providers.ListRequest) (provide
 	if err != nil {
 		return providers.ListPage{}, err
 	}
-	limit := req.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
-	}
+	limit := req.PageSize()
 	in := &s3.ListObjectsV2Input{
 		Bucket:  aws.String(st.cfg.Bucket),
 		MaxKeys: aws.Int32(int32(limit)),
