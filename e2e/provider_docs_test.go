@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/valetgw/valet/internal/testenv"
 )
@@ -179,7 +178,7 @@ func runProviderDoc(t *testing.T, d providerDoc) {
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", http.MethodPut)
 		req.Header.Set("Access-Control-Request-Headers", "content-type")
-		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		resp, err := noRedirect.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
