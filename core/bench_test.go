@@ -3,14 +3,8 @@ package core
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
-	"time"
-
-	"github.com/valetgw/valet/providers"
 )
 
 // BenchmarkCreateUpload measures the gateway's own work for one upload
@@ -18,30 +12,11 @@ import (
 // in-process provider, so the figure excludes the network and the plugin
 // hop that bench/gateway.sh measures end to end.
 func BenchmarkCreateUpload(b *testing.B) {
-	cfg := testConfig(b, "")
-	srv, err := New(cfg, map[string]providers.Provider{"media": newFake(b)}, Options{
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close() })
-	tok, err := MintDevToken(cfg, "bench", nil, time.Hour)
-	if err != nil {
-		b.Fatal(err)
-	}
+	h, tok := benchServer(b, newFake(b), "")
 	body := []byte(`{"filename":"bench.bin","content_type":"application/octet-stream","size":1048576}`)
-	h := srv.Handler()
 	b.ReportAllocs()
 	for b.Loop() {
-		r := httptest.NewRequest(http.MethodPost, "/v1/stores/media/uploads", bytes.NewReader(body))
-		r.Header.Set("Authorization", "Bearer "+tok)
-		r.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusCreated {
-			b.Fatalf("status %d: %s", w.Code, w.Body)
-		}
+		benchCall(b, h, tok, http.MethodPost, "/v1/stores/media/uploads", body, http.StatusCreated)
 	}
 }
 
@@ -49,18 +24,7 @@ func BenchmarkCreateUpload(b *testing.B) {
 // signed GETs (auth, the read rule per key, the JSON request and answer)
 // with an in-process provider; bench/batch.sh measures it end to end.
 func BenchmarkSignObjects(b *testing.B) {
-	cfg := testConfig(b, "")
-	srv, err := New(cfg, map[string]providers.Provider{"media": newFake(b)}, Options{
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close() })
-	tok, err := MintDevToken(cfg, "bench", nil, time.Hour)
-	if err != nil {
-		b.Fatal(err)
-	}
+	h, tok := benchServer(b, newFake(b), "")
 	var body bytes.Buffer
 	body.WriteString(`{"keys":[`)
 	for i := range 100 {
@@ -70,16 +34,12 @@ func BenchmarkSignObjects(b *testing.B) {
 		fmt.Fprintf(&body, `"users/bench/clip-%03d.mp4"`, i)
 	}
 	body.WriteString(`]}`)
-	h := srv.Handler()
+	var out struct{ Items []struct{ URL string } }
+	if err := jsonUnmarshal(benchCall(b, h, tok, http.MethodPost, "/v1/stores/media/objects/sign", body.Bytes(), http.StatusOK), &out); err != nil || len(out.Items) != 100 || out.Items[99].URL == "" {
+		b.Fatalf("the batch is not 100 signed URLs: %+v, %v", out.Items, err)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
-		r := httptest.NewRequest(http.MethodPost, "/v1/stores/media/objects/sign", bytes.NewReader(body.Bytes()))
-		r.Header.Set("Authorization", "Bearer "+tok)
-		r.Header.Set("Content-Type", "application/json")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			b.Fatalf("status %d: %s", w.Code, w.Body)
-		}
+		benchCall(b, h, tok, http.MethodPost, "/v1/stores/media/objects/sign", body.Bytes(), http.StatusOK)
 	}
 }
