@@ -21,6 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/service"
 
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 )
 
@@ -40,20 +41,8 @@ func TestParseConfig(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte(testKey+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := func() map[string]any {
-		return map[string]any{"account_name": "acct1", "account_key": testKey, "container": "media"}
-	}
-	with := func(kv ...any) map[string]any {
-		m := base()
-		for i := 0; i < len(kv); i += 2 {
-			if kv[i+1] == nil {
-				delete(m, kv[i].(string))
-			} else {
-				m[kv[i].(string)] = kv[i+1]
-			}
-		}
-		return m
-	}
+	base := map[string]any{"account_name": "acct1", "account_key": testKey, "container": "media"}
+	with := func(kv ...any) map[string]any { return testenv.ConfigWith(base, kv...) }
 	bad := []struct {
 		name string
 		cfg  map[string]any
@@ -95,7 +84,7 @@ func TestParseConfig(t *testing.T) {
 		}
 	}
 
-	s, err := parseConfig(rawConfig(t, base()))
+	s, err := parseConfig(rawConfig(t, base))
 	if err != nil {
 		t.Fatal(err)
 	}

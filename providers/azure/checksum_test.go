@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/providers"
 	"github.com/valetgw/valet/providers/providertest"
 )
@@ -15,21 +16,7 @@ import (
 // TestSHA256NotClaimed: Azure keeps only an MD5, so Info claims sha256
 // neither for a signed PUT nor after a multipart complete, and says so.
 func TestSHA256NotClaimed(t *testing.T) {
-	info, err := New().Info(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := info.Capabilities
-	if c.Binds(providers.SHA256) || c.VerifiesMultipart(providers.SHA256) {
-		t.Fatalf("Info claims sha256: BindsChecksums %v, MultipartChecksums %v", c.BindsChecksums, c.MultipartChecksums)
-	}
-	found := false
-	for _, n := range c.Notes {
-		found = found || strings.Contains(n, "checksum_sha256 cannot be verified")
-	}
-	if !found {
-		t.Errorf("Info.Notes do not say that checksum_sha256 cannot be verified: %q", c.Notes)
-	}
+	testenv.SHA256NotClaimed(t, New())
 }
 
 // TestAzuriteSHA256NeverReported: a declared sha256 is neither bound into
