@@ -3,6 +3,7 @@ package providers
 import (
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // Code classifies a provider error. The gateway maps codes to HTTP statuses.
@@ -77,6 +78,31 @@ func CodeOf(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	return Internal
+}
+
+// StatusCode is the Code of an HTTP error status from a storage backend's
+// API: 400 InvalidArgument, 401 Unauthenticated, 403 PermissionDenied, 404
+// NotFound, 409 AlreadyExists, 412 FailedPrecondition, 429 and 5xx
+// Unavailable, anything else Internal. A backend whose statuses mean
+// something else maps those first.
+func StatusCode(status int) Code {
+	switch {
+	case status == http.StatusBadRequest:
+		return InvalidArgument
+	case status == http.StatusUnauthorized:
+		return Unauthenticated
+	case status == http.StatusForbidden:
+		return PermissionDenied
+	case status == http.StatusNotFound:
+		return NotFound
+	case status == http.StatusConflict:
+		return AlreadyExists
+	case status == http.StatusPreconditionFailed:
+		return FailedPrecondition
+	case status == http.StatusTooManyRequests || status >= 500:
+		return Unavailable
 	}
 	return Internal
 }

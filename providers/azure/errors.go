@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
@@ -65,21 +64,5 @@ func codeForResponse(azCode string, status int) providers.Code {
 	case bloberror.ServerBusy, bloberror.OperationTimedOut, bloberror.InternalError:
 		return providers.Unavailable
 	}
-	switch {
-	case status == http.StatusNotFound:
-		return providers.NotFound
-	case status == http.StatusConflict:
-		return providers.AlreadyExists
-	case status == http.StatusUnauthorized:
-		return providers.Unauthenticated
-	case status == http.StatusForbidden:
-		return providers.PermissionDenied
-	case status == http.StatusPreconditionFailed:
-		return providers.FailedPrecondition
-	case status == http.StatusBadRequest:
-		return providers.InvalidArgument
-	case status >= 500:
-		return providers.Unavailable
-	}
-	return providers.Internal
+	return providers.StatusCode(status)
 }

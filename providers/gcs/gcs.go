@@ -535,21 +535,7 @@ func wrapErr(err error, what string) error {
 		}
 		return &providers.Error{Code: code, Message: fmt.Sprintf("%s: Google OAuth refused the service account credentials: %s", what, oauthCode(re))}
 	case errors.As(err, &ge):
-		code := providers.Internal
-		switch {
-		case ge.Code == http.StatusNotFound:
-			code = providers.NotFound
-		case ge.Code == http.StatusUnauthorized:
-			code = providers.Unauthenticated
-		case ge.Code == http.StatusForbidden:
-			code = providers.PermissionDenied
-		case ge.Code == http.StatusPreconditionFailed:
-			code = providers.FailedPrecondition
-		case ge.Code == http.StatusBadRequest:
-			code = providers.InvalidArgument
-		case ge.Code == http.StatusTooManyRequests || ge.Code >= 500:
-			code = providers.Unavailable
-		}
+		code := providers.StatusCode(ge.Code)
 		return &providers.Error{Code: code, Message: fmt.Sprintf("%s: gcs answered %d %s", what, ge.Code, ge.Message), Err: err}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.As(err, &ne):
 		return &providers.Error{Code: providers.Unavailable, Message: what + ": " + err.Error(), Err: err}

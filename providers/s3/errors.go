@@ -116,25 +116,20 @@ func contextErr(err error) error {
 	return context.Canceled
 }
 
-// statusCode classifies an HTTP status from S3.
+// statusCode classifies an HTTP status from S3: as providers.StatusCode
+// but for 412 (a create-only If-None-Match refused), 409, 501 and other
+// client errors, which mean the request was wrong.
 func statusCode(status int) providers.Code {
+	code := providers.StatusCode(status)
 	switch {
-	case status == http.StatusNotFound:
-		return providers.NotFound
-	case status == http.StatusUnauthorized:
-		return providers.Unauthenticated
-	case status == http.StatusForbidden:
-		return providers.PermissionDenied
 	case status == http.StatusPreconditionFailed:
 		return providers.AlreadyExists
-	case status == http.StatusNotImplemented:
-		return providers.Unimplemented
-	case status == http.StatusTooManyRequests || status >= 500:
-		return providers.Unavailable
 	case status == http.StatusConflict:
 		return providers.FailedPrecondition
-	case status >= 400 && status < 500:
+	case status == http.StatusNotImplemented:
+		return providers.Unimplemented
+	case code == providers.Internal && status >= 400 && status < 500:
 		return providers.InvalidArgument
 	}
-	return providers.Internal
+	return code
 }
