@@ -356,7 +356,7 @@ func TestCLI(t *testing.T) {
 		// With the gateway holding the local store's port, the check
 		// passes with a note and prints the effective config.
 		out, errs, code := valet(t, "config", "check", "--config", env.ConfigPath)
-		if code != 0 || !strings.Contains(errs, "in use") || strings.Contains(errs, `"@level"`) {
+		if code != 0 || !strings.Contains(errs, "in use") || strings.Contains(errs, `"level"`) {
 			t.Fatalf("config check next to a gateway: exit %d, stderr %q", code, errs)
 		}
 		if !strings.Contains(out, "delete_on_mismatch: false # unset: the default for provider local") {
@@ -366,7 +366,7 @@ func TestCLI(t *testing.T) {
 
 	t.Run("presign next to a gateway says how to get a port", func(t *testing.T) {
 		_, errs, code := valet(t, "presign", "--config", env.ConfigPath, "--store", "media", "--method", "GET", "--key", "a/b")
-		if code != 1 || !strings.HasPrefix(errs, "valet: ") || strings.Contains(errs, `"@level"`) ||
+		if code != 1 || !strings.HasPrefix(errs, "valet: ") || strings.Contains(errs, `"level"`) ||
 			!strings.Contains(errs, "VALET_STORES__MEDIA__CONFIG__LISTEN=127.0.0.1:0") {
 			t.Fatalf("exit %d, stderr %q; want one error naming the workaround, no plugin log", code, errs)
 		}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/valetgw/valet/config"
@@ -44,25 +43,22 @@ func loadConfig(g *globalFlags, cmd *cobra.Command) (*config.Config, error) {
 }
 
 // newHost creates the plugin host. Built-in providers re-execute this binary
-// as `valet plugin serve NAME`; plugin logs go to stderr as JSON, at level
-// (Info for serve, Warn for one-off commands).
-func newHost(cfg *config.Config, stderr io.Writer, level hclog.Level) (*host.Host, error) {
-	if level > hclog.Info {
+// as `valet plugin serve NAME`. Host events and the plugins' lines are
+// logged through the gateway's log schema (host.SlogLogger): to log when
+// it is given (serve), else as JSON to stderr at warn (the one-off
+// commands).
+func newHost(cfg *config.Config, stderr io.Writer, log *slog.Logger) (*host.Host, error) {
+	if log == nil {
 		// A one-off command stops its plugins itself, at exit or when
 		// Configure fails; that kill is not news.
-		stderr = &quietExits{w: stderr}
+		log = slog.New(slog.NewJSONHandler(&quietExits{w: stderr}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	return host.New(host.Options{
 		Builtins:   builtinNames(),
 		PluginDirs: cfg.Plugins.Dirs,
 		EnvAllow:   cfg.Plugins.EnvAllow,
 		Pins:       cfg.Plugins.Pins,
-		Logger: hclog.New(&hclog.LoggerOptions{
-			Name:       "plugins",
-			Output:     stderr,
-			JSONFormat: true,
-			Level:      level,
-		}),
+		Logger:     host.SlogLogger(log.Handler()),
 	})
 }
 
@@ -140,7 +136,7 @@ func (q *quietExits) Write(b []byte) (int, error) {
 	var out []byte
 	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
 		var rec struct {
-			Msg string `json:"@message"`
+			Msg string `json:"msg"`
 			Err string `json:"error"`
 		}
 		if json.Unmarshal(line, &rec) == nil && rec.Msg == "plugin process exited" && rec.Err == "signal: killed" {

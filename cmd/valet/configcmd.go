@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/valetgw/valet/config"
@@ -105,7 +104,7 @@ func checkProviders(ctx context.Context, cfg *config.Config, stderr io.Writer) (
 	}
 	var errs []error
 	bindsAll := map[string]bool{}
-	h, err := newHost(cfg, stderr, hclog.Warn)
+	h, err := newHost(cfg, stderr, nil)
 	if err != nil {
 		return nil, []error{err}
 	}

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/valetgw/valet/providers"
@@ -167,7 +166,7 @@ func runCORS(cmd *cobra.Command, g *globalFlags, store string, timeout time.Dura
 	if !ok {
 		return nil, usageError{fmt.Errorf("no store %q in the config (stores: %s)", store, strings.Join(sortedKeys(cfg.Stores), ", "))}
 	}
-	h, err := newHost(cfg, cmd.ErrOrStderr(), hclog.Warn)
+	h, err := newHost(cfg, cmd.ErrOrStderr(), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 )
 
@@ -143,7 +142,7 @@ func runDoctor(cmd *cobra.Command, g *globalFlags, stores []string, timeout time
 	if len(stores) == 0 {
 		stores = sortedKeys(cfg.Stores)
 	}
-	h, err := newHost(cfg, cmd.ErrOrStderr(), hclog.Warn)
+	h, err := newHost(cfg, cmd.ErrOrStderr(), nil)
 	if err != nil {
 		rep.Config = checkResult{Check: "config", Status: checkFailed, Found: err.Error(), Fix: "fix plugins.* in the config"}
 		return rep

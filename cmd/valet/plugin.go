@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/valetgw/valet/plugins"
@@ -160,7 +160,7 @@ listed), so a CI script can check an installed plugin.`,
 				// Plugin output goes to stderr, errors only: the listing is
 				// what the user asked for.
 				h, err = host.New(host.Options{PluginDirs: dirs, Pins: pins,
-					Logger: hclog.New(&hclog.LoggerOptions{Name: "plugins", Output: cmd.ErrOrStderr(), Level: hclog.Error})})
+					Logger: host.SlogLogger(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError}))})
 				if err != nil {
 					return err
 				}

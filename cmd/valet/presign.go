@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 
 	"github.com/valetgw/valet/core/keys"
@@ -75,7 +74,7 @@ public_url, which the running gateway serves.`,
 			if err != nil {
 				return err
 			}
-			h, err := newHost(cfg, cmd.ErrOrStderr(), hclog.Warn)
+			h, err := newHost(cfg, cmd.ErrOrStderr(), nil)
 			if err != nil {
 				return err
 			}

@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -155,7 +154,7 @@ func serve(ctx context.Context, g *globalFlags, cmd *cobra.Command, stderr io.Wr
 			}
 		}()
 	}
-	h, err := newHost(cfg, stderr, hclogLevel(cfg.Server.LogLevel))
+	h, err := newHost(cfg, stderr, logger)
 	if err != nil {
 		return err
 	}
@@ -354,13 +353,4 @@ func servePprof(addr string, log *slog.Logger) error {
 	log.Warn("profiling endpoints enabled", "pprof", ln.Addr().String())
 	go func() { _ = http.Serve(ln, mux) }()
 	return nil
-}
-
-// hclogLevel is server.log_level for the plugin host's logger, which
-// relays the plugins' lines ("" = info).
-func hclogLevel(l string) hclog.Level {
-	if l == "" {
-		return hclog.Info
-	}
-	return hclog.LevelFromString(l)
 }

@@ -288,18 +288,26 @@ func (c *capturedLog) Write(b []byte) (int, error) {
 	return c.b.Write(b)
 }
 
-// entries returns the logged entries whose message is msg.
-func (c *capturedLog) entries(msg string) []map[string]any {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// entries returns the logged hclog entries whose message is msg.
+func (c *capturedLog) entries(msg string) []map[string]any { return c.lines("@message", msg) }
+
+// lines returns the logged JSON lines whose key is value (all of them for
+// key "").
+func (c *capturedLog) lines(key, value string) []map[string]any {
 	var out []map[string]any
-	for _, line := range strings.Split(c.b.String(), "\n") {
+	for _, line := range strings.Split(c.text(), "\n") {
 		var e map[string]any
-		if json.Unmarshal([]byte(line), &e) == nil && e["@message"] == msg {
+		if json.Unmarshal([]byte(line), &e) == nil && (key == "" || e[key] == value) {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+func (c *capturedLog) text() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.b.String()
 }
 
 // An idempotent call in flight when the plugin dies is retried once on the

@@ -34,7 +34,11 @@ import (
 // built-in providers. The provider below exists only for these tests.
 func TestMain(m *testing.M) {
 	if len(os.Args) == 4 && os.Args[1] == "plugin" && os.Args[2] == "serve" && os.Args[3] == "test" {
-		if err := plugins.Serve(&testProvider{}); err != nil {
+		// The plugin library's default log, shared with the provider so
+		// that it can log (the "log" key).
+		pluginLog = hclog.New(&hclog.LoggerOptions{Name: "provider", JSONFormat: true, Output: os.Stderr,
+			Level: hclog.LevelFromString(os.Getenv(plugins.LogLevelEnv))})
+		if err := plugins.Serve(&testProvider{}, plugins.WithLogger(pluginLog)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -82,7 +86,12 @@ type testConfig struct {
 	ExitAfterMS  int  `json:"exit_after_ms"`
 	OnlyRestarts bool `json:"only_restarts"`
 	Reject       bool `json:"reject"`
+	// Secret is never logged, by the provider or the host.
+	Secret string `json:"secret"`
 }
+
+// pluginLog is the plugin process's log (hclog JSON on stderr).
+var pluginLog hclog.Logger
 
 // testProvider signs like a real provider (HMAC-SHA256 over the request) so
 // the benchmarks measure real work, and has trapdoor keys for the tests.
@@ -217,6 +226,11 @@ func (p *testProvider) Head(ctx context.Context, req providers.HeadRequest) (pro
 		m["boom"]++ // nil map write: a real runtime panic
 	case "stdout":
 		fmt.Println("a provider must not print this to stdout")
+		return providers.Object{Key: key}, nil
+	case "log":
+		pluginLog.Trace("provider trace line")
+		pluginLog.Debug("provider debug line", "bucket", "b")
+		pluginLog.Warn("provider warn line", "bucket", "b", "attempt", 2)
 		return providers.Object{Key: key}, nil
 	}
 	return providers.Object{}, providers.Errorf(providers.NotFound, "%s: no such object", key)
