@@ -117,7 +117,7 @@ Goal: a batch of 100 signs at least 20× the URLs per second of single requests.
 The gateway's metrics over the measured rounds: ${sign_gets} \`sign_gets\` plugin calls for the batch requests and
 ${sign_get} \`sign_get\` calls, which are the single requests' own (one per request): no batch fell back to per-key signing.
 CPU per URL is the gateway's and the local plugin process's CPU time over the median round, divided by the URLs
-signed. The gateway's own CPU profile under the batch load: the read rule for every key $(share 'core\.\(\*Store\)\.allow$'),
+signed. The gateway's own CPU profile under the batch load: the read rule for every key $(share 'core\.\(\*batchReads\)\.allow$'),
 the JSON answer $(share 'core\.writeSigned$'), the request body $(share 'core\.decode$'), the SignGets call $(share 'plugins/host\.\(\*Plugin\)\.SignGets$').
 \`check_exists\` costs one plugin round trip per key, so it is for pages that must not show a broken link;
 without it a missing object is the storage server's 404 when the URL is fetched.
