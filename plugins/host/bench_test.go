@@ -84,11 +84,10 @@ func bareGRPCServer() *grpc.Server {
 	return srv
 }
 
-// BenchmarkBareGRPCUnixUnaryCrossProcess is the same bare round trip with
-// the server in another process (this test binary, re-executed), which is
-// what the plugin hop has to cross: the fair reference for it.
-func BenchmarkBareGRPCUnixUnaryCrossProcess(b *testing.B) {
-	sock := filepath.Join(b.TempDir(), "bare.sock")
+// startBareServer runs a bare gRPC server in another process (this test
+// binary, re-executed) and returns its socket and pid once it listens.
+func startBareServer(b *testing.B) (sock string, pid int) {
+	sock = filepath.Join(b.TempDir(), "bare.sock")
 	cmd := selfCmd(b, "bare-grpc-server", sock)
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -101,25 +100,21 @@ func BenchmarkBareGRPCUnixUnaryCrossProcess(b *testing.B) {
 		}
 		return err == nil
 	})
-	benchHealthCheck(b, sock, cmd.Process.Pid)
+	return sock, cmd.Process.Pid
+}
+
+// BenchmarkBareGRPCUnixUnaryCrossProcess is the same bare round trip with
+// the server in another process (this test binary, re-executed), which is
+// what the plugin hop has to cross: the fair reference for it.
+func BenchmarkBareGRPCUnixUnaryCrossProcess(b *testing.B) {
+	sock, pid := startBareServer(b)
+	benchHealthCheck(b, sock, pid)
 }
 
 // BenchmarkBareGRPCUnixUnaryCrossProcessParallel is that bare round trip
 // from 32 goroutines at once, beside SignPutThroughPluginParallel.
 func BenchmarkBareGRPCUnixUnaryCrossProcessParallel(b *testing.B) {
-	sock := filepath.Join(b.TempDir(), "bare.sock")
-	cmd := selfCmd(b, "bare-grpc-server", sock)
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	waitFor(b, 10*time.Second, "bare server listening", func() bool {
-		c, err := net.Dial("unix", sock)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	sock, pid := startBareServer(b)
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		b.Fatal(err)
@@ -128,7 +123,7 @@ func BenchmarkBareGRPCUnixUnaryCrossProcessParallel(b *testing.B) {
 	c := grpc_health_v1.NewHealthClient(conn)
 	b.ReportAllocs()
 	b.SetParallelism(16)
-	defer reportCPU(b, cmd.Process.Pid)()
+	defer reportCPU(b, pid)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := c.Check(context.Background(), &grpc_health_v1.HealthCheckRequest{}); err != nil {

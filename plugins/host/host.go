@@ -151,24 +151,12 @@ func New(opts Options) (*Host, error) {
 		}
 		opts.Executable = exe
 	}
-	if opts.HealthInterval <= 0 {
-		opts.HealthInterval = DefaultHealthInterval
-	}
-	if opts.HealthTimeout <= 0 {
-		opts.HealthTimeout = DefaultHealthTimeout
-	}
-	if opts.RestartBudget <= 0 {
-		opts.RestartBudget = DefaultRestartBudget
-	}
-	if opts.RestartWindow <= 0 {
-		opts.RestartWindow = DefaultRestartWindow
-	}
-	if opts.StartTimeout <= 0 {
-		opts.StartTimeout = DefaultStartTimeout
-	}
-	if opts.RetryWait <= 0 {
-		opts.RetryWait = DefaultRetryWait
-	}
+	orDefault(&opts.HealthInterval, DefaultHealthInterval)
+	orDefault(&opts.HealthTimeout, DefaultHealthTimeout)
+	orDefault(&opts.RestartBudget, DefaultRestartBudget)
+	orDefault(&opts.RestartWindow, DefaultRestartWindow)
+	orDefault(&opts.StartTimeout, DefaultStartTimeout)
+	orDefault(&opts.RetryWait, DefaultRetryWait)
 	dirs := make([]string, 0, len(opts.PluginDirs))
 	for _, d := range opts.PluginDirs {
 		abs, err := filepath.Abs(d)
@@ -339,4 +327,11 @@ func (h *Host) Close() error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// orDefault sets an unset (zero or negative) option to its default.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
