@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/valetgw/valet/providers/internal/escape"
 )
 
 // This file is a small, self-contained implementation of Google's V4
@@ -66,11 +68,11 @@ func (s urlStyle) path(bucket, object string) string {
 	return "/" + object
 }
 
-// v4Escape percent-encodes s as V4 requires: every byte except the
-// unreserved characters A-Z a-z 0-9 - . _ ~ (and '/' when keepSlash) as
-// %XX with upper-case hex. Notably a space is %20, never '+'.
+// v4Escape percent-encodes s as V4 requires (package escape): every byte
+// except the unreserved characters A-Z a-z 0-9 - . _ ~ (and '/' when
+// keepSlash) as %XX with upper-case hex. Notably a space is %20, never '+'.
 func v4Escape(s string, keepSlash bool) string {
-	return string(appendEscaped(make([]byte, 0, len(s)+len(s)/2), s, keepSlash))
+	return escape.String(s, keepSlash)
 }
 
 // canonicalHeaderValue trims a header value and collapses runs of
@@ -110,22 +112,6 @@ func comparePairs(a, b pair) int {
 	return strings.Compare(a.v, b.v)
 }
 
-// appendEscaped appends v4Escape(s, keepSlash) to b.
-func appendEscaped(b []byte, s string, keepSlash bool) []byte {
-	const hexDigits = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
-			c == '-', c == '.', c == '_', c == '~', c == '/' && keepSlash:
-			b = append(b, c)
-		default:
-			b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
-		}
-	}
-	return b
-}
-
 // appendQuery appends the query parameters, each name and value escaped,
 // joined by '&'; qs must be sorted.
 func appendQuery(b []byte, qs []pair) []byte {
@@ -133,9 +119,9 @@ func appendQuery(b []byte, qs []pair) []byte {
 		if i > 0 {
 			b = append(b, '&')
 		}
-		b = appendEscaped(b, p.k, false)
+		b = escape.Append(b, p.k, false)
 		b = append(b, '=')
-		b = appendEscaped(b, p.v, false)
+		b = escape.Append(b, p.v, false)
 	}
 	return b
 }
@@ -198,7 +184,7 @@ func v4Sign(r v4Request, algorithm, accessID string, sign func([]byte) ([]byte, 
 	qs = append(qs, own[:]...)
 	slices.SortFunc(qs, comparePairs)
 
-	path := appendEscaped(make([]byte, 0, 2+len(r.Bucket)+len(r.Object)*3/2), r.Style.path(r.Bucket, r.Object), true)
+	path := escape.Append(make([]byte, 0, 2+len(r.Bucket)+len(r.Object)*3/2), r.Style.path(r.Bucket, r.Object), true)
 
 	cr := make([]byte, 0, 512)
 	cr = append(cr, r.Method...)

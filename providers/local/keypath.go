@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/internal/escape"
 )
 
 // On disk, a key is a chain of directories, one per segment, ending in a
@@ -128,34 +129,11 @@ func prefixDir(prefix string) (dir, partial string, ok bool) {
 	return dir, tail, true
 }
 
-func keep(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '-' || c == '_' || c == '.' || c == '~'
-}
+// keep reports whether escapeSegment leaves c as it is.
+func keep(c byte) bool { return escape.Unreserved(c) }
 
 // escapeSegment escapes one key segment into a file name.
-func escapeSegment(s string) string {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if !keep(s[i]) {
-			n++
-		}
-	}
-	if n == 0 {
-		return s
-	}
-	const hex = "0123456789ABCDEF"
-	b := make([]byte, 0, len(s)+2*n)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if keep(c) {
-			b = append(b, c)
-		} else {
-			b = append(b, '%', hex[c>>4], hex[c&15])
-		}
-	}
-	return string(b)
-}
+func escapeSegment(s string) string { return escape.String(s, false) }
 
 // unescapeSegment reverses escapeSegment. ok is false for a name that
 // escapeSegment cannot have produced, such as the store's own "%tmp".

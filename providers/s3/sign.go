@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/internal/escape"
 )
 
 // emptySHA256 is the base64 SHA-256 of zero bytes. v4.Signer can only sign a
@@ -196,7 +197,7 @@ func (st *state) sign(ctx context.Context, creds aws.Credentials, now time.Time,
 	}
 	// Opaque carries the already-escaped path, so neither net/url nor the
 	// signer escapes it a second time (S3 canonical URIs are escaped once).
-	u := &url.URL{Scheme: st.scheme, Opaque: st.opaque + escapeKey(key), RawQuery: q.Encode()}
+	u := &url.URL{Scheme: st.scheme, Opaque: st.opaque + escape.String(key, true), RawQuery: q.Encode()}
 	r := &http.Request{Method: method, URL: u, Host: st.host, Header: h, ContentLength: length}
 	signed, _, err := st.signer.PresignHTTP(ctx, creds, r, unsignedPayload, "s3", st.cfg.Region, now)
 	if err != nil {
@@ -211,39 +212,6 @@ func (st *state) sign(ctx context.Context, creds aws.Credentials, now time.Time,
 }
 
 const unsignedPayload = "UNSIGNED-PAYLOAD"
-
-// escapeKey escapes an object key the way the S3 SDK does for a greedy
-// label: everything except unreserved characters and '/'.
-func escapeKey(key string) string {
-	n := 0
-	for i := 0; i < len(key); i++ {
-		if !unreserved(key[i]) {
-			n++
-		}
-	}
-	if n == 0 {
-		return key
-	}
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(key) + 2*n)
-	for i := 0; i < len(key); i++ {
-		c := key[i]
-		if unreserved(c) {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
-	}
-	return b.String()
-}
-
-func unreserved(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~' || c == '/'
-}
 
 // checksumHeader validates a checksum and names the header that binds it.
 func checksumHeader(c providers.Checksum) (string, error) {
