@@ -10,13 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/valetgw/valet/internal/testenv"
 	"github.com/valetgw/valet/plugins/host"
 	"github.com/valetgw/valet/providers"
 )
@@ -133,14 +133,9 @@ func TestPanicBecomesInternalAndPluginSurvives(t *testing.T) {
 // host logs it as a warning. The provider's structured log (a panic report)
 // arrives as a log entry of the host's logger, not as raw text.
 func TestPluginOutputEndsUpInHostLog(t *testing.T) {
-	var mu sync.Mutex
-	var logged strings.Builder
+	var logged testenv.Buffer
 	h := newHost(t, func(o *host.Options) {
-		o.Logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Info, JSONFormat: true, Output: writerFunc(func(b []byte) (int, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			return logged.Write(b)
-		})})
+		o.Logger = hclog.New(&hclog.LoggerOptions{Level: hclog.Info, JSONFormat: true, Output: &logged})
 	})
 	p, err := h.Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: config(t, testConfig{})})
 	if err != nil {
@@ -151,13 +146,9 @@ func TestPluginOutputEndsUpInHostLog(t *testing.T) {
 	}
 	_, _ = p.Head(context.Background(), providers.HeadRequest{Key: "panic"})
 	waitFor(t, 30*time.Second, "plugin output logged", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
 		out := logged.String()
 		return strings.Contains(out, "a provider must not print this to stdout") && strings.Contains(out, "provider panicked")
 	})
-	mu.Lock()
-	defer mu.Unlock()
 	for _, line := range strings.Split(strings.TrimSpace(logged.String()), "\n") {
 		var entry map[string]any
 		if err := json.Unmarshal([]byte(line), &entry); err != nil {
@@ -168,10 +159,6 @@ func TestPluginOutputEndsUpInHostLog(t *testing.T) {
 		}
 	}
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 func TestEnvironmentAllowlist(t *testing.T) {
 	t.Setenv("VALET_TEST_SECRET", "must-not-leak")
@@ -277,16 +264,7 @@ func TestKillDuringCall(t *testing.T) {
 }
 
 // capturedLog collects a host's JSON log lines.
-type capturedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (c *capturedLog) Write(b []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.b.Write(b)
-}
+type capturedLog struct{ testenv.Buffer }
 
 // entries returns the logged hclog entries whose message is msg.
 func (c *capturedLog) entries(msg string) []map[string]any { return c.lines("@message", msg) }
@@ -304,11 +282,7 @@ func (c *capturedLog) lines(key, value string) []map[string]any {
 	return out
 }
 
-func (c *capturedLog) text() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.b.String()
-}
+func (c *capturedLog) text() string { return c.String() }
 
 // An idempotent call in flight when the plugin dies is retried once on the
 // restarted plugin, and so succeeds.
