@@ -88,21 +88,21 @@ func CodeOf(err error) Code {
 // Unavailable, anything else Internal. A backend whose statuses mean
 // something else maps those first.
 func StatusCode(status int) Code {
-	switch {
-	case status == http.StatusBadRequest:
-		return InvalidArgument
-	case status == http.StatusUnauthorized:
-		return Unauthenticated
-	case status == http.StatusForbidden:
-		return PermissionDenied
-	case status == http.StatusNotFound:
-		return NotFound
-	case status == http.StatusConflict:
-		return AlreadyExists
-	case status == http.StatusPreconditionFailed:
-		return FailedPrecondition
-	case status == http.StatusTooManyRequests || status >= 500:
+	if c, ok := statusCodes[status]; ok {
+		return c
+	}
+	if status >= 500 {
 		return Unavailable
 	}
 	return Internal
+}
+
+var statusCodes = map[int]Code{
+	http.StatusBadRequest:         InvalidArgument,
+	http.StatusUnauthorized:       Unauthenticated,
+	http.StatusForbidden:          PermissionDenied,
+	http.StatusNotFound:           NotFound,
+	http.StatusConflict:           AlreadyExists,
+	http.StatusPreconditionFailed: FailedPrecondition,
+	http.StatusTooManyRequests:    Unavailable,
 }
