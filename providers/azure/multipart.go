@@ -122,14 +122,23 @@ func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMult
 	return providers.MultipartUpload{UploadID: id}, nil
 }
 
+// upload returns the configured store and the state of the upload id.
+func (p *Provider) upload(id string) (*store, uploadState, error) {
+	s, err := p.current()
+	if err != nil {
+		return nil, uploadState{}, err
+	}
+	u, err := decodeUploadID(id)
+	if err != nil {
+		return nil, uploadState{}, err
+	}
+	return s, u, nil
+}
+
 // SignParts returns one Put Block recipe per part. A block's size is not
 // bound (Azure checks only the 4000 MiB maximum).
 func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest) (providers.SignPartsResult, error) {
-	s, err := p.current()
-	if err != nil {
-		return providers.SignPartsResult{}, err
-	}
-	u, err := decodeUploadID(req.UploadID)
+	s, u, err := p.upload(req.UploadID)
 	if err != nil {
 		return providers.SignPartsResult{}, err
 	}
@@ -166,11 +175,7 @@ func (p *Provider) SignParts(ctx context.Context, req providers.SignPartsRequest
 // req.Checksum is ignored: Azure computes no digest of a committed block
 // list.
 func (p *Provider) CompleteMultipart(ctx context.Context, req providers.CompleteMultipartRequest) (providers.Object, error) {
-	s, err := p.current()
-	if err != nil {
-		return providers.Object{}, err
-	}
-	u, err := decodeUploadID(req.UploadID)
+	s, u, err := p.upload(req.UploadID)
 	if err != nil {
 		return providers.Object{}, err
 	}
@@ -238,11 +243,7 @@ func tombstoneID(nonce string) string {
 // upload. The tombstone is dropped with the other blocks.
 func (p *Provider) AbortMultipart(ctx context.Context, req providers.AbortMultipartRequest) (providers.AbortMultipartResult, error) {
 	ref := req.Upload
-	s, err := p.current()
-	if err != nil {
-		return providers.AbortMultipartResult{}, err
-	}
-	u, err := decodeUploadID(ref.UploadID)
+	s, u, err := p.upload(ref.UploadID)
 	if err != nil {
 		return providers.AbortMultipartResult{}, err
 	}
@@ -282,11 +283,7 @@ func aborted(blocks []*blockblob.Block, nonce string) bool {
 // part number. ETag is empty: Azure blocks have none.
 func (p *Provider) ListParts(ctx context.Context, req providers.ListPartsRequest) (providers.ListPartsResult, error) {
 	ref := req.Upload
-	s, err := p.current()
-	if err != nil {
-		return providers.ListPartsResult{}, err
-	}
-	u, err := decodeUploadID(ref.UploadID)
+	s, u, err := p.upload(ref.UploadID)
 	if err != nil {
 		return providers.ListPartsResult{}, err
 	}
