@@ -9,13 +9,16 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/valetgw/valet/plugins"
-	"github.com/valetgw/valet/providers"
+	"github.com/valetgw/valet/providers/memprovider"
 )
 
 // Serve reports what keeps it from serving instead of exiting.
 func TestServeReturnsErrors(t *testing.T) {
 	t.Setenv("VALET_PLUGIN_MAGIC_COOKIE", "")
-	if err := plugins.Serve(nopProvider{}); !errors.Is(err, plugins.ErrNoHost) {
+	// Any provider will do: the shared test double.
+	mem := memprovider.New()
+	defer mem.Close()
+	if err := plugins.Serve(mem); !errors.Is(err, plugins.ErrNoHost) {
 		t.Errorf("Serve run by hand = %v, want ErrNoHost", err)
 	}
 	if err := plugins.Serve(nil); err == nil {
@@ -30,14 +33,14 @@ func TestServeReturnsErrors(t *testing.T) {
 		"test twice":        {plugins.WithTest(ctx, attached), plugins.WithTest(ctx, attached)},
 		"test without func": {plugins.WithTest(ctx, nil)},
 	} {
-		if err := plugins.Serve(nopProvider{}, opts...); err == nil || errors.Is(err, plugins.ErrNoHost) {
+		if err := plugins.Serve(mem, opts...); err == nil || errors.Is(err, plugins.ErrNoHost) {
 			t.Errorf("%s: Serve = %v, want an option error", name, err)
 		}
 	}
-	if _, err := plugins.NewServer(nopProvider{}, plugins.WithDebug()); err == nil || !strings.Contains(err.Error(), "WithDebug") {
+	if _, err := plugins.NewServer(mem, plugins.WithDebug()); err == nil || !strings.Contains(err.Error(), "WithDebug") {
 		t.Errorf("NewServer(WithDebug) = %v, want an error naming the option", err)
 	}
-	if _, err := plugins.NewServer(nopProvider{}, plugins.WithLogger(hclog.NewNullLogger())); err != nil {
+	if _, err := plugins.NewServer(mem, plugins.WithLogger(hclog.NewNullLogger())); err != nil {
 		t.Errorf("NewServer(WithLogger) = %v", err)
 	}
 }
@@ -61,27 +64,4 @@ func TestParseReattach(t *testing.T) {
 			t.Errorf("ParseReattach(%s) = %v, want an error naming %s", bad, err, plugins.ReattachEnv)
 		}
 	}
-}
-
-type nopProvider struct{}
-
-func (nopProvider) Info(context.Context) (providers.Info, error)           { return providers.Info{}, nil }
-func (nopProvider) Configure(context.Context, providers.StoreConfig) error { return nil }
-func (nopProvider) SignPut(context.Context, providers.PutRequest) (providers.Recipe, error) {
-	return providers.Recipe{}, nil
-}
-func (nopProvider) SignGet(context.Context, providers.GetRequest) (providers.Recipe, error) {
-	return providers.Recipe{}, nil
-}
-func (nopProvider) SignDelete(context.Context, providers.SignDeleteRequest) (providers.Recipe, error) {
-	return providers.Recipe{}, nil
-}
-func (nopProvider) Head(context.Context, providers.HeadRequest) (providers.Object, error) {
-	return providers.Object{}, nil
-}
-func (nopProvider) List(context.Context, providers.ListRequest) (providers.ListPage, error) {
-	return providers.ListPage{}, nil
-}
-func (nopProvider) Delete(context.Context, providers.DeleteRequest) (providers.DeleteResult, error) {
-	return providers.DeleteResult{}, nil
 }
