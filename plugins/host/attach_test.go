@@ -55,14 +55,7 @@ func TestAttachToPluginServedInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatalf("Serve = %v after its context ended, want nil", err)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("Serve did not return after its context ended")
-	}
+	wantNilWithinAMinute(t, served, "Serve = %v after its context ended, want nil", "Serve did not return after its context ended")
 }
 
 // A plugin run by hand with plugins.WithDebug prints the setting that
@@ -104,14 +97,7 @@ func TestAttachToDebugPlugin(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("debug plugin after SIGINT: %v, want exit status 0", err)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("debug plugin did not stop on SIGINT")
-	}
+	wantNilWithinAMinute(t, done, "debug plugin after SIGINT: %v, want exit status 0", "debug plugin did not stop on SIGINT")
 }
 
 type discard struct{}
@@ -132,5 +118,19 @@ func TestReattachRefusesPinsAndBadConfigs(t *testing.T) {
 	t.Setenv(plugins.ReattachEnv, "{not json")
 	if _, err := host.New(host.Options{}); !errors.Is(err, providers.ErrInvalidArgument) || !strings.Contains(err.Error(), plugins.ReattachEnv) {
 		t.Errorf("New with a malformed %s = %v, want InvalidArgument naming it", plugins.ReattachEnv, err)
+	}
+}
+
+// wantNilWithinAMinute fails t unless done delivers a nil error within a
+// minute: with failed (a format for the error) or with timedOut.
+func wantNilWithinAMinute(t *testing.T, done <-chan error, failed, timedOut string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf(failed, err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal(timedOut)
 	}
 }
