@@ -269,9 +269,7 @@ func runCORS(cmd *cobra.Command, g *globalFlags, store string, timeout time.Dura
 }
 
 func (d *storeDoctor) getCORS(ctx context.Context) ([]providers.CORSRule, error) {
-	cctx, cancel := d.ctx(ctx)
-	defer cancel()
-	res, err := d.p.GetCORS(cctx, providers.GetCORSRequest{})
+	res, err := within(ctx, d, d.p.GetCORS, providers.GetCORSRequest{})
 	return res.Rules, err
 }
 
@@ -308,9 +306,7 @@ func (d *storeDoctor) neededRule(ctx context.Context, origins []string) (provide
 		if alg != "" {
 			req.Checksum = &providers.Checksum{Algorithm: alg, Value: probeDigest(alg)}
 		}
-		cctx, cancel := d.ctx(ctx)
-		r, err := d.p.SignPut(cctx, req)
-		cancel()
+		r, err := within(ctx, d, d.p.SignPut, req)
 		if err != nil {
 			return providers.CORSRule{}, nil, fmt.Errorf("store %s: SignPut of a probe (checksum %q): %w", d.name, alg, redactedError{err})
 		}

@@ -95,6 +95,13 @@ func (d *storeDoctor) ctx(parent context.Context) (context.Context, context.Canc
 	return context.WithTimeout(parent, d.timeout)
 }
 
+// within calls f with q under d's per-call timeout.
+func within[Q, R any](ctx context.Context, d *storeDoctor, f func(context.Context, Q) (R, error), q Q) (R, error) {
+	cctx, cancel := d.ctx(ctx)
+	defer cancel()
+	return f(cctx, q)
+}
+
 // startPlugin is the plugin check: the store's plugin starts, accepts its
 // config and answers Info.
 func (d *storeDoctor) startPlugin(ctx context.Context) checkResult {
@@ -214,9 +221,7 @@ func (d *storeDoctor) send(ctx context.Context, what, method, rawURL string, hea
 
 // probeGet signs a GET of the absent probe and sends it.
 func (d *storeDoctor) probeGet(ctx context.Context) (providers.Recipe, sentRequest) {
-	cctx, cancel := d.ctx(ctx)
-	r, err := d.p.SignGet(cctx, providers.GetRequest{Key: d.probe, TTL: d.ttl(d.sc.Limits.GetTTL)})
-	cancel()
+	r, err := within(ctx, d, d.p.SignGet, providers.GetRequest{Key: d.probe, TTL: d.ttl(d.sc.Limits.GetTTL)})
 	if err != nil {
 		return r, sentRequest{what: "SignGet", err: err}
 	}
@@ -279,9 +284,7 @@ func (d *storeDoctor) credentialsCheck(ctx context.Context, get sentRequest, ske
 
 func (d *storeDoctor) credentials(ctx context.Context, get sentRequest) checkResult {
 	c := checkResult{Check: "credentials", Status: checkFailed}
-	cctx, cancel := d.ctx(ctx)
-	_, err := d.p.Head(cctx, providers.HeadRequest{Key: d.probe})
-	cancel()
+	_, err := within(ctx, d, d.p.Head, providers.HeadRequest{Key: d.probe})
 	var found []string
 	switch providers.CodeOf(err) {
 	case "", providers.NotFound:
@@ -436,9 +439,7 @@ func (d *storeDoctor) roundTrip(ctx context.Context) (checkResult, []checkResult
 		c.Found, c.Fix = strings.Join(steps, ", "), fix
 		return c, cors, wrote
 	}
-	cctx, cancel := d.ctx(ctx)
-	put, err := d.p.SignPut(cctx, req)
-	cancel()
+	put, err := within(ctx, d, d.p.SignPut, req)
 	if err != nil {
 		steps = append(steps, "SignPut: "+redactedError{err}.Error())
 		return fail("see the provider's error", d.corsChecks(ctx, origins, originNote, nil, nil, sentRequest{}), false)
@@ -456,9 +457,7 @@ func (d *storeDoctor) roundTrip(ctx context.Context) (checkResult, []checkResult
 		return fail(d.requestFix(putRes), d.corsChecks(ctx, origins, originNote, &put, nil, sentRequest{}), putRes.err != nil)
 	}
 
-	cctx, cancel = d.ctx(ctx)
-	obj, err := d.p.Head(cctx, providers.HeadRequest{Key: d.probe})
-	cancel()
+	obj, err := within(ctx, d, d.p.Head, providers.HeadRequest{Key: d.probe})
 	if err != nil {
 		steps = append(steps, "HEAD through the provider: "+redactedError{err}.Error())
 		return fail("storage accepted the PUT but the provider cannot see the object: check that the provider and the signed URLs address the same bucket", nil, true)
@@ -468,9 +467,7 @@ func (d *storeDoctor) roundTrip(ctx context.Context) (checkResult, []checkResult
 		return fail(fmt.Sprintf("storage kept %d bytes of a %d-byte PUT: check proxies between this host and storage", obj.Size, len(d.body)), nil, true)
 	}
 
-	cctx, cancel = d.ctx(ctx)
-	get, err := d.p.SignGet(cctx, providers.GetRequest{Key: d.probe, TTL: d.ttl(d.sc.Limits.GetTTL)})
-	cancel()
+	get, err := within(ctx, d, d.p.SignGet, providers.GetRequest{Key: d.probe, TTL: d.ttl(d.sc.Limits.GetTTL)})
 	if err != nil {
 		steps = append(steps, "SignGet: "+redactedError{err}.Error())
 		return fail("see the provider's error", nil, true)
@@ -498,9 +495,7 @@ func (d *storeDoctor) roundTrip(ctx context.Context) (checkResult, []checkResult
 	cors := d.corsChecks(ctx, origins, originNote, &put, &get, putRes)
 
 	if caps.SignDelete {
-		cctx, cancel = d.ctx(ctx)
-		del, err := d.p.SignDelete(cctx, providers.SignDeleteRequest{Key: d.probe, TTL: d.ttl(d.sc.Limits.DeleteTTL)})
-		cancel()
+		del, err := within(ctx, d, d.p.SignDelete, providers.SignDeleteRequest{Key: d.probe, TTL: d.ttl(d.sc.Limits.DeleteTTL)})
 		if err != nil {
 			steps = append(steps, "SignDelete: "+redactedError{err}.Error())
 			return fail("see the provider's error", cors, true)
@@ -511,9 +506,7 @@ func (d *storeDoctor) roundTrip(ctx context.Context) (checkResult, []checkResult
 			return fail(d.requestFix(delRes), cors, true)
 		}
 	} else {
-		cctx, cancel = d.ctx(ctx)
-		_, err := d.p.Delete(cctx, providers.DeleteRequest{Key: d.probe})
-		cancel()
+		_, err := within(ctx, d, d.p.Delete, providers.DeleteRequest{Key: d.probe})
 		if err != nil {
 			steps = append(steps, "DELETE through the provider: "+redactedError{err}.Error())
 			return fail("the store's credentials may lack delete permission", cors, true)
@@ -545,24 +538,18 @@ func (d *storeDoctor) cleanupCheck(ctx context.Context, wrote bool) checkResult 
 	c := checkResult{Check: "cleanup", Status: checkFailed}
 	var tried []string
 	if wrote {
-		cctx, cancel := d.ctx(ctx)
-		_, err := d.p.Delete(cctx, providers.DeleteRequest{Key: d.probe})
-		cancel()
+		_, err := within(ctx, d, d.p.Delete, providers.DeleteRequest{Key: d.probe})
 		if err != nil {
 			tried = append(tried, "DELETE through the provider: "+redactedError{err}.Error())
 			if d.info.Capabilities.SignDelete {
-				cctx, cancel := d.ctx(ctx)
-				del, err := d.p.SignDelete(cctx, providers.SignDeleteRequest{Key: d.probe, TTL: d.ttl(d.sc.Limits.DeleteTTL)})
-				cancel()
+				del, err := within(ctx, d, d.p.SignDelete, providers.SignDeleteRequest{Key: d.probe, TTL: d.ttl(d.sc.Limits.DeleteTTL)})
 				if err == nil {
 					tried = append(tried, d.send(ctx, "signed DELETE", del.Method, del.URL, del.Headers, nil, nil).answer())
 				}
 			}
 		}
 	}
-	cctx, cancel := d.ctx(ctx)
-	_, err := d.p.Head(cctx, providers.HeadRequest{Key: d.probe})
-	cancel()
+	_, err := within(ctx, d, d.p.Head, providers.HeadRequest{Key: d.probe})
 	gone := providers.CodeOf(err) == providers.NotFound
 	how := "HEAD through the provider: NotFound"
 	if err != nil && !gone {
