@@ -93,7 +93,7 @@ type Options struct {
 	// whatever the file holds then.
 	Pins map[string]string
 	// Logger receives host events and every plugin's log lines. Nil logs
-	// to stderr at info level.
+	// to stderr at info level. SlogLogger puts them in a slog log's schema.
 	Logger hclog.Logger
 
 	// HealthInterval is how often a running plugin is pinged.
