@@ -284,15 +284,22 @@ func (c *capturedLog) lines(key, value string) []map[string]any {
 
 func (c *capturedLog) text() string { return c.String() }
 
-// An idempotent call in flight when the plugin dies is retried once on the
-// restarted plugin, and so succeeds.
-func TestIdempotentCallRetriedAfterRestart(t *testing.T) {
-	h := newHost(t, nil)
-	state := t.TempDir()
-	p, err := h.Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: config(t, testConfig{StateDir: state})})
+// startWithState starts store s of the test plugin on a new host, with a
+// state directory for its markers.
+func startWithState(t *testing.T) (p *host.Plugin, state string) {
+	t.Helper()
+	state = t.TempDir()
+	p, err := newHost(t, nil).Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: config(t, testConfig{StateDir: state})})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p, state
+}
+
+// An idempotent call in flight when the plugin dies is retried once on the
+// restarted plugin, and so succeeds.
+func TestIdempotentCallRetriedAfterRestart(t *testing.T) {
+	p, state := startWithState(t)
 	oldPid := p.Pid()
 	// newHost's RetryWait (a minute) and this deadline leave the restart
 	// all the time a loaded machine needs.
@@ -344,12 +351,7 @@ func TestHungPluginIsReplacedByHealthCheck(t *testing.T) {
 
 // Many callers see the plugin die at once; exactly one restart happens.
 func TestConcurrentFailuresRestartOnce(t *testing.T) {
-	h := newHost(t, nil)
-	state := t.TempDir()
-	p, err := h.Start(context.Background(), host.Spec{Store: "s", Plugin: "test", Config: config(t, testConfig{StateDir: state})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, state := startWithState(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	const callers = 8
