@@ -2,10 +2,13 @@ package host_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/valetgw/valet/plugins"
 	"github.com/valetgw/valet/plugins/host"
@@ -87,5 +90,40 @@ func TestPluginLinesInGatewaySchema(t *testing.T) {
 	// A host event (go-plugin's, at debug) has its attributes at the top.
 	if started := logs.lines("msg", "starting plugin"); len(started) == 0 || started[0]["path"] == nil {
 		t.Errorf("host event 'starting plugin' = %v, want one with its path", started)
+	}
+}
+
+// SlogLogger words hclog's arguments as hclog would: durations and errors
+// as text, a non-string key printed, a missing last value named, a Format
+// applied; With adds attributes, the first Named names the plugin and later
+// ones do not rename it, and the level is the handler's.
+func TestSlogLoggerArguments(t *testing.T) {
+	logs := &capturedLog{}
+	l := host.SlogLogger(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if l.GetLevel() != hclog.Info || l.IsDebug() || !l.IsInfo() {
+		t.Errorf("level %v (debug %v, info %v), want the handler's info", l.GetLevel(), l.IsDebug(), l.IsInfo())
+	}
+	p := l.Named("s3").With("store", "media").Named("valet")
+	p.Debug("dropped")
+	p.Warn("args", "took", 1500*time.Millisecond, "err", errors.New("boom"), 7, "seven",
+		"f", hclog.Fmt("%d parts", 3), "empty", hclog.Format{}, "last")
+	p.StandardLogger(nil).Print("from the standard logger")
+	got := logs.lines("", "")
+	if len(got) != 2 {
+		t.Fatalf("want 2 lines, got:\n%s", logs.text())
+	}
+	w := got[0]
+	want := map[string]any{"level": "WARN", "msg": "args", "plugin": "s3", "store": "media", "took": "1.5s", "err": "boom",
+		"7": "seven", "f": "3 parts", "EXTRA_VALUE_AT_END": "last"}
+	for k, v := range want {
+		if w[k] != v {
+			t.Errorf("%s = %v, want %v (line %v)", k, w[k], v, w)
+		}
+	}
+	if e, ok := w["empty"].([]any); !ok || len(e) != 0 {
+		t.Errorf("empty Format = %#v, want []", w["empty"])
+	}
+	if s := got[1]; s["msg"] != "from the standard logger" || s["level"] != "INFO" || s["plugin"] != "s3" {
+		t.Errorf("standard logger line = %v", s)
 	}
 }
