@@ -60,7 +60,12 @@ func TestDemoInBrowser(t *testing.T) {
 		"throttle_bps": 12 << 20,
 		"scenarios":    []string{"upload", "resume", "cancel", "errors", "stall", "intent"},
 	}
-	if ffmpeg, err := exec.LookPath("ffmpeg"); err == nil {
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil && testenv.InCI() {
+		// The video scenario is part of the demo's contract; in CI it must run.
+		t.Fatal("ffmpeg not on PATH (CI=true): the video scenario needs it; run e2e/install.sh")
+	}
+	if err == nil {
 		clip := filepath.Join(dir, "clip.mp4")
 		if err := testenv.MakeClip(ffmpeg, clip); err != nil {
 			t.Fatal(err)
