@@ -22,6 +22,13 @@ import (
 // conformance suite (providertest) runs through a plugin process in e2e/.
 
 func azuriteProvider(t *testing.T) (*Provider, string) {
+	p, cont, _ := azuriteProviderConfig(t)
+	return p, cont
+}
+
+// azuriteProviderConfig is azuriteProvider that also returns the store
+// config it configured the provider with.
+func azuriteProviderConfig(t *testing.T) (*Provider, string, json.RawMessage) {
 	t.Helper()
 	az := testenv.SharedAzurite(t)
 	cont := az.NewContainer(t)
@@ -36,7 +43,7 @@ func azuriteProvider(t *testing.T) (*Provider, string) {
 	if err := p.Configure(context.Background(), providers.StoreConfig{Store: "t", Config: cfg}); err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
-	return p, cont
+	return p, cont, cfg
 }
 
 func put(t *testing.T, p *Provider, key string, body []byte, createOnly bool) providertest.Response {

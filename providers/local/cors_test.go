@@ -1,6 +1,7 @@
 package local
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -19,7 +20,8 @@ func TestConformanceWithCORSOrigins(t *testing.T) {
 	cfg := testConfig(t)
 	cfg["cors_origins"] = []string{"https://app.example"}
 	configure(t, p, cfg)
-	providertest.Run(t, providertest.Harness{Provider: p, CORSOrigin: "https://app.example"})
+	raw, _ := json.Marshal(cfg)
+	providertest.Run(t, providertest.Harness{Provider: p, Config: raw, SecretKeys: []string{"secret"}, CORSOrigin: "https://app.example"})
 }
 
 func TestCORSFromConfig(t *testing.T) {

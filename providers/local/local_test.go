@@ -28,8 +28,10 @@ func testConfig(t *testing.T) map[string]any {
 
 func TestConformance(t *testing.T) {
 	p := NewWithClock(time.Now)
-	configure(t, p, testConfig(t))
-	providertest.Run(t, providertest.Harness{Provider: p})
+	cfg := testConfig(t)
+	configure(t, p, cfg)
+	raw, _ := json.Marshal(cfg)
+	providertest.Run(t, providertest.Harness{Provider: p, Config: raw, SecretKeys: []string{"secret"}})
 }
 
 var timeNow = time.Now

@@ -27,6 +27,12 @@ import (
 // startPlugin runs the local provider as `valet plugin serve local`, the way
 // the gateway does, and returns it with its store root.
 func startPlugin(t *testing.T) (*host.Plugin, string) {
+	p, root, _ := startPluginConfig(t)
+	return p, root
+}
+
+// startPluginConfig is startPlugin that also returns the store config.
+func startPluginConfig(t *testing.T) (*host.Plugin, string, json.RawMessage) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the valet binary")
@@ -52,13 +58,13 @@ func startPlugin(t *testing.T) (*host.Plugin, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, root
+	return p, root, cfg
 }
 
 // The same conformance suite, through a real plugin process: every
 // assertion now also covers the wire protocol.
 func TestConformanceThroughPlugin(t *testing.T) {
-	p, _ := startPlugin(t)
+	p, _, cfg := startPluginConfig(t)
 	// A capability lost on the wire would turn a check into a skip, so the
 	// plugin must claim exactly what the provider claims in process.
 	got, err := p.Info(t.Context())
@@ -69,7 +75,7 @@ func TestConformanceThroughPlugin(t *testing.T) {
 	if !reflect.DeepEqual(got.Capabilities, want.Capabilities) {
 		t.Fatalf("capabilities through the plugin:\n%+v\nin process:\n%+v", got.Capabilities, want.Capabilities)
 	}
-	providertest.Run(t, providertest.Harness{Provider: p})
+	providertest.Run(t, providertest.Harness{Provider: p, Config: cfg, SecretKeys: []string{"secret"}})
 }
 
 // SIGKILL the plugin in the middle of a large upload. After the host has
