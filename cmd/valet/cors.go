@@ -299,14 +299,21 @@ func (d *storeDoctor) neededRule(ctx context.Context, origins []string) (provide
 			}
 		}
 	}
-	algs := append([]providers.ChecksumAlgorithm{""}, caps.BindsChecksums...)
-	for _, alg := range algs {
+	// Every algorithm an upload may declare is probed, not only the bound
+	// ones: a recipe may still carry an unbound checksum's header (Azure
+	// sends Content-MD5, which it checks but does not bind), and the
+	// browser's preflight asks for it all the same. A store that refuses
+	// an unbound algorithm gives no header for it.
+	for _, alg := range []providers.ChecksumAlgorithm{"", providers.SHA256, providers.MD5, providers.CRC32C} {
 		req := providers.PutRequest{Key: d.probe, ContentType: probeType, Size: 64,
 			Metadata: map[string]string{corsMetaProbe: "1"}, CreateOnly: caps.BindsCreateOnly, TTL: d.ttl(d.sc.Limits.PutTTL)}
 		if alg != "" {
 			req.Checksum = &providers.Checksum{Algorithm: alg, Value: probeDigest(alg)}
 		}
 		r, err := within(ctx, d, d.p.SignPut, req)
+		if err != nil && alg != "" && !caps.Binds(alg) {
+			continue
+		}
 		if err != nil {
 			return providers.CORSRule{}, nil, fmt.Errorf("store %s: SignPut of a probe (checksum %q): %w", d.name, alg, redactedError{err})
 		}
