@@ -68,7 +68,9 @@ func setupAzure(t *testing.T) (*testenv.Azurite, string, *host.Plugin) {
 // Azurite through a plugin process. Azure can bind create-only (sp=c) but
 // no request header, so those bindings must show as skipped by name.
 func TestAzureConformance(t *testing.T) {
-	_, _, p := setupAzure(t)
+	az := testenv.SharedAzurite(t)
+	cfg := azureStoreConfig(t, az, az.NewContainer(t))
+	p := azurePlugin(t, cfg)
 	info, err := p.Info(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +83,8 @@ func TestAzureConformance(t *testing.T) {
 	if !strings.Contains(strings.Join(c.Notes, "\n"), "7 days") {
 		t.Fatalf("Info.Notes does not tell operators about the 7-day block expiry: %q", c.Notes)
 	}
-	providertest.Run(t, providertest.Harness{Provider: p, Prefix: "conformance/", PartSize: 1 << 20})
+	providertest.Run(t, providertest.Harness{Provider: p, Config: jsonOf(t, cfg), SecretKeys: []string{"account_key"},
+		Prefix: "conformance/", PartSize: 1 << 20})
 }
 
 var azClient = &http.Client{Timeout: 5 * time.Minute, Transport: &http.Transport{DisableCompression: true}}

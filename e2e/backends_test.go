@@ -1,6 +1,9 @@
 package e2e
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 // backend is one real storage backend that the gateway and browser suites
 // run against. The suites are written once; only the store config differs.
@@ -22,3 +25,13 @@ var backends []backend
 
 // registerBackend is called from init() in each backend's e2e file.
 func registerBackend(b backend) { backends = append(backends, b) }
+
+// jsonOf is v as JSON, for a store config handed to the conformance suite.
+func jsonOf(t *testing.T, v any) json.RawMessage {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -181,7 +181,8 @@ func TestGCSConformance(t *testing.T) {
 	for _, signer := range []string{"key", "hmac", "iam"} {
 		t.Run(signer, func(t *testing.T) {
 			env := startGCS(t, nil)
-			p := gcsPlugin(t, env.config(t, signer))
+			cfg := env.config(t, signer)
+			p := gcsPlugin(t, cfg)
 			info, err := p.Info(t.Context())
 			if err != nil {
 				t.Fatal(err)
@@ -191,7 +192,12 @@ func TestGCSConformance(t *testing.T) {
 				c.Binds(providers.SHA256) || !c.BindsCreateOnly || !c.GetOverrides || !c.Multipart || c.MaxParts != 10000 {
 				t.Fatalf("capabilities through the plugin = %+v", c)
 			}
-			providertest.Run(t, providertest.Harness{Provider: p, Client: gcsClient, Prefix: "conformance/"})
+			var secretKeys []string
+			if signer == "hmac" {
+				secretKeys = []string{"secret"}
+			}
+			providertest.Run(t, providertest.Harness{Provider: p, Config: jsonOf(t, cfg), SecretKeys: secretKeys,
+				Client: gcsClient, Prefix: "conformance/"})
 			got := gcsChecksOf(env.proxy.Rejections())
 			for _, want := range []gcsproxy.Check{gcsproxy.CheckSignature, gcsproxy.CheckExpired, gcsproxy.CheckDigest, gcsproxy.CheckPrecondition} {
 				if !slices.Contains(got, want) {
@@ -226,7 +232,8 @@ func TestGCSBindings(t *testing.T) {
 	env := startGCS(t, nil)
 	for _, signer := range []string{"key", "hmac"} {
 		t.Run(signer, func(t *testing.T) {
-			p := gcsPlugin(t, env.config(t, signer))
+			cfg := env.config(t, signer)
+			p := gcsPlugin(t, cfg)
 			ctx := t.Context()
 			sign := func(req providers.PutRequest) providers.Recipe {
 				t.Helper()
@@ -503,7 +510,8 @@ func TestGCSNodeCrossCheck(t *testing.T) {
 	)
 	for _, signer := range []string{"key", "hmac"} {
 		t.Run(signer, func(t *testing.T) {
-			p := gcsPlugin(t, env.config(t, signer))
+			cfg := env.config(t, signer)
+			p := gcsPlugin(t, cfg)
 			var goRecipes []providers.Recipe
 			var cases []gcsNodeCase
 			for _, rq := range reqs {

@@ -85,6 +85,7 @@ func s3Plugin(t *testing.T, provider string, cfg map[string]any, envAllow ...str
 type s3Env struct {
 	srv    *testenv.S3Server
 	bucket string
+	cfg    map[string]any // the store config p was configured with
 	p      *host.Plugin
 }
 
@@ -92,7 +93,8 @@ func setupS3(t *testing.T, b s3Backend) s3Env {
 	t.Helper()
 	srv := b.start(t)
 	bucket := srv.CreateBucket(t, "e2e")
-	return s3Env{srv: srv, bucket: bucket, p: s3Plugin(t, b.provider, s3StoreConfig(t, srv, bucket))}
+	cfg := s3StoreConfig(t, srv, bucket)
+	return s3Env{srv: srv, bucket: bucket, cfg: cfg, p: s3Plugin(t, b.provider, cfg)}
 }
 
 // TestS3Conformance runs the provider conformance suite for `s3` against
@@ -114,9 +116,11 @@ func TestS3Conformance(t *testing.T) {
 				t.Fatalf("capabilities through the plugin = %+v", c)
 			}
 			providertest.Run(t, providertest.Harness{
-				Provider: env.p,
-				Prefix:   "conformance/",
-				Rejected: func(status int) bool { return status >= 400 && status < 500 },
+				Provider:   env.p,
+				Config:     jsonOf(t, env.cfg),
+				SecretKeys: []string{"secret_access_key"},
+				Prefix:     "conformance/",
+				Rejected:   func(status int) bool { return status >= 400 && status < 500 },
 			})
 		})
 	}

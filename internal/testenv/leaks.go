@@ -67,9 +67,13 @@ func Leaked(d time.Duration) []string {
 }
 
 // Main runs the tests, then fails the run if a process started under a
-// stopped Process is still running LeakWait later. Call it from TestMain.
-func Main(m *testing.M) {
+// stopped Process is still running LeakWait later. Call it from TestMain;
+// cleanups run after the tests, before that check.
+func Main(m *testing.M, cleanups ...func()) {
 	code := m.Run()
+	for _, c := range cleanups {
+		c()
+	}
 	if left := Leaked(LeakWait); len(left) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: %d process(es) outlived the process that started them:\n", len(left))
 		for _, l := range left {
