@@ -1,7 +1,6 @@
 package local
 
 import (
-	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -19,8 +18,7 @@ func TestConformanceWithCORSOrigins(t *testing.T) {
 	p := NewWithClock(time.Now)
 	cfg := testConfig(t)
 	cfg["cors_origins"] = []string{"https://app.example"}
-	configure(t, p, cfg)
-	raw, _ := json.Marshal(cfg)
+	raw := configure(t, p, cfg)
 	providertest.Run(t, providertest.Harness{Provider: p, Config: raw, SecretKeys: []string{"secret"}, CORSOrigin: "https://app.example"})
 }
 

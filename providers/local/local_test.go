@@ -9,13 +9,15 @@ import (
 	"github.com/valetgw/valet/providers/providertest"
 )
 
-func configure(t *testing.T, p *Provider, cfg map[string]any) {
+// configure configures p with cfg and returns the config as JSON.
+func configure(t *testing.T, p *Provider, cfg map[string]any) json.RawMessage {
 	t.Helper()
 	raw, _ := json.Marshal(cfg)
 	if err := p.Configure(t.Context(), providers.StoreConfig{Store: "test", Config: raw}); err != nil {
 		t.Fatalf("Configure: %v", err)
 	}
 	t.Cleanup(func() { p.Close() })
+	return raw
 }
 
 func testConfig(t *testing.T) map[string]any {
@@ -28,9 +30,7 @@ func testConfig(t *testing.T) map[string]any {
 
 func TestConformance(t *testing.T) {
 	p := NewWithClock(time.Now)
-	cfg := testConfig(t)
-	configure(t, p, cfg)
-	raw, _ := json.Marshal(cfg)
+	raw := configure(t, p, testConfig(t))
 	providertest.Run(t, providertest.Harness{Provider: p, Config: raw, SecretKeys: []string{"secret"}})
 }
 
