@@ -63,14 +63,15 @@ type payload struct {
 //     (its ETag and modification time), so that deleting a later object
 //     under the same key is a new event.
 func ID(store string, t Type, identity string) string {
-	h := sha256.New()
-	for i, s := range []string{"valet.webhook-id.v1", store, string(t), identity} {
-		if i > 0 {
-			h.Write([]byte{0})
-		}
-		h.Write([]byte(s))
-	}
-	return "msg_" + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:18])
+	// Built in a buffer on the stack (unless the identity is long) and
+	// hashed at once: no hash object, no conversions to []byte.
+	var stack [640]byte
+	b := append(stack[:0], "valet.webhook-id.v1\x00"...)
+	b = append(append(b, store...), 0)
+	b = append(append(b, t...), 0)
+	b = append(b, identity...)
+	sum := sha256.Sum256(b)
+	return "msg_" + base64.RawURLEncoding.EncodeToString(sum[:18])
 }
 
 // identity is ev.Identity, or the one derived from its data.
