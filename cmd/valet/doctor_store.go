@@ -161,45 +161,16 @@ func (s sentRequest) answer() string {
 	return a
 }
 
-// send sends method to rawURL with exactly headers (plus origin, when not
-// empty) and body.
+// send sends method to rawURL with exactly headers, extra on top, and body
+// (see providers.Recipe.NewRequest).
 func (d *storeDoctor) send(ctx context.Context, what, method, rawURL string, headers map[string]string, body []byte, extra map[string]string) sentRequest {
 	s := sentRequest{what: what}
 	rctx, cancel := d.ctx(ctx)
 	defer cancel()
-	var rd *bytes.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	var req *http.Request
-	var err error
-	if rd != nil {
-		req, err = http.NewRequestWithContext(rctx, method, rawURL, rd)
-	} else {
-		req, err = http.NewRequestWithContext(rctx, method, rawURL, nil)
-	}
+	req, err := providers.Recipe{Method: method, URL: rawURL, Headers: headers}.NewRequest(rctx, body, extra)
 	if err != nil {
 		s.err = fmt.Errorf("bad signed URL %s: %v", redactURL(rawURL), urlCause(err))
 		return s
-	}
-	if body != nil && len(body) == 0 {
-		req.Body = http.NoBody
-	}
-	set := func(k, v string) {
-		switch http.CanonicalHeaderKey(k) {
-		case "Host":
-			req.Host = v
-		case "Content-Length":
-			// net/http sends the body's own length.
-		default:
-			req.Header.Set(k, v)
-		}
-	}
-	for k, v := range headers {
-		set(k, v)
-	}
-	for k, v := range extra {
-		set(k, v)
 	}
 	s.start = time.Now()
 	res, err := d.client.Do(req)

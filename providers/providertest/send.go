@@ -1,7 +1,6 @@
 package providertest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -59,42 +58,11 @@ func SendAs(t testing.TB, client *http.Client, method, rawURL string, headers ma
 	if client == nil {
 		client = plainClient
 	}
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	req, err := providers.Recipe{Method: method, URL: rawURL, Headers: headers}.NewRequest(ctx, body, extra)
 	if err != nil {
 		t.Fatalf("building %s %s: %v", method, Redact(rawURL), err)
-	}
-	if body != nil {
-		req.ContentLength = int64(len(body))
-		if len(body) == 0 {
-			req.Body = http.NoBody
-		}
-	}
-	set := func(k, v string) {
-		switch http.CanonicalHeaderKey(k) {
-		case "Host":
-			req.Host = v
-		case "Content-Length":
-			// net/http writes Content-Length from req.ContentLength, set above
-			// from the body actually sent.
-		default:
-			req.Header.Set(k, v)
-		}
-	}
-	for k, v := range headers {
-		set(k, v)
-	}
-	for k, v := range extra {
-		if v == "" {
-			req.Header.Del(k)
-			continue
-		}
-		set(k, v)
 	}
 	res, err := client.Do(req)
 	if err != nil {
