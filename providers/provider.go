@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"slices"
 	"strings"
 	"time"
 )
@@ -546,6 +548,25 @@ func (r ListRequest) PageSize() int {
 		return MaxPageSize
 	}
 	return r.Limit
+}
+
+// Page picks the keys of the page r asks for from keys given in any order,
+// for a provider that holds its keys itself (in memory, say): those under
+// r.Prefix after r.Cursor, in lexical order, at most r.PageSize(). next is
+// the last key picked when more remain, the cursor of such a provider, and
+// empty on the last page.
+func (r ListRequest) Page(keys iter.Seq[string]) (page []string, next string) {
+	for k := range keys {
+		if strings.HasPrefix(k, r.Prefix) && k > r.Cursor {
+			page = append(page, k)
+		}
+	}
+	slices.Sort(page)
+	if n := r.PageSize(); len(page) > n {
+		page = page[:n]
+		next = page[n-1]
+	}
+	return page, next
 }
 
 // ListPage is one page of a listing.

@@ -18,6 +18,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -340,19 +341,9 @@ func (p *Provider) List(ctx context.Context, req providers.ListRequest) (provide
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var ks []string
-	for k := range p.objects {
-		if strings.HasPrefix(k, req.Prefix) && k > req.Cursor {
-			ks = append(ks, k)
-		}
-	}
-	sort.Strings(ks)
-	var page providers.ListPage
-	for _, k := range ks {
-		if len(page.Objects) == req.Limit {
-			page.NextCursor = page.Objects[len(page.Objects)-1].Key
-			break
-		}
+	keys, next := req.Page(maps.Keys(p.objects))
+	page := providers.ListPage{NextCursor: next}
+	for _, k := range keys {
 		o := p.objects[k]
 		page.Objects = append(page.Objects, providers.Object{Key: k, Size: int64(len(o.data)), ContentType: o.ct, LastModified: o.mod})
 	}

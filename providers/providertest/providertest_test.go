@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -455,19 +456,9 @@ func (f *fake) Head(_ context.Context, req providers.HeadRequest) (providers.Obj
 func (f *fake) List(_ context.Context, r providers.ListRequest) (providers.ListPage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var keys []string
-	for k := range f.objs {
-		if strings.HasPrefix(k, r.Prefix) && k > r.Cursor {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	var page providers.ListPage
-	for i, k := range keys {
-		if i == r.Limit {
-			page.NextCursor = keys[i-1]
-			break
-		}
+	keys, next := r.Page(maps.Keys(f.objs))
+	page := providers.ListPage{NextCursor: next}
+	for _, k := range keys {
 		page.Objects = append(page.Objects, providers.Object{Key: k, Size: int64(len(f.objs[k].body))})
 	}
 	return page, nil
