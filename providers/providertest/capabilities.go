@@ -44,7 +44,7 @@ func (s *suite) testReadObject(t *testing.T) {
 	}
 	// A large object is refused too, however much of it the backend sends.
 	big := s.key(t, "big.bin")
-	s.put(t, big, randomBytes(1<<20), putOpts{})
+	s.put(t, big, RandomBytes(1<<20), putOpts{})
 	if _, err := r.ReadObject(t.Context(), providers.ReadObjectRequest{Key: big, MaxBytes: 64 << 10}); !errors.Is(err, providers.ErrFailedPrecondition) {
 		s.codes.skipIfCause(t, err, providers.FailedPrecondition)
 		t.Errorf("ReadObject of a 1 MiB object with MaxBytes 64 KiB: %s, want FailedPrecondition", errText(err))

@@ -129,7 +129,7 @@ func (s *suite) testCORSPut(t *testing.T) {
 func (s *suite) testCORSGet(t *testing.T) {
 	s.needCORS(t)
 	key := s.key(t, "cors-get.bin")
-	body := randomBytes(100)
+	body := RandomBytes(100)
 	s.put(t, key, body, putOpts{})
 	r := s.signGet(t, providers.GetRequest{Key: key})
 	// A player seeking sends Range, which is not CORS-safelisted for

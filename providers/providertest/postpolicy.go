@@ -128,7 +128,7 @@ func (s *suite) testPostPolicy(t *testing.T) {
 
 	t.Run("WithinLimits", func(t *testing.T) {
 		key, pol := newPolicy(t, "form upload.png")
-		file := randomBytes(maxSize)
+		file := RandomBytes(maxSize)
 		if res := s.post(t, pol, pol.Fields, file); !ok2xx(res.Status) {
 			t.Fatalf("form POST within the policy: status %d, want 2xx; body: %s", res.Status, res.Snippet())
 		}
@@ -146,7 +146,7 @@ func (s *suite) testPostPolicy(t *testing.T) {
 	})
 	t.Run("TooLarge", func(t *testing.T) {
 		key, pol := newPolicy(t, "too-large.png")
-		s.mustReject(t, "form POST over MaxSize", s.post(t, pol, pol.Fields, randomBytes(maxSize+1)))
+		s.mustReject(t, "form POST over MaxSize", s.post(t, pol, pol.Fields, RandomBytes(maxSize+1)))
 		s.mustNotExist(t, key, "form POST over MaxSize")
 	})
 	t.Run("TooSmall", func(t *testing.T) {

@@ -220,9 +220,9 @@ func (s *suite) signPut(t *testing.T, key string, body []byte, o putOpts) provid
 	if !o.noChecksum {
 		switch {
 		case s.caps.Binds(providers.SHA256):
-			req.Checksum = checksum(providers.SHA256, body)
+			req.Checksum = Checksum(providers.SHA256, body)
 		case s.caps.Binds(providers.MD5):
-			req.Checksum = checksum(providers.MD5, body)
+			req.Checksum = Checksum(providers.MD5, body)
 		}
 	}
 	start := time.Now()
@@ -327,7 +327,7 @@ func checkRecipe(t *testing.T, op string, r providers.Recipe, start time.Time, t
 
 func (s *suite) testPutGetRoundTrip(t *testing.T) {
 	key := s.key(t, "round trip ü+(1).bin")
-	body := randomBytes(256<<10 + 3)
+	body := RandomBytes(256<<10 + 3)
 	s.put(t, key, body, putOpts{contentType: "application/octet-stream"})
 	s.mustGet(t, key, body)
 
@@ -369,7 +369,7 @@ func (s *suite) testHeadMetadata(t *testing.T) {
 		}
 	}
 	if alg := boundAlg(s.caps); alg != "" {
-		want := checksum(alg, body).Value
+		want := Checksum(alg, body).Value
 		if got, ok := obj.Checksums[alg]; ok && got != want {
 			t.Errorf("Head: Checksums[%s] = %q, want %q", alg, got, want)
 		}
@@ -387,7 +387,7 @@ func (s *suite) testHeadMetadata(t *testing.T) {
 
 func (s *suite) testRangeGet(t *testing.T) {
 	key := s.key(t, "range.bin")
-	body := randomBytes(1000)
+	body := RandomBytes(1000)
 	s.put(t, key, body, putOpts{})
 	r := s.signGet(t, providers.GetRequest{Key: key})
 	res := s.send(t, r, nil, map[string]string{"Range": "bytes=100-199"})
@@ -584,9 +584,9 @@ func (s *suite) testBindContentLength(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			key := s.key(t, "len.bin")
 			s.cleanup(t, key)
-			signed := randomBytes(64)
+			signed := RandomBytes(64)
 			r := s.signPut(t, key, signed, putOpts{noChecksum: true})
-			sent := randomBytes(tc.sent)
+			sent := RandomBytes(tc.sent)
 			s.mustReject(t, fmt.Sprintf("PUT of %d bytes signed for 64", tc.sent), s.send(t, r, sent, nil))
 			s.mustNotExist(t, key, "PUT with the wrong length")
 		})
@@ -612,10 +612,10 @@ func (s *suite) testBindChecksum(t *testing.T, alg providers.ChecksumAlgorithm) 
 	}
 	key := s.key(t, "sum.bin")
 	s.cleanup(t, key)
-	signed := randomBytes(4096)
+	signed := RandomBytes(4096)
 	r, err := s.p.SignPut(t.Context(), providers.PutRequest{
 		Key: key, ContentType: "application/octet-stream", Size: int64(len(signed)),
-		Checksum: checksum(alg, signed), TTL: ttl,
+		Checksum: Checksum(alg, signed), TTL: ttl,
 	})
 	if err != nil {
 		t.Fatalf("SignPut with %s checksum: %s", alg, errText(err))
@@ -771,7 +771,7 @@ func (s *suite) testMultipartComplete(t *testing.T) {
 	}
 	key := s.key(t, "assembled.bin")
 	s.cleanup(t, key)
-	parts := [][]byte{randomBytes(int(s.h.PartSize)), randomBytes(1234)}
+	parts := [][]byte{RandomBytes(int(s.h.PartSize)), RandomBytes(1234)}
 	total := int64(len(parts[0]) + len(parts[1]))
 	up, err := s.mp.CreateMultipart(t.Context(), providers.CreateMultipartRequest{
 		Key: key, ContentType: "video/mp4", Size: total, PartSize: s.h.PartSize,
@@ -828,7 +828,7 @@ func (s *suite) testMultipartComplete(t *testing.T) {
 func checkReportedSums(t *testing.T, what string, sums map[providers.ChecksumAlgorithm]string, body []byte) {
 	t.Helper()
 	for alg, got := range sums {
-		if want := checksum(alg, body); want != nil && got != want.Value {
+		if want := Checksum(alg, body); want != nil && got != want.Value {
 			t.Errorf("%s: Checksums[%s] = %q, want %q (the content's)", what, alg, got, want.Value)
 		}
 	}
@@ -855,7 +855,7 @@ func (s *suite) startMultipart(t *testing.T, name string) (string, providers.Mul
 func (s *suite) testMultipartMissingPart(t *testing.T) {
 	key, up, ref := s.startMultipart(t, "incomplete.bin")
 	t.Cleanup(func() { _, _ = s.mp.AbortMultipart(context.Background(), providers.AbortMultipartRequest{Upload: ref}) })
-	done := s.uploadParts(t, key, up.UploadID, [][]byte{randomBytes(100)})
+	done := s.uploadParts(t, key, up.UploadID, [][]byte{RandomBytes(100)})
 	done = append(done, providers.CompletedPart{Number: 2, ETag: done[0].ETag})
 	_, err := s.mp.CompleteMultipart(t.Context(), providers.CompleteMultipartRequest{Key: key, UploadID: up.UploadID, Parts: done})
 	if !errors.Is(err, providers.ErrFailedPrecondition) {
@@ -867,7 +867,7 @@ func (s *suite) testMultipartMissingPart(t *testing.T) {
 
 func (s *suite) testMultipartAbort(t *testing.T) {
 	key, up, ref := s.startMultipart(t, "aborted.bin")
-	s.uploadParts(t, key, up.UploadID, [][]byte{randomBytes(100)})
+	s.uploadParts(t, key, up.UploadID, [][]byte{RandomBytes(100)})
 	if _, err := s.mp.AbortMultipart(t.Context(), providers.AbortMultipartRequest{Upload: ref}); err != nil {
 		t.Fatalf("AbortMultipart: %s", errText(err))
 	}
@@ -894,13 +894,13 @@ func (s *suite) testMultipartChecksum(t *testing.T, alg providers.ChecksumAlgori
 	if !s.caps.Multipart || !s.caps.VerifiesMultipart(alg) {
 		t.Skip("not claimed: MultipartChecksums " + string(alg))
 	}
-	parts := [][]byte{randomBytes(int(s.h.PartSize)), randomBytes(1234)}
+	parts := [][]byte{RandomBytes(int(s.h.PartSize)), RandomBytes(1234)}
 	whole := append(bytes.Clone(parts[0]), parts[1]...)
-	right := checksum(alg, whole)
+	right := Checksum(alg, whole)
 	// Same length, one byte differs: only a digest of the content tells.
 	other := bytes.Clone(whole)
 	other[len(other)/2] ^= 0xff
-	wrong := checksum(alg, other)
+	wrong := Checksum(alg, other)
 
 	upload := func(t *testing.T, declared *providers.Checksum) (string, providers.Object, error) {
 		t.Helper()
@@ -960,17 +960,20 @@ func (s *suite) testMultipartChecksum(t *testing.T, alg providers.ChecksumAlgori
 // --- helpers ---
 
 func randomID() string {
-	return hex.EncodeToString(randomBytes(6))
+	return hex.EncodeToString(RandomBytes(6))
 }
 
-// randomBytes is n random bytes: crypto/rand.Read never fails (Go 1.24).
-func randomBytes(n int) []byte {
+// RandomBytes is n random bytes, for a body: crypto/rand.Read never fails
+// (Go 1.24).
+func RandomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
 }
 
-func checksum(alg providers.ChecksumAlgorithm, body []byte) *providers.Checksum {
+// Checksum is body's alg digest as a recipe declares it (standard base64 of
+// the raw digest), or nil for an algorithm it does not know.
+func Checksum(alg providers.ChecksumAlgorithm, body []byte) *providers.Checksum {
 	var sum []byte
 	switch alg {
 	case providers.SHA256:
@@ -999,7 +1002,7 @@ func boundAlg(c providers.Capabilities) providers.ChecksumAlgorithm {
 
 func boundChecksum(c providers.Capabilities, body []byte) *providers.Checksum {
 	if alg := boundAlg(c); alg != "" {
-		return checksum(alg, body)
+		return Checksum(alg, body)
 	}
 	return nil
 }

@@ -138,7 +138,7 @@ func TestSignatureParam(t *testing.T) {
 		providers.MD5:    "JfnnlDI7RTiF9RgfG2JNCw==",
 		providers.CRC32C: "4waSgw==",
 	} {
-		if got := checksum(alg, []byte("123456789")).Value; got != want {
+		if got := Checksum(alg, []byte("123456789")).Value; got != want {
 			t.Errorf("checksum(%s, 123456789) = %s, want %s", alg, got, want)
 		}
 	}

@@ -2,9 +2,6 @@ package s3
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -56,10 +53,10 @@ func TestChecksumsOnRealServers(t *testing.T) {
 			}
 
 			t.Run("single", func(t *testing.T) {
-				body := randomBody(t, 1000)
-				sum := sha256Of(body)
+				body := providertest.RandomBytes(1000)
+				sum := providertest.Checksum(providers.SHA256, body)
 				r, err := p.SignPut(ctx, providers.PutRequest{Key: "single.bin", ContentType: "application/octet-stream",
-					Size: int64(len(body)), Checksum: &providers.Checksum{Algorithm: providers.SHA256, Value: sum}, TTL: time.Minute})
+					Size: int64(len(body)), Checksum: sum, TTL: time.Minute})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -76,14 +73,14 @@ func TestChecksumsOnRealServers(t *testing.T) {
 					t.Fatal(err)
 				}
 				t.Logf("%s: Head of a single PUT reports %v", b.name, o.Checksums)
-				if got := o.Checksums[providers.SHA256]; got != sum {
-					t.Errorf("Head: Checksums[sha256] = %q, want %q", got, sum)
+				if got := o.Checksums[providers.SHA256]; got != sum.Value {
+					t.Errorf("Head: Checksums[sha256] = %q, want %q", got, sum.Value)
 				}
 			})
 
 			t.Run("multipart", func(t *testing.T) {
-				parts := [][]byte{randomBody(t, minPartSize), randomBody(t, 100)}
-				declared := &providers.Checksum{Algorithm: providers.SHA256, Value: sha256Of(append(bytes.Clone(parts[0]), parts[1]...))}
+				parts := [][]byte{providertest.RandomBytes(minPartSize), providertest.RandomBytes(100)}
+				declared := providertest.Checksum(providers.SHA256, append(bytes.Clone(parts[0]), parts[1]...))
 				up, err := p.CreateMultipart(ctx, providers.CreateMultipartRequest{Key: "mp.bin", ContentType: "application/octet-stream",
 					Size: int64(len(parts[0]) + len(parts[1])), PartSize: minPartSize, TTL: time.Minute, Checksum: declared})
 				if err != nil {
@@ -123,10 +120,10 @@ func TestChecksumsOnRealServers(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				parts := [][]byte{randomBody(t, minPartSize), randomBody(t, 100)}
+				parts := [][]byte{providertest.RandomBytes(minPartSize), providertest.RandomBytes(100)}
 				var done []types.CompletedPart
 				for i, b := range parts {
-					sum := sha256Of(b)
+					sum := providertest.Checksum(providers.SHA256, b).Value
 					out, err := c.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(bucket), Key: aws.String(key), UploadId: cr.UploadId,
 						PartNumber: aws.Int32(int32(i + 1)), Body: bytes.NewReader(b), ContentLength: aws.Int64(int64(len(b))),
 						ChecksumAlgorithm: types.ChecksumAlgorithmSha256, ChecksumSHA256: aws.String(sum)})
@@ -149,27 +146,13 @@ func TestChecksumsOnRealServers(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				whole := sha256Of(append(bytes.Clone(parts[0]), parts[1]...))
+				whole := providertest.Checksum(providers.SHA256, append(bytes.Clone(parts[0]), parts[1]...)).Value
 				if got, ok := o.Checksums[providers.SHA256]; ok && got != whole {
 					t.Errorf("Head reports Checksums[sha256] = %q for a multipart object; the content's is %q (a composite value must not be reported)", got, whole)
 				}
 			})
 		})
 	}
-}
-
-func randomBody(t *testing.T, n int) []byte {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func sha256Of(b []byte) string {
-	s := sha256.Sum256(b)
-	return base64.StdEncoding.EncodeToString(s[:])
 }
 
 func sendBody(t *testing.T, r providers.Recipe, body []byte) int {
