@@ -1,6 +1,6 @@
 // sas.mjs signs blob SAS cases with the official Node SDK
 // (@azure/storage-blob generateBlobSASQueryParameters), for the Go/Node
-// cross-check in e2e/azure_test.go.
+// cross-checks in providers/azure/sas_node_test.go.
 //
 // Usage: node sas.mjs PATH/TO/node_modules/@azure/storage-blob < cases.json
 // cases.json: [{account, key, container, blob, sp, se, spr, sv, rscd, rsct, udk}]
