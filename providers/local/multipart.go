@@ -232,14 +232,7 @@ func (s *store) completeSum(key, id string, listed []providers.CompletedPart, de
 			break
 		}
 	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := closeTemp(tmp, err); err != nil {
 		return providers.Object{}, providers.Errorf(providers.Internal, "assembling: %v", cause(err))
 	}
 	sc := sidecar{Size: total, Type: u.Type, Meta: u.Meta}
@@ -297,17 +290,12 @@ func writeAtomic(name string, data []byte) error {
 		return err
 	}
 	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
+	if err := closeTemp(f, err); err != nil {
+		return err
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), name)
-	}
-	if err != nil {
+	if err := os.Rename(f.Name(), name); err != nil {
 		os.Remove(f.Name())
+		return err
 	}
-	return err
+	return nil
 }

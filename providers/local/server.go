@@ -298,14 +298,7 @@ func (sv *server) receiveFrom(body io.Reader, want, limit int64, h hash.Hash) (s
 	case want >= 0 && n != want:
 		err = errTooShort
 	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := closeTemp(f, err); err != nil {
 		return "", n, err
 	}
 	return f.Name(), n, nil

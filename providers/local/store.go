@@ -206,6 +206,22 @@ func (s *store) tempFile(pattern string) (*os.File, error) {
 	return os.CreateTemp(s.tmp, pattern)
 }
 
+// closeTemp ends the writing of temp file f, whose writes ended with err:
+// f is synced and closed, and removed when any step failed. It returns the
+// first error.
+func closeTemp(f *os.File, err error) error {
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
 // errExists reports a create-only commit over an existing key.
 var errExists = errors.New("object exists")
 
