@@ -3,23 +3,13 @@ package core
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-)
 
-// vodPlaylist is one hour of 6 s fMP4 segments.
-func vodPlaylist() []byte {
-	var b strings.Builder
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI=\"init.mp4\"\n")
-	for i := range 600 {
-		fmt.Fprintf(&b, "#EXTINF:6.000000,\nseg%05d.m4s\n", i)
-	}
-	b.WriteString("#EXT-X-ENDLIST\n")
-	return []byte(b.String())
-}
+	"github.com/valetgw/valet/internal/testenv"
+)
 
 // playBench serves the test config on a local store in process (its
 // calls counted), uploads the VOD playlist and a small file through the
@@ -34,7 +24,7 @@ func playBench(tb testing.TB) (h http.Handler, c *callCounter, tok, link, dataPa
 		benchCall(tb, h, tok, http.MethodPost, "/v1/stores/media/uploads/"+id+"/complete", nil, http.StatusOK)
 		return key
 	}
-	vod := up("index.m3u8", vodPlaylist())
+	vod := up("index.m3u8", testenv.VODPlaylist())
 	small := up("clip.mp4", []byte("a small file"))
 	var j struct {
 		PlaybackURL string `json:"playback_url"`

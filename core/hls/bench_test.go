@@ -2,22 +2,10 @@ package hls
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
-)
 
-// vodPlaylist is a one-hour VOD media playlist as ffmpeg writes it for
-// fMP4: 600 segments of 6 s and an init section.
-func vodPlaylist() []byte {
-	var b strings.Builder
-	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n")
-	for i := range 600 {
-		fmt.Fprintf(&b, "#EXTINF:6.000000,\nsegment%05d.m4s\n", i)
-	}
-	b.WriteString("#EXT-X-ENDLIST\n")
-	return []byte(b.String())
-}
+	"github.com/valetgw/valet/internal/testenv"
+)
 
 // batchSigner stands in for the provider: one call for the batch, each URL
 // about as long as an S3 presigned GET.
@@ -41,7 +29,7 @@ func (s *batchSigner) SignMedia(_ context.Context, keys []string) ([]string, err
 // BenchmarkRewriteVOD rewrites the one-hour playlist: parse, one batch of
 // 601 keys, render (signing itself is the provider's, not measured here).
 func BenchmarkRewriteVOD(b *testing.B) {
-	data := vodPlaylist()
+	data := testenv.VODPlaylist()
 	const key = "users/alice/0b8e6a3e-3d3c-4a8e-9a53-1f1d0c4e2b7a/720p/index.m3u8"
 	s := &batchSigner{}
 	b.SetBytes(int64(len(data)))

@@ -8,9 +8,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"strings"
 )
 
-// The upload inputs the browser tests (web's and e2e's) generate.
+// The inputs tests generate: uploads for the browser tests (web's and
+// e2e's), a playlist for the benchmarks.
 
 // WriteRandom writes size pseudo-random bytes, a ChaCha8 stream from seed,
 // to a new file at path.
@@ -52,4 +54,17 @@ func MakeClip(ffmpeg, path string) error {
 		return fmt.Errorf("ffmpeg: %v: %s", err, out)
 	}
 	return nil
+}
+
+// VODPlaylist is a one-hour VOD media playlist of fMP4 segments, the input
+// of the playlist benchmarks: an init section (EXT-X-MAP) and 600 segments
+// of 6 s, 601 URIs to sign.
+func VODPlaylist() []byte {
+	var b strings.Builder
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI=\"init.mp4\"\n")
+	for i := range 600 {
+		fmt.Fprintf(&b, "#EXTINF:6.000000,\nseg%05d.m4s\n", i)
+	}
+	b.WriteString("#EXT-X-ENDLIST\n")
+	return []byte(b.String())
 }
