@@ -106,10 +106,7 @@ func (s *Sender) Deliver(ctx context.Context, h *Hook, ev Event) (Answer, error)
 		when = s.now()
 	}
 	ev.Data.Store = h.store
-	body, err := json.Marshal(payload{Type: ev.Type, Timestamp: when.UTC().Format(time.RFC3339Nano), Data: ev.Data})
-	if err != nil {
-		return Answer{}, fmt.Errorf("hooks: encoding the %s payload: %w", ev.Type, err)
-	}
+	body := appendPayload(make([]byte, 0, 512), payload{Type: ev.Type, Timestamp: when.UTC().Format(time.RFC3339Nano), Data: ev.Data})
 
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()

@@ -4,7 +4,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"maps"
+	"slices"
+	"strconv"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Event is one thing that happened in a store, to deliver.
@@ -38,11 +43,53 @@ type Data struct {
 }
 
 // payload is the body of a delivery, as the Standard Webhooks
-// specification shapes it.
+// specification shapes it. appendPayload writes it.
 type payload struct {
 	Type      Type   `json:"type"`
 	Timestamp string `json:"timestamp"`
 	Data      Data   `json:"data"`
+}
+
+// appendPayload appends the JSON of p to dst: the members in the order
+// and with the omissions of payload's json tags, metadata by sorted key,
+// and invalid UTF-8 replaced by U+FFFD, as encoding/json writes it, but
+// without reflection (encoding was a fifth of a delivery's own CPU).
+func appendPayload(dst []byte, p payload) []byte {
+	str := func(dst []byte, name, v string, omitEmpty bool) []byte {
+		if omitEmpty && v == "" {
+			return dst
+		}
+		if dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+		dst, _ = jsontext.AppendQuote(dst, name)
+		dst = append(dst, ':')
+		dst, _ = jsontext.AppendQuote(dst, v) // an error only flags replaced invalid UTF-8
+		return dst
+	}
+	d := p.Data
+	dst = append(dst, '{')
+	dst = str(dst, "type", string(p.Type), false)
+	dst = str(dst, "timestamp", p.Timestamp, false)
+	dst = append(dst, `,"data":{`...)
+	dst = str(dst, "store", d.Store, false)
+	dst = str(dst, "key", d.Key, true)
+	if d.Size != nil {
+		dst = strconv.AppendInt(append(dst, `,"size":`...), *d.Size, 10)
+	}
+	dst = str(dst, "content_type", d.ContentType, true)
+	dst = str(dst, "etag", d.ETag, true)
+	dst = str(dst, "checksum_sha256", d.ChecksumSHA256, true)
+	if len(d.Metadata) > 0 {
+		dst = append(dst, `,"metadata":{`...)
+		for _, k := range slices.Sorted(maps.Keys(d.Metadata)) {
+			dst = str(dst, k, d.Metadata[k], false)
+		}
+		dst = append(dst, '}')
+	}
+	dst = str(dst, "subject", d.Subject, true)
+	dst = str(dst, "upload_id", d.UploadID, true)
+	return append(dst, "}}"...)
 }
 
 // ID is the webhook-id of an event: "msg_" and the first 144 bits of
