@@ -37,6 +37,7 @@ const breakEnv = "VALET_PROVIDERTEST_BREAK"
 const fakeConfig = `{"secret":"fake secret, 16 bytes or more","cors_origins":["https://app.example"]}`
 
 func TestSuiteOnFake(t *testing.T) {
+	t.Parallel() // each waits out expiring URLs
 	f := newFake(t, os.Getenv(breakEnv))
 	if err := f.Configure(t.Context(), providers.StoreConfig{Store: "fake", Config: []byte(fakeConfig)}); err != nil {
 		t.Fatal(err)
@@ -48,6 +49,7 @@ func TestSuiteOnFake(t *testing.T) {
 // with one enforcement switched off, and asserts that exactly the matching
 // subtest fails. A suite that let such a provider pass would be worthless.
 func TestSuiteCatchesBrokenProviders(t *testing.T) {
+	t.Parallel() // each waits out expiring URLs
 	if os.Getenv(breakEnv) != "" {
 		t.Skip("child process")
 	}
@@ -70,12 +72,30 @@ func TestSuiteCatchesBrokenProviders(t *testing.T) {
 		{"cors-any-origin", "CORS/OtherOrigin"},
 		{"cors-range", "CORS/Get"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.broken, func(t *testing.T) {
-			t.Parallel()
+	// The child suites spend most of their time waiting for URLs to
+	// expire, so they all run at once (at most 8), not -parallel (the
+	// number of cores) at a time; each subtest then checks its own.
+	type result struct {
+		out []byte
+		err error
+	}
+	results := make([]chan result, len(cases))
+	slots := make(chan struct{}, 8)
+	for i, tc := range cases {
+		results[i] = make(chan result, 1)
+		go func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestSuiteOnFake$", "-test.v")
 			cmd.Env = append(os.Environ(), breakEnv+"="+tc.broken)
 			out, err := cmd.CombinedOutput()
+			results[i] <- result{out, err}
+		}()
+	}
+	for i, tc := range cases {
+		t.Run(tc.broken, func(t *testing.T) {
+			r := <-results[i]
+			out, err := r.out, r.err
 			if err == nil {
 				t.Fatalf("suite passed a provider that does not enforce %s:\n%s", tc.broken, out)
 			}
@@ -92,6 +112,7 @@ func TestSuiteCatchesBrokenProviders(t *testing.T) {
 // missing code, and the checks that depend on codes must skip pointing
 // there instead of failing one by one.
 func TestOneBugOneFailure(t *testing.T) {
+	t.Parallel() // each waits out expiring URLs
 	if os.Getenv(breakEnv) != "" {
 		t.Skip("child process")
 	}
