@@ -22,7 +22,7 @@ build:
 run: build
 	examples/run.sh $(BIN) examples/local.yaml
 
-# check is the fast loop (about a minute): formatting, vet, and the unit
+# check is the fast loop (under two minutes): formatting, vet, and the unit
 # tests of every package but the end-to-end and browser suites, without the
 # emulators (their tests skip; CI=true is unset on purpose).
 check:
