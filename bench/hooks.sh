@@ -12,17 +12,10 @@
 # of docs/benchmarks.md.
 #   ROUNDS=3 BENCHTIME=2s bench/hooks.sh [--write]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-write=; [ "${1:-}" = --write ] && write=--write
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-go test -c -o "$work/core.test" ./core
-for _ in $(seq "${ROUNDS:-3}"); do
-  (cd core && "$work/core.test" -test.run '^$' -test.bench '^BenchmarkHookComplete$' \
-    -test.benchtime "${BENCHTIME:-2s}" -test.benchmem) >>"$work/out.txt"
-done
+core_bench BenchmarkHookComplete
 result=$(python3 - "$work/out.txt" <<'PY'
 import re, statistics, sys
 runs = {}

@@ -1,5 +1,5 @@
 # bench/lib.sh: the setup the gateway benchmarks share, sourced by
-# gateway.sh, batch.sh, latency.sh and tracing.sh (it is not executable, so
+# gateway.sh, batch.sh, latency.sh, tracing.sh, hooks.sh and playback.sh (it is not executable, so
 # `make bench` does not run it on its own). It starts, on loopback and on
 # free ports:
 #   start_valet      `valet serve` with one local store, demo, shaped as
@@ -41,6 +41,16 @@ trap cleanup EXIT
 need() {
   for c in "$@"; do
     command -v "$c" >/dev/null || { echo "bench: $c missing; run e2e/install.sh bench" >&2; exit 1; }
+  done
+}
+# core_bench NAME: ROUNDS runs of core's benchmark NAME (BENCHTIME each,
+# default 2s, with -benchmem) from one test binary, appended to
+# $work/out.txt, for the scripts that measure core in process.
+core_bench() {
+  [ -x "$work/core.test" ] || go test -c -o "$work/core.test" ./core
+  for _ in $(seq "$rounds"); do
+    (cd core && "$work/core.test" -test.run '^$' -test.bench "^$1\$" \
+      -test.benchtime "${BENCHTIME:-2s}" -test.benchmem) >>"$work/out.txt"
   done
 }
 # .tools/bin holds the pinned Go tools (vegeta).

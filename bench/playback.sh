@@ -12,11 +12,7 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-go test -c -o "$work/core.test" ./core
-for _ in $(seq "$rounds"); do
-  (cd core && "$work/core.test" -test.run '^$' -test.bench '^BenchmarkPlayback$' \
-    -test.benchtime "${BENCHTIME:-2s}" -test.benchmem) >>"$work/out.txt"
-done
+core_bench BenchmarkPlayback
 result=$(python3 - "$work/out.txt" <<'PY'
 import re, statistics, sys
 runs, calls = {}, {}
