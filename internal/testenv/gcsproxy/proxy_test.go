@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"cloud.google.com/go/storage"
+
+	"github.com/valetgw/valet/providers/providertest"
 )
 
 const email = "proxy-test@example-project.iam.gserviceaccount.com"
@@ -123,22 +125,10 @@ func (rg *rig) sign(t *testing.T, method, object string, o storage.SignedURLOpti
 	return u
 }
 
-func do(t *testing.T, method, u string, hdr map[string]string, body string) *http.Response {
+// do sends a request as a browser would (providertest.SendAs).
+func do(t *testing.T, method, u string, hdr map[string]string, body string) providertest.Response {
 	t.Helper()
-	req, err := http.NewRequest(method, u, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp
+	return providertest.SendAs(t, nil, method, u, hdr, []byte(body), nil)
 }
 
 func setParam(u, k, v string) string {
@@ -149,10 +139,10 @@ func setParam(u, k, v string) string {
 	return p.String()
 }
 
-func expectRejected(t *testing.T, resp *http.Response, status int, check Check) {
+func expectRejected(t *testing.T, resp providertest.Response, status int, check Check) {
 	t.Helper()
-	if resp.StatusCode != status || resp.Header.Get(CheckHeader) != string(check) {
-		t.Fatalf("got %d (check %q), want %d rejected by the proxy's %q check", resp.StatusCode, resp.Header.Get(CheckHeader), status, check)
+	if resp.Status != status || resp.Header.Get(CheckHeader) != string(check) {
+		t.Fatalf("got %d (check %q), want %d rejected by the proxy's %q check", resp.Status, resp.Header.Get(CheckHeader), status, check)
 	}
 }
 
@@ -160,8 +150,8 @@ func TestProxyAcceptsValidAndForwards(t *testing.T) {
 	rg := newRig(t)
 	u := rg.sign(t, "PUT", "dir/a b+c~ü.txt", storage.SignedURLOptions{ContentType: "text/plain", Headers: []string{"x-goog-meta-owner:alice"}})
 	resp := do(t, "PUT", u, map[string]string{"Content-Type": "text/plain", "x-goog-meta-owner": "alice"}, "hello")
-	if resp.StatusCode != 200 {
-		t.Fatalf("valid PUT: %d %s", resp.StatusCode, resp.Header.Get(CheckHeader))
+	if resp.Status != 200 {
+		t.Fatalf("valid PUT: %d %s", resp.Status, resp.Header.Get(CheckHeader))
 	}
 	if want := `"` + hex.EncodeToString(md5sum("hello")) + `"`; resp.Header.Get("ETag") != want {
 		t.Fatalf("ETag %q, want %q (added from the upload's md5)", resp.Header.Get("ETag"), want)
@@ -178,11 +168,11 @@ func TestProxyRejects(t *testing.T) {
 	put := rg.sign(t, "PUT", "k.txt", storage.SignedURLOptions{ContentType: "video/mp4", Headers: []string{"x-goog-if-generation-match:0"}})
 	putHdr := map[string]string{"Content-Type": "video/mp4", "x-goog-if-generation-match": "0"}
 
-	if r := do(t, "GET", get, nil, ""); r.StatusCode != 200 {
-		t.Fatalf("control GET: %d %s", r.StatusCode, r.Header.Get(CheckHeader))
+	if r := do(t, "GET", get, nil, ""); r.Status != 200 {
+		t.Fatalf("control GET: %d %s", r.Status, r.Header.Get(CheckHeader))
 	}
-	if r := do(t, "PUT", put, putHdr, "x"); r.StatusCode != 200 {
-		t.Fatalf("control PUT: %d %s", r.StatusCode, r.Header.Get(CheckHeader))
+	if r := do(t, "PUT", put, putHdr, "x"); r.Status != 200 {
+		t.Fatalf("control PUT: %d %s", r.Status, r.Header.Get(CheckHeader))
 	}
 	cases := []struct {
 		name   string
@@ -216,8 +206,8 @@ func TestProxyRejects(t *testing.T) {
 		short := rg.sign(t, "GET", "k.txt", storage.SignedURLOptions{Expires: time.Now().Add(61 * time.Second)})
 		d, _ := time.Parse(isoFormat, mustQuery(short).Get("X-Goog-Date"))
 		rg.setNow(d.Add(59 * time.Second))
-		if r := do(t, "GET", short, nil, ""); r.StatusCode != 200 {
-			t.Fatalf("before expiry: %d", r.StatusCode)
+		if r := do(t, "GET", short, nil, ""); r.Status != 200 {
+			t.Fatalf("before expiry: %d", r.Status)
 		}
 		rg.setNow(d.Add(61 * time.Second))
 		defer rg.setNow(time.Time{})
@@ -238,8 +228,8 @@ func TestProxyEnforcesWhatFakeGCSIgnores(t *testing.T) {
 		sum := base64.StdEncoding.EncodeToString(md5sum("right"))
 		u := rg.sign(t, "PUT", "m.txt", storage.SignedURLOptions{MD5: sum})
 		expectRejected(t, do(t, "PUT", u, map[string]string{"Content-MD5": sum}, "wrong"), 400, CheckDigest)
-		if r := do(t, "PUT", u, map[string]string{"Content-MD5": sum}, "right"); r.StatusCode != 200 {
-			t.Fatalf("right body: %d", r.StatusCode)
+		if r := do(t, "PUT", u, map[string]string{"Content-MD5": sum}, "right"); r.Status != 200 {
+			t.Fatalf("right body: %d", r.Status)
 		}
 	})
 	t.Run("proxy x-goog-hash crc32c 400 BadDigest", func(t *testing.T) {
@@ -253,8 +243,8 @@ func TestProxyHMAC(t *testing.T) {
 	rg := newRig(t)
 	host := strings.TrimPrefix(rg.srv.URL, "http://")
 	u := hmacURL("GOOG1HMACID", rg.secret, "PUT", host, "/bkt/h ü.txt", "content-type:text/plain", time.Now())
-	if r := do(t, "PUT", u, map[string]string{"Content-Type": "text/plain"}, "hi"); r.StatusCode != 200 {
-		t.Fatalf("valid HMAC PUT: %d %s", r.StatusCode, r.Header.Get(CheckHeader))
+	if r := do(t, "PUT", u, map[string]string{"Content-Type": "text/plain"}, "hi"); r.Status != 200 {
+		t.Fatalf("valid HMAC PUT: %d %s", r.Status, r.Header.Get(CheckHeader))
 	}
 	expectRejected(t, do(t, "PUT", u, map[string]string{"Content-Type": "text/html"}, "hi"), 403, CheckSignature)
 	bad := hmacURL("GOOG1HMACID", "wrong-secret", "PUT", host, "/bkt/h ü.txt", "content-type:text/plain", time.Now())
@@ -263,16 +253,16 @@ func TestProxyHMAC(t *testing.T) {
 
 func TestProxyCORS(t *testing.T) {
 	rg := newRig(t)
-	pre := func(origin string) *http.Response {
+	pre := func(origin string) providertest.Response {
 		return do(t, "OPTIONS", rg.srv.URL+"/bkt/k", map[string]string{
 			"Origin":                         origin,
 			"Access-Control-Request-Method":  "PUT",
 			"Access-Control-Request-Headers": "content-type,x-goog-if-generation-match",
 		}, "")
 	}
-	if r := pre("http://app.test"); r.StatusCode != 200 || r.Header.Get("Access-Control-Allow-Origin") != "http://app.test" ||
+	if r := pre("http://app.test"); r.Status != 200 || r.Header.Get("Access-Control-Allow-Origin") != "http://app.test" ||
 		r.Header.Get("Access-Control-Allow-Headers") != "content-type,x-goog-if-generation-match" {
-		t.Fatalf("allowed preflight: %d %v", r.StatusCode, r.Header)
+		t.Fatalf("allowed preflight: %d %v", r.Status, r.Header)
 	}
 	expectRejected(t, pre("http://evil.test"), 403, CheckCORS)
 	u := rg.sign(t, "GET", "k", storage.SignedURLOptions{})
