@@ -3,12 +3,12 @@ package hooks
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -193,7 +193,7 @@ func (s *Sender) attempt(ctx context.Context, h *Hook, t Type, id string, body [
 		return result{outcome: InvalidAnswer, message: "the hook URL cannot be requested"}
 	}
 	ts := strconv.FormatInt(s.now().Unix(), 10)
-	sig := sign(h.keys, id, ts, body)
+	sig := sign(h, id, ts, body)
 	// Canonical keys set directly: Header.Set would canonicalize (and
 	// allocate) each name on every request.
 	header := http.Header{
@@ -293,19 +293,27 @@ func accepted(t Type, status int, answer []byte) result {
 }
 
 // sign is the webhook-signature header: "v1," and the base64 HMAC-SHA256 of
-// "id.timestamp.body" with each key, space-separated.
-func sign(keys [][]byte, id, ts string, body []byte) string {
-	sigs := make([]string, len(keys))
-	for i, k := range keys {
-		m := hmac.New(sha256.New, k)
+// "id.timestamp.body" with each of h's keys, space-separated.
+func sign(h *Hook, id, ts string, body []byte) string {
+	const sigLen = len("v1,") + 44 // base64 of 32 bytes, padded
+	var stack [2 * (sigLen + 1)]byte
+	out := stack[:0]
+	var sum [sha256.Size]byte
+	for i, pool := range h.macs {
+		m := pool.Get().(hash.Hash)
+		m.Reset()
 		m.Write([]byte(id))
 		m.Write([]byte{'.'})
 		m.Write([]byte(ts))
 		m.Write([]byte{'.'})
 		m.Write(body)
-		sigs[i] = "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+		if i > 0 {
+			out = append(out, ' ')
+		}
+		out = base64.StdEncoding.AppendEncode(append(out, "v1,"...), m.Sum(sum[:0]))
+		pool.Put(m)
 	}
-	return strings.Join(sigs, " ")
+	return string(out)
 }
 
 // scrub hides, in a receiver's message that goes to the client, the

@@ -16,11 +16,14 @@
 package hooks
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valetgw/valet/config"
@@ -49,8 +52,12 @@ type Hook struct {
 	target    *url.URL
 	basicAuth []string
 	keys      [][]byte
-	events    []Type
-	timeout   time.Duration
+	// macs holds, per key, HMAC-SHA256 states keyed with it: Reset
+	// restores a used one from its saved pads, so a delivery neither
+	// allocates one nor hashes the key again.
+	macs    []*sync.Pool
+	events  []Type
+	timeout time.Duration
 }
 
 // New compiles a store's (merged) hooks config. It returns nil and no error
@@ -80,6 +87,7 @@ func New(store string, c config.HooksConfig) (*Hook, error) {
 			return nil, fmt.Errorf("%s: secret %d %w", key, i+1, err)
 		}
 		h.keys = append(h.keys, k)
+		h.macs = append(h.macs, &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }})
 	}
 	if c.Events == nil {
 		c.Events = config.HookEvents
