@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,11 +102,7 @@ func (p *Provider) Close() { p.srv.Close() }
 func (p *Provider) URL() string { return p.srv.URL }
 
 // SetCapabilities replaces what Info announces.
-func (p *Provider) SetCapabilities(c providers.Capabilities) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.caps = c
-}
+func (p *Provider) SetCapabilities(c providers.Capabilities) { p.set(func() { p.caps = c }) }
 
 // SetDown makes every call fail with Unavailable, as a dead plugin's do.
 func (p *Provider) SetDown(down bool) { p.set(func() { p.down = down }) }
@@ -121,10 +118,18 @@ func (p *Provider) SetHang(method string, hang bool) { p.set(func() { p.hang[met
 // 5 lands after the abort and brings the upload back), as S3 documents.
 func (p *Provider) SetLateParts(n int) { p.set(func() { p.lateParts = n }) }
 
+// set runs f, which changes p, under p's lock.
 func (p *Provider) set(f func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f()
+}
+
+// get returns what f reads of p under p's lock.
+func get[T any](p *Provider, f func() T) T {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return f()
 }
 
 // PutObject stores an object directly, as another writer would.
@@ -134,51 +139,25 @@ func (p *Provider) PutObject(key string, data []byte, contentType string, modifi
 
 // Objects lists the stored keys, sorted.
 func (p *Provider) Objects() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	keys := make([]string, 0, len(p.objects))
-	for k := range p.objects {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return get(p, func() []string { return slices.Sorted(maps.Keys(p.objects)) })
 }
 
 // Uploads lists the multipart uploads in progress, by provider upload id.
 func (p *Provider) Uploads() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	ids := make([]string, 0, len(p.uploads))
-	for id := range p.uploads {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	return ids
+	return get(p, func() []string { return slices.Sorted(maps.Keys(p.uploads)) })
 }
 
 // Created counts the multipart uploads ever created.
-func (p *Provider) Created() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.created
-}
+func (p *Provider) Created() int { return get(p, func() int { return p.created }) }
 
 // ResetAborts sets the count of AbortMultipart calls back to 0.
 func (p *Provider) ResetAborts() { p.set(func() { p.aborts = 0 }) }
 
 // Aborts counts AbortMultipart calls.
-func (p *Provider) Aborts() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.aborts
-}
+func (p *Provider) Aborts() int { return get(p, func() int { return p.aborts }) }
 
 // Healthy reports false after SetUnhealthy(true).
-func (p *Provider) Healthy() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return !p.unhealthy
-}
+func (p *Provider) Healthy() bool { return get(p, func() bool { return !p.unhealthy }) }
 
 // fault is the injected failure for a call of method, if any.
 func (p *Provider) fault(ctx context.Context, method string) error {
