@@ -75,6 +75,8 @@ func (s *Server) grpcServer(opts []grpc.ServerOption) *grpc.Server {
 	opts = append(opts,
 		grpc.MaxRecvMsgSize(wire.MaxMessageSize),
 		grpc.MaxSendMsgSize(wire.MaxMessageSize),
+		grpc.InitialWindowSize(wire.WindowSize),
+		grpc.InitialConnWindowSize(wire.WindowSize),
 	)
 	return grpc.NewServer(opts...)
 }

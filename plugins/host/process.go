@@ -143,10 +143,14 @@ func (h *Host) dial(t target, log hclog.Logger) (*plugin.Client, pb.ProviderServ
 }
 
 func dialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultCallOptions(
-		grpc.MaxCallRecvMsgSize(wire.MaxMessageSize),
-		grpc.MaxCallSendMsgSize(wire.MaxMessageSize),
-	)}
+	return []grpc.DialOption{
+		grpc.WithDefaultCallOptions(
+			grpc.MaxCallRecvMsgSize(wire.MaxMessageSize),
+			grpc.MaxCallSendMsgSize(wire.MaxMessageSize),
+		),
+		grpc.WithInitialWindowSize(wire.WindowSize),
+		grpc.WithInitialConnWindowSize(wire.WindowSize),
+	}
 }
 
 // connect starts or attaches client and dispenses the provider service.

@@ -28,6 +28,13 @@ const PluginName = "provider"
 // misbehaving peer from making the other side allocate without limit.
 const MaxMessageSize = 16 << 20
 
+// WindowSize is the HTTP/2 flow-control window of a plugin connection and
+// of each of its streams, on both ends. A fixed window turns off gRPC's
+// bandwidth estimator, which otherwise sends a PING (and wakes both ends)
+// every round trip while calls flow; on a local socket there is no
+// bandwidth to estimate.
+const WindowSize = 4 << 20
+
 // Handshake is checked by both sides before anything else. The cookie only
 // stops a plugin binary from being run by hand by mistake; it is not a
 // security measure (AutoMTLS and the sha256 pin are).
