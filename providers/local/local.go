@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -204,8 +203,10 @@ func (p *Provider) signer(key string, ttl time.Duration) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := keyPath(key); err != nil {
-		return nil, err
+	if !keyMaps(key) { // keyPath builds the path; only its error is needed
+		if _, err := keyPath(key); err != nil {
+			return nil, err
+		}
 	}
 	if err := in.checkTTL(ttl); err != nil {
 		return nil, err
@@ -226,13 +227,13 @@ func (in *instance) checkTTL(ttl time.Duration) error {
 // url builds a signed URL for key.
 func (in *instance) url(method, key string, ttl time.Duration, q url.Values) providers.Recipe {
 	query, exp := in.sign.sign(method, key, ttl, q)
-	segs := strings.Split(key, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
-	}
+	base := in.base.String()
+	u := make([]byte, 0, len(base)+len("/o/?")+2*len(key)+len(query))
+	u = appendKeyPath(append(append(u, base...), "/o/"...), key)
+	u = append(append(u, '?'), query...)
 	return providers.Recipe{
 		Method:    method,
-		URL:       in.base.String() + "/o/" + strings.Join(segs, "/") + "?" + query,
+		URL:       string(u),
 		Headers:   map[string]string{},
 		ExpiresAt: exp,
 	}

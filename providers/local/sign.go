@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"io"
 	"net/url"
 	"slices"
 	"strconv"
@@ -74,29 +73,38 @@ func (s signer) verifies(sig []byte, method, key string, q url.Values) bool {
 }
 
 func macWith(secret []byte, method, key string, q url.Values) []byte {
-	m := hmac.New(sha256.New, secret)
-	io.WriteString(m, sigPrefix)
-	field := func(v string) {
-		io.WriteString(m, strconv.Itoa(len(v)))
-		io.WriteString(m, ":")
-		io.WriteString(m, v)
-		io.WriteString(m, "\n")
-	}
-	field(method)
-	field(key)
-	names := make([]string, 0, len(q))
-	for n := range q {
+	// The signed string is built in one buffer and hashed with one Write:
+	// writing each piece to the hash converted and allocated every one.
+	var nameBuf [16]string
+	names := nameBuf[:0]
+	size := len(sigPrefix) + len(method) + len(key) + 2*fieldOverhead
+	for n, vs := range q {
 		if n != pSignature {
 			names = append(names, n)
+			size += len(n) + fieldOverhead
+			if len(vs) > 0 {
+				size += len(vs[0])
+			}
+			size += fieldOverhead
 		}
 	}
 	slices.Sort(names)
+	b := make([]byte, 0, size)
+	b = append(b, sigPrefix...)
+	b = appendField(b, method)
+	b = appendField(b, key)
 	for _, n := range names {
-		field(n)
-		field(q.Get(n))
+		b = appendField(b, n)
+		b = appendField(b, q.Get(n))
 	}
+	m := hmac.New(sha256.New, secret)
+	m.Write(b)
 	return m.Sum(nil)
 }
+
+// fieldOverhead is what field adds to a value beside it: its length in
+// decimal (at most 20 digits), ":" and "\n" (see appendField).
+const fieldOverhead = 22
 
 // sign adds v, exp and sig to q and returns the URL's query and expiry.
 func (s signer) sign(method, key string, ttl time.Duration, q url.Values) (string, time.Time) {
