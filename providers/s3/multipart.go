@@ -3,7 +3,6 @@ package s3
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -46,10 +45,7 @@ func (p *Provider) CreateMultipart(ctx context.Context, req providers.CreateMult
 		if err := metadataHeaders(make(map[string][]string), req.Metadata); err != nil {
 			return providers.MultipartUpload{}, err
 		}
-		in.Metadata = make(map[string]string, len(req.Metadata))
-		for k, v := range req.Metadata {
-			in.Metadata[strings.ToLower(k)] = v
-		}
+		in.Metadata = lowerKeys(req.Metadata)
 	}
 	out, err := st.client.CreateMultipartUpload(ctx, in)
 	if err != nil {

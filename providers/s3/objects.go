@@ -34,12 +34,7 @@ func (p *Provider) Head(ctx context.Context, req providers.HeadRequest) (provide
 		ETag:         aws.ToString(out.ETag),
 		LastModified: aws.ToTime(out.LastModified),
 	}
-	if len(out.Metadata) > 0 {
-		obj.Metadata = make(map[string]string, len(out.Metadata))
-		for k, v := range out.Metadata {
-			obj.Metadata[strings.ToLower(k)] = v
-		}
-	}
+	obj.Metadata = lowerKeys(out.Metadata)
 	// Checksums of multipart objects are checksums of part checksums
 	// ("...-N"), not of the content, so only full-object values count.
 	if out.ChecksumType != types.ChecksumTypeComposite {
@@ -83,12 +78,7 @@ func (p *Provider) ReadObject(ctx context.Context, req providers.ReadObjectReque
 	}
 	obj := providers.Object{Key: req.Key, Size: int64(len(data)), ContentType: aws.ToString(out.ContentType),
 		ETag: aws.ToString(out.ETag), LastModified: aws.ToTime(out.LastModified)}
-	if len(out.Metadata) > 0 {
-		obj.Metadata = make(map[string]string, len(out.Metadata))
-		for k, v := range out.Metadata {
-			obj.Metadata[strings.ToLower(k)] = v
-		}
-	}
+	obj.Metadata = lowerKeys(out.Metadata)
 	return providers.ReadObjectResult{Object: obj, Data: data}, nil
 }
 
@@ -142,4 +132,17 @@ func (p *Provider) Delete(ctx context.Context, req providers.DeleteRequest) (pro
 		return providers.DeleteResult{}, nil
 	}
 	return providers.DeleteResult{}, err
+}
+
+// lowerKeys is m with lower-case names, as the contract gives metadata
+// (S3 servers differ in the case they return); nil when m is empty.
+func lowerKeys(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[strings.ToLower(k)] = v
+	}
+	return out
 }
