@@ -429,7 +429,7 @@ func TestStoresAndCORS(t *testing.T) {
 		t.Fatalf("%s %v", r.body, err)
 	}
 	s := got.Stores[0]
-	if s.KeyPrefix != "users/alice/" || !s.Permissions["upload"] || !s.Permissions["list"] || s.Limits.MaxSize != 100<<20 || !s.Capabilities.Multipart {
+	if s.KeyPrefix != "users/alice/" || !s.Permissions["upload"] || !s.Permissions["list"] || s.Limits.MaxSize != 100<<20 || s.Limits.MaxBatch != 100 /* the default limits.max_batch */ || !s.Capabilities.Multipart {
 		t.Fatalf("store %+v", s)
 	}
 	req, _ := http.NewRequest("OPTIONS", h.http.URL+"/v1/stores/media/uploads", nil)

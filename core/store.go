@@ -115,6 +115,8 @@ type StoreLimits struct {
 	GetTTL             time.Duration
 	MaxTTL             time.Duration
 	AllowClientKeys    bool
+	// MaxBatch is the most keys one batch signing request may name.
+	MaxBatch int
 }
 
 // Describe tells the caller what they may do in the store; ok is false
@@ -139,6 +141,7 @@ func (st *Store) Describe(ctx context.Context, who auth.Principal) (info StoreIn
 		Limits: StoreLimits{
 			MaxSize: int64(l.MaxSize), ContentTypes: l.ContentTypes, MultipartThreshold: int64(l.MultipartThreshold), PartSize: int64(l.PartSize),
 			PutTTL: st.ttl(0, l.PutTTL), GetTTL: st.ttl(0, l.GetTTL), MaxTTL: st.ttl(l.MaxTTL, l.MaxTTL), AllowClientKeys: st.cfg.AllowClientKeys,
+			MaxBatch: l.MaxBatch,
 		},
 		Capabilities: st.info.Capabilities,
 	}, true

@@ -25,6 +25,7 @@ type limitsJSON struct {
 	GetTTLSeconds      int64    `json:"get_ttl_seconds"`
 	MaxTTLSeconds      int64    `json:"max_ttl_seconds"`
 	AllowClientKeys    bool     `json:"allow_client_keys"`
+	MaxBatch           int      `json:"max_batch"`
 }
 
 type capsJSON struct {
@@ -75,7 +76,7 @@ func (s *Server) listStores(w http.ResponseWriter, r *http.Request, c *call) err
 			Limits: limitsJSON{
 				MaxSize: l.MaxSize, ContentTypes: cts, MultipartThreshold: l.MultipartThreshold, PartSize: l.PartSize,
 				PutTTLSeconds: int64(l.PutTTL / time.Second), GetTTLSeconds: int64(l.GetTTL / time.Second),
-				MaxTTLSeconds: int64(l.MaxTTL / time.Second), AllowClientKeys: l.AllowClientKeys,
+				MaxTTLSeconds: int64(l.MaxTTL / time.Second), AllowClientKeys: l.AllowClientKeys, MaxBatch: l.MaxBatch,
 			},
 			Capabilities: capsJSON{
 				Multipart: cp.Multipart, MultipartNeedsETags: cp.MultipartNeedsETags, MinPartSize: cp.MinPartSize, MaxPartSize: cp.MaxPartSize,
