@@ -114,13 +114,19 @@ func TestSignGetsUnconfigured(t *testing.T) {
 	}
 }
 
-func BenchmarkSignGets100(b *testing.B) {
+// benchProvider is a local store configured as "bench" in a temporary root.
+func benchProvider(b *testing.B) *Provider {
 	p := NewWithClock(time.Now)
 	raw := fmt.Sprintf(`{"root":%q,"listen":"127.0.0.1:0","secret":"0123456789abcdef0123456789abcdef"}`, b.TempDir())
 	if err := p.Configure(b.Context(), providers.StoreConfig{Store: "bench", Config: []byte(raw)}); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { p.Close() })
+	return p
+}
+
+func BenchmarkSignGets100(b *testing.B) {
+	p := benchProvider(b)
 	reqs := make([]providers.GetRequest, 100)
 	for i := range reqs {
 		reqs[i] = providers.GetRequest{Key: fmt.Sprintf("users/bench/clip-%03d.mp4", i), TTL: 15 * time.Minute}
@@ -145,12 +151,7 @@ func BenchmarkSignGets100(b *testing.B) {
 // BenchmarkSignPut is one upload slot's signing, the local store's share
 // of the gateway's hot path.
 func BenchmarkSignPut(b *testing.B) {
-	p := NewWithClock(time.Now)
-	raw := fmt.Sprintf(`{"root":%q,"listen":"127.0.0.1:0","secret":"0123456789abcdef0123456789abcdef"}`, b.TempDir())
-	if err := p.Configure(b.Context(), providers.StoreConfig{Store: "bench", Config: []byte(raw)}); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { p.Close() })
+	p := benchProvider(b)
 	req := providers.PutRequest{Key: "users/bench/0b6f5a58-1f3e-4f8e-9d0c-2b8f1f2f8f7e/bench.bin", ContentType: "application/octet-stream", Size: 1 << 20, CreateOnly: true, TTL: 15 * time.Minute}
 	b.ReportAllocs()
 	for b.Loop() {

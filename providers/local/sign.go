@@ -77,20 +77,13 @@ func macWith(secret []byte, method, key string, q url.Values) []byte {
 	// writing each piece to the hash converted and allocated every one.
 	var nameBuf [16]string
 	names := nameBuf[:0]
-	size := len(sigPrefix) + len(method) + len(key) + 2*fieldOverhead
-	for n, vs := range q {
+	for n := range q {
 		if n != pSignature {
 			names = append(names, n)
-			size += len(n) + fieldOverhead
-			if len(vs) > 0 {
-				size += len(vs[0])
-			}
-			size += fieldOverhead
 		}
 	}
 	slices.Sort(names)
-	b := make([]byte, 0, size)
-	b = append(b, sigPrefix...)
+	b := append(make([]byte, 0, 512), sigPrefix...)
 	b = appendField(b, method)
 	b = appendField(b, key)
 	for _, n := range names {
@@ -101,10 +94,6 @@ func macWith(secret []byte, method, key string, q url.Values) []byte {
 	m.Write(b)
 	return m.Sum(nil)
 }
-
-// fieldOverhead is what field adds to a value beside it: its length in
-// decimal (at most 20 digits), ":" and "\n" (see appendField).
-const fieldOverhead = 22
 
 // sign adds v, exp and sig to q and returns the URL's query and expiry.
 func (s signer) sign(method, key string, ttl time.Duration, q url.Values) (string, time.Time) {
