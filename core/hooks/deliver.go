@@ -96,17 +96,17 @@ func (s *Sender) Deliver(ctx context.Context, h *Hook, ev Event) (Answer, error)
 		return Answer{}, nil
 	}
 	started := time.Now()
-	identity := ev.identity()
-	if identity == "" {
+	id := ev.id(h.store)
+	if id == "" {
 		return Answer{}, fmt.Errorf("hooks: a %s event needs an identity, an upload id or a key", ev.Type)
 	}
-	id := ID(h.store, ev.Type, identity)
 	when := ev.Time
 	if when.IsZero() {
 		when = s.now()
 	}
 	ev.Data.Store = h.store
-	body := appendPayload(make([]byte, 0, 512), payload{Type: ev.Type, Timestamp: when.UTC().Format(time.RFC3339Nano), Data: ev.Data})
+	p := payload{Type: ev.Type, Timestamp: when.UTC().Format(time.RFC3339Nano), Data: ev.Data}
+	body := appendPayload(make([]byte, 0, payloadSize(p)), p)
 
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
@@ -269,11 +269,11 @@ func accepted(t Type, status int, answer []byte) result {
 	if len(bytes.TrimSpace(answer)) == 0 {
 		return result{outcome: Accepted, status: status}
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, answer); err != nil {
+	body, ok := compactJSON(answer)
+	if !ok {
 		return result{outcome: InvalidAnswer, status: status, message: fmt.Sprintf("the hook answered %d with a body that is not JSON; answer JSON or nothing", status)}
 	}
-	r := result{outcome: Accepted, status: status, body: compact.Bytes()}
+	r := result{outcome: Accepted, status: status, body: body}
 	if t == UploadCreate {
 		var m struct {
 			Metadata json.RawMessage `json:"metadata"`
@@ -290,6 +290,20 @@ func accepted(t Type, status int, answer []byte) result {
 		}
 	}
 	return r
+}
+
+// compactJSON is answer without insignificant white space, and whether it
+// is JSON. An answer with no white space byte at all is already compact
+// and is only checked (most receivers answer so), which spares a copy.
+func compactJSON(answer []byte) (json.RawMessage, bool) {
+	if bytes.IndexAny(answer, " \t\r\n") < 0 {
+		return answer, json.Valid(answer)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, answer); err != nil {
+		return nil, false
+	}
+	return compact.Bytes(), true
 }
 
 // sign is the webhook-signature header: "v1," and the base64 HMAC-SHA256 of

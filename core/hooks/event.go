@@ -62,9 +62,7 @@ func appendPayload(dst []byte, p payload) []byte {
 		if dst[len(dst)-1] != '{' {
 			dst = append(dst, ',')
 		}
-		dst, _ = jsontext.AppendQuote(dst, name)
-		dst = append(dst, ':')
-		dst, _ = jsontext.AppendQuote(dst, v) // an error only flags replaced invalid UTF-8
+		dst = appendQuote(append(appendQuote(dst, name), ':'), v)
 		return dst
 	}
 	d := p.Data
@@ -92,6 +90,33 @@ func appendPayload(dst []byte, p payload) []byte {
 	return append(dst, "}}"...)
 }
 
+// payloadSize is about the length of p's JSON, so that appendPayload
+// writes it without growing its buffer.
+func payloadSize(p payload) int {
+	d := p.Data
+	n := 192 + len(p.Type) + len(p.Timestamp) + len(d.Store) + len(d.Key) + len(d.ContentType) +
+		len(d.ETag) + len(d.ChecksumSHA256) + len(d.Subject) + len(d.UploadID)
+	for k, v := range d.Metadata {
+		n += 6 + len(k) + len(v)
+	}
+	return n + n/8 // room for a few escapes
+}
+
+// appendQuote appends s as a JSON string, as jsontext.AppendQuote writes
+// it: a string of printable ASCII without a quote or a backslash (a key,
+// an upload id, an etag, most of a payload) is copied as it is, anything
+// else goes to jsontext.AppendQuote, which escapes it and replaces
+// invalid UTF-8 with U+FFFD.
+func appendQuote(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			dst, _ = jsontext.AppendQuote(dst, s) // an error only flags replaced invalid UTF-8
+			return dst
+		}
+	}
+	return append(append(append(dst, '"'), s...), '"')
+}
+
 // ID is the webhook-id of an event: "msg_" and the first 144 bits of
 //
 //	sha256("valet.webhook-id.v1" NUL store NUL type NUL identity)
@@ -110,28 +135,34 @@ func appendPayload(dst []byte, p payload) []byte {
 //     (its ETag and modification time), so that deleting a later object
 //     under the same key is a new event.
 func ID(store string, t Type, identity string) string {
-	// Built in a buffer on the stack (unless the identity is long) and
-	// hashed at once: no hash object, no conversions to []byte.
+	return idOf(store, t, identity, "", "", "")
+}
+
+// idOf is ID of the identity a+b+c+d, hashed from a buffer on the stack
+// (unless the identity is long) without joining the pieces first: no hash
+// object, no conversions to []byte, no string of a long upload id copied.
+func idOf(store string, t Type, a, b, c, d string) string {
 	var stack [640]byte
-	b := append(stack[:0], "valet.webhook-id.v1\x00"...)
-	b = append(append(b, store...), 0)
-	b = append(append(b, t...), 0)
-	b = append(b, identity...)
-	sum := sha256.Sum256(b)
+	buf := append(stack[:0], "valet.webhook-id.v1\x00"...)
+	buf = append(append(buf, store...), 0)
+	buf = append(append(buf, t...), 0)
+	buf = append(append(append(append(buf, a...), b...), c...), d...)
+	sum := sha256.Sum256(buf)
 	return "msg_" + base64.RawURLEncoding.EncodeToString(sum[:18])
 }
 
-// identity is ev.Identity, or the one derived from its data.
-func (ev Event) identity() string {
+// id is the webhook-id of ev for store: ID of ev.Identity, or of the
+// identity derived from its data; "" when it has none.
+func (ev Event) id(store string) string {
 	switch {
 	case ev.Identity != "":
-		return ev.Identity
+		return idOf(store, ev.Type, ev.Identity, "", "", "")
 	case ev.Data.UploadID != "":
-		return "upload_id\x00" + ev.Data.UploadID
+		return idOf(store, ev.Type, "upload_id\x00", ev.Data.UploadID, "", "")
 	case ev.Data.Key != "":
-		return "key\x00" + ev.Data.Key + "\x00etag\x00" + ev.Data.ETag
+		return idOf(store, ev.Type, "key\x00", ev.Data.Key, "\x00etag\x00", ev.Data.ETag)
 	case ev.Type == Ping:
-		return "ping\x00" + rand.Text()
+		return idOf(store, ev.Type, "ping\x00", rand.Text(), "", "")
 	}
 	return ""
 }

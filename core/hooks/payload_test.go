@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // TestAppendPayloadMatchesEncodingJSON: the hand-written encoder writes what
@@ -46,5 +48,46 @@ func TestAppendPayloadMatchesEncodingJSON(t *testing.T) {
 	}
 	if !reflect.DeepEqual(a, b) {
 		t.Errorf("appendPayload decodes to %v, encoding/json's to %v", a, b)
+	}
+}
+
+// TestAppendQuoteIsJSONText: the ASCII fast path writes what
+// jsontext.AppendQuote writes, for every byte alone and for strings that
+// mix plain runs with characters that need escaping.
+func TestAppendQuoteIsJSONText(t *testing.T) {
+	var cases []string
+	for c := range 256 {
+		cases = append(cases, string([]byte{byte(c)}), "plain"+string([]byte{byte(c)})+"tail")
+	}
+	cases = append(cases, "", "users/u/0b6f5a58/a b.bin", `"quoted"`, `back\slash`, "ünï", "\u2028", "<a>&", "bad \xff utf-8")
+	for _, s := range cases {
+		want, _ := jsontext.AppendQuote(nil, s)
+		if got := appendQuote(nil, s); string(got) != string(want) {
+			t.Errorf("appendQuote(%q) = %s, jsontext writes %s", s, got, want)
+		}
+	}
+}
+
+// TestCompactJSON: an answer is compacted as json.Compact does, one
+// without white space is kept as it is, and anything that is not JSON is
+// refused either way.
+func TestCompactJSON(t *testing.T) {
+	for _, c := range []struct {
+		in, want string
+		ok       bool
+	}{
+		{`{"media_id":"m1"}`, `{"media_id":"m1"}`, true},
+		{"{ \"media_id\" : \"m 1\",\n\t\"n\": [1, 2] }\r\n", `{"media_id":"m 1","n":[1,2]}`, true},
+		{`"a b"`, `"a b"`, true},
+		{`null`, `null`, true},
+		{`{"a":1`, "", false},
+		{`{"a": 1`, "", false},
+		{`nope`, "", false},
+		{"\xef\xbb\xbf{}", "", false},
+	} {
+		got, ok := compactJSON([]byte(c.in))
+		if ok != c.ok || (ok && string(got) != c.want) {
+			t.Errorf("compactJSON(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
+		}
 	}
 }
