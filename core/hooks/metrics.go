@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +12,21 @@ import (
 type Metrics struct {
 	deliveries *prometheus.CounterVec
 	duration   *prometheus.HistogramVec
+	// series holds the two series of each store, event and outcome seen
+	// (a few stores × 4 events × 4 outcomes), so that a delivery does not
+	// look its labels up again.
+	series sync.Map // seriesKey → series
+}
+
+type seriesKey struct {
+	store string
+	t     Type
+	o     Outcome
+}
+
+type series struct {
+	deliveries prometheus.Counter
+	duration   prometheus.Observer
 }
 
 // NewMetrics returns the collectors of valet_hook_deliveries_total (by
@@ -44,6 +60,15 @@ func (m *Metrics) record(store string, t Type, o Outcome, d time.Duration) {
 	if m == nil {
 		return
 	}
-	m.deliveries.WithLabelValues(store, string(t), string(o)).Inc()
-	m.duration.WithLabelValues(store, string(t)).Observe(d.Seconds())
+	k := seriesKey{store, t, o}
+	v, ok := m.series.Load(k)
+	if !ok {
+		v, _ = m.series.LoadOrStore(k, series{
+			deliveries: m.deliveries.WithLabelValues(store, string(t), string(o)),
+			duration:   m.duration.WithLabelValues(store, string(t)),
+		})
+	}
+	sr := v.(series)
+	sr.deliveries.Inc()
+	sr.duration.Observe(d.Seconds())
 }
