@@ -469,6 +469,10 @@ func (p *Provider) SignPostPolicy(ctx context.Context, req providers.PostPolicyR
 	if err := p.fault(ctx, "SignPostPolicy"); err != nil {
 		return providers.PostPolicy{}, err
 	}
+	if strings.Contains(req.Key, "${") {
+		// As the real stores: S3 fills ${filename} from the client's file.
+		return providers.PostPolicy{}, providers.Errorf(providers.InvalidArgument, "key %q: a POST policy's key may not hold \"${\"", req.Key)
+	}
 	if req.MaxSize <= 0 || req.MinSize < 0 || req.MinSize > req.MaxSize {
 		return providers.PostPolicy{}, providers.Errorf(providers.InvalidArgument, "size range %d..%d is invalid", req.MinSize, req.MaxSize)
 	}

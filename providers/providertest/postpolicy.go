@@ -183,6 +183,17 @@ func (s *suite) testPostPolicy(t *testing.T) {
 		}
 		s.mustNotExist(t, key, "tampered form POSTs")
 	})
+	t.Run("KeyWithSubstitution", func(t *testing.T) {
+		// S3 (and GCS) fill ${filename} in a form's key from the name of
+		// the file the client sends: a policy for such a key would let
+		// the client name the object. It must be refused before signing.
+		key := s.key(t, "${filename}")
+		_, err := s.p.(providers.PostPolicySigner).SignPostPolicy(t.Context(), providers.PostPolicyRequest{Key: key, ContentType: ct,
+			MinSize: 1, MaxSize: maxSize, TTL: postTTL})
+		if providers.CodeOf(err) != providers.InvalidArgument {
+			t.Fatalf("SignPostPolicy(%q): %s; want an InvalidArgument error", key, errText(err))
+		}
+	})
 	t.Run("Expired", func(t *testing.T) {
 		key := s.key(t, "expired.png")
 		s.cleanup(t, key)
