@@ -133,3 +133,24 @@ func TestRefusalsAreLogged(t *testing.T) {
 		t.Errorf("allowed preflight: %v %v", line, res.Header)
 	}
 }
+
+// TestOpenAPIDocumentsRequestID: every response the OpenAPI document
+// describes declares the X-Request-Id header that TestRequestIDs finds on
+// every answer, so a generated client can read it.
+func TestOpenAPIDocumentsRequestID(t *testing.T) {
+	h := newHarness(t, "")
+	n := 0
+	for path, item := range h.doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for code, ref := range op.Responses.Map() {
+				n++
+				if hdr := ref.Value.Headers["X-Request-Id"]; hdr == nil || hdr.Value == nil || hdr.Value.Schema == nil {
+					t.Errorf("%s %s %s: no X-Request-Id header documented", method, path, code)
+				}
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("only %d responses found in the document", n)
+	}
+}
