@@ -39,10 +39,6 @@ const CompanionPath = "/companion"
 // in one POST.
 const maxFormSize = 5 << 30
 
-// companionCompleteBody bounds a complete's body, which lists up to 10000
-// parts (Companion allows 1 MB).
-const companionCompleteBody = 1 << 20
-
 func (s *Server) companionRoutes(mux *http.ServeMux) {
 	route := func(pattern, op string, h companionFunc) {
 		mux.Handle(pattern, s.companion(op, h))
@@ -76,7 +72,7 @@ func (s *Server) companion(op string, h companionFunc) http.Handler {
 		out, err := func() (any, error) {
 			limit := int64(MaxBodyBytes)
 			if op == "companion.complete" {
-				limit = companionCompleteBody
+				limit = MaxCompleteBodyBytes // up to 10000 parts (Companion allows 1 MB)
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			cred, fromCookie := companionCredential(r, st.cfg.Server.Companion.Cookie)
@@ -125,7 +121,7 @@ func writeCompanionError(w http.ResponseWriter, c *call, err error) {
 		p, c.rec.err = f.problem, f.cause
 	case errors.As(err, &p):
 	case errors.As(err, &mb):
-		p = apiErrorf("body_too_large", "request body exceeds %d bytes", mb.Limit)
+		p = bodyTooLarge(mb.Limit)
 	default:
 		p = providerProblem(err)
 		c.rec.err = err

@@ -30,7 +30,7 @@ var alsoStatus = map[string][]int{
 var errorCodes = map[string]errorCode{
 	// Requests.
 	"invalid_request":          {http.StatusBadRequest, "The body is not one strict JSON object of the documented shape."},
-	"body_too_large":           {http.StatusRequestEntityTooLarge, "The request body exceeds 64 KiB."},
+	"body_too_large":           {http.StatusRequestEntityTooLarge, "The request body exceeds its route's limit: 64 KiB, 1 MiB for a complete (up to 10000 parts), and for batch signing 64 KiB plus 2 KiB per key of the store's limits.max_batch."},
 	"body_incomplete":          {http.StatusRequestTimeout, "The request body did not arrive in full in time."},
 	"not_found":                {http.StatusNotFound, "No such endpoint, or the provider found nothing."},
 	"method_not_allowed":       {http.StatusMethodNotAllowed, "The path exists but not for this method; Allow lists the methods."},

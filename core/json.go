@@ -13,6 +13,8 @@ import (
 
 	json "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/valetgw/valet/core/problem"
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -31,7 +33,7 @@ func decode(r *http.Request, v any, optional bool) error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
-		return errBody
+		return bodyTooLarge(mbe.Limit)
 	case err != nil:
 		return apiError("body_incomplete", "the request body did not arrive in full")
 	}
@@ -78,6 +80,17 @@ func putDecoder(dec *jsontext.Decoder, n int) {
 	}
 	dec.Reset(noInput)
 	decoders.Put(dec)
+}
+
+// bodyTooLarge is the problem of a body over its route's limit of n bytes.
+func bodyTooLarge(n int64) *problem.Problem {
+	if n%(1<<20) == 0 {
+		return apiErrorf("body_too_large", "request body exceeds %d MiB", n>>20)
+	}
+	if n%(1<<10) == 0 {
+		return apiErrorf("body_too_large", "request body exceeds %d KiB", n>>10)
+	}
+	return apiErrorf("body_too_large", "request body exceeds %d bytes", n)
 }
 
 func invalidBody(why string) error {

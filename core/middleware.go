@@ -263,7 +263,7 @@ func (s *Server) api(op string, needStore bool, h handlerFunc) http.Handler {
 		st := s.state.Load()
 		c := &call{st: st, rec: rec}
 		err := func() error {
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, st.bodyLimit(op, r.PathValue("store")))
 			cred := auth.Credential(r)
 			if cred == "" && op == "object.get" && st.cfg.Auth.QueryAccessToken {
 				// Off unless auth.query_access_token: playback links
@@ -324,8 +324,6 @@ func (s *Server) writeError(w http.ResponseWriter, c *call, err error) {
 	case errors.As(err, &f):
 		p, c.rec.err = f.problem, f.cause
 	case errors.As(err, &p):
-	case errors.Is(err, errBody):
-		p = apiError("body_too_large", "request body exceeds 64 KiB")
 	default:
 		p = providerProblem(err)
 		c.rec.err = err
@@ -333,5 +331,3 @@ func (s *Server) writeError(w http.ResponseWriter, c *call, err error) {
 	c.rec.code = p.Code
 	problem.Write(w, p)
 }
-
-var errBody = errors.New("body too large")

@@ -8,11 +8,35 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/valetgw/valet/core/keys"
 	"github.com/valetgw/valet/core/problem"
 )
 
-// MaxBodyBytes bounds every JSON request body; the API moves no file bytes.
-const MaxBodyBytes = 64 << 10
+// Request body limits: the API moves no file bytes, and MaxBodyBytes
+// bounds every JSON body but those that list many things. A complete
+// lists up to 10000 parts (MaxCompleteBodyBytes, as Companion allows), and
+// a batch signing request up to the store's limits.max_batch keys of up to
+// keys.MaxKeyBytes each (see bodyLimit).
+const (
+	MaxBodyBytes         = 64 << 10
+	MaxCompleteBodyBytes = 1 << 20
+)
+
+// bodyLimit is how many bytes the body of op may have on store (the
+// route's store, "" for none; a store that does not exist gets the
+// default, and is refused before its body is read).
+func (st *state) bodyLimit(op, store string) int64 {
+	switch op {
+	case "upload.complete":
+		return MaxCompleteBodyBytes
+	case "object.sign":
+		if s := st.stores[store]; s != nil {
+			// Room for every key twice over (escapes), and the rest.
+			return MaxBodyBytes + int64(s.cfg.Limits.MaxBatch)*(2*keys.MaxKeyBytes+16)
+		}
+	}
+	return MaxBodyBytes
+}
 
 //go:embed openapi.json
 var openAPIDoc []byte

@@ -31,7 +31,10 @@ const shutdownGrace = 30 * time.Second
 
 // apiReadTimeout bounds how long a whole request, headers and body, may
 // take to arrive. API bodies are at most core.MaxBodyBytes (64 KiB) of JSON,
-// which any working client sends in well under a second; a request that
+// or core.MaxCompleteBodyBytes (1 MiB) for a complete of 10000 parts and
+// about 2 KiB per key for batch signing (200 KiB at the default
+// limits.max_batch), which a working client sends within a few seconds even
+// on a slow link; a request that
 // trickles in is cut instead of holding a connection and a goroutine for
 // good, before anyone has been authenticated.
 const apiReadTimeout = 10 * time.Second
