@@ -21,7 +21,7 @@ set -euo pipefail
 core_bench BenchmarkHookComplete
 result=$(python3 - "$work/out.txt" <<'PY'
 import re, statistics, sys
-runs, paired = {}, []
+runs, paired, pcpu = {}, [], []
 for line in open(sys.argv[1]):
     m = re.match(r"BenchmarkHookComplete/(\S+?)-\d+\s+\d+\s+(.*)", line)
     if not m:
@@ -29,6 +29,8 @@ for line in open(sys.argv[1]):
     vals = dict((u, float(v)) for v, u in re.findall(r"([\d.e+-]+) (\S+)", m.group(2)))
     if m.group(1) == "paired":
         paired.append(vals)
+    elif m.group(1) == "paired_cpu":
+        pcpu.append(vals)
     else:
         runs.setdefault(m.group(1), []).append((vals["ns/op"], vals["cpu-ns/op"], int(vals["allocs/op"])))
 med = {k: statistics.median(v[0] for v in vs) for k, vs in runs.items()}
@@ -55,6 +57,12 @@ print("The hook adds **%.1f µs** to complete; one round trip of the same reques
       pm("added-ns") / 1000, pm("allowed-ns") / 1000, ratio, verdict,
       ", ".join("%.3f" % p["ratio"] for p in paired), dratio,
       ", ".join("%.3f" % p["deliver-ratio"] for p in paired)))
+cm = lambda k: statistics.median(p[k] for p in pcpu)
+print()
+print("In CPU time (the whole process, the receiver included; blocks of 20 calls of each, in a shuffled "
+      "order, %d rounds): the hook adds %.1f µs against a budget of %.1f µs, **%.3f×** (per round: %s); "
+      "`Deliver` alone %.3f×." % (len(pcpu), cm("added-cpu-ns") / 1000, cm("allowed-cpu-ns") / 1000, cm("ratio"),
+      ", ".join("%.3f" % p["ratio"] for p in pcpu), cm("deliver-ratio")))
 print()
 print("Each call timed alone, one sub-benchmark after another (medians of %d rounds; CPU time of the "
       "whole process, receiver included):" % len(runs.get("no_hook", [])))
@@ -94,7 +102,8 @@ complete followed by the budget's round trip and HMAC, each on a gateway and sto
 an order shuffled afresh, and times each call. The four calls share the machine's state from
 moment to moment, so the ratio moves by about ±0.01 between rounds; the seven sub-benchmarks
 timed one after another move by ±0.3 on this machine, and a fixed order of the four biases them
-(a call right after a loopback round trip runs slower).
+(a call right after a loopback round trip runs slower). A second loop (\`paired cpu\`) runs the
+same four in blocks of 20 calls, shuffled, and reads the process's CPU clock around each block.
 
 $result
 
