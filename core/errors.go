@@ -91,8 +91,9 @@ var errorCodes = map[string]errorCode{
 	"provider_error":            {http.StatusBadGateway, "The store's provider failed."},
 
 	// Hooks.
-	"hook_rejected":       {http.StatusForbidden, "The application's hook refused this: 403 for a new upload (nothing was signed), 422 for a completed upload (the object was deleted) or a delete (the object was kept). detail is the hook's message."},
+	"hook_rejected":       {http.StatusForbidden, "The application's hook refused this: 403 for a new upload (nothing was signed), 422 for a completed upload (the object was deleted, unless another had replaced it meanwhile, which detail says) or a delete (the object was kept). detail is the hook's message."},
 	"hook_unavailable":    {http.StatusServiceUnavailable, "The application's hook did not answer in time, failed or asked to retry; the object is kept as it was. Retry after Retry-After."},
+	"object_changed":      {http.StatusConflict, "Another object replaced the one the application's hook approved deleting while it was asked; nothing was deleted. Retry to ask about the object there now."},
 	"hook_invalid_answer": {http.StatusBadGateway, "The application's hook answered something Valet cannot use (not JSON, over 16 KiB, bad metadata, a redirect); the object is kept as it was."},
 
 	// Companion-compatible routes.

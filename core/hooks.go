@@ -73,7 +73,8 @@ func (st *Store) hookCreate(ctx context.Context, who auth.Principal, tok uploadi
 // deletes the object only as settle would delete a mismatch: when ours
 // (this complete assembled it) or the key is this upload's alone, else
 // only what notOurs allows, so that a refusal never deletes an object the
-// caller could not delete.
+// caller could not delete; and only while the object is still the one the
+// hook was told of (stillThere).
 func (st *Store) hookComplete(ctx context.Context, who auth.Principal, id string, u uploadid.Upload, o providers.Object, ours bool) (hooks.Answer, error) {
 	size := o.Size
 	a, err := st.deliver(ctx, hooks.Event{Type: hooks.UploadComplete, Data: hooks.Data{
@@ -88,12 +89,51 @@ func (st *Store) hookComplete(ctx context.Context, who auth.Principal, id string
 		f.problem.Detail += " (" + why + ")"
 		return a, err
 	}
-	if _, derr := st.provider.Delete(context.WithoutCancel(ctx), providers.DeleteRequest{Key: u.Key}); derr != nil {
+	ctx = context.WithoutCancel(ctx)
+	now, derr := st.stillThere(ctx, u.Key, o)
+	if derr == nil && now == sameObject {
+		_, derr = st.provider.Delete(ctx, providers.DeleteRequest{Key: u.Key})
+	}
+	if derr != nil {
 		// The client is told; the application refused the object, so a
 		// retry of complete must not succeed while it stands.
 		return a, &failure{problem: apiError("provider_error", "the hook refused the upload, and deleting the object failed; delete it"), cause: errors.Join(err, derr)}
 	}
+	switch now {
+	case objectGone:
+		f.problem.Detail += " (the object is no longer there)"
+	case objectReplaced:
+		f.problem.Detail += " (another object replaced it at the key while the hook was asked, and was left in place)"
+	}
 	return a, err
+}
+
+// What stillThere finds at a key.
+const (
+	sameObject     = iota // the version the hook was told of
+	objectGone            // nothing
+	objectReplaced        // another version
+)
+
+// stillThere says whether the object at key is still o, the version a hook
+// was just told of. The hook may take its whole timeout, and meanwhile
+// another upload or client may replace the object; the hook neither
+// refused that one nor approved its deletion, so it must not be deleted on
+// the strength of the hook's answer. The same version is the same ETag,
+// size and modification time (fingerprint). A window of one provider round
+// trip remains between this HEAD and the delete after it, which only a
+// conditional delete in the provider contract would close.
+func (st *Store) stillThere(ctx context.Context, key string, o providers.Object) (int, error) {
+	now, err := st.provider.Head(ctx, providers.HeadRequest{Key: key})
+	switch {
+	case providers.CodeOf(err) == providers.NotFound:
+		return objectGone, nil
+	case err != nil:
+		return 0, err
+	case fingerprint(now) != fingerprint(o):
+		return objectReplaced, nil
+	}
+	return sameObject, nil
 }
 
 // hookDelete delivers object.delete for o before it is deleted, so that a

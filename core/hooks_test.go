@@ -360,6 +360,102 @@ func TestHookDelete(t *testing.T) {
 	}
 }
 
+// A hook may take its whole timeout; an object written at the key
+// meanwhile is not the one it refused or approved deleting, so neither a
+// refused complete nor an approved delete deletes it.
+func TestHookDecidesOnlyTheObjectItWasShown(t *testing.T) {
+	var h *harness
+	var alice string
+	var mu sync.Mutex
+	var during func() // run by the next complete or delete delivery
+	var rc *hookReceiver
+	rc = newHookReceiver(t, func(n int, typ string, w http.ResponseWriter) {
+		rc.mu.Lock()
+		subject := rc.calls[n-1].event.Data["subject"]
+		rc.mu.Unlock()
+		mu.Lock()
+		f := during
+		if typ != "upload.create" {
+			during = nil
+		}
+		mu.Unlock()
+		if f != nil && typ != "upload.create" {
+			f() // another whole upload, while this delivery waits
+		}
+		if typ == "upload.complete" && subject == "mallory" {
+			answerJSON(w, 400, map[string]string{"message": "not from mallory"})
+			return
+		}
+		w.WriteHeader(204)
+	})
+	setDuring := func(f func()) {
+		mu.Lock()
+		during = f
+		mu.Unlock()
+	}
+	h = storeHarness(t, `
+    provider: fake
+    key_template: "shared/{filename}"
+    limits: { multipart_threshold: 4MiB, part_size: 1MiB }
+    rules: { upload: "true", read: "true", delete: "true" }
+    hooks: { url: "`+rc.URL+`", secret: "`+hookSecret+`", timeout: 10s, events: [upload.complete, object.delete] }
+`, newFake(t))
+	alice = h.token("alice", nil)
+	mallory := h.token("mallory", nil)
+	upload := func(tok, name string, data []byte, multipart bool) resp {
+		t.Helper()
+		r := h.do("POST", "/v1/stores/media/uploads", tok, map[string]any{"filename": name, "content_type": "text/plain", "size": len(data), "multipart": multipart})
+		if r.status != 201 {
+			t.Fatalf("create %s: %d %s", name, r.status, r.body)
+		}
+		up := r.json(t)
+		rc := up
+		if multipart {
+			rc = up["parts"].([]any)[0].(map[string]any)
+		}
+		put(t, rc["method"].(string), rc["url"].(string), rc["headers"].(map[string]any), data)
+		return h.do("POST", "/v1/stores/media/uploads/"+up["upload_id"].(string)+"/complete", tok, nil)
+	}
+	alices := []byte("alice's report, accepted")
+	aliceWrites := func(name string) func() {
+		return func() {
+			if r := upload(alice, name, alices, false); r.status != 200 {
+				t.Errorf("alice's complete: %d %s", r.status, r.body)
+			}
+		}
+	}
+	survives := func(what, key string) {
+		t.Helper()
+		if o, err := h.fake.Head(t.Context(), providers.HeadRequest{Key: key}); err != nil || o.Size != int64(len(alices)) {
+			t.Errorf("%s: alice's object, which the hook accepted, was deleted or changed: %+v, %v", what, o, err)
+		}
+	}
+
+	// Mallory's own multipart upload, refused; alice's upload of the same
+	// key lands while the hook is asked.
+	setDuring(aliceWrites("c.txt"))
+	r := upload(mallory, "c.txt", []byte("mallory's"), true)
+	if r.status != 422 || r.code() != "hook_rejected" || !strings.Contains(r.json(t)["detail"].(string), "replaced it") {
+		t.Errorf("mallory's refused multipart: %d %s, want 422 hook_rejected saying another object replaced it", r.status, r.body)
+	}
+	survives("refused complete", "shared/c.txt")
+
+	// The hook approves deleting alice's object; another lands meanwhile.
+	setDuring(aliceWrites("c.txt"))
+	r = h.do("DELETE", "/v1/stores/media/objects/shared/c.txt", alice, nil)
+	if r.status != 409 || r.code() != "object_changed" {
+		t.Errorf("delete approved for an object replaced meanwhile: %d %s, want 409 object_changed", r.status, r.body)
+	}
+	survives("approved delete", "shared/c.txt")
+	// Retried, the hook is asked about the object there now.
+	if r := h.do("DELETE", "/v1/stores/media/objects/shared/c.txt", alice, nil); r.status != 204 || len(h.fake.Objects()) != 0 {
+		t.Errorf("retried delete: %d %s, objects %v", r.status, r.body, h.fake.Objects())
+	}
+	if dels := rc.of("object.delete"); len(dels) != 2 || dels[0].header.Get("webhook-id") == dels[1].header.Get("webhook-id") {
+		t.Errorf("object.delete deliveries: %d, want two events (two objects)", len(dels))
+	}
+}
+
 // Metadata the hook adds must keep the API's rules with the client's.
 func TestHookMetadataIsChecked(t *testing.T) {
 	rc := newHookReceiver(t, func(n int, typ string, w http.ResponseWriter) {

@@ -104,8 +104,10 @@ func (st *Store) Object(ctx context.Context, who auth.Principal, spec GetSpec) (
 
 // Delete deletes the object at key, which the delete rule must allow. With
 // a hook that wants object.delete, the object is looked up and the hook
-// told first: a refusal or an unreachable hook keeps the object. A missing
-// object is no event: nothing is delivered, and deleting it succeeds.
+// told first: a refusal or an unreachable hook keeps the object, and so
+// does an object replaced while the hook was asked (object_changed). A
+// missing object is no event: nothing is delivered, and deleting it
+// succeeds.
 func (st *Store) Delete(ctx context.Context, who auth.Principal, key string) (err error) {
 	defer catalog(&err)
 	if err := checkKey(ctx, key); err != nil {
@@ -127,6 +129,15 @@ func (st *Store) Delete(ctx context.Context, who auth.Principal, key string) (er
 		}
 		if err := st.hookDelete(ctx, who, o); err != nil {
 			return err
+		}
+		// Delete only what the hook approved (see stillThere).
+		switch now, err := st.stillThere(ctx, key, o); {
+		case err != nil:
+			return err
+		case now == objectGone:
+			return nil
+		case now == objectReplaced:
+			return apiError("object_changed", "another object replaced the one the hook approved deleting while it was asked; nothing was deleted: retry to ask about the object there now")
 		}
 	}
 	_, err = st.provider.Delete(ctx, providers.DeleteRequest{Key: key})
