@@ -330,23 +330,22 @@ func sign(h *Hook, id, ts string, body []byte) string {
 	return string(out)
 }
 
-// scrub hides, in a receiver's message that goes to the client, the
-// signatures and secrets a careless receiver may have echoed.
+// scrub hides, in a receiver's message that goes to the client and the
+// log, the signatures and the hook's secrets (see Hook.secrets) a careless
+// receiver may have echoed.
 func scrub(msg string, h *Hook, sig string) string {
-	var secrets []string
 	for _, v := range strings.Fields(sig) {
-		secrets = append(secrets, strings.TrimPrefix(v, "v1,"))
+		msg = strings.ReplaceAll(msg, strings.TrimPrefix(v, "v1,"), "***")
 	}
-	for _, k := range h.keys {
-		secrets = append(secrets, base64.StdEncoding.EncodeToString(k), base64.RawStdEncoding.EncodeToString(k), string(k))
-	}
-	for _, s := range secrets {
-		if len(s) >= 8 {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
+	for _, s := range h.secrets {
+		msg = strings.ReplaceAll(msg, s, "***")
 	}
 	return msg
 }
+
+// maxRetryAfterSeconds bounds a Retry-After in seconds: a day, far above
+// any hook timeout and MaxRetryAfter.
+const maxRetryAfterSeconds = 24 * 60 * 60
 
 // retryAfter parses a Retry-After header (seconds or an HTTP date); 0 when
 // absent or unreadable.
@@ -355,7 +354,9 @@ func retryAfter(v string) time.Duration {
 		return 0
 	}
 	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
+		// Capped before it is multiplied, so that no number of seconds
+		// wraps around to a short (or negative) wait.
+		return time.Duration(min(n, maxRetryAfterSeconds)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(time.Until(t), 0)

@@ -55,7 +55,13 @@ type Hook struct {
 	// macs holds, per key, HMAC-SHA256 states keyed with it: Reset
 	// restores a used one from its saved pads, so a delivery neither
 	// allocates one nor hashes the key again.
-	macs    []*sync.Pool
+	macs []*sync.Pool
+	// secrets are the strings a receiver's echoed message must not carry
+	// on to the client or the log (scrub): each secret's base64 as
+	// written, its key in the other base64 spellings and raw, and the URL's password,
+	// Authorization value and query values; those under 8 bytes are left
+	// out, as they would mask ordinary words.
+	secrets []string
 	events  []Type
 	timeout time.Duration
 }
@@ -78,7 +84,18 @@ func New(store string, c config.HooksConfig) (*Hook, error) {
 		h.target = u
 		if u.User != nil {
 			pass, _ := u.User.Password()
-			h.basicAuth = []string{"Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pass))}
+			auth := base64.StdEncoding.EncodeToString([]byte(u.User.Username() + ":" + pass))
+			h.basicAuth = []string{"Basic " + auth}
+			h.secret(pass, url.PathEscape(pass), auth)
+		}
+		for _, vs := range u.Query() {
+			for _, v := range vs {
+				h.secret(v, url.QueryEscape(v))
+			}
+		}
+		for _, kv := range strings.Split(u.RawQuery, "&") { // the values as written
+			_, v, _ := strings.Cut(kv, "=")
+			h.secret(v)
 		}
 	}
 	for i, s := range secrets {
@@ -87,6 +104,8 @@ func New(store string, c config.HooksConfig) (*Hook, error) {
 			return nil, fmt.Errorf("%s: secret %d %w", key, i+1, err)
 		}
 		h.keys = append(h.keys, k)
+		h.secret(strings.TrimPrefix(s, config.WebhookSecretPrefix), base64.StdEncoding.EncodeToString(k),
+			base64.RawStdEncoding.EncodeToString(k), base64.URLEncoding.EncodeToString(k), base64.RawURLEncoding.EncodeToString(k), string(k))
 		h.macs = append(h.macs, &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }})
 	}
 	if c.Events == nil {
@@ -105,6 +124,17 @@ func New(store string, c config.HooksConfig) (*Hook, error) {
 		return nil, fmt.Errorf("%s.timeout: must be positive", key)
 	}
 	return h, nil
+}
+
+// secret adds strings to h.secrets, longest first, so that a secret that
+// holds another is masked whole.
+func (h *Hook) secret(vs ...string) {
+	for _, v := range vs {
+		if len(v) >= 8 && !slices.Contains(h.secrets, v) {
+			h.secrets = append(h.secrets, v)
+		}
+	}
+	slices.SortStableFunc(h.secrets, func(a, b string) int { return len(b) - len(a) })
 }
 
 // Wants reports whether events of type t are delivered: a nil Hook wants

@@ -508,6 +508,58 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 	}
 }
 
+// A refusal's message reaches the client and the log; a receiver that
+// echoes what it was sent (its URL's password, Authorization and query,
+// or the secret as the operator wrote it, in any base64 spelling that
+// decodes to the key) must not carry them there.
+func TestRefusalEchoingCredentialsIsScrubbed(t *testing.T) {
+	// "YQ==" and "YR==" both decode to "a": a lax spelling of secretA.
+	key := bytes.Repeat([]byte{'a'}, 31)
+	canon := base64.StdEncoding.EncodeToString(key)
+	lax := canon[:len(canon)-3] + "R=="
+	if k, err := config.WebhookSecretKey("whsec_" + lax); err != nil || !bytes.Equal(k, key) || lax == canon {
+		t.Fatalf("the lax spelling %q does not decode to the key: %v", lax, err)
+	}
+	rc := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		answer(401, `{"message":"denied `+r.Header.Get("Authorization")+` pass=pa55w0rd-x token=`+r.URL.Query().Get("token")+
+			` raw=`+r.URL.RawQuery+` secret=whsec_`+lax+` key=`+string(key)+`"}`)(n, w, r)
+	})
+	logs := &testenv.Buffer{}
+	s := NewSender(Options{Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	h := mustHook(t, strings.Replace(rc.URL, "http://", "http://user:pa55w0rd-x@", 1)+"/h?token=s3cret+t0ken/value", 10*time.Second, "whsec_"+lax)
+	_, err := s.Deliver(context.Background(), h, completeEvent)
+	var he *Error
+	if !errors.As(err, &he) || he.Outcome != Rejected || !strings.HasPrefix(he.Message, "denied Basic *** pass=*** token=*** raw=token=*** secret=whsec_*** key=***") {
+		t.Fatalf("refusal %+v, want the message with every credential masked", err)
+	}
+	text := he.Message + "\n" + logs.String()
+	for _, leak := range []string{"pa55w0rd-x", base64.StdEncoding.EncodeToString([]byte("user:pa55w0rd-x")), "s3cret t0ken/value", "s3cret+t0ken", lax, canon, string(key)} {
+		if strings.Contains(text, leak) {
+			t.Errorf("%q leaked:\n%s", leak, text)
+		}
+	}
+}
+
+// A Retry-After of more seconds than a Duration holds is a long wait, not
+// one that wraps around to a short one.
+func TestRetryAfterHuge(t *testing.T) {
+	for _, v := range []string{"86401", "9223372037", "18446744074", "99999999999999999999"} {
+		if got := retryAfter(v); got != 24*time.Hour && (v != "99999999999999999999" || got != 0) {
+			t.Errorf("retryAfter(%q) = %v, want 24h", v, got)
+		}
+	}
+	rc := newRecorder(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "18446744074")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	s, _ := testSender(t, Options{})
+	_, err := s.Deliver(context.Background(), mustHook(t, rc.URL, 30*time.Second, secretA), completeEvent)
+	var he *Error
+	if !errors.As(err, &he) || he.Attempts != 1 || he.RetryAfter != MaxRetryAfter {
+		t.Fatalf("err %+v, want one attempt and the capped Retry-After", err)
+	}
+}
+
 func TestCleanMessage(t *testing.T) {
 	for in, want := range map[string]string{
 		"  plain  ":          "plain",
