@@ -219,3 +219,21 @@ func TestWebhookSecretKey(t *testing.T) {
 		}
 	}
 }
+
+// `valet config check` leaves the unset top-level events list (a store
+// then gets all three) out: printed as `[]` or `null`, pasted into a
+// store's hooks block, it would read back as empty and turn its hook off.
+func TestRedactedKeepsUnsetEventsUnset(t *testing.T) {
+	cfg, err := Load(Options{File: write(t, "valet.yaml", base+`    hooks: { url: "http://127.0.0.1:3000/h", secret: "`+whsec('a', 32)+`" }
+`), Environ: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := redacted(t, cfg)
+	if strings.Contains(out, "events: []") || cfg.Hooks.Events != nil {
+		t.Errorf("the unset top-level events (%v) are printed as []:\n%s", cfg.Hooks.Events, out)
+	}
+	if i := strings.Index(out, "\nhooks:\n"); i < 0 || strings.Contains(out[i:i+60], "events") {
+		t.Errorf("the unset top-level events are printed:\n%s", out)
+	}
+}

@@ -107,6 +107,12 @@ func toMap(v reflect.Value, free bool) any {
 				continue
 			}
 			fv := v.Field(i)
+			if fv.Kind() == reflect.Slice && fv.IsNil() && !secretLists[tag] {
+				// Unset is left out, not printed as [] or null, which
+				// read back as empty: `events: []` turns a hook off,
+				// while unset events take the default.
+				continue
+			}
 			if secretLists[tag] && fv.Kind() == reflect.Slice {
 				hidden := make([]any, fv.Len())
 				for j := range hidden {

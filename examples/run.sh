@@ -18,6 +18,11 @@ for name in hs256 tokens local; do
     echo "run: generated $f"
   fi
 done
+# The secret for the commented-out hooks block of examples/local.yaml.
+if [ ! -s .dev/hook.secret ]; then
+  (umask 077 && printf 'whsec_%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >.dev/hook.secret)
+  echo "run: generated .dev/hook.secret"
+fi
 
 # Fail before starting, with the offending key named.
 "$bin" config check --config "$cfg" >/dev/null
