@@ -62,6 +62,21 @@ func TestSingleUploadFlow(t *testing.T) {
 		t.Errorf("ttl=60 gave expiry %s for a request between %s and %s", exp.Format(time.RFC3339Nano), before.Format(time.RFC3339Nano), after.Format(time.RFC3339Nano))
 	}
 
+	// A number of seconds too large for a duration is clamped to the
+	// store's max_ttl like any other, not wrapped into a URL that has
+	// already expired (or into the default).
+	for _, ttl := range []string{"18446744074", "9223372037", "604801"} {
+		before := time.Now()
+		r := h.do("GET", path+"?ttl="+ttl, alice, nil)
+		exp, _ := time.Parse(time.RFC3339, r.json(t)["expires_at"].(string))
+		if r.status != 200 || exp.Before(before.Add(h.cfg.Stores["media"].Limits.MaxTTL-time.Second)) {
+			t.Errorf("ttl=%s: %d, expires at %s, want max_ttl from %s", ttl, r.status, exp, before)
+		}
+	}
+	if r := h.do("GET", path+"?ttl=0", alice, nil); r.status != 400 || r.code() != "invalid_ttl" {
+		t.Errorf("ttl=0: %d %s, want 400 invalid_ttl", r.status, r.body)
+	}
+
 	// The JWT in the query is refused unless auth.query_access_token is
 	// on (TestQueryAccessToken); playback links serve <video src> instead.
 	if r = h.do("GET", path+"?redirect=true&access_token="+alice, "", nil); r.status != http.StatusUnauthorized {

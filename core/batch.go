@@ -57,7 +57,7 @@ func jsonTTL(v jsontext.Value) (time.Duration, error) {
 		return parseTTL(s)
 	}
 	n, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil || n <= 0 || n > int64(7*24*time.Hour/time.Second) {
+	if err != nil || n <= 0 || n > maxTTLSeconds {
 		return 0, strconv.ErrSyntax
 	}
 	return time.Duration(n) * time.Second, nil

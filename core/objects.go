@@ -74,9 +74,19 @@ func (s *Server) getObject(w http.ResponseWriter, r *http.Request, c *call) erro
 	return nil
 }
 
+// maxTTLSeconds bounds a ttl given in seconds: 7 days, the longest any
+// provider signs for (a store's max_ttl clamps it further). A larger
+// number is taken as this many before it is multiplied, which would wrap
+// it into a short or negative duration (a URL already expired).
+const maxTTLSeconds = int64(7 * 24 * time.Hour / time.Second)
+
+// parseTTL reads a ttl: a positive number of seconds or Go duration.
 func parseTTL(v string) (time.Duration, error) {
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second, nil
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0, errors.New("bad ttl")
+		}
+		return time.Duration(min(n, maxTTLSeconds)) * time.Second, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
