@@ -103,9 +103,14 @@ func (st *Store) CreateUpload(ctx context.Context, who auth.Principal, spec Uplo
 	}
 	var sum *providers.Checksum
 	if spec.ChecksumSHA256 != "" {
-		if b, err := base64.StdEncoding.DecodeString(spec.ChecksumSHA256); err != nil || len(b) != sha256.Size {
+		b, err := base64.StdEncoding.DecodeString(spec.ChecksumSHA256)
+		if err != nil || len(b) != sha256.Size {
 			return plan, apiError("invalid_checksum", "checksum_sha256 must be the base64 of a 32-byte sha256 digest")
 		}
+		// The canonical spelling: a lax one (other bits in the last
+		// character) decodes to the same digest, but a provider signs the
+		// string and compares the digest, and complete compares strings.
+		spec.ChecksumSHA256 = base64.StdEncoding.EncodeToString(b)
 		sum = &providers.Checksum{Algorithm: providers.SHA256, Value: spec.ChecksumSHA256}
 	}
 	if err := checkMetadata(spec.Metadata); err != nil {
