@@ -360,6 +360,48 @@ func TestHookDelete(t *testing.T) {
 	}
 }
 
+// Under a shared key, completing a single-PUT upload that sent nothing
+// finds the object that stood there when the upload was created: that is
+// object_missing, not another's object (its etag and modification time)
+// answered as this caller's and told to the hook as theirs.
+func TestCompleteDoesNotClaimThePriorObject(t *testing.T) {
+	rc := newHookReceiver(t, func(n int, typ string, w http.ResponseWriter) { w.WriteHeader(204) })
+	h := storeHarness(t, `
+    provider: fake
+    key_template: "shared/{filename}"
+    rules: { upload: "true", read: "false", delete: "false", list: "false" }
+    hooks: { url: "`+rc.URL+`", secret: "`+hookSecret+`", events: [upload.complete] }
+`, newFake(t))
+	alice, mallory := h.token("alice", nil), h.token("mallory", nil)
+	data := []byte("alice's report")
+	create := func(tok string) map[string]any {
+		t.Helper()
+		r := h.do("POST", "/v1/stores/media/uploads", tok, map[string]any{"filename": "r.txt", "content_type": "text/plain", "size": len(data)})
+		if r.status != 201 {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		}
+		return r.json(t)
+	}
+	up := create(alice)
+	put(t, up["method"].(string), up["url"].(string), up["headers"].(map[string]any), data)
+	if r := h.do("POST", "/v1/stores/media/uploads/"+up["upload_id"].(string)+"/complete", alice, nil); r.status != 200 {
+		t.Fatalf("alice's complete: %d %s", r.status, r.body)
+	}
+	trap := create(mallory)["upload_id"].(string)
+	r := h.do("POST", "/v1/stores/media/uploads/"+trap+"/complete", mallory, nil)
+	if r.status != 409 || r.code() != "object_missing" || strings.Contains(string(r.body), "etag") {
+		t.Errorf("mallory completes an upload she never sent: %d %s, want 409 object_missing", r.status, r.body)
+	}
+	for _, c := range rc.of("upload.complete") {
+		if c.event.Data["subject"] == "mallory" {
+			t.Errorf("the hook was told of alice's object as mallory's: %s", c.body)
+		}
+	}
+	if o, err := h.fake.Head(t.Context(), providers.HeadRequest{Key: "shared/r.txt"}); err != nil || o.Size != int64(len(data)) {
+		t.Errorf("alice's object: %+v, %v", o, err)
+	}
+}
+
 // A hook may take its whole timeout; an object written at the key
 // meanwhile is not the one it refused or approved deleting, so neither a
 // refused complete nor an approved delete deletes it.

@@ -421,6 +421,12 @@ func (st *Store) complete(ctx context.Context, who auth.Principal, u uploadid.Up
 		if err != nil {
 			return obj, false, err
 		}
+		if u.Guarded && fingerprint(obj) == u.Prior {
+			// Still the object that stood there when the upload was
+			// created: nothing was uploaded, and answering with it
+			// would tell this caller (and the hook) of another's object.
+			return obj, false, apiError("object_missing", "nothing was uploaded for this upload id; the object under the key is the one that was there before it")
+		}
 		obj, err = st.settle(ctx, who, u, obj, false)
 		return obj, false, err
 	}
