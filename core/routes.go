@@ -3,6 +3,7 @@ package core
 import (
 	_ "embed"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 
@@ -90,7 +91,21 @@ func (s *Server) routes() http.Handler {
 		}
 		problem.Write(w, apiError("not_found", "no such endpoint"))
 	}))
-	return mux
+	// http.ServeMux answers a path with an empty, "." or ".." segment with
+	// a 307 to its cleaned form, which keeps the method: a DELETE of
+	// users/ann/x/../../bob/y would be sent on to users/bob/y, without
+	// CORS headers or a problem body. Such a path names no key (keys
+	// never have those segments), so it is refused here instead.
+	unclean := s.plain("unclean_path", func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, apiError("invalid_key", "the path has an empty, \".\" or \"..\" segment, which no key has; send the key as it is, escaping each segment"))
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.HasPrefix(p, "/v1/") && path.Clean(p) != strings.TrimSuffix(p, "/") {
+			unclean.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 // probeMethods are the methods tried to tell a wrong method (405) from a

@@ -130,3 +130,43 @@ func TestMultipartExpiresAtPrecision(t *testing.T) {
 		t.Errorf("expires_at %q (%v): want RFC 3339 with at most milliseconds", exp, err)
 	}
 }
+
+// A path with an empty, "." or ".." segment names no key: it is refused
+// with a problem and CORS headers, not redirected to its cleaned form
+// (http.ServeMux's 307 keeps the method, so a DELETE would follow it to
+// another key, and a page across origins would see only a CORS error).
+func TestUncleanPathsAreRefused(t *testing.T) {
+	h := newHarness(t, "")
+	alice := h.token("alice", nil)
+	h.fake.PutObject("users/bob/y", []byte("bob's"), "text/plain", time.Now())
+	h.fake.PutObject("users/alice/y", []byte("alice's"), "text/plain", time.Now())
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, p := range []string{
+		"/v1/stores/media/objects/users/alice//y",
+		"/v1/stores/media/objects/users/alice/x/../../bob/y",
+		"/v1/stores/media/objects/users/alice/./y",
+		"/v1/stores/media/objects/users/alice/x/..",
+		"/v1/stores//media/objects/users/alice/y",
+	} {
+		req, _ := http.NewRequest("DELETE", h.http.URL+p, nil)
+		req.Header.Set("Authorization", "Bearer "+alice)
+		req.Header.Set("Origin", "http://app.test")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pb struct{ Code string }
+		_ = json.NewDecoder(res.Body).Decode(&pb)
+		res.Body.Close()
+		if res.StatusCode != 400 || pb.Code != "invalid_key" || res.Header.Get("Access-Control-Allow-Origin") != "http://app.test" {
+			t.Errorf("DELETE %s: %d %q, Location %q, ACAO %q; want 400 invalid_key with CORS", p, res.StatusCode, pb.Code, res.Header.Get("Location"), res.Header.Get("Access-Control-Allow-Origin"))
+		}
+	}
+	if got := h.fake.Objects(); len(got) != 2 {
+		t.Errorf("objects after the refused deletes: %v", got)
+	}
+	// A clean path still routes.
+	if r := h.do("GET", "/v1/stores/media/objects/users/alice/y", alice, nil); r.status != 200 {
+		t.Errorf("a clean key: %d %s", r.status, r.body)
+	}
+}
