@@ -101,6 +101,16 @@ func (s *Server) routes() http.Handler {
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.Path; strings.HasPrefix(p, "/v1/") && path.Clean(p) != strings.TrimSuffix(p, "/") {
+			if rest, ok := strings.CutPrefix(p, PlaybackPath+"/"); ok {
+				// The log sees a playback path without its token, as
+				// playback's own does.
+				store, after, _ := strings.Cut(rest, "/")
+				_, key, _ := strings.Cut(after, "/")
+				u := *r.URL
+				u.Path, u.RawPath, u.RawQuery = PlaybackPath+"/"+store+"/-/"+key, "", ""
+				r = r.Clone(r.Context())
+				r.URL, r.RequestURI = &u, ""
+			}
 			unclean.ServeHTTP(w, r)
 			return
 		}
