@@ -58,7 +58,7 @@ func TestDemoInBrowser(t *testing.T) {
 		},
 		"download_dir": filepath.Join(dir, "dl"), "user_data_dir": filepath.Join(dir, "chromium"),
 		"throttle_bps": 12 << 20,
-		"scenarios":    []string{"upload", "resume", "cancel", "errors", "stall", "intent"},
+		"scenarios":    []string{"upload", "resume", "cancel", "errors", "stall", "intent", "client"},
 	}
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil && testenv.InCI() {
@@ -96,6 +96,23 @@ func TestDemoInBrowser(t *testing.T) {
 		if !r.OK {
 			t.Errorf("%s: %s", name, r.Error)
 		}
+	}
+	var client struct {
+		PauseUpload string `json:"pause_upload"`
+	}
+	_ = json.Unmarshal(rep["client"].Facts, &client)
+	if _, ran := rep["client"]; ran {
+		f.mu.Lock()
+		// Retry-After: an HTTP date 3 s ahead, at a second's resolution,
+		// is at least 2 s; a client that ignored it retried after its
+		// backoff, 250 to 500 ms.
+		if n := len(f.dateCompletes); n < 2 || f.dateCompletes[1].Sub(f.dateCompletes[0]) < 1900*time.Millisecond {
+			t.Errorf("completes of date.bin at %v: want the second at least 2 s after the first (its Retry-After date)", f.dateCompletes)
+		}
+		if !slices.Contains(f.aborted, client.PauseUpload) {
+			t.Errorf("the upload paused with storage: null (%q) was not aborted on the server: aborted %v", client.PauseUpload, f.aborted)
+		}
+		f.mu.Unlock()
 	}
 	if _, ok := rep["resume"]; !ok {
 		return
@@ -144,6 +161,10 @@ func TestDemoInBrowser(t *testing.T) {
 	if _, ran := rep["intent"]; ran {
 		// The remembered upload for other metadata was aborted, not resumed.
 		want = append(want, intent.Remembered...)
+	}
+	if _, ran := rep["client"]; ran {
+		// Paused, but with nowhere to remember it: aborted, not left open.
+		want = append(want, client.PauseUpload)
 	}
 	slices.Sort(want)
 	got := slices.Clone(f.aborted)

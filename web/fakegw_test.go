@@ -44,6 +44,9 @@ type fakeGateway struct {
 	failFileLeft int
 	putCount     map[string]int // "upload/part" or key -> PUTs received
 	aborted      []string
+	// dateCompletes: when each complete of an upload of date.bin came;
+	// the first is answered 503 with Retry-After as an HTTP date.
+	dateCompletes []time.Time
 }
 
 type fakeObject struct {
@@ -104,6 +107,11 @@ func (f *fakeGateway) api(w http.ResponseWriter, r *http.Request) {
 	case "Bearer expired":
 		problemJSON(w, 401, "token_expired", "the bearer token has expired")
 		return
+	case "Bearer html":
+		// What a page host answers a client pointed at it by mistake.
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<!doctype html><p>not the gateway</p>")
+		return
 	default:
 		problemJSON(w, 401, "unauthenticated", "missing or invalid bearer token")
 		return
@@ -160,6 +168,15 @@ func (f *fakeGateway) api(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		id := rest[0]
+		if len(rest) == 2 && rest[1] == "complete" && r.Method == "POST" && strings.HasSuffix(u.key, "/date.bin") {
+			f.dateCompletes = append(f.dateCompletes, time.Now())
+			if len(f.dateCompletes) == 1 {
+				// As a proxy may send it: an HTTP date, 3 s ahead.
+				w.Header().Set("Retry-After", time.Now().Add(3*time.Second).UTC().Format(http.TimeFormat))
+				problemJSON(w, 503, "hook_unavailable", "the application's hook is unavailable; retry after Retry-After")
+				return
+			}
+		}
 		if len(rest) == 2 && r.Method == "POST" && f.apiFailures[rest[1]] > 0 {
 			f.apiFailures[rest[1]]--
 			f.apiFailed[rest[1]]++

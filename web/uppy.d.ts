@@ -50,6 +50,12 @@ export default class ValetUploader extends BasePlugin<ValetUploaderSettings, any
      */
     uploadFile(id: string): Promise<void>;
     /**
+     * Aborts on the server, and forgets, the upload valet.js remembers for
+     * an Uppy file (none when it was never started or could not be kept).
+     * @param {any} file
+     */
+    discardRemembered(file: any): Promise<void>;
+    /**
      * The object as complete answered it, with a signed GET URL when asked
      * for and allowed (a store whose read rule refuses the caller has none).
      * @param {ObjectInfo} obj

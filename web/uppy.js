@@ -207,10 +207,18 @@ export default class ValetUploader extends BasePlugin {
     /** @type {FileJob} */
     const job = { cancel: new AbortController(), pause: new AbortController(), paused: false, wake: () => {} };
     this.jobs.set(id, job);
+    /** @type {any} */
+    let last;
     try {
       for (;;) {
         const file = this.uppy.getFile(id);
-        if (!file || job.cancel.signal.aborted) return;
+        if (!file || job.cancel.signal.aborted) {
+          // Removed or cancelled while paused: valet.js had returned, keeping
+          // the plan to resume, so the upload is aborted on the server here.
+          if (job.paused && last) await this.discardRemembered(last);
+          return;
+        }
+        last = file;
         if (file.isPaused) job.paused = true;
         if (job.paused) {
           await new Promise((resolve) => { job.wake = () => resolve(undefined); });
@@ -246,6 +254,17 @@ export default class ValetUploader extends BasePlugin {
     } finally {
       if (this.jobs.get(id) === job) this.jobs.delete(id);
     }
+  }
+
+  /**
+   * Aborts on the server, and forgets, the upload valet.js remembers for
+   * an Uppy file (none when it was never started or could not be kept).
+   * @param {any} file
+   */
+  async discardRemembered(file) {
+    const f = fileOf(file);
+    const p = this.valet.pending().find((u) => u.store === this.opts.store && u.name === f.name && u.size === f.size && u.lastModified === f.lastModified);
+    if (p) await this.valet.discard(p);
   }
 
   /**

@@ -214,6 +214,8 @@ const FORBIDDEN_HEADERS = new Set(['content-length', 'host', 'connection', 'expe
   'transfer-encoding', 'upgrade', 'te', 'trailer', 'date', 'origin', 'referer', 'cookie']);
 const RESUME_PREFIX = 'valet.upload:';
 const RECIPE_BATCH = 8;
+/** How long aborting an upload on the server may take before a cancel gives up on it (ms). */
+const ABORT_TIMEOUT = 15_000;
 /** A recipe closer than this (ms) to its expiry is signed again before use. */
 const RECIPE_MARGIN = 30_000;
 
@@ -281,7 +283,13 @@ export class Valet {
     if (!resp.ok) throw await problem(resp);
     if (resp.status === 204) return null;
     const text = await resp.text();
-    return text ? JSON.parse(text) : null;
+    try {
+      return text ? JSON.parse(text) : null;
+    } catch {
+      // Not the gateway (a wrong baseUrl served by a page host, a proxy's page).
+      throw new ValetError(`The gateway answered ${method} ${path} with something that is not JSON (HTTP ${resp.status}); is baseUrl right?`,
+        { code: 'invalid_response', status: resp.status });
+    }
   }
 
   /**
@@ -609,10 +617,15 @@ export class Valet {
       return result;
     } catch (e) {
       if (isAbort(e) || opts.signal?.aborted) {
-        const paused = !!resumeKey && !!opts.pauseSignal?.aborted && !cancel?.aborted;
+        // Paused only when the plan is remembered (no storage, or storage
+        // full, would leave an upload nobody can resume): else aborted.
+        const paused = !!resumeKey && !!opts.pauseSignal?.aborted && !cancel?.aborted && !!this._recall(resumeKey);
         if (!paused) await this._abortUpload(ref, resumeKey);
         throw abortError();
       }
+      // Refused by the application's hook: the object is deleted and the
+      // upload over, so nothing is left to resume.
+      if (/** @type {any} */ (e)?.code === 'hook_rejected') this._forget(resumeKey);
       throw e;
     } finally {
       if (!finished) run.progress.stop();
@@ -675,10 +688,10 @@ export class Valet {
       } catch (/** @type {any} */ e) {
         progress.set(n, 0);
         if (isAbort(e) || signal.aborted) throw abortError();
-        if (e.status === 403) recipes.drop(n);
+        if (expiredRecipe(e)) recipes.drop(n);
         throw e;
       }
-    }, signal, (e) => transient(e) || e.status === 403);
+    }, signal, (e) => transient(e) || expiredRecipe(e));
     progress.finish(n, len);
     return etag;
   }
@@ -730,7 +743,8 @@ export class Valet {
    * @param {string|null} resumeKey
    */
   async _abortUpload(ref, resumeKey) {
-    try { await this.api('DELETE', uploadPath(ref)); } catch { /* gone already, or best effort */ }
+    // Bounded, so that a gateway that never answers cannot hold a cancel.
+    try { await this.api('DELETE', uploadPath(ref), undefined, AbortSignal.timeout(ABORT_TIMEOUT)); } catch { /* gone already, or best effort */ }
     this._forget(resumeKey);
   }
 
@@ -1104,7 +1118,7 @@ async function problem(resp) {
     p = text ? JSON.parse(text) : {};
   } catch { p = {}; }
   if (typeof p !== 'object' || p === null) p = {};
-  const ra = Number(resp.headers.get('Retry-After'));
+  const ra = retryAfterSeconds(resp.headers.get('Retry-After'));
   const title = typeof p.title === 'string' ? p.title : (resp.statusText || `HTTP ${resp.status}`);
   const detail = typeof p.detail === 'string' ? p.detail : '';
   return new ValetError(detail || title, {
@@ -1112,6 +1126,18 @@ async function problem(resp) {
     status: resp.status, title, detail, type: typeof p.type === 'string' ? p.type : '',
     retryAfter: Number.isFinite(ra) && ra > 0 ? ra : undefined,
   });
+}
+
+/**
+ * A Retry-After header in seconds: a number of seconds, or an HTTP date
+ * (as proxies and load balancers send it); NaN when absent or unreadable.
+ * @param {string|null} v
+ */
+function retryAfterSeconds(v) {
+  if (!v) return NaN;
+  if (/^\s*\d+\s*$/.test(v)) return Number(v);
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? Math.max(0, (t - Date.now()) / 1000) : NaN;
 }
 
 /** @param {number} status */
@@ -1134,16 +1160,28 @@ function transient(e) {
 }
 
 /**
- * The server no longer knows the upload (expired, finished, aborted or not
- * this caller's): a 4xx other than 401 (our token) and 429 (our pace).
+ * A storage answer that may mean the signed URL expired (or the clocks
+ * disagree), which a freshly signed one mends: 403 (S3, Azure, the local
+ * store), or GCS's 400 ExpiredToken.
  * @param {any} e
  */
-function uploadGone(e) {
-  return e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 429;
+function expiredRecipe(e) {
+  return e.code === 'storage' && (e.status === 403 || (e.status === 400 && e.title === 'ExpiredToken'));
 }
 
 /**
- * Exponential backoff with jitter; a server's Retry-After (seconds) is a floor, up to 30 s.
+ * The server no longer knows the upload (expired, finished, aborted or not
+ * this caller's): a 4xx other than 401 (our token), 408 (a slow request)
+ * and 429 (our pace).
+ * @param {any} e
+ */
+function uploadGone(e) {
+  return e.status >= 400 && e.status < 500 && e.status !== 401 && e.status !== 408 && e.status !== 429;
+}
+
+/**
+ * Exponential backoff with jitter; a server's Retry-After (seconds) is a floor, up to
+ * 60 s (the longest the gateway passes on from a hook).
  * @param {number} attempt
  * @param {any} err
  */
@@ -1151,7 +1189,7 @@ function backoff(attempt, err) {
   const base = Math.min(8000, 500 * 2 ** attempt);
   const wait = base / 2 + Math.random() * base / 2;
   const after = Number(err?.retryAfter);
-  return after > 0 ? Math.max(wait, Math.min(after, 30) * 1000) : wait;
+  return after > 0 ? Math.max(wait, Math.min(after, 60) * 1000) : wait;
 }
 
 /**

@@ -497,9 +497,56 @@ async function scenarioIntent(ctx) {
   return out;
 }
 
+/**
+ * valet.js against gateway answers a page meets less often: an answer that
+ * is not JSON (a wrong baseUrl) is a ValetError; an upload paused where it
+ * cannot be remembered (storage: null) is aborted on the server, not left
+ * open; and a Retry-After given as an HTTP date (the fake gateway answers
+ * the first complete of date.bin so) is waited for.
+ */
+async function scenarioClient(ctx) {
+  const out = await inStorePage(ctx, async (store) => {
+    const { Valet, ValetError } = await import('/valet.js');
+    const getToken = () => sessionStorage.getItem('valet.demo.token');
+    const res = {};
+    try {
+      await new Valet({ getToken: () => 'html' }).stores();
+      res.html = 'no error';
+    } catch (e) { res.html = e instanceof ValetError ? e.code : `not a ValetError: ${e?.name}`; }
+
+    // Watch which upload is created (the aborted upload throws, so the
+    // caller never sees its id).
+    const created = [];
+    const realFetch = window.fetch;
+    window.fetch = async (u, init) => {
+      const r = await realFetch(u, init);
+      if (init?.method === 'POST' && String(u).endsWith('/uploads') && r.ok) created.push((await r.clone().json()).upload_id);
+      return r;
+    };
+    const pause = new AbortController();
+    const file = new File([new Uint8Array(20 << 20)], 'pause.bin', { type: 'application/octet-stream' });
+    try {
+      await new Valet({ getToken, storage: null }).upload(file, { store, pauseSignal: pause.signal, onProgress: (p) => { if (p.bytes > 0) pause.abort(); } });
+      res.paused = 'finished';
+    } catch (e) { res.paused = e?.name; }
+    window.fetch = realFetch;
+    res.pause_upload = created[0] || '';
+
+    const t0 = performance.now();
+    const obj = await new Valet({ getToken, storage: null }).upload(new File([new Uint8Array(1000)], 'date.bin', { type: 'application/octet-stream' }), { store });
+    res.date_seconds = (performance.now() - t0) / 1000;
+    res.date_size = obj.size;
+    return res;
+  });
+  if (out.html !== 'invalid_response') fail(`a gateway answer that is not JSON: ${out.html}, want a ValetError invalid_response`);
+  if (out.paused !== 'AbortError' || !out.pause_upload) fail(`the paused upload: ${JSON.stringify(out)}`);
+  if (out.date_size !== 1000) fail(`date.bin: ${JSON.stringify(out)}`);
+  return out;
+}
+
 const suite = cfg.suite === 'uppy'
   ? await (await import('./uppy.mjs')).uppySuite({ cfg, log, fail, STACK, throttle, holdPuts, isStorage })
-  : { scenarios: { intent: scenarioIntent, stall: scenarioStall, upload: scenarioUpload, cancel: scenarioCancel, resume: scenarioResume, video: scenarioVideo, errors: scenarioErrors, screenshot: scenarioScreenshot } };
+  : { scenarios: { client: scenarioClient, intent: scenarioIntent, stall: scenarioStall, upload: scenarioUpload, cancel: scenarioCancel, resume: scenarioResume, video: scenarioVideo, errors: scenarioErrors, screenshot: scenarioScreenshot } };
 const { scenarios } = suite;
 
 const ctx = await chromium.launchPersistentContext(cfg.user_data_dir, {

@@ -410,6 +410,35 @@ export async function uppySuite(h) {
     return out;
   }
 
+  /**
+   * Removes a paused file: valet.js had returned from the paused upload,
+   * keeping its plan to resume, so the plugin aborts the upload on the
+   * server and the plan is forgotten.
+   */
+  async function remove_paused(ctx) {
+    const name = basename(cfg.files.pause);
+    const { page, net, gate } = await startHeld(ctx, cfg.files.pause);
+    const row = await item(page, name);
+    await row.locator('.uppy-Dashboard-Item-progressIndicator[title="Pause upload"]').click();
+    await page.waitForFunction((n) => window.uppy.getFiles().find((f) => f.name === n)?.isPaused, name, { timeout: 10_000 });
+    await gate.open();
+    // Pausing aborts the part requests in flight, and valet.js returns.
+    await page.waitForTimeout(2000);
+    const remembered = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('valet.upload:')).length);
+    const del = page.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().includes('/uploads/'), { timeout: 30_000 });
+    await row.locator('.uppy-Dashboard-Item-action--remove').click();
+    const status = (await del).status();
+    await page.waitForFunction(() => window.uppy.getFiles().length === 0, null, { timeout: 30_000 });
+    const left = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('valet.upload:')).length);
+    const out = { removed_upload_id: net.uploadId, remembered_while_paused: remembered, delete_status: status, remembered_after: left };
+    if (!net.uploadId) fail('no multipart upload id seen');
+    if (remembered !== 1) fail(`${remembered} plans remembered while paused, want 1`);
+    if (status >= 300) fail(`DELETE of the upload answered ${status}`);
+    if (left !== 0) fail('the plan of the removed file is still remembered');
+    await page.close();
+    return out;
+  }
+
   /** Files over the store's max_size or of a type it refuses are refused by Uppy when added. */
   async function restrictions(ctx) {
     const { page, net } = await openUppy(ctx);
@@ -529,7 +558,7 @@ export async function uppySuite(h) {
   }
 
   return {
-    scenarios: { upload, cancel, remove, retry, pause, restrictions, companion_upload, companion_refused },
+    scenarios: { upload, cancel, remove, remove_paused, retry, pause, restrictions, companion_upload, companion_refused },
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
