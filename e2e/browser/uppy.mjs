@@ -381,14 +381,20 @@ export async function uppySuite(h) {
     return out;
   }
 
-  /** Pauses a multipart upload (the file's button), checks nothing moves, resumes it to the end. */
-  async function pause(ctx) {
+  /** Starts a held upload of cfg.files.pause and pauses it (the file's button); the held parts then go. */
+  async function startPaused(ctx) {
     const name = basename(cfg.files.pause);
     const { page, net, gate } = await startHeld(ctx, cfg.files.pause);
     const row = await item(page, name);
     await row.locator('.uppy-Dashboard-Item-progressIndicator[title="Pause upload"]').click();
     await page.waitForFunction((n) => window.uppy.getFiles().find((f) => f.name === n)?.isPaused, name, { timeout: 10_000 });
     await gate.open();
+    return { name, page, net, row };
+  }
+
+  /** Pauses a multipart upload (the file's button), checks nothing moves, resumes it to the end. */
+  async function pause(ctx) {
+    const { name, page, net, row } = await startPaused(ctx);
     const finishedAtPause = net.finished.length;
     const putsAtPause = net.puts.length;
     const pctAtPause = await percent(page, name);
@@ -416,12 +422,7 @@ export async function uppySuite(h) {
    * server and the plan is forgotten.
    */
   async function remove_paused(ctx) {
-    const name = basename(cfg.files.pause);
-    const { page, net, gate } = await startHeld(ctx, cfg.files.pause);
-    const row = await item(page, name);
-    await row.locator('.uppy-Dashboard-Item-progressIndicator[title="Pause upload"]').click();
-    await page.waitForFunction((n) => window.uppy.getFiles().find((f) => f.name === n)?.isPaused, name, { timeout: 10_000 });
-    await gate.open();
+    const { page, net, row } = await startPaused(ctx);
     // Pausing aborts the part requests in flight, and valet.js returns.
     await page.waitForTimeout(2000);
     const remembered = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('valet.upload:')).length);
