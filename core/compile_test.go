@@ -39,6 +39,11 @@ func TestRulesMustUseKeyPrefix(t *testing.T) {
 	for _, c := range []struct{ store, want string }{
 		{`{ provider: local, rules: { read: 'key.startsWith("users/" + subject + "/")' } }`, "stores.media.rules.read: builds a string from subject"},
 		{`{ provider: local, rules: { list: 'prefix.startsWith(subject + "/")' } }`, "stores.media.rules.list: builds a string from subject"},
+		// The claim subject comes from, and subject inside a call, are
+		// the same raw identity.
+		{`{ provider: local, rules: { read: 'key.startsWith("users/" + claims.sub + "/")' } }`, "stores.media.rules.read: builds a string from subject"},
+		{`{ provider: local, rules: { read: 'key.startsWith("users/" + claims["sub"] + "/")' } }`, "stores.media.rules.read: builds a string from subject"},
+		{`{ provider: local, rules: { delete: 'key.startsWith("users/" + string(subject) + "/")' } }`, "stores.media.rules.delete: builds a string from subject"},
 		{`{ provider: local, key_template: "{date}/{subject}/{uuid}", rules: { read: 'key.startsWith(key_prefix)' } }`, "stores.media.key_template: the rules use key_prefix, but {subject} does not come first"},
 		{`{ provider: local, key_template: "uploads/{uuid}/{filename}", rules: { read: 'key.startsWith(key_prefix)' } }`, "stores.media.key_template: the rules use key_prefix, but the template has no {subject}"},
 	} {

@@ -144,7 +144,7 @@ func Compile(src string) (*Program, error) {
 			return
 		}
 		for _, a := range e.AsCall().Args() {
-			if a.Kind() == celast.IdentKind && a.AsIdent() == "subject" {
+			if fromSubject(a) {
 				concat = true
 			}
 		}
@@ -152,8 +152,33 @@ func Compile(src string) (*Program, error) {
 	return &Program{src: src, prg: prg, partial: partial, vars: vars, concat: concat}, nil
 }
 
-// BuildsFromSubject reports whether the rule joins subject into a string
-// with "+", as in key.startsWith("users/" + subject + "/"). Keys hold the
+// fromSubject reports whether e reads the caller's identity as it is, not
+// encoded: subject, or the claim it comes from (claims.sub,
+// claims["sub"]), alone or inside a call such as string(subject).
+func fromSubject(e celast.Expr) bool {
+	found := false
+	celast.PreOrderVisit(e, celast.NewExprVisitor(func(x celast.Expr) {
+		switch x.Kind() {
+		case celast.IdentKind:
+			found = found || x.AsIdent() == "subject"
+		case celast.SelectKind:
+			s := x.AsSelect()
+			found = found || (s.FieldName() == "sub" && s.Operand().Kind() == celast.IdentKind && s.Operand().AsIdent() == "claims")
+		case celast.CallKind:
+			c := x.AsCall()
+			if c.FunctionName() == operators.Index && len(c.Args()) == 2 {
+				obj, idx := c.Args()[0], c.Args()[1]
+				found = found || (obj.Kind() == celast.IdentKind && obj.AsIdent() == "claims" &&
+					idx.Kind() == celast.LiteralKind && idx.AsLiteral().Value() == "sub")
+			}
+		}
+	}))
+	return found
+}
+
+// BuildsFromSubject reports whether the rule joins subject (or its claim,
+// claims.sub, or either inside a call) into a string with "+", as in
+// key.startsWith("users/" + subject + "/"). Keys hold the
 // subject encoded (keys.EncodeSubject), so such a string is not the
 // caller's prefix: rules compare keys with key_prefix instead.
 func (p *Program) BuildsFromSubject() bool { return p != nil && p.concat }
