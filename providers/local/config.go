@@ -91,8 +91,12 @@ func parseConfig(raw json.RawMessage) (*settings, error) {
 	if err != nil {
 		return nil, invalid("root", "%v", err)
 	}
-	if err := checkWritable(root); err != nil {
+	folds, err := checkWritable(root)
+	if err != nil {
 		return nil, invalid("root", "%s is not a writable directory: %v", root, cause(err))
+	}
+	if folds {
+		return nil, invalid("root", "%s is on a filesystem that ignores the case of names (as macOS and Windows volumes do by default): keys users/ann/… and users/Ann/… would be one folder there, so one caller could list and read another's objects; put the root on a case-sensitive volume", root)
 	}
 	s.root = root
 
@@ -171,18 +175,39 @@ func parseConfig(raw json.RawMessage) (*settings, error) {
 	return s, nil
 }
 
-// checkWritable creates root if needed and proves a file can be created in it.
-func checkWritable(root string) error {
+// checkWritable creates root if needed, proves a file can be created in
+// it, and says whether the filesystem there folds case (see caseFolds).
+func checkWritable(root string) (folds bool, err error) {
 	if err := os.MkdirAll(root, 0o750); err != nil {
-		return err
+		return false, err
 	}
 	f, err := os.CreateTemp(root, ".valet-probe-*")
 	if err != nil {
-		return err
+		return false, err
 	}
 	name := f.Name()
 	f.Close()
-	return os.Remove(name)
+	folds = caseFolds(name)
+	return folds, os.Remove(name)
+}
+
+// caseFolds reports whether the file at path (whose base name has lower
+// case letters) is also found under its name in upper case: the
+// filesystem ignores case. Keys differ by case (subjects ann and Ann are
+// two callers), so such a root would let one caller's keys name
+// another's files.
+func caseFolds(path string) bool {
+	dir, base := filepath.Split(path)
+	upper := strings.ToUpper(base)
+	if upper == base {
+		return false
+	}
+	a, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(filepath.Join(dir, upper))
+	return err == nil && os.SameFile(a, b)
 }
 
 // cause strips a *PathError's operation and path, which the message already

@@ -216,3 +216,29 @@ func TestSweepKeepsUploadReceivingAPart(t *testing.T) {
 		t.Fatalf("after the sweep: %v %v", parts.Parts, err)
 	}
 }
+
+// A root whose filesystem ignores case (macOS's and Windows' default
+// volumes) is refused: users/ann/… and users/Ann/… would be one folder.
+// This machine's filesystem keeps case, so folding is simulated with a
+// symlink from the upper-case name, which is what such a filesystem
+// answers: the same file.
+func TestCaseFoldingRootIsDetected(t *testing.T) {
+	dir := t.TempDir()
+	probe := filepath.Join(dir, ".valet-probe-ab12")
+	if err := os.WriteFile(probe, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if caseFolds(probe) {
+		t.Fatal("a case-sensitive filesystem was taken as folding case")
+	}
+	if err := os.Symlink(probe, filepath.Join(dir, ".VALET-PROBE-AB12")); err != nil {
+		t.Fatal(err)
+	}
+	if !caseFolds(probe) {
+		t.Error("a name found again in upper case was not taken as folding case")
+	}
+	// And a real root here is accepted (checkWritable runs on every Configure).
+	if folds, err := checkWritable(t.TempDir()); folds || err != nil {
+		t.Errorf("checkWritable on this machine = %v, %v", folds, err)
+	}
+}
