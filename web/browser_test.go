@@ -21,11 +21,13 @@ func TestDemoInBrowser(t *testing.T) {
 	demo := testenv.DemoDriver(t)
 	f := newFakeGateway(t)
 	// The first PUT of part 3 of every multipart upload fails once with 500,
-	// and the gateway answers the first signing of parts and the first
-	// complete with 503: each is retried, and every upload still succeeds.
+	// and the gateway answers the first create, the first signing of parts
+	// and the first complete with 503: each is retried, and every upload
+	// still succeeds.
 	f.failures["*/3"] = 1
 	f.apiFailures["parts"] = 1
 	f.apiFailures["complete"] = 1
+	f.apiFailures["create"] = 1
 	// And storage never answers the first PUT of part 2 of stall.bin: the
 	// client abandons it after its stall timeout and sends it again.
 	f.stallFile = "stall.bin"
@@ -138,6 +140,9 @@ func TestDemoInBrowser(t *testing.T) {
 	}
 	if _, ran := rep["upload"]; ran && retried == 0 {
 		t.Errorf("part 3 was never retried after the injected 500: %v", f.putCount)
+	}
+	if _, ran := rep["upload"]; ran && (f.apiFailed["create"] != 1 || f.apiFailures["create"] != 0) {
+		t.Errorf("the injected 503 on create was not met: %v", f.apiFailed)
 	}
 	if _, ran := rep["upload"]; ran && (f.apiFailed["complete"] != 1 || f.apiFailures["complete"] != 0) {
 		t.Errorf("the injected 503 on complete was not met: %v", f.apiFailed)

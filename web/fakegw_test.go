@@ -137,6 +137,13 @@ func (f *fakeGateway) api(w http.ResponseWriter, r *http.Request) {
 			problemJSON(w, 403, "permission_denied", "the store's upload rule denies this request")
 			return
 		}
+		if f.apiFailures["create"] > 0 {
+			f.apiFailures["create"]--
+			f.apiFailed["create"]++
+			w.Header().Set("Retry-After", "1")
+			problemJSON(w, 503, "provider_unavailable", "the store's provider is restarting; try again")
+			return
+		}
 		if in.Size > fakeMaxSize {
 			problemJSON(w, 413, "too_large", fmt.Sprintf("size %d exceeds the store's max_size of 100 MiB", in.Size))
 			return

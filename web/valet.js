@@ -575,7 +575,11 @@ export class Valet {
     if (opts.key) body.key = opts.key;
     if (opts.multipart) body.multipart = true;
     if (opts.checksum) body.checksum_sha256 = opts.checksum === true ? await sha256(file) : opts.checksum;
-    return this.api('POST', uploadsPath(opts.store), body, opts.signal);
+    // Retried only when the gateway answered that it could not (503, 429,
+    // ...): after a lost answer the upload may exist, and another create
+    // would make a second one.
+    return this._retry(() => this.api('POST', uploadsPath(opts.store), body, opts.signal), opts.signal,
+      (e) => transient(e) && e.code !== 'network');
   }
 
   /**
@@ -704,7 +708,7 @@ export class Valet {
    * @returns {Promise<ListedPart[]>}
    */
   async _listParts(ref, signal) {
-    return partsOf(await this.api('GET', uploadPath(ref, '/parts'), undefined, signal));
+    return partsOf(await this._retry(() => this.api('GET', uploadPath(ref, '/parts'), undefined, signal), signal));
   }
 
   /**
