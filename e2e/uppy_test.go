@@ -44,7 +44,7 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 		// 12 MiB/s: a 64 MiB upload takes about 5 s; the scenarios that act
 		// in the middle of one hold its last part PUTs until they have.
 		"throttle_bps": 12 * mib,
-		"scenarios":    []string{"restrictions", "upload", "cancel", "remove", "remove_paused", "retry", "pause"},
+		"scenarios":    []string{"restrictions", "upload", "cancel", "remove", "remove_paused", "paused_frees_slot", "retry", "pause"},
 	})
 
 	rep.scenario(t, "restrictions", func(t *testing.T, raw json.RawMessage) {
@@ -113,6 +113,7 @@ func testUppy(t *testing.T, b backend, demo testenv.Demo, in map[string]browserF
 		mustJSON(t, raw, &f)
 		noParts(t, g, token, f.Removed)
 	})
+	rep.scenario(t, "paused_frees_slot", nil)
 	rep.scenario(t, "retry", func(t *testing.T, raw json.RawMessage) {
 		var f struct {
 			digest

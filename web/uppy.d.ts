@@ -37,18 +37,29 @@ export default class ValetUploader extends BasePlugin<ValetUploaderSettings, any
      */
     applyLimits(): Promise<StoreInfo | null>;
     /**
-     * Runs fn once fewer than opts.limit files are uploading. A file removed
+     * Runs fn once fewer than opts.limit files are uploading, with the slot
+     * it holds (fn may give it up while its file is paused). A file removed
      * while it waited is skipped.
      * @param {string} id
-     * @param {() => Promise<void>} fn
+     * @param {(slot: {held: boolean}) => Promise<void>} fn
      */
-    queued(id: string, fn: () => Promise<void>): Promise<void>;
+    queued(id: string, fn: (slot: {
+        held: boolean;
+    }) => Promise<void>): Promise<void>;
+    /** Takes one of opts.limit upload slots, waiting for one to be released. */
+    acquire(): Promise<void>;
+    /** Gives a slot to the next file waiting, or back. */
+    release(): void;
     /**
      * Uploads one file through valet.js, again after each resume, until it
-     * succeeds, fails or is removed.
+     * succeeds, fails or is removed. While the file is paused its slot goes
+     * to the next file waiting, and it takes one again to resume.
      * @param {string} id
+     * @param {{held: boolean}} slot
      */
-    uploadFile(id: string): Promise<void>;
+    uploadFile(id: string, slot: {
+        held: boolean;
+    }): Promise<void>;
     /**
      * Aborts on the server, and forgets, the upload valet.js remembers for
      * an Uppy file (none when it was never started or could not be kept).

@@ -178,32 +178,51 @@ export default class ValetUploader extends BasePlugin {
       return !refused;
     });
     this.uppy.emit('upload-start', files.filter((/** @type {any} */ f) => !f.progress?.uploadStarted || !f.isRestored));
-    await Promise.allSettled(files.map((/** @type {any} */ f) => this.queued(f.id, () => this.uploadFile(f.id))));
+    await Promise.allSettled(files.map((/** @type {any} */ f) => this.queued(f.id, (slot) => this.uploadFile(f.id, slot))));
   }
 
   /**
-   * Runs fn once fewer than opts.limit files are uploading. A file removed
+   * Runs fn once fewer than opts.limit files are uploading, with the slot
+   * it holds (fn may give it up while its file is paused). A file removed
    * while it waited is skipped.
    * @param {string} id
-   * @param {() => Promise<void>} fn
+   * @param {(slot: {held: boolean}) => Promise<void>} fn
    */
   async queued(id, fn) {
-    if (this.running >= this.opts.limit) await new Promise((resolve) => this.waiting.push(() => resolve(undefined)));
-    this.running++;
+    await this.acquire();
+    const slot = { held: true };
     try {
-      if (this.uppy.getFile(id)) await fn();
+      if (this.uppy.getFile(id)) await fn(slot);
     } finally {
-      this.running--;
-      this.waiting.shift()?.();
+      if (slot.held) this.release();
     }
+  }
+
+  /** Takes one of opts.limit upload slots, waiting for one to be released. */
+  async acquire() {
+    if (this.running < this.opts.limit) {
+      this.running++;
+      return;
+    }
+    // release hands its slot over: running stays as it is.
+    await new Promise((resolve) => this.waiting.push(() => resolve(undefined)));
+  }
+
+  /** Gives a slot to the next file waiting, or back. */
+  release() {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
   }
 
   /**
    * Uploads one file through valet.js, again after each resume, until it
-   * succeeds, fails or is removed.
+   * succeeds, fails or is removed. While the file is paused its slot goes
+   * to the next file waiting, and it takes one again to resume.
    * @param {string} id
+   * @param {{held: boolean}} slot
    */
-  async uploadFile(id) {
+  async uploadFile(id, slot) {
     /** @type {FileJob} */
     const job = { cancel: new AbortController(), pause: new AbortController(), paused: false, wake: () => {} };
     this.jobs.set(id, job);
@@ -221,7 +240,15 @@ export default class ValetUploader extends BasePlugin {
         last = file;
         if (file.isPaused) job.paused = true;
         if (job.paused) {
+          if (slot.held) {
+            this.release();
+            slot.held = false;
+          }
           await new Promise((resolve) => { job.wake = () => resolve(undefined); });
+          if (!job.paused && !job.cancel.signal.aborted && this.uppy.getFile(id)) {
+            await this.acquire();
+            slot.held = true;
+          }
           continue;
         }
         job.pause = new AbortController();

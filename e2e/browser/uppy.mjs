@@ -187,7 +187,7 @@ export async function uppySuite(h) {
   const toStorage = (u) => h.isStorage(u) && !u.startsWith(origin);
 
   /** Opens the page with a token, and waits until the store's limits are Uppy restrictions. */
-  async function openUppy(ctx, token = cfg.token) {
+  async function openUppy(ctx, token = cfg.token, extra = {}) {
     const page = await ctx.newPage();
     page.on('pageerror', (e) => log('page error:', e.message));
     page.on('console', (m) => { if (m.type() === 'error') log('console:', m.text()); });
@@ -211,7 +211,7 @@ export async function uppySuite(h) {
         if (body?.multipart && body.upload_id) net.uploadId = body.upload_id;
       } catch { /* not JSON */ }
     });
-    const hash = new URLSearchParams({ gateway: cfg.gateway, store: cfg.store, token });
+    const hash = new URLSearchParams({ gateway: cfg.gateway, store: cfg.store, token, ...extra });
     await page.goto(`${origin}/#${hash}`);
     await page.waitForFunction(() => window.uppy?.opts?.restrictions?.maxFileSize > 0, null, { timeout: 30_000 });
     // What the test watches (the page itself has no such code).
@@ -440,6 +440,35 @@ export async function uppySuite(h) {
     return out;
   }
 
+  /**
+   * With limit 1, a paused file gives its slot to the next file, which
+   * starts while the first is paused; resumed, the first takes a slot
+   * again, and both finish.
+   */
+  async function paused_frees_slot(ctx) {
+    const { page, net } = await openUppy(ctx, cfg.token, { limit: '1' });
+    await h.throttle(page);
+    const gate = await h.holdPuts(page, 6);
+    const first = basename(cfg.files.pause), second = basename(cfg.files.small);
+    await addFiles(page, [cfg.files.pause, cfg.files.small]);
+    await clickUpload(page);
+    await waitParts(page, net, first, 1, 30);
+    const createsBefore = net.creates.length;
+    const row = await item(page, first);
+    await row.locator('.uppy-Dashboard-Item-progressIndicator[title="Pause upload"]').click();
+    await page.waitForFunction((n) => window.uppy.getFiles().find((f) => f.name === n)?.isPaused, first, { timeout: 10_000 });
+    await gate.open();
+    await waitSuccess(page, second);
+    const createsWhilePaused = net.creates.length - createsBefore;
+    await row.locator('.uppy-Dashboard-Item-progressIndicator[title="Resume upload"]').click();
+    await waitSuccess(page, first);
+    const out = { creates_before_pause: createsBefore, creates_while_paused: createsWhilePaused, percent: await percent(page, first) };
+    if (createsBefore !== 1) fail(`${createsBefore} uploads created before the pause with limit 1, want 1`);
+    if (createsWhilePaused !== 1) fail(`the second file did not start while the first was paused: ${JSON.stringify(out)}`);
+    await page.close();
+    return out;
+  }
+
   /** Files over the store's max_size or of a type it refuses are refused by Uppy when added. */
   async function restrictions(ctx) {
     const { page, net } = await openUppy(ctx);
@@ -559,7 +588,7 @@ export async function uppySuite(h) {
   }
 
   return {
-    scenarios: { upload, cancel, remove, remove_paused, retry, pause, restrictions, companion_upload, companion_refused },
+    scenarios: { upload, cancel, remove, remove_paused, paused_frees_slot, retry, pause, restrictions, companion_upload, companion_refused },
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
