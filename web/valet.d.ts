@@ -23,6 +23,7 @@ export class Valet {
     getToken: () => (string | null | undefined | Promise<string | null | undefined>);
     retries: number;
     stallTimeout: number;
+    rememberEvery: number;
     /** Resume keys of the uploads under way in this client. @private @type {Set<string>} */
     private _active;
     /** @type {Storage|null} */
@@ -281,6 +282,13 @@ export type ValetOptions = {
      * moving a byte before it is abandoned and retried (default 60000; 0 = never).
      */
     stallTimeout?: number | undefined;
+    /**
+     * Milliseconds between writes of a multipart upload's
+     * resume record to storage while parts finish (default 1000), and once more when the
+     * parts stop. A reload loses at most the parts of that time, which a resume sends again;
+     * writing after every part would rewrite a record that grows with the part count each time.
+     */
+    rememberEvery?: number | undefined;
 };
 export type Progress = {
     /**

@@ -33,6 +33,10 @@
  *   408, 429 and 5xx are retried with backoff, never sooner than a Retry-After.
  * @property {number} [stallTimeout] Milliseconds a request to storage may go without
  *   moving a byte before it is abandoned and retried (default 60000; 0 = never).
+ * @property {number} [rememberEvery] Milliseconds between writes of a multipart upload's
+ *   resume record to storage while parts finish (default 1000), and once more when the
+ *   parts stop. A reload loses at most the parts of that time, which a resume sends again;
+ *   writing after every part would rewrite a record that grows with the part count each time.
  */
 
 /**
@@ -250,6 +254,7 @@ export class Valet {
     this.getToken = opts.getToken || (() => null);
     this.retries = opts.retries ?? 4;
     this.stallTimeout = opts.stallTimeout ?? 60_000;
+    this.rememberEvery = opts.rememberEvery ?? 1000;
     /** Resume keys of the uploads under way in this client. @private @type {Set<string>} */
     this._active = new Set();
     /** @type {Storage|null} */
@@ -656,13 +661,21 @@ export class Valet {
     const ctrl = new AbortController();
     const unlink = whenAborted(signal, () => ctrl.abort());
     let failure;
+    let saved = 0; // when the record was last written
+    const remember = (/** @type {boolean} */ now) => {
+      if (!now && Date.now() - saved < this.rememberEvery) return;
+      saved = Date.now();
+      this._remember(run.resumeKey, plan);
+    };
     try {
       failure = await inParallel(todo, concurrency || 4, ctrl, async (n) => {
         plan.done[n] = await this._sendPart(run, n, recipes, ctrl.signal);
-        this._remember(run.resumeKey, plan);
+        remember(false);
       });
     } finally {
       unlink();
+      // Every part stored so far, for a pause or a failure to resume from.
+      remember(true);
     }
     if (signal?.aborted) throw abortError();
     if (failure) throw failure;

@@ -536,11 +536,26 @@ async function scenarioClient(ctx) {
     const obj = await new Valet({ getToken, storage: null }).upload(new File([new Uint8Array(1000)], 'date.bin', { type: 'application/octet-stream' }), { store });
     res.date_seconds = (performance.now() - t0) / 1000;
     res.date_size = obj.size;
+
+    // The resume record is written when the upload is created, then at
+    // most once per rememberEvery while parts finish, and once when they
+    // stop: 3 writes for the 13 parts of 100 MiB here, not one per part.
+    const writes = [];
+    const mem = new Map();
+    const storage = {
+      get length() { return mem.size; }, key: (i) => [...mem.keys()][i] ?? null, getItem: (k) => mem.get(k) ?? null,
+      setItem: (k, v) => { writes.push(Object.keys(JSON.parse(v).done || {}).length); mem.set(k, String(v)); }, removeItem: (k) => mem.delete(k),
+    };
+    const many = await new Valet({ getToken, storage, rememberEvery: 3_600_000 }).upload(new File([new Uint8Array(100 << 20)], 'many.bin', { type: 'application/octet-stream' }), { store });
+    res.many_size = many.size;
+    res.record_writes = writes;
+    res.record_left = mem.size;
     return res;
   });
   if (out.html !== 'invalid_response') fail(`a gateway answer that is not JSON: ${out.html}, want a ValetError invalid_response`);
   if (out.paused !== 'AbortError' || !out.pause_upload) fail(`the paused upload: ${JSON.stringify(out)}`);
   if (out.date_size !== 1000) fail(`date.bin: ${JSON.stringify(out)}`);
+  if (out.many_size !== 100 << 20 || out.record_left !== 0 || out.record_writes.join() !== '0,1,13') fail(`resume record writes (parts done at each): ${JSON.stringify(out.record_writes)}, want 0,1,13; ${JSON.stringify(out)}`);
   return out;
 }
 
