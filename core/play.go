@@ -63,11 +63,16 @@ func (s *Server) playback() http.Handler {
 		_, _ = w.Write(res.Playlist)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r2 := r.Clone(r.Context())
-		u := *r.URL
-		u.Path = PlaybackPath + "/" + r.PathValue("store") + "/-/" + r.PathValue("key")
-		u.RawPath, u.RawQuery = "", ""
-		r2.URL, r2.RequestURI = &u, ""
-		h.ServeHTTP(w, r2)
+		h.ServeHTTP(w, withoutToken(r, r.PathValue("store"), r.PathValue("key")))
 	})
+}
+
+// withoutToken is r with its playback path's token replaced by "-" (and
+// no query), for what the request log, metrics and traces see.
+func withoutToken(r *http.Request, store, key string) *http.Request {
+	u := *r.URL
+	u.Path, u.RawPath, u.RawQuery = PlaybackPath+"/"+store+"/-/"+key, "", ""
+	r = r.Clone(r.Context())
+	r.URL, r.RequestURI = &u, ""
+	return r
 }

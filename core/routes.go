@@ -106,10 +106,7 @@ func (s *Server) routes() http.Handler {
 				// playback's own does.
 				store, after, _ := strings.Cut(rest, "/")
 				_, key, _ := strings.Cut(after, "/")
-				u := *r.URL
-				u.Path, u.RawPath, u.RawQuery = PlaybackPath+"/"+store+"/-/"+key, "", ""
-				r = r.Clone(r.Context())
-				r.URL, r.RequestURI = &u, ""
+				r = withoutToken(r, store, key)
 			}
 			unclean.ServeHTTP(w, r)
 			return

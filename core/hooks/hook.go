@@ -42,7 +42,7 @@ const (
 )
 
 // Hook is one store's webhook, compiled from its config: the URL, the
-// decoded signing keys, the events it wants and its timeout. It is
+// signing keys (as keyed HMAC states), the events it wants and its timeout. It is
 // immutable; a nil *Hook is a store without a hook.
 type Hook struct {
 	store string
@@ -51,7 +51,6 @@ type Hook struct {
 	// header its user info asks for, as http.Client would send it.
 	target    *url.URL
 	basicAuth []string
-	keys      [][]byte
 	// macs holds, per key, HMAC-SHA256 states keyed with it: Reset
 	// restores a used one from its saved pads, so a delivery neither
 	// allocates one nor hashes the key again.
@@ -103,7 +102,6 @@ func New(store string, c config.HooksConfig) (*Hook, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: secret %d %w", key, i+1, err)
 		}
-		h.keys = append(h.keys, k)
 		h.secret(strings.TrimPrefix(s, config.WebhookSecretPrefix), base64.StdEncoding.EncodeToString(k),
 			base64.RawStdEncoding.EncodeToString(k), base64.URLEncoding.EncodeToString(k), base64.RawURLEncoding.EncodeToString(k), string(k))
 		h.macs = append(h.macs, &sync.Pool{New: func() any { return hmac.New(sha256.New, k) }})
@@ -123,18 +121,18 @@ func New(store string, c config.HooksConfig) (*Hook, error) {
 	if h.timeout < 0 {
 		return nil, fmt.Errorf("%s.timeout: must be positive", key)
 	}
+	slices.SortStableFunc(h.secrets, func(a, b string) int { return len(b) - len(a) })
 	return h, nil
 }
 
-// secret adds strings to h.secrets, longest first, so that a secret that
-// holds another is masked whole.
+// secret adds strings to h.secrets (New then sorts them longest first,
+// so that a secret that holds another is masked whole).
 func (h *Hook) secret(vs ...string) {
 	for _, v := range vs {
 		if len(v) >= 8 && !slices.Contains(h.secrets, v) {
 			h.secrets = append(h.secrets, v)
 		}
 	}
-	slices.SortStableFunc(h.secrets, func(a, b string) int { return len(b) - len(a) })
 }
 
 // Wants reports whether events of type t are delivered: a nil Hook wants
